@@ -1,0 +1,91 @@
+# buoy — plain Makefile. `make`, `make test`, `make check`, `make bench`, `make fuzz`, `make demo`.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= cc
+PYTHON  ?= /usr/bin/python3
+PKGS    := libcyaml libmnl openssl
+
+OPT     ?= -O2 -g
+SAN     ?=
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror $(OPT) $(SAN) -D_GNU_SOURCE -Isrc \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDFLAGS += $(SAN)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+CFLAGS  += -DBUOY_VERSION='"$(VERSION)"'
+
+SRC      := $(sort $(wildcard src/*.c src/*/*.c))
+OBJ      := $(SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(filter-out $(BUILD)/src/main.o,$(OBJ))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BIN      := $(if $(filter build,$(BUILD)),buoy,$(BUILD)/buoy)
+
+.PHONY: all test unit integration check bench bench-failover fuzz demo install clean deps deps-test deps-bench
+all: $(BIN)
+
+$(BIN): $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libbuoy.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libbuoy.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbuoy.a $(LDLIBS) -lcmocka
+
+deps:
+	@scripts/deps build
+deps-test:
+	@scripts/deps test
+deps-bench:
+	@scripts/deps bench
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+integration: $(BIN)
+	BUOY_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+# The whole suite: unit tests (cmocka) then topology tests (pytest, network namespaces; needs root).
+test: deps-test
+	$(MAKE) unit
+	$(MAKE) integration
+
+# Same suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer).
+check: deps-test
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(MAKE) BUILD=build/san OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit integration
+
+bench: deps-bench $(BIN)
+	BUOY_BIN=$(abspath $(BIN)) bench/bench.sh $(ARGS)
+
+bench-failover: deps-bench $(BIN)
+	BUOY_BIN=$(abspath $(BIN)) bench/failover.sh $(ARGS)
+
+fuzz: deps-test
+	@scripts/fuzz.sh $(ARGS)
+
+demo: deps-test
+	$(MAKE) $(BIN)
+	scripts/demo.sh $(ARGS)
+
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/buoy
+	install -D -m 0644 examples/buoy.yaml $(DESTDIR)/etc/buoy/buoy.yaml.example
+	@if [ -d docs/man ]; then for m in docs/man/*.[0-9]; do s=$${m##*.}; \
+	  install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m); done; fi
+	@if [ -f packaging/buoy.service ]; then install -D -m 0644 packaging/buoy.service \
+	  $(DESTDIR)/lib/systemd/system/buoy.service; fi
+
+clean:
+	rm -rf build buoy
+
+-include $(OBJ:.o=.d)

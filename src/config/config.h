@@ -1,0 +1,173 @@
+/* The typed, validated configuration every other module reads.
+ * config_load() fills it from YAML (libcyaml) and validates; errors carry file:line:col. */
+#ifndef BUOY_CONFIG_H
+#define BUOY_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define BUOY_DEFAULT_CONFIG "/etc/buoy/buoy.yaml"
+
+/* A resolved socket address plus the text it came from (for logs and status). */
+struct cfg_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char text[64];               /* canonical "1.2.3.4:80" / "[2001:db8::1]:80" */
+};
+
+enum balance_algo { BALANCE_ROUNDROBIN, BALANCE_LEASTCONN, BALANCE_SOURCE, BALANCE_RANDOM };
+
+struct cfg_server {
+	struct cfg_addr addr;
+	uint32_t weight;             /* default 1, 1..256 */
+	uint32_t max_conns;          /* 0 = unlimited */
+	bool backup;
+};
+
+enum health_type { HEALTH_TCP, HEALTH_TLS, HEALTH_HTTP, HEALTH_HTTPS, HEALTH_NONE };
+
+struct status_range { uint16_t lo, hi; };
+
+#define CFG_MAX_EXPECT 16
+struct cfg_health {
+	enum health_type type;       /* default tcp */
+	char *path;                  /* default "/readyz" */
+	char *host;                  /* Host header / SNI; NULL = server address */
+	struct status_range expect[CFG_MAX_EXPECT];
+	size_t n_expect;             /* default one range 200-200 */
+	uint64_t interval_ms;        /* default 1000 */
+	uint64_t timeout_ms;         /* default 1000 */
+	uint32_t rise, fall;         /* default 2, 2 */
+	uint16_t port;               /* 0 = the server's port */
+	bool verify;                 /* default false */
+	char *ca_file, *cert_file, *key_file;
+	bool initial_up;             /* default true */
+};
+
+struct cfg_backend {
+	char *name;
+	enum balance_algo balance;   /* default roundrobin */
+	struct cfg_server *servers;
+	size_t n_servers;
+	uint64_t connect_timeout_ms; /* default 2000 */
+	uint32_t retries;            /* default n_servers - 1 */
+	uint32_t max_fails;          /* default 1; 0 disables passive checks */
+	uint64_t fail_timeout_ms;    /* default 10000 */
+	uint64_t idle_timeout_ms;    /* default 3600000 */
+	uint64_t queue_timeout_ms;   /* default 5000 */
+	struct cfg_health health;
+};
+
+struct cfg_listener {
+	char *name;
+	struct cfg_addr bind;        /* host may be a wildcard: "0.0.0.0", "[::]", ":6443" */
+	char *backend;               /* name */
+	size_t backend_idx;          /* index into config.backends, resolved by validation */
+};
+
+struct cfg_track_script {
+	char *name;                  /* defaults to the command */
+	char *command;               /* run with /bin/sh -c */
+	uint64_t interval_ms;        /* default 2000 */
+	uint64_t timeout_ms;         /* default = interval */
+	int32_t weight;              /* default 0: failure -> FAULT */
+	uint32_t rise, fall;         /* default 1, 1 */
+	char *user;                  /* NULL = global script_user */
+};
+
+struct cfg_track_iface { char *name; int32_t weight; };     /* weight 0: down -> FAULT */
+struct cfg_track_backend { char *name; int32_t weight; size_t backend_idx; };
+
+struct cfg_garp {
+	uint32_t repeat;             /* default 5 */
+	uint64_t interval_ms;        /* default 10 */
+	uint64_t delay_ms;           /* default 5000: second burst after becoming master */
+	uint64_t refresh_ms;         /* default 60000; 0 = off */
+};
+
+struct cfg_vip {
+	struct sockaddr_storage ss;  /* address only, port 0 */
+	uint8_t prefix;
+	char text[64];               /* "198.18.0.100/24" */
+};
+
+struct cfg_vrrp {
+	char *name;
+	char *interface;
+	uint8_t router_id;           /* 1..255 */
+	uint8_t priority;            /* 1..255, default 100 */
+	uint8_t version;             /* 2 or 3, default 3 */
+	int family;                  /* AF_INET / AF_INET6, from the VIPs */
+	uint64_t advert_interval_ms; /* default 200 (v3: 10ms..40950ms in cs; v2: whole s) */
+	bool preempt;                /* default true */
+	uint64_t preempt_delay_ms;   /* default 0 */
+	struct cfg_vip *vips;
+	size_t n_vips;
+	char *label;                 /* optional address label */
+	struct sockaddr_storage unicast_source; /* ss_family 0 = unset */
+	struct sockaddr_storage *unicast_peers;
+	size_t n_unicast_peers;      /* 0 = multicast */
+	char auth_pass[9];           /* v2 PASS auth, "" = none */
+	struct cfg_garp garp;
+	struct cfg_track_iface *track_ifaces;
+	size_t n_track_ifaces;
+	struct cfg_track_script *track_scripts;
+	size_t n_track_scripts;
+	struct cfg_track_backend *track_backends;
+	size_t n_track_backends;
+	char *notify;                /* command, or NULL */
+};
+
+struct config {
+	char *file;                  /* the path it was loaded from */
+	char *node;                  /* default: hostname */
+	int log_level;               /* enum log_level, default info */
+	char *log_format;            /* "logfmt" */
+	char *control_socket;        /* default /run/buoy/buoy.sock */
+	bool metrics_enabled;
+	struct cfg_addr metrics_listen;
+	char *user;                  /* drop privileges to this user; NULL = stay */
+	char *script_user;           /* default "nobody" */
+	uint32_t max_conns;          /* global, 0 = unlimited */
+	uint32_t workers;            /* default: number of CPUs */
+	uint64_t shutdown_grace_ms;  /* default 30000 */
+
+	struct cfg_listener *listeners;
+	size_t n_listeners;
+	struct cfg_backend *backends;
+	size_t n_backends;
+	struct cfg_vrrp *vrrp;
+	size_t n_vrrp;
+};
+
+/* One problem found while loading or validating. */
+struct config_error {
+	char *file;
+	unsigned line, col;          /* 1-based; 0 when unknown */
+	char *msg;                   /* "unknown key \"foo\"", "backends[0].connect_timeout: ..." */
+};
+
+struct config_errors {
+	struct config_error *v;
+	size_t n;
+};
+
+/* Loads and validates. On success returns a config (free with config_free) and errs->n == 0.
+ * On failure returns NULL and fills errs with every problem found (free with config_errors_free). */
+struct config *config_load(const char *path, struct config_errors *errs);
+/* Same, from a buffer; `name` is used as the file name in errors. */
+struct config *config_load_buf(const char *name, const char *yaml, size_t len, struct config_errors *errs);
+void config_free(struct config *c);
+void config_errors_free(struct config_errors *errs);
+/* "FILE:LINE:COL: msg" into buf. */
+void config_error_format(const struct config_error *e, char *buf, size_t len);
+
+/* Small parsers shared with the rest of buoy (pure). Return 0 or -1. */
+int parse_duration_ms(const char *s, uint64_t *out_ms);          /* "250ms" "2s" "1m" "1h" */
+int parse_hostport(const char *s, struct cfg_addr *out);          /* IPv4, [IPv6], wildcard */
+int parse_cidr(const char *s, struct cfg_vip *out);
+int parse_ip(const char *s, struct sockaddr_storage *out);        /* address, no port */
+void format_sockaddr(const struct sockaddr *sa, char *buf, size_t len); /* with port */
+
+#endif
