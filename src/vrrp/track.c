@@ -1,0 +1,328 @@
+#include "vrrp/track.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "proxy/pool.h"
+#include "vrrp/vip.h"
+
+/* ---- pure ---- */
+
+struct track_result track_effective(uint8_t base, const struct track_input *t, size_t n)
+{
+	struct track_result r = { .priority = base, .fault = false };
+	int64_t prio = base;
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].weight == 0) {
+			if (t[i].state != TRACK_UP)
+				r.fault = true;
+		} else if (t[i].weight > 0 && t[i].state == TRACK_UP) {
+			prio += t[i].weight;
+		} else if (t[i].weight < 0 && t[i].state == TRACK_DOWN) {
+			prio += t[i].weight;
+		}
+	}
+	if (base == 255) /* the address owner always claims its own addresses */
+		return r;
+	if (prio < 1)
+		prio = 1;
+	if (prio > 254)
+		prio = 254;
+	r.priority = (uint8_t)prio;
+	return r;
+}
+
+bool track_rf_update(struct track_rf *s, bool ok, uint32_t rise, uint32_t fall)
+{
+	if (rise == 0)
+		rise = 1;
+	if (fall == 0)
+		fall = 1;
+	if (ok) {
+		if (s->n_ok < UINT32_MAX)
+			s->n_ok++;
+		s->n_fail = 0;
+	} else {
+		if (s->n_fail < UINT32_MAX)
+			s->n_fail++;
+		s->n_ok = 0;
+	}
+	enum track_state old = s->state;
+	if (s->state == TRACK_INIT)
+		s->state = ok ? TRACK_UP : TRACK_DOWN; /* the first result decides at once */
+	else if (s->state == TRACK_DOWN && s->n_ok >= rise)
+		s->state = TRACK_UP;
+	else if (s->state == TRACK_UP && s->n_fail >= fall)
+		s->state = TRACK_DOWN;
+	return s->state != old;
+}
+
+/* ---- the shell ---- */
+
+struct track_set {
+	struct loop *loop;
+	struct track_set_params p;
+	struct tracker *t;
+	size_t n;
+	struct track_input *inputs;        /* scratch for track_effective */
+	struct timer backend_poll;
+	size_t n_backends;
+	struct track_result last;
+};
+
+static const char *state_name(enum track_state s)
+{
+	return s == TRACK_UP ? "up" : s == TRACK_DOWN ? "down" : "init";
+}
+
+static void recompute(struct track_set *ts, bool notify)
+{
+	for (size_t i = 0; i < ts->n; i++) {
+		ts->inputs[i].weight = ts->t[i].weight;
+		ts->inputs[i].state = ts->t[i].rf.state;
+	}
+	struct track_result r = track_effective(ts->p.vrrp->priority, ts->inputs, ts->n);
+	if (r.priority == ts->last.priority && r.fault == ts->last.fault)
+		return;
+	log_info("vrrp effective priority", "instance=%s priority=%u fault=%s",
+		 ts->p.vrrp->name, r.priority, r.fault ? "true" : "false");
+	ts->last = r;
+	if (notify && ts->p.on_change)
+		ts->p.on_change(ts->p.arg, r);
+}
+
+/* Sets a tracker's state directly (interfaces, backends: their source already debounces). */
+static void set_state(struct tracker *t, enum track_state s)
+{
+	if (t->rf.state == s)
+		return;
+	log_info("tracker changed", "instance=%s kind=%s name=%s state=%s",
+		 t->set->p.vrrp->name, t->kind == TRACK_IFACE ? "interface" : "backend", t->name,
+		 state_name(s));
+	t->rf.state = s;
+}
+
+static void script_start(struct tracker *t);
+
+static void script_done(struct child *c, enum spawn_result r, int status, void *arg)
+{
+	(void)c;
+	struct tracker *t = arg;
+	struct track_set *ts = t->set;
+	bool ok = r == SPAWN_EXITED && status == 0;
+	t->runs_total++;
+	if (!ok)
+		t->failures_total++;
+	if (r == SPAWN_TIMEOUT)
+		t->timeouts_total++;
+	if (track_rf_update(&t->rf, ok, t->script->rise, t->script->fall))
+		log_info("track script changed", "instance=%s script=%s state=%s result=%s status=%d",
+			 ts->p.vrrp->name, t->name, state_name(t->rf.state),
+			 r == SPAWN_EXITED ? "exit" : r == SPAWN_SIGNALED ? "signal"
+			 : r == SPAWN_TIMEOUT ? "timeout" : "failed", status);
+	recompute(ts, true);
+}
+
+static void script_timer(struct loop *l, struct timer *tm)
+{
+	(void)l;
+	script_start(tm->arg);
+}
+
+static void script_start(struct tracker *t)
+{
+	struct track_set *ts = t->set;
+	uint64_t interval = t->script->interval_ms ? t->script->interval_ms : 2000;
+	uint64_t timeout = t->script->timeout_ms ? t->script->timeout_ms : interval;
+	/* The next run is planned from this start; a still-running script delays it (never two). */
+	timer_arm_in(ts->loop, &t->next_run, interval);
+	if (child_running(&t->child))
+		return;
+	int rc = child_spawn_shell(ts->loop, &t->child, t->script->command, NULL, 0, &t->user,
+				   timeout, script_done, t);
+	if (rc < 0) {
+		log_error("track script spawn failed", "instance=%s script=%s err=\"%s\"",
+			  ts->p.vrrp->name, t->name, strerror(-rc));
+		t->runs_total++;
+		t->failures_total++;
+		track_rf_update(&t->rf, false, t->script->rise, t->script->fall);
+		recompute(ts, true);
+	}
+}
+
+static void init_script(struct track_set *ts, struct tracker *t, const struct cfg_track_script *s)
+{
+	char why[256];
+	t->kind = TRACK_SCRIPT;
+	t->script = s;
+	t->name = s->name ? s->name : s->command;
+	t->weight = s->weight;
+	t->child.io.fd = -1;
+	timer_init(&t->next_run, script_timer, t);
+	if (spawn_command_secure(s->command, why, sizeof(why)) < 0) {
+		log_error("track script refused", "instance=%s script=%s reason=\"%s\"",
+			  ts->p.vrrp->name, t->name, why);
+		t->insecure = true;
+		t->rf.state = TRACK_DOWN;
+		return;
+	}
+	const char *user = s->user ? s->user : ts->p.script_user;
+	if (spawn_user_lookup(user, &t->user) < 0) {
+		log_error("track script user unknown", "instance=%s script=%s user=%s",
+			  ts->p.vrrp->name, t->name, user ? user : "nobody");
+		t->insecure = true;
+		t->rf.state = TRACK_DOWN;
+		return;
+	}
+	timer_arm_in(ts->loop, &t->next_run, 0); /* first run on the next loop turn */
+}
+
+static void init_iface(struct tracker *t, const struct cfg_track_iface *c)
+{
+	t->kind = TRACK_IFACE;
+	t->name = c->name;
+	t->weight = c->weight;
+	int idx = vip_ifindex(c->name);
+	t->ifindex = idx > 0 ? idx : 0;
+	t->rf.state = t->ifindex && vip_link_is_up(t->ifindex) == 1 ? TRACK_UP : TRACK_DOWN;
+}
+
+static void poll_backends(struct track_set *ts)
+{
+	uint64_t now = loop_now(ts->loop);
+	for (size_t i = 0; i < ts->n; i++) {
+		struct tracker *t = &ts->t[i];
+		if (t->kind != TRACK_BACKEND)
+			continue;
+		bool ok = !ts->p.backend_ok ||
+			  ts->p.backend_ok(ts->p.backend_arg, t->backend_idx, t->name, now);
+		set_state(t, ok ? TRACK_UP : TRACK_DOWN);
+	}
+}
+
+static void backend_timer(struct loop *l, struct timer *tm)
+{
+	struct track_set *ts = tm->arg;
+	poll_backends(ts);
+	recompute(ts, true);
+	timer_arm_in(l, tm, ts->p.backend_poll_ms);
+}
+
+struct track_set *track_set_new(struct loop *l, const struct track_set_params *p)
+{
+	const struct cfg_vrrp *v = p->vrrp;
+	struct track_set *ts = calloc(1, sizeof(*ts));
+	if (!ts)
+		return NULL;
+	ts->loop = l;
+	ts->p = *p;
+	if (!ts->p.backend_poll_ms)
+		ts->p.backend_poll_ms = 100;
+	ts->n = v->n_track_ifaces + v->n_track_scripts + v->n_track_backends;
+	ts->t = calloc(ts->n ? ts->n : 1, sizeof(*ts->t));
+	ts->inputs = calloc(ts->n ? ts->n : 1, sizeof(*ts->inputs));
+	if (!ts->t || !ts->inputs) {
+		free(ts->t);
+		free(ts->inputs);
+		free(ts);
+		return NULL;
+	}
+	timer_init(&ts->backend_poll, backend_timer, ts);
+	size_t k = 0;
+	for (size_t i = 0; i < v->n_track_ifaces; i++, k++) {
+		ts->t[k].set = ts;
+		init_iface(&ts->t[k], &v->track_ifaces[i]);
+	}
+	for (size_t i = 0; i < v->n_track_scripts; i++, k++) {
+		ts->t[k].set = ts;
+		init_script(ts, &ts->t[k], &v->track_scripts[i]);
+	}
+	for (size_t i = 0; i < v->n_track_backends; i++, k++) {
+		struct tracker *t = &ts->t[k];
+		t->set = ts;
+		t->kind = TRACK_BACKEND;
+		t->name = v->track_backends[i].name;
+		t->weight = v->track_backends[i].weight;
+		t->backend_idx = v->track_backends[i].backend_idx;
+		ts->n_backends++;
+	}
+	poll_backends(ts);
+	ts->last = (struct track_result){ .priority = v->priority };
+	recompute(ts, false);
+	if (ts->n_backends)
+		timer_arm_in(l, &ts->backend_poll, ts->p.backend_poll_ms);
+	return ts;
+}
+
+void track_set_free(struct track_set *ts)
+{
+	if (!ts)
+		return;
+	for (size_t i = 0; i < ts->n; i++) {
+		struct tracker *t = &ts->t[i];
+		if (t->kind != TRACK_SCRIPT)
+			continue;
+		timer_cancel(ts->loop, &t->next_run);
+		child_abort(&t->child);
+	}
+	timer_cancel(ts->loop, &ts->backend_poll);
+	free(ts->t);
+	free(ts->inputs);
+	free(ts);
+}
+
+struct track_result track_set_result(const struct track_set *ts)
+{
+	return ts->last;
+}
+
+void track_set_on_link(struct track_set *ts, int ifindex, bool up)
+{
+	bool touched = false;
+	for (size_t i = 0; i < ts->n; i++) {
+		struct tracker *t = &ts->t[i];
+		if (t->kind != TRACK_IFACE)
+			continue;
+		if (t->ifindex != ifindex) {
+			/* Missing at start, or deleted and re-created under a new index. */
+			int idx = vip_ifindex(t->name);
+			if (idx != ifindex)
+				continue;
+			t->ifindex = idx;
+		}
+		set_state(t, up ? TRACK_UP : TRACK_DOWN);
+		touched = true;
+	}
+	if (touched)
+		recompute(ts, true);
+}
+
+void track_set_poll_backends(struct track_set *ts)
+{
+	poll_backends(ts);
+	recompute(ts, true);
+}
+
+size_t track_set_count(const struct track_set *ts)
+{
+	return ts->n;
+}
+
+const struct tracker *track_set_get(const struct track_set *ts, size_t i)
+{
+	return i < ts->n ? &ts->t[i] : NULL;
+}
+
+bool track_pool_backend_ok(void *pool, size_t backend_idx, const char *name, uint64_t now_ms)
+{
+	struct pool *p = pool;
+	struct backend *b = NULL;
+	if (backend_idx < p->n_backends && name && p->backends[backend_idx].cfg.name &&
+	    strcmp(p->backends[backend_idx].cfg.name, name) == 0)
+		b = &p->backends[backend_idx];
+	else if (name)
+		b = pool_find_backend(p, name);
+	return b && backend_has_eligible(b, now_ms);
+}

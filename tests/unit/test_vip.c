@@ -1,0 +1,115 @@
+/* VIP address handling (pure parts): parse, format, compare, from config. The netlink side is
+ * covered by tests/integration/test_vipnet.py inside network namespaces. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "vrrp/vip.h"
+
+static void roundtrip(const char *in, const char *want)
+{
+	struct vip_addr a;
+	char buf[64];
+	if (vip_addr_parse(in, &a) != 0)
+		fail_msg("parse %s failed", in);
+	vip_addr_format(&a, buf, sizeof(buf));
+	if (strcmp(buf, want) != 0)
+		fail_msg("%s -> %s, want %s", in, buf, want);
+}
+
+static void test_parse_format(void **state)
+{
+	(void)state;
+	roundtrip("198.18.0.100/24", "198.18.0.100/24");
+	roundtrip("198.18.0.100", "198.18.0.100/32");
+	roundtrip("198.18.0.100/0", "198.18.0.100/0");
+	roundtrip("2001:db8::100/64", "2001:db8::100/64");
+	roundtrip("2001:DB8:0::100", "2001:db8::100/128");
+	roundtrip("2001:db8::1/128", "2001:db8::1/128");
+}
+
+static void test_parse_rejects(void **state)
+{
+	(void)state;
+	static const char *bad[] = { "", "/24", "198.18.0.100/33", "198.18.0.100/", "198.18.0.1/2x",
+				     "2001:db8::1/129", "198.18.0.256/24", "host/24", "1.2.3.4/-1",
+				     "2001:db8::1::2/64" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vip_addr a;
+		if (vip_addr_parse(bad[i], &a) != -EINVAL)
+			fail_msg("accepted %s", bad[i]);
+	}
+}
+
+static void test_equal_ignores_prefix(void **state)
+{
+	(void)state;
+	struct vip_addr a, b, c, d;
+	assert_int_equal(vip_addr_parse("198.18.0.100/24", &a), 0);
+	assert_int_equal(vip_addr_parse("198.18.0.100/32", &b), 0);
+	assert_int_equal(vip_addr_parse("198.18.0.101/24", &c), 0);
+	assert_int_equal(vip_addr_parse("::ffff:198.18.0.100", &d), 0);
+	assert_true(vip_addr_equal(&a, &b));
+	assert_false(vip_addr_equal(&a, &c));
+	assert_false(vip_addr_equal(&a, &d)); /* different family */
+}
+
+static void test_from_cfg(void **state)
+{
+	(void)state;
+	struct cfg_vip c = { 0 };
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&c.ss;
+	s6->sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8::100", &s6->sin6_addr);
+	c.prefix = 64;
+	struct vip_addr a;
+	char buf[64];
+	assert_int_equal(vip_addr_from_cfg(&c, &a), 0);
+	assert_string_equal(vip_addr_format(&a, buf, sizeof(buf)), "2001:db8::100/64");
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&c.ss;
+	memset(&c, 0, sizeof(c));
+	s4->sin_family = AF_INET;
+	inet_pton(AF_INET, "198.18.0.100", &s4->sin_addr);
+	c.prefix = 24;
+	assert_int_equal(vip_addr_from_cfg(&c, &a), 0);
+	assert_string_equal(vip_addr_format(&a, buf, sizeof(buf)), "198.18.0.100/24");
+	c.ss.ss_family = AF_UNIX;
+	assert_int_equal(vip_addr_from_cfg(&c, &a), -EAFNOSUPPORT);
+}
+
+static void test_lookups_on_lo(void **state)
+{
+	(void)state;
+	/* Read-only queries against lo, present in every namespace. */
+	int idx = vip_ifindex("lo");
+	assert_true(idx > 0);
+	assert_int_equal(vip_link_is_up(idx), 1);
+	assert_int_equal(vip_ifindex("buoy-no-such-if"), -ENODEV);
+	struct vip_addr a;
+	vip_addr_parse("127.0.0.1/8", &a);
+	uint8_t prefix = 0;
+	assert_int_equal(vip_present(idx, &a, &prefix), 1);
+	assert_int_equal(prefix, 8);
+	vip_addr_parse("198.18.255.254/32", &a);
+	assert_int_equal(vip_present(idx, &a, NULL), 0);
+	assert_true(vip_link_is_up(999999) < 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_format),
+		cmocka_unit_test(test_parse_rejects),
+		cmocka_unit_test(test_equal_ignores_prefix),
+		cmocka_unit_test(test_from_cfg),
+		cmocka_unit_test(test_lookups_on_lo),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
