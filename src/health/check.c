@@ -1,0 +1,638 @@
+#include "health/check.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "core/log.h"
+#include "health/parse.h"
+#include "health/state.h"
+#include "health/tls.h"
+
+enum phase { PH_IDLE, PH_CONNECT, PH_TLS, PH_SEND, PH_RECV };
+
+struct hc_backend;
+
+/* One server's check: at most one in flight, then the timer for the next. */
+struct hc_server {
+	struct hc_backend *hb;
+	struct server *s;
+	struct io io;                  /* fd -1 while idle */
+	uint32_t events;               /* epoll interest now registered */
+	enum phase phase;
+	struct timer next;             /* when the next check starts */
+	struct timer deadline;         /* `timeout` of the running check */
+	SSL *ssl;
+	struct sockaddr_storage addr;  /* server address, port replaced by health.port */
+	socklen_t addr_len;
+	char target[64];               /* "198.18.0.21:6443": logs, default Host */
+	char ip[48];                   /* "198.18.0.21": certificate IP check */
+	char *request;                 /* http/https only */
+	size_t request_len, sent;
+	struct http_status_parser parser;
+	uint64_t started_ms, started_us;
+	uint64_t seed;                 /* jitter */
+};
+
+struct hc_backend {
+	struct health *h;
+	struct backend *b;
+	const char *name;
+	enum health_type type;
+	uint64_t interval_ms, timeout_ms;
+	uint32_t rise, fall;
+	bool verify;
+	char *host;                    /* copied: the config may be freed after start */
+	struct status_range expect[CFG_MAX_EXPECT];
+	size_t n_expect;
+	SSL_CTX *ctx;                  /* tls/https only */
+	struct hc_server *servers;
+	size_t n_servers;
+	bool all_down;
+	uint64_t all_down_logged_ms;
+};
+
+struct health {
+	struct loop *l;
+	struct pool *p;
+	struct hc_backend *backends;
+	size_t n_backends;
+};
+
+static const char *const type_names[] = { "tcp", "tls", "http", "https", "none" };
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static bool type_uses_tls(enum health_type t) { return t == HEALTH_TLS || t == HEALTH_HTTPS; }
+static bool type_uses_http(enum health_type t) { return t == HEALTH_HTTP || t == HEALTH_HTTPS; }
+
+/* "connection refused", "no route to host": errno text as people say it (lower case). */
+static void errno_reason(int err, const char *prefix, char *buf, size_t len)
+{
+	const char *t;
+	switch (err) {
+	case ECONNREFUSED: t = "connection refused"; break;
+	case ECONNRESET: t = "connection reset"; break;
+	case ETIMEDOUT: t = "timeout"; break;
+	case EHOSTUNREACH: t = "host unreachable"; break;
+	case ENETUNREACH: t = "network unreachable"; break;
+	case EPIPE: t = "connection closed"; break;
+	default: t = NULL; break;
+	}
+	char tmp[96];
+	if (!t) {
+		snprintf(tmp, sizeof(tmp), "%s", strerror(err));
+		if (tmp[0] >= 'A' && tmp[0] <= 'Z' && !(tmp[1] >= 'A' && tmp[1] <= 'Z'))
+			tmp[0] = (char)(tmp[0] - 'A' + 'a');
+		t = tmp;
+	}
+	snprintf(buf, len, "%s%s", prefix, t);
+}
+
+/* ---- one check, start to finish ---- */
+
+static void check_start(struct loop *l, struct timer *t);
+static void check_io(struct loop *l, struct io *io, uint32_t events);
+
+static void set_interest(struct hc_server *cs, uint32_t events)
+{
+	if (cs->events == events)
+		return;
+	struct loop *l = cs->hb->h->l;
+	if (loop_mod(l, &cs->io, events) == 0)
+		cs->events = events;
+}
+
+static void close_check(struct hc_server *cs)
+{
+	struct loop *l = cs->hb->h->l;
+	if (cs->ssl) {
+		/* best effort close_notify after a finished exchange; never waits */
+		if (cs->phase == PH_RECV || cs->phase == PH_SEND) {
+			ERR_clear_error();
+			SSL_shutdown(cs->ssl);
+		}
+		SSL_free(cs->ssl);
+		cs->ssl = NULL;
+		ERR_clear_error();
+	}
+	if (cs->io.fd >= 0) {
+		loop_del(l, &cs->io);
+		close(cs->io.fd);
+		cs->io.fd = -1;
+	}
+	cs->events = 0;
+	cs->phase = PH_IDLE;
+	timer_cancel(l, &cs->deadline);
+}
+
+static void log_backend_state(struct hc_backend *hb, uint64_t now)
+{
+	size_t up = health_backend_up_count(hb->b);
+	if (up == 0 && hb->n_servers > 0) {
+		/* fail open: nothing changes for the data plane, but say it loudly, once per interval */
+		if (!hb->all_down || now - hb->all_down_logged_ms >= hb->interval_ms) {
+			log_error("backend down", "backend=%s servers=%zu servers_up=0 fail_open=true",
+				  hb->name, hb->n_servers);
+			hb->all_down_logged_ms = now;
+		}
+		hb->all_down = true;
+	} else if (hb->all_down) {
+		hb->all_down = false;
+		log_info("backend up", "backend=%s servers=%zu servers_up=%zu", hb->name,
+			 hb->n_servers, up);
+	}
+	hb->b->all_down_logged = hb->all_down;
+}
+
+static void check_done(struct hc_server *cs, bool ok, const char *reason)
+{
+	struct hc_backend *hb = cs->hb;
+	struct loop *l = hb->h->l;
+	struct server *s = cs->s;
+	close_check(cs);
+	uint64_t now = loop_now(l);
+	uint64_t dur = mono_us() - cs->started_us;
+	enum health_change c = health_state_record(&s->health, hb->rise, hb->fall, ok, reason, now, dur);
+	atomic_store(&s->active_up, s->health.up);
+	log_debug("health check", "backend=%s server=%s result=%s reason=\"%s\" duration_us=%llu",
+		  hb->name, cs->target, ok ? "ok" : "fail", s->health.reason,
+		  (unsigned long long)dur);
+	if (c == HEALTH_BECAME_DOWN)
+		log_warn("server down", "backend=%s server=%s reason=\"%s\" checks_failed=%u check=%s",
+			 hb->name, cs->target, s->health.reason, s->health.consecutive_fail,
+			 type_names[hb->type]);
+	else if (c == HEALTH_BECAME_UP)
+		log_info("server up", "backend=%s server=%s reason=\"%s\" checks_ok=%u check=%s",
+			 hb->name, cs->target, s->health.reason, s->health.consecutive_ok,
+			 type_names[hb->type]);
+	log_backend_state(hb, now);
+
+	/* the period is measured from the start of this check, so checks do not drift by their
+	 * duration; but never start the next one right on the heels of a slow one */
+	uint64_t at = cs->started_ms + health_jitter_delay(hb->interval_ms, &cs->seed);
+	uint64_t min_gap = hb->interval_ms / 10 ? hb->interval_ms / 10 : 1;
+	if (at < now + min_gap)
+		at = now + min_gap;
+	timer_arm(l, &cs->next, at);
+}
+
+static void check_fail_errno(struct hc_server *cs, int err, const char *prefix)
+{
+	char reason[128];
+	errno_reason(err, prefix, reason, sizeof(reason));
+	check_done(cs, false, reason);
+}
+
+static void check_fail_tls(struct hc_server *cs, int ret, int saved_errno, const char *stage)
+{
+	char reason[160];
+	health_tls_reason(cs->ssl, ret, saved_errno, stage, reason, sizeof(reason));
+	/* after a fatal TLS error the session must not be shut down: drop it now */
+	SSL_free(cs->ssl);
+	cs->ssl = NULL;
+	check_done(cs, false, reason);
+}
+
+static void on_deadline(struct loop *l, struct timer *t)
+{
+	(void)l;
+	struct hc_server *cs = t->arg;
+	static const char *const what[] = {
+		[PH_IDLE] = "timeout", [PH_CONNECT] = "timeout connecting",
+		[PH_TLS] = "timeout in TLS handshake", [PH_SEND] = "timeout sending request",
+		[PH_RECV] = "timeout waiting for response",
+	};
+	check_done(cs, false, what[cs->phase]);
+}
+
+static void on_status(struct hc_server *cs)
+{
+	char reason[64];
+	unsigned st = cs->parser.status;
+	snprintf(reason, sizeof(reason), "HTTP %u", st);
+	check_done(cs, health_status_expected(cs->hb->expect, cs->hb->n_expect, st), reason);
+}
+
+static void on_bad_response(struct hc_server *cs)
+{
+	char reason[96];
+	snprintf(reason, sizeof(reason), "bad response: %s", hsp_strerror(cs->parser.err));
+	check_done(cs, false, reason);
+}
+
+/* One read or write on the check's socket, through TLS when there is a session. */
+enum io_outcome { IO_OK, IO_AGAIN, IO_EOF, IO_FAILED };
+
+/* Returns IO_OK with *n bytes, IO_AGAIN after setting the epoll interest, IO_EOF, or IO_FAILED
+ * after finishing the check with the reason. */
+static enum io_outcome check_read(struct hc_server *cs, char *buf, size_t len, size_t *n)
+{
+	if (!cs->ssl) {
+		ssize_t r = recv(cs->io.fd, buf, len, 0);
+		if (r > 0) {
+			*n = (size_t)r;
+			return IO_OK;
+		}
+		if (r == 0)
+			return IO_EOF;
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+			set_interest(cs, EPOLLIN);
+			return IO_AGAIN;
+		}
+		check_fail_errno(cs, errno, "");
+		return IO_FAILED;
+	}
+	ERR_clear_error();
+	int r = SSL_read(cs->ssl, buf, (int)len);
+	if (r > 0) {
+		*n = (size_t)r;
+		return IO_OK;
+	}
+	int saved = errno, e = SSL_get_error(cs->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		set_interest(cs, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
+		return IO_AGAIN;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && saved == 0))
+		return IO_EOF;
+	check_fail_tls(cs, r, saved, "read");
+	return IO_FAILED;
+}
+
+static enum io_outcome check_write(struct hc_server *cs, const char *buf, size_t len, size_t *n)
+{
+	if (!cs->ssl) {
+		ssize_t r = send(cs->io.fd, buf, len, MSG_NOSIGNAL);
+		if (r >= 0) {
+			*n = (size_t)r;
+			return IO_OK;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+			set_interest(cs, EPOLLOUT);
+			return IO_AGAIN;
+		}
+		check_fail_errno(cs, errno, "");
+		return IO_FAILED;
+	}
+	ERR_clear_error();
+	int r = SSL_write(cs->ssl, buf, (int)len);
+	if (r > 0) {
+		*n = (size_t)r;
+		return IO_OK;
+	}
+	int saved = errno, e = SSL_get_error(cs->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		set_interest(cs, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
+		return IO_AGAIN;
+	}
+	check_fail_tls(cs, r, saved, "write");
+	return IO_FAILED;
+}
+
+/* Reads until the status line is complete or bad, the peer closes, or nothing more is there.
+ * Bounded: the parser gives up after HSP_MAX_LINE / HSP_MAX_INTERIM bytes. */
+static void recv_drive(struct hc_server *cs)
+{
+	char buf[4096];
+	for (;;) {
+		size_t n = 0;
+		enum io_outcome o = check_read(cs, buf, sizeof(buf), &n);
+		if (o == IO_AGAIN || o == IO_FAILED)
+			return;
+		enum hsp_result res = o == IO_EOF ? hsp_finish(&cs->parser)
+						  : hsp_feed(&cs->parser, buf, n);
+		if (res == HSP_DONE) {
+			on_status(cs);
+			return;
+		}
+		if (res == HSP_ERROR) {
+			on_bad_response(cs);
+			return;
+		}
+	}
+}
+
+static void send_drive(struct hc_server *cs)
+{
+	while (cs->sent < cs->request_len) {
+		size_t n = 0;
+		enum io_outcome o = check_write(cs, cs->request + cs->sent, cs->request_len - cs->sent, &n);
+		if (o != IO_OK)
+			return;
+		cs->sent += n;
+	}
+	cs->phase = PH_RECV;
+	recv_drive(cs);
+}
+
+static void begin_http(struct hc_server *cs)
+{
+	cs->phase = PH_SEND;
+	cs->sent = 0;
+	hsp_init(&cs->parser);
+	send_drive(cs);
+}
+
+static void tls_drive(struct hc_server *cs)
+{
+	ERR_clear_error();
+	int r = SSL_do_handshake(cs->ssl);
+	if (r == 1) {
+		if (cs->hb->type == HEALTH_TLS)
+			check_done(cs, true, "TLS handshake ok");
+		else
+			begin_http(cs);
+		return;
+	}
+	int saved = errno, e = SSL_get_error(cs->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		set_interest(cs, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
+	else
+		check_fail_tls(cs, r, saved, "handshake");
+}
+
+static void on_connected(struct hc_server *cs)
+{
+	struct hc_backend *hb = cs->hb;
+	if (hb->type == HEALTH_HTTP) {
+		begin_http(cs);
+	} else if (type_uses_tls(hb->type)) {
+		cs->ssl = health_tls_new(hb->ctx, cs->io.fd, hb->host, cs->ip, hb->verify);
+		if (!cs->ssl) {
+			check_done(cs, false, "TLS: cannot create session");
+			return;
+		}
+		cs->phase = PH_TLS;
+		tls_drive(cs);
+	} else {
+		check_done(cs, true, "connected");
+	}
+}
+
+static void on_connect_ready(struct hc_server *cs, uint32_t events)
+{
+	int err = 0;
+	socklen_t el = sizeof(err);
+	if (getsockopt(cs->io.fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+		err = errno;
+	if (err == 0 && (events & (EPOLLERR | EPOLLHUP)))
+		err = ECONNREFUSED; /* HUP without a pending error: the peer said no */
+	if (err)
+		check_fail_errno(cs, err, "");
+	else
+		on_connected(cs);
+}
+
+static void check_io(struct loop *l, struct io *io, uint32_t events)
+{
+	(void)l;
+	struct hc_server *cs = io->arg;
+	switch (cs->phase) {
+	case PH_CONNECT: on_connect_ready(cs, events); break;
+	case PH_TLS: tls_drive(cs); break;
+	case PH_SEND: send_drive(cs); break;
+	case PH_RECV: recv_drive(cs); break;
+	case PH_IDLE: break;
+	}
+}
+
+static void check_start(struct loop *l, struct timer *t)
+{
+	struct hc_server *cs = t->arg;
+	cs->started_ms = loop_now(l);
+	cs->started_us = mono_us();
+	int fd = socket(cs->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		check_fail_errno(cs, errno, "socket: ");
+		return;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	cs->io.fd = fd;
+	cs->phase = PH_CONNECT;
+	timer_arm_in(l, &cs->deadline, cs->hb->timeout_ms);
+	if (loop_add(l, &cs->io, EPOLLOUT) < 0) {
+		int err = errno;
+		close(fd);
+		cs->io.fd = -1;
+		check_fail_errno(cs, err, "epoll: ");
+		return;
+	}
+	cs->events = EPOLLOUT;
+	if (connect(fd, (struct sockaddr *)&cs->addr, cs->addr_len) == 0)
+		on_connected(cs);
+	else if (errno != EINPROGRESS)
+		check_fail_errno(cs, errno, "");
+	/* else wait for EPOLLOUT: on_connect_ready reads SO_ERROR */
+}
+
+/* ---- setup ---- */
+
+/* Path and host go into the request line and a header: no spaces, controls or CR/LF. */
+static bool safe_token(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s == 0x7f)
+			return false;
+	return true;
+}
+
+static int server_target(struct hc_server *cs, uint16_t port_override)
+{
+	memcpy(&cs->addr, &cs->s->cfg.addr.ss, sizeof(cs->addr));
+	cs->addr_len = cs->s->cfg.addr.len;
+	uint16_t port;
+	if (cs->addr.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&cs->addr;
+		if (port_override)
+			sin->sin_port = htons(port_override);
+		port = ntohs(sin->sin_port);
+		inet_ntop(AF_INET, &sin->sin_addr, cs->ip, sizeof(cs->ip));
+		snprintf(cs->target, sizeof(cs->target), "%s:%u", cs->ip, port);
+	} else if (cs->addr.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&cs->addr;
+		if (port_override)
+			sin6->sin6_port = htons(port_override);
+		port = ntohs(sin6->sin6_port);
+		inet_ntop(AF_INET6, &sin6->sin6_addr, cs->ip, sizeof(cs->ip));
+		snprintf(cs->target, sizeof(cs->target), "[%s]:%u", cs->ip, port);
+	} else {
+		return -1;
+	}
+	if (!cs->addr_len)
+		cs->addr_len = cs->addr.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+							     : sizeof(struct sockaddr_in6);
+	return 0;
+}
+
+static int build_request(struct hc_server *cs, const char *path)
+{
+	const char *host = cs->hb->host ? cs->hb->host : cs->target;
+	const char *fmt = "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: buoy\r\nConnection: close\r\n\r\n";
+	int n = snprintf(NULL, 0, fmt, path, host);
+	if (n < 0 || !(cs->request = malloc((size_t)n + 1)))
+		return -1;
+	snprintf(cs->request, (size_t)n + 1, fmt, path, host);
+	cs->request_len = (size_t)n;
+	return 0;
+}
+
+static int server_init(struct hc_backend *hb, struct hc_server *cs, struct server *s, size_t idx,
+		       const struct cfg_health *cfg)
+{
+	cs->hb = hb;
+	cs->s = s;
+	cs->io.fd = -1;
+	cs->io.cb = check_io;
+	cs->io.arg = cs;
+	timer_init(&cs->next, check_start, cs);
+	timer_init(&cs->deadline, on_deadline, cs);
+	if (server_target(cs, cfg->port) < 0) {
+		log_error("health check setup failed", "backend=%s server=%s reason=\"unsupported address family\"",
+			  hb->name, s->cfg.addr.text);
+		return -1;
+	}
+	if (type_uses_http(hb->type) && build_request(cs, cfg->path ? cfg->path : "/readyz") < 0)
+		return -1;
+	cs->seed = health_seed(s->key ? s->key : (uint64_t)idx + 1, hb->b->idx * 1000003u + idx);
+	health_state_init(&s->health, cfg->initial_up);
+	atomic_store(&s->active_up, s->health.up);
+	return 0;
+}
+
+static int backend_init(struct health *h, struct hc_backend *hb, struct backend *b)
+{
+	const struct cfg_health *cfg = &b->cfg.health;
+	hb->h = h;
+	hb->b = b;
+	hb->name = b->cfg.name ? b->cfg.name : "?";
+	hb->type = cfg->type;
+	hb->interval_ms = cfg->interval_ms ? cfg->interval_ms : 1000;
+	hb->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 1000;
+	hb->rise = cfg->rise ? cfg->rise : 2;
+	hb->fall = cfg->fall ? cfg->fall : 2;
+	hb->verify = cfg->verify;
+	hb->n_expect = cfg->n_expect <= CFG_MAX_EXPECT ? cfg->n_expect : CFG_MAX_EXPECT;
+	memcpy(hb->expect, cfg->expect, sizeof(hb->expect));
+	const char *path = cfg->path ? cfg->path : "/readyz";
+	if ((cfg->host && (!cfg->host[0] || !safe_token(cfg->host))) || path[0] != '/' ||
+	    !safe_token(path)) {
+		log_error("health check setup failed", "backend=%s reason=\"path or host has spaces or control characters\"",
+			  hb->name);
+		return -1;
+	}
+	if (cfg->host && !(hb->host = strdup(cfg->host)))
+		return -1;
+	if (type_uses_tls(hb->type)) {
+		char err[300];
+		hb->ctx = health_tls_ctx_new(cfg, hb->name, err, sizeof(err));
+		if (!hb->ctx) {
+			health_reason_copy(err, sizeof(err), err);
+			log_error("health check setup failed", "backend=%s reason=\"%s\"", hb->name, err);
+			return -1;
+		}
+	}
+	hb->n_servers = b->n_servers;
+	hb->servers = calloc(b->n_servers ? b->n_servers : 1, sizeof(*hb->servers));
+	if (!hb->servers)
+		return -1;
+	for (size_t i = 0; i < b->n_servers; i++)
+		if (server_init(hb, &hb->servers[i], &b->servers[i], i, cfg) < 0)
+			return -1;
+	return 0;
+}
+
+struct health *health_start(struct loop *l, struct pool *p)
+{
+	struct health *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->l = l;
+	h->p = p;
+	h->backends = calloc(p->n_backends ? p->n_backends : 1, sizeof(*h->backends));
+	if (!h->backends) {
+		free(h);
+		return NULL;
+	}
+	/* OpenSSL writes to the socket with write(): a peer reset must not kill the daemon */
+	struct sigaction sa;
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
+
+	for (size_t i = 0; i < p->n_backends; i++) {
+		struct backend *b = &p->backends[i];
+		if (b->cfg.health.type == HEALTH_NONE)
+			continue;
+		struct hc_backend *hb = &h->backends[h->n_backends++];
+		if (backend_init(h, hb, b) < 0) {
+			health_stop(h);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < h->n_backends; i++) {
+		struct hc_backend *hb = &h->backends[i];
+		for (size_t j = 0; j < hb->n_servers; j++) {
+			struct hc_server *cs = &hb->servers[j];
+			timer_arm_in(l, &cs->next, health_first_delay(hb->interval_ms, &cs->seed));
+		}
+		log_info("health checks started", "backend=%s check=%s servers=%zu interval_ms=%llu timeout_ms=%llu rise=%u fall=%u",
+			 hb->name, type_names[hb->type], hb->n_servers,
+			 (unsigned long long)hb->interval_ms, (unsigned long long)hb->timeout_ms,
+			 hb->rise, hb->fall);
+	}
+	return h;
+}
+
+void health_stop(struct health *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->n_backends; i++) {
+		struct hc_backend *hb = &h->backends[i];
+		for (size_t j = 0; hb->servers && j < hb->n_servers; j++) {
+			struct hc_server *cs = &hb->servers[j];
+			if (!cs->hb)
+				continue; /* setup failed before this one */
+			close_check(cs);
+			timer_cancel(h->l, &cs->next);
+			free(cs->request);
+		}
+		free(hb->servers);
+		free(hb->host);
+		SSL_CTX_free(hb->ctx);
+	}
+	free(h->backends);
+	free(h);
+}
+
+bool health_backend_all_down(const struct backend *b)
+{
+	if (b->cfg.health.type == HEALTH_NONE || b->n_servers == 0)
+		return false;
+	return health_backend_up_count(b) == 0;
+}
+
+size_t health_backend_up_count(const struct backend *b)
+{
+	size_t up = 0;
+	for (size_t i = 0; i < b->n_servers; i++)
+		up += b->servers[i].health.up;
+	return up;
+}
