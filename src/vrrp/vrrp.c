@@ -1,0 +1,779 @@
+#include "vrrp/vrrp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "vrrp/garp.h"
+#include "vrrp/notify.h"
+#include "vrrp/track.h"
+#include "vrrp/vip.h"
+
+#define RX_BUF   8192    /* > VRRP_MAX_PKT + a 60-byte IPv4 header: oversize shows as MSG_TRUNC */
+#define RX_BURST 64      /* packets per readiness event, so one flood cannot starve the loop */
+
+static const uint8_t MCAST4[4] = { 224, 0, 0, 18 };
+static const uint8_t MCAST6[16] = { 0xff, 0x02, [15] = 0x12 };
+
+struct vrrp_inst {
+	struct vrrp_set *set;
+	const struct cfg_vrrp *cfg;
+	int ifindex;
+	int family;
+	struct io io;                      /* the raw socket */
+	struct timer timer;                /* the FSM's earliest deadline */
+	struct vrrp_fsm fsm;
+	struct vrrp_addr primary;          /* family 0: not found yet */
+	struct vrrp_addr *vips_wire;       /* VIPs as they go in adverts */
+	struct vip_addr *vips;             /* VIPs with prefixes, for netlink */
+	size_t n_vips;
+	struct vrrp_addr *peers;
+	size_t n_peers;
+	struct garp_announcer garp;
+	bool garp_ok, garp_active;
+	struct track_set *track;
+	struct track_result track_res;
+	struct notifier *notifier;
+	bool link_up;
+	bool send_failing;                 /* log a send error once until a send works again */
+	uint64_t adverts_rx, adverts_tx, send_errors, vip_restores;
+	uint64_t drops[VRRP_DROP__COUNT];
+};
+
+struct vrrp_set {
+	struct loop *loop;
+	const struct config *cfg;
+	struct pool *pool;
+	struct vrrp_inst *inst;
+	size_t n;
+	struct vip_monitor mon;
+	bool mon_open;
+	bool stopped;
+};
+
+static uint8_t rx_buf[RX_BUF];
+
+/* ---- addresses ---- */
+
+static void addr_from_sockaddr(const struct sockaddr_storage *ss, struct vrrp_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (ss->ss_family == AF_INET) {
+		out->family = AF_INET;
+		memcpy(out->b, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		out->family = AF_INET6;
+		memcpy(out->b, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	}
+}
+
+static void addr_from_vip(const struct vip_addr *v, struct vrrp_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->family = (uint8_t)v->family;
+	memcpy(out->b, &v->u, vrrp_addr_len(out->family));
+}
+
+static bool is_vip(const struct vrrp_inst *in, const struct vrrp_addr *a)
+{
+	for (size_t i = 0; i < in->n_vips; i++)
+		if (vrrp_addr_eq(&in->vips_wire[i], a))
+			return true;
+	return false;
+}
+
+/* The source of our adverts and our tie-break identity: unicast_source, else the first IPv4
+ * address of the interface that is not a VIP, or its IPv6 link-local address (RFC 5798 5.1.2.2
+ * requires link-local for IPv6 multicast). Labelled IPv4 addresses show up as "eth0:x". */
+static int find_primary_addr(struct vrrp_inst *in)
+{
+	const struct cfg_vrrp *c = in->cfg;
+	if (c->unicast_source.ss_family == in->family) {
+		addr_from_sockaddr(&c->unicast_source, &in->primary);
+		return 0;
+	}
+	struct ifaddrs *ifa, *p;
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
+	size_t nlen = strlen(c->interface);
+	for (p = ifa; p; p = p->ifa_next) {
+		if (!p->ifa_addr || p->ifa_addr->sa_family != in->family)
+			continue;
+		if (strncmp(p->ifa_name, c->interface, nlen) != 0 ||
+		    (p->ifa_name[nlen] && p->ifa_name[nlen] != ':'))
+			continue;
+		struct vrrp_addr a;
+		addr_from_sockaddr((const struct sockaddr_storage *)(void *)p->ifa_addr, &a);
+		if (in->family == AF_INET6 && !(a.b[0] == 0xfe && (a.b[1] & 0xc0) == 0x80))
+			continue;
+		if (is_vip(in, &a))
+			continue;
+		in->primary = a;
+		freeifaddrs(ifa);
+		return 0;
+	}
+	freeifaddrs(ifa);
+	memset(&in->primary, 0, sizeof(in->primary));
+	return -EADDRNOTAVAIL;
+}
+
+static int find_primary(struct vrrp_inst *in)
+{
+	int rc = find_primary_addr(in);
+	if (rc == 0)
+		in->fsm.cfg.primary = in->primary; /* the tie-break identity follows the source */
+	return rc;
+}
+
+/* ---- the socket ---- */
+
+static int setopt(int fd, int level, int name, int val)
+{
+	return setsockopt(fd, level, name, &val, sizeof(val));
+}
+
+static int open_socket4(struct vrrp_inst *in, int fd)
+{
+	if (in->n_peers)
+		return setopt(fd, IPPROTO_IP, IP_TTL, 255);
+	struct ip_mreqn mr = { .imr_ifindex = in->ifindex };
+	memcpy(&mr.imr_multiaddr, MCAST4, 4);
+	if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)) < 0 ||
+	    setopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, 255) < 0 ||
+	    setopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 0) < 0)
+		return -1;
+	return 0;
+}
+
+/* No IPV6_CHECKSUM: we verify (and count) checksums ourselves, see vrrp.h. */
+static int open_socket6(struct vrrp_inst *in, int fd)
+{
+	if (setopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) < 0 ||
+	    setopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1) < 0)
+		return -1;
+	if (in->n_peers)
+		return setopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255);
+	struct ipv6_mreq mr = { .ipv6mr_interface = (unsigned)in->ifindex };
+	memcpy(&mr.ipv6mr_multiaddr, MCAST6, 16);
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0 ||
+	    setopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, in->ifindex) < 0 ||
+	    setopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255) < 0 ||
+	    setopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0) < 0)
+		return -1;
+	return 0;
+}
+
+static int open_socket(struct vrrp_inst *in)
+{
+	int fd = socket(in->family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, VRRP_PROTO);
+	if (fd < 0)
+		return -1;
+	const char *ifn = in->cfg->interface;
+	int rc = setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifn, (socklen_t)strlen(ifn) + 1);
+	if (rc == 0)
+		rc = in->family == AF_INET ? open_socket4(in, fd) : open_socket6(in, fd);
+	if (rc < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	in->io.fd = fd;
+	return 0;
+}
+
+/* ---- sending ---- */
+
+static int send_one(struct vrrp_inst *in, const struct vrrp_addr *dst, const uint8_t *pkt,
+		    size_t len)
+{
+	struct sockaddr_storage to = { 0 };
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} cbuf;
+	memset(&cbuf, 0, sizeof(cbuf));
+	struct iovec iov = { .iov_base = (void *)pkt, .iov_len = len };
+	struct msghdr msg = { .msg_name = &to, .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf.buf };
+	struct cmsghdr *cm = (struct cmsghdr *)cbuf.buf;
+	if (in->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&to;
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, dst->b, 4);
+		msg.msg_namelen = sizeof(*s4);
+		/* ipi_spec_dst pins the source address, which the checksum already covers */
+		struct in_pktinfo pi = { .ipi_ifindex = in->ifindex };
+		memcpy(&pi.ipi_spec_dst, in->primary.b, 4);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		msg.msg_controllen = CMSG_SPACE(sizeof(pi));
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&to;
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, dst->b, 16);
+		if (IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr) || IN6_IS_ADDR_MULTICAST(&s6->sin6_addr))
+			s6->sin6_scope_id = (uint32_t)in->ifindex;
+		msg.msg_namelen = sizeof(*s6);
+		struct in6_pktinfo pi = { .ipi6_ifindex = (unsigned)in->ifindex };
+		memcpy(&pi.ipi6_addr, in->primary.b, 16);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		msg.msg_controllen = CMSG_SPACE(sizeof(pi));
+	}
+	return sendmsg(in->io.fd, &msg, 0) < 0 ? -errno : 0;
+}
+
+static void send_failed(struct vrrp_inst *in, const struct vrrp_addr *dst, int err)
+{
+	in->send_errors++;
+	if (in->send_failing)
+		return;
+	in->send_failing = true;
+	char d[64];
+	log_warn("vrrp advert send failed", "instance=%s dst=%s error=\"%s\"", in->cfg->name,
+		 vrrp_addr_str(dst, d, sizeof(d)), strerror(-err));
+}
+
+static void send_advert(struct vrrp_inst *in, uint8_t prio)
+{
+	if (!in->primary.family && find_primary(in) < 0) {
+		send_failed(in, &in->primary, -EADDRNOTAVAIL);
+		return;
+	}
+	const struct cfg_vrrp *c = in->cfg;
+	struct vrrp_addr mcast = { .family = (uint8_t)in->family };
+	memcpy(mcast.b, in->family == AF_INET ? MCAST4 : MCAST6, in->family == AF_INET ? 4 : 16);
+	const struct vrrp_addr *dsts = in->n_peers ? in->peers : &mcast;
+	size_t n = in->n_peers ? in->n_peers : 1;
+	uint8_t pkt[VRRP_MAX_PKT];
+
+	for (size_t i = 0; i < n; i++) {
+		/* the pseudo-header checksum differs per destination */
+		struct vrrp_encode e = { .version = c->version, .family = (uint8_t)in->family,
+					 .vrid = c->router_id, .priority = prio,
+					 .interval_ms = (uint32_t)c->advert_interval_ms,
+					 .addrs = in->vips_wire, .n_addrs = in->n_vips,
+					 .auth_pass = c->auth_pass, .src = in->primary,
+					 .dst = dsts[i] };
+		int len = vrrp_encode(&e, pkt, sizeof(pkt));
+		int rc = len < 0 ? -EINVAL : send_one(in, &dsts[i], pkt, (size_t)len);
+		if (rc < 0) {
+			if (rc == -EADDRNOTAVAIL || rc == -EINVAL)
+				memset(&in->primary, 0, sizeof(in->primary)); /* look again next time */
+			send_failed(in, &dsts[i], rc);
+			continue;
+		}
+		in->send_failing = false;
+		in->adverts_tx++;
+	}
+}
+
+/* ---- actions ---- */
+
+static void vips_add(struct vrrp_inst *in)
+{
+	char buf[80];
+	for (size_t i = 0; i < in->n_vips; i++) {
+		int rc = vip_add(in->ifindex, &in->vips[i], in->cfg->label);
+		if (rc < 0)
+			log_error("vip add failed", "instance=%s vip=%s error=\"%s\"", in->cfg->name,
+				  vip_addr_format(&in->vips[i], buf, sizeof(buf)), strerror(-rc));
+	}
+}
+
+static void vips_del(struct vrrp_inst *in)
+{
+	char buf[80];
+	if (in->garp_ok && in->garp_active)
+		garp_announcer_stop(&in->garp);
+	in->garp_active = false;
+	if (in->cfg->priority == 255)
+		return; /* the address owner's addresses are its own; never remove them */
+	for (size_t i = 0; i < in->n_vips; i++) {
+		int rc = vip_del(in->ifindex, &in->vips[i]);
+		if (rc < 0)
+			log_error("vip del failed", "instance=%s vip=%s error=\"%s\"", in->cfg->name,
+				  vip_addr_format(&in->vips[i], buf, sizeof(buf)), strerror(-rc));
+	}
+}
+
+static void garp(struct vrrp_inst *in)
+{
+	if (!in->garp_ok)
+		return;
+	if (!in->garp_active)
+		garp_announcer_master(&in->garp);
+	else
+		garp_announcer_burst(&in->garp);
+	in->garp_active = true;
+}
+
+/* keepalived's notify words: STOP for Initialize. */
+static const char *notify_word(enum vrrp_state s)
+{
+	return s == VRRP_STATE_INIT ? "STOP" : vrrp_state_names[s];
+}
+
+static void on_state(struct vrrp_inst *in, enum vrrp_state s)
+{
+	char m[64];
+	log_info("vrrp state", "instance=%s state=%s priority=%u master=%s", in->cfg->name,
+		 vrrp_state_names[s], in->fsm.priority,
+		 vrrp_addr_str(&in->fsm.master_addr, m, sizeof(m)));
+	if (in->notifier)
+		notifier_run(in->notifier, in->cfg->name, notify_word(s), in->fsm.priority);
+}
+
+static void run_actions(struct vrrp_inst *in, const struct vrrp_actions *a)
+{
+	struct loop *l = in->set->loop;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct vrrp_action *act = &a->v[i];
+		switch (act->type) {
+		case VRRP_ACT_SEND_ADVERT: send_advert(in, act->priority); break;
+		case VRRP_ACT_ADD_VIPS: vips_add(in); break;
+		case VRRP_ACT_DEL_VIPS: vips_del(in); break;
+		case VRRP_ACT_GARP: garp(in); break;
+		case VRRP_ACT_NOTIFY: on_state(in, act->state); break;
+		case VRRP_ACT_ARM_ADVER:
+		case VRRP_ACT_ARM_MASTER_DOWN: break; /* one loop timer, re-armed below */
+		}
+	}
+	uint64_t d = vrrp_fsm_next_deadline(&in->fsm);
+	if (d)
+		timer_arm(l, &in->timer, d);
+	else
+		timer_cancel(l, &in->timer);
+}
+
+static void on_timer(struct loop *l, struct timer *t)
+{
+	struct vrrp_inst *in = t->arg;
+	struct vrrp_actions a;
+	vrrp_fsm_on_timer(&in->fsm, loop_now(l), &a);
+	run_actions(in, &a);
+}
+
+/* Trackers and the link together decide priority and Fault. */
+static void apply_health(struct vrrp_inst *in)
+{
+	struct vrrp_actions a;
+	uint64_t now = loop_now(in->set->loop);
+	uint8_t prio = in->track ? in->track_res.priority : in->cfg->priority;
+	vrrp_fsm_set_priority(&in->fsm, now, prio, &a);
+	run_actions(in, &a);
+	vrrp_fsm_set_fault(&in->fsm, now, in->track_res.fault || !in->link_up, &a);
+	run_actions(in, &a);
+}
+
+static void on_track_change(void *arg, struct track_result r)
+{
+	struct vrrp_inst *in = arg;
+	log_info("vrrp priority", "instance=%s priority=%u fault=%s", in->cfg->name, r.priority,
+		 r.fault ? "true" : "false");
+	in->track_res = r;
+	if (!in->set->stopped)
+		apply_health(in);
+}
+
+/* ---- receiving ---- */
+
+static void count_drop(struct vrrp_inst *in, enum vrrp_drop d, const struct vrrp_addr *src)
+{
+	char s[64];
+	if (in->drops[d]++ == 0) /* first of each kind at warn, the rest at debug */
+		log_warn("vrrp advert dropped", "instance=%s reason=%s src=%s", in->cfg->name,
+			 vrrp_drop_name(d), vrrp_addr_str(src, s, sizeof(s)));
+	else
+		log_debug("vrrp advert dropped", "instance=%s reason=%s src=%s", in->cfg->name,
+			  vrrp_drop_name(d), vrrp_addr_str(src, s, sizeof(s)));
+}
+
+static void handle_packet(struct vrrp_inst *in, struct vrrp_rx *rx)
+{
+	const struct cfg_vrrp *c = in->cfg;
+	rx->version = c->version;
+	rx->vrid = c->router_id;
+	rx->family = (uint8_t)in->family;
+	rx->interval_ms = (uint32_t)c->advert_interval_ms;
+	rx->auth_pass = c->auth_pass;
+	rx->local = in->primary.family ? &in->primary : NULL;
+	rx->peers = in->peers;
+	rx->n_peers = in->n_peers;
+	rx->vips = in->vips_wire;
+	rx->n_vips = in->n_vips;
+
+	struct vrrp_advert adv;
+	enum vrrp_drop d = vrrp_decode(rx, &adv);
+	if (d != VRRP_OK) {
+		count_drop(in, d, &rx->src);
+		return;
+	}
+	in->adverts_rx++;
+	struct vrrp_fsm_advert fa = { .priority = adv.priority, .interval_ms = adv.interval_ms,
+				      .src = adv.src };
+	struct vrrp_actions a;
+	vrrp_fsm_on_advert(&in->fsm, loop_now(in->set->loop), &fa, &a);
+	run_actions(in, &a);
+}
+
+/* IPv4 raw sockets deliver the IP header: TTL, source and destination come from it. */
+static bool parse_rx4(struct vrrp_rx *rx, const uint8_t *b, size_t n)
+{
+	if (n < 20 || (b[0] >> 4) != 4)
+		return false;
+	size_t ihl = (size_t)(b[0] & 0x0f) * 4;
+	size_t tot = (size_t)(b[2] << 8 | b[3]);
+	if (ihl < 20 || ihl > n || tot < ihl)
+		return false;
+	if (tot > n)
+		tot = n;
+	rx->ttl = b[8];
+	rx->src.family = rx->dst.family = AF_INET;
+	memcpy(rx->src.b, b + 12, 4);
+	memcpy(rx->dst.b, b + 16, 4);
+	rx->bytes = b + ihl;
+	rx->len = tot - ihl;
+	return true;
+}
+
+/* IPv6 raw sockets deliver the payload; hop limit and destination come as ancillary data. */
+static void parse_cmsg6(struct vrrp_rx *rx, struct msghdr *msg)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level != IPPROTO_IPV6)
+			continue;
+		if (cm->cmsg_type == IPV6_HOPLIMIT) {
+			int hl;
+			memcpy(&hl, CMSG_DATA(cm), sizeof(hl));
+			rx->ttl = (uint8_t)(hl < 0 ? 0 : hl > 255 ? 255 : hl);
+		} else if (cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			rx->dst.family = AF_INET6;
+			memcpy(rx->dst.b, &pi.ipi6_addr, 16);
+		}
+	}
+}
+
+static void on_readable(struct loop *l, struct io *io, uint32_t events)
+{
+	(void)l;
+	(void)events;
+	struct vrrp_inst *in = io->arg;
+	for (int i = 0; i < RX_BURST; i++) {
+		struct sockaddr_storage from;
+		union {
+			char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} cbuf;
+		struct iovec iov = { .iov_base = rx_buf, .iov_len = sizeof(rx_buf) };
+		struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from),
+				      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
+				      .msg_controllen = sizeof(cbuf.buf) };
+		ssize_t n = recvmsg(io->fd, &msg, 0);
+		if (n < 0)
+			return; /* EAGAIN, or an error we cannot act on (the next event retries) */
+		struct vrrp_rx rx = { 0 };
+		addr_from_sockaddr(&from, &rx.src);
+		if (in->family == AF_INET) {
+			if (!parse_rx4(&rx, rx_buf, (size_t)n))
+				continue;
+		} else {
+			rx.bytes = rx_buf;
+			rx.len = (size_t)n;
+			parse_cmsg6(&rx, &msg);
+		}
+		if (msg.msg_flags & MSG_TRUNC) {
+			count_drop(in, VRRP_DROP_LENGTH, &rx.src);
+			continue;
+		}
+		handle_packet(in, &rx);
+	}
+}
+
+/* ---- netlink events: link state, deleted VIPs ---- */
+
+static void restore_vips(struct vrrp_inst *in)
+{
+	char buf[80];
+	bool any = false;
+	for (size_t i = 0; i < in->n_vips; i++) {
+		if (vip_present(in->ifindex, &in->vips[i], NULL) != 0)
+			continue;
+		log_warn("vip missing while master, restoring", "instance=%s vip=%s", in->cfg->name,
+			 vip_addr_format(&in->vips[i], buf, sizeof(buf)));
+		if (vip_add(in->ifindex, &in->vips[i], in->cfg->label) == 0) {
+			in->vip_restores++;
+			any = true;
+		}
+	}
+	if (any)
+		garp(in);
+}
+
+static void set_link(struct vrrp_inst *in, bool up)
+{
+	if (up == in->link_up)
+		return;
+	in->link_up = up;
+	log_info("vrrp link", "instance=%s interface=%s up=%s", in->cfg->name, in->cfg->interface,
+		 up ? "true" : "false");
+	if (!up)
+		memset(&in->primary, 0, sizeof(in->primary)); /* IPv6 link-local may change */
+	apply_health(in);
+}
+
+static void inst_on_event(struct vrrp_inst *in, const struct vip_event *ev)
+{
+	if (ev->kind == VIP_EV_RESYNC) {
+		if (in->track)
+			track_set_on_link(in->track, in->ifindex, vip_link_is_up(in->ifindex) == 1);
+		set_link(in, vip_link_is_up(in->ifindex) == 1);
+		if (in->fsm.state == VRRP_STATE_MASTER)
+			restore_vips(in);
+		return;
+	}
+	if (ev->kind == VIP_EV_LINK) {
+		if (in->track)
+			track_set_on_link(in->track, ev->ifindex, ev->link_up);
+		if (ev->ifindex == in->ifindex)
+			set_link(in, ev->link_up && !ev->link_gone);
+		return;
+	}
+	if (ev->kind == VIP_EV_ADDR_DEL && ev->ifindex == in->ifindex &&
+	    in->fsm.state == VRRP_STATE_MASTER) {
+		for (size_t i = 0; i < in->n_vips; i++)
+			if (vip_addr_equal(&ev->addr, &in->vips[i])) {
+				restore_vips(in);
+				break;
+			}
+	}
+}
+
+static void on_netlink(void *arg, const struct vip_event *ev)
+{
+	struct vrrp_set *s = arg;
+	if (s->stopped)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		inst_on_event(&s->inst[i], ev);
+}
+
+/* ---- lifecycle ---- */
+
+static int load_addresses(struct vrrp_inst *in)
+{
+	const struct cfg_vrrp *c = in->cfg;
+	in->n_vips = c->n_vips;
+	in->vips = calloc(c->n_vips ? c->n_vips : 1, sizeof(*in->vips));
+	in->vips_wire = calloc(c->n_vips ? c->n_vips : 1, sizeof(*in->vips_wire));
+	in->n_peers = c->n_unicast_peers;
+	in->peers = calloc(in->n_peers ? in->n_peers : 1, sizeof(*in->peers));
+	if (!in->vips || !in->vips_wire || !in->peers)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_vips; i++) {
+		if (vip_addr_from_cfg(&c->vips[i], &in->vips[i]) < 0)
+			return -EAFNOSUPPORT;
+		addr_from_vip(&in->vips[i], &in->vips_wire[i]);
+	}
+	for (size_t i = 0; i < in->n_peers; i++)
+		addr_from_sockaddr(&c->unicast_peers[i], &in->peers[i]);
+	in->family = c->family ? c->family : c->n_vips ? in->vips[0].family : AF_INET;
+	return 0;
+}
+
+static void start_helpers(struct vrrp_inst *in)
+{
+	struct vrrp_set *s = in->set;
+	const struct cfg_vrrp *c = in->cfg;
+	int rc = garp_announcer_init(&in->garp, s->loop, in->ifindex, &c->garp, in->vips,
+				     in->n_vips);
+	in->garp_ok = rc == 0;
+	if (rc < 0)
+		log_warn("garp disabled", "instance=%s error=\"%s\"", c->name, strerror(-rc));
+	in->notifier = notifier_new(s->loop, c->notify, s->cfg->script_user);
+	struct track_set_params tp = {
+		.vrrp = c, .script_user = s->cfg->script_user,
+		.backend_ok = s->pool ? track_pool_backend_ok : NULL, .backend_arg = s->pool,
+		.on_change = on_track_change, .arg = in,
+	};
+	in->track = track_set_new(s->loop, &tp);
+	if (in->track)
+		in->track_res = track_set_result(in->track);
+	else
+		in->track_res = (struct track_result){ .priority = c->priority };
+}
+
+static int inst_start(struct vrrp_set *s, struct vrrp_inst *in, const struct cfg_vrrp *c)
+{
+	char p[64];
+	in->set = s;
+	in->cfg = c;
+	in->io.fd = -1;
+	int rc = load_addresses(in);
+	if (rc < 0)
+		return rc;
+	in->ifindex = vip_ifindex(c->interface);
+	if (in->ifindex < 0)
+		return in->ifindex;
+	if (c->priority != 255) {
+		int n = vip_remove_stale(in->ifindex, in->vips, in->n_vips);
+		if (n > 0)
+			log_warn("removed stale vips", "instance=%s count=%d", c->name, n);
+	}
+	if (find_primary(in) < 0)
+		log_warn("no primary address yet", "instance=%s interface=%s", c->name, c->interface);
+	if (open_socket(in) < 0)
+		return -errno;
+	in->io.cb = on_readable;
+	in->io.arg = in;
+	if (loop_add(s->loop, &in->io, EPOLLIN) < 0)
+		return -errno;
+	timer_init(&in->timer, on_timer, in);
+	start_helpers(in);
+
+	struct vrrp_fsm_cfg fc = { .version = c->version, .priority = c->priority,
+				   .adver_int_ms = (uint32_t)c->advert_interval_ms,
+				   .preempt = c->preempt, .preempt_delay_ms = c->preempt_delay_ms,
+				   .primary = in->primary };
+	vrrp_fsm_init(&in->fsm, &fc);
+	in->link_up = vip_link_is_up(in->ifindex) == 1;
+	log_info("vrrp instance", "instance=%s interface=%s vrid=%u version=%u priority=%u "
+		 "primary=%s mode=%s link_up=%s", c->name, c->interface, c->router_id,
+		 c->version, c->priority, vrrp_addr_str(&in->primary, p, sizeof(p)),
+		 in->n_peers ? "unicast" : "multicast", in->link_up ? "true" : "false");
+	apply_health(in);
+	struct vrrp_actions a;
+	vrrp_fsm_startup(&in->fsm, loop_now(s->loop), &a);
+	run_actions(in, &a);
+	return 0;
+}
+
+struct vrrp_set *vrrp_start(struct loop *l, const struct config *c, struct pool *pool)
+{
+	struct vrrp_set *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->loop = l;
+	s->cfg = c;
+	s->pool = pool;
+	if (c->n_vrrp == 0)
+		return s;
+	s->inst = calloc(c->n_vrrp, sizeof(*s->inst));
+	if (!s->inst || vip_monitor_open(&s->mon, l, on_netlink, s) < 0) {
+		log_error("vrrp start failed", "reason=\"netlink monitor: %s\"", strerror(errno));
+		vrrp_free(s);
+		return NULL;
+	}
+	s->mon_open = true;
+	for (size_t i = 0; i < c->n_vrrp; i++) {
+		s->n = i + 1;
+		int rc = inst_start(s, &s->inst[i], &c->vrrp[i]);
+		if (rc < 0) {
+			log_error("vrrp start failed", "instance=%s interface=%s error=\"%s\"",
+				  c->vrrp[i].name, c->vrrp[i].interface, strerror(-rc));
+			vrrp_shutdown(s);
+			vrrp_free(s);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+void vrrp_shutdown(struct vrrp_set *s)
+{
+	if (!s || s->stopped)
+		return;
+	s->stopped = true;
+	for (size_t i = 0; i < s->n; i++) {
+		struct vrrp_inst *in = &s->inst[i];
+		if (!in->cfg || in->io.fd < 0)
+			continue;
+		struct vrrp_actions a;
+		vrrp_fsm_shutdown(&in->fsm, loop_now(s->loop), &a);
+		run_actions(in, &a);
+		timer_cancel(s->loop, &in->timer);
+	}
+}
+
+void vrrp_free(struct vrrp_set *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		struct vrrp_inst *in = &s->inst[i];
+		if (in->track)
+			track_set_free(in->track);
+		if (in->notifier)
+			notifier_free(in->notifier);
+		if (in->garp_ok)
+			garp_announcer_free(&in->garp);
+		if (in->io.fd >= 0) {
+			loop_del(s->loop, &in->io);
+			close(in->io.fd);
+		}
+		timer_cancel(s->loop, &in->timer);
+		free(in->vips);
+		free(in->vips_wire);
+		free(in->peers);
+	}
+	if (s->mon_open)
+		vip_monitor_close(&s->mon, s->loop);
+	free(s->inst);
+	free(s);
+}
+
+size_t vrrp_count(const struct vrrp_set *s)
+{
+	return s ? s->n : 0;
+}
+
+int vrrp_get_status(const struct vrrp_set *s, size_t i, struct vrrp_status *out)
+{
+	if (!s || i >= s->n)
+		return -1;
+	const struct vrrp_inst *in = &s->inst[i];
+	const struct vrrp_fsm *f = &in->fsm;
+	memset(out, 0, sizeof(*out));
+	out->name = in->cfg->name;
+	out->interface = in->cfg->interface;
+	out->vrid = in->cfg->router_id;
+	out->version = in->cfg->version;
+	out->family = in->family;
+	out->unicast = in->n_peers > 0;
+	out->state = f->state;
+	out->base_priority = in->cfg->priority;
+	out->effective_priority = f->priority;
+	out->fault = f->fault;
+	out->link_up = in->link_up;
+	out->state_since_ms = f->state_since_ms;
+	if (f->master_addr.family)
+		vrrp_addr_str(&f->master_addr, out->master, sizeof(out->master));
+	out->master_priority = f->master_priority;
+	out->adver_int_ms = f->cfg.adver_int_ms;
+	out->master_adver_int_ms = f->master_adver_int_ms;
+	if (in->primary.family)
+		vrrp_addr_str(&in->primary, out->primary, sizeof(out->primary));
+	out->adverts_rx_total = in->adverts_rx;
+	out->adverts_tx_total = in->adverts_tx;
+	out->send_errors_total = in->send_errors;
+	memcpy(out->drops_total, in->drops, sizeof(out->drops_total));
+	memcpy(out->transitions_total, f->transitions, sizeof(out->transitions_total));
+	out->vip_restores_total = in->vip_restores;
+	return 0;
+}
