@@ -1,0 +1,214 @@
+#include "ctl/metrics.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Label lists are NULL-terminated key, value, key, value... */
+#define LABELS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static void family(struct strbuf *b, const char *name, const char *type, const char *help)
+{
+	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void labels_put(struct strbuf *b, const char *const *labels, const char *extra_k,
+		       const char *extra_v)
+{
+	bool any = (labels && labels[0]) || extra_k;
+	if (!any)
+		return;
+	sb_putc(b, '{');
+	bool first = true;
+	for (size_t i = 0; labels && labels[i]; i += 2) {
+		sb_printf(b, "%s%s=\"", first ? "" : ",", labels[i]);
+		sb_prom_label(b, labels[i + 1]);
+		sb_putc(b, '"');
+		first = false;
+	}
+	if (extra_k) {
+		sb_printf(b, "%s%s=\"", first ? "" : ",", extra_k);
+		sb_prom_label(b, extra_v);
+		sb_putc(b, '"');
+	}
+	sb_putc(b, '}');
+}
+
+static void sample(struct strbuf *b, const char *name, const char *const *labels, uint64_t v)
+{
+	sb_puts(b, name);
+	labels_put(b, labels, NULL, NULL);
+	sb_printf(b, " %" PRIu64 "\n", v);
+}
+
+/* name_bucket{...,le="..."} cumulative counts, then _sum (seconds) and _count. */
+static void histogram(struct strbuf *b, const char *name, const char *const *labels,
+		      const struct duration_hist *h)
+{
+	for (size_t i = 0; i <= DURATION_HIST_BOUNDS; i++) {
+		char le[32];
+		if (i == DURATION_HIST_BOUNDS)
+			snprintf(le, sizeof(le), "+Inf");
+		else
+			snprintf(le, sizeof(le), "%g", (double)duration_hist_bounds_us[i] / 1e6);
+		sb_printf(b, "%s_bucket", name);
+		labels_put(b, labels, "le", le);
+		sb_printf(b, " %" PRIu64 "\n", duration_hist_cumulative(h, i));
+	}
+	sb_printf(b, "%s_sum", name);
+	labels_put(b, labels, NULL, NULL);
+	sb_printf(b, " %.6f\n", (double)h->sum_us / 1e6);
+	sb_printf(b, "%s_count", name);
+	labels_put(b, labels, NULL, NULL);
+	sb_printf(b, " %" PRIu64 "\n", h->count);
+}
+
+/* Per-server families: one table row each, so a new one is one line here. */
+typedef uint64_t (*server_get)(const struct snap_server *);
+static uint64_t sv_up(const struct snap_server *s) { return s->health_up && !s->passive_down; }
+static uint64_t sv_drained(const struct snap_server *s) { return s->drained; }
+static uint64_t sv_eligible(const struct snap_server *s) { return s->eligible; }
+static uint64_t sv_active(const struct snap_server *s) { return s->active; }
+static uint64_t sv_conns(const struct snap_server *s) { return s->connections_total; }
+static uint64_t sv_fails(const struct snap_server *s) { return s->connect_failures_total; }
+static uint64_t sv_checks(const struct snap_server *s) { return s->checks_total; }
+static uint64_t sv_checks_failed(const struct snap_server *s) { return s->checks_failed_total; }
+
+static const struct {
+	const char *name, *type, *help;
+	server_get get;
+} server_families[] = {
+	{ "buoy_server_up", "gauge", "1 if health checks (active and passive) say the server is up.", sv_up },
+	{ "buoy_server_drained", "gauge", "1 if an operator drained the server.", sv_drained },
+	{ "buoy_server_eligible", "gauge", "1 if the server gets new connections now.", sv_eligible },
+	{ "buoy_server_active_connections", "gauge", "Connections to the server now.", sv_active },
+	{ "buoy_server_connections_total", "counter", "Connections established to the server.", sv_conns },
+	{ "buoy_server_connect_failures_total", "counter", "Failed connection attempts to the server.", sv_fails },
+	{ "buoy_server_health_checks_total", "counter", "Active health checks run.", sv_checks },
+	{ "buoy_server_health_checks_failed_total", "counter", "Active health checks that failed.", sv_checks_failed },
+};
+
+static void server_metrics(struct strbuf *b, const struct snapshot *s)
+{
+	for (size_t f = 0; f < sizeof(server_families) / sizeof(server_families[0]); f++) {
+		family(b, server_families[f].name, server_families[f].type, server_families[f].help);
+		for (size_t i = 0; i < s->n_backends; i++)
+			for (size_t j = 0; j < s->backends[i].n_servers; j++) {
+				const struct snap_server *sv = &s->backends[i].servers[j];
+				sample(b, server_families[f].name,
+				       LABELS("backend", s->backends[i].name, "server", sv->address),
+				       server_families[f].get(sv));
+			}
+	}
+	family(b, "buoy_server_bytes_total", "counter",
+	       "Bytes relayed, direction=to_server (client to server) or from_server.");
+	for (size_t i = 0; i < s->n_backends; i++)
+		for (size_t j = 0; j < s->backends[i].n_servers; j++) {
+			const struct snap_server *sv = &s->backends[i].servers[j];
+			const char *bn = s->backends[i].name;
+			sample(b, "buoy_server_bytes_total",
+			       LABELS("backend", bn, "server", sv->address, "direction", "to_server"),
+			       sv->bytes_to_server);
+			sample(b, "buoy_server_bytes_total",
+			       LABELS("backend", bn, "server", sv->address, "direction", "from_server"),
+			       sv->bytes_from_server);
+		}
+	family(b, "buoy_health_check_duration_seconds", "histogram", "Duration of active health checks.");
+	for (size_t i = 0; i < s->n_backends; i++)
+		for (size_t j = 0; j < s->backends[i].n_servers; j++) {
+			const struct snap_server *sv = &s->backends[i].servers[j];
+			histogram(b, "buoy_health_check_duration_seconds",
+				  LABELS("backend", s->backends[i].name, "server", sv->address),
+				  &sv->check_duration);
+		}
+}
+
+typedef uint64_t (*backend_get)(const struct snap_backend *);
+static uint64_t be_queue(const struct snap_backend *b) { return b->queue_length; }
+static uint64_t be_qto(const struct snap_backend *b) { return b->queue_timeouts_total; }
+static uint64_t be_nosrv(const struct snap_backend *b) { return b->no_server_total; }
+
+static const struct {
+	const char *name, *type, *help;
+	backend_get get;
+} backend_families[] = {
+	{ "buoy_queue_length", "gauge", "Connections waiting for a server slot (max_conns).", be_queue },
+	{ "buoy_queue_timeouts_total", "counter", "Queued connections closed after queue_timeout.", be_qto },
+	{ "buoy_backend_no_server_total", "counter", "Connections closed because no server was eligible.", be_nosrv },
+};
+
+static void backend_metrics(struct strbuf *b, const struct snapshot *s)
+{
+	for (size_t f = 0; f < sizeof(backend_families) / sizeof(backend_families[0]); f++) {
+		family(b, backend_families[f].name, backend_families[f].type, backend_families[f].help);
+		for (size_t i = 0; i < s->n_backends; i++)
+			sample(b, backend_families[f].name, LABELS("backend", s->backends[i].name),
+			       backend_families[f].get(&s->backends[i]));
+	}
+}
+
+static void listener_metrics(struct strbuf *b, const struct snapshot *s)
+{
+	family(b, "buoy_listener_connections_total", "counter", "Connections accepted by the listener.");
+	for (size_t i = 0; i < s->n_listeners; i++)
+		sample(b, "buoy_listener_connections_total",
+		       LABELS("listener", s->listeners[i].name, "backend", s->listeners[i].backend),
+		       s->listeners[i].accepted_total);
+	family(b, "buoy_listener_rejected_total", "counter",
+	       "Connections closed at accept (global max_conns or no eligible server).");
+	for (size_t i = 0; i < s->n_listeners; i++)
+		sample(b, "buoy_listener_rejected_total",
+		       LABELS("listener", s->listeners[i].name, "backend", s->listeners[i].backend),
+		       s->listeners[i].rejected_total);
+}
+
+static const char *const vrrp_states[] = { "init", "backup", "master", "fault" };
+
+static void vrrp_metrics(struct strbuf *b, const struct snapshot *s)
+{
+	family(b, "buoy_vrrp_state", "gauge", "One-hot VRRP state: 1 for the current state label.");
+	for (size_t i = 0; i < s->n_vrrp; i++)
+		for (size_t k = 0; k < sizeof(vrrp_states) / sizeof(vrrp_states[0]); k++)
+			sample(b, "buoy_vrrp_state", LABELS("instance", s->vrrp[i].name, "state", vrrp_states[k]),
+			       s->vrrp[i].state && strcmp(s->vrrp[i].state, vrrp_states[k]) == 0);
+	family(b, "buoy_vrrp_priority", "gauge", "VRRP priority, kind=base (configured) or effective (trackers applied).");
+	for (size_t i = 0; i < s->n_vrrp; i++) {
+		sample(b, "buoy_vrrp_priority", LABELS("instance", s->vrrp[i].name, "kind", "base"),
+		       s->vrrp[i].base_priority);
+		sample(b, "buoy_vrrp_priority", LABELS("instance", s->vrrp[i].name, "kind", "effective"),
+		       s->vrrp[i].effective_priority);
+	}
+	family(b, "buoy_vrrp_transitions_total", "counter", "VRRP state changes, by the state entered.");
+	for (size_t i = 0; i < s->n_vrrp; i++)
+		for (size_t k = 0; k < s->vrrp[i].n_transitions; k++)
+			sample(b, "buoy_vrrp_transitions_total",
+			       LABELS("instance", s->vrrp[i].name, "to", s->vrrp[i].transitions[k].label),
+			       s->vrrp[i].transitions[k].value);
+	family(b, "buoy_vrrp_adverts_received_total", "counter", "VRRP adverts received and accepted.");
+	for (size_t i = 0; i < s->n_vrrp; i++)
+		sample(b, "buoy_vrrp_adverts_received_total", LABELS("instance", s->vrrp[i].name),
+		       s->vrrp[i].adverts_received_total);
+	family(b, "buoy_vrrp_adverts_sent_total", "counter", "VRRP adverts sent.");
+	for (size_t i = 0; i < s->n_vrrp; i++)
+		sample(b, "buoy_vrrp_adverts_sent_total", LABELS("instance", s->vrrp[i].name),
+		       s->vrrp[i].adverts_sent_total);
+	family(b, "buoy_vrrp_adverts_dropped_total", "counter", "VRRP packets dropped, by reason.");
+	for (size_t i = 0; i < s->n_vrrp; i++)
+		for (size_t k = 0; k < s->vrrp[i].n_drops; k++)
+			sample(b, "buoy_vrrp_adverts_dropped_total",
+			       LABELS("instance", s->vrrp[i].name, "reason", s->vrrp[i].drops[k].label),
+			       s->vrrp[i].drops[k].value);
+}
+
+void metrics_format(const struct snapshot *s, struct strbuf *b)
+{
+	family(b, "buoy_build_info", "gauge", "Always 1; the labels say which buoy this is.");
+	sample(b, "buoy_build_info", LABELS("version", s->version, "node", s->node), 1);
+	family(b, "buoy_start_time_seconds", "gauge", "Start time of the daemon, Unix seconds.");
+	sample(b, "buoy_start_time_seconds", NULL, (uint64_t)(s->start_time_unix > 0 ? s->start_time_unix : 0));
+	listener_metrics(b, s);
+	backend_metrics(b, s);
+	server_metrics(b, s);
+	if (s->n_vrrp) /* a node-local balancer has no VRRP families at all */
+		vrrp_metrics(b, s);
+}

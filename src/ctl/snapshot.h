@@ -1,0 +1,106 @@
+/* A point-in-time copy of everything an operator can ask about: the input of the status JSON,
+ * the status table and the Prometheus formatter (all pure: snapshot in, text out).
+ * Taken on the main thread; strings point into the config / module state, which outlive the
+ * synchronous formatting that follows. Times are "ago" values relative to the snapshot. */
+#ifndef BUOY_CTL_SNAPSHOT_H
+#define BUOY_CTL_SNAPSHOT_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctl/hist.h"
+
+#define SNAP_NEVER UINT64_MAX    /* an "ago" value for something that never happened */
+
+struct snap_server {
+	const char *address;         /* "198.18.0.21:6443": also the SERVER argument of drain */
+	uint32_t weight;
+	bool backup;
+	bool health_up;              /* active checks say up */
+	bool passive_down;           /* taken out by max_fails/fail_timeout */
+	bool drained;                /* operator drain */
+	bool eligible;               /* gets new connections now */
+	const char *reason;          /* last check's reason, "" before the first check */
+	const char *last_result;     /* "none" "ok" "fail" */
+	uint64_t last_check_ago_ms, last_change_ago_ms; /* SNAP_NEVER = never */
+	uint64_t last_duration_us;
+	uint32_t consecutive_ok, consecutive_fail;
+	uint64_t checks_total, checks_failed_total;
+	uint32_t active;
+	uint64_t connections_total, connect_failures_total;
+	uint64_t bytes_to_server, bytes_from_server;
+	struct duration_hist check_duration;
+};
+
+struct snap_backend {
+	const char *name;
+	const char *balance;         /* "roundrobin" ... */
+	const char *health_type;     /* "tcp" "tls" "http" "https" "none" */
+	uint32_t queue_length;
+	uint64_t queue_timeouts_total, no_server_total;
+	struct snap_server *servers;
+	size_t n_servers;
+};
+
+struct snap_listener {
+	const char *name, *bind, *backend;
+	uint64_t accepted_total, rejected_total;
+};
+
+/* A labelled counter (VRRP transitions by target state, drops by reason). */
+struct snap_count {
+	const char *label;
+	uint64_t value;
+};
+
+struct snap_tracker {
+	const char *kind;            /* "backend" "script" "interface" */
+	const char *name;
+	bool ok;
+	int32_t weight;
+};
+
+#define SNAP_VRRP_MAX_VIPS 16
+#define SNAP_VRRP_MAX_COUNTS 24
+#define SNAP_VRRP_MAX_TRACKERS 32
+
+/* Filled by the VRRP module's snapshot hook (see struct ctl_sources). */
+struct snap_vrrp {
+	const char *name, *interface;
+	const char *state;           /* lower case: "init" "backup" "master" "fault" */
+	uint8_t version, router_id;
+	uint8_t base_priority, effective_priority;
+	const char *vips[SNAP_VRRP_MAX_VIPS];
+	size_t n_vips;
+	uint64_t state_since_ago_ms;
+	char master_address[64];     /* as seen in adverts ("" unknown); ourselves when master */
+	uint8_t master_priority;
+	uint64_t adverts_received_total, adverts_sent_total;
+	struct snap_count transitions[SNAP_VRRP_MAX_COUNTS]; /* label = state entered */
+	size_t n_transitions;
+	struct snap_count drops[SNAP_VRRP_MAX_COUNTS];       /* label = drop reason */
+	size_t n_drops;
+	struct snap_tracker trackers[SNAP_VRRP_MAX_TRACKERS];
+	size_t n_trackers;
+};
+
+struct snapshot {
+	const char *node;
+	const char *version;
+	uint64_t uptime_ms;
+	int64_t start_time_unix;     /* wall-clock start, seconds */
+	struct snap_listener *listeners;
+	size_t n_listeners;
+	struct snap_backend *backends;
+	size_t n_backends;
+	struct snap_vrrp *vrrp;
+	size_t n_vrrp;
+};
+
+/* "up" / "down" / "drained": what an operator reads first. */
+const char *snap_server_state(const struct snap_server *s);
+
+/* Frees the arrays (not the strings they point to). */
+void snapshot_free(struct snapshot *s);
+
+#endif

@@ -1,0 +1,207 @@
+/* The status document. Field names are an interface (docs/status.md): add, never rename. */
+#include <inttypes.h>
+
+#include "ctl/status.h"
+
+/* Emits `,"key":` (comma only after the first member of an object). */
+static void key(struct strbuf *b, bool *first, const char *k)
+{
+	if (!*first)
+		sb_putc(b, ',');
+	*first = false;
+	sb_json_str(b, k);
+	sb_putc(b, ':');
+}
+
+static void kv_str(struct strbuf *b, bool *first, const char *k, const char *v)
+{
+	key(b, first, k);
+	sb_json_str(b, v);
+}
+
+static void kv_u64(struct strbuf *b, bool *first, const char *k, uint64_t v)
+{
+	key(b, first, k);
+	sb_printf(b, "%" PRIu64, v);
+}
+
+static void kv_i64(struct strbuf *b, bool *first, const char *k, int64_t v)
+{
+	key(b, first, k);
+	sb_printf(b, "%" PRId64, v);
+}
+
+static void kv_bool(struct strbuf *b, bool *first, const char *k, bool v)
+{
+	key(b, first, k);
+	sb_puts(b, v ? "true" : "false");
+}
+
+/* An "ago" time: null when it never happened. */
+static void kv_ago(struct strbuf *b, bool *first, const char *k, uint64_t v)
+{
+	key(b, first, k);
+	if (v == SNAP_NEVER)
+		sb_puts(b, "null");
+	else
+		sb_printf(b, "%" PRIu64, v);
+}
+
+static void server_json(struct strbuf *b, const struct snap_server *s)
+{
+	bool f = true;
+	sb_putc(b, '{');
+	kv_str(b, &f, "address", s->address);
+	kv_str(b, &f, "state", snap_server_state(s));
+	kv_bool(b, &f, "eligible", s->eligible);
+	kv_u64(b, &f, "weight", s->weight);
+	kv_bool(b, &f, "backup", s->backup);
+	kv_bool(b, &f, "drained", s->drained);
+	kv_bool(b, &f, "passive_down", s->passive_down);
+	key(b, &f, "health");
+	bool h = true;
+	sb_putc(b, '{');
+	kv_bool(b, &h, "up", s->health_up);
+	kv_str(b, &h, "last_result", s->last_result);
+	kv_str(b, &h, "reason", s->reason);
+	kv_ago(b, &h, "last_check_ago_ms", s->last_check_ago_ms);
+	kv_ago(b, &h, "last_change_ago_ms", s->last_change_ago_ms);
+	kv_u64(b, &h, "last_duration_us", s->last_duration_us);
+	kv_u64(b, &h, "consecutive_ok", s->consecutive_ok);
+	kv_u64(b, &h, "consecutive_fail", s->consecutive_fail);
+	kv_u64(b, &h, "checks_total", s->checks_total);
+	kv_u64(b, &h, "checks_failed_total", s->checks_failed_total);
+	sb_putc(b, '}');
+	kv_u64(b, &f, "active_connections", s->active);
+	kv_u64(b, &f, "connections_total", s->connections_total);
+	kv_u64(b, &f, "connect_failures_total", s->connect_failures_total);
+	kv_u64(b, &f, "bytes_to_server", s->bytes_to_server);
+	kv_u64(b, &f, "bytes_from_server", s->bytes_from_server);
+	sb_putc(b, '}');
+}
+
+static void backend_json(struct strbuf *b, const struct snap_backend *be)
+{
+	bool f = true;
+	size_t eligible = 0;
+	for (size_t i = 0; i < be->n_servers; i++)
+		eligible += be->servers[i].eligible;
+	sb_putc(b, '{');
+	kv_str(b, &f, "name", be->name);
+	kv_str(b, &f, "balance", be->balance);
+	kv_str(b, &f, "health_check", be->health_type);
+	kv_u64(b, &f, "eligible_servers", eligible);
+	kv_u64(b, &f, "queue_length", be->queue_length);
+	kv_u64(b, &f, "queue_timeouts_total", be->queue_timeouts_total);
+	kv_u64(b, &f, "no_server_total", be->no_server_total);
+	key(b, &f, "servers");
+	sb_putc(b, '[');
+	for (size_t i = 0; i < be->n_servers; i++) {
+		if (i)
+			sb_putc(b, ',');
+		server_json(b, &be->servers[i]);
+	}
+	sb_puts(b, "]}");
+}
+
+static void listener_json(struct strbuf *b, const struct snap_listener *l)
+{
+	bool f = true;
+	sb_putc(b, '{');
+	kv_str(b, &f, "name", l->name);
+	kv_str(b, &f, "bind", l->bind);
+	kv_str(b, &f, "backend", l->backend);
+	kv_u64(b, &f, "accepted_total", l->accepted_total);
+	kv_u64(b, &f, "rejected_total", l->rejected_total);
+	sb_putc(b, '}');
+}
+
+static void counts_json(struct strbuf *b, const struct snap_count *c, size_t n)
+{
+	bool f = true;
+	sb_putc(b, '{');
+	for (size_t i = 0; i < n; i++)
+		kv_u64(b, &f, c[i].label, c[i].value);
+	sb_putc(b, '}');
+}
+
+static void vrrp_json(struct strbuf *b, const struct snap_vrrp *v)
+{
+	bool f = true;
+	sb_putc(b, '{');
+	kv_str(b, &f, "name", v->name);
+	kv_str(b, &f, "interface", v->interface);
+	kv_u64(b, &f, "router_id", v->router_id);
+	kv_u64(b, &f, "version", v->version);
+	kv_str(b, &f, "state", v->state);
+	kv_ago(b, &f, "state_since_ago_ms", v->state_since_ago_ms);
+	kv_u64(b, &f, "base_priority", v->base_priority);
+	kv_u64(b, &f, "effective_priority", v->effective_priority);
+	key(b, &f, "vips");
+	sb_putc(b, '[');
+	for (size_t i = 0; i < v->n_vips; i++) {
+		if (i)
+			sb_putc(b, ',');
+		sb_json_str(b, v->vips[i]);
+	}
+	sb_putc(b, ']');
+	key(b, &f, "master");
+	bool m = true;
+	sb_putc(b, '{');
+	kv_str(b, &m, "address", v->master_address[0] ? v->master_address : NULL);
+	kv_u64(b, &m, "priority", v->master_priority);
+	sb_putc(b, '}');
+	key(b, &f, "trackers");
+	sb_putc(b, '[');
+	for (size_t i = 0; i < v->n_trackers; i++) {
+		bool t = true;
+		sb_puts(b, i ? ",{" : "{");
+		kv_str(b, &t, "kind", v->trackers[i].kind);
+		kv_str(b, &t, "name", v->trackers[i].name);
+		kv_bool(b, &t, "ok", v->trackers[i].ok);
+		kv_i64(b, &t, "weight", v->trackers[i].weight);
+		sb_putc(b, '}');
+	}
+	sb_putc(b, ']');
+	kv_u64(b, &f, "adverts_received_total", v->adverts_received_total);
+	kv_u64(b, &f, "adverts_sent_total", v->adverts_sent_total);
+	key(b, &f, "transitions_total");
+	counts_json(b, v->transitions, v->n_transitions);
+	key(b, &f, "adverts_dropped_total");
+	counts_json(b, v->drops, v->n_drops);
+	sb_putc(b, '}');
+}
+
+void status_format_json(const struct snapshot *s, struct strbuf *b)
+{
+	bool f = true;
+	sb_putc(b, '{');
+	kv_str(b, &f, "node", s->node);
+	kv_str(b, &f, "version", s->version);
+	kv_u64(b, &f, "uptime_s", s->uptime_ms / 1000);
+	kv_i64(b, &f, "start_time_unix", s->start_time_unix);
+	key(b, &f, "vrrp");
+	sb_putc(b, '[');
+	for (size_t i = 0; i < s->n_vrrp; i++) {
+		if (i)
+			sb_putc(b, ',');
+		vrrp_json(b, &s->vrrp[i]);
+	}
+	sb_putc(b, ']');
+	key(b, &f, "listeners");
+	sb_putc(b, '[');
+	for (size_t i = 0; i < s->n_listeners; i++) {
+		if (i)
+			sb_putc(b, ',');
+		listener_json(b, &s->listeners[i]);
+	}
+	sb_putc(b, ']');
+	key(b, &f, "backends");
+	sb_putc(b, '[');
+	for (size_t i = 0; i < s->n_backends; i++) {
+		if (i)
+			sb_putc(b, ',');
+		backend_json(b, &s->backends[i]);
+	}
+	sb_puts(b, "]}\n");
+}

@@ -1,0 +1,198 @@
+/* The compact human table of `buoy status`. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/status.h"
+
+#define TABLE_MAX_COLS 12
+#define CELL_MAX 160
+
+/* Rows of cells, printed with every column as wide as its widest cell. */
+struct table {
+	size_t ncols, nrows, cap;
+	char (*cells)[CELL_MAX];
+};
+
+static char *table_cell(struct table *t, size_t row, size_t col)
+{
+	return t->cells[row * t->ncols + col];
+}
+
+/* Appends a row; returns false on allocation failure (the table is then printed without it). */
+static bool table_row(struct table *t, const char *const *cells)
+{
+	if (t->nrows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 8;
+		void *p = realloc(t->cells, cap * t->ncols * CELL_MAX);
+		if (!p)
+			return false;
+		t->cells = p;
+		t->cap = cap;
+	}
+	for (size_t c = 0; c < t->ncols; c++)
+		snprintf(table_cell(t, t->nrows, c), CELL_MAX, "%s", cells[c] ? cells[c] : "");
+	t->nrows++;
+	return true;
+}
+
+static void table_print(struct table *t, struct strbuf *b)
+{
+	size_t w[TABLE_MAX_COLS] = { 0 };
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++) {
+			size_t n = strlen(table_cell(t, r, c));
+			if (n > w[c])
+				w[c] = n;
+		}
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *cell = table_cell(t, r, c);
+			if (c + 1 == t->ncols)
+				sb_printf(b, "%s\n", cell);
+			else
+				sb_printf(b, "%-*s  ", (int)w[c], cell);
+		}
+	}
+	free(t->cells);
+	*t = (struct table){ 0 };
+}
+
+void format_bytes(uint64_t n, char *buf, size_t len)
+{
+	static const char units[] = "KMGTPE";
+	if (n < 1024) {
+		snprintf(buf, len, "%" PRIu64, n);
+		return;
+	}
+	double v = (double)n;
+	size_t u = 0;
+	for (v /= 1024; v >= 1024 && u + 1 < sizeof(units) - 1; u++)
+		v /= 1024;
+	snprintf(buf, len, v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
+}
+
+void format_ago(uint64_t ms, char *buf, size_t len)
+{
+	uint64_t s = ms / 1000;
+	if (ms == SNAP_NEVER)
+		snprintf(buf, len, "never");
+	else if (ms < 1000)
+		snprintf(buf, len, "%" PRIu64 "ms", ms);
+	else if (s < 60)
+		snprintf(buf, len, "%" PRIu64 ".%" PRIu64 "s", s, (ms % 1000) / 100);
+	else if (s < 3600)
+		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, (s % 3600) / 60);
+	else
+		snprintf(buf, len, "%" PRIu64 "d%02" PRIu64 "h", s / 86400, (s % 86400) / 3600);
+}
+
+static void vrrp_table(const struct snapshot *s, struct strbuf *b)
+{
+	struct table t = { .ncols = 7 };
+	table_row(&t, (const char *[]){ "VRRP", "STATE", "PRIO", "MASTER", "SINCE", "VIPS", "TRACKERS" });
+	for (size_t i = 0; i < s->n_vrrp; i++) {
+		const struct snap_vrrp *v = &s->vrrp[i];
+		char prio[32], since[32], vips[CELL_MAX] = "", trk[CELL_MAX] = "", master[96];
+		snprintf(prio, sizeof(prio), "%u/%u", v->effective_priority, v->base_priority);
+		format_ago(v->state_since_ago_ms, since, sizeof(since));
+		snprintf(master, sizeof(master), "%s", v->master_address[0] ? v->master_address : "-");
+		for (size_t k = 0; k < v->n_vips; k++)
+			snprintf(vips + strlen(vips), sizeof(vips) - strlen(vips), "%s%s", k ? "," : "", v->vips[k]);
+		for (size_t k = 0; k < v->n_trackers; k++)
+			snprintf(trk + strlen(trk), sizeof(trk) - strlen(trk), "%s%s:%s=%s", k ? "," : "",
+				 v->trackers[k].kind, v->trackers[k].name, v->trackers[k].ok ? "ok" : "FAIL");
+		table_row(&t, (const char *[]){ v->name, v->state, prio, master, since, vips,
+						trk[0] ? trk : "-" });
+	}
+	table_print(&t, b);
+}
+
+static void listener_table(const struct snapshot *s, struct strbuf *b)
+{
+	struct table t = { .ncols = 5 };
+	table_row(&t, (const char *[]){ "LISTENER", "BIND", "BACKEND", "ACCEPTED", "REJECTED" });
+	for (size_t i = 0; i < s->n_listeners; i++) {
+		const struct snap_listener *l = &s->listeners[i];
+		char acc[24], rej[24];
+		snprintf(acc, sizeof(acc), "%" PRIu64, l->accepted_total);
+		snprintf(rej, sizeof(rej), "%" PRIu64, l->rejected_total);
+		table_row(&t, (const char *[]){ l->name, l->bind, l->backend, acc, rej });
+	}
+	table_print(&t, b);
+}
+
+/* "HTTP 200 (3 ok, 0.4s ago)", "timeout (2 fail, 1.0s ago)", "no check", "pending". */
+static void check_cell(const struct snap_backend *be, const struct snap_server *sv, char *buf, size_t len)
+{
+	char ago[32];
+	if (strcmp(be->health_type, "none") == 0) {
+		snprintf(buf, len, "no check");
+		return;
+	}
+	if (sv->last_check_ago_ms == SNAP_NEVER) {
+		snprintf(buf, len, "pending");
+		return;
+	}
+	format_ago(sv->last_check_ago_ms, ago, sizeof(ago));
+	bool ok = strcmp(sv->last_result, "ok") == 0;
+	snprintf(buf, len, "%s (%u %s, %s ago)", sv->reason[0] ? sv->reason : sv->last_result,
+		 ok ? sv->consecutive_ok : sv->consecutive_fail, ok ? "ok" : "fail", ago);
+}
+
+static void server_row(struct table *t, const struct snap_backend *be, const struct snap_server *sv)
+{
+	char check[CELL_MAX], active[16], total[24], to[16], from[16], fails[24], state[32];
+	snprintf(state, sizeof(state), "%s%s%s", snap_server_state(sv), sv->backup ? " (backup)" : "",
+		 sv->passive_down && !sv->drained ? " (passive)" : "");
+	check_cell(be, sv, check, sizeof(check));
+	snprintf(active, sizeof(active), "%u", sv->active);
+	snprintf(total, sizeof(total), "%" PRIu64, sv->connections_total);
+	format_bytes(sv->bytes_to_server, to, sizeof(to));
+	format_bytes(sv->bytes_from_server, from, sizeof(from));
+	snprintf(fails, sizeof(fails), "%" PRIu64, sv->connect_failures_total);
+	table_row(t, (const char *[]){ be->name, sv->address, state, check, active, total, to, from, fails });
+}
+
+static void backend_tables(const struct snapshot *s, struct strbuf *b)
+{
+	struct table t = { .ncols = 6 };
+	table_row(&t, (const char *[]){ "BACKEND", "BALANCE", "CHECK", "ELIGIBLE", "QUEUE", "QUEUE_TIMEOUTS" });
+	for (size_t i = 0; i < s->n_backends; i++) {
+		const struct snap_backend *be = &s->backends[i];
+		size_t el = 0;
+		for (size_t j = 0; j < be->n_servers; j++)
+			el += be->servers[j].eligible;
+		char elig[32], q[16], qt[24];
+		snprintf(elig, sizeof(elig), "%zu/%zu", el, be->n_servers);
+		snprintf(q, sizeof(q), "%u", be->queue_length);
+		snprintf(qt, sizeof(qt), "%" PRIu64, be->queue_timeouts_total);
+		table_row(&t, (const char *[]){ be->name, be->balance, be->health_type, elig, q, qt });
+	}
+	table_print(&t, b);
+	sb_putc(b, '\n');
+	t = (struct table){ .ncols = 9 };
+	table_row(&t, (const char *[]){ "BACKEND", "SERVER", "STATE", "CHECK", "ACTIVE", "CONNS",
+					 "TO_SERVER", "FROM_SERVER", "CONNECT_FAILS" });
+	for (size_t i = 0; i < s->n_backends; i++)
+		for (size_t j = 0; j < s->backends[i].n_servers; j++)
+			server_row(&t, &s->backends[i], &s->backends[i].servers[j]);
+	table_print(&t, b);
+}
+
+void status_format_text(const struct snapshot *s, struct strbuf *b)
+{
+	char up[32];
+	format_ago(s->uptime_ms, up, sizeof(up));
+	sb_printf(b, "node %s  version %s  uptime %s\n\n", s->node, s->version, up);
+	if (s->n_vrrp) {
+		vrrp_table(s, b);
+		sb_putc(b, '\n');
+	}
+	listener_table(s, b);
+	sb_putc(b, '\n');
+	backend_tables(s, b);
+}

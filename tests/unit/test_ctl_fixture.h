@@ -1,0 +1,62 @@
+/* A hand-built snapshot shared by the ctl/metrics unit tests (header-only: each test is one binary). */
+#ifndef BUOY_TEST_SNAP_FIXTURE_H
+#define BUOY_TEST_SNAP_FIXTURE_H
+#include <string.h>
+
+#include "ctl/snapshot.h"
+
+static struct snap_server fx_servers[3];
+static struct snap_backend fx_backends[1];
+static struct snap_listener fx_listeners[1];
+static struct snap_vrrp fx_vrrp[1];
+
+/* Two backends' worth of variety in one: up, down (HTTP 500), drained with a quote in reason. */
+static void fixture(struct snapshot *s, bool with_vrrp)
+{
+	memset(fx_servers, 0, sizeof(fx_servers));
+	fx_servers[0] = (struct snap_server){
+		.address = "198.18.0.21:6443", .weight = 1, .health_up = true, .eligible = true,
+		.reason = "HTTP 200", .last_result = "ok", .last_check_ago_ms = 300,
+		.last_change_ago_ms = 65000, .last_duration_us = 1500, .consecutive_ok = 7,
+		.checks_total = 9, .checks_failed_total = 2, .active = 3, .connections_total = 1234,
+		.connect_failures_total = 1, .bytes_to_server = 4096, .bytes_from_server = 10u << 20,
+	};
+	duration_hist_observe(&fx_servers[0].check_duration, 800);     /* <= 1ms */
+	duration_hist_observe(&fx_servers[0].check_duration, 1500);    /* <= 2.5ms */
+	duration_hist_observe(&fx_servers[0].check_duration, 20000000); /* +Inf */
+	fx_servers[1] = (struct snap_server){
+		.address = "198.18.0.22:6443", .weight = 2, .health_up = false, .reason = "HTTP 500",
+		.last_result = "fail", .last_check_ago_ms = 100, .last_change_ago_ms = SNAP_NEVER,
+		.consecutive_fail = 4, .checks_total = 4, .checks_failed_total = 4,
+	};
+	fx_servers[2] = (struct snap_server){
+		.address = "[2001:db8::23]:6443", .weight = 1, .backup = true, .health_up = true,
+		.drained = true, .reason = "say \"hi\"\\", .last_result = "none",
+		.last_check_ago_ms = SNAP_NEVER, .last_change_ago_ms = SNAP_NEVER,
+	};
+	fx_backends[0] = (struct snap_backend){
+		.name = "apiservers", .balance = "roundrobin", .health_type = "https", .queue_length = 2,
+		.queue_timeouts_total = 5, .no_server_total = 6, .servers = fx_servers, .n_servers = 3,
+	};
+	fx_listeners[0] = (struct snap_listener){
+		.name = "api", .bind = "198.18.0.100:6443", .backend = "apiservers",
+		.accepted_total = 1240, .rejected_total = 6,
+	};
+	memset(fx_vrrp, 0, sizeof(fx_vrrp));
+	fx_vrrp[0] = (struct snap_vrrp){
+		.name = "vi_1", .interface = "eth0", .state = "master", .version = 3, .router_id = 51,
+		.base_priority = 110, .effective_priority = 90, .vips = { "198.18.0.100/24" }, .n_vips = 1,
+		.state_since_ago_ms = 5000, .master_address = "198.18.0.11", .master_priority = 90,
+		.adverts_received_total = 17, .adverts_sent_total = 40,
+		.transitions = { { "backup", 1 }, { "master", 1 } }, .n_transitions = 2,
+		.drops = { { "checksum", 3 } }, .n_drops = 1,
+		.trackers = { { "backend", "apiservers", false, -20 } }, .n_trackers = 1,
+	};
+	*s = (struct snapshot){
+		.node = "lb1", .version = "1.2.3", .uptime_ms = 3723000, .start_time_unix = 1700000000,
+		.listeners = fx_listeners, .n_listeners = 1, .backends = fx_backends, .n_backends = 1,
+		.vrrp = with_vrrp ? fx_vrrp : NULL, .n_vrrp = with_vrrp ? 1 : 0,
+	};
+}
+
+#endif

@@ -1,0 +1,219 @@
+/* Status JSON (well-formed, stable names, escaping, nulls) and the human table. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ctl/status.h"
+#include "test_ctl_fixture.h"
+
+/* A strict little JSON recogniser: returns the position after one value, or NULL. */
+static const char *json_value(const char *p);
+
+static const char *ws(const char *p)
+{
+	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+		p++;
+	return p;
+}
+
+static const char *json_string(const char *p)
+{
+	if (*p++ != '"')
+		return NULL;
+	for (; *p && *p != '"'; p++) {
+		if ((unsigned char)*p < 0x20)
+			return NULL;
+		if (*p == '\\') {
+			p++;
+			if (*p == 'u') {
+				for (int i = 1; i <= 4; i++)
+					if (!strchr("0123456789abcdefABCDEF", p[i]) || !p[i])
+						return NULL;
+				p += 4;
+			} else if (!*p || !strchr("\"\\/bfnrt", *p)) {
+				return NULL;
+			}
+		}
+	}
+	return *p == '"' ? p + 1 : NULL;
+}
+
+static const char *json_container(const char *p, char close, bool object)
+{
+	p = ws(p + 1);
+	if (*p == close)
+		return p + 1;
+	for (;;) {
+		if (object) {
+			p = json_string(ws(p));
+			if (!p || *(p = ws(p)) != ':')
+				return NULL;
+			p++;
+		}
+		p = json_value(p);
+		if (!p)
+			return NULL;
+		p = ws(p);
+		if (*p == close)
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+	}
+}
+
+static const char *json_value(const char *p)
+{
+	p = ws(p);
+	if (*p == '{')
+		return json_container(p, '}', true);
+	if (*p == '[')
+		return json_container(p, ']', false);
+	if (*p == '"')
+		return json_string(p);
+	for (const char *const *lit = (const char *const[]){ "true", "false", "null", NULL }; *lit; lit++)
+		if (strncmp(p, *lit, strlen(*lit)) == 0)
+			return p + strlen(*lit);
+	const char *s = p;
+	if (*p == '-')
+		p++;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return p > s ? p : NULL;
+}
+
+static char *render_json(bool vrrp)
+{
+	struct snapshot s;
+	fixture(&s, vrrp);
+	struct strbuf b = { 0 };
+	status_format_json(&s, &b);
+	assert_false(b.oom);
+	const char *end = json_value(b.p);
+	assert_non_null(end);
+	assert_string_equal(ws(end), "");
+	return b.p;
+}
+
+static void test_json_fields(void **st)
+{
+	(void)st;
+	char *j = render_json(false);
+	assert_non_null(strstr(j, "{\"node\":\"lb1\",\"version\":\"1.2.3\",\"uptime_s\":3723,"));
+	assert_non_null(strstr(j, "\"vrrp\":[]"));
+	assert_non_null(strstr(j, "\"listeners\":[{\"name\":\"api\",\"bind\":\"198.18.0.100:6443\","
+				  "\"backend\":\"apiservers\",\"accepted_total\":1240,\"rejected_total\":6}]"));
+	assert_non_null(strstr(j, "\"address\":\"198.18.0.21:6443\",\"state\":\"up\",\"eligible\":true"));
+	assert_non_null(strstr(j, "\"address\":\"198.18.0.22:6443\",\"state\":\"down\",\"eligible\":false"));
+	assert_non_null(strstr(j, "\"state\":\"drained\""));
+	assert_non_null(strstr(j, "\"reason\":\"HTTP 500\""));
+	assert_non_null(strstr(j, "\"last_check_ago_ms\":null"));
+	assert_non_null(strstr(j, "\"last_check_ago_ms\":300"));
+	assert_non_null(strstr(j, "\"queue_length\":2"));
+	assert_non_null(strstr(j, "\"eligible_servers\":1"));
+	assert_non_null(strstr(j, "\"active_connections\":3,\"connections_total\":1234,"
+				  "\"connect_failures_total\":1,\"bytes_to_server\":4096,"
+				  "\"bytes_from_server\":10485760"));
+	/* quotes and backslashes in a check reason stay valid JSON */
+	assert_non_null(strstr(j, "\"reason\":\"say \\\"hi\\\"\\\\\""));
+	free(j);
+}
+
+static void test_json_vrrp(void **st)
+{
+	(void)st;
+	char *j = render_json(true);
+	assert_non_null(strstr(j, "\"vrrp\":[{\"name\":\"vi_1\",\"interface\":\"eth0\",\"router_id\":51,"));
+	assert_non_null(strstr(j, "\"state\":\"master\",\"state_since_ago_ms\":5000,\"base_priority\":110,"
+				  "\"effective_priority\":90,\"vips\":[\"198.18.0.100/24\"]"));
+	assert_non_null(strstr(j, "\"master\":{\"address\":\"198.18.0.11\",\"priority\":90}"));
+	assert_non_null(strstr(j, "\"trackers\":[{\"kind\":\"backend\",\"name\":\"apiservers\",\"ok\":false,\"weight\":-20}]"));
+	assert_non_null(strstr(j, "\"transitions_total\":{\"backup\":1,\"master\":1}"));
+	assert_non_null(strstr(j, "\"adverts_dropped_total\":{\"checksum\":3}"));
+	free(j);
+}
+
+static void test_json_control_chars(void **st)
+{
+	(void)st;
+	struct snapshot s;
+	fixture(&s, false);
+	s.node = "a\x01\tb";
+	struct strbuf b = { 0 };
+	status_format_json(&s, &b);
+	assert_non_null(strstr(b.p, "\"node\":\"a\\u0001\\tb\""));
+	assert_non_null(json_value(b.p));
+	sb_free(&b);
+}
+
+static void test_text_table(void **st)
+{
+	(void)st;
+	struct snapshot s;
+	fixture(&s, true);
+	struct strbuf b = { 0 };
+	status_format_text(&s, &b);
+	const char *t = b.p;
+	assert_non_null(strstr(t, "node lb1  version 1.2.3  uptime 1h02m\n"));
+	assert_non_null(strstr(t, "vi_1  master  90/110  198.18.0.11  5.0s   198.18.0.100/24  backend:apiservers=FAIL\n"));
+	assert_non_null(strstr(t, "api       198.18.0.100:6443  apiservers  1240      6\n"));
+	assert_non_null(strstr(t, "apiservers  roundrobin  https  1/3       2      5\n"));
+	assert_non_null(strstr(t, "198.18.0.21:6443     up                HTTP 200 (7 ok, 300ms ago)    3       1234   4.0K       10M          1\n"));
+	assert_non_null(strstr(t, "HTTP 500 (4 fail, 100ms ago)"));
+	assert_non_null(strstr(t, "drained (backup)"));
+	assert_non_null(strstr(t, "4.0K       10M"));
+	sb_free(&b);
+}
+
+static void test_format_helpers(void **st)
+{
+	(void)st;
+	char buf[32];
+	format_bytes(0, buf, sizeof(buf));
+	assert_string_equal(buf, "0");
+	format_bytes(1023, buf, sizeof(buf));
+	assert_string_equal(buf, "1023");
+	format_bytes(1536, buf, sizeof(buf));
+	assert_string_equal(buf, "1.5K");
+	format_bytes(3ull << 30, buf, sizeof(buf));
+	assert_string_equal(buf, "3.0G");
+	format_ago(SNAP_NEVER, buf, sizeof(buf));
+	assert_string_equal(buf, "never");
+	format_ago(999, buf, sizeof(buf));
+	assert_string_equal(buf, "999ms");
+	format_ago(61000, buf, sizeof(buf));
+	assert_string_equal(buf, "1m01s");
+	format_ago(90061000, buf, sizeof(buf));
+	assert_string_equal(buf, "1d01h");
+}
+
+static void test_strbuf_growth(void **st)
+{
+	(void)st;
+	struct strbuf b = { 0 };
+	assert_string_equal(sb_str(&b), "");
+	for (int i = 0; i < 1000; i++)
+		sb_printf(&b, "%0300d", i);
+	assert_int_equal(b.len, 300000);
+	assert_int_equal(b.p[b.len], '\0');
+	sb_reset(&b);
+	assert_string_equal(sb_str(&b), "");
+	sb_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_fields),
+		cmocka_unit_test(test_json_vrrp),
+		cmocka_unit_test(test_json_control_chars),
+		cmocka_unit_test(test_text_table),
+		cmocka_unit_test(test_format_helpers),
+		cmocka_unit_test(test_strbuf_growth),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

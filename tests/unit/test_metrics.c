@@ -1,0 +1,154 @@
+/* Prometheus formatter: families, labels, escaping, histogram cumulation, VRRP hook. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ctl/metrics.h"
+#include "test_ctl_fixture.h"
+
+static char *render(bool vrrp)
+{
+	struct snapshot s;
+	fixture(&s, vrrp);
+	struct strbuf b = { 0 };
+	metrics_format(&s, &b);
+	assert_false(b.oom);
+	return b.p;
+}
+
+static void has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+	for (const char *p = text; (p = strstr(p, line)); p++) {
+		if ((p == text || p[-1] == '\n') && p[n] == '\n')
+			return;
+	}
+	fail_msg("missing line: %s", line);
+}
+
+static void test_server_samples(void **st)
+{
+	(void)st;
+	char *t = render(false);
+	has_line(t, "buoy_build_info{version=\"1.2.3\",node=\"lb1\"} 1");
+	has_line(t, "buoy_server_up{backend=\"apiservers\",server=\"198.18.0.21:6443\"} 1");
+	has_line(t, "buoy_server_up{backend=\"apiservers\",server=\"198.18.0.22:6443\"} 0");
+	has_line(t, "buoy_server_drained{backend=\"apiservers\",server=\"[2001:db8::23]:6443\"} 1");
+	has_line(t, "buoy_server_active_connections{backend=\"apiservers\",server=\"198.18.0.21:6443\"} 3");
+	has_line(t, "buoy_server_connections_total{backend=\"apiservers\",server=\"198.18.0.21:6443\"} 1234");
+	has_line(t, "buoy_server_connect_failures_total{backend=\"apiservers\",server=\"198.18.0.21:6443\"} 1");
+	has_line(t, "buoy_server_bytes_total{backend=\"apiservers\",server=\"198.18.0.21:6443\",direction=\"to_server\"} 4096");
+	has_line(t, "buoy_server_bytes_total{backend=\"apiservers\",server=\"198.18.0.21:6443\",direction=\"from_server\"} 10485760");
+	has_line(t, "buoy_listener_connections_total{listener=\"api\",backend=\"apiservers\"} 1240");
+	has_line(t, "buoy_queue_length{backend=\"apiservers\"} 2");
+	has_line(t, "buoy_queue_timeouts_total{backend=\"apiservers\"} 5");
+	has_line(t, "# TYPE buoy_server_connections_total counter");
+	has_line(t, "# TYPE buoy_queue_length gauge");
+	assert_null(strstr(t, "buoy_vrrp"));
+	free(t);
+}
+
+static void test_histogram_cumulative(void **st)
+{
+	(void)st;
+	char *t = render(false);
+	const char *l = "backend=\"apiservers\",server=\"198.18.0.21:6443\"";
+	char line[256];
+	has_line(t, "# TYPE buoy_health_check_duration_seconds histogram");
+	snprintf(line, sizeof(line), "buoy_health_check_duration_seconds_bucket{%s,le=\"0.001\"} 1", l);
+	has_line(t, line);
+	snprintf(line, sizeof(line), "buoy_health_check_duration_seconds_bucket{%s,le=\"0.0025\"} 2", l);
+	has_line(t, line);
+	snprintf(line, sizeof(line), "buoy_health_check_duration_seconds_bucket{%s,le=\"10\"} 2", l);
+	has_line(t, line);
+	snprintf(line, sizeof(line), "buoy_health_check_duration_seconds_bucket{%s,le=\"+Inf\"} 3", l);
+	has_line(t, line);
+	snprintf(line, sizeof(line), "buoy_health_check_duration_seconds_count{%s} 3", l);
+	has_line(t, line);
+	snprintf(line, sizeof(line), "buoy_health_check_duration_seconds_sum{%s} 20.002300", l);
+	has_line(t, line);
+	free(t);
+}
+
+static void test_label_escaping(void **st)
+{
+	(void)st;
+	struct snapshot s;
+	fixture(&s, false);
+	s.node = "a\"b\\c\nd";
+	struct strbuf b = { 0 };
+	metrics_format(&s, &b);
+	has_line(b.p, "buoy_build_info{version=\"1.2.3\",node=\"a\\\"b\\\\c\\nd\"} 1");
+	sb_free(&b);
+}
+
+/* Every sample belongs to the family announced last (the text format requires grouping),
+ * and each family is announced once. */
+static void test_families_grouped(void **st)
+{
+	(void)st;
+	char *t = render(true);
+	char fam[128] = "", seen[64][128];
+	size_t nseen = 0;
+	for (char *line = strtok(t, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strncmp(line, "# TYPE ", 7) == 0) {
+			sscanf(line + 7, "%127s", fam);
+			for (size_t i = 0; i < nseen; i++)
+				assert_string_not_equal(seen[i], fam);
+			assert_true(nseen < 64);
+			strcpy(seen[nseen++], fam);
+			continue;
+		}
+		if (line[0] == '#')
+			continue;
+		assert_true(strncmp(line, fam, strlen(fam)) == 0);
+	}
+	free(t);
+}
+
+static void test_vrrp(void **st)
+{
+	(void)st;
+	char *t = render(true);
+	has_line(t, "buoy_vrrp_state{instance=\"vi_1\",state=\"master\"} 1");
+	has_line(t, "buoy_vrrp_state{instance=\"vi_1\",state=\"backup\"} 0");
+	has_line(t, "buoy_vrrp_state{instance=\"vi_1\",state=\"fault\"} 0");
+	has_line(t, "buoy_vrrp_priority{instance=\"vi_1\",kind=\"base\"} 110");
+	has_line(t, "buoy_vrrp_priority{instance=\"vi_1\",kind=\"effective\"} 90");
+	has_line(t, "buoy_vrrp_transitions_total{instance=\"vi_1\",to=\"master\"} 1");
+	has_line(t, "buoy_vrrp_adverts_received_total{instance=\"vi_1\"} 17");
+	has_line(t, "buoy_vrrp_adverts_dropped_total{instance=\"vi_1\",reason=\"checksum\"} 3");
+	free(t);
+}
+
+static void test_hist_observe(void **st)
+{
+	(void)st;
+	struct duration_hist h = { 0 };
+	duration_hist_observe(&h, 1000);     /* exactly on a bound: le is inclusive */
+	duration_hist_observe(&h, 1001);
+	duration_hist_observe(&h, 0);
+	assert_int_equal(duration_hist_cumulative(&h, 0), 2);
+	assert_int_equal(duration_hist_cumulative(&h, 1), 3);
+	assert_int_equal(duration_hist_cumulative(&h, DURATION_HIST_BOUNDS), 3);
+	assert_int_equal(h.count, 3);
+	assert_int_equal(h.sum_us, 2001);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_server_samples),
+		cmocka_unit_test(test_histogram_cumulative),
+		cmocka_unit_test(test_label_escaping),
+		cmocka_unit_test(test_families_grouped),
+		cmocka_unit_test(test_vrrp),
+		cmocka_unit_test(test_hist_observe),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
