@@ -327,6 +327,23 @@ class Buoy(Proc):
     def reload(self):
         self.send_signal(signal.SIGHUP)
 
+    def wait_started(self, timeout=10.0, pattern=r'msg="started"'):
+        """Wait for the startup log line; fail at once (with the log) if buoy exited."""
+        rx = re.compile(pattern)
+
+        def ready():
+            if self.poll() is not None:
+                raise AssertionError("buoy exited with %s before starting:\n%s"
+                                     % (self.returncode, self.log()))
+            return rx.search(self.log())
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if time.monotonic() > deadline:
+                raise AssertionError("buoy did not start within %.1fs:\n%s"
+                                     % (timeout, self.log()))
+            time.sleep(0.02)
+        return self
+
     def terminate_and_wait(self, timeout=10.0):
         """SIGTERM and wait for exit; returns the exit code (None if it did not exit)."""
         self.send_signal(signal.SIGTERM)

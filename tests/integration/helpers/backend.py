@@ -174,6 +174,8 @@ class Backend:
 
     def _mode_stream(self, conn, peer):
         req = read_line(conn).split()
+        if not req:               # a probe that connected and left
+            return
         nbytes, seed = int(req[0]), int(req[1]) if len(req) > 1 else 1
         for c in stream_chunks(nbytes, seed):
             conn.sendall(c)
