@@ -123,8 +123,9 @@ static void close_check(struct hc_server *cs)
 {
 	struct loop *l = cs->hb->h->l;
 	if (cs->ssl) {
-		/* best effort close_notify after a finished exchange; never waits */
-		if (cs->phase == PH_RECV || cs->phase == PH_SEND) {
+		/* best effort close_notify once the handshake is done; never waits. (A session
+		 * that failed fatally was freed before we got here.) */
+		if (SSL_is_init_finished(cs->ssl)) {
 			ERR_clear_error();
 			SSL_shutdown(cs->ssl);
 		}

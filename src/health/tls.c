@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -24,9 +25,22 @@ static void last_ssl_error(char *buf, size_t len)
 		ERR_error_string_n(last, buf, len);
 }
 
+/* OpenSSL's text for a missing file is "system lib": say what is wrong with it ourselves. */
+static bool readable(const char *path, const char *backend, char *err, size_t errlen)
+{
+	if (!path || access(path, R_OK) == 0)
+		return true;
+	snprintf(err, errlen, "TLS: backend %s: %s: %s", backend, path, strerror(errno));
+	return false;
+}
+
 SSL_CTX *health_tls_ctx_new(const struct cfg_health *cfg, const char *backend, char *err,
 			    size_t errlen)
 {
+	if (!readable(cfg->verify ? cfg->ca_file : NULL, backend, err, errlen) ||
+	    !readable(cfg->cert_file, backend, err, errlen) ||
+	    !readable(cfg->key_file, backend, err, errlen))
+		return NULL;
 	char why[200];
 	const char *what = "context";
 	ERR_clear_error();

@@ -444,7 +444,7 @@ static void test_setup_errors_and_none(void **state)
 	capture_start();
 	assert_null(health_start(L, &f.pool));
 	char *log = capture_stop();
-	assert_non_null(strstr(log, "msg=\"health check setup failed\" backend=apiservers reason=\"TLS: backend apiservers: /nonexistent/ca.pem:"));
+	assert_non_null(strstr(log, "msg=\"health check setup failed\" backend=apiservers reason=\"TLS: backend apiservers: /nonexistent/ca.pem: No such file or directory\""));
 	free(log);
 
 	fixture_init(&f, HEALTH_HTTP, &port, 1);
