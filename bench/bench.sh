@@ -1,0 +1,479 @@
+#!/usr/bin/env bash
+# buoy benchmark: the direct path, buoy, HAProxy (tcp, with and without splice-auto) and nginx
+# stream, side by side in one run, with the same origins, on loopback only.
+#
+#   BUOY_BIN=./buoy bench/bench.sh [--quick] [--runs N] [--duration S] [--conns N]
+#                                  [--targets direct,buoy,haproxy,haproxy-splice,nginx] [--keep]
+#
+# Origins: nginx http (tiny 200 body, keep-alive), an iperf3 server, and a holder of idle
+# connections (bench/idle_hold.py). Each proxy gets one listener per origin. Measures:
+# iperf3 -P1 and -P8 throughput, proxy CPU seconds per GB relayed (during -P1), wrk keep-alive
+# req/s with p50/p99 latency, wrk `Connection: close` req/s (new connections/s), and proxy RSS
+# per idle proxied connection. A warm-up, then RUNS rounds; each round runs every target for a
+# measure before moving on, so drift on a shared machine hits all targets alike. The table shows
+# medians; bench/results-latest.md gets the table, the per-run values and the machine.
+# A target that fails to start or dies shows as n/a; the run goes on. Every process started here
+# is stopped by the EXIT trap, also on failure or Ctrl-C; every load is bounded by `timeout`.
+set -u -o pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+BUOY_BIN=${BUOY_BIN:-$HERE/../buoy}
+RUNS=3
+DUR=5
+CONNS=3000
+KEEP=0
+TARGETS="direct buoy haproxy haproxy-splice nginx"
+ORIGIN_WORKERS=${ORIGIN_WORKERS:-1}
+WRK_CONNS=${WRK_CONNS:-50}
+WRK_THREADS=${WRK_THREADS:-2}
+
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) RUNS=1; DUR=2; CONNS=1000 ;;
+	--runs) RUNS=$2; shift ;;
+	--duration) DUR=$2; shift ;;
+	--conns) CONNS=$2; shift ;;
+	--targets) TARGETS=$(echo "$2" | tr ',' ' '); shift ;;
+	--keep) KEEP=1 ;;
+	-h|--help) usage 0 ;;
+	*) echo "bench: unknown option $1" >&2; usage 2 >&2 ;;
+	esac
+	shift
+done
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+WORK=$(mktemp -d /tmp/buoy-bench.XXXXXX)
+RESULTS=$WORK/results.tsv   # measure  target  run  value
+NOTES=$WORK/notes.txt
+: >"$RESULTS"
+: >"$NOTES"
+note() { log "$*"; printf '%s\n' "$*" >>"$NOTES"; }
+
+# ---------- process bookkeeping: everything we start is in PIDS and dies in cleanup ----------
+PIDS=()
+declare -A PID_OF
+cleanup() {
+	trap - EXIT INT TERM
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null
+	done
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		local alive=0
+		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ $alive = 0 ] && break
+		sleep 0.2
+	done
+	for p in "${PIDS[@]}"; do
+		kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	if [ $KEEP = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'log interrupted; exit 130' INT TERM
+
+# start NAME CMD...: runs CMD in its own session (so its children die with it), logs to WORK.
+start() {
+	local name=$1; shift
+	setsid "$@" >"$WORK/$name.log" 2>&1 </dev/null &
+	PID_OF[$name]=$!
+	PIDS+=($!)
+}
+
+alive() { local p=${PID_OF[$1]:-}; [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+
+# stop NAME: ends one process we started (and its session), forgets its pid so that cleanup
+# can never signal a recycled pid.
+stop() {
+	local p=${PID_OF[$1]:-} q keep=()
+	[ -n "$p" ] || return 0
+	kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null
+	for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL -- "-$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	for q in "${PIDS[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
+	PIDS=("${keep[@]}")
+	unset "PID_OF[$1]"
+}
+
+port_listening() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+
+wait_port() { # port seconds
+	local deadline=$((SECONDS + $2))
+	while [ $SECONDS -lt $deadline ]; do
+		port_listening "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# A block of 15 free ports below the ephemeral range, different per run.
+pick_ports() {
+	local base i ok
+	for try in $(seq 0 40); do
+		base=$((20000 + (($$ + try * 37) % 400) * 25))
+		ok=1
+		for i in $(seq 0 14); do port_listening $((base + i)) && { ok=0; break; }; done
+		[ $ok = 1 ] && { echo $base; return 0; }
+	done
+	return 1
+}
+
+# ---------- preflight ----------
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+for tool in iperf3 wrk ss curl setsid timeout; do
+	command -v $tool >/dev/null || { log "missing $tool (make bench installs it)"; exit 1; }
+done
+[ -x "$PY" ] || { log "missing $PY"; exit 1; }
+BASE=$(pick_ports) || { log "no free port block"; exit 1; }
+ORIGIN_HTTP=$BASE ORIGIN_IPERF=$((BASE + 1)) ORIGIN_HOLD=$((BASE + 2))
+declare -A HTTP_PORT IPERF_PORT HOLD_PORT
+HTTP_PORT[direct]=$ORIGIN_HTTP IPERF_PORT[direct]=$ORIGIN_IPERF HOLD_PORT[direct]=$ORIGIN_HOLD
+i=3
+for t in buoy haproxy haproxy-splice nginx; do
+	HTTP_PORT[$t]=$((BASE + i)) IPERF_PORT[$t]=$((BASE + i + 1)) HOLD_PORT[$t]=$((BASE + i + 2))
+	i=$((i + 3))
+done
+ALL_TARGETS="direct buoy haproxy haproxy-splice nginx"
+declare -A UP WHY
+for t in $ALL_TARGETS; do UP[$t]=0 WHY[$t]="not selected"; done
+
+# ---------- configs ----------
+write_origin_conf() {
+	mkdir -p "$WORK/origin"
+	cat >"$WORK/origin/nginx.conf" <<EOF
+worker_processes $ORIGIN_WORKERS;
+worker_rlimit_nofile 20000;
+daemon off;
+pid $WORK/origin/nginx.pid;
+error_log $WORK/origin/error.log warn;
+events { worker_connections 10000; }
+http {
+    access_log off;
+    keepalive_timeout 65s;
+    keepalive_requests 1000000;
+    client_body_temp_path $WORK/origin/tmp;
+    proxy_temp_path $WORK/origin/tmp;
+    fastcgi_temp_path $WORK/origin/tmp;
+    uwsgi_temp_path $WORK/origin/tmp;
+    scgi_temp_path $WORK/origin/tmp;
+    server {
+        listen 127.0.0.1:$ORIGIN_HTTP backlog=4096;
+        location / { default_type text/plain; return 200 "ok\n"; }
+    }
+}
+EOF
+}
+
+# backend name, origin port, proxy port: the three listeners every proxy gets.
+ROUTES="http:$ORIGIN_HTTP iperf:$ORIGIN_IPERF hold:$ORIGIN_HOLD"
+proxy_port() { # target route
+	case $2 in http) echo "${HTTP_PORT[$1]}" ;; iperf) echo "${IPERF_PORT[$1]}" ;; hold) echo "${HOLD_PORT[$1]}" ;; esac
+}
+
+write_buoy_conf() {
+	local r name port
+	{
+		echo "node: bench"
+		echo "log: { level: warn }"
+		echo "control: { socket: $WORK/buoy.sock }"
+		echo "workers: 2"
+		echo "listeners:"
+		for r in $ROUTES; do
+			name=${r%%:*}
+			echo "  - { name: $name, bind: \"127.0.0.1:$(proxy_port buoy "$name")\", backend: $name }"
+		done
+		echo "backends:"
+		for r in $ROUTES; do
+			name=${r%%:*} port=${r#*:}
+			echo "  - name: $name"
+			echo "    balance: roundrobin"
+			echo "    health: { type: none }"
+			echo "    servers:"
+			echo "      - { address: \"127.0.0.1:$port\" }"
+		done
+	} >"$WORK/buoy.yaml"
+}
+
+# HAProxy, tcp mode, 2 threads, per its docs: generous maxconn (sized so that 2 fds per
+# connection plus splice pipes fit the 20000-fd hard limit), long client/server timeouts for idle tunnels, no logging on the data path.
+write_haproxy_conf() { # target extra-option
+	local t=$1 extra=$2 r name port
+	{
+		echo "global"
+		echo "    nbthread 2"
+		echo "    maxconn 7000"
+		echo "    pidfile $WORK/$t.pid"
+		echo "defaults"
+		echo "    mode tcp"
+		echo "    timeout connect 5s"
+		echo "    timeout client 1h"
+		echo "    timeout server 1h"
+		[ -n "$extra" ] && echo "    $extra"
+		for r in $ROUTES; do
+			name=${r%%:*} port=${r#*:}
+			echo "listen $name"
+			echo "    bind 127.0.0.1:$(proxy_port "$t" "$name")"
+			echo "    server o1 127.0.0.1:$port"
+		done
+	} >"$WORK/$t.cfg"
+}
+
+# nginx stream, 2 workers, one reuseport socket per worker (as buoy's SO_REUSEPORT workers).
+write_nginx_stream_conf() {
+	local r name port
+	mkdir -p "$WORK/nginx"
+	{
+		echo "load_module /usr/lib/nginx/modules/ngx_stream_module.so;"
+		echo "worker_processes 2;"
+		echo "worker_rlimit_nofile 20000;"
+		echo "daemon off;"
+		echo "pid $WORK/nginx/nginx.pid;"
+		echo "error_log $WORK/nginx/error.log warn;"
+		echo "events { worker_connections 10000; }"
+		echo "stream {"
+		echo "    proxy_timeout 1h;"
+		for r in $ROUTES; do
+			name=${r%%:*} port=${r#*:}
+			echo "    upstream $name { server 127.0.0.1:$port; }"
+			echo "    server { listen 127.0.0.1:$(proxy_port nginx "$name") reuseport backlog=4096; proxy_pass $name; }"
+		done
+		echo "}"
+	} >"$WORK/nginx/nginx.conf"
+}
+
+# ---------- start everything ----------
+start_origins() {
+	write_origin_conf
+	mkdir -p "$WORK/origin/tmp"
+	start origin nginx -p "$WORK/origin" -e "$WORK/origin/error.log" -c "$WORK/origin/nginx.conf"
+	start iperf3 iperf3 -s -B 127.0.0.1 -p "$ORIGIN_IPERF" --idle-timeout 60 --rcv-timeout 10000
+	start hold "$PY" "$HERE/idle_hold.py" server "$ORIGIN_HOLD" 7200
+	local p
+	for p in $ORIGIN_HTTP $ORIGIN_IPERF $ORIGIN_HOLD; do
+		wait_port "$p" 10 || { log "origin on port $p did not start:"; tail -n 5 "$WORK"/*.log >&2; exit 1; }
+	done
+}
+
+probe_http() { # port -> 0 when a GET returns 200
+	[ "$(curl -s -m 3 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/")" = 200 ]
+}
+
+start_target() { # target
+	local t=$1
+	case $t in
+	direct) ;;
+	buoy)
+		[ -x "$BUOY_BIN" ] || { WHY[$t]="no binary at $BUOY_BIN"; return 1; }
+		write_buoy_conf
+		start buoy "$BUOY_BIN" run -c "$WORK/buoy.yaml" ;;
+	haproxy|haproxy-splice)
+		command -v haproxy >/dev/null || { WHY[$t]="haproxy not installed"; return 1; }
+		write_haproxy_conf "$t" "$([ $t = haproxy-splice ] && echo 'option splice-auto')"
+		start "$t" haproxy -db -f "$WORK/$t.cfg" ;;
+	nginx)
+		[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || { WHY[$t]="no ngx_stream_module"; return 1; }
+		write_nginx_stream_conf
+		start nginx nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" ;;
+	esac
+	if ! wait_port "${HTTP_PORT[$t]}" 5 || ! wait_port "${IPERF_PORT[$t]}" 2 ||
+	   ! wait_port "${HOLD_PORT[$t]}" 2; then
+		local last
+		last=$(tail -n 1 "$WORK/$t.log" 2>/dev/null | cut -c1-160)
+		if [ "$t" != direct ] && ! alive "$t"; then
+			WHY[$t]="exited at start: ${last:-no output}"
+		else
+			WHY[$t]="did not listen: ${last:-no output}"
+		fi
+		return 1
+	fi
+	probe_http "${HTTP_PORT[$t]}" || { WHY[$t]="HTTP probe through it failed"; return 1; }
+}
+
+# ---------- process stats ----------
+target_pids() { # the proxy process and its children (nginx workers)
+	local p=${PID_OF[$1]:-}
+	[ -n "$p" ] || return 0
+	echo "$p"
+	pgrep -P "$p" 2>/dev/null
+}
+
+rss_kb() { # sum of VmRSS over the target's processes
+	local sum=0 p v
+	for p in $(target_pids "$1"); do
+		v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null)
+		sum=$((sum + ${v:-0}))
+	done
+	echo $sum
+}
+
+cpu_ticks() { # utime+stime over the target's processes (all threads)
+	local sum=0 p v
+	for p in $(target_pids "$1"); do
+		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}')
+		sum=$((sum + ${v:-0}))
+	done
+	echo $sum
+}
+CLK_TCK=$(getconf CLK_TCK)
+
+record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RESULTS"; }
+
+# ---------- measures: each prints a value or "na" ----------
+measure_iperf() { # target run parallel
+	local t=$1 run=$2 par=$3 out c0 c1 vals
+	c0=$(cpu_ticks "$t")
+	out=$(timeout $((DUR + 20)) iperf3 -c 127.0.0.1 -p "${IPERF_PORT[$t]}" -t "$DUR" -P "$par" \
+		--connect-timeout 3000 -J 2>/dev/null)
+	c1=$(cpu_ticks "$t")
+	vals=$(printf '%s' "$out" | "$PY" -c '
+import json, sys
+try:
+    s = json.load(sys.stdin)["end"]["sum_received"]
+    print("%.3f %d" % (s["bits_per_second"] / 1e9, s["bytes"]))
+except Exception:
+    print("na 0")')
+	local gbps=${vals% *} bytes=${vals#* }
+	[ "$gbps" = na ] && note "iperf3 -P$par via $t run $run failed: $(printf '%s' "$out" | grep -o '"error":[^}]*' | head -c 160)"
+	record "tput_p$par" "$t" "$run" "$gbps"
+	if [ "$par" = 1 ] && [ "$t" != direct ]; then
+		if [ "$gbps" != na ] && [ "$bytes" -gt 0 ]; then
+			record cpu_per_gb "$t" "$run" "$(awk -v c=$((c1 - c0)) -v hz="$CLK_TCK" -v b="$bytes" \
+				'BEGIN { printf "%.3f", (c / hz) / (b / 1e9) }')"
+		else
+			record cpu_per_gb "$t" "$run" na
+		fi
+	fi
+}
+
+# wrk output -> "rps p50_ms p99_ms errors"
+parse_wrk() {
+	"$PY" -c '
+import re, sys
+text = sys.stdin.read()
+def ms(v, unit):
+    return float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s|m)\b", text, re.M)
+p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\b", text, re.M)
+err = 0
+m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+if m:
+    err += sum(int(x) for x in m.groups())
+m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+if m:
+    err += int(m.group(1))
+if not rps or float(rps.group(1)) == 0:
+    print("na na na %d" % err)
+else:
+    print("%.0f %s %s %d" % (float(rps.group(1)),
+        "%.3f" % ms(*p50.groups()) if p50 else "na",
+        "%.3f" % ms(*p99.groups()) if p99 else "na", err))'
+}
+
+measure_wrk() { # target run mode(keepalive|close)
+	local t=$1 run=$2 mode=$3 out hdr=()
+	[ "$mode" = close ] && hdr=(-H 'Connection: close')
+	out=$(timeout $((DUR + 15)) wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DUR}s" --latency "${hdr[@]}" \
+		"http://127.0.0.1:${HTTP_PORT[$t]}/" 2>&1)
+	read -r rps p50 p99 err <<<"$(printf '%s' "$out" | parse_wrk)"
+	[ "$err" != 0 ] && note "wrk $mode via $t run $run: $err errors"
+	if [ "$mode" = keepalive ]; then
+		record rps_keepalive "$t" "$run" "$rps"
+		record p50_ms "$t" "$run" "$p50"
+		record p99_ms "$t" "$run" "$p99"
+	else
+		record rps_close "$t" "$run" "$rps"
+	fi
+}
+
+# Proxy RSS growth per idle proxied connection (each pinged once end to end first).
+measure_rss() { # target run
+	local t=$1 run=$2 before after ok client out=$WORK/hold-client.out deadline
+	sleep 1 # let the freshly started proxy settle
+	before=$(rss_kb "$t")
+	"$PY" "$HERE/idle_hold.py" client 127.0.0.1 "${HOLD_PORT[$t]}" "$CONNS" 60 >"$out" 2>&1 &
+	client=$!
+	deadline=$((SECONDS + 70))
+	while [ $SECONDS -lt $deadline ] && ! grep -q '^READY' "$out" && kill -0 $client 2>/dev/null; do
+		sleep 0.2
+	done
+	ok=$(awk '/^READY/ {print $2}' "$out")
+	sleep 1
+	after=$(rss_kb "$t")
+	kill $client 2>/dev/null
+	wait $client 2>/dev/null
+	if [ -z "$ok" ] || [ "$ok" -lt $((CONNS * 9 / 10)) ]; then
+		note "rss via $t run $run: only ${ok:-0} of $CONNS connections established"
+		record rss_per_conn "$t" "$run" na
+		return
+	fi
+	[ "$ok" -lt "$CONNS" ] && note "rss via $t run $run: $ok of $CONNS connections"
+	record rss_per_conn "$t" "$run" "$(( (after - before) * 1024 / ok ))"
+}
+
+# Run one measure for every selected target; a dead target records n/a.
+for_targets() { # run fn args...
+	local run=$1 fn=$2 t; shift 2
+	for t in $TARGETS; do
+		if [ "${UP[$t]}" = 1 ] && [ "$t" != direct ] && ! alive "$t"; then
+			UP[$t]=0 WHY[$t]="exited during the run: $(tail -n 1 "$WORK/$t.log" 2>/dev/null | cut -c1-120)"
+			note "$t ${WHY[$t]}"
+		fi
+		[ "${UP[$t]}" = 1 ] || continue
+		"$fn" "$t" "$run" "$@"
+	done
+}
+
+# ---------- main ----------
+log "work dir $WORK, ports $BASE..$((BASE + 14)), runs $RUNS x ${DUR}s, $CONNS idle conns"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+start_origins
+for t in $TARGETS; do
+	if start_target "$t"; then UP[$t]=1 WHY[$t]=""; else note "$t: n/a (${WHY[$t]})"; fi
+done
+log "up: $(for t in $TARGETS; do [ "${UP[$t]}" = 1 ] && printf '%s ' "$t"; done)"
+
+log "warm-up"
+warm=$((DUR > 2 ? 2 : 1))
+for t in $TARGETS; do
+	[ "${UP[$t]}" = 1 ] || continue
+	timeout 15 wrk -t1 -c10 -d"${warm}s" "http://127.0.0.1:${HTTP_PORT[$t]}/" >/dev/null 2>&1
+	timeout 15 iperf3 -c 127.0.0.1 -p "${IPERF_PORT[$t]}" -t 1 --connect-timeout 3000 >/dev/null 2>&1
+done
+
+for run in $(seq 1 "$RUNS"); do
+	log "run $run/$RUNS: iperf3 -P1";  for_targets "$run" measure_iperf 1
+	log "run $run/$RUNS: iperf3 -P8";  for_targets "$run" measure_iperf 8
+	log "run $run/$RUNS: wrk keep-alive"; for_targets "$run" measure_wrk keepalive
+	log "run $run/$RUNS: wrk close";   for_targets "$run" measure_wrk close
+done
+# Memory last, each run on a freshly started proxy: pools and malloc arenas keep what earlier
+# connections used, and would hide the cost of new ones.
+for run in $(seq 1 "$RUNS"); do
+	log "run $run/$RUNS: rss, $CONNS idle connections"
+	for t in $TARGETS; do
+		[ "$t" != direct ] && [ "${UP[$t]}" = 1 ] || continue
+		stop "$t"
+		if start_target "$t"; then
+			measure_rss "$t" "$run"
+		else
+			UP[$t]=0
+			note "$t: did not restart for rss: ${WHY[$t]}"
+		fi
+	done
+done
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+{
+	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "machine=$(nproc) CPUs, $(uname -sr), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+	echo "load=$LOAD_START at start, $LOAD_END at end"
+	echo "versions=buoy $("$BUOY_BIN" version 2>/dev/null | head -n1 || echo '?'); $(haproxy -v 2>/dev/null | head -n1 | cut -d' ' -f1-3); $(nginx -v 2>&1 | cut -d' ' -f3); $(iperf3 --version | head -n1 | cut -d' ' -f1-2); wrk $(wrk -v 2>&1 | head -n1 | cut -d' ' -f2)"
+	echo "settings=runs=$RUNS duration=${DUR}s wrk -t$WRK_THREADS -c$WRK_CONNS; idle conns=$CONNS; origin nginx workers=$ORIGIN_WORKERS"
+	echo "command=BUOY_BIN=$BUOY_BIN bench/bench.sh $([ "$RUNS" = 1 ] && [ "$DUR" = 2 ] && echo --quick)"
+} >"$WORK/meta.txt"
+"$PY" "$HERE/report.py" "$RESULTS" "$NOTES" "$WORK/meta.txt" "$HERE/results-latest.md"
