@@ -21,9 +21,12 @@ OBJ      := $(SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ  := $(filter-out $(BUILD)/src/main.o,$(OBJ))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Test drivers (e.g. vipctl): small programs over libbuoy.a that integration tests run.
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BIN      := $(if $(filter build,$(BUILD)),buoy,$(BUILD)/buoy)
 
-.PHONY: all test unit integration check bench bench-failover fuzz demo install clean deps deps-test deps-bench
+.PHONY: all test unit tools integration check bench bench-failover fuzz demo install clean deps deps-test deps-bench
 all: $(BIN)
 
 $(BIN): $(OBJ)
@@ -41,6 +44,12 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libbuoy.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbuoy.a $(LDLIBS) -lcmocka
 
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libbuoy.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbuoy.a $(LDLIBS)
+
+tools: $(TOOL_BIN)
+
 deps:
 	@scripts/deps build
 deps-test:
@@ -51,8 +60,8 @@ deps-bench:
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
-integration: $(BIN)
-	BUOY_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+integration: $(BIN) tools
+	BUOY_BIN=$(abspath $(BIN)) BUOY_TOOLS=$(abspath $(BUILD)/tools) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 # The whole suite: unit tests (cmocka) then topology tests (pytest, network namespaces; needs root).
 test: deps-test

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -185,9 +186,19 @@ static void test_script_tracker_results(void **state)
 	loop_free(l);
 }
 
-static int pid_alive(pid_t pid)
+/* Alive and not a zombie (an orphan killed by us waits for init to reap it). */
+static bool pid_alive(pid_t pid)
 {
-	return kill(pid, 0) == 0;
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	char *rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && rp[2] != 'Z';
 }
 
 static void test_script_timeout_kills_group(void **state)
@@ -225,13 +236,93 @@ static void test_script_timeout_kills_group(void **state)
 	assert_int_equal(fscanf(f, "%d", &bg), 1);
 	fclose(f);
 	/* The background sleep was in the group: gone (it is not our child, init reaps it). */
-	for (int i = 0; i < 50 && pid_alive(bg); i++)
+	for (int i = 0; i < 100 && pid_alive(bg); i++)
 		usleep(10000);
 	assert_false(pid_alive(bg));
 	track_set_free(ts);
 	loop_free(l);
 	unlink(pidfile);
 	rmdir(dir);
+}
+
+/* Live (not zombie) processes in a process group, from /proc: a killed orphan stays a zombie
+ * until init reaps it, and kill(-pgid, 0) would still succeed on it. */
+static int group_live(pid_t pgid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+	while (d && (e = readdir(d))) {
+		char path[300], buf[512];
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[len] = '\0';
+		char *rp = strrchr(buf, ')');
+		char st;
+		int ppid, pg;
+		if (rp && sscanf(rp + 1, " %c %d %d", &st, &ppid, &pg) == 3 && pg == pgid && st != 'Z')
+			n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+struct done { bool done; enum spawn_result r; int status; };
+
+static void spawn_done(struct child *c, enum spawn_result r, int status, void *arg)
+{
+	struct done *d = arg;
+	d->done = true;
+	d->r = r;
+	d->status = status;
+	loop_stop(c->loop);
+}
+
+static void test_spawn_escalates_to_sigkill(void **state)
+{
+	(void)state;
+	/* The leader itself ignores SIGTERM: only the SIGKILL after the grace ends it. */
+	char *argv[] = { "/bin/sh", "-c", "trap '' TERM; sleep 30 & sleep 30", NULL };
+	struct loop *l = loop_new();
+	struct child c;
+	struct done d = { 0 };
+	uint64_t t0 = mono_ms();
+	assert_int_equal(child_spawn(l, &c, argv, NULL, 100, spawn_done, &d), 0);
+	pid_t pgid = c.pid;
+	run_for(l, 100 + SPAWN_KILL_GRACE_MS + 1000);
+	uint64_t took = mono_ms() - t0;
+	assert_true(d.done);
+	assert_int_equal(d.r, SPAWN_TIMEOUT);
+	assert_int_equal(d.status, SIGKILL);
+	assert_true(took >= 100 + SPAWN_KILL_GRACE_MS);
+	assert_true(took < 100 + SPAWN_KILL_GRACE_MS + 500);
+	assert_false(child_running(&c));
+	for (int i = 0; i < 100 && group_live(pgid); i++)
+		usleep(10000);
+	assert_int_equal(group_live(pgid), 0); /* the whole group is gone */
+	/* A normal exit reports its code; a signal reports the signal. */
+	char *ok[] = { "/bin/sh", "-c", "exit 7", NULL };
+	d.done = false;
+	assert_int_equal(child_spawn(l, &c, ok, NULL, 0, spawn_done, &d), 0);
+	run_for(l, 2000);
+	assert_true(d.done);
+	assert_int_equal(d.r, SPAWN_EXITED);
+	assert_int_equal(d.status, 7);
+	char *sig[] = { "/bin/sh", "-c", "kill -USR1 $$", NULL };
+	d.done = false;
+	assert_int_equal(child_spawn(l, &c, sig, NULL, 0, spawn_done, &d), 0);
+	run_for(l, 2000);
+	assert_true(d.done);
+	assert_int_equal(d.r, SPAWN_SIGNALED);
+	assert_int_equal(d.status, SIGUSR1);
+	loop_free(l);
 }
 
 static void test_script_security(void **state)
@@ -415,6 +506,7 @@ int main(void)
 		cmocka_unit_test(test_rf_changed_flag),
 		cmocka_unit_test(test_script_tracker_results),
 		cmocka_unit_test(test_script_timeout_kills_group),
+		cmocka_unit_test(test_spawn_escalates_to_sigkill),
 		cmocka_unit_test(test_script_security),
 		cmocka_unit_test(test_backend_and_iface_trackers),
 		cmocka_unit_test(test_notify_args_not_shell_parsed),
