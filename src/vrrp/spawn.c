@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -34,8 +35,7 @@ int spawn_user_lookup(const char *name, struct spawn_user *out)
 		return -ENOENT;
 	out->uid = pw.pw_uid;
 	out->gid = pw.pw_gid;
-	/* Only root can switch; an unprivileged buoy (tests, dev runs) runs scripts as itself. */
-	out->set = geteuid() == 0;
+	out->set = true;
 	return 0;
 }
 
@@ -161,7 +161,11 @@ child_exec(char *const argv[], char *const envp[], const struct spawn_user *u)
 		dup2(devnull, 1);
 	}
 	syscall(SYS_close_range, 3, ~0U, 0);
-	if (u && u->set) {
+	/* Capabilities buoy kept after dropping root (NET_ADMIN, NET_RAW) are not the script's. */
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	/* Decided now, not at lookup: buoy may have dropped root since. Only root can switch; an
+	 * unprivileged buoy runs scripts as itself, which is no more privilege than it has. */
+	if (u && u->set && geteuid() == 0) {
 		gid_t g = u->gid;
 		if (setgroups(1, &g) < 0 || setgid(u->gid) < 0 || setuid(u->uid) < 0)
 			_exit(126); /* never run a script with more privilege than asked */

@@ -22,8 +22,9 @@ struct spawn_user {
 };
 
 /* Looks the user up once (NSS may block: call at startup/reload, not per run).
- * NULL or "" -> "nobody". When we are not root, the result has set = false (cannot switch).
- * 0 or -ENOENT. */
+ * NULL or "" -> "nobody". The switch happens in the child only if buoy is still root then
+ * (after `user:` dropped privileges, scripts run as buoy's user); ambient capabilities are
+ * always cleared for the child. 0 or -ENOENT. */
 int spawn_user_lookup(const char *name, struct spawn_user *out);
 
 /* Refuses a command whose program (its first word, resolved through PATH when it has no '/')

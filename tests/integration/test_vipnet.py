@@ -238,3 +238,23 @@ def test_notify_gets_positional_args_as_nobody(vipctl, script_dirs):
     with open(out) as f:
         assert f.read() == "%s|MASTER|110|65534|" % evil
     assert not os.path.exists(pwned)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to set up the unprivileged run")
+def test_scripts_of_unprivileged_buoy_get_no_capabilities(vipctl, script_dirs):
+    """After `user:` drops root but keeps NET_ADMIN (ambient), scripts run as buoy's user
+    (switching to nobody is impossible then) and must not inherit the capability."""
+    sdir, odir = script_dirs
+    s = write_script(os.path.join(sdir, "caps.sh"),
+                     'test "$(id -u)" = 4321 || exit 3\n'
+                     "grep -q '^CapEff:[[:space:]]*0*$' /proc/$$/status || exit 4\n"
+                     "grep -q '^CapAmb:[[:space:]]*0*$' /proc/$$/status || exit 5\n")
+    r = subprocess.run(["setpriv", "--reuid=4321", "--regid=4321", "--clear-groups",
+                        "--inh-caps=+net_admin", "--ambient-caps=+net_admin",
+                        vipctl, "script", "2000", s], capture_output=True, text=True, timeout=20)
+    assert "result exited status 0" in r.stdout, r.stdout + r.stderr
+    # The driver itself did hold the capability (else the test proves nothing).
+    r = subprocess.run(["setpriv", "--reuid=4321", "--regid=4321", "--clear-groups",
+                        "--inh-caps=+net_admin", "--ambient-caps=+net_admin",
+                        "grep", "^CapAmb", "/proc/self/status"], capture_output=True, text=True)
+    assert r.stdout.split()[1].strip("0"), r.stdout
