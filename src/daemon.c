@@ -1,0 +1,139 @@
+#include "daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/loop.h"
+#include "proxy/pool.h"
+#include "proxy/proxy.h"
+
+#define DRAIN_POLL_MS 50
+
+struct daemon {
+	struct config *cfg;
+	struct loop *loop;
+	struct pool *pool;
+	struct proxy *proxy;
+	struct io sig_io;
+	struct timer drain;
+	uint64_t drain_deadline;
+	bool stopping;
+	int exit_code;
+	/* HEALTH: struct health *health; */
+	/* VRRP: struct vrrp_set *vrrp; */
+};
+
+static void drain_tick(struct loop *l, struct timer *t)
+{
+	struct daemon *d = t->arg;
+	uint64_t left = proxy_active_conns(d->proxy);
+	if (left == 0) {
+		log_info("drained", "connections=0");
+		loop_stop(l);
+		return;
+	}
+	if (loop_now(l) >= d->drain_deadline) {
+		log_warn("shutdown grace expired", "closing=%llu", (unsigned long long)left);
+		proxy_close_all(d->proxy);
+		loop_stop(l);
+		return;
+	}
+	timer_arm_in(l, t, DRAIN_POLL_MS);
+}
+
+static void begin_shutdown(struct daemon *d, int signo)
+{
+	if (d->stopping) {
+		log_warn("second signal, closing now", "signal=%s", strsignal(signo));
+		d->drain_deadline = 0;
+		return;
+	}
+	d->stopping = true;
+	log_info("shutting down", "signal=%s grace_ms=%llu connections=%llu", strsignal(signo),
+		 (unsigned long long)d->cfg->shutdown_grace_ms,
+		 (unsigned long long)proxy_active_conns(d->proxy));
+	/* VRRP: hand the VIP over first (priority 0 advert), then stop accepting */
+	proxy_stop_accepting(d->proxy);
+	d->drain_deadline = loop_now(d->loop) + d->cfg->shutdown_grace_ms;
+	timer_arm_in(d->loop, &d->drain, 0);
+}
+
+static void on_signal(struct loop *l, struct io *io, uint32_t ev)
+{
+	(void)l;
+	(void)ev;
+	struct daemon *d = io->arg;
+	struct signalfd_siginfo si;
+	while (read(io->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			begin_shutdown(d, (int)si.ssi_signo);
+			break;
+		case SIGHUP:
+			log_warn("reload not supported yet", "signal=SIGHUP");
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Signals are blocked in every thread (set before the workers start) and read from a signalfd. */
+static int setup_signals(struct daemon *d)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN); /* splice/send to a reset peer must not kill us */
+	d->sig_io.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->sig_io.cb = on_signal;
+	d->sig_io.arg = d;
+	if (d->sig_io.fd < 0)
+		return -1;
+	return loop_add(d->loop, &d->sig_io, EPOLLIN);
+}
+
+int daemon_run(struct config *cfg)
+{
+	struct daemon d = { .cfg = cfg, .sig_io.fd = -1 };
+	log_set_level((enum log_level)cfg->log_level);
+	d.loop = loop_new();
+	if (!d.loop || setup_signals(&d) < 0) {
+		log_error("startup failed", "reason=\"%s\"", strerror(errno));
+		return 1;
+	}
+	timer_init(&d.drain, drain_tick, &d);
+	d.pool = pool_new(cfg);
+	if (!d.pool) {
+		log_error("startup failed", "reason=\"out of memory\"");
+		return 1;
+	}
+	d.proxy = proxy_start(cfg, d.pool);
+	if (!d.proxy) {
+		pool_free(d.pool);
+		return 1;
+	}
+	/* HEALTH: d.health = health_start(d.loop, d.pool); */
+	/* VRRP: d.vrrp = vrrp_start(d.loop, cfg, d.pool); */
+	log_info("started", "node=%s version=%s listeners=%zu backends=%zu workers=%u", cfg->node,
+		 BUOY_VERSION, cfg->n_listeners, cfg->n_backends, cfg->workers);
+	loop_run(d.loop);
+	proxy_free(d.proxy);
+	/* HEALTH: health_stop(d.health); */
+	/* VRRP: vrrp_free(d.vrrp); */
+	pool_free(d.pool);
+	close(d.sig_io.fd);
+	loop_free(d.loop);
+	log_info("stopped", "exit=%d", d.exit_code);
+	return d.exit_code;
+}

@@ -1,0 +1,109 @@
+/* buoy: floating VIP (VRRP) + health-checked L4 load balancer, one process, one config. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "daemon.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: buoy COMMAND [-c FILE]\n"
+		"\n"
+		"commands:\n"
+		"  run      run in the foreground (logs key=value lines to stderr)\n"
+		"  check    validate the config: exit 0 with a summary, or 1 with FILE:LINE:COL errors\n"
+		"  version  print the version\n"
+		"  help     this text\n"
+		"\n"
+		"options:\n"
+		"  -c, --config FILE   config file (default " BUOY_DEFAULT_CONFIG ")\n");
+}
+
+static struct config *load_or_report(const char *path)
+{
+	struct config_errors errs = { 0 };
+	struct config *c = config_load(path, &errs);
+	if (!c) {
+		char line[1024];
+		for (size_t i = 0; i < errs.n; i++) {
+			config_error_format(&errs.v[i], line, sizeof(line));
+			fprintf(stderr, "%s\n", line);
+		}
+		if (errs.n == 0)
+			fprintf(stderr, "%s: cannot load config\n", path);
+	}
+	config_errors_free(&errs);
+	return c;
+}
+
+static int cmd_check(const char *path)
+{
+	struct config *c = load_or_report(path);
+	if (!c)
+		return 1;
+	size_t servers = 0;
+	for (size_t i = 0; i < c->n_backends; i++)
+		servers += c->backends[i].n_servers;
+	printf("%s: ok: node=%s listeners=%zu backends=%zu servers=%zu vrrp_instances=%zu\n", path,
+	       c->node, c->n_listeners, c->n_backends, servers, c->n_vrrp);
+	config_free(c);
+	return 0;
+}
+
+static int cmd_run(const char *path)
+{
+	struct config *c = load_or_report(path);
+	if (!c)
+		return 1;
+	int rc = daemon_run(c);
+	config_free(c);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	const char *path = BUOY_DEFAULT_CONFIG;
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	optind = 2;
+	int o;
+	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(path);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(path);
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("buoy %s\n", BUOY_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "buoy: unknown command \"%s\"\n\n", cmd);
+	usage(stderr);
+	return 2;
+}

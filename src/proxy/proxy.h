@@ -1,0 +1,34 @@
+/* The data plane: N worker threads, each with its own epoll loop and SO_REUSEPORT listeners,
+ * relaying client connections to servers picked by the backend's balancer. */
+#ifndef BUOY_PROXY_H
+#define BUOY_PROXY_H
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "proxy/pool.h"
+
+struct listener_stats {
+	_Atomic uint64_t accepted_total;
+	_Atomic uint64_t rejected_total;   /* global max_conns or no server */
+};
+
+struct proxy;
+
+/* Binds every listener in every worker and starts the threads. NULL on error (logged). */
+struct proxy *proxy_start(const struct config *c, struct pool *pool);
+/* Stop accepting: close listening sockets; established connections go on. Thread-safe. */
+void proxy_stop_accepting(struct proxy *p);
+/* Close every connection now (end of shutdown_grace). */
+void proxy_close_all(struct proxy *p);
+/* Connections in flight (relaying, connecting or queued) across all workers. */
+uint64_t proxy_active_conns(struct proxy *p);
+/* Stops and joins the workers, frees everything. */
+void proxy_free(struct proxy *p);
+
+size_t proxy_n_listeners(const struct proxy *p);
+const struct cfg_listener *proxy_listener_cfg(const struct proxy *p, size_t i);
+struct listener_stats *proxy_listener_stats(struct proxy *p, size_t i);
+
+#endif

@@ -1,0 +1,100 @@
+/* Worker internals shared by worker.c (accept, queue, lifecycle) and relay.c (bytes). */
+#ifndef BUOY_WORKER_H
+#define BUOY_WORKER_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/loop.h"
+#include "proxy/balance.h"
+#include "proxy/pool.h"
+#include "proxy/proxy.h"
+
+enum conn_state { CONN_QUEUED, CONN_CONNECTING, CONN_RELAY, CONN_CLOSED };
+
+/* One direction of a relay: bytes read from `from`, parked in a pipe, written to `to`. */
+struct half {
+	int pipe_r, pipe_w;      /* -1 when no pipe is held (idle connections hold none) */
+	uint32_t in_pipe;        /* bytes parked in the pipe */
+	bool eof;                /* read side saw FIN */
+	bool done;               /* FIN forwarded (shutdown(SHUT_WR) on the other side) */
+	uint64_t bytes;          /* not yet added to the server counters */
+};
+
+struct worker;
+
+struct conn {
+	struct io cio, sio;       /* client and server fds; io.arg points back here */
+	struct timer timer;       /* connect / queue / idle deadline */
+	struct worker *w;
+	struct backend *b;
+	struct server *srv;       /* NULL until a server is chosen */
+	size_t listener;
+	uint64_t last_active;
+	uint64_t client_hash;
+	uint64_t tried;           /* servers already tried, bit i (servers >= 64 share bit 63) */
+	uint32_t tries;
+	enum conn_state state;
+	bool counted_active;      /* srv->active was incremented */
+	struct half c2s, s2c;
+	struct conn *next, *prev; /* worker's list: all conns, or a backend queue */
+};
+
+struct pipe_pair { int r, w; };
+
+struct listen_sock {
+	struct io io;
+	struct worker *w;
+	size_t idx;               /* listener index in config */
+	struct backend *b;
+	bool paused;
+};
+
+struct wqueue { struct conn *head, *tail; size_t len; };
+
+struct worker {
+	struct proxy *p;
+	size_t id;
+	pthread_t thread;
+	struct loop *loop;
+	struct listen_sock *ls;
+	size_t n_ls;
+	struct lb_state *lb;      /* one per backend */
+	struct wqueue *queues;    /* one per backend: connections waiting for a slot */
+	struct conn *conns;       /* everything not queued, for close_all */
+	struct conn *dead;        /* closed this iteration, freed after the batch */
+	struct timer reaper, resume, queue_poll;
+	struct pipe_pair *pipes;  /* free pipes */
+	size_t n_pipes, cap_pipes;
+	uint64_t last_emfile_log;
+	_Atomic uint64_t n_conns;
+	_Atomic bool stop_accepting, close_all, quit;
+	bool accepting_closed;
+};
+
+struct proxy {
+	const struct config *cfg;
+	struct pool *pool;
+	struct worker *workers;
+	size_t n_workers;
+	struct listener_stats *lstats;
+	_Atomic uint64_t total_conns;   /* for global max_conns */
+};
+
+/* relay.c */
+void relay_start(struct conn *c);
+void relay_on_event(struct loop *l, struct io *io, uint32_t ev);
+void relay_flush_counters(struct conn *c);
+void relay_release_pipes(struct conn *c);
+
+/* worker.c */
+void conn_close(struct conn *c, const char *why);
+bool worker_get_pipe(struct worker *w, struct half *h);
+void worker_put_pipe(struct worker *w, struct half *h);
+int worker_init(struct worker *w, struct proxy *p, size_t id);
+int worker_add_listener(struct worker *w, int fd, size_t idx, struct backend *b);
+void *worker_main(void *arg);
+void worker_destroy(struct worker *w);
+
+#endif
