@@ -9,8 +9,10 @@
 
 #include "core/log.h"
 #include "core/loop.h"
+#include "health/check.h"
 #include "proxy/pool.h"
 #include "proxy/proxy.h"
+#include "vrrp/vrrp.h"
 
 #define DRAIN_POLL_MS 50
 
@@ -24,8 +26,8 @@ struct daemon {
 	uint64_t drain_deadline;
 	bool stopping;
 	int exit_code;
-	/* HEALTH: struct health *health; */
-	/* VRRP: struct vrrp_set *vrrp; */
+	struct health *health;
+	struct vrrp_set *vrrp;
 };
 
 static void drain_tick(struct loop *l, struct timer *t)
@@ -57,7 +59,9 @@ static void begin_shutdown(struct daemon *d, int signo)
 	log_info("shutting down", "signal=%s grace_ms=%llu connections=%llu", strsignal(signo),
 		 (unsigned long long)d->cfg->shutdown_grace_ms,
 		 (unsigned long long)proxy_active_conns(d->proxy));
-	/* VRRP: hand the VIP over first (priority 0 advert), then stop accepting */
+	/* hand the VIP over first (priority 0 advert, VIPs removed), then stop accepting */
+	if (d->vrrp)
+		vrrp_shutdown(d->vrrp);
 	proxy_stop_accepting(d->proxy);
 	d->drain_deadline = loop_now(d->loop) + d->cfg->shutdown_grace_ms;
 	timer_arm_in(d->loop, &d->drain, 0);
@@ -123,14 +127,22 @@ int daemon_run(struct config *cfg)
 		pool_free(d.pool);
 		return 1;
 	}
-	/* HEALTH: d.health = health_start(d.loop, d.pool); */
-	/* VRRP: d.vrrp = vrrp_start(d.loop, cfg, d.pool); */
+	d.health = health_start(d.loop, d.pool);
+	if (cfg->n_vrrp) {
+		d.vrrp = vrrp_start(d.loop, cfg, d.pool);
+		if (!d.vrrp) {
+			log_error("startup failed", "reason=\"vrrp\"");
+			d.exit_code = 1;
+			goto out;
+		}
+	}
 	log_info("started", "node=%s version=%s listeners=%zu backends=%zu workers=%u", cfg->node,
 		 BUOY_VERSION, cfg->n_listeners, cfg->n_backends, cfg->workers);
 	loop_run(d.loop);
+out:
 	proxy_free(d.proxy);
-	/* HEALTH: health_stop(d.health); */
-	/* VRRP: vrrp_free(d.vrrp); */
+	health_stop(d.health);
+	vrrp_free(d.vrrp);
 	pool_free(d.pool);
 	close(d.sig_io.fd);
 	loop_free(d.loop);
