@@ -13,6 +13,8 @@ Fixtures:
   workdir       a per-test directory (tmp_path)
 """
 import os
+import re
+import signal
 import sys
 
 import pytest
@@ -94,13 +96,32 @@ def buoy(buoy_bin, tmp_path, request):
         return b
 
     yield start
+    problems = []
     for b in started:
-        b.stop(timeout=2.0)
-    if _failed(request):
+        b.stop(timeout=5.0)
+        problems += _buoy_problems(b)
+    if problems or _failed(request):
         for b in started:
             log = b.log()
             sys.stderr.write("---- %s (exit %s) last log lines:\n%s\n"
                              % (b.log_path, b.returncode, "\n".join(log.splitlines()[-60:])))
+    if problems:
+        pytest.fail("; ".join(problems), pytrace=False)
+
+
+# A crash or a sanitizer report fails the test even when the client side looked fine.
+_SANITIZER = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: ")
+_CRASH_SIGNALS = {-signal.SIGSEGV, -signal.SIGABRT, -signal.SIGBUS, -signal.SIGFPE,
+                  -signal.SIGILL}
+
+
+def _buoy_problems(b):
+    out = []
+    if _SANITIZER.search(b.log()):
+        out.append("sanitizer report in %s" % b.log_path)
+    if b.returncode in _CRASH_SIGNALS and not getattr(b, "allow_crash", False):
+        out.append("buoy died with signal %d (%s)" % (-b.returncode, b.log_path))
+    return out
 
 
 @pytest.fixture

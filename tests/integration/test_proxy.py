@@ -639,3 +639,49 @@ def test_version_and_help(buoy_bin):
     assert r.returncode == 0 and "run" in r.stdout and "check" in r.stdout
     r = subprocess.run([buoy_bin, "frobnicate"], capture_output=True, text=True, timeout=10)
     assert r.returncode != 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Odds and ends of the relay
+
+def test_all_servers_down_client_closed_promptly(buoy, backend):
+    dead = ["127.0.0.%d:%d" % (2 + i, free_port("127.0.0.%d" % (2 + i))) for i in range(2)]
+    listen = lb_addr()
+    lbp = start_lb(buoy, config(listen, dead, backend={"connect_timeout": "500ms"}))
+    for _ in range(3):
+        with connect(listen) as s:
+            t0 = time.monotonic()
+            assert closed_by_peer(s, 3), "client left hanging with no server up"
+            assert time.monotonic() - t0 < 2.5
+    assert lbp.alive()
+
+
+def test_tcp_keepalive_on_both_sides(buoy, backend):
+    srv = backend("127.0.0.2:0", mode="echo")
+    listen = lb_addr()
+    start_lb(buoy, config(listen, ["127.0.0.2:%d" % srv.port]))
+    lport = int(listen.rsplit(":", 1)[1])
+    with connect(listen) as s:
+        assert echo_roundtrip(s)
+        r = netns.sh(["ss", "-tno", "state", "established",
+                      "( sport = :%d or dport = :%d )" % (lport, srv.port)])
+        # The filter selects exactly buoy's two sockets: the accepted one (local port = the
+        # listener's) and the one to the server (peer port = the server's). Test sockets don't
+        # enable keepalive, so a timer there is buoy's doing.
+        ours = [row for row in r.stdout.splitlines()[1:] if row.strip()]
+        assert len(ours) == 2, r.stdout
+        assert all("keepalive" in row for row in ours), r.stdout
+
+
+def test_log_lines_are_logfmt(buoy, backend):
+    srv = backend("127.0.0.2:0")
+    listen = lb_addr()
+    lbp = start_lb(buoy, config(listen, ["127.0.0.2:%d" % srv.port]))
+    fetch_names(listen, 3)
+    lbp.terminate_and_wait(5)
+    import re
+    rx = re.compile(r'^ts=\S+ level=(debug|info|warn|error)\w* msg="[^"]*"( [a-z_0-9.]+=("[^"]*"|\S+))*$')
+    lines = [x for x in lbp.log().splitlines() if x.strip()]
+    assert lines
+    bad = [x for x in lines if not rx.match(x)]
+    assert not bad, bad[:5]
