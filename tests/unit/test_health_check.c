@@ -471,6 +471,46 @@ static void test_setup_errors_and_none(void **state)
 	health_stop(h);
 }
 
+/* IPv6: the check connects to [::1], logs the bracketed address and sends it as Host. */
+static void test_ipv6_server(void **state)
+{
+	(void)state;
+	int lfd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = in6addr_loopback };
+	socklen_t al = sizeof(a);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		if (lfd >= 0)
+			close(lfd);
+		skip(); /* no IPv6 loopback here */
+	}
+	assert_int_equal(listen(lfd, 16), 0);
+	getsockname(lfd, (struct sockaddr *)&a, &al);
+	struct tsrv s;
+	memset(&s, 0, sizeof(s));
+	s.mode = M_REPLY;
+	s.reply = "HTTP/1.1 503 Unavailable\r\n\r\n";
+	s.lio = (struct io){ .fd = lfd, .cb = srv_accept, .arg = &s };
+	loop_add(L, &s.lio, EPOLLIN);
+
+	uint16_t port = ntohs(a.sin6_port);
+	struct fixture f;
+	fixture_init(&f, HEALTH_HTTP, &port, 1);
+	memcpy(&f.servers[0].cfg.addr.ss, &a, sizeof(a));
+	f.servers[0].cfg.addr.len = sizeof(a);
+	capture_start();
+	struct health *h = health_start(L, &f.pool);
+	run_for(200);
+	health_stop(h);
+	char *log = capture_stop();
+	char want[160];
+	snprintf(want, sizeof(want), "server=[::1]:%u reason=\"HTTP 503\"", port);
+	assert_non_null(strstr(log, want));
+	snprintf(want, sizeof(want), "Host: [::1]:%u\r\n", port);
+	assert_non_null(strstr(s.last_req, want));
+	free(log);
+	srv_stop(&s);
+}
+
 static void test_stop_with_checks_in_flight(void **state)
 {
 	(void)state;
@@ -501,6 +541,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_checks_and_all_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_connect_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setup_errors_and_none, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_with_checks_in_flight, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
