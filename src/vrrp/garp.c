@@ -257,8 +257,10 @@ int garp_send_round(struct garp_announcer *g)
 		else
 			sent++;
 	}
-	if (err && g->send_errors_total < 10) /* a down link fails every send: say it, not forever */
+	/* A down link fails every send: say so when it starts failing, not on every round. */
+	if (err && !g->failing)
 		log_warn("garp send failed", "ifindex=%d err=\"%s\"", g->ifindex, strerror(-err));
+	g->failing = err != 0;
 	return sent;
 }
 

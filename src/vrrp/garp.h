@@ -73,6 +73,7 @@ struct garp_announcer {
 	struct timer timer;
 	uint64_t frames_sent_total;
 	uint64_t send_errors_total;
+	bool failing;                      /* last round had an error (log once per episode) */
 };
 
 /* Opens the socket on ifindex and reads its MAC. vips is copied. 0 or -errno. */

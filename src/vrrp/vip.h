@@ -47,8 +47,8 @@ int vip_link_mac(int ifindex, uint8_t mac[6]);
 
 /* Adds the address on the interface. IPv6 addresses get IFA_F_NODAD so they are usable at once
  * (a VIP is by definition a moved address; DAD would delay it by a second and fail against the
- * old holder). `label` (IPv4 only, kernel rule: must start with the interface name, at most
- * IFNAMSIZ-1 chars) may be NULL. Already present -> 0. */
+ * old holder). `label` (IPv4 only, at most IFNAMSIZ-1 chars; by convention "IFNAME:xxx", which
+ * is what iproute2 and ifconfig expect to display it) may be NULL. Already present -> 0. */
 int vip_add(int ifindex, const struct vip_addr *a, const char *label);
 /* Removes the address whatever prefix it was added with. Not present -> 0. */
 int vip_del(int ifindex, const struct vip_addr *a);
