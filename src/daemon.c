@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "core/loop.h"
+#include "ctl/ctl.h"
 #include "health/check.h"
 #include "proxy/pool.h"
 #include "proxy/proxy.h"
@@ -28,6 +30,10 @@ struct daemon {
 	int exit_code;
 	struct health *health;
 	struct vrrp_set *vrrp;
+	/* CTL: what `buoy status` and /metrics read; a reload updates it in place */
+	struct ctl_sources ctl_src;
+	struct ctl_server *ctl;
+	struct metrics_server *metrics;
 };
 
 static void drain_tick(struct loop *l, struct timer *t)
@@ -65,6 +71,34 @@ static void begin_shutdown(struct daemon *d, int signo)
 	proxy_stop_accepting(d->proxy);
 	d->drain_deadline = loop_now(d->loop) + d->cfg->shutdown_grace_ms;
 	timer_arm_in(d->loop, &d->drain, 0);
+}
+
+/* CTL: `buoy reload` lands here (SIGHUP should share it). Returns 0 or -1 with every error, one
+ * per line, in out. */
+static int daemon_reload(void *arg, struct strbuf *out)
+{
+	(void)arg;
+	log_warn("reload not supported yet", "source=control");
+	sb_puts(out, "reload is not supported yet\n");
+	return -1;
+}
+
+/* CTL: the control socket and /metrics on the main loop. Either failing is fatal: an operator
+ * must be able to see and steer what runs. */
+static int start_ctl(struct daemon *d)
+{
+	d->ctl_src = (struct ctl_sources){
+		.cfg = d->cfg, .pool = d->pool, .proxy = d->proxy, .vrrp = d->vrrp,
+		.started_ms = loop_now(d->loop), .started_unix = (int64_t)time(NULL),
+		.reload = daemon_reload, .reload_arg = d,
+	};
+	d->ctl = ctl_server_start(d->loop, &d->ctl_src);
+	if (!d->ctl && d->cfg->control_socket && *d->cfg->control_socket)
+		return -1;
+	d->metrics = metrics_server_start(d->loop, &d->ctl_src);
+	if (!d->metrics && d->cfg->metrics_enabled)
+		return -1;
+	return 0;
 }
 
 static void on_signal(struct loop *l, struct io *io, uint32_t ev)
@@ -136,10 +170,17 @@ int daemon_run(struct config *cfg)
 			goto out;
 		}
 	}
+	if (start_ctl(&d) < 0) {
+		log_error("startup failed", "reason=\"control or metrics\"");
+		d.exit_code = 1;
+		goto out;
+	}
 	log_info("started", "node=%s version=%s listeners=%zu backends=%zu workers=%u", cfg->node,
 		 BUOY_VERSION, cfg->n_listeners, cfg->n_backends, cfg->workers);
 	loop_run(d.loop);
 out:
+	ctl_server_stop(d.ctl);
+	metrics_server_stop(d.metrics);
 	proxy_free(d.proxy);
 	health_stop(d.health);
 	vrrp_free(d.vrrp);

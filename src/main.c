@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "ctl/client.h"
 #include "daemon.h"
 
 static void usage(FILE *f)
@@ -15,11 +16,18 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  run      run in the foreground (logs key=value lines to stderr)\n"
 		"  check    validate the config: exit 0 with a summary, or 1 with FILE:LINE:COL errors\n"
+		"  status [--json]         state of VRRP, listeners, backends, servers (control socket)\n"
+		"  drain BACKEND SERVER    no new connections to SERVER; existing ones finish\n"
+		"  enable BACKEND SERVER   undo drain\n"
+		"  reload                  make the running daemon re-read its config (like SIGHUP)\n"
+		"  manifest static-pod [--image IMG] | manifest systemd\n"
+		"                          print a Kubernetes static Pod manifest / the systemd unit\n"
 		"  version  print the version\n"
 		"  help     this text\n"
 		"\n"
 		"options:\n"
-		"  -c, --config FILE   config file (default " BUOY_DEFAULT_CONFIG ")\n");
+		"  -c, --config FILE   config file (default " BUOY_DEFAULT_CONFIG ")\n"
+		"  --socket PATH       control socket (default: control.socket of the config)\n");
 }
 
 static struct config *load_or_report(const char *path)
@@ -70,6 +78,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
+	/* CTL: control-socket clients and manifests parse their own options (src/ctl/client.c) */
+	if (ctl_cli_command(cmd))
+		return ctl_cli(cmd, argc, argv);
 	const char *path = BUOY_DEFAULT_CONFIG;
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },

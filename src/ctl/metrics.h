@@ -9,4 +9,12 @@
 
 void metrics_format(const struct snapshot *s, struct strbuf *out);
 
+/* Routing of one HTTP request head (pure): 200 for GET/HEAD /metrics (a query string is
+ * ignored), 404 another path, 405 another method, 400 anything malformed. *head_only is set
+ * for HEAD. */
+int metrics_http_route(const char *req, size_t len, bool *head_only);
+/* A complete HTTP response with the given status and body into out. */
+void metrics_http_response(struct strbuf *out, int status, const char *body, size_t body_len,
+			   bool head_only);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "ctl/hist.h"
 #include "proxy/passive.h"
 
 enum check_result { CHECK_NONE, CHECK_OK, CHECK_FAIL };
@@ -24,6 +25,9 @@ struct server_health {
 	enum check_result last_result;
 	char reason[128];              /* "HTTP 500", "connection refused", "timeout", TLS error */
 	uint64_t checks_total, checks_failed_total;
+	/* every check's duration, for buoy_health_check_duration_seconds: the health module calls
+	 * duration_hist_observe(&h->check_duration, duration_us) per finished check */
+	struct duration_hist check_duration;
 };
 
 struct server {

@@ -1,0 +1,248 @@
+#include "ctl/client.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config/config.h"
+
+#define CTL_CLIENT_TIMEOUT_MS 30000 /* a reload may take a moment */
+#define CTL_MAX_RESPONSE (64u << 20)
+
+static const char *const cli_commands[] = { "status", "drain", "enable", "reload", "manifest" };
+
+bool ctl_cli_command(const char *cmd)
+{
+	for (size_t i = 0; i < sizeof(cli_commands) / sizeof(cli_commands[0]); i++)
+		if (strcmp(cmd, cli_commands[i]) == 0)
+			return true;
+	return false;
+}
+
+static int wait_fd(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int n;
+	do
+		n = poll(&p, 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		errno = ETIMEDOUT;
+	return n > 0 ? 0 : -1;
+}
+
+static int read_all(int fd, int timeout_ms, struct strbuf *resp)
+{
+	char buf[16384];
+	for (;;) {
+		if (wait_fd(fd, POLLIN, timeout_ms) < 0)
+			return -1;
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n == 0)
+			return 0;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		sb_putn(resp, buf, (size_t)n);
+		if (resp->oom || resp->len > CTL_MAX_RESPONSE) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+	}
+}
+
+int ctl_request(const char *path, const char *line, int timeout_ms, struct strbuf *body)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		sb_printf(body, "control socket path too long: %s\n", path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		sb_printf(body, "cannot connect to control socket %s: %s (is buoy running? "
+			  "use -c FILE or --socket PATH)\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	struct strbuf resp = { 0 };
+	size_t len = strlen(line);
+	int rc = -1;
+	if (send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len || send(fd, "\n", 1, MSG_NOSIGNAL) != 1 ||
+	    read_all(fd, timeout_ms, &resp) < 0) {
+		sb_printf(body, "control socket %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	const char *r = sb_str(&resp);
+	const char *nl = strchr(r, '\n');
+	if (!nl || (strncmp(r, "ok\n", 3) != 0 && strncmp(r, "error\n", 6) != 0)) {
+		sb_printf(body, "control socket %s: malformed response\n", path);
+		goto out;
+	}
+	sb_putn(body, nl + 1, resp.len - (size_t)(nl + 1 - r));
+	rc = r[0] == 'o' ? 0 : 1;
+out:
+	sb_free(&resp);
+	close(fd);
+	return rc;
+}
+
+struct cli_opts {
+	const char *config;          /* -c; NULL = default */
+	const char *socket;          /* --socket */
+	const char *image;           /* --image */
+	bool json;
+};
+
+static void cli_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: buoy status [--json] [-c FILE | --socket PATH]\n"
+		"       buoy drain BACKEND SERVER [-c FILE | --socket PATH]\n"
+		"       buoy enable BACKEND SERVER [-c FILE | --socket PATH]\n"
+		"       buoy reload [-c FILE | --socket PATH]\n"
+		"       buoy manifest static-pod [-c FILE] [--image IMAGE]\n"
+		"       buoy manifest systemd [-c FILE]\n"
+		"SERVER is the server's address as in the config (198.18.0.21:6443), or its host alone\n"
+		"when that is unique. The socket is control.socket from the config (default "
+		CTL_DEFAULT_SOCKET ").\n");
+}
+
+/* Options anywhere on the line; the words left over stay in argv[optind..]. */
+static int parse_opts(int argc, char **argv, struct cli_opts *o)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },         { "image", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },         { 0 },
+	};
+	optind = 2;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 's': o->socket = optarg; break;
+		case 'j': o->json = true; break;
+		case 'i': o->image = optarg; break;
+		case 'h': cli_usage(stdout); return 1;
+		default: cli_usage(stderr); return -1;
+		}
+	}
+	return 0;
+}
+
+/* The socket path: --socket, else control.socket of -c FILE (or of the default config when it
+ * exists), else the built-in default. Returns NULL after reporting a broken config. */
+static char *socket_path(const struct cli_opts *o)
+{
+	if (o->socket)
+		return strdup(o->socket);
+	const char *file = o->config;
+	if (!file && access(BUOY_DEFAULT_CONFIG, R_OK) == 0)
+		file = BUOY_DEFAULT_CONFIG;
+	if (!file)
+		return strdup(CTL_DEFAULT_SOCKET);
+	struct config_errors errs = { 0 };
+	struct config *c = config_load(file, &errs);
+	if (!c) {
+		char line[1024];
+		for (size_t i = 0; i < errs.n; i++) {
+			config_error_format(&errs.v[i], line, sizeof(line));
+			fprintf(stderr, "%s\n", line);
+		}
+		if (errs.n == 0)
+			fprintf(stderr, "buoy: %s: cannot load config\n", file);
+		config_errors_free(&errs);
+		return NULL;
+	}
+	char *p = strdup(c->control_socket && *c->control_socket ? c->control_socket : CTL_DEFAULT_SOCKET);
+	config_free(c);
+	return p;
+}
+
+static int run_request(const struct cli_opts *o, const char *line)
+{
+	char *path = socket_path(o);
+	if (!path)
+		return 1;
+	struct strbuf body = { 0 };
+	int rc = ctl_request(path, line, CTL_CLIENT_TIMEOUT_MS, &body);
+	free(path);
+	if (rc == 0) {
+		fputs(sb_str(&body), stdout);
+	} else {
+		fputs("buoy: ", stderr);
+		fputs(sb_str(&body), stderr);
+		if (body.len == 0 || body.p[body.len - 1] != '\n')
+			fputc('\n', stderr);
+	}
+	sb_free(&body);
+	return rc == 0 ? 0 : 1;
+}
+
+static int cli_manifest(const struct cli_opts *o, int nargs, char **args)
+{
+	if (nargs != 1 || (strcmp(args[0], "static-pod") != 0 && strcmp(args[0], "systemd") != 0)) {
+		cli_usage(stderr);
+		return 2;
+	}
+	const char *file = o->config ? o->config : BUOY_DEFAULT_CONFIG;
+	char abs[PATH_MAX];
+	if (file[0] != '/' && realpath(file, abs))
+		file = abs; /* a hostPath / ExecStart needs an absolute path */
+	struct strbuf out = { 0 };
+	if (strcmp(args[0], "systemd") == 0) {
+		manifest_systemd(&out, file);
+	} else {
+		char *sock = socket_path(&(struct cli_opts){ .config = o->config, .socket = o->socket });
+		if (!sock)
+			return 1;
+		char *slash = strrchr(sock, '/');
+		if (slash && slash != sock)
+			*slash = '\0';
+		manifest_static_pod(&out, file, o->image ? o->image : "buoy:" BUOY_VERSION, sock);
+		free(sock);
+	}
+	fputs(sb_str(&out), stdout);
+	sb_free(&out);
+	return 0;
+}
+
+int ctl_cli(const char *cmd, int argc, char **argv)
+{
+	struct cli_opts o = { 0 };
+	int r = parse_opts(argc, argv, &o);
+	if (r != 0)
+		return r > 0 ? 0 : 2;
+	int nargs = argc - optind;
+	char **args = argv + optind;
+	if (strcmp(cmd, "manifest") == 0)
+		return cli_manifest(&o, nargs, args);
+	char line[1024];
+	if (strcmp(cmd, "status") == 0 && nargs == 0)
+		snprintf(line, sizeof(line), "status %s", o.json ? "json" : "text");
+	else if ((strcmp(cmd, "drain") == 0 || strcmp(cmd, "enable") == 0) && nargs == 2)
+		snprintf(line, sizeof(line), "%s %s %s", cmd, args[0], args[1]);
+	else if (strcmp(cmd, "reload") == 0 && nargs == 0)
+		snprintf(line, sizeof(line), "reload");
+	else {
+		cli_usage(stderr);
+		return 2;
+	}
+	if (strpbrk(line, "\n\r")) {
+		fprintf(stderr, "buoy: arguments must not contain line breaks\n");
+		return 2;
+	}
+	return run_request(&o, line);
+}

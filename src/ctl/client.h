@@ -1,0 +1,25 @@
+/* The CLI side of the control socket (`buoy status|drain|enable|reload`) and `buoy manifest`. */
+#ifndef BUOY_CTL_CLIENT_H
+#define BUOY_CTL_CLIENT_H
+#include <stdbool.h>
+
+#include "ctl/strbuf.h"
+
+#define CTL_DEFAULT_SOCKET "/run/buoy/buoy.sock"
+
+/* true for the commands ctl_cli() runs. */
+bool ctl_cli_command(const char *cmd);
+/* argc/argv as main() got them (argv[1] == cmd). Returns the process exit code:
+ * 0 ok, 1 the daemon answered with an error or could not be reached, 2 usage. */
+int ctl_cli(const char *cmd, int argc, char **argv);
+
+/* One request to the socket at path; the response body (after the ok/error line) goes to body.
+ * Returns 0 for "ok", 1 for "error", -1 when the socket cannot be used (message in body). */
+int ctl_request(const char *path, const char *line, int timeout_ms, struct strbuf *body);
+
+/* `buoy manifest`: static Pod YAML for /etc/kubernetes/manifests, and the systemd unit. */
+void manifest_static_pod(struct strbuf *out, const char *config_path, const char *image,
+			 const char *socket_dir);
+void manifest_systemd(struct strbuf *out, const char *config_path);
+
+#endif

@@ -1,0 +1,92 @@
+/* `buoy manifest`: deployment files printed from the binary, so they always match it.
+ * The systemd unit's one source of truth is packaging/buoy.service, embedded at build time. */
+#include <string.h>
+
+#include "ctl/client.h"
+
+/* The unit file's bytes: ctl_unit_text .. ctl_unit_end (assembled in from the source tree). */
+__asm__(".section .rodata\n"
+	".global ctl_unit_text\n"
+	".global ctl_unit_end\n"
+	"ctl_unit_text:\n"
+	".incbin \"packaging/buoy.service\"\n"
+	"ctl_unit_end:\n"
+	".byte 0\n"
+	".previous\n");
+extern const char ctl_unit_text[], ctl_unit_end[];
+
+#define UNIT_CONFIG "/etc/buoy/buoy.yaml"
+
+/* The unit, with `-c /etc/buoy/buoy.yaml` pointing at config_path instead. */
+void manifest_systemd(struct strbuf *out, const char *config_path)
+{
+	const char *p = ctl_unit_text, *end = ctl_unit_end;
+	size_t n = strlen(UNIT_CONFIG);
+	while (p < end) {
+		const char *hit = strstr(p, " -c " UNIT_CONFIG);
+		if (!hit || hit >= end) {
+			sb_putn(out, p, (size_t)(end - p));
+			break;
+		}
+		sb_putn(out, p, (size_t)(hit - p));
+		sb_puts(out, " -c ");
+		sb_puts(out, config_path);
+		p = hit + 4 + n;
+	}
+}
+
+/* A YAML double-quoted scalar: JSON string syntax is valid YAML. */
+static void yq(struct strbuf *out, const char *s)
+{
+	sb_json_str(out, s);
+}
+
+void manifest_static_pod(struct strbuf *out, const char *config_path, const char *image,
+			 const char *socket_dir)
+{
+	sb_puts(out,
+		"# buoy as a Kubernetes static Pod: save as /etc/kubernetes/manifests/buoy.yaml on\n"
+		"# every control-plane node. The kubelet runs it before the API server is reachable.\n"
+		"apiVersion: v1\n"
+		"kind: Pod\n"
+		"metadata:\n"
+		"  name: buoy\n"
+		"  namespace: kube-system\n"
+		"  labels:\n"
+		"    app.kubernetes.io/name: buoy\n"
+		"spec:\n"
+		"  hostNetwork: true\n"
+		"  priorityClassName: system-node-critical\n"
+		"  containers:\n"
+		"    - name: buoy\n"
+		"      image: ");
+	yq(out, image);
+	sb_puts(out, "\n"
+		"      imagePullPolicy: IfNotPresent\n"
+		"      command: [\"buoy\", \"run\", \"-c\", \"/etc/buoy/buoy.yaml\"]\n"
+		"      securityContext:\n"
+		"        capabilities:\n"
+		"          drop: [\"ALL\"]\n"
+		"          add: [\"NET_ADMIN\", \"NET_RAW\", \"NET_BIND_SERVICE\"]\n"
+		"      volumeMounts:\n"
+		"        - name: config\n"
+		"          mountPath: /etc/buoy/buoy.yaml\n"
+		"          readOnly: true\n"
+		"        - name: run\n"
+		"          mountPath: ");
+	yq(out, socket_dir);
+	sb_puts(out, "\n"
+		"  volumes:\n"
+		"    - name: config\n"
+		"      hostPath:\n"
+		"        path: ");
+	yq(out, config_path);
+	sb_puts(out, "\n"
+		"        type: File\n"
+		"    - name: run\n"
+		"      hostPath:\n"
+		"        path: ");
+	yq(out, socket_dir);
+	sb_puts(out, "\n"
+		"        type: DirectoryOrCreate\n");
+}

@@ -1,0 +1,164 @@
+/* snapshot_take: copies pool, proxy and VRRP state into a struct snapshot (main thread). */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/ctl.h"
+#include "proxy/pool.h"
+#include "proxy/proxy.h"
+#include "vrrp/vrrp.h"
+
+static const char *const balance_names[] = { "roundrobin", "leastconn", "source", "random" };
+static const char *const health_names[] = { "tcp", "tls", "http", "https", "none" };
+static const char *const result_names[] = { "none", "ok", "fail" };
+/* metric label values: lower case, stable */
+static const char *const vrrp_state_labels[VRRP_STATE__COUNT] = { "init", "backup", "master", "fault" };
+
+#define NAME(tab, i) ((size_t)(i) < sizeof(tab) / sizeof(tab[0]) ? tab[i] : "unknown")
+
+static uint64_t ago(uint64_t now_ms, uint64_t t_ms)
+{
+	if (t_ms == 0)
+		return SNAP_NEVER;
+	return now_ms > t_ms ? now_ms - t_ms : 0;
+}
+
+static void take_server(struct snap_server *o, struct server *s, uint64_t now_ms)
+{
+	const struct server_health *h = &s->health;
+	uint64_t down_until = atomic_load_explicit(&s->passive_down_until, memory_order_relaxed);
+	*o = (struct snap_server){
+		.address = s->cfg.addr.text,
+		.weight = s->cfg.weight,
+		.backup = s->cfg.backup,
+		.health_up = atomic_load_explicit(&s->active_up, memory_order_relaxed),
+		.passive_down = now_ms < down_until,
+		.drained = atomic_load_explicit(&s->drained, memory_order_relaxed),
+		.eligible = server_eligible(s, now_ms),
+		.reason = h->reason,
+		.last_result = NAME(result_names, h->last_result),
+		.last_check_ago_ms = ago(now_ms, h->last_check_ms),
+		.last_change_ago_ms = ago(now_ms, h->last_change_ms),
+		.last_duration_us = h->last_duration_us,
+		.consecutive_ok = h->consecutive_ok,
+		.consecutive_fail = h->consecutive_fail,
+		.checks_total = h->checks_total,
+		.checks_failed_total = h->checks_failed_total,
+		.active = atomic_load_explicit(&s->active, memory_order_relaxed),
+		.connections_total = atomic_load_explicit(&s->conns_total, memory_order_relaxed),
+		.connect_failures_total = atomic_load_explicit(&s->connect_failures_total, memory_order_relaxed),
+		.bytes_to_server = atomic_load_explicit(&s->bytes_to_server, memory_order_relaxed),
+		.bytes_from_server = atomic_load_explicit(&s->bytes_from_server, memory_order_relaxed),
+		.check_duration = h->check_duration,
+	};
+}
+
+static int take_backends(struct snapshot *o, struct pool *p, uint64_t now_ms)
+{
+	o->backends = calloc(p->n_backends ? p->n_backends : 1, sizeof(*o->backends));
+	if (!o->backends)
+		return -1;
+	o->n_backends = p->n_backends;
+	for (size_t i = 0; i < p->n_backends; i++) {
+		struct backend *b = &p->backends[i];
+		struct snap_backend *ob = &o->backends[i];
+		*ob = (struct snap_backend){
+			.name = b->cfg.name,
+			.balance = NAME(balance_names, b->cfg.balance),
+			.health_type = NAME(health_names, b->cfg.health.type),
+			.queue_length = atomic_load_explicit(&b->queue_len, memory_order_relaxed),
+			.queue_timeouts_total = atomic_load_explicit(&b->queue_timeouts_total, memory_order_relaxed),
+			.no_server_total = atomic_load_explicit(&b->no_server_total, memory_order_relaxed),
+		};
+		ob->servers = calloc(b->n_servers ? b->n_servers : 1, sizeof(*ob->servers));
+		if (!ob->servers)
+			return -1;
+		ob->n_servers = b->n_servers;
+		for (size_t j = 0; j < b->n_servers; j++)
+			take_server(&ob->servers[j], &b->servers[j], now_ms);
+	}
+	return 0;
+}
+
+static int take_listeners(struct snapshot *o, const struct ctl_sources *src)
+{
+	size_t n = src->proxy ? proxy_n_listeners(src->proxy) : src->cfg->n_listeners;
+	o->listeners = calloc(n ? n : 1, sizeof(*o->listeners));
+	if (!o->listeners)
+		return -1;
+	o->n_listeners = n;
+	for (size_t i = 0; i < n; i++) {
+		const struct cfg_listener *l = src->proxy ? proxy_listener_cfg(src->proxy, i) : &src->cfg->listeners[i];
+		struct snap_listener *ol = &o->listeners[i];
+		*ol = (struct snap_listener){ .name = l->name, .bind = l->bind.text, .backend = l->backend };
+		struct listener_stats *st = src->proxy ? proxy_listener_stats(src->proxy, i) : NULL;
+		if (st) {
+			ol->accepted_total = atomic_load_explicit(&st->accepted_total, memory_order_relaxed);
+			ol->rejected_total = atomic_load_explicit(&st->rejected_total, memory_order_relaxed);
+		}
+	}
+	return 0;
+}
+
+static const struct cfg_vrrp *vrrp_cfg(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_vrrp; i++)
+		if (strcmp(c->vrrp[i].name, name) == 0)
+			return &c->vrrp[i];
+	return NULL;
+}
+
+static void take_vrrp_one(struct snap_vrrp *o, const struct vrrp_status *st, const struct config *c,
+			  uint64_t now_ms)
+{
+	*o = (struct snap_vrrp){
+		.name = st->name, .interface = st->interface, .state = NAME(vrrp_state_labels, st->state),
+		.version = st->version, .router_id = st->vrid, .base_priority = st->base_priority,
+		.effective_priority = st->effective_priority, .state_since_ago_ms = ago(now_ms, st->state_since_ms),
+		.master_priority = st->master_priority, .adverts_received_total = st->adverts_rx_total,
+		.adverts_sent_total = st->adverts_tx_total,
+	};
+	memcpy(o->master_address, st->master, sizeof(o->master_address));
+	o->master_address[sizeof(o->master_address) - 1] = '\0';
+	const struct cfg_vrrp *cv = vrrp_cfg(c, st->name);
+	for (size_t k = 0; cv && k < cv->n_vips && k < SNAP_VRRP_MAX_VIPS; k++)
+		o->vips[o->n_vips++] = cv->vips[k].text;
+	for (size_t k = 0; k < VRRP_STATE__COUNT && k < SNAP_VRRP_MAX_COUNTS; k++)
+		o->transitions[o->n_transitions++] = (struct snap_count){ vrrp_state_labels[k], st->transitions_total[k] };
+	for (size_t k = 1; k < VRRP_DROP__COUNT && o->n_drops < SNAP_VRRP_MAX_COUNTS; k++)
+		o->drops[o->n_drops++] = (struct snap_count){ vrrp_drop_names[k], st->drops_total[k] };
+	/* TODO(vrrp): tracker states are not exposed by vrrp_get_status() yet; when they are, fill
+	 * o->trackers here (kind, name, ok, weight) and status/JSON pick them up. */
+}
+
+static int take_vrrp(struct snapshot *o, const struct ctl_sources *src, uint64_t now_ms)
+{
+	size_t n = src->vrrp ? vrrp_count(src->vrrp) : 0;
+	if (n == 0)
+		return 0;
+	o->vrrp = calloc(n, sizeof(*o->vrrp));
+	if (!o->vrrp)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct vrrp_status st;
+		if (vrrp_get_status(src->vrrp, i, &st) == 0)
+			take_vrrp_one(&o->vrrp[o->n_vrrp++], &st, src->cfg, now_ms);
+	}
+	return 0;
+}
+
+int snapshot_take(struct snapshot *o, const struct ctl_sources *src, uint64_t now_ms)
+{
+	*o = (struct snapshot){
+		.node = src->cfg->node ? src->cfg->node : "",
+		.version = BUOY_VERSION,
+		.uptime_ms = now_ms > src->started_ms ? now_ms - src->started_ms : 0,
+		.start_time_unix = src->started_unix,
+	};
+	if (take_listeners(o, src) < 0 || take_backends(o, src->pool, now_ms) < 0 ||
+	    take_vrrp(o, src, now_ms) < 0) {
+		snapshot_free(o);
+		return -1;
+	}
+	return 0;
+}
