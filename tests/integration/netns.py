@@ -17,8 +17,17 @@ Typical use (see conftest.py for the fixtures):
     api1.start_backend("198.18.0.2:6443", mode="name", name="api1")
     b = lb1.start_buoy(yaml_text)              # stderr captured in b.log_path
     wait_until(lambda: "state=MASTER" in b.log(), timeout=5)
-    topo.link_down("lb1")                      # cut lb1's cable
+    topo.link_down("lb1")                      # cut lb1's cable (lb1 sees NO-CARRIER)
+    topo.isolate("lb1"); topo.rejoin("lb1")    # unplug from the bridge, carrier stays up
+    topo.drop("lb1", "vrrp")                   # nft on the switch: drop VRRP to/from lb1
+    topo.undrop("lb1")
+    k = api1.start_keepalived(conf_text)       # Debian keepalived, VRRP only, own pid files
+    lb1.neigh("198.18.0.100"), api1.mac()      # neighbour table / own MAC (gratuitous ARP)
+    lb1.run(["ip", "addr"]); lb1.popen([...]); lb1.python("print(1)")
     topo.cleanup()
+
+Processes started through Proc/popen/start_* are tracked and stopped at teardown; deleting a
+namespace first SIGKILLs whatever still runs inside it (`ip netns pids`).
 """
 import atexit
 import ipaddress
@@ -215,7 +224,7 @@ class Proc:
     """A tracked child process (own process group); stopped at teardown."""
 
     def __init__(self, args, ns=None, stdout=None, stderr=None, stdin=None, env=None, cwd=None,
-                 log_path=None, text=False):
+                 log_path=None, text=False, merge_stdout=False):
         self.ns = ns
         self.args = list(args)
         self.log_path = log_path
@@ -224,6 +233,8 @@ class Proc:
         if log_path is not None:
             self._log_file = open(log_path, "wb")
             stderr = self._log_file
+            if merge_stdout:
+                stdout = self._log_file
         self.p = subprocess.Popen(full, stdout=stdout, stderr=stderr, stdin=stdin, env=env,
                                   cwd=cwd, start_new_session=True, text=text)
         self.pid = self.p.pid
@@ -435,6 +446,32 @@ class Namespace:
     def start_backend(self, listen, mode="name", name=None, extra=()):
         return start_backend(listen, mode=mode, name=name or self.role, ns=self.name, extra=extra)
 
+    def start_keepalived(self, conf_text, name=None):
+        """Debian's keepalived (VRRP only, foreground) inside this namespace, with its own pid
+        files; output (stdout+stderr) in .log_path."""
+        wd = self.topo.workdir if self.topo else tempfile.mkdtemp(prefix="buoyt-")
+        name = name or ("keepalived-" + self.role)
+        conf = os.path.join(wd, name + ".conf")
+        with open(conf, "w") as f:
+            f.write(conf_text)
+        args = ["keepalived", "--dont-fork", "--log-console", "--log-detail", "--vrrp",
+                "--use-file", conf, "--pid", os.path.join(wd, name + ".pid"),
+                "--vrrp_pid", os.path.join(wd, name + "-vrrp.pid"),
+                "--checkers_pid", os.path.join(wd, name + "-chk.pid")]
+        p = Proc(args, ns=self.name, log_path=os.path.join(wd, name + ".log"), merge_stdout=True)
+        p.config_path = conf
+        return p
+
+    def mac(self, dev="eth0"):
+        out = self.run(["ip", "-o", "link", "show", "dev", dev]).stdout
+        return re.search(r"link/ether (\S+)", out).group(1)
+
+    def neigh(self, addr, dev="eth0"):
+        """The link-layer address this namespace's neighbour table has for addr, or None."""
+        out = self.run(["ip", "neigh", "show", "to", addr, "dev", dev], check=False).stdout
+        m = re.search(r"lladdr (\S+)", out)
+        return m.group(1) if m else None
+
     def addresses(self, dev="eth0"):
         r = self.run(["ip", "-o", "addr", "show", "dev", dev], check=False)
         return re.findall(r"inet6? (\S+)", r.stdout)
@@ -511,6 +548,40 @@ class Topology:
 
     def rejoin(self, role):
         self.switch.run(["ip", "link", "set", self._port[role], "master", "br0", "up"])
+
+    # Protocol filters on a host's cable: nftables (bridge family, forward hook) in the switch
+    # namespace. Matching on the switch-side port drops what the host sends ("from") and what is
+    # forwarded to it ("to"). (tc actions are not available on this kernel; nft is.)
+    _PROTO = {"vrrp": "meta l4proto 112", "icmp": "meta l4proto { icmp, ipv6-icmp }",
+              "tcp": "meta l4proto tcp", "udp": "meta l4proto udp", "all": ""}
+
+    def _nft(self, *args):
+        return self.switch.run(["nft"] + list(args))
+
+    def drop(self, role, proto="vrrp", direction="both"):
+        """Drop an IP protocol (vrrp|icmp|tcp|udp), or every frame ("all"), on role's cable.
+        direction: both | from (what the host sends) | to (what would reach the host)."""
+        port = self._port[role]
+        if not getattr(self, "_nft_ready", False):
+            self._nft("add", "table", "bridge", "buoyt")
+            self._nft("add", "chain", "bridge", "buoyt", "filt",
+                      "{ type filter hook forward priority 0; }")
+            self._nft_ready = True
+        match = self._PROTO[proto]
+        dirs = {"both": ["iifname", "oifname"], "from": ["iifname"], "to": ["oifname"]}[direction]
+        for d in dirs:
+            self.switch.run("nft add rule bridge buoyt filt %s %s %s drop" % (d, port, match))
+
+    def undrop(self, role):
+        """Remove every rule drop() put on role's cable."""
+        if not getattr(self, "_nft_ready", False):
+            return
+        port = self._port[role]
+        out = self._nft("-a", "list", "chain", "bridge", "buoyt", "filt").stdout
+        for line in out.splitlines():
+            m = re.search(r'[io]ifname "?%s"? .*# handle (\d+)' % re.escape(port), line)
+            if m:
+                self._nft("delete", "rule", "bridge", "buoyt", "filt", "handle", m.group(1))
 
     def start_backend(self, role, listen, mode="name", name=None, extra=()):
         return self.hosts[role].start_backend(listen, mode=mode, name=name, extra=extra)

@@ -71,3 +71,73 @@ def test_wait_until_times_out():
 def test_addresses_outside_test_ranges_refused(topo):
     with pytest.raises(ValueError):
         topo.add_host("bad", ipv4="10.0.0.1/24")
+
+
+def test_drop_protocol_on_a_cable(topo):
+    a = topo.add_host("a", ipv6=True)
+    b = topo.add_host("b", ipv6=True)
+    a.run(["ping", "-c1", "-W2", b.ipv4])
+    topo.drop("b", "icmp")
+    assert a.run(["ping", "-c1", "-W1", b.ipv4], check=False).returncode != 0
+    assert a.run(["ping", "-6", "-c1", "-W1", b.ipv6], check=False).returncode != 0
+    topo.undrop("b")
+    a.run(["ping", "-c1", "-W2", b.ipv4])
+    topo.drop("b", "icmp", direction="to")
+    assert a.run(["ping", "-c1", "-W1", b.ipv4], check=False).returncode != 0
+    topo.undrop("b")
+    a.run(["ping", "-c1", "-W2", b.ipv4])
+    assert a.neigh(b.ipv4) == b.mac()
+
+
+KEEPALIVED_CONF = """
+global_defs { router_id %(name)s }
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority %(prio)d
+    advert_int 1
+    virtual_ipaddress { 198.18.0.100/24 }
+}
+"""
+
+
+def test_keepalived_pair_and_vrrp_drop(topo):
+    """Multicast VRRP crosses the bridge (one master); dropping VRRP on a cable splits the brain."""
+    import shutil
+    if not shutil.which("keepalived"):
+        pytest.skip("keepalived not installed")
+    a = topo.add_host("a")
+    b = topo.add_host("b")
+    ka = a.start_keepalived(KEEPALIVED_CONF % {"name": "a", "prio": 150})
+    kb = b.start_keepalived(KEEPALIVED_CONF % {"name": "b", "prio": 100})
+    vip = "198.18.0.100"
+    netns.wait_until(lambda: a.has_address(vip), timeout=8, msg="a (higher) becomes master")
+    time.sleep(1.5)
+    assert not b.has_address(vip), "b took the VIP although it hears a"
+    topo.drop("a", "vrrp")
+    netns.wait_until(lambda: b.has_address(vip), timeout=8, msg="b master once VRRP is dropped")
+    assert a.has_address(vip)                       # split brain, as intended
+    topo.undrop("a")
+    netns.wait_until(lambda: not b.has_address(vip), timeout=8, msg="b backs off after heal")
+    assert a.has_address(vip)
+    ka.stop()
+    kb.stop()
+
+
+def test_drop_everything_and_tcp(topo):
+    a = topo.add_host("a")
+    b = topo.add_host("b")
+    srv = b.start_backend("%s:7000" % b.ipv4, name="b")
+    code = ("import socket\ns=socket.create_connection(('%s',7000),timeout=1)\n"
+            "print(s.makefile().read().strip())" % b.ipv4)
+    assert a.python(code).stdout.strip() == "b"
+    topo.drop("b", "tcp")
+    assert a.python(code, check=False).returncode != 0
+    a.run(["ping", "-c1", "-W2", b.ipv4])              # only tcp is dropped
+    topo.drop("a", "all", direction="from")
+    assert a.run(["ping", "-c1", "-W1", b.ipv4], check=False).returncode != 0
+    topo.undrop("a")
+    topo.undrop("b")
+    assert a.python(code).stdout.strip() == "b"
+    assert srv.alive()
