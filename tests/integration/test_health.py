@@ -147,7 +147,12 @@ def start_blackhole(ns, ip, port=6443):
     return p
 
 
-def buoy_yaml(backends, listeners=(), level="info"):
+def buoy_yaml(backends, listeners=None, level="info"):
+    """A config for lb1; without explicit listeners each backend gets one (buoy needs something
+    to do) on LB:16000+i."""
+    if listeners is None:
+        listeners = [("l%d" % i, "%s:%d" % (LB, 16000 + i), b["name"])
+                     for i, b in enumerate(backends)]
     out = ["node: lb1", "log: { level: %s }" % level]
     if listeners:
         out.append("listeners:")
