@@ -91,8 +91,9 @@ static bool is_vip(const struct vrrp_inst *in, const struct vrrp_addr *a)
 }
 
 /* The source of our adverts and our tie-break identity: unicast_source, else the first IPv4
- * address of the interface that is not a VIP, or its IPv6 link-local address (RFC 5798 5.1.2.2
- * requires link-local for IPv6 multicast). Labelled IPv4 addresses show up as "eth0:x". */
+ * address of the interface that is not a VIP; for IPv6 the link-local address in multicast
+ * (RFC 5798 5.1.2.2) and the first global one in unicast (peers may be configured with it, as
+ * keepalived's unicast_src_ip). Labelled IPv4 addresses show up as "eth0:x". */
 static int find_primary_addr(struct vrrp_inst *in)
 {
 	const struct cfg_vrrp *c = in->cfg;
@@ -112,7 +113,8 @@ static int find_primary_addr(struct vrrp_inst *in)
 			continue;
 		struct vrrp_addr a;
 		addr_from_sockaddr((const struct sockaddr_storage *)(void *)p->ifa_addr, &a);
-		if (in->family == AF_INET6 && !(a.b[0] == 0xfe && (a.b[1] & 0xc0) == 0x80))
+		bool ll = a.b[0] == 0xfe && (a.b[1] & 0xc0) == 0x80;
+		if (in->family == AF_INET6 && ll != (in->n_peers == 0))
 			continue;
 		if (is_vip(in, &a))
 			continue;
