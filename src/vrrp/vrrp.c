@@ -413,6 +413,9 @@ static void handle_packet(struct vrrp_inst *in, struct vrrp_rx *rx)
 	rx->family = (uint8_t)in->family;
 	rx->interval_ms = (uint32_t)c->advert_interval_ms;
 	rx->auth_pass = c->auth_pass;
+	/* Multicast: TTL/hop limit 255 (RFC). Unicast: any, as keepalived (it sends IPv6 unicast
+	 * with the default hop limit and routed peers are legitimate); the source check guards. */
+	rx->min_ttl = in->n_peers ? 1 : 255;
 	rx->local = in->primary.family ? &in->primary : NULL;
 	rx->peers = in->peers;
 	rx->n_peers = in->n_peers;
