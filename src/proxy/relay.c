@@ -2,18 +2,21 @@
  * Edge-triggered epoll: every pump runs until the source or the destination says EAGAIN. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "proxy/worker.h"
 
 #define SPLICE_CHUNK (1u << 20)
+#define SMALL_READ 4096
 
 enum pump_result { PUMP_OK, PUMP_ERROR };
 
-/* Moves what it can from `from` to `to`. Leaves the pipe to the pool when the direction idles,
- * so an idle connection holds no pipe. */
-static enum pump_result pump(struct conn *c, struct half *h, int from, int to)
+/* Splice mode, for bulk: socket -> pipe -> socket without copying. Leaves the pipe to the pool
+ * when the direction idles, so an idle connection holds no pipe. */
+static enum pump_result pump_splice(struct conn *c, struct half *h, int from, int to)
 {
 	for (;;) {
 		if (h->in_pipe) {
@@ -30,11 +33,7 @@ static enum pump_result pump(struct conn *c, struct half *h, int from, int to)
 				return PUMP_OK; /* destination full: its EPOLLOUT edge resumes us */
 			return PUMP_ERROR;
 		}
-		if (h->eof) {
-			if (!h->done) {
-				shutdown(to, SHUT_WR);
-				h->done = true;
-			}
+		if (h->eof || !h->bulk) {
 			worker_put_pipe(c->w, h);
 			return PUMP_OK;
 		}
@@ -44,6 +43,8 @@ static enum pump_result pump(struct conn *c, struct half *h, int from, int to)
 				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
 			h->in_pipe = (uint32_t)n;
+			if (n < SMALL_READ)
+				h->bulk = false; /* the burst is over: back to recv/send */
 			continue;
 		}
 		if (n == 0) {
@@ -56,6 +57,85 @@ static enum pump_result pump(struct conn *c, struct half *h, int from, int to)
 			worker_put_pipe(c->w, h);
 			return PUMP_OK;
 		}
+		return PUMP_ERROR;
+	}
+}
+
+/* Keeps what a slow destination did not take. */
+static bool park(struct half *h, const char *p, size_t len)
+{
+	h->buf = malloc(len);
+	if (!h->buf)
+		return false;
+	memcpy(h->buf, p, len);
+	h->buf_off = 0;
+	h->buf_len = (uint32_t)len;
+	return true;
+}
+
+/* Moves what it can from `from` to `to`. Small messages: recv into the worker's scratch buffer
+ * and send at once (a short read means the socket is drained, so no extra EAGAIN read: one
+ * syscall fewer per message than splice). A read that fills the buffer switches to splice.
+ * `full`: a FIN may be queued behind the data, so read on until EOF or EAGAIN. */
+static enum pump_result pump(struct conn *c, struct half *h, int from, int to, bool full)
+{
+	for (;;) {
+		if (h->buf_len) {
+			ssize_t n = send(to, h->buf + h->buf_off, h->buf_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0) {
+				h->buf_off += (uint32_t)n;
+				h->buf_len -= (uint32_t)n;
+				h->bytes += (uint64_t)n;
+				if (h->buf_len == 0) {
+					free(h->buf);
+					h->buf = NULL;
+				}
+				continue;
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN)
+				return PUMP_OK;
+			return PUMP_ERROR;
+		}
+		if (h->bulk || h->in_pipe) {
+			if (pump_splice(c, h, from, to) != PUMP_OK)
+				return PUMP_ERROR;
+			if (h->in_pipe || (h->bulk && !h->eof))
+				return PUMP_OK; /* still bulk: splice stopped on EAGAIN */
+		}
+		if (h->eof) {
+			if (!h->done) {
+				shutdown(to, SHUT_WR);
+				h->done = true;
+			}
+			return PUMP_OK;
+		}
+		char *buf = c->w->scratch;
+		ssize_t n = recv(from, buf, RELAY_SCRATCH, MSG_DONTWAIT);
+		if (n > 0) {
+			ssize_t m = send(to, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (m < 0 && errno != EAGAIN && errno != EINTR)
+				return PUMP_ERROR;
+			if (m < 0)
+				m = 0;
+			h->bytes += (uint64_t)m;
+			if (m < n && !park(h, buf + m, (size_t)(n - m)))
+				return PUMP_ERROR;
+			if (n == RELAY_SCRATCH)
+				h->bulk = true;
+			else if (!full && !h->fin_pending && h->buf_len == 0)
+				return PUMP_OK; /* short read: drained */
+			continue;
+		}
+		if (n == 0) {
+			h->eof = true;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN)
+			return PUMP_OK;
 		return PUMP_ERROR;
 	}
 }
@@ -80,6 +160,9 @@ void relay_release_pipes(struct conn *c)
 	struct half *hs[2] = { &c->c2s, &c->s2c };
 	for (int i = 0; i < 2; i++) {
 		struct half *h = hs[i];
+		free(h->buf);
+		h->buf = NULL;
+		h->buf_len = 0;
 		if (h->pipe_r < 0)
 			continue;
 		if (h->in_pipe) {
@@ -93,14 +176,14 @@ void relay_release_pipes(struct conn *c)
 	}
 }
 
-static void relay_step(struct conn *c, bool run_c2s, bool run_s2c)
+static void relay_step(struct conn *c, bool run_c2s, bool run_s2c, bool full)
 {
 	c->last_active = loop_now(c->w->loop);
-	if (run_c2s && !c->c2s.done && pump(c, &c->c2s, c->cio.fd, c->sio.fd) != PUMP_OK) {
+	if (run_c2s && !c->c2s.done && pump(c, &c->c2s, c->cio.fd, c->sio.fd, full) != PUMP_OK) {
 		conn_close(c, "reset");
 		return;
 	}
-	if (run_s2c && !c->s2c.done && pump(c, &c->s2c, c->sio.fd, c->cio.fd) != PUMP_OK) {
+	if (run_s2c && !c->s2c.done && pump(c, &c->s2c, c->sio.fd, c->cio.fd, full) != PUMP_OK) {
 		conn_close(c, "reset");
 		return;
 	}
@@ -113,7 +196,8 @@ void relay_start(struct conn *c)
 {
 	c->state = CONN_RELAY;
 	/* the client may have sent (or closed) while we connected: its edge is gone, so look now */
-	relay_step(c, true, true);
+	/* events seen while connecting were not tracked: read both sides to EAGAIN once */
+	relay_step(c, true, true, true);
 }
 
 /* Called by worker.c for fd events of a connection in the relay state. */
@@ -128,8 +212,12 @@ void relay_on_event(struct loop *l, struct io *io, uint32_t ev)
 	 * only needs work when bytes are parked for it */
 	struct half *out = is_client ? &c->s2c : &c->c2s;
 	bool run_in = readable;
-	bool run_out = writable && out->in_pipe;
+	bool run_out = writable && (out->in_pipe || out->buf_len);
 	if (!run_in && !run_out)
 		return;
-	relay_step(c, is_client ? run_in : run_out, is_client ? run_out : run_in);
+	/* a FIN (or error) is queued behind this fd's data: no short-read shortcut for it any more,
+	 * since no further edge will tell us about it */
+	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		(is_client ? &c->c2s : &c->s2c)->fin_pending = true;
+	relay_step(c, is_client ? run_in : run_out, is_client ? run_out : run_in, false);
 }

@@ -556,7 +556,8 @@ int worker_init(struct worker *w, struct proxy *p, size_t id)
 	w->queues = calloc(nb, sizeof(*w->queues));
 	w->cap_pipes = PIPE_POOL_MAX;
 	w->pipes = calloc(w->cap_pipes, sizeof(*w->pipes));
-	if (!w->loop || !w->lb || !w->queues || !w->pipes)
+	w->scratch = malloc(RELAY_SCRATCH);
+	if (!w->loop || !w->lb || !w->queues || !w->pipes || !w->scratch)
 		return -1;
 	for (size_t i = 0; i < p->pool->n_backends; i++) {
 		struct backend *b = &p->pool->backends[i];
@@ -596,6 +597,7 @@ void worker_destroy(struct worker *w)
 		close(w->pipes[i].w);
 	}
 	free(w->pipes);
+	free(w->scratch);
 	if (w->lb)
 		for (size_t i = 0; i < w->p->pool->n_backends; i++)
 			lb_state_free(&w->lb[i]);

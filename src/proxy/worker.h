@@ -19,6 +19,10 @@ struct half {
 	uint32_t in_pipe;        /* bytes parked in the pipe */
 	bool eof;                /* read side saw FIN */
 	bool done;               /* FIN forwarded (shutdown(SHUT_WR) on the other side) */
+	bool bulk;               /* splice mode; small messages go through recv/send */
+	bool fin_pending;        /* RDHUP seen on the source: read to EOF, trust no short read */
+	uint32_t buf_off, buf_len; /* bytes a slow destination has not taken yet */
+	char *buf;
 	uint64_t bytes;          /* not yet added to the server counters */
 };
 
@@ -65,6 +69,7 @@ struct worker {
 	struct conn *conns;       /* everything not queued, for close_all */
 	struct conn *dead;        /* closed this iteration, freed after the batch */
 	struct timer reaper, resume, queue_poll;
+	char *scratch;            /* recv buffer for small messages, RELAY_SCRATCH bytes */
 	struct pipe_pair *pipes;  /* free pipes */
 	size_t n_pipes, cap_pipes;
 	uint64_t last_emfile_log;
@@ -83,6 +88,7 @@ struct proxy {
 };
 
 /* relay.c */
+#define RELAY_SCRATCH (16u * 1024)
 void relay_start(struct conn *c);
 void relay_on_event(struct loop *l, struct io *io, uint32_t ev);
 void relay_flush_counters(struct conn *c);
