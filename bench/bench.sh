@@ -3,15 +3,18 @@
 # stream, side by side in one run, with the same origins, on loopback only.
 #
 #   BUOY_BIN=./buoy bench/bench.sh [--quick] [--runs N] [--duration S] [--conns N]
-#                                  [--targets direct,buoy,haproxy,haproxy-splice,nginx] [--keep]
+#                                  [--burst N] [--keep]
+#                                  [--targets direct,buoy,haproxy,haproxy-splice,nginx]
 #
 # Origins: nginx http (tiny 200 body, keep-alive), an iperf3 server, and a holder of idle
 # connections (bench/idle_hold.py). Each proxy gets one listener per origin. Measures:
 # iperf3 -P1 and -P8 throughput, proxy CPU seconds per GB relayed (during -P1), wrk keep-alive
-# req/s with p50/p99 latency, wrk `Connection: close` req/s (new connections/s), and proxy RSS
-# per idle proxied connection. A warm-up, then RUNS rounds; each round runs every target for a
-# measure before moving on, so drift on a shared machine hits all targets alike. The table shows
-# medians; bench/results-latest.md gets the table, the per-run values and the machine.
+# req/s with p50/p99 latency, wrk `Connection: close` req/s (new connections/s), a burst of
+# 5000 connections opened at once (bench/burst.c: unserved count, p99 connect -> first response
+# byte), and proxy RSS per idle proxied connection. A warm-up, then RUNS rounds; each round runs
+# every target for a measure before moving on, so drift on a shared machine hits all targets
+# alike. The table shows medians; bench/results-latest.md gets the table, the per-run values
+# and the machine.
 # A target that fails to start or dies shows as n/a; the run goes on. Every process started here
 # is stopped by the EXIT trap, also on failure or Ctrl-C; every load is bounded by `timeout`.
 set -u -o pipefail
@@ -22,19 +25,21 @@ BUOY_BIN=${BUOY_BIN:-$HERE/../buoy}
 RUNS=3
 DUR=5
 CONNS=3000
+BURST=5000
 KEEP=0
 TARGETS="direct buoy haproxy haproxy-splice nginx"
 ORIGIN_WORKERS=${ORIGIN_WORKERS:-1}
 WRK_CONNS=${WRK_CONNS:-50}
 WRK_THREADS=${WRK_THREADS:-2}
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--quick) RUNS=1; DUR=2; CONNS=1000 ;;
+	--quick) RUNS=1; DUR=2; CONNS=1000; BURST=2000 ;;
 	--runs) RUNS=$2; shift ;;
 	--duration) DUR=$2; shift ;;
 	--conns) CONNS=$2; shift ;;
+	--burst) BURST=$2; shift ;;
 	--targets) TARGETS=$(echo "$2" | tr ',' ' '); shift ;;
 	--keep) KEEP=1 ;;
 	-h|--help) usage 0 ;;
@@ -55,9 +60,11 @@ note() { log "$*"; printf '%s\n' "$*" >>"$NOTES"; }
 # ---------- process bookkeeping: everything we start is in PIDS and dies in cleanup ----------
 PIDS=()
 declare -A PID_OF
+CLIENT=""   # the load generator running now (see run_bounded)
 cleanup() {
 	trap - EXIT INT TERM
 	local p
+	[ -n "$CLIENT" ] && kill -TERM "$CLIENT" 2>/dev/null # timeout(1) passes it on
 	for p in "${PIDS[@]}"; do
 		kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null
 	done
@@ -82,6 +89,19 @@ start() {
 	setsid "$@" >"$WORK/$name.log" 2>&1 </dev/null &
 	PID_OF[$name]=$!
 	PIDS+=($!)
+}
+
+# run_bounded SECS CMD...: runs a load generator for at most SECS, output in $WORK/client.out
+# (stderr in client.err).
+# It runs in the background and we `wait` for it: a signal then interrupts the wait and the
+# trap runs at once (bash would otherwise defer it until a foreground child that handles
+# SIGINT itself, like iperf3, has finished).
+run_bounded() {
+	local secs=$1; shift
+	timeout "$secs" "$@" >"$WORK/client.out" 2>"$WORK/client.err" &
+	CLIENT=$!
+	wait "$CLIENT"
+	CLIENT=""
 }
 
 alive() { local p=${PID_OF[$1]:-}; [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
@@ -129,6 +149,7 @@ for tool in iperf3 wrk ss curl setsid timeout; do
 	command -v $tool >/dev/null || { log "missing $tool (make bench installs it)"; exit 1; }
 done
 [ -x "$PY" ] || { log "missing $PY"; exit 1; }
+cc -O2 -o "$WORK/burst" "$HERE/burst.c" || { log "cannot build bench/burst.c"; exit 1; }
 BASE=$(pick_ports) || { log "no free port block"; exit 1; }
 ORIGIN_HTTP=$BASE ORIGIN_IPERF=$((BASE + 1)) ORIGIN_HOLD=$((BASE + 2))
 declare -A HTTP_PORT IPERF_PORT HOLD_PORT
@@ -327,8 +348,9 @@ record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RESULTS"; }
 measure_iperf() { # target run parallel
 	local t=$1 run=$2 par=$3 out c0 c1 vals
 	c0=$(cpu_ticks "$t")
-	out=$(timeout $((DUR + 20)) iperf3 -c 127.0.0.1 -p "${IPERF_PORT[$t]}" -t "$DUR" -P "$par" \
-		--connect-timeout 3000 -J 2>/dev/null)
+	run_bounded $((DUR + 20)) iperf3 -c 127.0.0.1 -p "${IPERF_PORT[$t]}" -t "$DUR" -P "$par" \
+		--connect-timeout 3000 -J
+	out=$(cat "$WORK/client.out")
 	c1=$(cpu_ticks "$t")
 	vals=$(printf '%s' "$out" | "$PY" -c '
 import json, sys
@@ -378,8 +400,9 @@ else:
 measure_wrk() { # target run mode(keepalive|close)
 	local t=$1 run=$2 mode=$3 out hdr=()
 	[ "$mode" = close ] && hdr=(-H 'Connection: close')
-	out=$(timeout $((DUR + 15)) wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DUR}s" --latency "${hdr[@]}" \
-		"http://127.0.0.1:${HTTP_PORT[$t]}/" 2>&1)
+	run_bounded $((DUR + 15)) wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DUR}s" --latency "${hdr[@]}" \
+		"http://127.0.0.1:${HTTP_PORT[$t]}/"
+	out=$(cat "$WORK/client.out")
 	read -r rps p50 p99 err <<<"$(printf '%s' "$out" | parse_wrk)"
 	[ "$err" != 0 ] && note "wrk $mode via $t run $run: $err errors"
 	if [ "$mode" = keepalive ]; then
@@ -391,13 +414,33 @@ measure_wrk() { # target run mode(keepalive|close)
 	fi
 }
 
+# BURST connections at once, each sends one request; unserved count and p99 time to answer.
+measure_burst() { # target run
+	local t=$1 run=$2 out served p50 p99 max
+	run_bounded 40 "$WORK/burst" 127.0.0.1 "${HTTP_PORT[$t]}" "$BURST" 30000
+	out=$(grep '^BURST' "$WORK/client.out")
+	read -r _ served p50 p99 max <<<"$out"
+	if [ -z "$served" ]; then
+		record burst_unserved "$t" "$run" na
+		record burst_p99_ms "$t" "$run" na
+		note "burst via $t run $run failed"
+		return
+	fi
+	[ "$served" -lt "$BURST" ] && note "burst via $t run $run: $served of $BURST answered"
+	record burst_unserved "$t" "$run" $((BURST - served))
+	record burst_p99_ms "$t" "$run" "$p99"
+	sleep 1 # let the proxy close what the burst left
+}
+
 # Proxy RSS growth per idle proxied connection (each pinged once end to end first).
 measure_rss() { # target run
 	local t=$1 run=$2 before after ok client out=$WORK/hold-client.out deadline
 	sleep 1 # let the freshly started proxy settle
 	before=$(rss_kb "$t")
+	: >"$out"
 	"$PY" "$HERE/idle_hold.py" client 127.0.0.1 "${HOLD_PORT[$t]}" "$CONNS" 60 >"$out" 2>&1 &
 	client=$!
+	CLIENT=$client
 	deadline=$((SECONDS + 70))
 	while [ $SECONDS -lt $deadline ] && ! grep -q '^READY' "$out" && kill -0 $client 2>/dev/null; do
 		sleep 0.2
@@ -407,6 +450,7 @@ measure_rss() { # target run
 	after=$(rss_kb "$t")
 	kill $client 2>/dev/null
 	wait $client 2>/dev/null
+	CLIENT=""
 	if [ -z "$ok" ] || [ "$ok" -lt $((CONNS * 9 / 10)) ]; then
 		note "rss via $t run $run: only ${ok:-0} of $CONNS connections established"
 		record rss_per_conn "$t" "$run" na
@@ -442,8 +486,8 @@ log "warm-up"
 warm=$((DUR > 2 ? 2 : 1))
 for t in $TARGETS; do
 	[ "${UP[$t]}" = 1 ] || continue
-	timeout 15 wrk -t1 -c10 -d"${warm}s" "http://127.0.0.1:${HTTP_PORT[$t]}/" >/dev/null 2>&1
-	timeout 15 iperf3 -c 127.0.0.1 -p "${IPERF_PORT[$t]}" -t 1 --connect-timeout 3000 >/dev/null 2>&1
+	run_bounded 15 wrk -t1 -c10 -d"${warm}s" "http://127.0.0.1:${HTTP_PORT[$t]}/"
+	run_bounded 15 iperf3 -c 127.0.0.1 -p "${IPERF_PORT[$t]}" -t 1 --connect-timeout 3000
 done
 
 for run in $(seq 1 "$RUNS"); do
@@ -451,6 +495,7 @@ for run in $(seq 1 "$RUNS"); do
 	log "run $run/$RUNS: iperf3 -P8";  for_targets "$run" measure_iperf 8
 	log "run $run/$RUNS: wrk keep-alive"; for_targets "$run" measure_wrk keepalive
 	log "run $run/$RUNS: wrk close";   for_targets "$run" measure_wrk close
+	log "run $run/$RUNS: burst of $BURST"; for_targets "$run" measure_burst
 done
 # Memory last, each run on a freshly started proxy: pools and malloc arenas keep what earlier
 # connections used, and would hide the cost of new ones.
@@ -473,7 +518,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "machine=$(nproc) CPUs, $(uname -sr), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
 	echo "load=$LOAD_START at start, $LOAD_END at end"
 	echo "versions=buoy $("$BUOY_BIN" version 2>/dev/null | head -n1 || echo '?'); $(haproxy -v 2>/dev/null | head -n1 | cut -d' ' -f1-3); $(nginx -v 2>&1 | cut -d' ' -f3); $(iperf3 --version | head -n1 | cut -d' ' -f1-2); wrk $(wrk -v 2>&1 | head -n1 | cut -d' ' -f2)"
-	echo "settings=runs=$RUNS duration=${DUR}s wrk -t$WRK_THREADS -c$WRK_CONNS; idle conns=$CONNS; origin nginx workers=$ORIGIN_WORKERS"
+	echo "settings=runs=$RUNS duration=${DUR}s wrk -t$WRK_THREADS -c$WRK_CONNS; idle conns=$CONNS; burst=$BURST; origin nginx workers=$ORIGIN_WORKERS"
 	echo "command=BUOY_BIN=$BUOY_BIN bench/bench.sh $([ "$RUNS" = 1 ] && [ "$DUR" = 2 ] && echo --quick)"
 } >"$WORK/meta.txt"
 "$PY" "$HERE/report.py" "$RESULTS" "$NOTES" "$WORK/meta.txt" "$HERE/results-latest.md"

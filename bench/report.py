@@ -24,6 +24,10 @@ MEASURES = [
      lambda b, h, r: b <= 0.9 * min(v for k, v in r.items() if k in PEERS)),
     ("rps_close", "req/s Connection: close", "%.0f", True, ">=1.1x haproxy",
      lambda b, h, r: b >= 1.1 * h),
+    ("burst_unserved", "burst: connections not answered", "%.0f", False, "0",
+     lambda b, h, r: b == 0),
+    ("burst_p99_ms", "burst: p99 connect->response (ms)", "%.1f", False, "<=haproxy",
+     lambda b, h, r: b <= h),
     ("rss_per_conn", "RSS per idle conn (bytes)", "%.0f", False, "<=2048 B",
      lambda b, h, r: b <= 2048),
 ]
@@ -58,10 +62,10 @@ def build(raw):
         b, h = med["buoy"], med["haproxy"]
         ratio = "%.2f" % (b / h) if b is not None and h else "n/a"
         met = "-"
-        if check and b is not None and h:
+        if check and b is not None and h is not None:
             try:
                 met = "yes" if check(b, h, have) else "no"
-            except ValueError:  # no peer to compare with
+            except (ValueError, ZeroDivisionError):  # no peer to compare with
                 met = "-"
         cells = [fmt % med[t] if med[t] is not None else "n/a" for t in TARGETS]
         if key in ("cpu_per_gb", "rss_per_conn") and med["direct"] is None:
