@@ -258,13 +258,16 @@ def test_readyz_flip_down_and_back_with_rise(apis, buoy, pki):
     t0 = time.monotonic()
     b.wait_log(down_line("apiservers", api2.addr(), "HTTP 500", checks=2), timeout=5)
     took = time.monotonic() - t0
-    # two failed checks 200ms (±15%) apart, plus the wait for the next one: well under 1.5s
-    assert took < 1.5, took
+    # two failed checks 200ms (±15%) apart, plus the wait for the first one: ~0.4-0.7s; the
+    # bound leaves room for a busy machine
+    print("readyz 500 -> server down in %.3fs" % took)
+    assert took < 2.5, took
     log = b.log()
     assert len(re.findall(r'msg="server down" backend=apiservers', log)) == 1, log
     assert 'msg="backend down"' not in log
 
     res = client_loop(client, LB, 6443, 500)
+    print("500 connections while api2 is down: %s" % res)
     assert res["done"] == 500, res
     assert res["fails"] == 0, res
     assert res["counts"].get("api2", 0) == 0, res
@@ -273,7 +276,9 @@ def test_readyz_flip_down_and_back_with_rise(apis, buoy, pki):
     api2.set_ready(True)
     t1 = time.monotonic()
     b.wait_log(up_line("apiservers", api2.addr(), checks=3), timeout=5)
-    assert time.monotonic() - t1 >= 0.35   # three checks ~200ms apart: not on the first one
+    back = time.monotonic() - t1
+    print("readyz 200 -> server up in %.3fs (rise 3)" % back)
+    assert back >= 0.25   # three checks ~200ms apart: not on the first good one
     res = client_loop(client, LB, 6443, 60)
     assert res["fails"] == 0 and res["counts"].get("api2", 0) > 0, res
     # each transition logged exactly once
