@@ -355,7 +355,8 @@ static void test_script_security(void **state)
 	chmod(path, 0755);
 	chmod(dir, 0777); /* world-writable, non-sticky directory: the file can be swapped */
 	assert_true(spawn_command_secure(path, why, sizeof(why)) < 0);
-	assert_non_null(strstr(why, "directory"));
+	if (geteuid() == 0) /* as non-root the file's owner is refused first */
+		assert_non_null(strstr(why, "directory"));
 	chmod(dir, 0755);
 	if (geteuid() == 0) {
 		assert_int_equal(chown(path, 65534, 65534), 0); /* owned by nobody */
@@ -432,6 +433,8 @@ static void test_backend_and_iface_trackers(void **state)
 static void test_notify_args_not_shell_parsed(void **state)
 {
 	(void)state;
+	if (geteuid() != 0)
+		skip(); /* the script must live in a root-owned directory to pass the check */
 	char dir[] = "/tmp/buoy-notify-XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	chmod(dir, 0755);
