@@ -33,6 +33,7 @@ static int listen_socket(const struct cfg_addr *a)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
 		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
 	}
+	set_keepalive(fd); /* accepted sockets inherit it: no per-connection setsockopt */
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
 		goto fail;
 	if (listen(fd, 4096) < 0)

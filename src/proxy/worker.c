@@ -102,7 +102,7 @@ static void queue_unlink(struct wqueue *q, struct conn *c)
 
 /* ---------- socket options ---------- */
 
-static void set_keepalive(int fd)
+void set_keepalive(int fd)
 {
 	int one = 1, idle = 60, intvl = 10, cnt = 6;
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
@@ -461,7 +461,7 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 		const struct sockaddr_in6 *a = (const void *)peer;
 		c->client_hash = lb_hash_bytes(&a->sin6_addr, sizeof(a->sin6_addr));
 	}
-	set_keepalive(fd);
+	/* keepalive and TCP_NODELAY are inherited from the listening socket */
 	atomic_fetch_add_explicit(&w->n_conns, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->p->total_conns, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->p->lstats[ls->idx].accepted_total, 1, memory_order_relaxed);

@@ -98,6 +98,8 @@ void relay_release_pipes(struct conn *c);
 void conn_close(struct conn *c, const char *why);
 bool worker_get_pipe(struct worker *w, struct half *h);
 void worker_put_pipe(struct worker *w, struct half *h);
+/* TCP keepalive (60s idle, 10s x 6 probes) and TCP_NODELAY; accepted sockets inherit them. */
+void set_keepalive(int fd);
 int worker_init(struct worker *w, struct proxy *p, size_t id);
 int worker_add_listener(struct worker *w, int fd, size_t idx, struct backend *b);
 void *worker_main(void *arg);
