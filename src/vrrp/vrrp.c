@@ -782,3 +782,8 @@ int vrrp_get_status(const struct vrrp_set *s, size_t i, struct vrrp_status *out)
 	out->vip_restores_total = in->vip_restores;
 	return 0;
 }
+
+const struct track_set *vrrp_track_set(const struct vrrp_set *s, size_t i)
+{
+	return s && i < s->n ? s->inst[i].track : NULL;
+}

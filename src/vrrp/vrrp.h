@@ -67,4 +67,8 @@ size_t vrrp_count(const struct vrrp_set *s);
 /* Fills out for instance i; 0, or -1 if i is out of range. */
 int vrrp_get_status(const struct vrrp_set *s, size_t i, struct vrrp_status *out);
 
+struct track_set;
+/* Instance i's trackers (track_set_count / track_set_get in track.h), NULL if none/out of range. */
+const struct track_set *vrrp_track_set(const struct vrrp_set *s, size_t i);
+
 #endif

@@ -247,7 +247,7 @@ def test_tshark_decodes_adverts(topo, buoy, case):
 # ---------------------------------------------------------------------------------------------
 # keepalived interop
 
-KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
+KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"   # netns runs it by name
 
 INTEROP = {
     # name: (version, ipv6, unicast)
@@ -281,23 +281,8 @@ def keepalived_conf(version, prio, vip, interval_s, auth=None, peers=None, sourc
     return "\n".join(c) + "\n"
 
 
-def start_keepalived(host, conf, workdir):
-    d = os.path.join(workdir, "ka-" + host.role)
-    os.makedirs(d, exist_ok=True)
-    path = os.path.join(d, "keepalived.conf")
-    with open(path, "w") as f:
-        f.write(conf)
-    out = open(os.path.join(d, "out.log"), "w")
-    p = host.popen([KEEPALIVED, "--dont-fork", "--log-console", "--log-detail", "--vrrp",
-                    "-f", path, "-p", os.path.join(d, "k.pid"), "-r", os.path.join(d, "v.pid")],
-                   stdout=out, stderr=subprocess.STDOUT)
-    p.out_path = out.name
-    return p
-
-
 def ka_log(p):
-    with open(p.out_path) as f:
-        return f.read()
+    return p.log()
 
 
 @pytest.mark.parametrize("buoy_higher", [True, False], ids=["buoy-higher", "keepalived-higher"])
@@ -318,9 +303,9 @@ def test_keepalived_interop(topo, buoy, case, buoy_higher):
     bprio, kprio = (150, 100) if buoy_higher else (100, 150)
 
     # keepalived first, so its sockets are up before buoy's first advert
-    ka = start_keepalived(lb2, keepalived_conf(version, kprio, vip, interval_ms // 1000, auth=auth,
-                                               peers=[addr(lb1)] if unicast else None,
-                                               source=addr(lb2)), topo.workdir)
+    ka = lb2.start_keepalived(keepalived_conf(version, kprio, vip, interval_ms // 1000, auth=auth,
+                                              peers=[addr(lb1)] if unicast else None,
+                                              source=addr(lb2)))
     netns.wait_until(lambda: "Entering BACKUP STATE" in ka_log(ka), timeout=10,
                      msg="keepalived started")
     b = buoy(vrrp_yaml("lb1", bprio, vip=vip, version=version, interval="%dms" % interval_ms,
