@@ -91,8 +91,13 @@ install: $(BIN)
 	install -D -m 0644 examples/buoy.yaml $(DESTDIR)/etc/buoy/buoy.yaml.example
 	@if [ -d docs/man ]; then for m in docs/man/*.[0-9]; do s=$${m##*.}; \
 	  install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m); done; fi
-	@if [ -f packaging/buoy.service ]; then install -D -m 0644 packaging/buoy.service \
-	  $(DESTDIR)/lib/systemd/system/buoy.service; fi
+	@if [ -f packaging/buoy.service ]; then install -d $(DESTDIR)/lib/systemd/system && \
+	  sed 's|/usr/local/sbin/buoy|$(PREFIX)/sbin/buoy|g' packaging/buoy.service \
+	  > $(DESTDIR)/lib/systemd/system/buoy.service && \
+	  chmod 0644 $(DESTDIR)/lib/systemd/system/buoy.service; fi
+
+# `buoy manifest systemd` embeds the unit file (.incbin in src/ctl/manifest.c)
+$(BUILD)/src/ctl/manifest.o: packaging/buoy.service
 
 clean:
 	rm -rf build buoy

@@ -203,7 +203,12 @@ static int cli_manifest(const struct cli_opts *o, int nargs, char **args)
 		file = abs; /* a hostPath / ExecStart needs an absolute path */
 	struct strbuf out = { 0 };
 	if (strcmp(args[0], "systemd") == 0) {
-		manifest_systemd(&out, file);
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n > 0)
+			self[n] = '\0';
+		/* the unit runs this very binary, wherever it is installed */
+		manifest_systemd(&out, o->config ? file : NULL, n > 0 ? self : NULL);
 	} else {
 		char *sock = socket_path(&(struct cli_opts){ .config = o->config, .socket = o->socket });
 		if (!sock)

@@ -20,6 +20,8 @@ int ctl_request(const char *path, const char *line, int timeout_ms, struct strbu
 /* `buoy manifest`: static Pod YAML for /etc/kubernetes/manifests, and the systemd unit. */
 void manifest_static_pod(struct strbuf *out, const char *config_path, const char *image,
 			 const char *socket_dir);
-void manifest_systemd(struct strbuf *out, const char *config_path);
+/* The unit of packaging/buoy.service; config_path / bin_path replace /etc/buoy/buoy.yaml and
+ * /usr/local/sbin/buoy when not NULL. */
+void manifest_systemd(struct strbuf *out, const char *config_path, const char *bin_path);
 
 #endif

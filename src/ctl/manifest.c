@@ -16,22 +16,29 @@ __asm__(".section .rodata\n"
 extern const char ctl_unit_text[], ctl_unit_end[];
 
 #define UNIT_CONFIG "/etc/buoy/buoy.yaml"
+#define UNIT_BIN "/usr/local/sbin/buoy"
 
-/* The unit, with `-c /etc/buoy/buoy.yaml` pointing at config_path instead. */
-void manifest_systemd(struct strbuf *out, const char *config_path)
+/* The unit with the binary path and `-c /etc/buoy/buoy.yaml` replaced (NULL keeps them). */
+void manifest_systemd(struct strbuf *out, const char *config_path, const char *bin_path)
 {
 	const char *p = ctl_unit_text, *end = ctl_unit_end;
-	size_t n = strlen(UNIT_CONFIG);
 	while (p < end) {
-		const char *hit = strstr(p, " -c " UNIT_CONFIG);
+		const char *bin = bin_path ? strstr(p, UNIT_BIN) : NULL;
+		const char *cfg = config_path ? strstr(p, " -c " UNIT_CONFIG) : NULL;
+		const char *hit = !bin ? cfg : !cfg ? bin : bin < cfg ? bin : cfg;
 		if (!hit || hit >= end) {
 			sb_putn(out, p, (size_t)(end - p));
 			break;
 		}
 		sb_putn(out, p, (size_t)(hit - p));
-		sb_puts(out, " -c ");
-		sb_puts(out, config_path);
-		p = hit + 4 + n;
+		if (hit == bin) {
+			sb_puts(out, bin_path);
+			p = hit + strlen(UNIT_BIN);
+		} else {
+			sb_puts(out, " -c ");
+			sb_puts(out, config_path);
+			p = hit + strlen(" -c " UNIT_CONFIG);
+		}
 	}
 }
 

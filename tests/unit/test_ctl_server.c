@@ -244,12 +244,18 @@ static void test_manifest_systemd(void **st)
 {
 	(void)st;
 	struct strbuf out = { 0 };
-	manifest_systemd(&out, "/srv/lb.yaml");
+	manifest_systemd(&out, "/srv/lb.yaml", "/opt/bin/buoy");
 	const char *u = sb_str(&out);
 	assert_non_null(strstr(u, "[Service]\n"));
-	assert_non_null(strstr(u, "ExecStart=/usr/local/sbin/buoy run -c /srv/lb.yaml\n"));
+	assert_non_null(strstr(u, "ExecStartPre=/opt/bin/buoy check -c /srv/lb.yaml\n"));
+	assert_non_null(strstr(u, "ExecStart=/opt/bin/buoy run -c /srv/lb.yaml\n"));
 	assert_non_null(strstr(u, "ExecReload=/bin/kill -HUP $MAINPID\n"));
 	assert_null(strstr(u, "/etc/buoy/buoy.yaml"));
+	assert_null(strstr(u, "/usr/local"));
+	sb_reset(&out);
+	manifest_systemd(&out, NULL, NULL); /* verbatim */
+	assert_non_null(strstr(sb_str(&out), "ExecStart=/usr/local/sbin/buoy run -c /etc/buoy/buoy.yaml\n"));
+	assert_non_null(strstr(sb_str(&out), "[Install]\nWantedBy=multi-user.target\n"));
 	sb_free(&out);
 }
 
