@@ -36,7 +36,8 @@ struct hc_server {
 	SSL *ssl;
 	struct sockaddr_storage addr;  /* server address, port replaced by health.port */
 	socklen_t addr_len;
-	char target[64];               /* "198.18.0.21:6443": logs, default Host */
+	const char *name;              /* the server as configured: logs ("198.18.0.21:6443") */
+	char target[64];               /* what is checked (port override applied): default Host */
 	char ip[48];                   /* "198.18.0.21": certificate IP check */
 	char *request;                 /* http/https only */
 	size_t request_len, sent;
@@ -54,6 +55,7 @@ struct hc_backend {
 	uint64_t interval_ms, timeout_ms;
 	uint32_t rise, fall;
 	bool verify;
+	uint16_t port;                 /* health.port: 0 = the server's own */
 	char *host;                    /* copied: the config may be freed after start */
 	struct status_range expect[CFG_MAX_EXPECT];
 	size_t n_expect;
@@ -175,16 +177,16 @@ static void check_done(struct hc_server *cs, bool ok, const char *reason)
 	duration_hist_observe(&cs->durations, dur);
 	atomic_store(&s->active_up, s->health.up);
 	log_debug("health check", "backend=%s server=%s result=%s reason=\"%s\" duration_us=%llu",
-		  hb->name, cs->target, ok ? "ok" : "fail", s->health.reason,
+		  hb->name, cs->name, ok ? "ok" : "fail", s->health.reason,
 		  (unsigned long long)dur);
 	if (c == HEALTH_BECAME_DOWN)
-		log_warn("server down", "backend=%s server=%s reason=\"%s\" checks_failed=%u check=%s",
-			 hb->name, cs->target, s->health.reason, s->health.consecutive_fail,
-			 type_names[hb->type]);
+		log_warn("server down", "backend=%s server=%s reason=\"%s\" checks_failed=%u check=%s%s%s",
+			 hb->name, cs->name, s->health.reason, s->health.consecutive_fail,
+			 type_names[hb->type], hb->port ? " checked=" : "", hb->port ? cs->target : "");
 	else if (c == HEALTH_BECAME_UP)
-		log_info("server up", "backend=%s server=%s reason=\"%s\" checks_ok=%u check=%s",
-			 hb->name, cs->target, s->health.reason, s->health.consecutive_ok,
-			 type_names[hb->type]);
+		log_info("server up", "backend=%s server=%s reason=\"%s\" checks_ok=%u check=%s%s%s",
+			 hb->name, cs->name, s->health.reason, s->health.consecutive_ok,
+			 type_names[hb->type], hb->port ? " checked=" : "", hb->port ? cs->target : "");
 	log_backend_state(hb, now);
 
 	/* the period is measured from the start of this check, so checks do not drift by their
@@ -507,11 +509,14 @@ static int server_init(struct hc_backend *hb, struct hc_server *cs, struct serve
 	cs->io.arg = cs;
 	timer_init(&cs->next, check_start, cs);
 	timer_init(&cs->deadline, on_deadline, cs);
+	cs->name = s->cfg.addr.text;
 	if (server_target(cs, cfg->port) < 0) {
 		log_error("health check setup failed", "backend=%s server=%s reason=\"unsupported address family\"",
 			  hb->name, s->cfg.addr.text);
 		return -1;
 	}
+	if (!cs->name[0])
+		cs->name = cs->target;
 	if (type_uses_http(hb->type) && build_request(cs, cfg->path ? cfg->path : "/readyz") < 0)
 		return -1;
 	cs->seed = health_seed(s->key ? s->key : (uint64_t)idx + 1, hb->b->idx * 1000003u + idx);
@@ -532,6 +537,7 @@ static int backend_init(struct health *h, struct hc_backend *hb, struct backend 
 	hb->rise = cfg->rise ? cfg->rise : 2;
 	hb->fall = cfg->fall ? cfg->fall : 2;
 	hb->verify = cfg->verify;
+	hb->port = cfg->port;
 	hb->n_expect = cfg->n_expect <= CFG_MAX_EXPECT ? cfg->n_expect : CFG_MAX_EXPECT;
 	memcpy(hb->expect, cfg->expect, sizeof(hb->expect));
 	const char *path = cfg->path ? cfg->path : "/readyz";

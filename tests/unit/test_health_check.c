@@ -364,11 +364,19 @@ static void test_expect_range_port_override_initial_down(void **state)
 	f.b.cfg.health.initial_up = false;
 	f.b.cfg.health.host = "apiserver.example";
 	f.b.cfg.health.path = "/livez?verbose";
+	capture_start();
 	struct health *h = health_start(L, &f.pool);
 	assert_false(f.servers[0].health.up);
 	assert_false(atomic_load(&f.servers[0].active_up));
 	assert_true(health_backend_all_down(&f.b));
 	run_for(400);
+	char *log = capture_stop();
+	/* logged under the server's own address, with the port actually checked */
+	char line[160];
+	snprintf(line, sizeof(line), "msg=\"server up\" backend=apiservers server=127.0.0.1:%u reason=\"HTTP 302\" checks_ok=2 check=http checked=127.0.0.1:%u",
+		 traffic_port, s.port);
+	assert_non_null(strstr(log, line));
+	free(log);
 	assert_true(f.servers[0].health.up);
 	assert_true(atomic_load(&f.servers[0].active_up));
 	assert_string_equal(f.servers[0].health.reason, "HTTP 302");
@@ -497,6 +505,7 @@ static void test_ipv6_server(void **state)
 	fixture_init(&f, HEALTH_HTTP, &port, 1);
 	memcpy(&f.servers[0].cfg.addr.ss, &a, sizeof(a));
 	f.servers[0].cfg.addr.len = sizeof(a);
+	snprintf(f.servers[0].cfg.addr.text, sizeof(f.servers[0].cfg.addr.text), "[::1]:%u", port);
 	capture_start();
 	struct health *h = health_start(L, &f.pool);
 	run_for(200);
