@@ -270,20 +270,26 @@ static void test_http_ok_and_request(void **state)
 static void test_http_500_refused_garbage_blackhole(void **state)
 {
 	(void)state;
-	struct tsrv s500, sgarb, sblack, sok;
+	struct tsrv s500, sgarb, sblack, sok, sclose;
 	srv_start(&s500, M_REPLY, "HTTP/1.1 500 Internal Server Error\r\n\r\n");
 	srv_start(&sgarb, M_REPLY, "SSH-2.0-OpenSSH_9.2\r\n");
 	srv_start(&sblack, M_BLACKHOLE, NULL);
 	srv_start(&sok, M_REPLY, "HTTP/1.0 200 OK\r\n\r\n");
-	uint16_t ports[] = { s500.port, closed_port(), sgarb.port, sblack.port, sok.port };
+	srv_start(&sclose, M_REPLY, "");  /* reads the request, closes without a word */
+	uint16_t ports[] = { s500.port, closed_port(), sgarb.port, sblack.port, sok.port, sclose.port };
 	struct fixture f;
-	fixture_init(&f, HEALTH_HTTP, ports, 5);
+	fixture_init(&f, HEALTH_HTTP, ports, 6);
 	capture_start();
 	struct health *h = health_start(L, &f.pool);
 	assert_non_null(h);
+	uint64_t t0 = mono_ms();
 	run_for(600);
+	/* a blackholed check never holds the loop: the 600ms run ends on time */
+	assert_in_range(mono_ms() - t0, 590, 800);
 	health_stop(h);
 	char *log = capture_stop();
+	assert_false(f.servers[5].health.up);
+	assert_string_equal(f.servers[5].health.reason, "bad response: connection closed without a response");
 
 	assert_false(f.servers[0].health.up);
 	assert_string_equal(f.servers[0].health.reason, "HTTP 500");
@@ -306,7 +312,7 @@ static void test_http_500_refused_garbage_blackhole(void **state)
 	assert_int_equal(count(log, line), 1);
 	snprintf(line, sizeof(line), "server=127.0.0.1:%u reason=\"timeout waiting for response\"", ports[3]);
 	assert_int_equal(count(log, line), 1);
-	assert_int_equal(count(log, "msg=\"server down\""), 4);
+	assert_int_equal(count(log, "msg=\"server down\""), 5);
 	assert_int_equal(count(log, "msg=\"server up\""), 0);
 	assert_int_equal(count(log, "msg=\"backend down\""), 0);
 	/* the blackhole was abandoned: nothing still open on our side after stop */
@@ -316,6 +322,7 @@ static void test_http_500_refused_garbage_blackhole(void **state)
 	srv_stop(&sgarb);
 	srv_stop(&sblack);
 	srv_stop(&sok);
+	srv_stop(&sclose);
 }
 
 
