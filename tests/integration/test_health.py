@@ -115,9 +115,17 @@ class Nginx:
         self.conf = os.path.join(d, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
-        self.proc = ns.popen(["nginx", "-p", d, "-c", self.conf, "-e", os.path.join(d, "error.log")],
-                             stdout=subprocess.DEVNULL, log_path=os.path.join(d, "stderr.log"))
-        netns.wait_port(ip, port, timeout=5, ns=ns)
+        self.start()
+
+    def start(self):
+        d = self.dir
+        self.proc = self.ns.popen(["nginx", "-p", d, "-c", self.conf, "-e",
+                                   os.path.join(d, "error.log")],
+                                  stdout=subprocess.DEVNULL, log_path=os.path.join(d, "stderr.log"))
+        netns.wait_port(self.ip, self.port, timeout=5, ns=self.ns)
+
+    def kill(self):
+        self.proc.kill()
 
     def set_ready(self, ready):
         path = os.path.join(self.root, "ready")
@@ -285,6 +293,29 @@ def test_readyz_flip_down_and_back_with_rise(apis, buoy, pki):
     log = b.log()
     assert len(re.findall(r'msg="server down" backend=apiservers', log)) == 1, log
     assert len(re.findall(r'msg="server up" backend=apiservers', log)) == 1, log
+
+
+def test_killed_server_is_down_refused_and_back_when_restarted(apis, buoy):
+    """The apiserver process dies: "connection refused" within `fall` checks, no client sees
+    it, and the restarted server is back after `rise` checks."""
+    lb, client, servers = apis
+    yaml = buoy_yaml(
+        [{"name": "apiservers",
+          "health": "{ type: https, interval: 200ms, timeout: 500ms, rise: 2, fall: 2 }",
+          "servers": [s.addr() for s in servers.values()]}],
+        listeners=[("apiserver", LB + ":6443", "apiservers")])
+    b = buoy(yaml, ns=lb)
+    b.wait_log(r'msg="health checks started" backend=apiservers', timeout=5)
+    time.sleep(0.6)
+    api1 = servers["api1"]
+    api1.kill()
+    b.wait_log(down_line("apiservers", api1.addr(), "connection refused", checks=2), timeout=5)
+    res = client_loop(client, LB, 6443, 500)
+    print("500 connections while api1 is dead: %s" % res)
+    assert res["done"] == 500 and res["fails"] == 0, res
+    assert res["counts"].get("api1", 0) == 0, res
+    api1.start()
+    b.wait_log(up_line("apiservers", api1.addr(), checks=2), timeout=5)
 
 
 def test_blackhole_is_down_by_timeout(topo, pki, buoy):
