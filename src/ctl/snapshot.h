@@ -56,7 +56,8 @@ struct snap_count {
 struct snap_tracker {
 	const char *kind;            /* "backend" "script" "interface" */
 	const char *name;
-	bool ok;
+	bool ok;                     /* state == "up" */
+	const char *state;           /* "init" (no result yet) "up" "down" */
 	int32_t weight;
 };
 

@@ -159,6 +159,7 @@ static void vrrp_json(struct strbuf *b, const struct snap_vrrp *v)
 		kv_str(b, &t, "kind", v->trackers[i].kind);
 		kv_str(b, &t, "name", v->trackers[i].name);
 		kv_bool(b, &t, "ok", v->trackers[i].ok);
+		kv_str(b, &t, "state", v->trackers[i].state ? v->trackers[i].state : (v->trackers[i].ok ? "up" : "down"));
 		kv_i64(b, &t, "weight", v->trackers[i].weight);
 		sb_putc(b, '}');
 	}

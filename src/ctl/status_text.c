@@ -104,7 +104,8 @@ static void vrrp_table(const struct snapshot *s, struct strbuf *b)
 			snprintf(vips + strlen(vips), sizeof(vips) - strlen(vips), "%s%s", k ? "," : "", v->vips[k]);
 		for (size_t k = 0; k < v->n_trackers; k++)
 			snprintf(trk + strlen(trk), sizeof(trk) - strlen(trk), "%s%s:%s=%s", k ? "," : "",
-				 v->trackers[k].kind, v->trackers[k].name, v->trackers[k].ok ? "ok" : "FAIL");
+				 v->trackers[k].kind, v->trackers[k].name,
+				 v->trackers[k].ok ? "ok" : v->trackers[k].state && strcmp(v->trackers[k].state, "init") == 0 ? "init" : "FAIL");
 		table_row(&t, (const char *[]){ v->name, v->state, prio, master, since, vips,
 						trk[0] ? trk : "-" });
 	}

@@ -6,6 +6,7 @@
 #include "ctl/ctl.h"
 #include "proxy/pool.h"
 #include "proxy/proxy.h"
+#include "vrrp/track.h"
 #include "vrrp/vrrp.h"
 
 static const char *const balance_names[] = { "roundrobin", "leastconn", "source", "random" };
@@ -127,8 +128,24 @@ static void take_vrrp_one(struct snap_vrrp *o, const struct vrrp_status *st, con
 		o->transitions[o->n_transitions++] = (struct snap_count){ vrrp_state_labels[k], st->transitions_total[k] };
 	for (size_t k = 1; k < VRRP_DROP__COUNT && o->n_drops < SNAP_VRRP_MAX_COUNTS; k++)
 		o->drops[o->n_drops++] = (struct snap_count){ vrrp_drop_names[k], st->drops_total[k] };
-	/* TODO(vrrp): tracker states are not exposed by vrrp_get_status() yet; when they are, fill
-	 * o->trackers here (kind, name, ok, weight) and status/JSON pick them up. */
+}
+
+static void take_trackers(struct snap_vrrp *o, const struct track_set *ts)
+{
+	static const char *const kinds[] = { [TRACK_IFACE] = "interface", [TRACK_SCRIPT] = "script",
+					     [TRACK_BACKEND] = "backend" };
+	static const char *const states[] = { [TRACK_INIT] = "init", [TRACK_UP] = "up",
+					      [TRACK_DOWN] = "down" };
+	size_t n = ts ? track_set_count(ts) : 0;
+	for (size_t k = 0; k < n && o->n_trackers < SNAP_VRRP_MAX_TRACKERS; k++) {
+		const struct tracker *t = track_set_get(ts, k);
+		if (!t)
+			continue;
+		o->trackers[o->n_trackers++] = (struct snap_tracker){
+			.kind = NAME(kinds, t->kind), .name = t->name, .ok = t->rf.state == TRACK_UP,
+			.state = NAME(states, t->rf.state), .weight = t->weight,
+		};
+	}
 }
 
 static int take_vrrp(struct snapshot *o, const struct ctl_sources *src, uint64_t now_ms)
@@ -141,8 +158,10 @@ static int take_vrrp(struct snapshot *o, const struct ctl_sources *src, uint64_t
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct vrrp_status st;
-		if (vrrp_get_status(src->vrrp, i, &st) == 0)
-			take_vrrp_one(&o->vrrp[o->n_vrrp++], &st, src->cfg, now_ms);
+		if (vrrp_get_status(src->vrrp, i, &st) < 0)
+			continue;
+		take_vrrp_one(&o->vrrp[o->n_vrrp], &st, src->cfg, now_ms);
+		take_trackers(&o->vrrp[o->n_vrrp++], vrrp_track_set(src->vrrp, i));
 	}
 	return 0;
 }

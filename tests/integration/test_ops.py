@@ -401,3 +401,63 @@ def test_health_state_in_status_and_metrics(buoy, backend):
     assert observed >= 3
     assert m['buoy_health_check_duration_seconds_bucket{%s,le="+Inf"}' % lbl] == observed
     assert 0 < m['buoy_health_check_duration_seconds_sum{%s}' % lbl] < observed * 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# VRRP in status and metrics (two nodes in network namespaces)
+
+def test_vrrp_in_status_and_metrics(topo, buoy):
+    lb1, lb2 = topo.add_host("lb1"), topo.add_host("lb2")
+
+    def yaml_for(node, prio, ns):
+        return ("node: %s\nlog: { level: info }\n"
+                'metrics: { listen: "%s:9254" }\n'
+                "vrrp:\n"
+                "  - name: vi1\n"
+                "    interface: eth0\n"
+                "    router_id: 62\n"
+                "    priority: %d\n"
+                "    advert_interval: 100ms\n"
+                "    virtual_ips: [198.18.0.100/24]\n"
+                "    track: { interfaces: [ { name: eth0, weight: -10 } ] }\n"
+                % (node, ns.ipv4, prio))
+    b1 = buoy(yaml_for("lb1", 150, lb1), name="lb1", ns=lb1).wait_started()
+    b2 = buoy(yaml_for("lb2", 100, lb2), name="lb2", ns=lb2).wait_started()
+
+    def converged():
+        d1, d2 = status_json(b1), status_json(b2)
+        v1, v2 = d1["vrrp"][0], d2["vrrp"][0]
+        return (v1, v2) if (v1["state"], v2["state"]) == ("master", "backup") and \
+            v2["adverts_received_total"] >= 3 and v2["master"]["address"] else None
+    v1, v2 = netns.wait_until(converged, timeout=10, msg="lb1 master, lb2 backup")
+    assert (v1["name"], v1["interface"], v1["router_id"], v1["version"]) == ("vi1", "eth0", 62, 3)
+    assert (v1["base_priority"], v1["effective_priority"]) == (150, 150)
+    assert v1["vips"] == ["198.18.0.100/24"]
+    assert v2["master"] == {"address": lb1.ipv4, "priority": 150}
+    assert v1["transitions_total"]["master"] == 1 and v1["state_since_ago_ms"] is not None
+    assert v2["transitions_total"]["master"] == 0
+    assert v1["trackers"] == [{"kind": "interface", "name": "eth0", "ok": True, "state": "up",
+                               "weight": -10}]
+    assert set(v2["adverts_dropped_total"]) >= {"ttl", "checksum", "vrid", "auth"}
+
+    r = cli("status", "--socket", b1.socket_path)
+    assert r.returncode == 0
+    row = next(l for l in r.stdout.splitlines() if l.startswith("vi1 "))
+    assert row.split()[:4] == ["vi1", "master", "150/150", lb1.ipv4], row
+    assert "interface:eth0=ok" in row
+
+    text = lb1.run(["curl", "-sf", "http://%s:9254/metrics" % lb1.ipv4]).stdout
+    m = samples(text)
+    assert m['buoy_vrrp_state{instance="vi1",state="master"}'] == 1
+    assert m['buoy_vrrp_state{instance="vi1",state="backup"}'] == 0
+    assert m['buoy_vrrp_priority{instance="vi1",kind="effective"}'] == 150
+    assert m['buoy_vrrp_transitions_total{instance="vi1",to="master"}'] == 1
+    m2 = samples(lb2.run(["curl", "-sf", "http://%s:9254/metrics" % lb2.ipv4]).stdout)
+    assert m2['buoy_vrrp_state{instance="vi1",state="backup"}'] == 1
+    assert m2['buoy_vrrp_adverts_received_total{instance="vi1"}'] >= 3
+    assert 'buoy_vrrp_adverts_dropped_total{instance="vi1",reason="checksum"}' in m2
+    promtool = shutil.which("promtool")
+    if promtool:
+        r = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
+                           capture_output=True, timeout=30)
+        assert r.returncode == 0 and not (r.stdout + r.stderr).strip(), r.stdout + r.stderr

@@ -50,7 +50,7 @@ static void fixture(struct snapshot *s, bool with_vrrp)
 		.adverts_received_total = 17, .adverts_sent_total = 40,
 		.transitions = { { "backup", 1 }, { "master", 1 } }, .n_transitions = 2,
 		.drops = { { "checksum", 3 } }, .n_drops = 1,
-		.trackers = { { "backend", "apiservers", false, -20 } }, .n_trackers = 1,
+		.trackers = { { "backend", "apiservers", false, "down", -20 } }, .n_trackers = 1,
 	};
 	*s = (struct snapshot){
 		.node = "lb1", .version = "1.2.3", .uptime_ms = 3723000, .start_time_unix = 1700000000,

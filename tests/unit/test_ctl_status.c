@@ -131,7 +131,7 @@ static void test_json_vrrp(void **st)
 	assert_non_null(strstr(j, "\"state\":\"master\",\"state_since_ago_ms\":5000,\"base_priority\":110,"
 				  "\"effective_priority\":90,\"vips\":[\"198.18.0.100/24\"]"));
 	assert_non_null(strstr(j, "\"master\":{\"address\":\"198.18.0.11\",\"priority\":90}"));
-	assert_non_null(strstr(j, "\"trackers\":[{\"kind\":\"backend\",\"name\":\"apiservers\",\"ok\":false,\"weight\":-20}]"));
+	assert_non_null(strstr(j, "\"trackers\":[{\"kind\":\"backend\",\"name\":\"apiservers\",\"ok\":false,\"state\":\"down\",\"weight\":-20}]"));
 	assert_non_null(strstr(j, "\"transitions_total\":{\"backup\":1,\"master\":1}"));
 	assert_non_null(strstr(j, "\"adverts_dropped_total\":{\"checksum\":3}"));
 	free(j);
