@@ -44,7 +44,6 @@ struct hc_server {
 	struct http_status_parser parser;
 	uint64_t started_ms, started_us;
 	uint64_t seed;                 /* jitter */
-	struct duration_hist durations;
 };
 
 struct hc_backend {
@@ -174,7 +173,6 @@ static void check_done(struct hc_server *cs, bool ok, const char *reason)
 	uint64_t now = loop_now(l);
 	uint64_t dur = mono_us() - cs->started_us;
 	enum health_change c = health_state_record(&s->health, hb->rise, hb->fall, ok, reason, now, dur);
-	duration_hist_observe(&cs->durations, dur);
 	atomic_store(&s->active_up, s->health.up);
 	log_debug("health check", "backend=%s server=%s result=%s reason=\"%s\" duration_us=%llu",
 		  hb->name, cs->name, ok ? "ok" : "fail", s->health.reason,
@@ -644,18 +642,4 @@ size_t health_backend_up_count(const struct backend *b)
 	for (size_t i = 0; i < b->n_servers; i++)
 		up += b->servers[i].health.up;
 	return up;
-}
-
-const struct duration_hist *health_check_durations(const struct health *h, const struct server *s)
-{
-	if (!h || !s)
-		return NULL;
-	for (size_t i = 0; i < h->n_backends; i++) {
-		const struct hc_backend *hb = &h->backends[i];
-		if (hb->b != s->backend)
-			continue;
-		size_t idx = (size_t)(s - hb->b->servers);
-		return idx < hb->n_servers ? &hb->servers[idx].durations : NULL;
-	}
-	return NULL;
 }

@@ -20,7 +20,6 @@
 #include <stddef.h>
 
 #include "core/loop.h"
-#include "ctl/hist.h"
 #include "proxy/pool.h"
 
 struct health;
@@ -38,8 +37,5 @@ void health_stop(struct health *h);
 bool health_backend_all_down(const struct backend *b);
 /* Main thread: servers of the backend the active checks call up. */
 size_t health_backend_up_count(const struct backend *b);
-/* Main thread: the durations of a server's finished checks (for
- * buoy_health_check_duration_seconds), or NULL when h is NULL or the server is not checked. */
-const struct duration_hist *health_check_durations(const struct health *h, const struct server *s);
 
 #endif

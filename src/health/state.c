@@ -38,6 +38,7 @@ enum health_change health_state_record(struct server_health *h, uint32_t rise, u
 
 	h->last_check_ms = now_ms;
 	h->last_duration_us = duration_us;
+	duration_hist_observe(&h->check_duration, duration_us);
 	h->last_result = ok ? CHECK_OK : CHECK_FAIL;
 	h->checks_total++;
 	health_reason_copy(h->reason, sizeof(h->reason), reason);

@@ -20,7 +20,7 @@ enum health_change { HEALTH_NO_CHANGE, HEALTH_BECAME_UP, HEALTH_BECAME_DOWN };
 
 void health_state_init(struct server_health *h, bool initial_up);
 
-/* Records one finished check. `reason` says what happened ("HTTP 500", "timeout", "HTTP 200");
+/* Records one finished check (also into h->check_duration, the metrics histogram). `reason` says what happened ("HTTP 500", "timeout", "HTTP 200");
  * it is copied (truncated, quotes and control characters replaced so it is safe inside a
  * logfmt value). Returns whether the server changed state. */
 enum health_change health_state_record(struct server_health *h, uint32_t rise, uint32_t fall,

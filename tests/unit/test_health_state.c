@@ -122,6 +122,9 @@ static void test_counters_and_times(void **state)
 	assert_int_equal(h.last_change_ms, 10000);
 	assert_int_equal(h.checks_total, 6);
 	assert_int_equal(h.checks_failed_total, 3);
+	/* every check's duration went into the histogram: 800us, 900us, 1s, 1us x3 */
+	assert_int_equal(h.check_duration.count, 6);
+	assert_int_equal(h.check_duration.sum_us, 800 + 900 + 1000000 + 3);
 	assert_true(h.up);
 }
 
