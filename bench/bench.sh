@@ -120,7 +120,11 @@ stop() {
 	unset "PID_OF[$1]"
 }
 
-port_listening() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+# A TCP socket in LISTEN state (0A) on port $1, any address, IPv4 or IPv6.
+port_listening() {
+	awk -v p="$(printf '%04X' "$1")" '$4 == "0A" && substr($2, index($2, ":") + 1) == p { f = 1 }
+		END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
 
 wait_port() { # port seconds
 	local deadline=$((SECONDS + $2))
@@ -145,7 +149,7 @@ pick_ports() {
 
 # ---------- preflight ----------
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
-for tool in iperf3 wrk ss curl setsid timeout; do
+for tool in iperf3 wrk cc setsid timeout; do
 	command -v $tool >/dev/null || { log "missing $tool (make bench installs it)"; exit 1; }
 done
 [ -x "$PY" ] || { log "missing $PY"; exit 1; }
@@ -280,8 +284,10 @@ start_origins() {
 	done
 }
 
-probe_http() { # port -> 0 when a GET returns 200
-	[ "$(curl -s -m 3 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/")" = 200 ]
+probe_http() { # port -> 0 when a GET through it returns 200 within 3 s
+	timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		printf "GET / HTTP/1.0\r\nHost: probe\r\n\r\n" >&3
+		read -r status <&3 && [[ $status == "HTTP/1."?" 200"* ]]' _ "$1" 2>/dev/null
 }
 
 start_target() { # target
@@ -517,7 +523,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "machine=$(nproc) CPUs, $(uname -sr), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
 	echo "load=$LOAD_START at start, $LOAD_END at end"
-	echo "versions=buoy $("$BUOY_BIN" version 2>/dev/null | head -n1 || echo '?'); $(haproxy -v 2>/dev/null | head -n1 | cut -d' ' -f1-3); $(nginx -v 2>&1 | cut -d' ' -f3); $(iperf3 --version | head -n1 | cut -d' ' -f1-2); wrk $(wrk -v 2>&1 | head -n1 | cut -d' ' -f2)"
+	echo "versions=$("$BUOY_BIN" version 2>/dev/null | head -n1 || echo "buoy ?"); $(haproxy -v 2>/dev/null | head -n1 | cut -d' ' -f1-3); $(nginx -v 2>&1 | cut -d' ' -f3); $(iperf3 --version | head -n1 | cut -d' ' -f1-2); wrk $(wrk -v 2>&1 | head -n1 | cut -d' ' -f2)"
 	echo "settings=runs=$RUNS duration=${DUR}s wrk -t$WRK_THREADS -c$WRK_CONNS; idle conns=$CONNS; burst=$BURST; origin nginx workers=$ORIGIN_WORKERS"
 	echo "command=BUOY_BIN=$BUOY_BIN bench/bench.sh $([ "$RUNS" = 1 ] && [ "$DUR" = 2 ] && echo --quick)"
 } >"$WORK/meta.txt"
