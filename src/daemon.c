@@ -84,11 +84,13 @@ static int daemon_reload(void *arg, struct strbuf *out)
 }
 
 /* CTL: the control socket and /metrics on the main loop. Either failing is fatal: an operator
- * must be able to see and steer what runs. */
+ * must be able to see and steer what runs. Started before the listeners and VRRP so that a
+ * second daemon started by mistake (same socket) gives up before it touches anything; the
+ * proxy and vrrp pointers are filled in once they exist (requests are only served in loop_run). */
 static int start_ctl(struct daemon *d)
 {
 	d->ctl_src = (struct ctl_sources){
-		.cfg = d->cfg, .pool = d->pool, .proxy = d->proxy, .vrrp = d->vrrp,
+		.cfg = d->cfg, .pool = d->pool,
 		.started_ms = loop_now(d->loop), .started_unix = (int64_t)time(NULL),
 		.reload = daemon_reload, .reload_arg = d,
 	};
@@ -156,10 +158,15 @@ int daemon_run(struct config *cfg)
 		log_error("startup failed", "reason=\"out of memory\"");
 		return 1;
 	}
+	if (start_ctl(&d) < 0) {
+		log_error("startup failed", "reason=\"control or metrics\"");
+		d.exit_code = 1;
+		goto out;
+	}
 	d.proxy = proxy_start(cfg, d.pool);
 	if (!d.proxy) {
-		pool_free(d.pool);
-		return 1;
+		d.exit_code = 1;
+		goto out;
 	}
 	d.health = health_start(d.loop, d.pool);
 	if (cfg->n_vrrp) {
@@ -170,11 +177,8 @@ int daemon_run(struct config *cfg)
 			goto out;
 		}
 	}
-	if (start_ctl(&d) < 0) {
-		log_error("startup failed", "reason=\"control or metrics\"");
-		d.exit_code = 1;
-		goto out;
-	}
+	d.ctl_src.proxy = d.proxy;
+	d.ctl_src.vrrp = d.vrrp;
 	log_info("started", "node=%s version=%s listeners=%zu backends=%zu workers=%u", cfg->node,
 		 BUOY_VERSION, cfg->n_listeners, cfg->n_backends, cfg->workers);
 	loop_run(d.loop);

@@ -155,8 +155,12 @@ int ctl_execute(const struct ctl_sources *src, const char *line, uint64_t now_ms
 		return cmd_status(src, argv, argc, now_ms, out);
 	if (strcmp(argv[0], "drain") == 0 || strcmp(argv[0], "enable") == 0)
 		return cmd_drain(src, argv, argc, argv[0][0] == 'd', out);
-	if (strcmp(argv[0], "reload") == 0 && argc == 1)
-		return cmd_reload(src, out);
+	if (strcmp(argv[0], "reload") == 0) {
+		if (argc == 1)
+			return cmd_reload(src, out);
+		sb_puts(out, "usage: reload\n");
+		return -1;
+	}
 	if (strcmp(argv[0], "help") == 0) {
 		sb_puts(out, ctl_help);
 		return 0;

@@ -105,6 +105,12 @@ static void test_errors(void **st)
 	assert_int_equal(exec(&src, "", &out), -1);
 	assert_int_equal(exec(&src, "status yaml", &out), -1);
 	assert_int_equal(exec(&src, "reload", &out), -1); /* no callback */
+	assert_int_equal(exec(&src, "reload now", &out), -1);
+	assert_string_equal(sb_str(&out), "usage: reload\n");
+	assert_int_equal(exec(&src, "a b c d e", &out), -1);
+	assert_string_equal(sb_str(&out), "too many arguments\n");
+	assert_int_equal(exec(&src, "help", &out), 0);
+	assert_non_null(strstr(sb_str(&out), "drain BACKEND SERVER"));
 	src.reload = fake_reload;
 	src.reload_arg = &calls;
 	assert_int_equal(exec(&src, "reload", &out), -1);
