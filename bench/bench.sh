@@ -276,7 +276,7 @@ start_origins() {
 	write_origin_conf
 	mkdir -p "$WORK/origin/tmp"
 	start origin nginx -p "$WORK/origin" -e "$WORK/origin/error.log" -c "$WORK/origin/nginx.conf"
-	start iperf3 iperf3 -s -B 127.0.0.1 -p "$ORIGIN_IPERF" --idle-timeout 60 --rcv-timeout 10000
+	start iperf3 iperf3 -s -B 127.0.0.1 -p "$ORIGIN_IPERF" --rcv-timeout 10000
 	start hold "$PY" "$HERE/idle_hold.py" server "$ORIGIN_HOLD" 7200
 	local p
 	for p in $ORIGIN_HTTP $ORIGIN_IPERF $ORIGIN_HOLD; do
@@ -484,7 +484,7 @@ log "work dir $WORK, ports $BASE..$((BASE + 14)), runs $RUNS x ${DUR}s, $CONNS i
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 start_origins
 for t in $TARGETS; do
-	if start_target "$t"; then UP[$t]=1 WHY[$t]=""; else note "$t: n/a (${WHY[$t]})"; fi
+	if start_target "$t"; then UP[$t]=1 WHY[$t]=""; else note "$t: n/a (${WHY[$t]})"; stop "$t"; fi
 done
 log "up: $(for t in $TARGETS; do [ "${UP[$t]}" = 1 ] && printf '%s ' "$t"; done)"
 
@@ -515,6 +515,7 @@ for run in $(seq 1 "$RUNS"); do
 		else
 			UP[$t]=0
 			note "$t: did not restart for rss: ${WHY[$t]}"
+			stop "$t"
 		fi
 	done
 done

@@ -34,7 +34,8 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void on_event(int ep, struct conn *c, uint32_t ev)
+/* Advances one connection; returns 1 when it has just finished (answered or failed). */
+static int on_event(int ep, struct conn *c, uint32_t ev)
 {
 	if (c->state == 0) {
 		int err = 0;
@@ -42,7 +43,8 @@ static void on_event(int ep, struct conn *c, uint32_t ev)
 		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
 		if (err || (ev & EPOLLERR) || send(c->fd, REQ, sizeof(REQ) - 1, MSG_NOSIGNAL) < 0) {
 			c->state = 3;
-			return;
+			epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+			return 1;
 		}
 		c->state = 1;
 		struct epoll_event e = { .events = EPOLLIN, .data.ptr = c };
@@ -56,9 +58,12 @@ static void on_event(int ep, struct conn *c, uint32_t ev)
 		} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
 			c->state = 3;
 		}
-		if (c->state >= 2)
+		if (c->state >= 2) {
 			epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+			return 1;
+		}
 	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -99,10 +104,7 @@ int main(int argc, char **argv)
 	while (pending > 0 && now_ms() < deadline) {
 		int k = epoll_wait(ep, evs, 256, 100);
 		for (int j = 0; j < k; j++) {
-			struct conn *x = evs[j].data.ptr;
-			on_event(ep, x, evs[j].events);
-			if (x->state >= 2)
-				pending--;
+			pending -= on_event(ep, evs[j].data.ptr, evs[j].events);
 		}
 	}
 	double *t = calloc((size_t)n, sizeof(*t));
