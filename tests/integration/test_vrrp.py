@@ -187,6 +187,20 @@ def test_unicast_with_multicast_dropped(topo, buoy):
     wait_holder([lb2], VIP4, "lb2", timeout=master_down_s(100) + MARGIN)
 
 
+def test_deleted_vip_comes_back(topo, buoy):
+    """keepalived #836 #2564: someone runs `ip addr del` on the master; buoy puts it back."""
+    lb1, lb2 = hosts_for(topo, 2)
+    b1 = buoy(vrrp_yaml("lb1", 120), name="lb1", ns=lb1)
+    buoy(vrrp_yaml("lb2", 100), name="lb2", ns=lb2)
+    wait_holder([lb1, lb2], VIP4, "lb1", timeout=master_down_s(100) + 3)
+    for _ in range(3):
+        lb1.run(["ip", "addr", "del", VIP4 + "/24", "dev", "eth0"])
+        netns.wait_until(lambda: lb1.has_address(VIP4), timeout=2, interval=0.02,
+                         msg="VIP restored on the master")
+    assert_steady([lb1, lb2], VIP4, "lb1", 1.0)
+    assert "restoring" in b1.log()
+
+
 def test_ipv6_two_nodes(topo, buoy):
     lb1, lb2 = hosts_for(topo, 2, ipv6=True)
     buoy(vrrp_yaml("lb1", 120, vip=VIP6 + "/64"), name="lb1", ns=lb1)
