@@ -233,12 +233,14 @@ def test_tshark_decodes_adverts(topo, buoy, case):
     interval = "1s" if c["version"] == 2 else "200ms"
     peers = [lb2.ipv4] if c.get("unicast") else None
     pcap = os.path.join(topo.workdir, "%s.pcap" % case)
-    cap = lb2.popen(["tshark", "-q", "-i", "eth0", "-a", "duration:3", "-w", pcap],
-                    log_path=pcap + ".log")
-    time.sleep(1.0)     # let the capture start
     buoy(vrrp_yaml("lb1", 200, vip=vip, version=c["version"], interval=interval, peers=peers,
                    auth=c.get("auth")), name="lb1", ns=lb1)
-    cap.wait(15)
+    wait_holder([lb1], (VIP6 if c["ipv6"] else VIP4), "lb1", timeout=8)
+    # capture on the receiving host for three intervals once lb1 is master and advertising
+    duration = 3 if c["version"] == 3 else 4
+    cap = lb2.popen(["tshark", "-q", "-i", "eth0", "-a", "duration:%d" % duration, "-w", pcap],
+                    log_path=pcap + ".log")
+    cap.wait(duration + 15)
     r = subprocess.run(["tshark", "-r", pcap, "-Y", "vrrp", "-T", "fields", "-e", "vrrp.version",
                         "-e", "vrrp.prio", "-e", "vrrp.checksum.status", "-e", "vrrp.auth_string",
                         "-e", "vrrp.adver_int", "-e", "vrrp.short_adver_int"],
