@@ -1,0 +1,103 @@
+"""What the node's health does to the VIP, end to end through `buoy run`: a failing track script
+and a dead local backend move the VIP to the other node, and it comes back when they recover.
+Two buoy nodes on a bridge (netns.py); advert_interval 200 ms."""
+import os
+import shutil
+import tempfile
+
+import pytest
+
+import netns
+from test_vrrp import MARGIN, VIP4, assert_steady, hosts_for, master_down_s, wait_holder
+
+
+def base_yaml(node, prio, track, extra=""):
+    return ("node: %s\n"
+            "log: { level: info }\n"
+            "vrrp:\n"
+            "  - name: vi1\n"
+            "    interface: eth0\n"
+            "    router_id: 51\n"
+            "    priority: %d\n"
+            "    advert_interval: 200ms\n"
+            "    virtual_ips: [%s/24]\n"
+            "    track:\n%s"
+            "%s") % (node, prio, VIP4, track, extra)
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory the script user (nobody) can read: pytest's tmp_path is root-only."""
+    d = tempfile.mkdtemp(prefix="buoyt-%d-" % os.getpid())
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_failing_track_script_moves_vip(topo, buoy, shared_dir):
+    lb1, lb2 = hosts_for(topo, 2)
+    flag = os.path.join(shared_dir, "lb1-fail")
+    track1 = ("      scripts:\n"
+              "        - { name: chk, command: \"test ! -e %s\", interval: 200ms, timeout: 1s,"
+              " weight: 0 }\n" % flag)
+    track2 = "      scripts: []\n"
+    buoy(base_yaml("lb1", 120, track1), name="lb1", ns=lb1)
+    buoy(base_yaml("lb2", 100, track2), name="lb2", ns=lb2)
+    wait_holder([lb1, lb2], VIP4, "lb1", timeout=master_down_s(100) + 4)
+    assert_steady([lb1, lb2], VIP4, "lb1", 1.0)
+
+    open(flag, "w").close()              # the check now fails: weight 0 -> Fault
+    took = wait_holder([lb1, lb2], VIP4, "lb2", timeout=0.2 + skew_bound() + MARGIN)
+    print("track script failure -> VIP moved in %.3fs" % took)
+    assert_steady([lb1, lb2], VIP4, "lb2", 1.0)
+
+    os.unlink(flag)                      # recovers: preempt takes it back
+    wait_holder([lb1, lb2], VIP4, "lb1", timeout=0.2 + master_down_s(120) + MARGIN)
+
+
+def skew_bound():
+    # Fault sends a priority-0 advert: the backup takes over after its Skew_Time
+    return master_down_s(100) / 3
+
+
+def test_weighted_script_lowers_priority(topo, buoy, shared_dir):
+    """weight -30 while failing: 120 - 30 = 90 < 100, the other node preempts."""
+    lb1, lb2 = hosts_for(topo, 2)
+    flag = os.path.join(shared_dir, "lb1-weak")
+    track1 = ("      scripts:\n"
+              "        - { name: w, command: \"test ! -e %s\", interval: 200ms, weight: -30 }\n"
+              % flag)
+    buoy(base_yaml("lb1", 120, track1), name="lb1", ns=lb1)
+    buoy(base_yaml("lb2", 100, "      scripts: []\n"), name="lb2", ns=lb2)
+    wait_holder([lb1, lb2], VIP4, "lb1", timeout=master_down_s(100) + 4)
+    open(flag, "w").close()
+    wait_holder([lb1, lb2], VIP4, "lb2", timeout=0.2 + master_down_s(100) + MARGIN)
+    os.unlink(flag)
+    wait_holder([lb1, lb2], VIP4, "lb1", timeout=0.2 + master_down_s(120) + MARGIN)
+
+
+def test_dead_local_backend_moves_vip(topo, buoy):
+    lb1, lb2 = hosts_for(topo, 2)
+    backends = {}
+    for h in (lb1, lb2):
+        backends[h.role] = h.start_backend("127.0.0.1:7001", mode="name", name=h.role)
+    extra = ("listeners:\n"
+             "  - { name: api, bind: \"0.0.0.0:6443\", backend: api }\n"
+             "backends:\n"
+             "  - name: api\n"
+             "    health: { type: tcp, interval: 200ms, timeout: 200ms, rise: 1, fall: 1 }\n"
+             "    servers:\n"
+             "      - { address: \"127.0.0.1:7001\" }\n")
+    track = "      backends: [api]\n"
+    buoy(base_yaml("lb1", 120, track, extra), name="lb1", ns=lb1)
+    buoy(base_yaml("lb2", 100, track, extra), name="lb2", ns=lb2)
+    wait_holder([lb1, lb2], VIP4, "lb1", timeout=master_down_s(100) + 4)
+    assert_steady([lb1, lb2], VIP4, "lb1", 1.0)
+
+    backends["lb1"].stop()               # lb1 can no longer serve: no eligible server -> Fault
+    took = wait_holder([lb1, lb2], VIP4, "lb2", timeout=0.4 + 0.3 + skew_bound() + MARGIN)
+    print("dead local backend -> VIP moved in %.3fs" % took)
+    assert_steady([lb1, lb2], VIP4, "lb2", 1.0)
+
+    backends["lb1"] = lb1.start_backend("127.0.0.1:7001", mode="name", name="lb1")
+    wait_holder([lb1, lb2], VIP4, "lb1", timeout=0.4 + master_down_s(120) + MARGIN + 1)
