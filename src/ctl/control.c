@@ -67,7 +67,9 @@ static int make_parent_dirs(const char *path)
 		if (*p == '/' || *p == '\0') {
 			char c = *p;
 			*p = '\0';
-			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			if (mkdir(dir, 0755) == 0)
+				chmod(dir, 0755); /* exactly 0755 whatever the umask */
+			else if (errno != EEXIST)
 				return -1;
 			*p = c;
 			if (c == '\0')
