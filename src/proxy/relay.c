@@ -106,7 +106,10 @@ static enum pump_result pump(struct conn *c, struct half *h, int from, int to, b
 		}
 		if (h->eof) {
 			if (!h->done) {
-				shutdown(to, SHUT_WR);
+				/* when the other way is finished too, close() will send the FIN */
+				struct half *other = h == &c->c2s ? &c->s2c : &c->c2s;
+				if (!other->done)
+					shutdown(to, SHUT_WR);
 				h->done = true;
 			}
 			return PUMP_OK;

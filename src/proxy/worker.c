@@ -389,13 +389,15 @@ static void conn_on_event(struct loop *l, struct io *io, uint32_t ev)
 		break;
 	case CONN_CONNECTING:
 		if (io == &c->sio && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+			/* writable without error or hangup means connected: SO_ERROR only for the reason */
+			if (!(ev & (EPOLLERR | EPOLLHUP))) {
+				conn_connected(c);
+				break;
+			}
 			int err = 0;
 			socklen_t len = sizeof(err);
 			getsockopt(c->sio.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-			if (err == 0 && !(ev & EPOLLERR))
-				conn_connected(c);
-			else
-				conn_retry(c, strerror(err ? err : ECONNREFUSED));
+			conn_retry(c, strerror(err ? err : ECONNREFUSED));
 		} else if (io == &c->cio && (ev & (EPOLLHUP | EPOLLERR))) {
 			conn_close(c, "client gone while connecting");
 		}
