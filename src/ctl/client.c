@@ -1,5 +1,6 @@
 #include "ctl/client.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -142,6 +143,29 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 	return 0;
 }
 
+/* Loads and validates; on failure prints every error (FILE:LINE:COL: message) and returns NULL. */
+static struct config *load_reporting(const char *file)
+{
+	struct config_errors errs = { 0 };
+	struct config *c = config_load(file, &errs);
+	if (!c) {
+		char line[1024];
+		for (size_t i = 0; i < errs.n; i++) {
+			config_error_format(&errs.v[i], line, sizeof(line));
+			fprintf(stderr, "%s\n", line);
+		}
+		if (errs.n == 0)
+			fprintf(stderr, "buoy: %s: cannot load config\n", file);
+	}
+	config_errors_free(&errs);
+	return c;
+}
+
+static char *config_socket(const struct config *c)
+{
+	return strdup(c->control_socket && *c->control_socket ? c->control_socket : CTL_DEFAULT_SOCKET);
+}
+
 /* The socket path: --socket, else control.socket of -c FILE (or of the default config when it
  * exists), else the built-in default. Returns NULL after reporting a broken config. */
 static char *socket_path(const struct cli_opts *o)
@@ -153,22 +177,35 @@ static char *socket_path(const struct cli_opts *o)
 		file = BUOY_DEFAULT_CONFIG;
 	if (!file)
 		return strdup(CTL_DEFAULT_SOCKET);
-	struct config_errors errs = { 0 };
-	struct config *c = config_load(file, &errs);
-	if (!c) {
-		char line[1024];
-		for (size_t i = 0; i < errs.n; i++) {
-			config_error_format(&errs.v[i], line, sizeof(line));
-			fprintf(stderr, "%s\n", line);
-		}
-		if (errs.n == 0)
-			fprintf(stderr, "buoy: %s: cannot load config\n", file);
-		config_errors_free(&errs);
-		return NULL;
-	}
-	char *p = strdup(c->control_socket && *c->control_socket ? c->control_socket : CTL_DEFAULT_SOCKET);
+	struct config *c = load_reporting(file);
+	char *p = c ? config_socket(c) : NULL;
 	config_free(c);
 	return p;
+}
+
+/* Track scripts or notify commands: buoy (root in the container) must switch to script_user. */
+static bool config_runs_scripts(const struct config *c)
+{
+	for (size_t i = 0; i < c->n_vrrp; i++)
+		if (c->vrrp[i].n_track_scripts || c->vrrp[i].notify)
+			return true;
+	return false;
+}
+
+/* The liveness probe's target: the metrics address (wildcards: no host, the pod IP = the node). */
+static void metrics_probe_target(const struct cfg_addr *a, char *host, size_t len, unsigned *port)
+{
+	if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&a->ss;
+		*port = ntohs(in->sin_port);
+		if (in->sin_addr.s_addr != htonl(INADDR_ANY))
+			inet_ntop(AF_INET, &in->sin_addr, host, (socklen_t)len);
+	} else if (a->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->ss;
+		*port = ntohs(in6->sin6_port);
+		if (!IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
+			inet_ntop(AF_INET6, &in6->sin6_addr, host, (socklen_t)len);
+	}
 }
 
 static int run_request(const struct cli_opts *o, const char *line)
@@ -210,14 +247,24 @@ static int cli_manifest(const struct cli_opts *o, int nargs, char **args)
 		/* the unit runs this very binary, wherever it is installed */
 		manifest_systemd(&out, o->config ? file : NULL, n > 0 ? self : NULL);
 	} else {
-		char *sock = socket_path(&(struct cli_opts){ .config = o->config, .socket = o->socket });
-		if (!sock)
+		struct config *c = load_reporting(file);
+		if (!c)
 			return 1;
-		char *slash = strrchr(sock, '/');
+		char *sock = o->socket ? strdup(o->socket) : config_socket(c);
+		char *slash = sock ? strrchr(sock, '/') : NULL;
 		if (slash && slash != sock)
 			*slash = '\0';
-		manifest_static_pod(&out, file, o->image ? o->image : "buoy:" BUOY_VERSION, sock);
+		struct pod_options po = {
+			.config_path = file, .image = o->image ? o->image : "buoy:" BUOY_VERSION,
+			.socket_dir = sock ? sock : "/run/buoy", .with_scripts = config_runs_scripts(c),
+		};
+		char host[INET6_ADDRSTRLEN] = "";
+		if (c->metrics_enabled)
+			metrics_probe_target(&c->metrics_listen, host, sizeof(host), &po.probe_port);
+		po.probe_host = host[0] ? host : NULL;
+		manifest_static_pod(&out, &po);
 		free(sock);
+		config_free(c);
 	}
 	fputs(sb_str(&out), stdout);
 	sb_free(&out);

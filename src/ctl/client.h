@@ -18,8 +18,15 @@ int ctl_cli(const char *cmd, int argc, char **argv);
 int ctl_request(const char *path, const char *line, int timeout_ms, struct strbuf *body);
 
 /* `buoy manifest`: static Pod YAML for /etc/kubernetes/manifests, and the systemd unit. */
-void manifest_static_pod(struct strbuf *out, const char *config_path, const char *image,
-			 const char *socket_dir);
+struct pod_options {
+	const char *config_path;     /* absolute, on the host */
+	const char *image;
+	const char *socket_dir;      /* the control socket's directory, shared with the host */
+	bool with_scripts;           /* adds SETUID/SETGID: track scripts/notify run as script_user */
+	const char *probe_host;      /* metrics address for the liveness probe; NULL = any */
+	unsigned probe_port;         /* 0 = no liveness probe (metrics off) */
+};
+void manifest_static_pod(struct strbuf *out, const struct pod_options *o);
 /* The unit of packaging/buoy.service; config_path / bin_path replace /etc/buoy/buoy.yaml and
  * /usr/local/sbin/buoy when not NULL. */
 void manifest_systemd(struct strbuf *out, const char *config_path, const char *bin_path);

@@ -48,8 +48,7 @@ static void yq(struct strbuf *out, const char *s)
 	sb_json_str(out, s);
 }
 
-void manifest_static_pod(struct strbuf *out, const char *config_path, const char *image,
-			 const char *socket_dir)
+void manifest_static_pod(struct strbuf *out, const struct pod_options *o)
 {
 	sb_puts(out,
 		"# buoy as a Kubernetes static Pod: save as /etc/kubernetes/manifests/buoy.yaml on\n"
@@ -64,36 +63,54 @@ void manifest_static_pod(struct strbuf *out, const char *config_path, const char
 		"spec:\n"
 		"  hostNetwork: true\n"
 		"  priorityClassName: system-node-critical\n"
+		"  terminationGracePeriodSeconds: 45\n"
 		"  containers:\n"
 		"    - name: buoy\n"
 		"      image: ");
-	yq(out, image);
+	yq(out, o->image);
 	sb_puts(out, "\n"
 		"      imagePullPolicy: IfNotPresent\n"
 		"      command: [\"buoy\", \"run\", \"-c\", \"/etc/buoy/buoy.yaml\"]\n"
 		"      securityContext:\n"
 		"        capabilities:\n"
 		"          drop: [\"ALL\"]\n"
-		"          add: [\"NET_ADMIN\", \"NET_RAW\", \"NET_BIND_SERVICE\"]\n"
+		"          add: [\"NET_ADMIN\", \"NET_RAW\", \"NET_BIND_SERVICE\"");
+	/* root in the container, but switching to script_user needs these two */
+	if (o->with_scripts)
+		sb_puts(out, ", \"SETUID\", \"SETGID\"");
+	sb_puts(out, "]\n");
+	if (o->probe_port) {
+		/* a wedged main loop stops answering /metrics: the kubelet restarts buoy */
+		sb_puts(out, "      livenessProbe:\n        httpGet:\n");
+		if (o->probe_host) {
+			sb_puts(out, "          host: ");
+			yq(out, o->probe_host);
+			sb_putc(out, '\n');
+		}
+		sb_printf(out, "          port: %u\n          path: /metrics\n"
+			  "        periodSeconds: 10\n        timeoutSeconds: 5\n        failureThreshold: 3\n",
+			  o->probe_port);
+	}
+	sb_puts(out,
 		"      volumeMounts:\n"
 		"        - name: config\n"
 		"          mountPath: /etc/buoy/buoy.yaml\n"
 		"          readOnly: true\n"
 		"        - name: run\n"
 		"          mountPath: ");
-	yq(out, socket_dir);
+	yq(out, o->socket_dir);
 	sb_puts(out, "\n"
 		"  volumes:\n"
 		"    - name: config\n"
 		"      hostPath:\n"
 		"        path: ");
-	yq(out, config_path);
+	yq(out, o->config_path);
 	sb_puts(out, "\n"
 		"        type: File\n"
 		"    - name: run\n"
 		"      hostPath:\n"
 		"        path: ");
-	yq(out, socket_dir);
+	yq(out, o->socket_dir);
 	sb_puts(out, "\n"
 		"        type: DirectoryOrCreate\n");
 }

@@ -59,8 +59,8 @@ def test_manifest_static_pod(workdir):
     assert c["command"] == ["buoy", "run", "-c", "/etc/buoy/buoy.yaml"]
     caps = c["securityContext"]["capabilities"]
     assert caps["drop"] == ["ALL"]
-    assert {"NET_ADMIN", "NET_RAW"} <= set(caps["add"]) <= {"NET_ADMIN", "NET_RAW",
-                                                             "NET_BIND_SERVICE"}
+    assert caps["add"] == ["NET_ADMIN", "NET_RAW", "NET_BIND_SERVICE"]
+    assert "livenessProbe" not in c                 # no metrics endpoint to probe
     vols = {v["name"]: v for v in spec["volumes"]}
     mounts = {m["name"]: m for m in c["volumeMounts"]}
     assert vols["config"]["hostPath"] == {"path": os.path.abspath(cfg), "type": "File"}
@@ -79,6 +79,26 @@ def test_manifest_static_pod(workdir):
     pod = yaml.safe_load(r.stdout)
     assert pod["spec"]["containers"][0]["image"].startswith("buoy:")
     assert pod["spec"]["volumes"][0]["hostPath"]["path"] == os.path.join(odd, "lb.yaml")
+
+
+def test_manifest_static_pod_probe_and_scripts(workdir):
+    """metrics on -> a liveness probe on /metrics; notify/track scripts -> SETUID/SETGID so the
+    container's root can run them as script_user."""
+    yaml = pytest.importorskip("yaml")
+    cfg = write_config(workdir, extra=(
+        'metrics: { listen: "127.0.0.1:9254" }\n'
+        "vrrp:\n"
+        "  - { name: vi1, interface: eth0, router_id: 9, virtual_ips: [198.18.0.100/24],\n"
+        "      notify: /bin/true }\n"))
+    r = cli("manifest", "static-pod", "-c", cfg, "--image", "img")
+    assert r.returncode == 0, r.stderr
+    c = yaml.safe_load(r.stdout)["spec"]["containers"][0]
+    assert c["securityContext"]["capabilities"]["add"] == [
+        "NET_ADMIN", "NET_RAW", "NET_BIND_SERVICE", "SETUID", "SETGID"]
+    assert c["livenessProbe"]["httpGet"] == {"host": "127.0.0.1", "port": 9254, "path": "/metrics"}
+    cfg = write_config(workdir, extra='metrics: { listen: "0.0.0.0:9300" }\n')
+    c = yaml.safe_load(cli("manifest", "static-pod", "-c", cfg).stdout)["spec"]["containers"][0]
+    assert c["livenessProbe"]["httpGet"] == {"port": 9300, "path": "/metrics"}
 
 
 def test_manifest_errors(workdir):
