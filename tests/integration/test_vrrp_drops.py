@@ -1,0 +1,118 @@
+"""Every malformed or foreign advert is dropped, counted under its reason in /metrics, and changes
+nothing: a raw-socket injector in a neighbour namespace sends higher-priority adverts that would
+take the VIP if they were accepted."""
+import re
+
+import netns
+from test_vrrp import VIP4, assert_steady, hosts_for, master_down_s, wait_holder
+
+METRICS = "127.0.0.1:9254"
+
+# Runs inside the injector's namespace. Builds v3 adverts by hand (RFC 5798 5.1) with the IPv4
+# pseudo-header checksum, applies one defect, sends `count` copies; bounded and self-stopping.
+INJECTOR = r'''
+import socket, struct, sys
+src, dst, ttl, defect, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+
+vrid, ver, typ, addrs = 51, 3, 1, [socket.inet_aton("198.18.0.100")]
+if defect == "vrid": vrid = 52
+if defect == "version": ver = 2
+if defect == "type": typ = 2
+if defect == "addr_count": addrs.append(socket.inet_aton("198.18.0.101"))
+msg = bytearray(struct.pack("!BBBBHH", ver << 4 | typ, vrid, 254, len(addrs), 20, 0) + b"".join(addrs))
+ph = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 112, len(msg))
+msg[6:8] = struct.pack("!H", csum(ph + bytes(msg)))
+if defect == "checksum": msg[7] ^= 0xff
+if defect == "truncated": msg = msg[:-2]
+if defect == "oversize": msg += b"\0" * 4
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src))
+for _ in range(count):
+    s.sendto(bytes(msg), (dst, 0))
+'''
+
+
+def inject(host, dst, defect, ttl=255, count=3):
+    host.run([netns.PYTHON, "-c", INJECTOR, host.ipv4, dst, str(ttl), defect, str(count)])
+
+
+def metrics(host):
+    return host.run(["curl", "-s", "--max-time", "3", "http://%s/metrics" % METRICS]).stdout
+
+
+def metric(text, name, **labels):
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        got = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
+        if all(got.get(k) == v for k, v in labels.items()):
+            return int(float(line.rsplit(" ", 1)[1]))
+    return None
+
+
+def yaml(node, prio, peers=None):
+    y = ("node: %s\n"
+         "log: { level: info }\n"
+         "metrics: { listen: \"%s\" }\n"
+         "vrrp:\n"
+         "  - name: vi1\n"
+         "    interface: eth0\n"
+         "    router_id: 51\n"
+         "    priority: %d\n"
+         "    advert_interval: 200ms\n"
+         "    virtual_ips: [%s/24]\n") % (node, METRICS, prio, VIP4)
+    if peers:
+        y += "    unicast_peers: [%s]\n" % ", ".join(peers)
+    return y
+
+
+def test_malformed_adverts_are_counted_and_ignored(topo, buoy):
+    lb1, evil = hosts_for(topo, 2)
+    buoy(yaml("lb1", 100), name="lb1", ns=lb1)
+    wait_holder([lb1], VIP4, "lb1", timeout=master_down_s(100) + 4)
+    netns.wait_until(lambda: metric(metrics(lb1), "buoy_vrrp_adverts_sent_total") or 0,
+                     timeout=5, msg="metrics up")
+
+    cases = [("ttl", "ttl", 64), ("checksum", "checksum", 255), ("vrid", "vrid", 255),
+             ("version", "version", 255), ("type", "type", 255),
+             ("addr_count", "addr_count", 255), ("truncated", "length", 255),
+             ("oversize", "length", 255)]
+    for defect, _, ttl in cases:
+        inject(evil, "224.0.0.18", defect, ttl=ttl)
+    # control: the same advert without a defect IS accepted (and takes the VIP: priority 254)
+    assert_steady([lb1, evil], VIP4, "lb1", 1.0)
+    text = metrics(lb1)
+    want = {}
+    for _, reason, _ in cases:
+        want[reason] = want.get(reason, 0) + 3
+    for reason, n in want.items():
+        got = metric(text, "buoy_vrrp_adverts_dropped_total", instance="vi1", reason=reason)
+        assert got == n, "reason %s: %s dropped, want %d\n%s" % (reason, got, n, text)
+    assert metric(text, "buoy_vrrp_adverts_received_total", instance="vi1") == 0
+    assert metric(text, "buoy_vrrp_transitions_total", instance="vi1", to="backup") == 1
+
+    inject(evil, "224.0.0.18", "none", count=1)
+    netns.wait_until(lambda: not lb1.has_address(VIP4), timeout=master_down_s(100) + 1,
+                     msg="a valid priority-254 advert is obeyed (the control case)")
+
+
+def test_unicast_ignores_adverts_from_strangers(topo, buoy):
+    lb1, lb2, evil = hosts_for(topo, 3)
+    buoy(yaml("lb1", 100, peers=[lb2.ipv4]), name="lb1", ns=lb1)
+    wait_holder([lb1], VIP4, "lb1", timeout=master_down_s(100) + 4)
+    netns.wait_until(lambda: metric(metrics(lb1), "buoy_vrrp_adverts_sent_total") or 0,
+                     timeout=5, msg="metrics up")
+    inject(evil, lb1.ipv4, "none", count=5)         # valid, priority 254, but not a peer
+    assert_steady([lb1, lb2, evil], VIP4, "lb1", 1.0)
+    got = metric(metrics(lb1), "buoy_vrrp_adverts_dropped_total", instance="vi1", reason="source")
+    assert got == 5, got
