@@ -14,22 +14,18 @@
 #include "health/check.h"
 #include "proxy/pool.h"
 #include "proxy/proxy.h"
+#include "reload.h"
 #include "vrrp/vrrp.h"
 
 #define DRAIN_POLL_MS 50
 
 struct daemon {
-	struct config *cfg;
-	struct loop *loop;
-	struct pool *pool;
-	struct proxy *proxy;
+	struct running run;             /* cfg, loop, pool, proxy, health, vrrp: reload swaps them */
 	struct io sig_io;
 	struct timer drain;
 	uint64_t drain_deadline;
 	bool stopping;
 	int exit_code;
-	struct health *health;
-	struct vrrp_set *vrrp;
 	/* CTL: what `buoy status` and /metrics read; a reload updates it in place */
 	struct ctl_sources ctl_src;
 	struct ctl_server *ctl;
@@ -39,7 +35,7 @@ struct daemon {
 static void drain_tick(struct loop *l, struct timer *t)
 {
 	struct daemon *d = t->arg;
-	uint64_t left = proxy_active_conns(d->proxy);
+	uint64_t left = proxy_active_conns(d->run.proxy);
 	if (left == 0) {
 		log_info("drained", "connections=0");
 		loop_stop(l);
@@ -47,7 +43,7 @@ static void drain_tick(struct loop *l, struct timer *t)
 	}
 	if (loop_now(l) >= d->drain_deadline) {
 		log_warn("shutdown grace expired", "closing=%llu", (unsigned long long)left);
-		proxy_close_all(d->proxy);
+		proxy_close_all(d->run.proxy);
 		loop_stop(l);
 		return;
 	}
@@ -63,24 +59,34 @@ static void begin_shutdown(struct daemon *d, int signo)
 	}
 	d->stopping = true;
 	log_info("shutting down", "signal=%s grace_ms=%llu connections=%llu", strsignal(signo),
-		 (unsigned long long)d->cfg->shutdown_grace_ms,
-		 (unsigned long long)proxy_active_conns(d->proxy));
+		 (unsigned long long)d->run.cfg->shutdown_grace_ms,
+		 (unsigned long long)proxy_active_conns(d->run.proxy));
 	/* hand the VIP over first (priority 0 advert, VIPs removed), then stop accepting */
-	if (d->vrrp)
-		vrrp_shutdown(d->vrrp);
-	proxy_stop_accepting(d->proxy);
-	d->drain_deadline = loop_now(d->loop) + d->cfg->shutdown_grace_ms;
-	timer_arm_in(d->loop, &d->drain, 0);
+	if (d->run.vrrp)
+		vrrp_shutdown(d->run.vrrp);
+	proxy_stop_accepting(d->run.proxy);
+	d->drain_deadline = loop_now(d->run.loop) + d->run.cfg->shutdown_grace_ms;
+	timer_arm_in(d->run.loop, &d->drain, 0);
 }
 
-/* CTL: `buoy reload` lands here (SIGHUP should share it). Returns 0 or -1 with every error, one
- * per line, in out. */
+/* SIGHUP and `buoy reload`. Returns 0 or -1 with every error, one per line, in out. */
+static int daemon_reload_from(struct daemon *d, const char *source, struct strbuf *out)
+{
+	if (d->stopping) {
+		log_warn("reload refused", "source=%s reason=\"shutting down\"", source);
+		sb_puts(out, "reload refused: shutting down\n");
+		return -1;
+	}
+	int rc = reload_run(&d->run, source, out);
+	/* the control socket and /metrics read through ctl_src: point it at what now runs */
+	d->ctl_src.cfg = d->run.cfg;
+	d->ctl_src.vrrp = d->run.vrrp;
+	return rc;
+}
+
 static int daemon_reload(void *arg, struct strbuf *out)
 {
-	(void)arg;
-	log_warn("reload not supported yet", "source=control");
-	sb_puts(out, "reload is not supported yet\n");
-	return -1;
+	return daemon_reload_from(arg, "control", out);
 }
 
 /* CTL: the control socket and /metrics on the main loop. Either failing is fatal: an operator
@@ -90,15 +96,15 @@ static int daemon_reload(void *arg, struct strbuf *out)
 static int start_ctl(struct daemon *d)
 {
 	d->ctl_src = (struct ctl_sources){
-		.cfg = d->cfg, .pool = d->pool,
-		.started_ms = loop_now(d->loop), .started_unix = (int64_t)time(NULL),
+		.cfg = d->run.cfg, .pool = d->run.pool,
+		.started_ms = loop_now(d->run.loop), .started_unix = (int64_t)time(NULL),
 		.reload = daemon_reload, .reload_arg = d,
 	};
-	d->ctl = ctl_server_start(d->loop, &d->ctl_src);
-	if (!d->ctl && d->cfg->control_socket && *d->cfg->control_socket)
+	d->ctl = ctl_server_start(d->run.loop, &d->ctl_src);
+	if (!d->ctl && d->run.cfg->control_socket && *d->run.cfg->control_socket)
 		return -1;
-	d->metrics = metrics_server_start(d->loop, &d->ctl_src);
-	if (!d->metrics && d->cfg->metrics_enabled)
+	d->metrics = metrics_server_start(d->run.loop, &d->ctl_src);
+	if (!d->metrics && d->run.cfg->metrics_enabled)
 		return -1;
 	return 0;
 }
@@ -115,9 +121,12 @@ static void on_signal(struct loop *l, struct io *io, uint32_t ev)
 		case SIGINT:
 			begin_shutdown(d, (int)si.ssi_signo);
 			break;
-		case SIGHUP:
-			log_warn("reload not supported yet", "signal=SIGHUP");
+		case SIGHUP: {
+			struct strbuf out = { 0 };
+			daemon_reload_from(d, "SIGHUP", &out); /* logged; nobody to answer */
+			sb_free(&out);
 			break;
+		}
 		default:
 			break;
 		}
@@ -140,21 +149,21 @@ static int setup_signals(struct daemon *d)
 	d->sig_io.arg = d;
 	if (d->sig_io.fd < 0)
 		return -1;
-	return loop_add(d->loop, &d->sig_io, EPOLLIN);
+	return loop_add(d->run.loop, &d->sig_io, EPOLLIN);
 }
 
 int daemon_run(struct config *cfg)
 {
-	struct daemon d = { .cfg = cfg, .sig_io.fd = -1 };
+	struct daemon d = { .run.cfg = cfg, .sig_io.fd = -1 };
 	log_set_level((enum log_level)cfg->log_level);
-	d.loop = loop_new();
-	if (!d.loop || setup_signals(&d) < 0) {
+	d.run.loop = loop_new();
+	if (!d.run.loop || setup_signals(&d) < 0) {
 		log_error("startup failed", "reason=\"%s\"", strerror(errno));
 		return 1;
 	}
 	timer_init(&d.drain, drain_tick, &d);
-	d.pool = pool_new(cfg);
-	if (!d.pool) {
+	d.run.pool = pool_new(cfg);
+	if (!d.run.pool) {
 		log_error("startup failed", "reason=\"out of memory\"");
 		return 1;
 	}
@@ -163,34 +172,41 @@ int daemon_run(struct config *cfg)
 		d.exit_code = 1;
 		goto out;
 	}
-	d.proxy = proxy_start(cfg, d.pool);
-	if (!d.proxy) {
+	d.run.proxy = proxy_start(cfg, d.run.pool);
+	if (!d.run.proxy) {
 		d.exit_code = 1;
 		goto out;
 	}
-	d.health = health_start(d.loop, d.pool);
+	d.run.health = health_start(d.run.loop, d.run.pool);
 	if (cfg->n_vrrp) {
-		d.vrrp = vrrp_start(d.loop, cfg, d.pool);
-		if (!d.vrrp) {
+		d.run.vrrp = vrrp_start(d.run.loop, cfg, d.run.pool);
+		if (!d.run.vrrp) {
 			log_error("startup failed", "reason=\"vrrp\"");
 			d.exit_code = 1;
 			goto out;
 		}
 	}
-	d.ctl_src.proxy = d.proxy;
-	d.ctl_src.vrrp = d.vrrp;
+	d.ctl_src.proxy = d.run.proxy;
+	d.ctl_src.vrrp = d.run.vrrp;
 	log_info("started", "node=%s version=%s listeners=%zu backends=%zu workers=%u", cfg->node,
 		 BUOY_VERSION, cfg->n_listeners, cfg->n_backends, cfg->workers);
-	loop_run(d.loop);
+	loop_run(d.run.loop);
 out:
 	ctl_server_stop(d.ctl);
 	metrics_server_stop(d.metrics);
-	proxy_free(d.proxy);
-	health_stop(d.health);
-	vrrp_free(d.vrrp);
-	pool_free(d.pool);
+	proxy_free(d.run.proxy);
+	health_stop(d.run.health);
+	vrrp_free(d.run.vrrp);
+	pool_free(d.run.pool);
+	/* main() frees the config it loaded; the ones reloads brought are freed here */
+	if (d.run.cfg != cfg)
+		config_free(d.run.cfg);
+	for (size_t i = 0; i < d.run.n_retired; i++)
+		if (d.run.retired[i] == cfg)
+			d.run.retired[i] = NULL;
+	running_free_retired(&d.run);
 	close(d.sig_io.fd);
-	loop_free(d.loop);
+	loop_free(d.run.loop);
 	log_info("stopped", "exit=%d", d.exit_code);
 	return d.exit_code;
 }

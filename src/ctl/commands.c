@@ -62,7 +62,7 @@ static struct backend *find_backend(struct pool *p, const char *name, struct str
 	const char *names[64];
 	size_t n = 0;
 	for (size_t i = 0; i < p->n_backends && n < 64; i++)
-		names[n++] = p->backends[i].cfg.name;
+		names[n++] = p->backends[i]->cfg.name;
 	list_names(out, "backends", names, n);
 	return NULL;
 }
@@ -75,8 +75,8 @@ static struct server *find_server(struct backend *b, const char *arg, struct str
 		return s;
 	size_t matches = 0;
 	for (size_t i = 0; i < b->n_servers; i++)
-		if (host_matches(b->servers[i].cfg.addr.text, arg)) {
-			s = &b->servers[i];
+		if (host_matches(b->servers[i]->cfg.addr.text, arg)) {
+			s = b->servers[i];
 			matches++;
 		}
 	if (matches == 1)
@@ -86,7 +86,7 @@ static struct server *find_server(struct backend *b, const char *arg, struct str
 	const char *names[64];
 	size_t n = 0;
 	for (size_t i = 0; i < b->n_servers && n < 64; i++)
-		names[n++] = b->servers[i].cfg.addr.text;
+		names[n++] = b->servers[i]->cfg.addr.text;
 	list_names(out, "servers", names, n);
 	return NULL;
 }

@@ -61,7 +61,7 @@ static int take_backends(struct snapshot *o, struct pool *p, uint64_t now_ms)
 		return -1;
 	o->n_backends = p->n_backends;
 	for (size_t i = 0; i < p->n_backends; i++) {
-		struct backend *b = &p->backends[i];
+		struct backend *b = p->backends[i];
 		struct snap_backend *ob = &o->backends[i];
 		*ob = (struct snap_backend){
 			.name = b->cfg.name,
@@ -76,7 +76,7 @@ static int take_backends(struct snapshot *o, struct pool *p, uint64_t now_ms)
 			return -1;
 		ob->n_servers = b->n_servers;
 		for (size_t j = 0; j < b->n_servers; j++)
-			take_server(&ob->servers[j], &b->servers[j], now_ms);
+			take_server(&ob->servers[j], b->servers[j], now_ms);
 	}
 	return 0;
 }

@@ -518,7 +518,10 @@ static int server_init(struct hc_backend *hb, struct hc_server *cs, struct serve
 	if (type_uses_http(hb->type) && build_request(cs, cfg->path ? cfg->path : "/readyz") < 0)
 		return -1;
 	cs->seed = health_seed(s->key ? s->key : (uint64_t)idx + 1, hb->b->idx * 1000003u + idx);
-	health_state_init(&s->health, cfg->initial_up);
+	/* a reload restarts the checks of a server it keeps: its state carries over */
+	if (!s->health_started)
+		health_state_init(&s->health, cfg->initial_up);
+	s->health_started = true;
 	atomic_store(&s->active_up, s->health.up);
 	return 0;
 }
@@ -561,7 +564,7 @@ static int backend_init(struct health *h, struct hc_backend *hb, struct backend 
 	if (!hb->servers)
 		return -1;
 	for (size_t i = 0; i < b->n_servers; i++)
-		if (server_init(hb, &hb->servers[i], &b->servers[i], i, cfg) < 0)
+		if (server_init(hb, &hb->servers[i], b->servers[i], i, cfg) < 0)
 			return -1;
 	return 0;
 }
@@ -584,7 +587,7 @@ struct health *health_start(struct loop *l, struct pool *p)
 		signal(SIGPIPE, SIG_IGN);
 
 	for (size_t i = 0; i < p->n_backends; i++) {
-		struct backend *b = &p->backends[i];
+		struct backend *b = p->backends[i];
 		if (b->cfg.health.type == HEALTH_NONE)
 			continue;
 		struct hc_backend *hb = &h->backends[h->n_backends++];
@@ -640,6 +643,6 @@ size_t health_backend_up_count(const struct backend *b)
 {
 	size_t up = 0;
 	for (size_t i = 0; i < b->n_servers; i++)
-		up += b->servers[i].health.up;
+		up += b->servers[i]->health.up;
 	return up;
 }

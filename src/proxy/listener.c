@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -46,6 +48,184 @@ fail:;
 	return -1;
 }
 
+/* ---------- listeners and tables (main thread) ---------- */
+
+static struct listener *listener_new(struct proxy *p, const struct cfg_listener *cfg,
+				     struct backend *b)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->cfg = cfg;
+	l->b = b;
+	l->socks = calloc(p->n_workers, sizeof(*l->socks));
+	if (!l->socks) {
+		free(l);
+		return NULL;
+	}
+	for (size_t i = 0; i < p->n_workers; i++)
+		listen_sock_init(&l->socks[i], &p->workers[i], l, -1);
+	return l;
+}
+
+/* Only for listeners no worker has registered (never published, or workers joined). */
+static void listener_free(struct listener *l, size_t n_workers)
+{
+	for (size_t i = 0; i < n_workers; i++)
+		if (l->socks[i].io.fd >= 0)
+			close(l->socks[i].io.fd);
+	free(l->socks);
+	free(l);
+}
+
+/* One socket per worker (SO_REUSEPORT group). On failure err says why; sockets opened so far
+ * stay in l->socks for listener_free. */
+static int listener_bind(struct proxy *p, struct listener *l, char *err, size_t len)
+{
+	for (size_t i = 0; i < p->n_workers; i++) {
+		int fd = listen_socket(&l->cfg->bind);
+		if (fd < 0) {
+			snprintf(err, len, "listener %s: bind %s: %s", l->cfg->name, l->cfg->bind.text,
+				 strerror(errno));
+			return -1;
+		}
+		l->socks[i].io.fd = fd;
+	}
+	return 0;
+}
+
+static bool table_has_listener(const struct listener_table *t, const struct listener *l)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i] == l)
+			return true;
+	return false;
+}
+
+static struct listener_table *table_new(size_t n, uint64_t gen)
+{
+	struct listener_table *t = calloc(1, sizeof(*t) + (n ? n : 1) * sizeof(t->v[0]));
+	if (t) {
+		t->n = n;
+		t->gen = gen;
+	}
+	return t;
+}
+
+struct proxy_update {
+	struct listener_table *t;
+	bool *added;               /* t->v[i] is new: free it on abort */
+};
+
+void proxy_update_abort(struct proxy *p, struct proxy_update *u)
+{
+	if (!u)
+		return;
+	for (size_t i = 0; u->t && i < u->t->n; i++)
+		if (u->added[i] && u->t->v[i])
+			listener_free(u->t->v[i], p->n_workers);
+	free(u->t);
+	free(u->added);
+	free(u);
+}
+
+struct proxy_update *proxy_update_prepare(struct proxy *p, const struct config *c,
+					  struct backend *const *backends, const int *listener_old,
+					  char *err, size_t len)
+{
+	struct proxy_update *u = calloc(1, sizeof(*u));
+	uint64_t gen = p->lt ? p->lt->gen + 1 : 1;
+	if (!u || !(u->t = table_new(c->n_listeners, gen)) ||
+	    !(u->added = calloc(c->n_listeners ? c->n_listeners : 1, sizeof(*u->added)))) {
+		snprintf(err, len, "out of memory");
+		proxy_update_abort(p, u);
+		return NULL;
+	}
+	for (size_t j = 0; j < c->n_listeners; j++) {
+		int old = listener_old ? listener_old[j] : -1;
+		if (old >= 0 && p->lt && (size_t)old < p->lt->n) {
+			u->t->v[j] = p->lt->v[old]; /* same name, bind, backend: same sockets */
+			continue;
+		}
+		const struct cfg_listener *lc = &c->listeners[j];
+		u->added[j] = true;
+		u->t->v[j] = listener_new(p, lc, backends[lc->backend_idx]);
+		if (!u->t->v[j]) {
+			snprintf(err, len, "out of memory");
+			proxy_update_abort(p, u);
+			return NULL;
+		}
+		if (listener_bind(p, u->t->v[j], err, len) < 0) {
+			proxy_update_abort(p, u);
+			return NULL;
+		}
+	}
+	return u;
+}
+
+static void log_listener(const struct proxy *p, const struct listener *l, const char *msg)
+{
+	log_info(msg, "listener=%s bind=%s backend=%s workers=%zu", l->cfg->name,
+		 l->cfg->bind.text, l->cfg->backend, p->n_workers);
+}
+
+static void wake_all(struct proxy *p)
+{
+	for (size_t i = 0; i < p->n_workers; i++)
+		loop_wake(p->workers[i].loop);
+}
+
+/* Bounded: workers apply a table within one loop iteration; a stuck one must not hang us. */
+#define APPLY_WAIT_MS 1000
+static bool wait_applied(struct proxy *p, uint64_t gen)
+{
+	uint64_t deadline = mono_ms() + APPLY_WAIT_MS;
+	for (;;) {
+		size_t done = 0;
+		for (size_t i = 0; i < p->n_workers; i++)
+			done += atomic_load_explicit(&p->workers[i].lt_ack, memory_order_acquire) >= gen ||
+				p->workers[i].accepting_closed;
+		if (done == p->n_workers)
+			return true;
+		if (mono_ms() >= deadline)
+			return false;
+		struct timespec ts = { 0, 200 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+void proxy_update_commit(struct proxy *p, struct proxy_update *u, const struct config *c,
+			 bool threads_running)
+{
+	struct listener_table *old = p->lt;
+	for (size_t i = 0; old && i < old->n; i++)
+		if (!table_has_listener(u->t, old->v[i])) {
+			log_listener(p, old->v[i], "listener removed");
+			old->v[i]->retired_next = p->retired_listeners;
+			p->retired_listeners = old->v[i];
+		}
+	for (size_t i = 0; i < u->t->n; i++)
+		if (u->added[i])
+			log_listener(p, u->t->v[i], old ? "listener added" : "listening");
+	p->cfg = c;
+	atomic_store(&p->max_conns, c->max_conns);
+	p->lt = u->t;
+	atomic_store_explicit(&p->lt_pub, u->t, memory_order_release);
+	if (old) {
+		old->retired_next = p->retired_tables;
+		p->retired_tables = old;
+	}
+	if (threads_running) {
+		wake_all(p);
+		if (!wait_applied(p, u->t->gen))
+			log_warn("workers slow to apply listeners", "wait_ms=%d", APPLY_WAIT_MS);
+	}
+	free(u->added);
+	free(u);
+}
+
+/* ---------- the proxy object ---------- */
+
 static void proxy_destroy(struct proxy *p, size_t started)
 {
 	for (size_t i = 0; i < p->n_workers; i++)
@@ -55,10 +235,24 @@ static void proxy_destroy(struct proxy *p, size_t started)
 			loop_wake(p->workers[i].loop);
 			pthread_join(p->workers[i].thread, NULL);
 		}
-		worker_destroy(&p->workers[i]);
 	}
+	/* workers are gone: close what they did not (never applied tables) and free */
+	for (size_t i = 0; p->lt && i < p->lt->n; i++)
+		listener_free(p->lt->v[i], p->n_workers);
+	free(p->lt);
+	while (p->retired_listeners) {
+		struct listener *l = p->retired_listeners;
+		p->retired_listeners = l->retired_next;
+		listener_free(l, p->n_workers);
+	}
+	while (p->retired_tables) {
+		struct listener_table *t = p->retired_tables;
+		p->retired_tables = t->retired_next;
+		free(t);
+	}
+	for (size_t i = 0; i < p->n_workers; i++)
+		worker_destroy(&p->workers[i]);
 	free(p->workers);
-	free(p->lstats);
 	free(p);
 }
 
@@ -71,37 +265,26 @@ struct proxy *proxy_start(const struct config *c, struct pool *pool)
 	p->pool = pool;
 	p->n_workers = c->workers ? c->workers : 1;
 	p->workers = calloc(p->n_workers, sizeof(*p->workers));
-	p->lstats = calloc(c->n_listeners ? c->n_listeners : 1, sizeof(*p->lstats));
-	if (!p->workers || !p->lstats) {
-		free(p->workers);
-		free(p->lstats);
+	if (!p->workers) {
 		free(p);
 		return NULL;
 	}
 	for (size_t i = 0; i < p->n_workers; i++) {
-		struct worker *w = &p->workers[i];
-		w->ls = calloc(c->n_listeners ? c->n_listeners : 1, sizeof(*w->ls));
-		if (!w->ls || worker_init(w, p, i) < 0) {
+		if (worker_init(&p->workers[i], p, i) < 0) {
 			log_error("worker init failed", "worker=%zu", i);
 			proxy_destroy(p, 0);
 			return NULL;
 		}
-		for (size_t j = 0; j < c->n_listeners; j++) {
-			const struct cfg_listener *l = &c->listeners[j];
-			int fd = listen_socket(&l->bind);
-			if (fd < 0 || worker_add_listener(w, fd, j, &pool->backends[l->backend_idx]) < 0) {
-				log_error("listen failed", "listener=%s bind=%s reason=\"%s\"", l->name,
-					  l->bind.text, strerror(errno));
-				if (fd >= 0)
-					close(fd);
-				proxy_destroy(p, 0);
-				return NULL;
-			}
-		}
 	}
-	for (size_t j = 0; j < c->n_listeners; j++)
-		log_info("listening", "listener=%s bind=%s backend=%s workers=%zu", c->listeners[j].name,
-			 c->listeners[j].bind.text, c->listeners[j].backend, p->n_workers);
+	/* like a reload where every listener is new; the pool's backends are in config order */
+	char err[256];
+	struct proxy_update *u = proxy_update_prepare(p, c, pool->backends, NULL, err, sizeof(err));
+	if (!u) {
+		log_error("listen failed", "reason=\"%s\"", err);
+		proxy_destroy(p, 0);
+		return NULL;
+	}
+	proxy_update_commit(p, u, c, false);
 	for (size_t i = 0; i < p->n_workers; i++) {
 		if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0) {
 			log_error("thread start failed", "worker=%zu", i);
@@ -137,9 +320,13 @@ void proxy_free(struct proxy *p)
 		proxy_destroy(p, p->n_workers);
 }
 
-size_t proxy_n_listeners(const struct proxy *p) { return p->cfg->n_listeners; }
+size_t proxy_n_listeners(const struct proxy *p) { return p->lt ? p->lt->n : 0; }
 const struct cfg_listener *proxy_listener_cfg(const struct proxy *p, size_t i)
 {
-	return &p->cfg->listeners[i];
+	return p->lt->v[i]->cfg;
 }
-struct listener_stats *proxy_listener_stats(struct proxy *p, size_t i) { return &p->lstats[i]; }
+struct listener_stats *proxy_listener_stats(struct proxy *p, size_t i)
+{
+	return &p->lt->v[i]->stats;
+}
+size_t proxy_n_workers(const struct proxy *p) { return p->n_workers; }

@@ -18,6 +18,24 @@ struct proxy;
 
 /* Binds every listener in every worker and starts the threads. NULL on error (logged). */
 struct proxy *proxy_start(const struct config *c, struct pool *pool);
+/* Reload, in two steps like pool_update: prepare binds the listeners the new config adds, in
+ * every worker (SO_REUSEPORT), and fails (err says why; nothing changed) on a bind error.
+ * listener_old[i] is the index of the current listener new listener i keeps (same name, bind,
+ * backend: its sockets stay open, nothing is refused), or -1; NULL = all new. backends: the
+ * backend object of each new config backend (pool_update_backends()).
+ * commit publishes the new listener table: workers open the added sockets and close removed
+ * ones (taking what waits in their accept queue first); their connections drain. With
+ * threads_running it waits (bounded) until every worker has applied it. Cannot fail. */
+struct proxy_update;
+struct proxy_update *proxy_update_prepare(struct proxy *p, const struct config *c,
+					  struct backend *const *backends, const int *listener_old,
+					  char *err, size_t len);
+void proxy_update_commit(struct proxy *p, struct proxy_update *u, const struct config *c,
+			 bool threads_running);
+void proxy_update_abort(struct proxy *p, struct proxy_update *u);
+/* Worker threads (fixed at start). */
+size_t proxy_n_workers(const struct proxy *p);
+
 /* Stop accepting: close listening sockets; established connections go on. Thread-safe. */
 void proxy_stop_accepting(struct proxy *p);
 /* Close every connection now (end of shutdown_grace). */

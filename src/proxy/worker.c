@@ -131,10 +131,11 @@ void conn_close(struct conn *c, const char *why)
 	if (c->state == CONN_CLOSED)
 		return;
 	if (why)
-		log_debug("connection closed", "backend=%s server=%s reason=\"%s\"", c->b->cfg.name,
+		log_debug("connection closed", "backend=%s server=%s reason=\"%s\"", c->set->cfg.name,
 			  c->srv ? c->srv->cfg.addr.text : "-", why);
+	struct wqueue *q = &w->wb[c->b->idx].q; /* exists: every conn went through pick_server */
 	if (c->state == CONN_QUEUED) {
-		queue_unlink(&w->queues[c->b->idx], c);
+		queue_unlink(q, c);
 		atomic_fetch_sub_explicit(&c->b->queue_len, 1, memory_order_relaxed);
 	} else {
 		list_unlink(&w->conns, c);
@@ -155,7 +156,7 @@ void conn_close(struct conn *c, const char *why)
 	w->dead = c;
 	if (!timer_armed(&w->reaper))
 		timer_arm(w->loop, &w->reaper, 0);
-	if (freed_slot && w->queues[c->b->idx].len)
+	if (freed_slot && q->len)
 		dispatch_queue(w, c->b);
 }
 
@@ -170,42 +171,84 @@ static void reaper_cb(struct loop *l, struct timer *t)
 	}
 }
 
+/* The worker's state for backend b, grown on first sight of a backend a reload added. */
+static struct wbackend *wb_of(struct worker *w, struct backend *b)
+{
+	if (b->idx >= w->n_wb) {
+		size_t n = b->idx + 1 > 2 * w->n_wb ? b->idx + 1 : 2 * w->n_wb;
+		struct wbackend *wb = realloc(w->wb, n * sizeof(*wb));
+		if (!wb)
+			return NULL;
+		memset(wb + w->n_wb, 0, (n - w->n_wb) * sizeof(*wb));
+		w->wb = wb;
+		w->n_wb = n;
+	}
+	struct wbackend *x = &w->wb[b->idx];
+	x->b = b;
+	return x;
+}
+
+/* The balancer state for the backend's current set; a new set (reload) starts a fresh one. */
+static struct lb_state *lb_for(struct worker *w, struct wbackend *x, const struct server_set *set)
+{
+	if (x->lb_set == set)
+		return &x->lb;
+	lb_state_free(&x->lb);
+	x->lb_set = NULL;
+	if (lb_state_init(&x->lb, set->cfg.balance, set->n,
+			  0x9e3779b97f4a7c15ull * (w->id + 1) + x->b->idx) < 0)
+		return NULL;
+	x->lb_set = set;
+	return &x->lb;
+}
+
 /* Builds the balancer's view. fail_open: ignore health (every server down: try them all). */
 static size_t build_view(struct conn *c, struct lb_server *v, bool fail_open, uint64_t now)
 {
-	struct backend *b = c->b;
+	const struct server_set *set = c->set;
 	size_t n_up = 0;
-	for (size_t i = 0; i < b->n_servers; i++) {
-		struct server *s = &b->servers[i];
+	for (size_t i = 0; i < set->n; i++) {
+		const struct server_slot *sl = &set->v[i];
+		struct server *s = sl->s;
 		bool tried = c->tried & (1ull << (i < 63 ? i : 63));
 		bool ok = fail_open ? !atomic_load_explicit(&s->drained, memory_order_relaxed)
 				    : server_eligible(s, now);
 		uint32_t active = atomic_load_explicit(&s->active, memory_order_relaxed);
 		v[i] = (struct lb_server){
-			.weight = s->cfg.weight ? s->cfg.weight : 1,
+			.weight = sl->weight,
 			.active = active,
 			.key = s->key,
 			.up = ok && !tried,
-			.full = s->cfg.max_conns && active >= s->cfg.max_conns,
-			.backup = s->cfg.backup,
+			.full = sl->max_conns && active >= sl->max_conns,
+			.backup = sl->backup,
 		};
 		n_up += ok;
 	}
 	return n_up;
 }
 
+/* Picks from the backend's current set. A reload between two tries of one connection gives a
+ * new set whose indices mean other servers: forget which were tried (tries stay bounded). */
 static int pick_server(struct conn *c)
 {
-	struct backend *b = c->b;
+	struct server_set *set = backend_set(c->b);
+	if (set != c->set) {
+		c->set = set;
+		c->tried = 0;
+	}
+	struct wbackend *x = wb_of(c->w, c->b);
+	struct lb_state *lb = x ? lb_for(c->w, x, set) : NULL;
+	if (!lb)
+		return LB_NONE;
 	struct lb_server stackv[64];
-	struct lb_server *v = b->n_servers <= 64 ? stackv : calloc(b->n_servers, sizeof(*v));
+	struct lb_server *v = set->n <= 64 ? stackv : calloc(set->n, sizeof(*v));
 	if (!v)
 		return LB_NONE;
 	uint64_t now = loop_now(c->w->loop);
 	size_t eligible = build_view(c, v, false, now);
 	if (eligible == 0) /* all down: fail open, like k0s, rather than refuse everything */
 		build_view(c, v, true, now);
-	int idx = lb_pick(&c->w->lb[b->idx], v, b->n_servers, c->client_hash);
+	int idx = lb_pick(lb, v, set->n, c->client_hash);
 	if (v != stackv)
 		free(v);
 	return idx;
@@ -214,7 +257,7 @@ static int pick_server(struct conn *c)
 static void conn_fail(struct conn *c, const char *why)
 {
 	atomic_fetch_add_explicit(&c->b->no_server_total, 1, memory_order_relaxed);
-	log_warn("connection failed", "backend=%s reason=\"%s\" tries=%u", c->b->cfg.name, why,
+	log_warn("connection failed", "backend=%s reason=\"%s\" tries=%u", c->set->cfg.name, why,
 		 c->tries);
 	conn_close(c, why);
 }
@@ -223,7 +266,7 @@ static void conn_fail(struct conn *c, const char *why)
 static int conn_connect(struct conn *c, int idx)
 {
 	struct worker *w = c->w;
-	struct server *s = &c->b->servers[idx];
+	struct server *s = c->set->v[idx].s;
 	c->srv = s;
 	c->tries++;
 	c->tried |= 1ull << (idx < 63 ? idx : 63);
@@ -240,7 +283,7 @@ static int conn_connect(struct conn *c, int idx)
 	c->state = CONN_CONNECTING;
 	if (loop_add(w->loop, &c->sio, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0)
 		return -1;
-	timer_arm_in(w->loop, &c->timer, c->b->cfg.connect_timeout_ms);
+	timer_arm_in(w->loop, &c->timer, c->set->cfg.connect_timeout_ms);
 	return 0;
 }
 
@@ -249,9 +292,9 @@ static void conn_retry(struct conn *c, const char *why)
 {
 	struct worker *w = c->w;
 	struct server *s = c->srv;
-	log_info("connect failed", "backend=%s server=%s reason=\"%s\" try=%u", c->b->cfg.name,
+	log_info("connect failed", "backend=%s server=%s reason=\"%s\" try=%u", c->set->cfg.name,
 		 s->cfg.addr.text, why, c->tries);
-	server_connect_failed(s, loop_now(w->loop), why);
+	server_connect_failed(s, &c->set->cfg, loop_now(w->loop), why);
 	server_release(c);
 	if (c->sio.fd >= 0) {
 		close(c->sio.fd);
@@ -259,7 +302,7 @@ static void conn_retry(struct conn *c, const char *why)
 	}
 	c->srv = NULL;
 	timer_cancel(w->loop, &c->timer);
-	if (c->tries > c->b->cfg.retries) {
+	if (c->tries > c->set->cfg.retries) {
 		conn_fail(c, "retries exhausted");
 		return;
 	}
@@ -272,7 +315,7 @@ static void conn_connected(struct conn *c)
 	server_connect_ok(c->srv);
 	atomic_fetch_add_explicit(&c->srv->conns_total, 1, memory_order_relaxed);
 	c->last_active = loop_now(c->w->loop);
-	timer_arm(c->w->loop, &c->timer, c->last_active + c->b->cfg.idle_timeout_ms);
+	timer_arm(c->w->loop, &c->timer, c->last_active + c->set->cfg.idle_timeout_ms);
 	relay_start(c);
 }
 
@@ -281,9 +324,9 @@ static void conn_enqueue(struct conn *c)
 	struct worker *w = c->w;
 	list_unlink(&w->conns, c);
 	c->state = CONN_QUEUED;
-	queue_push(&w->queues[c->b->idx], c);
+	queue_push(&w->wb[c->b->idx].q, c);
 	atomic_fetch_add_explicit(&c->b->queue_len, 1, memory_order_relaxed);
-	timer_arm_in(w->loop, &c->timer, c->b->cfg.queue_timeout_ms);
+	timer_arm_in(w->loop, &c->timer, c->set->cfg.queue_timeout_ms);
 	if (!timer_armed(&w->queue_poll))
 		timer_arm_in(w->loop, &w->queue_poll, QUEUE_POLL_MS);
 }
@@ -304,7 +347,7 @@ static void conn_dispatch(struct conn *c)
 		}
 		if (c->state == CONN_QUEUED) {
 			struct worker *w = c->w;
-			queue_unlink(&w->queues[c->b->idx], c);
+			queue_unlink(&w->wb[c->b->idx].q, c);
 			atomic_fetch_sub_explicit(&c->b->queue_len, 1, memory_order_relaxed);
 			timer_cancel(w->loop, &c->timer);
 			list_push(&w->conns, c);
@@ -314,15 +357,15 @@ static void conn_dispatch(struct conn *c)
 			return;
 		int err = errno;
 		log_info("connect failed", "backend=%s server=%s reason=\"%s\" try=%u",
-			 c->b->cfg.name, c->srv->cfg.addr.text, strerror(err), c->tries);
-		server_connect_failed(c->srv, loop_now(c->w->loop), strerror(err));
+			 c->set->cfg.name, c->srv->cfg.addr.text, strerror(err), c->tries);
+		server_connect_failed(c->srv, &c->set->cfg, loop_now(c->w->loop), strerror(err));
 		server_release(c);
 		if (c->sio.fd >= 0) {
 			close(c->sio.fd);
 			c->sio.fd = -1;
 		}
 		c->srv = NULL;
-		if (c->tries > c->b->cfg.retries) {
+		if (c->tries > c->set->cfg.retries) {
 			conn_fail(c, "retries exhausted");
 			return;
 		}
@@ -331,7 +374,7 @@ static void conn_dispatch(struct conn *c)
 
 static void dispatch_queue(struct worker *w, struct backend *b)
 {
-	struct wqueue *q = &w->queues[b->idx];
+	struct wqueue *q = &w->wb[b->idx].q;
 	while (q->head) {
 		struct conn *c = q->head;
 		conn_dispatch(c);
@@ -344,10 +387,10 @@ static void queue_poll_cb(struct loop *l, struct timer *t)
 {
 	struct worker *w = t->arg;
 	bool waiting = false;
-	for (size_t i = 0; i < w->p->pool->n_backends; i++) {
-		if (w->queues[i].len)
-			dispatch_queue(w, &w->p->pool->backends[i]);
-		waiting |= w->queues[i].len != 0;
+	for (size_t i = 0; i < w->n_wb; i++) {
+		if (w->wb[i].q.len)
+			dispatch_queue(w, w->wb[i].b);
+		waiting |= w->wb[i].q.len != 0;
 	}
 	if (waiting)
 		timer_arm_in(l, t, QUEUE_POLL_MS);
@@ -359,8 +402,8 @@ static void conn_on_timer(struct loop *l, struct timer *t)
 	switch (c->state) {
 	case CONN_QUEUED:
 		atomic_fetch_add_explicit(&c->b->queue_timeouts_total, 1, memory_order_relaxed);
-		log_warn("queue timeout", "backend=%s queue_timeout_ms=%llu", c->b->cfg.name,
-			 (unsigned long long)c->b->cfg.queue_timeout_ms);
+		log_warn("queue timeout", "backend=%s queue_timeout_ms=%llu", c->set->cfg.name,
+			 (unsigned long long)c->set->cfg.queue_timeout_ms);
 		conn_close(c, "queue timeout");
 		break;
 	case CONN_CONNECTING:
@@ -368,7 +411,7 @@ static void conn_on_timer(struct loop *l, struct timer *t)
 		break;
 	case CONN_RELAY: {
 		/* lazy idle timer: data events only stamp last_active; re-arm here if needed */
-		uint64_t deadline = c->last_active + c->b->cfg.idle_timeout_ms;
+		uint64_t deadline = c->last_active + c->set->cfg.idle_timeout_ms;
 		if (loop_now(l) >= deadline)
 			conn_close(c, "idle timeout");
 		else
@@ -415,7 +458,7 @@ static void conn_on_event(struct loop *l, struct io *io, uint32_t ev)
 
 static void listener_pause(struct worker *w, struct listen_sock *ls)
 {
-	if (ls->paused || ls->io.fd < 0)
+	if (ls->paused || !ls->registered)
 		return;
 	loop_del(w->loop, &ls->io);
 	ls->paused = true;
@@ -426,32 +469,33 @@ static void listener_pause(struct worker *w, struct listen_sock *ls)
 static void resume_cb(struct loop *l, struct timer *t)
 {
 	struct worker *w = t->arg;
-	if (atomic_load(&w->stop_accepting))
+	if (atomic_load(&w->stop_accepting) || !w->lt)
 		return;
-	for (size_t i = 0; i < w->n_ls; i++) {
-		struct listen_sock *ls = &w->ls[i];
-		if (ls->paused && ls->io.fd >= 0 && loop_add(l, &ls->io, EPOLLIN) == 0)
+	for (size_t i = 0; i < w->lt->n; i++) {
+		struct listen_sock *ls = &w->lt->v[i]->socks[w->id];
+		if (ls->paused && ls->registered && loop_add(l, &ls->io, EPOLLIN) == 0)
 			ls->paused = false;
 	}
 }
 
 static bool over_global_limit(struct worker *w)
 {
-	uint32_t max = w->p->cfg->max_conns;
+	uint32_t max = atomic_load_explicit(&w->p->max_conns, memory_order_relaxed);
 	return max && atomic_load_explicit(&w->p->total_conns, memory_order_relaxed) >= max;
 }
 
 static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 		       const struct sockaddr_storage *peer)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct backend *b = ls->l->b;
+	struct conn *c = wb_of(w, b) ? calloc(1, sizeof(*c)) : NULL;
 	if (!c) {
 		close(fd);
 		return;
 	}
 	c->w = w;
-	c->b = ls->b;
-	c->listener = ls->idx;
+	c->b = b;
+	c->set = backend_set(b);
 	c->cio = (struct io){ .fd = fd, .cb = conn_on_event, .arg = c };
 	c->sio = (struct io){ .fd = -1, .cb = conn_on_event, .arg = c };
 	c->c2s.pipe_r = c->c2s.pipe_w = c->s2c.pipe_r = c->s2c.pipe_w = -1;
@@ -466,7 +510,7 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 	/* keepalive and TCP_NODELAY are inherited from the listening socket */
 	atomic_fetch_add_explicit(&w->n_conns, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->p->total_conns, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&w->p->lstats[ls->idx].accepted_total, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&ls->l->stats.accepted_total, 1, memory_order_relaxed);
 	list_push(&w->conns, c);
 	c->state = CONN_CONNECTING;
 	if (loop_add(w->loop, &c->cio, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
@@ -476,55 +520,108 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 	conn_dispatch(c);
 }
 
-static void listener_on_event(struct loop *l, struct io *io, uint32_t ev)
+/* Accepts up to `batch` connections. Returns false when the listener should not be read on. */
+static bool accept_batch(struct loop *l, struct listen_sock *ls, int batch)
 {
-	(void)ev;
-	struct listen_sock *ls = io->arg;
 	struct worker *w = ls->w;
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
+	for (int i = 0; i < batch; i++) {
 		if (over_global_limit(w)) {
 			listener_pause(w, ls); /* clients wait in the kernel backlog */
-			return;
+			return false;
 		}
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
-		int fd = accept4(io->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(ls->io.fd, (struct sockaddr *)&peer, &plen,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
 			accept_one(w, ls, fd, &peer);
 			continue;
 		}
 		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
-			return;
+			return false;
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 			/* out of descriptors: back off instead of spinning on a ready listener */
 			uint64_t now = loop_now(l);
 			if (now - w->last_emfile_log >= 1000) {
 				log_error("accept paused", "listener=%s reason=\"%s\" pause_ms=%d",
-					  w->p->cfg->listeners[ls->idx].name, strerror(errno), PAUSE_MS);
+					  ls->l->cfg->name, strerror(errno), PAUSE_MS);
 				w->last_emfile_log = now;
 			}
 			listener_pause(w, ls);
-			return;
+			return false;
 		}
-		log_error("accept failed", "listener=%s reason=\"%s\"",
-			  w->p->cfg->listeners[ls->idx].name, strerror(errno));
-		return;
+		log_error("accept failed", "listener=%s reason=\"%s\"", ls->l->cfg->name,
+			  strerror(errno));
+		return false;
 	}
+	return true;
+}
+
+static void listener_on_event(struct loop *l, struct io *io, uint32_t ev)
+{
+	(void)ev;
+	accept_batch(l, io->arg, ACCEPT_BATCH);
+}
+
+/* ---------- listeners and reload ---------- */
+
+void listen_sock_init(struct listen_sock *ls, struct worker *w, struct listener *l, int fd)
+{
+	*ls = (struct listen_sock){ .io = { .fd = fd, .cb = listener_on_event, .arg = ls },
+				    .w = w, .l = l };
+}
+
+/* drain: take what already waits in the accept queue first (closing a listening socket resets
+ * the connections queued on it; a removed listener's clients were accepted by the kernel). */
+static void listen_sock_close(struct worker *w, struct listen_sock *ls, bool drain)
+{
+	if (ls->io.fd < 0)
+		return;
+	if (drain && !atomic_load(&w->stop_accepting))
+		accept_batch(w->loop, ls, 4096);
+	if (ls->registered && !ls->paused)
+		loop_del(w->loop, &ls->io);
+	close(ls->io.fd);
+	ls->io.fd = -1;
+	ls->registered = false;
+}
+
+static bool table_has(const struct listener_table *t, const struct listener *l)
+{
+	for (size_t i = 0; t && i < t->n; i++)
+		if (t->v[i] == l)
+			return true;
+	return false;
+}
+
+void worker_apply_listeners(struct worker *w)
+{
+	struct listener_table *t = atomic_load_explicit(&w->p->lt_pub, memory_order_acquire);
+	if (!t || t == w->lt || w->accepting_closed)
+		return;
+	for (size_t i = 0; w->lt && i < w->lt->n; i++)
+		if (!table_has(t, w->lt->v[i]))
+			listen_sock_close(w, &w->lt->v[i]->socks[w->id], true);
+	for (size_t i = 0; i < t->n; i++) {
+		struct listen_sock *ls = &t->v[i]->socks[w->id];
+		if (ls->registered || ls->io.fd < 0)
+			continue;
+		if (loop_add(w->loop, &ls->io, EPOLLIN) == 0)
+			ls->registered = true;
+		else
+			log_error("listen failed", "listener=%s worker=%zu reason=\"%s\"",
+				  t->v[i]->cfg->name, w->id, strerror(errno));
+	}
+	w->lt = t;
+	atomic_store_explicit(&w->lt_ack, t->gen, memory_order_release);
 }
 
 /* ---------- thread control ---------- */
 
 static void close_listeners(struct worker *w)
 {
-	for (size_t i = 0; i < w->n_ls; i++) {
-		struct listen_sock *ls = &w->ls[i];
-		if (ls->io.fd < 0)
-			continue;
-		if (!ls->paused)
-			loop_del(w->loop, &ls->io);
-		close(ls->io.fd);
-		ls->io.fd = -1;
-	}
+	for (size_t i = 0; w->lt && i < w->lt->n; i++)
+		listen_sock_close(w, &w->lt->v[i]->socks[w->id], false);
 	w->accepting_closed = true;
 }
 
@@ -532,9 +629,9 @@ static void close_all_conns(struct worker *w)
 {
 	while (w->conns)
 		conn_close(w->conns, "shutdown");
-	for (size_t i = 0; i < w->p->pool->n_backends; i++)
-		while (w->queues[i].head)
-			conn_close(w->queues[i].head, "shutdown");
+	for (size_t i = 0; i < w->n_wb; i++)
+		while (w->wb[i].q.head)
+			conn_close(w->wb[i].q.head, "shutdown");
 }
 
 static void worker_wake(struct loop *l, void *arg)
@@ -542,6 +639,7 @@ static void worker_wake(struct loop *l, void *arg)
 	struct worker *w = arg;
 	if (atomic_load(&w->stop_accepting) && !w->accepting_closed)
 		close_listeners(w);
+	worker_apply_listeners(w);
 	if (atomic_load(&w->close_all))
 		close_all_conns(w);
 	if (atomic_load(&w->quit))
@@ -553,20 +651,11 @@ int worker_init(struct worker *w, struct proxy *p, size_t id)
 	w->p = p;
 	w->id = id;
 	w->loop = loop_new();
-	size_t nb = p->pool->n_backends ? p->pool->n_backends : 1;
-	w->lb = calloc(nb, sizeof(*w->lb));
-	w->queues = calloc(nb, sizeof(*w->queues));
 	w->cap_pipes = PIPE_POOL_MAX;
 	w->pipes = calloc(w->cap_pipes, sizeof(*w->pipes));
 	w->scratch = malloc(RELAY_SCRATCH);
-	if (!w->loop || !w->lb || !w->queues || !w->pipes || !w->scratch)
+	if (!w->loop || !w->pipes || !w->scratch)
 		return -1;
-	for (size_t i = 0; i < p->pool->n_backends; i++) {
-		struct backend *b = &p->pool->backends[i];
-		if (lb_state_init(&w->lb[i], b->cfg.balance, b->n_servers,
-				  0x9e3779b97f4a7c15ull * (id + 1) + i) < 0)
-			return -1;
-	}
 	timer_init(&w->reaper, reaper_cb, w);
 	timer_init(&w->resume, resume_cb, w);
 	timer_init(&w->queue_poll, queue_poll_cb, w);
@@ -574,17 +663,10 @@ int worker_init(struct worker *w, struct proxy *p, size_t id)
 	return 0;
 }
 
-int worker_add_listener(struct worker *w, int fd, size_t idx, struct backend *b)
-{
-	struct listen_sock *ls = &w->ls[w->n_ls++];
-	*ls = (struct listen_sock){ .io = { .fd = fd, .cb = listener_on_event, .arg = ls },
-				    .idx = idx, .b = b, .w = w };
-	return loop_add(w->loop, &ls->io, EPOLLIN);
-}
-
 void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	worker_apply_listeners(w);
 	loop_run(w->loop);
 	close_listeners(w);
 	close_all_conns(w);
@@ -600,11 +682,8 @@ void worker_destroy(struct worker *w)
 	}
 	free(w->pipes);
 	free(w->scratch);
-	if (w->lb)
-		for (size_t i = 0; i < w->p->pool->n_backends; i++)
-			lb_state_free(&w->lb[i]);
-	free(w->lb);
-	free(w->queues);
-	free(w->ls);
+	for (size_t i = 0; i < w->n_wb; i++)
+		lb_state_free(&w->wb[i].lb);
+	free(w->wb);
 	loop_free(w->loop);
 }

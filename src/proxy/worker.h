@@ -33,11 +33,13 @@ struct conn {
 	struct timer timer;       /* connect / queue / idle deadline */
 	struct worker *w;
 	struct backend *b;
+	struct server_set *set;   /* the backend's set this connection was dispatched with: its
+				   * settings (timeouts, retries) and server indices; sets are
+				   * retired, never freed, while the daemon runs */
 	struct server *srv;       /* NULL until a server is chosen */
-	size_t listener;
 	uint64_t last_active;
 	uint64_t client_hash;
-	uint64_t tried;           /* servers already tried, bit i (servers >= 64 share bit 63) */
+	uint64_t tried;           /* servers of `set` already tried, bit i (>= 64 share bit 63) */
 	uint32_t tries;
 	enum conn_state state;
 	bool counted_active;      /* srv->active was incremented */
@@ -47,25 +49,54 @@ struct conn {
 
 struct pipe_pair { int r, w; };
 
+/* One worker's socket of a listener: allocated by the main thread (fd bound), registered in
+ * epoll and closed by the worker that owns it. */
 struct listen_sock {
 	struct io io;
 	struct worker *w;
-	size_t idx;               /* listener index in config */
-	struct backend *b;
+	struct listener *l;
+	bool registered;          /* in the worker's epoll (or paused) */
 	bool paused;
 };
 
+/* A configured listener, shared by all workers. Never freed while the daemon runs: a reload
+ * keeps it (same name, bind and backend) or retires it. */
+struct listener {
+	const struct cfg_listener *cfg; /* into a config that lives until exit */
+	struct backend *b;
+	struct listener_stats stats;
+	struct listen_sock *socks;      /* one per worker */
+	struct listener *retired_next;
+};
+
+/* The listeners workers should serve, immutable once published (proxy.lt_pub). A worker
+ * notices a new table when woken, opens/closes its sockets to match and acknowledges gen. */
+struct listener_table {
+	uint64_t gen;
+	struct listener_table *retired_next;
+	size_t n;
+	struct listener *v[];
+};
+
 struct wqueue { struct conn *head, *tail; size_t len; };
+
+/* A worker's own state for one backend, indexed by backend.idx, grown when first needed. */
+struct wbackend {
+	struct backend *b;
+	struct lb_state lb;
+	const struct server_set *lb_set; /* the set lb was sized for; a new set resets it */
+	struct wqueue q;                 /* connections waiting for a slot */
+};
 
 struct worker {
 	struct proxy *p;
 	size_t id;
 	pthread_t thread;
 	struct loop *loop;
-	struct listen_sock *ls;
-	size_t n_ls;
-	struct lb_state *lb;      /* one per backend */
-	struct wqueue *queues;    /* one per backend: connections waiting for a slot */
+	struct listener_table *lt;   /* the table this worker's sockets match */
+	_Atomic uint64_t lt_ack;     /* lt->gen, for the main thread */
+	struct wbackend *wb;
+	size_t n_wb;
 	struct conn *conns;       /* everything not queued, for close_all */
 	struct conn *dead;        /* closed this iteration, freed after the batch */
 	struct timer reaper, resume, queue_poll;
@@ -79,11 +110,15 @@ struct worker {
 };
 
 struct proxy {
-	const struct config *cfg;
+	const struct config *cfg;       /* main thread: the config in force */
 	struct pool *pool;
 	struct worker *workers;
 	size_t n_workers;
-	struct listener_stats *lstats;
+	struct listener_table *lt;      /* main thread: current table */
+	_Atomic(struct listener_table *) lt_pub; /* what workers apply */
+	struct listener_table *retired_tables;
+	struct listener *retired_listeners;
+	_Atomic uint32_t max_conns;     /* global, 0 = unlimited */
 	_Atomic uint64_t total_conns;   /* for global max_conns */
 };
 
@@ -101,7 +136,9 @@ void worker_put_pipe(struct worker *w, struct half *h);
 /* TCP keepalive (60s idle, 10s x 6 probes) and TCP_NODELAY; accepted sockets inherit them. */
 void set_keepalive(int fd);
 int worker_init(struct worker *w, struct proxy *p, size_t id);
-int worker_add_listener(struct worker *w, int fd, size_t idx, struct backend *b);
+/* Worker thread: makes its sockets match the published listener table. */
+void worker_apply_listeners(struct worker *w);
+void listen_sock_init(struct listen_sock *ls, struct worker *w, struct listener *l, int fd);
 void *worker_main(void *arg);
 void worker_destroy(struct worker *w);
 

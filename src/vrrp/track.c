@@ -319,9 +319,9 @@ bool track_pool_backend_ok(void *pool, size_t backend_idx, const char *name, uin
 {
 	struct pool *p = pool;
 	struct backend *b = NULL;
-	if (backend_idx < p->n_backends && name && p->backends[backend_idx].cfg.name &&
-	    strcmp(p->backends[backend_idx].cfg.name, name) == 0)
-		b = &p->backends[backend_idx];
+	if (backend_idx < p->n_backends && name && p->backends[backend_idx]->cfg.name &&
+	    strcmp(p->backends[backend_idx]->cfg.name, name) == 0)
+		b = p->backends[backend_idx];
 	else if (name)
 		b = pool_find_backend(p, name);
 	return b && backend_has_eligible(b, now_ms);

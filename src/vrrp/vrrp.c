@@ -52,7 +52,7 @@ struct vrrp_set {
 	struct loop *loop;
 	const struct config *cfg;
 	struct pool *pool;
-	struct vrrp_inst *inst;
+	struct vrrp_inst **inst;           /* each allocated on its own: a reload keeps some */
 	size_t n;
 	struct vip_monitor mon;
 	bool mon_open;
@@ -576,7 +576,7 @@ static void on_netlink(void *arg, const struct vip_event *ev)
 	if (s->stopped)
 		return;
 	for (size_t i = 0; i < s->n; i++)
-		inst_on_event(&s->inst[i], ev);
+		inst_on_event(s->inst[i], ev);
 }
 
 /* ---- lifecycle ---- */
@@ -688,7 +688,8 @@ struct vrrp_set *vrrp_start(struct loop *l, const struct config *c, struct pool 
 	s->mon_open = true;
 	for (size_t i = 0; i < c->n_vrrp; i++) {
 		s->n = i + 1;
-		int rc = inst_start(s, &s->inst[i], &c->vrrp[i]);
+		s->inst[i] = calloc(1, sizeof(*s->inst[i]));
+		int rc = s->inst[i] ? inst_start(s, s->inst[i], &c->vrrp[i]) : -ENOMEM;
 		if (rc < 0) {
 			log_error("vrrp start failed", "instance=%s interface=%s error=\"%s\"",
 				  c->vrrp[i].name, c->vrrp[i].interface, strerror(-rc));
@@ -700,47 +701,104 @@ struct vrrp_set *vrrp_start(struct loop *l, const struct config *c, struct pool 
 	return s;
 }
 
+static void inst_shutdown(struct vrrp_set *s, struct vrrp_inst *in)
+{
+	if (!in || !in->cfg || in->io.fd < 0)
+		return;
+	struct vrrp_actions a;
+	vrrp_fsm_shutdown(&in->fsm, loop_now(s->loop), &a);
+	run_actions(in, &a);
+	timer_cancel(s->loop, &in->timer);
+}
+
+static void inst_free(struct vrrp_set *s, struct vrrp_inst *in)
+{
+	if (!in)
+		return;
+	if (in->track)
+		track_set_free(in->track);
+	if (in->notifier)
+		notifier_free(in->notifier);
+	if (in->garp_ok)
+		garp_announcer_free(&in->garp);
+	if (in->io.fd >= 0) {
+		loop_del(s->loop, &in->io);
+		close(in->io.fd);
+	}
+	timer_cancel(s->loop, &in->timer);
+	free(in->vips);
+	free(in->vips_wire);
+	free(in->peers);
+	free(in);
+}
+
 void vrrp_shutdown(struct vrrp_set *s)
 {
 	if (!s || s->stopped)
 		return;
 	s->stopped = true;
-	for (size_t i = 0; i < s->n; i++) {
-		struct vrrp_inst *in = &s->inst[i];
-		if (!in->cfg || in->io.fd < 0)
-			continue;
-		struct vrrp_actions a;
-		vrrp_fsm_shutdown(&in->fsm, loop_now(s->loop), &a);
-		run_actions(in, &a);
-		timer_cancel(s->loop, &in->timer);
-	}
+	for (size_t i = 0; i < s->n; i++)
+		inst_shutdown(s, s->inst[i]);
 }
 
 void vrrp_free(struct vrrp_set *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n; i++) {
-		struct vrrp_inst *in = &s->inst[i];
-		if (in->track)
-			track_set_free(in->track);
-		if (in->notifier)
-			notifier_free(in->notifier);
-		if (in->garp_ok)
-			garp_announcer_free(&in->garp);
-		if (in->io.fd >= 0) {
-			loop_del(s->loop, &in->io);
-			close(in->io.fd);
-		}
-		timer_cancel(s->loop, &in->timer);
-		free(in->vips);
-		free(in->vips_wire);
-		free(in->peers);
-	}
+	for (size_t i = 0; s->inst && i < s->n; i++)
+		inst_free(s, s->inst[i]);
 	if (s->mon_open)
 		vip_monitor_close(&s->mon, s->loop);
 	free(s->inst);
 	free(s);
+}
+
+/* Reload: instance i of c continues old instance old_of_new[i] unchanged when keep[i] (state,
+ * VIPs, socket untouched: no flap); every other old instance hands over (priority-0 advert,
+ * VIPs removed) and is freed; every other new one starts fresh. */
+int vrrp_reload(struct vrrp_set *s, const struct config *c, const int *old_of_new,
+		const bool *keep)
+{
+	if (s->stopped)
+		return -ECANCELED;
+	struct vrrp_inst **nv = calloc(c->n_vrrp ? c->n_vrrp : 1, sizeof(*nv));
+	if (!nv || (c->n_vrrp && !s->mon_open && vip_monitor_open(&s->mon, s->loop, on_netlink, s) < 0)) {
+		free(nv);
+		return -ENOMEM;
+	}
+	s->mon_open = s->mon_open || c->n_vrrp;
+	for (size_t i = 0; i < c->n_vrrp; i++)
+		if (keep[i] && old_of_new[i] >= 0 && (size_t)old_of_new[i] < s->n) {
+			nv[i] = s->inst[old_of_new[i]];
+			s->inst[old_of_new[i]] = NULL;
+		}
+	for (size_t i = 0; i < s->n; i++) {
+		inst_shutdown(s, s->inst[i]);
+		inst_free(s, s->inst[i]);
+	}
+	free(s->inst);
+	s->cfg = c;
+	int failed = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < c->n_vrrp; i++) {
+		struct vrrp_inst *in = nv[i];
+		if (!in && (in = calloc(1, sizeof(*in)))) {
+			int rc = inst_start(s, in, &c->vrrp[i]);
+			if (rc < 0) {
+				log_error("vrrp start failed", "instance=%s interface=%s error=\"%s\"",
+					  c->vrrp[i].name, c->vrrp[i].interface, strerror(-rc));
+				inst_shutdown(s, in);
+				inst_free(s, in);
+				in = NULL;
+			}
+		}
+		failed += !in;
+		if (in)
+			nv[n++] = in; /* compact: status lists the running ones */
+	}
+	s->inst = nv;
+	s->n = n;
+	return failed ? -EINVAL : 0;
 }
 
 size_t vrrp_count(const struct vrrp_set *s)
@@ -752,7 +810,7 @@ int vrrp_get_status(const struct vrrp_set *s, size_t i, struct vrrp_status *out)
 {
 	if (!s || i >= s->n)
 		return -1;
-	const struct vrrp_inst *in = &s->inst[i];
+	const struct vrrp_inst *in = s->inst[i];
 	const struct vrrp_fsm *f = &in->fsm;
 	memset(out, 0, sizeof(*out));
 	out->name = in->cfg->name;
@@ -785,5 +843,5 @@ int vrrp_get_status(const struct vrrp_set *s, size_t i, struct vrrp_status *out)
 
 const struct track_set *vrrp_track_set(const struct vrrp_set *s, size_t i)
 {
-	return s && i < s->n ? s->inst[i].track : NULL;
+	return s && i < s->n ? s->inst[i]->track : NULL;
 }

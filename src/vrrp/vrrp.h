@@ -37,6 +37,12 @@ struct vrrp_set *vrrp_start(struct loop *l, const struct config *c, struct pool 
 void vrrp_shutdown(struct vrrp_set *s);
 /* Closes sockets, stops trackers, frees. Call vrrp_shutdown() first for a clean hand-over. */
 void vrrp_free(struct vrrp_set *s);
+/* Reload (src/reload.c): new instance i continues old instance old_of_new[i] (-1: none) as it
+ * is when keep[i] (no VIP flap); other old instances hand over and stop (priority-0 advert,
+ * VIPs removed), other new ones start. c and the old config must outlive the set. Returns 0,
+ * or a negative errno when an instance could not start (logged; the others run). */
+int vrrp_reload(struct vrrp_set *s, const struct config *c, const int *old_of_new,
+		const bool *keep);
 
 /* Read-only view of one instance, for the control socket and /metrics. */
 struct vrrp_status {

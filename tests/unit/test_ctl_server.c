@@ -64,7 +64,7 @@ static void test_drain_enable(void **st)
 	struct pool *p = make_pool(NULL);
 	struct ctl_sources src = { .cfg = &cfg, .pool = p };
 	struct strbuf out = { 0 };
-	struct server *s = &p->backends[0].servers[1];
+	struct server *s = p->backends[0]->servers[1];
 	assert_true(server_eligible(s, 1000));
 	assert_int_equal(exec(&src, "drain apiservers 198.18.0.22:6443", &out), 0);
 	assert_string_equal(sb_str(&out), "backend=apiservers server=198.18.0.22:6443 drained\n");
@@ -77,7 +77,7 @@ static void test_drain_enable(void **st)
 	assert_true(server_eligible(s, 1000));
 	/* IPv6 host without brackets */
 	assert_int_equal(exec(&src, "drain apiservers 2001:db8::23", &out), 0);
-	assert_true(atomic_load(&p->backends[0].servers[2].drained));
+	assert_true(atomic_load(&p->backends[0]->servers[2]->drained));
 	/* status reflects it */
 	assert_int_equal(exec(&src, "status", &out), 0);
 	assert_non_null(strstr(sb_str(&out), "\"address\":\"[2001:db8::23]:6443\",\"state\":\"drained\",\"eligible\":false"));
@@ -117,7 +117,7 @@ static void test_errors(void **st)
 	assert_int_equal(calls, 1);
 	assert_string_equal(sb_str(&out), "config.yaml:3:5: unknown key \"bogus\"\n");
 	for (size_t i = 0; i < 3; i++)
-		assert_false(atomic_load(&p->backends[0].servers[i].drained));
+		assert_false(atomic_load(&p->backends[0]->servers[i]->drained));
 	sb_free(&out);
 	pool_free(p);
 }
@@ -194,7 +194,7 @@ static void test_socket_server(void **st)
 	buf[n] = '\0';
 	assert_string_equal(buf, "ok\nbackend=apiservers server=198.18.0.21:6443 drained\n");
 	assert_int_equal(read(fd, buf, sizeof(buf)), 0); /* closed after one response */
-	assert_true(atomic_load(&p->backends[0].servers[0].drained));
+	assert_true(atomic_load(&p->backends[0]->servers[0]->drained));
 	n = read(fd2, buf, sizeof(buf) - 1);
 	assert_true(n > 0);
 	buf[n] = '\0';

@@ -136,7 +136,9 @@ static uint16_t closed_port(void)
 struct fixture {
 	struct pool pool;
 	struct backend b;
+	struct backend *bp[1];
 	struct server servers[8];
+	struct server *sp[8];
 };
 
 static void fixture_init(struct fixture *f, enum health_type type, const uint16_t *ports, size_t n)
@@ -147,7 +149,7 @@ static void fixture_init(struct fixture *f, enum health_type type, const uint16_
 		.type = type, .path = "/readyz", .interval_ms = 50, .timeout_ms = 150,
 		.rise = 2, .fall = 2, .initial_up = true, .n_expect = 1, .expect = { { 200, 200 } },
 	};
-	f->b.servers = f->servers;
+	f->b.servers = f->sp;
 	f->b.n_servers = n;
 	for (size_t i = 0; i < n; i++) {
 		struct server *s = &f->servers[i];
@@ -159,8 +161,10 @@ static void fixture_init(struct fixture *f, enum health_type type, const uint16_
 		snprintf(s->cfg.addr.text, sizeof(s->cfg.addr.text), "127.0.0.1:%u", ports[i]);
 		s->backend = &f->b;
 		s->key = 1000 + i;
+		f->sp[i] = s;
 	}
-	f->pool.backends = &f->b;
+	f->bp[0] = &f->b;
+	f->pool.backends = f->bp;
 	f->pool.n_backends = 1;
 }
 

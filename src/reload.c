@@ -1,0 +1,195 @@
+/* Hot reload: the shell around reload_plan.c (see reload.h). */
+#include "reload.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "health/check.h"
+#include "health/state.h"
+#include "health/tls.h"
+#include "proxy/pool.h"
+#include "proxy/proxy.h"
+#include "reload_plan.h"
+#include "vrrp/vrrp.h"
+
+static void fail_line(struct strbuf *out, const char *source, const char *line)
+{
+	char safe[1024];
+	health_reason_copy(safe, sizeof(safe), line); /* quotes would break the logfmt value */
+	log_error("reload failed", "source=%s error=\"%s\"", source, safe);
+	sb_printf(out, "%s\n", line);
+}
+
+/* TLS files of health checks are read when checks start, after the commit: read them now so a
+ * missing CA or key rejects the reload instead of leaving a backend unchecked. */
+static int preflight_health(const struct config *c, const char *source, struct strbuf *out)
+{
+	int bad = 0;
+	for (size_t i = 0; i < c->n_backends; i++) {
+		const struct cfg_backend *b = &c->backends[i];
+		if (b->health.type != HEALTH_TLS && b->health.type != HEALTH_HTTPS)
+			continue;
+		char err[300], line[400];
+		SSL_CTX *ctx = health_tls_ctx_new(&b->health, b->name, err, sizeof(err));
+		if (ctx) {
+			SSL_CTX_free(ctx);
+			continue;
+		}
+		snprintf(line, sizeof(line), "%s: backend %s: health check: %s", c->file, b->name, err);
+		fail_line(out, source, line);
+		bad = -1;
+	}
+	return bad;
+}
+
+static void warn_restart_only(const struct reload_plan *p, const struct config *old,
+			      const struct config *nc)
+{
+	if (p->workers_changed)
+		log_warn("reload keeps setting", "setting=workers running=%u configured=%u reason=\"needs a restart\"",
+			 old->workers, nc->workers);
+	if (p->control_changed)
+		log_warn("reload keeps setting", "setting=control.socket reason=\"needs a restart\"");
+	if (p->metrics_changed)
+		log_warn("reload keeps setting", "setting=metrics reason=\"needs a restart\"");
+	if (p->user_changed)
+		log_warn("reload keeps setting", "setting=user reason=\"needs a restart\"");
+}
+
+/* VRRP: unchanged instances keep running as they are; changed, added and removed ones are
+ * re-initialised / started / stopped by vrrp_reload(). */
+static int apply_vrrp(struct running *run, const struct config *nc, const struct reload_plan *p,
+		      struct strbuf *out)
+{
+	if (!run->vrrp && nc->n_vrrp == 0)
+		return 0;
+	bool any = p->vrrp.changed || p->vrrp.added || p->vrrp.removed;
+	if (!any)
+		return 0;
+	if (!run->vrrp) {
+		run->vrrp = vrrp_start(run->loop, nc, run->pool);
+		if (!run->vrrp) {
+			sb_puts(out, "warning: vrrp could not start (see log)\n");
+			return -1;
+		}
+		return 0;
+	}
+	bool *keep = calloc(nc->n_vrrp ? nc->n_vrrp : 1, sizeof(*keep));
+	if (!keep)
+		return -1;
+	for (size_t i = 0; i < nc->n_vrrp; i++)
+		keep[i] = p->vrrp_change[i] == RELOAD_KEPT;
+	int rc = vrrp_reload(run->vrrp, nc, p->vrrp_old, keep);
+	free(keep);
+	if (rc < 0)
+		sb_puts(out, "warning: a vrrp instance could not start (see log)\n");
+	return rc;
+}
+
+static void retire_config(struct running *run, struct config *nc)
+{
+	struct config **v = realloc(run->retired, (run->n_retired + 1) * sizeof(*v));
+	if (v) {
+		v[run->n_retired++] = run->cfg;
+		run->retired = v;
+	} /* else: leak the old config rather than free what workers may still read */
+	run->cfg = nc;
+}
+
+/* Everything is prepared: swap. Nothing here can fail the reload. */
+static void commit(struct running *run, struct config *nc, const struct reload_plan *p,
+		   struct pool_update *pu, struct proxy_update *xu, struct strbuf *out)
+{
+	health_stop(run->health); /* its check objects point at servers being retired */
+	run->health = NULL;
+	pool_update_commit(run->pool, pu);
+	proxy_update_commit(run->proxy, xu, nc, true);
+	run->health = health_start(run->loop, run->pool);
+	if (!run->health) {
+		log_error("health checks not restarted", "reason=\"see above\"");
+		sb_puts(out, "warning: health checks could not start (see log)\n");
+	}
+	apply_vrrp(run, nc, p, out);
+	log_set_level((enum log_level)nc->log_level);
+	warn_restart_only(p, run->cfg, nc);
+	retire_config(run, nc);
+}
+
+int reload_apply(struct running *run, struct config *nc, const char *source, struct strbuf *out)
+{
+	uint64_t t0 = mono_ms();
+	struct reload_plan plan;
+	char err[512];
+	if (reload_plan_make(run->cfg, nc, &plan) < 0) {
+		fail_line(out, source, "out of memory");
+		config_free(nc);
+		return -1;
+	}
+	struct pool_update *pu = NULL;
+	struct proxy_update *xu = NULL;
+	if (preflight_health(nc, source, out) < 0)
+		goto fail;
+	if (!(pu = pool_update_prepare(run->pool, nc))) {
+		fail_line(out, source, "out of memory");
+		goto fail;
+	}
+	xu = proxy_update_prepare(run->proxy, nc, pool_update_backends(pu), plan.listener_old, err,
+				  sizeof(err));
+	if (!xu) {
+		char line[600];
+		snprintf(line, sizeof(line), "%s: %s", nc->file, err);
+		fail_line(out, source, line);
+		goto fail;
+	}
+	commit(run, nc, &plan, pu, xu, out);
+	char sum[400];
+	reload_plan_summary(&plan, sum, sizeof(sum));
+	uint64_t ms = mono_ms() - t0;
+	log_info("reloaded", "source=%s file=%s %s duration_ms=%llu", source, run->cfg->file, sum,
+		 (unsigned long long)ms);
+	sb_printf(out, "reloaded %s: %s duration_ms=%llu\n", run->cfg->file, sum,
+		  (unsigned long long)ms);
+	reload_plan_free(&plan);
+	return 0;
+fail:
+	pool_update_abort(pu);
+	log_warn("reload rejected, old config kept", "source=%s file=%s", source, nc->file);
+	reload_plan_free(&plan);
+	config_free(nc);
+	return -1;
+}
+
+int reload_run(struct running *run, const char *source, struct strbuf *out)
+{
+	const char *path = run->cfg->file ? run->cfg->file : BUOY_DEFAULT_CONFIG;
+	log_info("reloading", "source=%s file=%s", source, path);
+	struct config_errors errs = { 0 };
+	struct config *nc = config_load(path, &errs);
+	if (!nc) {
+		char line[1024];
+		for (size_t i = 0; i < errs.n; i++) {
+			config_error_format(&errs.v[i], line, sizeof(line));
+			fail_line(out, source, line);
+		}
+		if (errs.n == 0) {
+			snprintf(line, sizeof(line), "%s: cannot load config", path);
+			fail_line(out, source, line);
+		}
+		log_warn("reload rejected, old config kept", "source=%s file=%s errors=%zu", source,
+			 path, errs.n);
+		config_errors_free(&errs);
+		return -1;
+	}
+	config_errors_free(&errs);
+	return reload_apply(run, nc, source, out);
+}
+
+void running_free_retired(struct running *run)
+{
+	for (size_t i = 0; i < run->n_retired; i++)
+		config_free(run->retired[i]);
+	free(run->retired);
+	run->retired = NULL;
+	run->n_retired = 0;
+}

@@ -1,0 +1,46 @@
+/* Hot reload (SIGHUP, `buoy reload`): load and validate the config file again; if it is
+ * invalid, change nothing; if it is valid, apply the difference (reload_plan.h) to the running
+ * modules without dropping a connection.
+ *
+ * Order: everything that can fail first (load, validate, TLS files of health checks, new
+ * objects, binding added listeners in every worker), then the commit, which cannot fail:
+ * publish the pool's new server sets, the workers' new listener table, restart health checks
+ * (kept servers carry their state), re-initialise changed VRRP instances only.
+ *
+ * Memory: configs, server sets, servers, backends and listeners a reload replaces are retired,
+ * not freed, until exit (a few KB per reload; a daemon reloads rarely). That is what lets
+ * workers read them without locks or grace periods: nothing they can reach is ever freed. */
+#ifndef BUOY_RELOAD_H
+#define BUOY_RELOAD_H
+#include <stddef.h>
+
+#include "config/config.h"
+#include "core/loop.h"
+#include "ctl/strbuf.h"
+
+struct pool;
+struct proxy;
+struct health;
+struct vrrp_set;
+
+/* What runs: the daemon's modules, swapped or updated in place by a reload. */
+struct running {
+	struct loop *loop;
+	struct config *cfg;           /* in force */
+	struct pool *pool;            /* updated in place (same object) */
+	struct proxy *proxy;          /* same object */
+	struct health *health;        /* restarted */
+	struct vrrp_set *vrrp;        /* same object, or a new one; NULL = no VRRP */
+	struct config **retired;      /* earlier configs, freed by running_free_retired() */
+	size_t n_retired;
+};
+
+/* Reloads from run->cfg->file. Returns 0 with a one-line summary in out, or -1 with every
+ * error (one per line, config errors as FILE:LINE:COL: message) in out; nothing changed then.
+ * `source` ("SIGHUP", "control") goes into the log lines. */
+int reload_run(struct running *run, const char *source, struct strbuf *out);
+/* Same with an already loaded config (taken over on success, freed on failure). */
+int reload_apply(struct running *run, struct config *nc, const char *source, struct strbuf *out);
+void running_free_retired(struct running *run);
+
+#endif
