@@ -201,6 +201,33 @@ def test_deleted_vip_comes_back(topo, buoy):
     assert "restoring" in b1.log()
 
 
+def test_split_brain_heals_and_client_follows(topo, buoy):
+    """VRRP dropped between the nodes -> both master; healed -> one master within a few adverts,
+    and its GARP burst (answering the lower advert) repoints the client's neighbour entry."""
+    lb1, lb2 = hosts_for(topo, 2)
+    client = topo.add_host("client")
+    # the client keeps learning from gratuitous ARP (Linux ignores unsolicited ARP for unknown
+    # entries unless arp_accept; an existing entry is updated either way)
+    client.sysctl("net.ipv4.conf.eth0.arp_accept", 1)
+    buoy(vrrp_yaml("lb1", 120), name="lb1", ns=lb1)
+    buoy(vrrp_yaml("lb2", 100), name="lb2", ns=lb2)
+    wait_holder([lb1, lb2], VIP4, "lb1", timeout=master_down_s(100) + 3)
+    client.run(["ping", "-c1", "-W2", VIP4])
+    topo.drop("lb1", "vrrp")
+    netns.wait_until(lambda: len(holders([lb1, lb2], VIP4)) == 2,
+                     timeout=master_down_s(100) + MARGIN, msg="split brain")
+    # lb2's GARP repoints the client while both claim the VIP
+    netns.wait_until(lambda: client.neigh(VIP4) == lb2.mac(), timeout=3,
+                     msg="client follows lb2's GARP")
+    topo.undrop("lb1")
+    took = wait_holder([lb1, lb2], VIP4, "lb1", timeout=5 * INTERVAL_MS / 1000.0 + MARGIN)
+    print("split brain healed in %.3fs" % took)
+    netns.wait_until(lambda: client.neigh(VIP4) == lb1.mac(), timeout=2,
+                     msg="client's neighbour entry back on lb1")
+    assert_steady([lb1, lb2], VIP4, "lb1", 1.0)
+    client.run(["ping", "-c1", "-W2", VIP4])
+
+
 def test_ipv6_two_nodes(topo, buoy):
     lb1, lb2 = hosts_for(topo, 2, ipv6=True)
     buoy(vrrp_yaml("lb1", 120, vip=VIP6 + "/64"), name="lb1", ns=lb1)
