@@ -76,8 +76,8 @@ check: deps-test
 bench: deps-bench $(BIN)
 	BUOY_BIN=$(abspath $(BIN)) bench/bench.sh $(ARGS)
 
-bench-failover: deps-bench $(BIN)
-	BUOY_BIN=$(abspath $(BIN)) bench/failover.sh $(ARGS)
+bench-failover: deps-test $(BIN)
+	BUOY_BIN=$(abspath $(BIN)) $(PYTHON) bench/failover.py $(ARGS)
 
 fuzz: deps-test
 	@scripts/fuzz.sh $(ARGS)
