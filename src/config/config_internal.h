@@ -1,0 +1,161 @@
+/* Private to src/config: the raw (untyped) YAML image libcyaml fills, the error sink, and the
+ * YAML position index. Every scalar is kept as text here so that conversion and range checks
+ * happen in one place (validate.c) with the position of the offending value. */
+#ifndef BUOY_CONFIG_INTERNAL_H
+#define BUOY_CONFIG_INTERNAL_H
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <yaml.h>
+
+#include "config/config.h"
+
+/* ---- raw image (libcyaml). NULL = key absent. ---- */
+
+struct raw_server { char *address, *weight, *max_conns, *backup; };
+
+struct raw_health {
+	char *type, *path, *host, *interval, *timeout, *rise, *fall, *port, *verify;
+	char *ca_file, *cert_file, *key_file, *initial_state;
+	/* expect_status: int, "200-399", or a list of those; filled from the YAML tree */
+	char **expect;
+	unsigned expect_count;
+	bool expect_is_list;
+	bool expect_present;
+};
+
+struct raw_backend {
+	char *name, *balance;
+	struct raw_server *servers;
+	unsigned servers_count;
+	char *connect_timeout, *retries, *max_fails, *fail_timeout, *idle_timeout, *queue_timeout;
+	struct raw_health *health;
+};
+
+struct raw_listener { char *name, *bind, *backend; };
+
+struct raw_garp { char *repeat, *interval, *delay, *refresh; };
+
+struct raw_track_script {
+	char *name, *command, *interval, *timeout, *weight, *rise, *fall, *user;
+};
+
+/* track.interfaces / track.backends items: "eth0" or {name: eth0, weight: -20} */
+struct raw_track_ref { char *name, *weight; bool is_map; };
+
+struct raw_track {
+	struct raw_track_script *scripts;
+	unsigned scripts_count;
+	struct raw_track_ref *interfaces;   /* filled from the YAML tree */
+	unsigned interfaces_count;
+	struct raw_track_ref *backends;     /* filled from the YAML tree */
+	unsigned backends_count;
+};
+
+struct raw_vrrp {
+	char *name, *interface, *router_id, *priority, *version, *advert_interval;
+	char *preempt, *preempt_delay;
+	char **virtual_ips;
+	unsigned virtual_ips_count;
+	char *label, *unicast_source;
+	char **unicast_peers;
+	unsigned unicast_peers_count;
+	char *auth_pass;
+	struct raw_garp *garp;
+	struct raw_track *track;
+	char *notify;
+};
+
+struct raw_log { char *level, *format; };
+struct raw_control { char *socket; };
+struct raw_metrics { char *listen; };
+
+struct raw_config {
+	char *node;
+	struct raw_log *log;
+	struct raw_control *control;
+	struct raw_metrics *metrics;
+	char *user, *script_user, *max_conns, *workers, *shutdown_grace;
+	struct raw_listener *listeners;
+	unsigned listeners_count;
+	struct raw_backend *backends;
+	unsigned backends_count;
+	struct raw_vrrp *vrrp;
+	unsigned vrrp_count;
+};
+
+/* ---- errors ---- */
+
+struct cfg_pos { unsigned line, col; };
+
+/* Finds the position of the value at `path` ("backends[0].servers[1].address"), or of the
+ * nearest enclosing node that exists. Returns false when nothing matched. */
+typedef bool (*cfg_locate_fn)(void *ctx, const char *path, struct cfg_pos *out);
+
+struct cfg_diag {
+	struct config_errors *errs;
+	const char *file;
+	cfg_locate_fn locate;
+	void *locate_ctx;
+};
+
+void cfg_diag_add(struct cfg_diag *d, unsigned line, unsigned col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* "PREFIX.KEY: message" at the position of PREFIX.KEY (key may be NULL or ""). */
+void cfg_err(struct cfg_diag *d, const char *prefix, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void cfg_path_join(char *buf, size_t len, const char *prefix, const char *key);
+
+/* ---- conversion + validation (validate.c, pure) ---- */
+
+struct cfg_defaults {
+	const char *node;     /* hostname */
+	uint32_t workers;     /* online CPUs */
+};
+
+/* Fills `out` from `raw`, applies defaults, validates; returns the number of errors added. */
+size_t cfg_build(const struct raw_config *raw, const struct cfg_defaults *defs,
+		 struct cfg_diag *d, struct config *out);
+
+/* Value converters shared by validate*.c. Each takes the raw text (NULL = absent, use `def`),
+ * reports "PREFIX.KEY: problem" at the value's position, and returns false on error. */
+bool cv_uint(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
+	     uint64_t lo, uint64_t hi, uint64_t def, uint64_t *out);
+bool cv_int(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
+	    int64_t lo, int64_t hi, int64_t def, int64_t *out);
+bool cv_bool(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
+	     bool def, bool *out);
+bool cv_duration(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
+		 uint64_t lo, uint64_t hi, uint64_t def, uint64_t *out);
+/* Copies the string (or `def`, or NULL); `required` reports a missing or empty value. */
+bool cv_str(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
+	    bool required, const char *def, char **out);
+/* A name used in logs, metrics labels and CLI arguments: [A-Za-z0-9_.-], 1..63 chars. */
+bool cv_name(struct cfg_diag *d, const char *prefix, const char *key, const char *s, char **out);
+
+/* VRRP instances (validate_vrrp.c); backends must already be built for track.backends. */
+void cfg_build_vrrp(const struct raw_config *raw, struct cfg_diag *d, struct config *c);
+void cfg_free_vrrp(struct cfg_vrrp *v, size_t n);
+
+/* ---- YAML tree helpers (yamltree.c) ---- */
+
+/* Structural check of the YAML tree against the libcyaml schema: unknown keys, duplicate keys,
+ * mapping/sequence/scalar mismatches. Every problem is reported; returns how many. */
+struct cyaml_schema_value;
+size_t ydoc_check(yaml_document_t *doc, const struct cyaml_schema_value *schema,
+		  struct cfg_diag *d);
+yaml_node_t *ydoc_find(yaml_document_t *doc, const char *path, bool exact);
+bool ydoc_locate(void *doc, const char *path, struct cfg_pos *out);
+/* True when the tree, aliases expanded, has more than `limit` nodes or nests deeper than
+ * YDOC_MAX_DEPTH: such a file is rejected before libcyaml sees it. */
+#define YDOC_MAX_DEPTH 64
+bool ydoc_too_big(yaml_document_t *doc, size_t limit);
+bool ydoc_is_null(const yaml_node_t *n);
+const char *ydoc_kind(const yaml_node_t *n);
+
+/* Turns libcyaml's log lines ("Load: ...", "Load: Backtrace:", "  in mapping field 'x'
+ * (line: 7, column: 5)") into errors; the fallback when libcyaml rejects what ydoc_check did not. */
+void cfg_cyaml_translate(struct cfg_diag *d, char *const *lines, size_t n);
+
+#endif

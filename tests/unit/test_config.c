@@ -1,0 +1,1276 @@
+/* Config loader + validator: a full config round-trips every field, a minimal one gets every
+ * default, and each kind of mistake is reported at the exact line:col with a clear message. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "config/config_internal.h"
+#include "core/log.h"
+
+static struct config *load(const char *yaml, struct config_errors *e)
+{
+	return config_load_buf("buoy.yaml", yaml, strlen(yaml), e);
+}
+
+static void dump_errors(const struct config_errors *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		char buf[512];
+		config_error_format(&e->v[i], buf, sizeof(buf));
+		fprintf(stderr, "    got: %s\n", buf);
+	}
+}
+
+/* Asserts the config is rejected with (at least) this error at line:col. */
+static void expect_error(const char *yaml, unsigned line, unsigned col, const char *substr)
+{
+	struct config_errors e;
+	struct config *c = load(yaml, &e);
+	bool found = false;
+	for (size_t i = 0; i < e.n && !found; i++)
+		found = e.v[i].line == line && e.v[i].col == col && strstr(e.v[i].msg, substr);
+	if (!found || c) {
+		fprintf(stderr, "    wanted %u:%u: ...%s...\n", line, col, substr);
+		dump_errors(&e);
+	}
+	assert_null(c);
+	assert_true(found);
+	config_errors_free(&e);
+}
+
+static struct config *expect_ok(const char *yaml)
+{
+	struct config_errors e;
+	struct config *c = load(yaml, &e);
+	if (!c)
+		dump_errors(&e);
+	assert_non_null(c);
+	assert_int_equal(e.n, 0);
+	return c;
+}
+
+/* A valid base that bad cases extend; backends first so line numbers below stay obvious. */
+#define BASE_BACKENDS \
+	"backends:\n" \
+	"  - name: api\n" \
+	"    servers:\n" \
+	"      - { address: \"198.18.0.21:6443\" }\n"
+#define BASE_LISTENERS \
+	"listeners:\n" \
+	"  - { name: api, bind: \"198.18.0.100:6443\", backend: api }\n"
+
+/* ---- pure parsers ---- */
+
+static void test_parse_duration(void **state)
+{
+	(void)state;
+	uint64_t ms;
+	assert_int_equal(parse_duration_ms("250ms", &ms), 0);
+	assert_int_equal(ms, 250);
+	assert_int_equal(parse_duration_ms("2s", &ms), 0);
+	assert_int_equal(ms, 2000);
+	assert_int_equal(parse_duration_ms("1m", &ms), 0);
+	assert_int_equal(ms, 60000);
+	assert_int_equal(parse_duration_ms("1h", &ms), 0);
+	assert_int_equal(ms, 3600000);
+	assert_int_equal(parse_duration_ms("1.5s", &ms), 0);
+	assert_int_equal(ms, 1500);
+	assert_int_equal(parse_duration_ms("0s", &ms), 0);
+	assert_int_equal(ms, 0);
+	assert_int_equal(parse_duration_ms("2", &ms), -1);       /* no unit: error */
+	assert_int_equal(parse_duration_ms("0", &ms), -1);
+	assert_int_equal(parse_duration_ms("", &ms), -1);
+	assert_int_equal(parse_duration_ms("s", &ms), -1);
+	assert_int_equal(parse_duration_ms("-1s", &ms), -1);
+	assert_int_equal(parse_duration_ms("1 s", &ms), -1);
+	assert_int_equal(parse_duration_ms("1sec", &ms), -1);
+	assert_int_equal(parse_duration_ms("1.5ms", &ms), -1);   /* sub-millisecond */
+	assert_int_equal(parse_duration_ms("1.s", &ms), -1);
+	assert_int_equal(parse_duration_ms("99999999999999999999s", &ms), -1);
+	assert_int_equal(parse_duration_ms(NULL, &ms), -1);
+}
+
+static void test_parse_hostport(void **state)
+{
+	(void)state;
+	struct cfg_addr a;
+	assert_int_equal(parse_hostport("198.18.0.21:6443", &a), 0);
+	assert_int_equal(a.ss.ss_family, AF_INET);
+	assert_int_equal(a.len, sizeof(struct sockaddr_in));
+	assert_int_equal(ntohs(((struct sockaddr_in *)&a.ss)->sin_port), 6443);
+	assert_string_equal(a.text, "198.18.0.21:6443");
+	assert_int_equal(parse_hostport("[2001:db8::1]:80", &a), 0);
+	assert_int_equal(a.ss.ss_family, AF_INET6);
+	assert_int_equal(a.len, sizeof(struct sockaddr_in6));
+	assert_string_equal(a.text, "[2001:db8::1]:80");
+	assert_int_equal(parse_hostport("[2001:DB8:0::1]:80", &a), 0);
+	assert_string_equal(a.text, "[2001:db8::1]:80");      /* canonical */
+	assert_int_equal(parse_hostport("0.0.0.0:80", &a), 0);
+	assert_string_equal(a.text, "0.0.0.0:80");
+	assert_int_equal(parse_hostport("[::]:80", &a), 0);
+	assert_string_equal(a.text, "[::]:80");
+	assert_int_equal(parse_hostport(":6443", &a), 0);
+	assert_int_equal(a.ss.ss_family, AF_INET6);
+	assert_string_equal(a.text, "[::]:6443");
+	const char *bad[] = { "198.18.0.21", "198.18.0.21:", "198.18.0.21:0", "198.18.0.21:65536",
+			      "198.18.0.21:http", "2001:db8::1:80", "[2001:db8::1]", "[198.18.0.1]:80",
+			      "1.2.3:80", "host.example:80", "", ":", "[::1]:80x", "1.2.3.4:-1", NULL };
+	for (size_t i = 0; bad[i]; i++) {
+		if (parse_hostport(bad[i], &a) == 0)
+			fail_msg("accepted \"%s\"", bad[i]);
+	}
+	assert_int_equal(parse_hostport(NULL, &a), -1);
+}
+
+static void test_parse_ip_cidr(void **state)
+{
+	(void)state;
+	struct sockaddr_storage ss;
+	struct cfg_vip v;
+	assert_int_equal(parse_ip("198.18.0.12", &ss), 0);
+	assert_int_equal(ss.ss_family, AF_INET);
+	assert_int_equal(parse_ip("2001:db8::12", &ss), 0);
+	assert_int_equal(ss.ss_family, AF_INET6);
+	assert_int_equal(parse_ip("[2001:db8::12]", &ss), 0);
+	assert_int_equal(parse_ip("198.18.0.12:80", &ss), -1);
+	assert_int_equal(parse_ip("[198.18.0.12]", &ss), -1);
+	assert_int_equal(parse_ip("", &ss), -1);
+	assert_int_equal(parse_cidr("198.18.0.100/24", &v), 0);
+	assert_int_equal(v.prefix, 24);
+	assert_string_equal(v.text, "198.18.0.100/24");
+	assert_int_equal(parse_cidr("198.18.0.100", &v), 0);
+	assert_int_equal(v.prefix, 32);
+	assert_int_equal(parse_cidr("2001:db8::100/64", &v), 0);
+	assert_int_equal(v.ss.ss_family, AF_INET6);
+	assert_int_equal(v.prefix, 64);
+	assert_int_equal(parse_cidr("2001:db8::100", &v), 0);
+	assert_int_equal(v.prefix, 128);
+	assert_int_equal(parse_cidr("198.18.0.100/33", &v), -1);
+	assert_int_equal(parse_cidr("198.18.0.100/0", &v), -1);
+	assert_int_equal(parse_cidr("198.18.0.100/", &v), -1);
+	assert_int_equal(parse_cidr("198.18.0.100/2x", &v), -1);
+	assert_int_equal(parse_cidr("2001:db8::1/129", &v), -1);
+	assert_int_equal(parse_cidr("[2001:db8::1]/64", &v), -1);
+}
+
+static void test_format_sockaddr(void **state)
+{
+	(void)state;
+	struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_port = htons(80) };
+	inet_pton(AF_INET, "198.18.0.1", &v4.sin_addr);
+	char buf[64];
+	format_sockaddr((struct sockaddr *)&v4, buf, sizeof(buf));
+	assert_string_equal(buf, "198.18.0.1:80");
+	struct sockaddr_in6 v6 = { .sin6_family = AF_INET6, .sin6_port = htons(443) };
+	inet_pton(AF_INET6, "2001:db8::1", &v6.sin6_addr);
+	format_sockaddr((struct sockaddr *)&v6, buf, sizeof(buf));
+	assert_string_equal(buf, "[2001:db8::1]:443");
+	struct sockaddr none = { .sa_family = AF_UNSPEC };
+	format_sockaddr(&none, buf, sizeof(buf));
+	assert_string_equal(buf, "-");
+	format_sockaddr((struct sockaddr *)&v6, buf, 8);          /* truncates, stays terminated */
+	assert_int_equal(strlen(buf), 7);
+}
+
+/* ---- good configs ---- */
+
+static const char FULL[] =
+	"node: lb1\n"
+	"log: { level: debug, format: logfmt }\n"
+	"control: { socket: /run/buoy/test.sock }\n"
+	"metrics: { listen: \"127.0.0.1:9254\" }\n"
+	"user: buoy\n"
+	"script_user: checker\n"
+	"max_conns: 5000\n"
+	"workers: 3\n"
+	"shutdown_grace: 45s\n"
+	"vrrp:\n"
+	"  - name: apiserver\n"
+	"    interface: eth0\n"
+	"    router_id: 51\n"
+	"    priority: 110\n"
+	"    version: 2\n"
+	"    advert_interval: 2s\n"
+	"    preempt: false\n"
+	"    preempt_delay: 10s\n"
+	"    virtual_ips: [198.18.0.100/24, 198.18.0.101]\n"
+	"    label: eth0:vip\n"
+	"    unicast_source: 198.18.0.11\n"
+	"    unicast_peers: [198.18.0.12, 198.18.0.13]\n"
+	"    auth_pass: s3cret\n"
+	"    garp: { repeat: 3, interval: 20ms, delay: 2s, refresh: 0s }\n"
+	"    track:\n"
+	"      interfaces: [eth0, { name: eth1, weight: -20 }]\n"
+	"      scripts:\n"
+	"        - { name: chk, command: /usr/local/bin/chk, interval: 1s, timeout: 500ms,\n"
+	"            weight: 10, rise: 2, fall: 3, user: root }\n"
+	"        - { command: \"/bin/true\" }\n"
+	"      backends: [apiservers, { name: etcd, weight: -50 }]\n"
+	"    notify: /usr/local/bin/notify\n"
+	"  - name: apiserver6\n"
+	"    interface: eth0\n"
+	"    router_id: 51\n"
+	"    virtual_ips: [\"2001:db8::100/64\"]\n"
+	"listeners:\n"
+	"  - { name: apiserver, bind: \"198.18.0.100:6443\", backend: apiservers }\n"
+	"  - { name: etcd, bind: \"[2001:db8::100]:2379\", backend: etcd }\n"
+	"  - { name: local, bind: \":16443\", backend: apiservers }\n"
+	"backends:\n"
+	"  - name: apiservers\n"
+	"    balance: leastconn\n"
+	"    connect_timeout: 500ms\n"
+	"    retries: 1\n"
+	"    max_fails: 3\n"
+	"    fail_timeout: 30s\n"
+	"    idle_timeout: 2h\n"
+	"    queue_timeout: 1s\n"
+	"    health:\n"
+	"      type: https\n"
+	"      path: /livez\n"
+	"      host: kubernetes.default\n"
+	"      expect_status: [200, \"300-399\"]\n"
+	"      interval: 2s\n"
+	"      timeout: 800ms\n"
+	"      rise: 3\n"
+	"      fall: 4\n"
+	"      port: 6444\n"
+	"      verify: true\n"
+	"      ca_file: /etc/kubernetes/pki/ca.crt\n"
+	"      cert_file: /etc/buoy/client.crt\n"
+	"      key_file: /etc/buoy/client.key\n"
+	"      initial_state: down\n"
+	"    servers:\n"
+	"      - { address: \"198.18.0.21:6443\", weight: 256, max_conns: 100 }\n"
+	"      - { address: \"198.18.0.22:6443\", backup: yes }\n"
+	"  - name: etcd\n"
+	"    balance: source\n"
+	"    health: { type: http, expect_status: 204 }\n"
+	"    servers:\n"
+	"      - { address: \"[2001:db8::21]:2379\" }\n"
+	"      - { address: \"[2001:db8::22]:2379\" }\n"
+	"      - { address: \"[2001:db8::23]:2379\" }\n";
+
+static void test_full_config_round_trip(void **state)
+{
+	(void)state;
+	struct config *c = expect_ok(FULL);
+	assert_string_equal(c->file, "buoy.yaml");
+	assert_string_equal(c->node, "lb1");
+	assert_int_equal(c->log_level, LOG_LVL_DEBUG);
+	assert_string_equal(c->log_format, "logfmt");
+	assert_string_equal(c->control_socket, "/run/buoy/test.sock");
+	assert_true(c->metrics_enabled);
+	assert_string_equal(c->metrics_listen.text, "127.0.0.1:9254");
+	assert_string_equal(c->user, "buoy");
+	assert_string_equal(c->script_user, "checker");
+	assert_int_equal(c->max_conns, 5000);
+	assert_int_equal(c->workers, 3);
+	assert_int_equal(c->shutdown_grace_ms, 45000);
+
+	assert_int_equal(c->n_listeners, 3);
+	assert_string_equal(c->listeners[0].name, "apiserver");
+	assert_string_equal(c->listeners[0].bind.text, "198.18.0.100:6443");
+	assert_string_equal(c->listeners[0].backend, "apiservers");
+	assert_int_equal(c->listeners[0].backend_idx, 0);
+	assert_string_equal(c->listeners[1].bind.text, "[2001:db8::100]:2379");
+	assert_int_equal(c->listeners[1].backend_idx, 1);
+	assert_string_equal(c->listeners[2].bind.text, "[::]:16443");
+
+	assert_int_equal(c->n_backends, 2);
+	const struct cfg_backend *b = &c->backends[0];
+	assert_string_equal(b->name, "apiservers");
+	assert_int_equal(b->balance, BALANCE_LEASTCONN);
+	assert_int_equal(b->connect_timeout_ms, 500);
+	assert_int_equal(b->retries, 1);
+	assert_int_equal(b->max_fails, 3);
+	assert_int_equal(b->fail_timeout_ms, 30000);
+	assert_int_equal(b->idle_timeout_ms, 7200000);
+	assert_int_equal(b->queue_timeout_ms, 1000);
+	assert_int_equal(b->n_servers, 2);
+	assert_string_equal(b->servers[0].addr.text, "198.18.0.21:6443");
+	assert_int_equal(b->servers[0].weight, 256);
+	assert_int_equal(b->servers[0].max_conns, 100);
+	assert_false(b->servers[0].backup);
+	assert_int_equal(b->servers[1].weight, 1);
+	assert_true(b->servers[1].backup);
+	const struct cfg_health *h = &b->health;
+	assert_int_equal(h->type, HEALTH_HTTPS);
+	assert_string_equal(h->path, "/livez");
+	assert_string_equal(h->host, "kubernetes.default");
+	assert_int_equal(h->n_expect, 2);
+	assert_int_equal(h->expect[0].lo, 200);
+	assert_int_equal(h->expect[0].hi, 200);
+	assert_int_equal(h->expect[1].lo, 300);
+	assert_int_equal(h->expect[1].hi, 399);
+	assert_int_equal(h->interval_ms, 2000);
+	assert_int_equal(h->timeout_ms, 800);
+	assert_int_equal(h->rise, 3);
+	assert_int_equal(h->fall, 4);
+	assert_int_equal(h->port, 6444);
+	assert_true(h->verify);
+	assert_string_equal(h->ca_file, "/etc/kubernetes/pki/ca.crt");
+	assert_string_equal(h->cert_file, "/etc/buoy/client.crt");
+	assert_string_equal(h->key_file, "/etc/buoy/client.key");
+	assert_false(h->initial_up);
+	b = &c->backends[1];
+	assert_int_equal(b->balance, BALANCE_SOURCE);
+	assert_int_equal(b->retries, 2);                 /* default: servers - 1 */
+	assert_int_equal(b->health.type, HEALTH_HTTP);
+	assert_int_equal(b->health.n_expect, 1);
+	assert_int_equal(b->health.expect[0].lo, 204);
+	assert_int_equal(b->health.expect[0].hi, 204);
+	assert_string_equal(b->servers[2].addr.text, "[2001:db8::23]:2379");
+
+	assert_int_equal(c->n_vrrp, 2);
+	const struct cfg_vrrp *v = &c->vrrp[0];
+	assert_string_equal(v->name, "apiserver");
+	assert_string_equal(v->interface, "eth0");
+	assert_int_equal(v->router_id, 51);
+	assert_int_equal(v->priority, 110);
+	assert_int_equal(v->version, 2);
+	assert_int_equal(v->family, AF_INET);
+	assert_int_equal(v->advert_interval_ms, 2000);
+	assert_false(v->preempt);
+	assert_int_equal(v->preempt_delay_ms, 10000);
+	assert_int_equal(v->n_vips, 2);
+	assert_string_equal(v->vips[0].text, "198.18.0.100/24");
+	assert_int_equal(v->vips[0].prefix, 24);
+	assert_string_equal(v->vips[1].text, "198.18.0.101/32");
+	assert_string_equal(v->label, "eth0:vip");
+	assert_int_equal(v->unicast_source.ss_family, AF_INET);
+	assert_int_equal(v->n_unicast_peers, 2);
+	assert_int_equal(v->unicast_peers[1].ss_family, AF_INET);
+	assert_string_equal(v->auth_pass, "s3cret");
+	assert_int_equal(v->garp.repeat, 3);
+	assert_int_equal(v->garp.interval_ms, 20);
+	assert_int_equal(v->garp.delay_ms, 2000);
+	assert_int_equal(v->garp.refresh_ms, 0);
+	assert_int_equal(v->n_track_ifaces, 2);
+	assert_string_equal(v->track_ifaces[0].name, "eth0");
+	assert_int_equal(v->track_ifaces[0].weight, 0);
+	assert_string_equal(v->track_ifaces[1].name, "eth1");
+	assert_int_equal(v->track_ifaces[1].weight, -20);
+	assert_int_equal(v->n_track_scripts, 2);
+	assert_string_equal(v->track_scripts[0].name, "chk");
+	assert_string_equal(v->track_scripts[0].command, "/usr/local/bin/chk");
+	assert_int_equal(v->track_scripts[0].interval_ms, 1000);
+	assert_int_equal(v->track_scripts[0].timeout_ms, 500);
+	assert_int_equal(v->track_scripts[0].weight, 10);
+	assert_int_equal(v->track_scripts[0].rise, 2);
+	assert_int_equal(v->track_scripts[0].fall, 3);
+	assert_string_equal(v->track_scripts[0].user, "root");
+	assert_string_equal(v->track_scripts[1].name, "/bin/true");  /* defaults to the command */
+	assert_int_equal(v->track_scripts[1].interval_ms, 2000);
+	assert_int_equal(v->track_scripts[1].timeout_ms, 2000);      /* defaults to the interval */
+	assert_int_equal(v->track_scripts[1].weight, 0);
+	assert_int_equal(v->track_scripts[1].rise, 1);
+	assert_int_equal(v->track_scripts[1].fall, 1);
+	assert_null(v->track_scripts[1].user);
+	assert_int_equal(v->n_track_backends, 2);
+	assert_string_equal(v->track_backends[0].name, "apiservers");
+	assert_int_equal(v->track_backends[0].backend_idx, 0);
+	assert_int_equal(v->track_backends[0].weight, 0);
+	assert_int_equal(v->track_backends[1].backend_idx, 1);
+	assert_int_equal(v->track_backends[1].weight, -50);
+	assert_string_equal(v->notify, "/usr/local/bin/notify");
+	v = &c->vrrp[1];                   /* same VRID on eth0 is fine in the other family */
+	assert_int_equal(v->family, AF_INET6);
+	assert_int_equal(v->router_id, 51);
+	config_free(c);
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct config *c = expect_ok(
+		"listeners:\n"
+		"  - { name: api, bind: \"198.18.0.100:6443\", backend: api }\n"
+		"backends:\n"
+		"  - name: api\n"
+		"    servers:\n"
+		"      - { address: \"198.18.0.21:6443\" }\n"
+		"      - { address: \"198.18.0.22:6443\" }\n"
+		"      - { address: \"198.18.0.23:6443\" }\n"
+		"vrrp:\n"
+		"  - { name: vip, interface: eth0, router_id: 7, virtual_ips: [198.18.0.100/24] }\n");
+	char host[256];
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	assert_string_equal(c->node, host);
+	assert_int_equal(c->log_level, LOG_LVL_INFO);
+	assert_string_equal(c->log_format, "logfmt");
+	assert_string_equal(c->control_socket, "/run/buoy/buoy.sock");
+	assert_false(c->metrics_enabled);
+	assert_null(c->user);
+	assert_string_equal(c->script_user, "nobody");
+	assert_int_equal(c->max_conns, 0);
+	assert_int_equal(c->workers, (uint32_t)sysconf(_SC_NPROCESSORS_ONLN));
+	assert_int_equal(c->shutdown_grace_ms, 30000);
+	const struct cfg_backend *b = &c->backends[0];
+	assert_int_equal(b->balance, BALANCE_ROUNDROBIN);
+	assert_int_equal(b->connect_timeout_ms, 2000);
+	assert_int_equal(b->retries, 2);
+	assert_int_equal(b->max_fails, 1);
+	assert_int_equal(b->fail_timeout_ms, 10000);
+	assert_int_equal(b->idle_timeout_ms, 3600000);
+	assert_int_equal(b->queue_timeout_ms, 5000);
+	assert_int_equal(b->servers[0].weight, 1);
+	assert_int_equal(b->servers[0].max_conns, 0);
+	assert_false(b->servers[0].backup);
+	const struct cfg_health *h = &b->health;
+	assert_int_equal(h->type, HEALTH_TCP);
+	assert_string_equal(h->path, "/readyz");
+	assert_null(h->host);
+	assert_int_equal(h->n_expect, 1);
+	assert_int_equal(h->expect[0].lo, 200);
+	assert_int_equal(h->expect[0].hi, 200);
+	assert_int_equal(h->interval_ms, 1000);
+	assert_int_equal(h->timeout_ms, 1000);
+	assert_int_equal(h->rise, 2);
+	assert_int_equal(h->fall, 2);
+	assert_int_equal(h->port, 0);
+	assert_false(h->verify);
+	assert_null(h->ca_file);
+	assert_null(h->cert_file);
+	assert_null(h->key_file);
+	assert_true(h->initial_up);
+	const struct cfg_vrrp *v = &c->vrrp[0];
+	assert_int_equal(v->priority, 100);
+	assert_int_equal(v->version, 3);
+	assert_int_equal(v->family, AF_INET);
+	assert_int_equal(v->advert_interval_ms, 200);
+	assert_true(v->preempt);
+	assert_int_equal(v->preempt_delay_ms, 0);
+	assert_null(v->label);
+	assert_int_equal(v->unicast_source.ss_family, 0);
+	assert_int_equal(v->n_unicast_peers, 0);
+	assert_string_equal(v->auth_pass, "");
+	assert_int_equal(v->garp.repeat, 5);
+	assert_int_equal(v->garp.interval_ms, 10);
+	assert_int_equal(v->garp.delay_ms, 5000);
+	assert_int_equal(v->garp.refresh_ms, 60000);
+	assert_int_equal(v->n_track_ifaces + v->n_track_scripts + v->n_track_backends, 0);
+	assert_null(v->notify);
+	config_free(c);
+}
+
+static void test_v2_default_interval_and_single_server_retries(void **state)
+{
+	(void)state;
+	struct config *c = expect_ok(BASE_BACKENDS
+		"vrrp:\n"
+		"  - { name: v, interface: eth0, router_id: 7, version: 2, virtual_ips: [198.18.0.100] }\n");
+	assert_int_equal(c->vrrp[0].advert_interval_ms, 1000);  /* v2 counts whole seconds */
+	assert_int_equal(c->backends[0].retries, 0);
+	assert_int_equal(c->n_listeners, 0);
+	config_free(c);
+}
+
+static void test_empty_sections_and_node_local(void **state)
+{
+	(void)state;
+	struct config *c = expect_ok(BASE_LISTENERS BASE_BACKENDS "vrrp:\n");
+	assert_int_equal(c->n_vrrp, 0);
+	config_free(c);
+}
+
+static void test_expect_status_forms(void **state)
+{
+	(void)state;
+	struct config *c = expect_ok(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { type: http, expect_status: \"200-399\" }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n");
+	assert_int_equal(c->backends[0].health.n_expect, 1);
+	assert_int_equal(c->backends[0].health.expect[0].lo, 200);
+	assert_int_equal(c->backends[0].health.expect[0].hi, 399);
+	config_free(c);
+	c = expect_ok(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health:\n"
+		"      expect_status:\n"
+		"        - 200\n"
+		"        - 204\n"
+		"        - 300-302\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n");
+	assert_int_equal(c->backends[0].health.n_expect, 3);
+	assert_int_equal(c->backends[0].health.expect[1].lo, 204);
+	assert_int_equal(c->backends[0].health.expect[2].lo, 300);
+	assert_int_equal(c->backends[0].health.expect[2].hi, 302);
+	config_free(c);
+}
+
+static void test_example_file_loads(void **state)
+{
+	(void)state;
+	struct config_errors e;
+	struct config *c = config_load("examples/buoy.yaml", &e);
+	if (!c)
+		dump_errors(&e);
+	assert_non_null(c);
+	assert_string_equal(c->file, "examples/buoy.yaml");
+	assert_int_equal(c->n_vrrp, 1);
+	assert_string_equal(c->vrrp[0].vips[0].text, "198.18.0.100/24");
+	assert_true(c->n_backends >= 2);
+	assert_int_equal(c->backends[0].n_servers, 3);
+	assert_string_equal(c->backends[0].servers[0].addr.text, "198.18.0.21:6443");
+	assert_string_equal(c->backends[0].servers[2].addr.text, "198.18.0.23:6443");
+	config_free(c);
+}
+
+static void test_missing_file(void **state)
+{
+	(void)state;
+	struct config_errors e;
+	assert_null(config_load("/nonexistent/buoy.yaml", &e));
+	assert_int_equal(e.n, 1);
+	char buf[256];
+	config_error_format(&e.v[0], buf, sizeof(buf));
+	assert_string_equal(buf, "/nonexistent/buoy.yaml: cannot open: No such file or directory");
+	config_errors_free(&e);
+}
+
+/* ---- structural errors ---- */
+
+static void test_unknown_key_top(void **state)
+{
+	(void)state;
+	expect_error(BASE_LISTENERS BASE_BACKENDS "colour: red\n", 7, 1, "unknown key \"colour\"");
+	expect_error("nod: lb1\n" BASE_LISTENERS BASE_BACKENDS, 1, 1, "did you mean \"node\"?");
+}
+
+static void test_unknown_key_nested(void **state)
+{
+	(void)state;
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    servers:\n"
+		"      - { address: \"198.18.0.21:6443\" }\n"
+		"    colour: blue\n",
+		7, 5, "unknown key \"colour\" in backends[0]");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    servers:\n"
+		"      - { address: \"198.18.0.21:6443\", wieght: 2 }\n",
+		6, 40, "unknown key \"wieght\" in backends[0].servers[0] (did you mean \"weight\"?)");
+	expect_error(BASE_LISTENERS BASE_BACKENDS
+		"vrrp:\n"
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100]\n"
+		"    garp: { repeats: 3 }\n",
+		12, 13, "unknown key \"repeats\" in vrrp[0].garp");
+}
+
+static void test_every_unknown_key_reported(void **state)
+{
+	(void)state;
+	struct config_errors e;
+	assert_null(load("a: 1\n" BASE_LISTENERS BASE_BACKENDS "b: 2\nlog: { c: 3 }\n", &e));
+	assert_int_equal(e.n, 3);
+	assert_int_equal(e.v[0].line, 1);
+	assert_int_equal(e.v[1].line, 8);
+	assert_int_equal(e.v[2].line, 9);
+	assert_int_equal(e.v[2].col, 8);
+	assert_non_null(strstr(e.v[2].msg, "unknown key \"c\" in log"));
+	config_errors_free(&e);
+}
+
+static void test_unknown_key_and_semantic_error_together(void **state)
+{
+	(void)state;
+	struct config_errors e;
+	assert_null(load("colour: red\n" BASE_BACKENDS
+			 "listeners:\n"
+			 "  - { name: api, bind: \"198.18.0.100:6443\", backend: nope }\n", &e));
+	assert_int_equal(e.n, 2);
+	assert_non_null(strstr(e.v[0].msg, "unknown key"));
+	assert_non_null(strstr(e.v[1].msg, "no backend named \"nope\""));
+	config_errors_free(&e);
+}
+
+static void test_duplicate_key(void **state)
+{
+	(void)state;
+	expect_error("node: a\n" BASE_LISTENERS BASE_BACKENDS "node: b\n", 8, 1,
+		     "duplicate key \"node\"");
+}
+
+static void test_wrong_shape(void **state)
+{
+	(void)state;
+	expect_error("node: [a, b]\n" BASE_LISTENERS BASE_BACKENDS, 1, 7,
+		     "node: expected a single value, got a list");
+	expect_error(BASE_LISTENERS "backends: { name: api }\n", 3, 11,
+		     "backends: expected a list, got a mapping");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    servers: \"198.18.0.21:6443\"\n",
+		5, 14, "backends[0].servers: expected a list, got a single value");
+	expect_error("- a\n- b\n", 1, 1, "document: expected a mapping, got a list");
+	expect_error(BASE_LISTENERS "backends:\n  - api\n", 4, 5,
+		     "backends[0]: expected a mapping, got a single value");
+}
+
+static void test_yaml_syntax_error(void **state)
+{
+	(void)state;
+	expect_error("node: lb1\nlisteners: [\n  - a\n", 3, 3, "YAML syntax error");
+	expect_error("node: a\n  bad: b\n", 2, 6, "YAML syntax error: mapping values are not allowed");
+}
+
+static void test_empty_document(void **state)
+{
+	(void)state;
+	struct config_errors e;
+	assert_null(load("", &e));
+	assert_int_equal(e.n, 1);
+	assert_non_null(strstr(e.v[0].msg, "empty configuration"));
+	config_errors_free(&e);
+	expect_error("node: lb1\n", 1, 1, "nothing to do");
+}
+
+/* ---- typed values ---- */
+
+static void test_duration_without_unit(void **state)
+{
+	(void)state;
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    connect_timeout: 2\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 22, "backends[0].connect_timeout: duration \"2\" has no unit");
+	expect_error("shutdown_grace: 30\n" BASE_LISTENERS BASE_BACKENDS, 1, 17, "has no unit");
+}
+
+static void test_bad_duration(void **state)
+{
+	(void)state;
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { interval: 1sec }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 25, "backends[0].health.interval: invalid duration \"1sec\"");
+}
+
+static void test_wrong_type_integer(void **state)
+{
+	(void)state;
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    servers: [{ address: \"198.18.0.21:6443\", weight: heavy }]\n",
+		5, 54, "backends[0].servers[0].weight: expected a whole number 1..256, got \"heavy\"");
+	expect_error("workers: 1.5\n" BASE_LISTENERS BASE_BACKENDS, 1, 10, "expected a whole number");
+	expect_error("max_conns: -1\n" BASE_LISTENERS BASE_BACKENDS, 1, 12, "expected a whole number");
+}
+
+static void test_wrong_type_bool(void **state)
+{
+	(void)state;
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    servers: [{ address: \"198.18.0.21:6443\", backup: maybe }]\n",
+		5, 54, "backends[0].servers[0].backup: expected true or false, got \"maybe\"");
+}
+
+static void test_weight_range(void **state)
+{
+	(void)state;
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    servers:\n"
+		"      - { address: \"198.18.0.21:6443\", weight: 0 }\n"
+		"      - { address: \"198.18.0.22:6443\", weight: 257 }\n",
+		6, 48, "backends[0].servers[0].weight: 0 is out of range 1..256");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    servers:\n"
+		"      - { address: \"198.18.0.21:6443\", weight: 0 }\n"
+		"      - { address: \"198.18.0.22:6443\", weight: 257 }\n",
+		7, 48, "backends[0].servers[1].weight: 257 is out of range 1..256");
+}
+
+static void test_bad_enums(void **state)
+{
+	(void)state;
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    balance: fastest\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 14, "unknown balance \"fastest\"");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { type: grpc, initial_state: maybe }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 21, "backends[0].health.type: unknown type \"grpc\"");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { type: grpc, initial_state: maybe }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 42, "initial_state: expected up or down");
+	expect_error("log: { level: loud }\n" BASE_LISTENERS BASE_BACKENDS, 1, 15,
+		     "log.level: unknown level \"loud\"");
+	expect_error("log: { format: json }\n" BASE_LISTENERS BASE_BACKENDS, 1, 16,
+		     "log.format: unknown format");
+}
+
+/* ---- addresses ---- */
+
+static void test_bad_server_address(void **state)
+{
+	(void)state;
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    servers:\n"
+		"      - { address: \"198.18.0.21\" }\n",
+		6, 20, "backends[0].servers[0].address: invalid address \"198.18.0.21\"");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    servers:\n"
+		"      - address: 2001:db8::1:443\n",
+		6, 18, "invalid address \"2001:db8::1:443\"");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    servers:\n"
+		"      - address: \"0.0.0.0:6443\"\n",
+		6, 18, "a server needs a specific address");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    servers:\n"
+		"      - { weight: 2 }\n",
+		6, 9, "backends[0].servers[0]: missing required key \"address\"");
+}
+
+static void test_bad_bind_and_metrics(void **state)
+{
+	(void)state;
+	expect_error(BASE_BACKENDS
+		"listeners:\n"
+		"  - { name: api, bind: \"198.18.0.100:99999\", backend: api }\n",
+		6, 24, "listeners[0].bind: invalid address");
+	expect_error("metrics: { listen: localhost:9254 }\n" BASE_LISTENERS BASE_BACKENDS, 1, 20,
+		     "metrics.listen: invalid address \"localhost:9254\"");
+}
+
+static void test_duplicate_server_address(void **state)
+{
+	(void)state;
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    servers:\n"
+		"      - { address: \"198.18.0.21:6443\" }\n"
+		"      - { address: \"198.18.0.22:6443\" }\n"
+		"      - { address: \"198.18.0.21:6443\" }\n",
+		8, 20, "backends[0].servers[2].address: duplicate server 198.18.0.21:6443 (also servers[0])");
+}
+
+static void test_backend_without_servers(void **state)
+{
+	(void)state;
+	expect_error(BASE_LISTENERS "backends:\n  - name: api\n    servers: []\n", 5, 14,
+		     "backends[0].servers: a backend needs at least one server");
+	expect_error(BASE_LISTENERS "backends:\n  - name: api\n", 4, 5,
+		     "backends[0].servers: a backend needs at least one server");
+}
+
+/* ---- references and names ---- */
+
+static void test_listener_missing_backend(void **state)
+{
+	(void)state;
+	expect_error(BASE_BACKENDS
+		"listeners:\n"
+		"  - { name: api, bind: \"198.18.0.100:6443\", backend: apiservrs }\n",
+		6, 54, "listeners[0].backend: no backend named \"apiservrs\" (defined: api)");
+	expect_error(BASE_BACKENDS
+		"listeners:\n"
+		"  - { name: api, bind: \"198.18.0.100:6443\" }\n",
+		6, 5, "listeners[0]: missing required key \"backend\"");
+}
+
+static void test_duplicate_names(void **state)
+{
+	(void)state;
+	expect_error(BASE_BACKENDS
+		"  - name: api\n"
+		"    servers: [{ address: \"198.18.0.22:6443\" }]\n"
+		BASE_LISTENERS,
+		5, 11, "backends[1].name: duplicate backend name \"api\" (also backends[0])");
+	expect_error(BASE_BACKENDS
+		"listeners:\n"
+		"  - { name: api, bind: \"198.18.0.100:6443\", backend: api }\n"
+		"  - { name: api, bind: \"198.18.0.100:6444\", backend: api }\n",
+		7, 13, "listeners[1].name: duplicate listener name \"api\"");
+	expect_error(BASE_BACKENDS
+		"vrrp:\n"
+		"  - { name: v, interface: eth0, router_id: 1, virtual_ips: [198.18.0.100] }\n"
+		"  - { name: v, interface: eth1, router_id: 2, virtual_ips: [198.18.0.101] }\n",
+		7, 13, "vrrp[1].name: duplicate vrrp instance name \"v\"");
+}
+
+static void test_bad_name_characters(void **state)
+{
+	(void)state;
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: \"api servers\"\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		4, 11, "name \"api servers\" must be 1..63 letters");
+}
+
+static void test_duplicate_bind(void **state)
+{
+	(void)state;
+	expect_error(BASE_BACKENDS
+		"listeners:\n"
+		"  - { name: a, bind: \"198.18.0.100:6443\", backend: api }\n"
+		"  - { name: b, bind: \"198.18.0.100:6443\", backend: api }\n",
+		7, 22, "listeners[1].bind: 198.18.0.100:6443 is already bound by listeners[0]");
+}
+
+/* ---- health ---- */
+
+static void test_expect_status_out_of_range(void **state)
+{
+	(void)state;
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { expect_status: 600 }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 30, "backends[0].health.expect_status: status \"600\" must be within 100..599");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { expect_status: [200, \"399-200\"] }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 36, "backends[0].health.expect_status[1]: status \"399-200\"");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { expect_status: [200, 99] }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 36, "expect_status[1]: status \"99\" must be within 100..599");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { expect_status: ok }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 30, "expected a status code or a range");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { expect_status: { lo: 200 } }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 30, "expect_status: expected a status code");
+}
+
+static void test_health_ranges(void **state)
+{
+	(void)state;
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { rise: 0, fall: 1 }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 21, "backends[0].health.rise: 0 is out of range 1..1000");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { port: 70000 }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 21, "health.port: 70000 is out of range 1..65535");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { path: readyz }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 21, "health.path: must start with '/'");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { cert_file: /c.crt }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 26, "cert_file and key_file go together");
+}
+
+/* ---- vrrp ---- */
+
+#define VRRP_HEAD BASE_LISTENERS BASE_BACKENDS "vrrp:\n"   /* vrrp entries start on line 8 */
+
+static void test_router_id_and_priority_range(void **state)
+{
+	(void)state;
+	expect_error(VRRP_HEAD
+		"  - { name: v, interface: eth0, router_id: 0, virtual_ips: [198.18.0.100] }\n",
+		8, 44, "vrrp[0].router_id: 0 is out of range 1..255");
+	expect_error(VRRP_HEAD
+		"  - { name: v, interface: eth0, router_id: 256, virtual_ips: [198.18.0.100] }\n",
+		8, 44, "router_id: 256 is out of range 1..255");
+	expect_error(VRRP_HEAD
+		"  - { name: v, interface: eth0, virtual_ips: [198.18.0.100] }\n",
+		8, 5, "vrrp[0]: missing required key \"router_id\"");
+	expect_error(VRRP_HEAD
+		"  - { name: v, interface: eth0, router_id: 1, priority: 0, virtual_ips: [198.18.0.100] }\n",
+		8, 57, "vrrp[0].priority: 0 is out of range 1..255");
+	expect_error(VRRP_HEAD
+		"  - { name: v, interface: eth0, router_id: 1, version: 4, virtual_ips: [198.18.0.100] }\n",
+		8, 56, "vrrp[0].version: expected 2 or 3");
+}
+
+static void test_advert_interval_ranges(void **state)
+{
+	(void)state;
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100]\n"
+		"    version: 2\n"
+		"    advert_interval: 500ms\n",
+		13, 22, "vrrp[0].advert_interval: 500ms is out of range 1s..255s");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100]\n"
+		"    version: 2\n"
+		"    advert_interval: 1.5s\n",
+		13, 22, "VRRPv2 needs whole seconds");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100]\n"
+		"    advert_interval: 41s\n",
+		12, 22, "vrrp[0].advert_interval: 41s is out of range 10ms..40950ms");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100]\n"
+		"    advert_interval: 5ms\n",
+		12, 22, "out of range 10ms..40950ms");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100]\n"
+		"    advert_interval: 15ms\n",
+		12, 22, "VRRPv3 needs a multiple of 10ms");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100]\n"
+		"    advert_interval: 1\n",
+		12, 22, "has no unit");
+}
+
+static void test_vrid_clash(void **state)
+{
+	(void)state;
+	expect_error(VRRP_HEAD
+		"  - { name: a, interface: eth0, router_id: 51, virtual_ips: [198.18.0.100/24] }\n"
+		"  - { name: b, interface: eth0, router_id: 51, virtual_ips: [198.18.0.101/24] }\n",
+		9, 44, "vrrp[1].router_id: router_id 51 on eth0 (IPv4) is already used by vrrp[0] \"a\"");
+	/* other interface or other family: no clash */
+	struct config *c = expect_ok(VRRP_HEAD
+		"  - { name: a, interface: eth0, router_id: 51, virtual_ips: [198.18.0.100/24] }\n"
+		"  - { name: b, interface: eth1, router_id: 51, virtual_ips: [198.18.0.101/24] }\n"
+		"  - { name: c, interface: eth0, router_id: 51, virtual_ips: [\"2001:db8::1/64\"] }\n");
+	config_free(c);
+}
+
+static void test_mixed_families(void **state)
+{
+	(void)state;
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips:\n"
+		"      - 198.18.0.100/24\n"
+		"      - 2001:db8::100/64\n",
+		13, 9, "vrrp[0].virtual_ips[1]: 2001:db8::100/64 is IPv6 but the instance's first "
+		"address is IPv4");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    unicast_peers: [\"2001:db8::12\"]\n",
+		12, 21, "vrrp[0].unicast_peers[0]: IPv6 peer 2001:db8::12 for an IPv4 instance");
+}
+
+static void test_auth_pass(void **state)
+{
+	(void)state;
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    auth_pass: secret\n",
+		12, 16, "vrrp[0].auth_pass: authentication exists only in VRRPv2");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    version: 2\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    auth_pass: 123456789\n",
+		13, 16, "auth_pass: at most 8 characters");
+}
+
+static void test_bad_vips(void **state)
+{
+	(void)state;
+	expect_error(VRRP_HEAD
+		"  - { name: v, interface: eth0, router_id: 1, virtual_ips: [198.18.0.300/24] }\n",
+		8, 61, "vrrp[0].virtual_ips[0]: invalid address \"198.18.0.300/24\"");
+	expect_error(VRRP_HEAD
+		"  - { name: v, interface: eth0, router_id: 1, virtual_ips: [] }\n",
+		8, 60, "vrrp[0].virtual_ips: an instance needs at least one address");
+	expect_error(VRRP_HEAD
+		"  - { name: v, interface: eth0, router_id: 1, virtual_ips: [198.18.0.1, 198.18.0.1/24] }\n",
+		8, 73, "duplicate address 198.18.0.1/24");
+	expect_error(VRRP_HEAD
+		"  - { name: a, interface: eth0, router_id: 1, virtual_ips: [198.18.0.1] }\n"
+		"  - { name: b, interface: eth0, router_id: 2, virtual_ips: [198.18.0.1] }\n",
+		9, 61, "vrrp[1].virtual_ips[0]: 198.18.0.1/32 is also in vrrp[0]");
+}
+
+static void test_bad_interface_name(void **state)
+{
+	(void)state;
+	expect_error(VRRP_HEAD
+		"  - { name: v, interface: averyveryverylongname, router_id: 1, virtual_ips: [198.18.0.1] }\n",
+		8, 27, "vrrp[0].interface: \"averyveryverylongname\" is not a valid interface name");
+}
+
+static void test_track_backend_missing(void **state)
+{
+	(void)state;
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    track: { backends: [api, apiservers] }\n",
+		12, 30, "vrrp[0].track.backends[1]: no backend named \"apiservers\"");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    track:\n"
+		"      backends:\n"
+		"        - { name: nope, weight: -10 }\n",
+		14, 19, "vrrp[0].track.backends[0].name: no backend named \"nope\"");
+}
+
+static void test_track_forms_errors(void **state)
+{
+	(void)state;
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    track:\n"
+		"      interfaces: [{ name: eth0, wait: 1 }]\n",
+		13, 34, "unknown key \"wait\" in vrrp[0].track.interfaces[0]");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    track:\n"
+		"      interfaces: [{ name: eth0, weight: 300 }]\n",
+		13, 42, "vrrp[0].track.interfaces[0].weight: 300 is out of range -254..254");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    track:\n"
+		"      interfaces: eth0\n",
+		13, 19, "vrrp[0].track.interfaces: expected a list");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    track:\n"
+		"      scripts:\n"
+		"        - { name: chk, interval: 2 }\n",
+		14, 11, "vrrp[0].track.scripts[0]: missing required key \"command\"");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    track:\n"
+		"      scripts:\n"
+		"        - { name: chk, interval: 2, command: /bin/true }\n",
+		14, 34, "vrrp[0].track.scripts[0].interval: duration \"2\" has no unit");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    track:\n"
+		"      scripts:\n"
+		"        - { command: /bin/true, rise: 0 }\n",
+		14, 39, "vrrp[0].track.scripts[0].rise: 0 is out of range 1..1000");
+}
+
+/* ---- error plumbing ---- */
+
+static void test_errors_sorted_and_formatted(void **state)
+{
+	(void)state;
+	struct config_errors e;
+	assert_null(load(BASE_LISTENERS
+			 "backends:\n"
+			 "  - name: api\n"
+			 "    connect_timeout: 2\n"
+			 "    servers: [{ address: \"198.18.0.21:6443\", weight: 0 }]\n"
+			 "    retries: x\n", &e));
+	assert_int_equal(e.n, 3);
+	for (size_t i = 1; i < e.n; i++)
+		assert_true(e.v[i - 1].line <= e.v[i].line);
+	char buf[512];
+	config_error_format(&e.v[0], buf, sizeof(buf));
+	assert_string_equal(buf, "buoy.yaml:5:22: backends[0].connect_timeout: duration \"2\" has "
+			    "no unit (write e.g. \"2s\" or \"2ms\")");
+	config_errors_free(&e);
+	assert_int_equal(e.n, 0);
+}
+
+static void test_cyaml_log_translation(void **state)
+{
+	(void)state;
+	struct config_errors errs = { 0 };
+	struct cfg_diag d = { &errs, "x.yaml", NULL, NULL };
+	char *lines[] = {
+		"Load: Unexpected key: colour",
+		"Load: Backtrace:",
+		"  in mapping (line: 3, column: 11)",
+		"  in sequence entry '1' (line: 3, column: 5)",
+		"  in mapping field 'backends' (line: 3, column: 3)",
+		"Load: Invalid INT value: 'abc'",
+		"Load: Backtrace:",
+		"  in mapping field 'weight' (line: 5, column: 30)",
+		"  in sequence entry '2' (line: 5, column: 9)",
+		"  in mapping field 'servers' (line: 5, column: 7)",
+	};
+	cfg_cyaml_translate(&d, lines, sizeof(lines) / sizeof(lines[0]));
+	assert_int_equal(errs.n, 2);
+	assert_int_equal(errs.v[0].line, 3);
+	assert_int_equal(errs.v[0].col, 11);
+	assert_string_equal(errs.v[0].msg, "unknown key \"colour\" in backends[0]");
+	assert_int_equal(errs.v[1].line, 5);
+	assert_int_equal(errs.v[1].col, 30);
+	assert_string_equal(errs.v[1].msg, "servers[1].weight: Invalid INT value: 'abc'");
+	config_errors_free(&errs);
+}
+
+static void test_alias_bomb_is_bounded(void **state)
+{
+	(void)state;
+	char yaml[4096];
+	size_t n = (size_t)snprintf(yaml, sizeof(yaml), "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+	for (int i = 1; i < 10; i++)
+		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
+			"a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
+			i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+	struct config_errors e;
+	assert_null(config_load_buf("bomb.yaml", yaml, n, &e));
+	assert_true(e.n >= 1);
+	config_errors_free(&e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_duration),
+		cmocka_unit_test(test_parse_hostport),
+		cmocka_unit_test(test_parse_ip_cidr),
+		cmocka_unit_test(test_format_sockaddr),
+		cmocka_unit_test(test_full_config_round_trip),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_v2_default_interval_and_single_server_retries),
+		cmocka_unit_test(test_empty_sections_and_node_local),
+		cmocka_unit_test(test_expect_status_forms),
+		cmocka_unit_test(test_example_file_loads),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_unknown_key_top),
+		cmocka_unit_test(test_unknown_key_nested),
+		cmocka_unit_test(test_every_unknown_key_reported),
+		cmocka_unit_test(test_unknown_key_and_semantic_error_together),
+		cmocka_unit_test(test_duplicate_key),
+		cmocka_unit_test(test_wrong_shape),
+		cmocka_unit_test(test_yaml_syntax_error),
+		cmocka_unit_test(test_empty_document),
+		cmocka_unit_test(test_duration_without_unit),
+		cmocka_unit_test(test_bad_duration),
+		cmocka_unit_test(test_wrong_type_integer),
+		cmocka_unit_test(test_wrong_type_bool),
+		cmocka_unit_test(test_weight_range),
+		cmocka_unit_test(test_bad_enums),
+		cmocka_unit_test(test_bad_server_address),
+		cmocka_unit_test(test_bad_bind_and_metrics),
+		cmocka_unit_test(test_duplicate_server_address),
+		cmocka_unit_test(test_backend_without_servers),
+		cmocka_unit_test(test_listener_missing_backend),
+		cmocka_unit_test(test_duplicate_names),
+		cmocka_unit_test(test_bad_name_characters),
+		cmocka_unit_test(test_duplicate_bind),
+		cmocka_unit_test(test_expect_status_out_of_range),
+		cmocka_unit_test(test_health_ranges),
+		cmocka_unit_test(test_router_id_and_priority_range),
+		cmocka_unit_test(test_advert_interval_ranges),
+		cmocka_unit_test(test_vrid_clash),
+		cmocka_unit_test(test_mixed_families),
+		cmocka_unit_test(test_auth_pass),
+		cmocka_unit_test(test_bad_vips),
+		cmocka_unit_test(test_bad_interface_name),
+		cmocka_unit_test(test_track_backend_missing),
+		cmocka_unit_test(test_track_forms_errors),
+		cmocka_unit_test(test_errors_sorted_and_formatted),
+		cmocka_unit_test(test_cyaml_log_translation),
+		cmocka_unit_test(test_alias_bomb_is_bounded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
