@@ -137,6 +137,9 @@ static bool parse_addr_msg(const struct nlmsghdr *nlh, struct vip_addr *out, int
 {
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *local = NULL, *address = NULL, *attr;
+	/* libmnl checks the message frame, not that the fixed header fits in it (fuzz_netlink) */
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
+		return false;
 	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
 		return false;
 	mnl_attr_for_each(attr, nlh, sizeof(*ifa)) {
@@ -290,7 +293,7 @@ struct link_ctx {
 static int link_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct link_ctx *c = data;
-	if (nlh->nlmsg_type != RTM_NEWLINK)
+	if (nlh->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
 		return MNL_CB_OK;
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *attr;
@@ -379,6 +382,8 @@ static int monitor_cb(const struct nlmsghdr *nlh, void *data)
 		break;
 	case RTM_NEWLINK:
 	case RTM_DELLINK:
+		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
+			return MNL_CB_OK; /* too short to say which link (fuzz_netlink) */
 		m->events_total++;
 		emit_link(m, nlh);
 		break;
@@ -393,7 +398,9 @@ static void monitor_read(struct loop *l, struct io *io, uint32_t events)
 	struct vip_monitor *m = io->arg;
 	char buf[NL_RECV_SIZE];
 	for (int burst = 0; burst < 64; burst++) {
-		ssize_t n = recv(io->fd, buf, sizeof(buf), 0);
+		struct sockaddr_nl from = { 0 };
+		socklen_t fromlen = sizeof(from);
+		ssize_t n = recvfrom(io->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fromlen);
 		if (n < 0 && errno == ENOBUFS) {
 			/* Events were lost; the owner must re-read the truth from the kernel. */
 			m->overruns_total++;
@@ -405,6 +412,14 @@ static void monitor_read(struct loop *l, struct io *io, uint32_t events)
 		}
 		if (n <= 0)
 			return; /* EAGAIN (drained) or EINTR: level-triggered, we come back */
+		/* Any local process may unicast to our port id; only the kernel (port 0) speaks
+		 * for links and addresses. A forged "link down" would otherwise move the VIP. */
+		if (from.nl_pid != 0) {
+			if (m->forged_total++ == 0) /* once at warn: a flood must not flood the log */
+				log_warn("netlink message not from the kernel ignored", "sender_port=%u",
+					 (unsigned)from.nl_pid);
+			continue;
+		}
 		mnl_cb_run(buf, (size_t)n, 0, 0, monitor_cb, m);
 	}
 }

@@ -89,6 +89,7 @@ struct vip_monitor {
 	void *arg;
 	uint64_t events_total;
 	uint64_t overruns_total;           /* ENOBUFS seen (each followed by a RESYNC event) */
+	uint64_t forged_total;             /* messages from a process, not the kernel: ignored */
 };
 
 /* Opens the monitor (RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR) and registers it on

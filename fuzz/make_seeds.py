@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Writes the hand-made seed corpora under fuzz/corpus/<target>/ (valid and near-valid inputs).
+Run once after changing a target's input layout; the files are committed. Crashers found later
+are added next to these by hand (named regress-*)."""
+import os
+import socket
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def put(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+
+
+# ---- fuzz_vrrp_packet: setup header (see read_setup) + the VRRP message -----------------------
+def vrrp_seed(version=3, v6=False, unicast=False, pas=b"", vip_check=True, local=False,
+              msg_only=False, fix_ck=False, ttl=255, vrid=51, prio=100, iv=20, vips=1,
+              mutate=None):
+    fam = socket.AF_INET6 if v6 else socket.AF_INET
+    alen = 16 if v6 else 4
+    src = socket.inet_pton(fam, "2001:db8::2" if v6 else "198.18.0.2")
+    dst = socket.inet_pton(fam, "ff02::12" if v6 else "224.0.0.18")
+    loc = socket.inet_pton(fam, "2001:db8::1" if v6 else "198.18.0.1")
+    addrs = [socket.inet_pton(fam, ("2001:db8::%x" if v6 else "198.18.0.%d") % (100 + i))
+             for i in range(vips)]
+    flags = ((version == 3) | v6 << 1 | unicast << 2 | bool(pas) << 3 | vip_check << 4 |
+             local << 5 | msg_only << 6 | fix_ck << 7)
+    # v2 interval is (iv % 255 + 1) s, v3 (iv % 4095 + 1) * 10 ms: pick iv so the packet agrees
+    hdr = struct.pack("!BBBBH", flags, ttl, vrid, prio, iv) + src + dst + loc
+    hdr += bytes([vips]) + b"".join(addrs)
+    if pas:
+        hdr += pas.ljust(8, b"\0")[:8]
+    if version == 3:
+        cs = iv % 4095 + 1
+        msg = bytearray(struct.pack("!BBBBHH", 0x31, vrid, prio, vips, cs, 0) + b"".join(addrs))
+    else:
+        s = iv % 255 + 1
+        msg = bytearray(struct.pack("!BBBBBBH", 0x21, vrid, prio, vips, 1 if pas else 0, s, 0)
+                        + b"".join(addrs) + pas.ljust(8, b"\0")[:8])
+    pseudo = v6 or (version == 3 and not msg_only)
+    ph = src + dst + struct.pack("!HH", 112, len(msg)) if pseudo else b""
+    # vrrp_checksum's pseudo-header reduces to these words for both families
+    msg[6:8] = struct.pack("!H", csum(ph + bytes(msg)))
+    if mutate:
+        msg = mutate(msg)
+    return hdr + bytes(msg)
+
+
+T = "fuzz_vrrp_packet"
+put(T, "v3-ipv4", vrrp_seed())
+put(T, "v3-ipv4-msg-only-checksum", vrrp_seed(msg_only=True))
+put(T, "v3-ipv6", vrrp_seed(v6=True))
+put(T, "v3-ipv4-unicast", vrrp_seed(unicast=True, ttl=64))
+put(T, "v3-ipv4-3vips", vrrp_seed(vips=3))
+put(T, "v3-ipv4-owner-255", vrrp_seed(prio=255))
+put(T, "v3-ipv4-prio0", vrrp_seed(prio=0))
+put(T, "v2-ipv4", vrrp_seed(version=2, iv=0))
+put(T, "v2-ipv4-pass", vrrp_seed(version=2, iv=0, pas=b"secret"))
+put(T, "v2-ipv6-pass", vrrp_seed(version=2, v6=True, iv=0, pas=b"12345678"))
+put(T, "near-ttl64", vrrp_seed(ttl=64))
+put(T, "near-own", vrrp_seed(local=True))
+put(T, "near-bad-checksum", vrrp_seed(mutate=lambda m: m[:7] + bytes([m[7] ^ 0xff])))
+put(T, "near-truncated", vrrp_seed(mutate=lambda m: m[:-2]))
+put(T, "near-oversize", vrrp_seed(mutate=lambda m: m + b"\0\0\0\0"))
+put(T, "near-header-only", vrrp_seed(mutate=lambda m: m[:8]))
+put(T, "near-count-255-fixck", vrrp_seed(fix_ck=True, mutate=lambda m: m[:3] + b"\xff" + m[4:]))
+put(T, "near-v2-in-v3", vrrp_seed(fix_ck=True, mutate=lambda m: b"\x21" + m[1:]))
+put(T, "near-interval0-fixck", vrrp_seed(fix_ck=True, mutate=lambda m: m[:4] + b"\0\0" + m[6:]))
+put(T, "near-wrong-pass", vrrp_seed(version=2, iv=0, pas=b"secret",
+                                    mutate=lambda m: m[:-8] + b"SECRET\0\0"))
+
+# ---- fuzz_health_parse: pattern byte + response -----------------------------------------------
+T = "fuzz_health_parse"
+for i, r in enumerate([
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.0 503 Service Unavailable\r\n\r\n",
+        b"HTTP/1.1 200\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\n",
+        b"HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\nHTTP/1.1 204 No Content\n\n",
+        b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
+        b"HTTP/2 200\r\n\r\n", b"http/1.1 200 OK\r\n", b"HTTP/1.1 20 OK\r\n",
+        b"HTTP/1.1 2000 OK\r\n", b"HTTP/1.1 200 O\x01K\r\n", b"HTTP/1.1 200 OK\rX",
+        b"HTTP/1.1 100 Continue\r\n folded\r\n\r\n", b"HTTP/1.1   404   Not Found\n",
+        b"HTTP/1.1 200 OK", b"", b"HTTP/1.1 200 " + b"x" * 1100 + b"\r\n"]):
+    put(T, "resp-%02d" % i, bytes([i * 37 % 256]) + r)
+
+# ---- fuzz_metrics_http: the request -----------------------------------------------------------
+T = "fuzz_metrics_http"
+for i, r in enumerate([
+        "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "HEAD /metrics HTTP/1.0\r\n\r\n",
+        "GET /metrics?x=1 HTTP/1.1\n\n", "POST /metrics HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\n\r\n", "GET /metrics HTTP/2.0\r\n\r\n", "GET  /metrics HTTP/1.1\r\n\r\n",
+        "G\x00T /metrics HTTP/1.1\r\n\r\n", "GET /metrics\r\n\r\n", "\r\n\r\n"]):
+    put(T, "req-%02d" % i, r)
+
+# ---- fuzz_ctl_request: one control line -------------------------------------------------------
+T = "fuzz_ctl_request"
+for i, r in enumerate([
+        "status\n", "status json\n", "status text\n", "status xml\n", "help\n", "reload\n",
+        "reload now\n", "drain apiservers 198.18.0.22:6443\n", "drain apiservers 198.18.0.22\n",
+        "enable apiservers [2001:db8::23]:6443\n", "drain apiservers 2001:db8::23\n",
+        "drain nope 1.2.3.4\n", "drain apiservers :6443\n", "drain a b c d e\n", "\n",
+        "enable\tapiservers\t198.18.0.21:6443\r\n", "x" * 1023 + "\n"]):
+    put(T, "line-%02d" % i, r)
+
+
+# ---- fuzz_netlink: a recv() buffer of rtnetlink messages --------------------------------------
+def nlmsg(typ, payload, flags=0, seq=0):
+    ln = 16 + len(payload)
+    return struct.pack("=IHHII", ln, typ, flags, seq, 0) + payload + b"\0" * ((4 - ln % 4) % 4)
+
+
+def rta(typ, data):
+    ln = 4 + len(data)
+    return struct.pack("=HH", ln, typ) + data + b"\0" * ((4 - ln % 4) % 4)
+
+
+RTM_NEWLINK, RTM_DELLINK, RTM_NEWADDR, RTM_DELADDR = 16, 17, 20, 21
+IFA_ADDRESS, IFA_LOCAL, IFA_LABEL = 1, 2, 3
+IFLA_ADDRESS, IFLA_IFNAME = 1, 3
+v4 = socket.inet_aton("198.18.0.100")
+v6 = socket.inet_pton(socket.AF_INET6, "2001:db8::100")
+ifa4 = struct.pack("=BBBBI", socket.AF_INET, 24, 0, 0, 2)
+ifa6 = struct.pack("=BBBBI", socket.AF_INET6, 64, 0, 0, 2)
+ifi = struct.pack("=BBHiII", 0, 0, 1, 2, 0x10043, 0)     # UP|RUNNING|LOWER_UP
+T = "fuzz_netlink"
+put(T, "newaddr4", nlmsg(RTM_NEWADDR, ifa4 + rta(IFA_ADDRESS, v4) + rta(IFA_LOCAL, v4)
+                         + rta(IFA_LABEL, b"eth0\0")))
+put(T, "deladdr6", nlmsg(RTM_DELADDR, ifa6 + rta(IFA_ADDRESS, v6)))
+put(T, "newlink", nlmsg(RTM_NEWLINK, ifi + rta(IFLA_IFNAME, b"eth0\0")
+                        + rta(IFLA_ADDRESS, b"\x02\x00\x00\x00\x00\x01")))
+put(T, "dellink", nlmsg(RTM_DELLINK, ifi + rta(IFLA_IFNAME, b"eth0\0")))
+put(T, "batch", nlmsg(RTM_NEWADDR, ifa4 + rta(IFA_LOCAL, v4)) + nlmsg(RTM_NEWLINK, ifi)
+    + nlmsg(3, b"") )                                    # NLMSG_DONE ends the batch
+put(T, "near-short-addr", nlmsg(RTM_NEWADDR, ifa4[:4]))
+put(T, "near-short-link", nlmsg(RTM_NEWLINK, ifi[:8]))
+put(T, "near-ifname-unterminated", nlmsg(RTM_NEWLINK, ifi + rta(IFLA_IFNAME, b"eth0eth0eth0eth0eth0")))
+put(T, "near-addr-wrong-len", nlmsg(RTM_NEWADDR, ifa6 + rta(IFA_ADDRESS, v4)))
+
+# ---- fuzz_config: YAML ------------------------------------------------------------------------
+T = "fuzz_config"
+put(T, "full", """node: lb1
+log: { level: info, format: logfmt }
+control: { socket: /run/buoy/buoy.sock }
+metrics: { listen: "127.0.0.1:9254" }
+user: buoy
+vrrp:
+  - name: apiserver
+    interface: eth0
+    router_id: 51
+    priority: 110
+    version: 3
+    advert_interval: 200ms
+    preempt: true
+    virtual_ips: [198.18.0.100/24]
+    unicast_peers: [198.18.0.12]
+    garp: { repeat: 5, interval: 10ms, delay: 5s, refresh: 60s }
+    track: { backends: [apiservers], scripts: [{ command: "true", interval: 2s, weight: -20 }], interfaces: [eth0] }
+listeners:
+  - { name: apiserver, bind: "198.18.0.100:6443", backend: apiservers }
+backends:
+  - name: apiservers
+    balance: roundrobin
+    health: { type: https, path: /readyz, interval: 1s, timeout: 1s, rise: 2, fall: 2, expect: ["200-299"] }
+    servers:
+      - { address: "198.18.0.21:6443", weight: 2, max_conns: 100 }
+      - { address: "198.18.0.22:6443", backup: true }
+      - { address: "[2001:db8::23]:6443" }
+""")
+put(T, "minimal", "listeners:\n  - { name: a, bind: \":6443\", backend: b }\nbackends:\n"
+    "  - { name: b, servers: [ { address: \"127.0.0.1:1\" } ] }\n")
+put(T, "v2-auth", "vrrp:\n  - { name: v, interface: eth0, router_id: 1, version: 2, "
+    "advert_interval: 1s, auth_pass: secret, virtual_ips: [\"2001:db8::1/64\"] }\n")
+put(T, "near-unknown-key", "listeners:\n  - { name: a, bind: \":6443\", backend: b, bogus: 1 }\n")
+put(T, "near-dup", "backends:\n  - { name: b, servers: [{address: \"127.0.0.1:1\"}] }\n"
+    "  - { name: b, servers: [{address: \"127.0.0.1:2\"}] }\n")
+put(T, "near-types", "workers: many\nmax_conns: -1\nshutdown_grace: 5\nvrrp: yes\n")
+put(T, "near-anchors", "a: &x [1, 2]\nb: *x\nlisteners: *x\n")
+put(T, "near-tabs", "listeners:\n\t- name: a\n")
+put(T, "empty", "")

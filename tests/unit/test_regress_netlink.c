@@ -1,0 +1,116 @@
+/* Regressions found by fuzz/fuzz_netlink.c and by reading the monitor after it:
+ *  - a RTM_NEWLINK/RTM_NEWADDR whose payload is shorter than its fixed header (ifinfomsg,
+ *    ifaddrmsg) was read past its end and reported as an event with garbage flags;
+ *  - the monitor accepted messages unicast by any local process (sender port != 0): a forged
+ *    "link down" put VRRP in Fault and moved the VIP.
+ * vip.c's parsers are static, so this test compiles vip.c itself (like the fuzz target). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "vrrp/vip.c"
+
+static int events;
+static struct vip_event last;
+
+static void on_event(void *arg, const struct vip_event *ev)
+{
+	(void)arg;
+	events++;
+	last = *ev;
+}
+
+static size_t put_msg(uint8_t *buf, uint16_t type, const void *payload, size_t len)
+{
+	struct nlmsghdr *h = (struct nlmsghdr *)buf;
+	memset(h, 0, sizeof(*h));
+	h->nlmsg_len = (uint32_t)(NLMSG_HDRLEN + len);
+	h->nlmsg_type = type;
+	memcpy(buf + NLMSG_HDRLEN, payload, len);
+	return NLMSG_ALIGN(h->nlmsg_len);
+}
+
+static void test_short_link_message_is_ignored(void **st)
+{
+	(void)st;
+	struct vip_monitor m = { .cb = on_event };
+	uint8_t *buf = calloc(1, 64);
+	struct ifinfomsg ifi = { .ifi_index = 2, .ifi_flags = IFF_UP | IFF_RUNNING };
+	/* 8 of the 16 bytes of ifinfomsg: the crasher from the fuzzer, in short */
+	size_t n = put_msg(buf, RTM_NEWLINK, &ifi, 8);
+	events = 0;
+	mnl_cb_run(buf, n, 0, 0, monitor_cb, &m);
+	assert_int_equal(events, 0);
+	n = put_msg(buf, RTM_DELLINK, &ifi, 4);
+	mnl_cb_run(buf, n, 0, 0, monitor_cb, &m);
+	assert_int_equal(events, 0);
+	struct link_ctx lc = { 0 };
+	n = put_msg(buf, RTM_NEWLINK, &ifi, 8);
+	mnl_cb_run(buf, n, 0, 0, link_cb, &lc);
+	assert_false(lc.got);
+	/* the whole header: reported */
+	n = put_msg(buf, RTM_NEWLINK, &ifi, sizeof(ifi));
+	mnl_cb_run(buf, n, 0, 0, monitor_cb, &m);
+	assert_int_equal(events, 1);
+	assert_int_equal(last.ifindex, 2);
+	assert_true(last.link_up);
+	free(buf);
+}
+
+static void test_short_addr_message_is_ignored(void **st)
+{
+	(void)st;
+	struct vip_monitor m = { .cb = on_event };
+	uint8_t *buf = calloc(1, 64);
+	struct ifaddrmsg ifa = { .ifa_family = AF_INET, .ifa_prefixlen = 24, .ifa_index = 2 };
+	size_t n = put_msg(buf, RTM_DELADDR, &ifa, 4);
+	events = 0;
+	mnl_cb_run(buf, n, 0, 0, monitor_cb, &m);
+	assert_int_equal(events, 0);
+	free(buf);
+}
+
+
+/* A process (here: us, through a second netlink socket) unicasts a "link down" to the
+ * monitor's port id. The kernel delivers it; the monitor must not believe it. */
+static void test_forged_link_down_from_a_process_is_ignored(void **st)
+{
+	(void)st;
+	struct loop *l = loop_new();
+	assert_non_null(l);
+	struct vip_monitor m;
+	if (vip_monitor_open(&m, l, on_event, NULL) < 0) {
+		loop_free(l);
+		skip(); /* no NETLINK_ROUTE here */
+	}
+	unsigned portid = mnl_socket_get_portid(m.nl);
+	struct mnl_socket *evil = mnl_socket_open(NETLINK_ROUTE);
+	assert_non_null(evil);
+	assert_int_equal(mnl_socket_bind(evil, 0, MNL_SOCKET_AUTOPID), 0);
+	uint8_t buf[64];
+	struct ifinfomsg ifi = { .ifi_index = 1, .ifi_flags = 0 }; /* "lo is down" */
+	size_t n = put_msg(buf, RTM_NEWLINK, &ifi, sizeof(ifi));
+	struct sockaddr_nl to = { .nl_family = AF_NETLINK, .nl_pid = portid };
+	ssize_t sent = sendto(mnl_socket_get_fd(evil), buf, n, 0, (struct sockaddr *)&to, sizeof(to));
+	assert_int_equal(sent, (ssize_t)n);
+	events = 0;
+	/* the message is queued on the monitor's socket now: read it as the loop would */
+	monitor_read(l, &m.io, EPOLLIN);
+	assert_int_equal(events, 0);
+	assert_int_equal(m.forged_total, 1);
+	mnl_socket_close(evil);
+	vip_monitor_close(&m, l);
+	loop_free(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_short_link_message_is_ignored),
+		cmocka_unit_test(test_short_addr_message_is_ignored),
+		cmocka_unit_test(test_forged_link_down_from_a_process_is_ignored),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
