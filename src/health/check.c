@@ -70,7 +70,15 @@ struct health {
 	struct pool *p;
 	struct hc_backend *backends;
 	size_t n_backends;
+	struct timer reaper;           /* frees a stopped object once the epoll batch is over */
+	struct health *next_stopped;
 };
+
+/* Stopped objects waiting for their reaper. health_stop() may run inside a loop callback (a
+ * reload): events the loop already fetched in the same batch can still name a check's io, so
+ * the memory must outlive the batch. Listed here so an object whose loop never runs again
+ * (daemon exit) stays reachable rather than leaked. */
+static struct health *stopped_list;
 
 static const char *const type_names[] = { "tcp", "tls", "http", "https", "none" };
 
@@ -610,6 +618,27 @@ struct health *health_start(struct loop *l, struct pool *p)
 	return h;
 }
 
+static void health_free(struct health *h)
+{
+	for (size_t i = 0; i < h->n_backends; i++)
+		free(h->backends[i].servers);
+	free(h->backends);
+	free(h);
+}
+
+static void reap_stopped(struct loop *l, struct timer *t)
+{
+	(void)l;
+	struct health *h = t->arg;
+	for (struct health **pp = &stopped_list; *pp; pp = &(*pp)->next_stopped) {
+		if (*pp == h) {
+			*pp = h->next_stopped;
+			break;
+		}
+	}
+	health_free(h);
+}
+
 void health_stop(struct health *h)
 {
 	if (!h)
@@ -620,16 +649,20 @@ void health_stop(struct health *h)
 			struct hc_server *cs = &hb->servers[j];
 			if (!cs->hb)
 				continue; /* setup failed before this one */
-			close_check(cs);
+			close_check(cs); /* leaves it idle: check_io ignores a late event */
 			timer_cancel(h->l, &cs->next);
 			free(cs->request);
+			cs->request = NULL;
 		}
-		free(hb->servers);
 		free(hb->host);
+		hb->host = NULL;
 		SSL_CTX_free(hb->ctx);
+		hb->ctx = NULL;
 	}
-	free(h->backends);
-	free(h);
+	h->next_stopped = stopped_list;
+	stopped_list = h;
+	timer_init(&h->reaper, reap_stopped, h);
+	timer_arm(h->l, &h->reaper, 0); /* runs after the current batch's events */
 }
 
 bool health_backend_all_down(const struct backend *b)

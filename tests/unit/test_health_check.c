@@ -550,6 +550,57 @@ static void test_stop_with_checks_in_flight(void **state)
 	srv_stop(&s);
 }
 
+static struct health *stop_target;
+
+static void stop_on_read(struct loop *l, struct io *io, uint32_t ev)
+{
+	(void)l;
+	(void)ev;
+	char b[8];
+	ssize_t r = read(io->fd, b, sizeof(b));
+	(void)r;
+	health_stop(stop_target); /* as a reload does, from inside a loop callback */
+	stop_target = NULL;
+}
+
+/* health_stop() inside a callback while the same epoll batch still holds events for the checks'
+ * sockets: those late events must land on live, idle check objects (ASan would see a
+ * use-after-free otherwise), and be ignored. */
+static void test_stop_inside_a_callback_of_the_same_batch(void **state)
+{
+	(void)state;
+	struct tsrv s;
+	srv_start(&s, M_BLACKHOLE, NULL);
+	uint16_t ports[] = { s.port, s.port, s.port };
+	struct fixture f;
+	fixture_init(&f, HEALTH_HTTP, ports, 3);
+	f.b.cfg.health.timeout_ms = 10000;
+	struct health *h = health_start(L, &f.pool);
+	run_for(150); /* all three checks sent their request and wait for the answer */
+	assert_int_equal(s.accepted, 3);
+
+	int pfd[2];
+	assert_int_equal(pipe2(pfd, O_NONBLOCK | O_CLOEXEC), 0);
+	struct io pio = { .fd = pfd[0], .cb = stop_on_read };
+	loop_add(L, &pio, EPOLLIN);
+	stop_target = h;
+	/* the pipe becomes ready first, then the three check sockets: one batch, stop first */
+	assert_int_equal(write(pfd[1], "x", 1), 1);
+	const char *ok = "HTTP/1.1 200 OK\r\n\r\n";
+	for (size_t i = 0; i < s.n_conns; i++)
+		assert_int_equal(write(s.conns[i]->io.fd, ok, strlen(ok)), (ssize_t)strlen(ok));
+	usleep(20000);
+	run_for(50);
+	assert_null(stop_target);
+	/* stopped before their answers were read: no result was recorded */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(f.servers[i].health.checks_total, 0);
+	loop_del(L, &pio);
+	close(pfd[0]);
+	close(pfd[1]);
+	srv_stop(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -562,6 +613,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_setup_errors_and_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_with_checks_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_inside_a_callback_of_the_same_batch, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
