@@ -109,6 +109,10 @@ void cfg_path_join(char *buf, size_t len, const char *prefix, const char *key);
 
 /* ---- conversion + validation (validate.c, pure) ---- */
 
+/* Upper bound on listeners, backends, vrrp instances and servers per backend: far beyond any
+ * real deployment, low enough that the quadratic duplicate checks stay instant. */
+#define CFG_MAX_LIST 1024
+
 struct cfg_defaults {
 	const char *node;     /* hostname */
 	uint32_t workers;     /* online CPUs */
@@ -151,6 +155,8 @@ bool ydoc_locate(void *doc, const char *path, struct cfg_pos *out);
  * YDOC_MAX_DEPTH: such a file is rejected before libcyaml sees it. */
 #define YDOC_MAX_DEPTH 64
 bool ydoc_too_big(yaml_document_t *doc, size_t limit);
+/* Pre-scan of the raw text: flow ([..] {..}) nesting deeper than max_depth makes libyaml slow. */
+bool ydoc_flow_depth_ok(const char *s, size_t len, unsigned max_depth, struct cfg_pos *where);
 bool ydoc_is_null(const yaml_node_t *n);
 const char *ydoc_kind(const yaml_node_t *n);
 

@@ -11,6 +11,7 @@
 
 #define MAX_CONFIG_BYTES (4u << 20)
 #define MAX_EXPANDED_NODES 100000u
+#define MAX_FLOW_DEPTH 1000
 
 /* ---- libcyaml schema: every scalar is a string, every key optional; types, ranges and
  * required keys are checked in validate.c where the error can name the value's position. ---- */
@@ -490,6 +491,11 @@ struct config *config_load_buf(const char *name, const char *yaml, size_t len,
 	struct config *cfg = NULL;
 	errs->v = NULL;
 	errs->n = 0;
+	struct cfg_pos deep;
+	if (!ydoc_flow_depth_ok(yaml, len, MAX_FLOW_DEPTH, &deep)) {
+		cfg_diag_add(&d, deep.line, deep.col, "nested deeper than %d levels", MAX_FLOW_DEPTH);
+		return NULL;
+	}
 	if (parse_tree(yaml, len, &doc, &d) < 0)
 		return NULL;
 	if (!yaml_document_get_root_node(&doc) || ydoc_is_null(yaml_document_get_root_node(&doc))) {

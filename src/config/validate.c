@@ -373,6 +373,10 @@ static void build_servers(const struct raw_backend *rb, const char *prefix, stru
 		cfg_err(d, prefix, "servers", "a backend needs at least one server");
 		return;
 	}
+	if (rb->servers_count > CFG_MAX_LIST) {
+		cfg_err(d, prefix, "servers", "at most %d servers per backend", CFG_MAX_LIST);
+		return;         /* the duplicate check below is quadratic */
+	}
 	b->servers = calloc(rb->servers_count, sizeof(*b->servers));
 	if (!b->servers)
 		return;
@@ -493,11 +497,23 @@ static void check_unique(struct cfg_diag *d, const char *list, const char *what,
 	}
 }
 
+static bool list_size_ok(struct cfg_diag *d, const char *key, unsigned n)
+{
+	if (n <= CFG_MAX_LIST)
+		return true;
+	cfg_err(d, "", key, "at most %d entries", CFG_MAX_LIST);
+	return false;
+}
+
 size_t cfg_build(const struct raw_config *raw, const struct cfg_defaults *defs,
 		 struct cfg_diag *d, struct config *c)
 {
 	size_t before = d->errs->n;
 	build_globals(raw, defs, d, c);
+	if (!list_size_ok(d, "backends", raw->backends_count) ||
+	    !list_size_ok(d, "listeners", raw->listeners_count) ||
+	    !list_size_ok(d, "vrrp", raw->vrrp_count))
+		return d->errs->n - before;     /* cross-checks below are quadratic */
 	if (raw->backends_count) {
 		c->backends = calloc(raw->backends_count, sizeof(*c->backends));
 		c->n_backends = c->backends ? raw->backends_count : 0;

@@ -32,7 +32,10 @@ const char *ydoc_kind(const yaml_node_t *n)
 	switch (n->type) {
 	case YAML_MAPPING_NODE: return "a mapping";
 	case YAML_SEQUENCE_NODE: return "a list";
-	default: return ydoc_is_null(n) ? "an empty value" : "a single value";
+	default:
+		if (!ydoc_is_null(n))
+			return "a single value";
+		return n->data.scalar.length ? "null" : "an empty value";
 	}
 }
 
@@ -167,11 +170,14 @@ static size_t check_value(struct walk *w, yaml_node_t *n, const cyaml_schema_val
 	default: want = "a single value"; type = YAML_SCALAR_NODE; break;
 	}
 	if (n->type != type) {
-		/* "vrrp:" with everything commented out is an empty section, not a mistake */
-		if ((s->flags & CYAML_FLAG_POINTER_NULL) == CYAML_FLAG_POINTER_NULL && ydoc_is_null(n))
+		/* "vrrp:" with everything commented out is an empty section, not a mistake.
+		 * libcyaml 1.3.1 takes only the empty form as null, not "~" or "null". */
+		bool empty = ydoc_is_null(n) && n->data.scalar.length == 0;
+		if ((s->flags & CYAML_FLAG_POINTER_NULL) == CYAML_FLAG_POINTER_NULL && empty)
 			return 0;
-		cfg_diag_add(d, p.line, p.col, "%s: expected %s, got %s", *path ? path : "document",
-			     want, ydoc_kind(n));
+		cfg_diag_add(d, p.line, p.col, "%s: expected %s, got %s%s", *path ? path : "document",
+			     want, ydoc_kind(n), ydoc_is_null(n) && !empty
+			     ? " (leave the value empty or remove the key)" : "");
 		return 1;
 	}
 	if (type == YAML_MAPPING_NODE)
@@ -283,4 +289,40 @@ bool ydoc_too_big(yaml_document_t *doc, size_t limit)
 	bool big = expanded(doc, 1, memo, 0, limit) > limit;
 	free(memo);
 	return big;
+}
+
+/* libyaml's scanner slows down quadratically with flow nesting ("[[[[...]]]]": 200 KB takes
+ * minutes), so count flow brackets before handing it the text. Quoted strings and comments are
+ * skipped; the count is approximate but only a hostile file comes near the limit. */
+bool ydoc_flow_depth_ok(const char *s, size_t len, unsigned max_depth, struct cfg_pos *where)
+{
+	unsigned depth = 0, line = 1, col = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		col++;
+		if (c == '\n') {
+			line++;
+			col = 0;
+		} else if (c == '#' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t' || s[i - 1] == '\n')) {
+			while (i + 1 < len && s[i + 1] != '\n')
+				i++;
+		} else if (c == '"' || c == '\'') {
+			for (i++; i < len && s[i] != c; i++) {
+				if (c == '"' && s[i] == '\\' && i + 1 < len)
+					i++;
+				if (s[i] == '\n') {
+					line++;
+					col = 0;
+				}
+			}
+		} else if (c == '[' || c == '{') {
+			if (++depth > max_depth) {
+				*where = (struct cfg_pos){ line, col };
+				return false;
+			}
+		} else if ((c == ']' || c == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return true;
 }

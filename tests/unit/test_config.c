@@ -1217,8 +1217,291 @@ static void test_alias_bomb_is_bounded(void **state)
 			i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
 	struct config_errors e;
 	assert_null(config_load_buf("bomb.yaml", yaml, n, &e));
-	assert_true(e.n >= 1);
+	assert_int_equal(e.n, 1);
+	assert_non_null(strstr(e.v[0].msg, "document too large"));
 	config_errors_free(&e);
+}
+
+static void test_null_sections(void **state)
+{
+	(void)state;
+	expect_error(BASE_LISTENERS BASE_BACKENDS "vrrp: ~\n", 7, 7,
+		     "vrrp: expected a list, got null (leave the value empty or remove the key)");
+	expect_error("log: null\n" BASE_LISTENERS BASE_BACKENDS, 1, 6, "log: expected a mapping, got null");
+	struct config *c = expect_ok("log:\ncontrol:\nmetrics:\n" BASE_LISTENERS BASE_BACKENDS
+				     "vrrp:\n");
+	assert_false(c->metrics_enabled);
+	assert_string_equal(c->control_socket, "/run/buoy/buoy.sock");
+	config_free(c);
+}
+
+static void test_anchors_and_aliases_work(void **state)
+{
+	(void)state;
+	struct config *c = expect_ok(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: &chk { type: http, path: /healthz, rise: 3 }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n"
+		"  - name: api2\n"
+		"    health: *chk\n"
+		"    servers: [{ address: \"198.18.0.22:6443\" }]\n");
+	assert_int_equal(c->backends[1].health.type, HEALTH_HTTP);
+	assert_string_equal(c->backends[1].health.path, "/healthz");
+	assert_int_equal(c->backends[1].health.rise, 3);
+	config_free(c);
+	/* an alias of a bad value is reported where the anchored value is */
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: &chk { rise: x }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n"
+		"  - name: api2\n"
+		"    health: *chk\n"
+		"    servers: [{ address: \"198.18.0.22:6443\" }]\n",
+		5, 26, "backends[1].health.rise: expected a whole number");
+	/* merge keys are not part of the contract */
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - &b { name: api, servers: [{ address: \"198.18.0.21:6443\" }] }\n"
+		"  - { <<: *b, name: api2 }\n",
+		5, 7, "unknown key \"<<\" in backends[1]");
+}
+
+static void test_deep_nesting_rejected_quickly(void **state)
+{
+	(void)state;
+	size_t depth = 50000, n = 0;
+	char *yaml = malloc(2 * depth + 16);
+	n += (size_t)sprintf(yaml, "node: ");
+	memset(yaml + n, '[', depth);
+	n += depth;
+	memset(yaml + n, ']', depth);
+	n += depth;
+	struct config_errors e;
+	assert_null(config_load_buf("deep.yaml", yaml, n, &e));
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.v[0].line, 1);
+	assert_int_equal(e.v[0].col, 7 + 1000);
+	assert_non_null(strstr(e.v[0].msg, "nested deeper than 1000 levels"));
+	config_errors_free(&e);
+	free(yaml);
+	/* brackets inside quotes and comments do not count */
+	struct config *c = expect_ok("node: \"[[[[[[[[[[\" # [[[[[[[[[[[\n" BASE_LISTENERS BASE_BACKENDS);
+	assert_string_equal(c->node, "[[[[[[[[[[");
+	config_free(c);
+	/* moderately nested but schema-valid shapes still get the normal error */
+	expect_error("node: [[[[1]]]]\n" BASE_LISTENERS BASE_BACKENDS, 1, 7, "expected a single value");
+}
+
+static void test_list_size_limits(void **state)
+{
+	(void)state;
+	size_t cap = 64 * 1100 + 256;
+	char *yaml = malloc(cap);
+	size_t n = (size_t)snprintf(yaml, cap, BASE_LISTENERS "backends:\n  - name: api\n    servers:\n");
+	for (int i = 0; i < 1025; i++)
+		n += (size_t)snprintf(yaml + n, cap - n, "      - { address: \"198.18.%d.%d:6443\" }\n",
+				      i / 250, i % 250 + 1);
+	expect_error(yaml, 6, 7, "backends[0].servers: at most 1024 servers per backend");
+	free(yaml);
+}
+
+static void test_more_global_errors(void **state)
+{
+	(void)state;
+	expect_error("control: { socket: buoy.sock }\n" BASE_LISTENERS BASE_BACKENDS, 1, 20,
+		     "control.socket: must be an absolute path");
+	expect_error("workers: 0\n" BASE_LISTENERS BASE_BACKENDS, 1, 10, "workers: 0 is out of range 1..1024");
+	expect_error("node: \"\"\n" BASE_LISTENERS BASE_BACKENDS, 1, 7, "node: must not be empty");
+	expect_error("script_user: \"\"\n" BASE_LISTENERS BASE_BACKENDS, 1, 14,
+		     "script_user: must not be empty");
+	expect_error("shutdown_grace: 2d\n" BASE_LISTENERS BASE_BACKENDS, 1, 17, "invalid duration \"2d\"");
+	struct config *c = expect_ok("metrics: { listen: \":9254\" }\nmax_conns: 0\n"
+				     BASE_LISTENERS BASE_BACKENDS);
+	assert_true(c->metrics_enabled);
+	assert_string_equal(c->metrics_listen.text, "[::]:9254");
+	config_free(c);
+}
+
+static void test_more_backend_values(void **state)
+{
+	(void)state;
+	struct config *c = expect_ok(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    max_fails: 0\n"
+		"    queue_timeout: 0s\n"
+		"    retries: 0\n"
+		"    balance: random\n"
+		"    health: { type: none, verify: on }\n"
+		"    servers: [{ address: \"[2001:db8::21]:6443\", backup: False }]\n");
+	assert_int_equal(c->backends[0].max_fails, 0);
+	assert_int_equal(c->backends[0].queue_timeout_ms, 0);
+	assert_int_equal(c->backends[0].retries, 0);
+	assert_int_equal(c->backends[0].balance, BALANCE_RANDOM);
+	assert_int_equal(c->backends[0].health.type, HEALTH_NONE);
+	assert_true(c->backends[0].health.verify);
+	assert_false(c->backends[0].servers[0].backup);
+	config_free(c);
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    connect_timeout: 0s\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 22, "connect_timeout: 0s is out of range 1ms..1h");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    retries: 101\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 14, "retries: 101 is out of range 0..100");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { host: \"a b\" }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 21, "health.host: must be a non-empty name without spaces");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    servers: [{ address: \"198.18.0.21:6443\", max_conns: many }]\n",
+		5, 57, "servers[0].max_conns: expected a whole number");
+	expect_error(BASE_BACKENDS
+		"listeners:\n"
+		"  - { bind: \"198.18.0.100:6443\", backend: api }\n",
+		6, 5, "listeners[0]: missing required key \"name\"");
+}
+
+static void test_expect_status_too_many(void **state)
+{
+	(void)state;
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { expect_status: [200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210,\n"
+		"                              211, 212, 213, 214, 215, 216] }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 30, "expect_status: at most 16 entries");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { expect_status: [] }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 30, "expect_status: must list at least one status");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { expect_status: [[200]] }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 31, "expect_status[0]: expected a status code or a range, got a list");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    health: { expect_status: \"200-\" }\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 30, "expected a status code or a range like \"200-399\", got \"200-\"");
+}
+
+static void test_more_vrrp_errors(void **state)
+{
+	(void)state;
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    unicast_source: \"2001:db8::11\"\n",
+		12, 21, "vrrp[0].unicast_source: IPv6 address for an IPv4 instance");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    unicast_source: 198.18.0.11\n"
+		"    unicast_peers: [198.18.0.12, 198.18.0.11, 198.18.0.12, nope]\n",
+		13, 34, "unicast_peers[1]: peer 198.18.0.11 is the unicast_source");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    unicast_source: 198.18.0.11\n"
+		"    unicast_peers: [198.18.0.12, 198.18.0.11, 198.18.0.12, nope]\n",
+		13, 47, "unicast_peers[2]: duplicate peer 198.18.0.12");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    unicast_source: 198.18.0.11\n"
+		"    unicast_peers: [198.18.0.12, 198.18.0.11, 198.18.0.12, nope]\n",
+		13, 60, "unicast_peers[3]: invalid address \"nope\"");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    label: eth0-very-long-label\n",
+		12, 12, "vrrp[0].label: must be 1..15 characters");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    preempt: sometimes\n",
+		12, 14, "vrrp[0].preempt: expected true or false");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    garp: { repeat: 101, interval: 0ms }\n",
+		12, 21, "vrrp[0].garp.repeat: 101 is out of range 0..100");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    garp: { repeat: 101, interval: 0ms }\n",
+		12, 36, "vrrp[0].garp.interval: 0ms is out of range 1ms..10s");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    track: { interfaces: [eth0, eth0] }\n",
+		12, 33, "track.interfaces[1]: interface \"eth0\" is tracked twice");
+	expect_error(VRRP_HEAD
+		"  - { interface: eth0, router_id: 1, virtual_ips: [198.18.0.100/24] }\n",
+		8, 5, "vrrp[0]: missing required key \"name\"");
+	expect_error(VRRP_HEAD
+		"  - { name: v, router_id: 1, virtual_ips: [198.18.0.100/24] }\n",
+		8, 5, "vrrp[0]: missing required key \"interface\"");
+	expect_error(VRRP_HEAD
+		"  - { name: v, interface: eth0, router_id: 1 }\n",
+		8, 5, "vrrp[0].virtual_ips: an instance needs at least one address");
+}
+
+static void test_vrrp_ipv6_instance(void **state)
+{
+	(void)state;
+	struct config *c = expect_ok(VRRP_HEAD
+		"  - name: v6\n"
+		"    interface: eth0\n"
+		"    router_id: 9\n"
+		"    advert_interval: 40950ms\n"
+		"    virtual_ips: [\"2001:db8::100/64\", \"2001:db8::101\"]\n"
+		"    unicast_source: \"2001:db8::11\"\n"
+		"    unicast_peers: [\"2001:db8::12\"]\n");
+	const struct cfg_vrrp *v = &c->vrrp[0];
+	assert_int_equal(v->family, AF_INET6);
+	assert_int_equal(v->advert_interval_ms, 40950);
+	assert_int_equal(v->n_vips, 2);
+	assert_string_equal(v->vips[1].text, "2001:db8::101/128");
+	assert_int_equal(v->unicast_source.ss_family, AF_INET6);
+	assert_int_equal(v->n_unicast_peers, 1);
+	config_free(c);
 }
 
 int main(void)
@@ -1271,6 +1554,15 @@ int main(void)
 		cmocka_unit_test(test_errors_sorted_and_formatted),
 		cmocka_unit_test(test_cyaml_log_translation),
 		cmocka_unit_test(test_alias_bomb_is_bounded),
+		cmocka_unit_test(test_null_sections),
+		cmocka_unit_test(test_anchors_and_aliases_work),
+		cmocka_unit_test(test_deep_nesting_rejected_quickly),
+		cmocka_unit_test(test_list_size_limits),
+		cmocka_unit_test(test_more_global_errors),
+		cmocka_unit_test(test_more_backend_values),
+		cmocka_unit_test(test_expect_status_too_many),
+		cmocka_unit_test(test_more_vrrp_errors),
+		cmocka_unit_test(test_vrrp_ipv6_instance),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
