@@ -128,6 +128,15 @@ int reload_apply(struct running *run, struct config *nc, const char *source, str
 	}
 	struct pool_update *pu = NULL;
 	struct proxy_update *xu = NULL;
+	if (reload_plan_is_noop(&plan)) {
+		/* nothing to do: keep everything, retire nothing (periodic reloads cost nothing) */
+		log_info("reloaded", "source=%s file=%s unchanged=true duration_ms=%llu", source,
+			 nc->file, (unsigned long long)(mono_ms() - t0));
+		sb_printf(out, "reloaded %s: unchanged\n", nc->file);
+		reload_plan_free(&plan);
+		config_free(nc);
+		return 0;
+	}
 	if (preflight_health(nc, source, out) < 0)
 		goto fail;
 	if (!(pu = pool_update_prepare(run->pool, nc))) {

@@ -277,6 +277,10 @@ int reload_plan_make(const struct config *o, const struct config *n, struct relo
 			     (n->metrics_enabled &&
 			      !streq(o->metrics_listen.text, n->metrics_listen.text));
 	p->user_changed = !streq(o->user, n->user);
+	p->global_changed = o->log_level != n->log_level || !streq(o->log_format, n->log_format) ||
+			    o->max_conns != n->max_conns ||
+			    o->shutdown_grace_ms != n->shutdown_grace_ms || !streq(o->node, n->node) ||
+			    !streq(o->script_user, n->script_user);
 	p->n_backends_new = n->n_backends; /* server arrays are per new backend */
 	if (plan_listeners(o, n, p) < 0 || plan_backends(o, n, p) < 0 || plan_vrrp(o, n, p) < 0) {
 		reload_plan_free(p);
@@ -302,6 +306,16 @@ void reload_plan_free(struct reload_plan *p)
 	free(p->backend_removed);
 	free(p->vrrp_removed);
 	memset(p, 0, sizeof(*p));
+}
+
+bool reload_plan_is_noop(const struct reload_plan *p)
+{
+	const struct reload_counts *c[] = { &p->listeners, &p->backends, &p->servers, &p->vrrp };
+	for (size_t i = 0; i < 4; i++)
+		if (c[i]->changed || c[i]->added || c[i]->removed)
+			return false;
+	return !p->workers_changed && !p->control_changed && !p->metrics_changed &&
+	       !p->user_changed && !p->global_changed;
 }
 
 static int counts(char *buf, size_t len, const char *what, const struct reload_counts *c)

@@ -28,12 +28,17 @@ struct reload_plan {
 	struct reload_counts listeners, backends, servers, vrrp;
 	/* settings only a restart applies (kept as they are, with a warning) */
 	bool workers_changed, control_changed, metrics_changed, user_changed;
+	/* settings a reload applies that live outside listeners/backends/VRRP (log level,
+	 * max_conns, shutdown_grace, node, script_user) */
+	bool global_changed;
 	size_t n_backends_new;       /* length of server_old / server_change */
 };
 
 /* Fills plan (free with reload_plan_free). Returns 0, or -1 when out of memory. */
 int reload_plan_make(const struct config *old, const struct config *neu, struct reload_plan *plan);
 void reload_plan_free(struct reload_plan *plan);
+/* Nothing to apply: every item kept, no setting changed (a periodic reload of the same file). */
+bool reload_plan_is_noop(const struct reload_plan *plan);
 /* "listeners kept=1 added=0 removed=1 backends kept=... servers ... vrrp ..." */
 void reload_plan_summary(const struct reload_plan *plan, char *buf, size_t len);
 

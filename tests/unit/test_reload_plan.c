@@ -119,6 +119,8 @@ static void test_identical_configs_keep_everything(void **state)
 	assert_int_equal(p.vrrp.kept, 2);
 	assert_int_equal(p.vrrp_change[0], RELOAD_KEPT);
 	assert_false(p.workers_changed || p.control_changed || p.metrics_changed || p.user_changed);
+	assert_false(p.global_changed);
+	assert_true(reload_plan_is_noop(&p));
 	char buf[400];
 	reload_plan_summary(&p, buf, sizeof(buf));
 	assert_string_equal(buf, "listeners_kept=2 listeners_changed=0 listeners_added=0 "
@@ -183,6 +185,7 @@ static void test_servers_added_removed_changed(void **state)
 	assert_int_equal(p.servers.changed, 1);
 	assert_int_equal(p.servers.added, 2);
 	assert_int_equal(p.servers.removed, 1);
+	assert_false(reload_plan_is_noop(&p));
 	reload_plan_free(&p);
 }
 
@@ -292,6 +295,19 @@ static void test_restart_only_settings_flagged(void **state)
 	struct reload_plan p;
 	assert_int_equal(reload_plan_make(&t.o, &t.n, &p), 0);
 	assert_true(p.workers_changed && p.control_changed && p.metrics_changed && p.user_changed);
+	assert_false(reload_plan_is_noop(&p));
+	reload_plan_free(&p);
+	/* applied settings outside the items: not a no-op either */
+	two_init(&t);
+	t.n.max_conns = 100;
+	assert_int_equal(reload_plan_make(&t.o, &t.n, &p), 0);
+	assert_true(p.global_changed);
+	assert_false(reload_plan_is_noop(&p));
+	reload_plan_free(&p);
+	two_init(&t);
+	t.n.log_level = 1;
+	assert_int_equal(reload_plan_make(&t.o, &t.n, &p), 0);
+	assert_false(reload_plan_is_noop(&p));
 	reload_plan_free(&p);
 }
 
