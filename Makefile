@@ -26,7 +26,7 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BIN      := $(if $(filter build,$(BUILD)),buoy,$(BUILD)/buoy)
 
-.PHONY: all test unit tools integration check bench bench-failover fuzz demo install clean deps deps-test deps-bench
+.PHONY: all test unit tools integration check bench bench-failover fuzz demo install clean deps deps-test deps-bench deps-demo
 all: $(BIN)
 
 $(BIN): $(OBJ)
@@ -56,6 +56,8 @@ deps-test:
 	@scripts/deps test
 deps-bench:
 	@scripts/deps bench
+deps-demo:
+	@scripts/deps demo
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
@@ -82,9 +84,10 @@ bench-failover: deps-test $(BIN)
 fuzz: deps-test
 	@scripts/fuzz.sh $(ARGS)
 
-demo: deps-test
+# The HA scenario in network namespaces (root); ARGS=--keep leaves it up, ARGS=--no-preempt.
+demo: deps-demo
 	$(MAKE) $(BIN)
-	scripts/demo.sh $(ARGS)
+	BUOY_BIN=$(abspath $(BIN)) scripts/demo.sh $(ARGS)
 
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/buoy
