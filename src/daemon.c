@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/privdrop.h"
 #include "ctl/ctl.h"
 #include "health/check.h"
 #include "proxy/pool.h"
@@ -185,6 +186,12 @@ int daemon_run(struct config *cfg)
 			d.exit_code = 1;
 			goto out;
 		}
+	}
+	/* every socket that needs root exists now: drop to cfg->user (core/privdrop.h) */
+	if (privdrop_apply(cfg->user) < 0) {
+		log_error("startup failed", "reason=\"privilege drop\"");
+		d.exit_code = 1;
+		goto out;
 	}
 	d.ctl_src.proxy = d.run.proxy;
 	d.ctl_src.vrrp = d.run.vrrp;

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/privdrop.h"
+
 #define MAX_CONFIG_BYTES (4u << 20)
 #define MAX_EXPANDED_NODES 100000u
 #define MAX_FLOW_DEPTH 1000
@@ -555,6 +557,7 @@ struct config *config_load(const char *path, struct config_errors *errs)
 	}
 	struct config *cfg = config_load_buf(path, buf, len, errs);
 	free(buf);
+	privdrop_check_secrets(cfg, path); /* a warning, not an error */
 	return cfg;
 }
 
