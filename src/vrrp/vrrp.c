@@ -46,6 +46,8 @@ struct vrrp_inst {
 	bool send_failing;                 /* log a send error once until a send works again */
 	uint64_t adverts_rx, adverts_tx, send_errors, vip_restores;
 	uint64_t drops[VRRP_DROP__COUNT];
+	bool retired;                      /* a reload stopped it: ignore late events */
+	struct vrrp_inst *next_retired;
 };
 
 struct vrrp_set {
@@ -54,6 +56,8 @@ struct vrrp_set {
 	struct pool *pool;
 	struct vrrp_inst **inst;           /* each allocated on its own: a reload keeps some */
 	size_t n;
+	struct vrrp_inst *retired;         /* stopped by a reload, freed after the epoll batch */
+	struct timer reaper;
 	struct vip_monitor mon;
 	bool mon_open;
 	bool stopped;
@@ -385,6 +389,8 @@ static void apply_health(struct vrrp_inst *in)
 static void on_track_change(void *arg, struct track_result r)
 {
 	struct vrrp_inst *in = arg;
+	if (in->retired)
+		return;
 	log_info("vrrp priority", "instance=%s priority=%u fault=%s", in->cfg->name, r.priority,
 		 r.fault ? "true" : "false");
 	in->track_res = r;
@@ -480,6 +486,8 @@ static void on_readable(struct loop *l, struct io *io, uint32_t events)
 	(void)l;
 	(void)events;
 	struct vrrp_inst *in = io->arg;
+	if (in->retired)
+		return;
 	for (int i = 0; i < RX_BURST; i++) {
 		struct sockaddr_storage from;
 		union {
@@ -669,6 +677,8 @@ static int inst_start(struct vrrp_set *s, struct vrrp_inst *in, const struct cfg
 	return 0;
 }
 
+static void reap_retired(struct loop *l, struct timer *t);
+
 struct vrrp_set *vrrp_start(struct loop *l, const struct config *c, struct pool *pool)
 {
 	struct vrrp_set *s = calloc(1, sizeof(*s));
@@ -677,6 +687,7 @@ struct vrrp_set *vrrp_start(struct loop *l, const struct config *c, struct pool 
 	s->loop = l;
 	s->cfg = c;
 	s->pool = pool;
+	timer_init(&s->reaper, reap_retired, s);
 	if (c->n_vrrp == 0)
 		return s;
 	s->inst = calloc(c->n_vrrp, sizeof(*s->inst));
@@ -732,6 +743,30 @@ static void inst_free(struct vrrp_set *s, struct vrrp_inst *in)
 	free(in);
 }
 
+/* The loop may still hold events naming this instance in the batch being run (a reload runs
+ * inside a callback): hand over now, free after the batch. */
+static void inst_retire(struct vrrp_set *s, struct vrrp_inst *in)
+{
+	if (!in)
+		return;
+	inst_shutdown(s, in);
+	in->retired = true;
+	in->next_retired = s->retired;
+	s->retired = in;
+	timer_arm(s->loop, &s->reaper, 0);
+}
+
+static void reap_retired(struct loop *l, struct timer *t)
+{
+	(void)l;
+	struct vrrp_set *s = t->arg;
+	while (s->retired) {
+		struct vrrp_inst *in = s->retired;
+		s->retired = in->next_retired;
+		inst_free(s, in);
+	}
+}
+
 void vrrp_shutdown(struct vrrp_set *s)
 {
 	if (!s || s->stopped)
@@ -747,6 +782,8 @@ void vrrp_free(struct vrrp_set *s)
 		return;
 	for (size_t i = 0; s->inst && i < s->n; i++)
 		inst_free(s, s->inst[i]);
+	timer_cancel(s->loop, &s->reaper);
+	reap_retired(s->loop, &s->reaper);
 	if (s->mon_open)
 		vip_monitor_close(&s->mon, s->loop);
 	free(s->inst);
@@ -772,10 +809,8 @@ int vrrp_reload(struct vrrp_set *s, const struct config *c, const int *old_of_ne
 			nv[i] = s->inst[old_of_new[i]];
 			s->inst[old_of_new[i]] = NULL;
 		}
-	for (size_t i = 0; i < s->n; i++) {
-		inst_shutdown(s, s->inst[i]);
-		inst_free(s, s->inst[i]);
-	}
+	for (size_t i = 0; i < s->n; i++)
+		inst_retire(s, s->inst[i]);
 	free(s->inst);
 	s->cfg = c;
 	int failed = 0;
@@ -787,8 +822,7 @@ int vrrp_reload(struct vrrp_set *s, const struct config *c, const int *old_of_ne
 			if (rc < 0) {
 				log_error("vrrp start failed", "instance=%s interface=%s error=\"%s\"",
 					  c->vrrp[i].name, c->vrrp[i].interface, strerror(-rc));
-				inst_shutdown(s, in);
-				inst_free(s, in);
+				inst_retire(s, in);
 				in = NULL;
 			}
 		}
