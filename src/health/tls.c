@@ -9,12 +9,14 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-/* The newest queued OpenSSL error as text, "" when the queue is empty. Clears the queue. */
+/* The oldest queued OpenSSL error as text (the cause: "bad decrypt" rather than the "PEM lib"
+ * stacked on top of it), "" when the queue is empty. Clears the queue. */
 static void last_ssl_error(char *buf, size_t len)
 {
 	unsigned long e, last = 0;
 	while ((e = ERR_get_error()) != 0)
-		last = e;
+		if (!last)
+			last = e;
 	buf[0] = '\0';
 	if (!last)
 		return;
@@ -34,6 +36,16 @@ static bool readable(const char *path, const char *backend, char *err, size_t er
 	return false;
 }
 
+/* An encrypted key must fail to load, never prompt on a terminal (that would block the loop). */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return 0;
+}
+
 SSL_CTX *health_tls_ctx_new(const struct cfg_health *cfg, const char *backend, char *err,
 			    size_t errlen)
 {
@@ -47,6 +59,7 @@ SSL_CTX *health_tls_ctx_new(const struct cfg_health *cfg, const char *backend, c
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx)
 		goto fail;
+	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	/* a server closing without close_notify after the response is normal for Connection: close */
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);

@@ -471,6 +471,22 @@ static void test_setup_errors_and_none(void **state)
 	assert_non_null(strstr(log, "msg=\"health check setup failed\" backend=apiservers reason=\"TLS: backend apiservers: /nonexistent/ca.pem: No such file or directory\""));
 	free(log);
 
+	/* a file that is there but is not PEM: the cause, not OpenSSL's generic "PEM lib" */
+	char junk[] = "/tmp/buoy-health-junk-XXXXXX";
+	int jfd = mkstemp(junk);
+	assert_true(jfd >= 0);
+	assert_int_equal(write(jfd, "garbage\n", 8), 8);
+	close(jfd);
+	fixture_init(&f, HEALTH_TLS, &port, 1);
+	f.b.cfg.health.cert_file = junk;
+	f.b.cfg.health.key_file = junk;
+	capture_start();
+	assert_null(health_start(L, &f.pool));
+	log = capture_stop();
+	assert_non_null(strstr(log, ": no start line\""));
+	free(log);
+	unlink(junk);
+
 	fixture_init(&f, HEALTH_HTTP, &port, 1);
 	f.b.cfg.health.path = "/readyz HTTP/1.1\r\nX: y";
 	capture_start();
