@@ -269,6 +269,29 @@ static void build_globals(const struct raw_config *raw, const struct cfg_default
 
 /* ---- backends ---- */
 
+/* "200" or "200-399", digits only: no signs, spaces or more than 3 digits a side. */
+static int parse_status_range(const char *s, unsigned *lo, unsigned *hi)
+{
+	unsigned *out = lo;
+	for (int part = 0; part < 2; part++) {
+		unsigned v = 0, n = 0;
+		for (; isdigit((unsigned char)*s) && n < 4; s++, n++)
+			v = v * 10 + (unsigned)(*s - '0');
+		if (n == 0 || n > 3)
+			return -1;
+		*out = v;
+		if (*s == '\0') {
+			if (part == 0)
+				*hi = v;
+			return 0;
+		}
+		if (*s++ != '-' || part == 1)
+			return -1;
+		out = hi;
+	}
+	return -1;
+}
+
 static void build_expect(const struct raw_health *rh, const char *prefix, struct cfg_diag *d,
 			 struct cfg_health *h)
 {
@@ -291,16 +314,11 @@ static void build_expect(const struct raw_health *rh, const char *prefix, struct
 			snprintf(item, sizeof(item), "%s", path);
 		const char *s = rh->expect[i];
 		unsigned lo, hi;
-		int used = 0;
-		if (sscanf(s, "%3u-%3u%n", &lo, &hi, &used) == 2 && s[used] == '\0') {
-			/* range */
-		} else if (sscanf(s, "%3u%n", &lo, &used) == 1 && s[used] == '\0') {
-			hi = lo;
-		} else {
+		if (parse_status_range(s, &lo, &hi) < 0) {
 			cfg_err(d, item, NULL, "expected a status code or a range like \"200-399\", got \"%s\"", s);
 			continue;
 		}
-		if (!isdigit((unsigned char)s[0]) || lo < 100 || hi > 599 || lo > hi) {
+		if (lo < 100 || hi > 599 || lo > hi) {
 			cfg_err(d, item, NULL, "status \"%s\" must be within 100..599 (low-high)", s);
 			continue;
 		}

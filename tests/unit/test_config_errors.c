@@ -637,6 +637,17 @@ static void test_expect_status_too_many(void **state)
 		"    health: { expect_status: \"200-\" }\n"
 		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
 		5, 30, "expected a status code or a range like \"200-399\", got \"200-\"");
+	const char *bad[] = { "\"200- 300\"", "\" 200\"", "\"+200\"", "\"2000\"", "\"200-300-400\"",
+			      "\"-200\"", "\"200--300\"", "2e2", NULL };
+	for (size_t i = 0; bad[i]; i++) {
+		char yaml[512];
+		snprintf(yaml, sizeof(yaml), BASE_LISTENERS
+			 "backends:\n"
+			 "  - name: api\n"
+			 "    health: { expect_status: %s }\n"
+			 "    servers: [{ address: \"198.18.0.21:6443\" }]\n", bad[i]);
+		expect_error(yaml, 5, 30, "expected a status code or a range");
+	}
 }
 
 static void test_more_vrrp_errors(void **state)
