@@ -92,6 +92,25 @@ static size_t addr_len(int family)
 
 /* ---- synchronous requests ---- */
 
+/* libmnl's mnl_nlmsg_ok() compares nlmsg_len as a signed int: a message claiming 2 GiB or more
+ * passes and the walk runs off the buffer (found by fuzz/fuzz_netlink.c). Check every frame
+ * ourselves before libmnl walks them. */
+static bool nl_frames_ok(const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+	while (n >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *h = (const struct nlmsghdr *)p;
+		if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > n)
+			return false;
+		size_t step = NLMSG_ALIGN(h->nlmsg_len);
+		if (step >= n)
+			break;
+		p += step;
+		n -= step;
+	}
+	return true;
+}
+
 /* Sends one request and runs cb on every reply until the ack/done. Always asks for an ack so a
  * single-message reply (RTM_GETLINK by index) also terminates. Returns 0 or -errno. */
 static int nl_request(struct nlmsghdr *req, mnl_cb_t cb, void *data)
@@ -119,6 +138,8 @@ static int nl_request(struct nlmsghdr *req, mnl_cb_t cb, void *data)
 			rc = -errno;
 			break;
 		}
+		if (!nl_frames_ok(buf, (size_t)n))
+			continue; /* not the kernel's: it frames correctly */
 		int r = mnl_cb_run(buf, (size_t)n, req->nlmsg_seq, portid, cb, data);
 		if (r < 0) {
 			rc = errno ? -errno : -EIO;
@@ -391,6 +412,13 @@ static int monitor_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* One datagram from the monitor socket (the kernel's, see monitor_read). */
+static void monitor_dispatch(struct vip_monitor *m, const void *buf, size_t n)
+{
+	if (nl_frames_ok(buf, n))
+		mnl_cb_run(buf, n, 0, 0, monitor_cb, m);
+}
+
 static void monitor_read(struct loop *l, struct io *io, uint32_t events)
 {
 	(void)l;
@@ -420,7 +448,7 @@ static void monitor_read(struct loop *l, struct io *io, uint32_t events)
 					 (unsigned)from.nl_pid);
 			continue;
 		}
-		mnl_cb_run(buf, (size_t)n, 0, 0, monitor_cb, m);
+		monitor_dispatch(m, buf, (size_t)n);
 	}
 }
 

@@ -105,12 +105,45 @@ static void test_forged_link_down_from_a_process_is_ignored(void **st)
 	loop_free(l);
 }
 
+/* fuzz_netlink crash-413d9e17: nlmsg_len 0xd8000034 passes libmnl's signed length check and
+ * its walk reads gigabytes past the datagram. */
+static void test_huge_nlmsg_len_is_rejected(void **st)
+{
+	(void)st;
+	static const uint8_t crash[] = {
+		0x34, 0x00, 0x00, 0xd8, 0x00, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x08, 0x00, 0x01, 0x00, 0xc6, 0x12, 0x00, 0x64, 0x08, 0x00, 0x02, 0x00, 0xc6, 0x12,
+		0x00, 0x64, 0x00, 0x00, 0x00, 0x00, 0x02, 0x18, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+		0x08, 0x00, 0x01, 0x00, 0xc6, 0x12, 0x00, 0x64, 0x08, 0x00, 0x02, 0x00, 0xc6, 0x12,
+		0x00, 0x64, 0x09, 0x00, 0x03, 0x00, 0x65, 0x74, 0x68, 0x30, 0x00, 0x00, 0x00, 0x00,
+	};
+	assert_false(nl_frames_ok(crash, sizeof(crash)));
+	struct vip_monitor m = { .cb = on_event };
+	events = 0;
+	monitor_dispatch(&m, crash, sizeof(crash));
+	assert_int_equal(events, 0);
+	/* a well-framed batch still goes through, the trailing partial header is ignored */
+	uint8_t buf[128] = { 0 };
+	struct ifinfomsg ifi = { .ifi_index = 3, .ifi_flags = IFF_UP | IFF_RUNNING };
+	size_t n = put_msg(buf, RTM_NEWLINK, &ifi, sizeof(ifi));
+	n += put_msg(buf + n, RTM_DELLINK, &ifi, sizeof(ifi));
+	assert_true(nl_frames_ok(buf, n));
+	assert_true(nl_frames_ok(buf, n + 8));
+	monitor_dispatch(&m, buf, n);
+	assert_int_equal(events, 2);
+	assert_true(last.link_gone);
+	/* one frame longer than the datagram */
+	((struct nlmsghdr *)buf)->nlmsg_len = (uint32_t)n + 4;
+	assert_false(nl_frames_ok(buf, n));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_short_link_message_is_ignored),
 		cmocka_unit_test(test_short_addr_message_is_ignored),
 		cmocka_unit_test(test_forged_link_down_from_a_process_is_ignored),
+		cmocka_unit_test(test_huge_nlmsg_len_is_rejected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
