@@ -92,15 +92,17 @@ static size_t addr_len(int family)
 
 /* ---- synchronous requests ---- */
 
-/* libmnl's mnl_nlmsg_ok() compares nlmsg_len as a signed int: a message claiming 2 GiB or more
- * passes and the walk runs off the buffer (found by fuzz/fuzz_netlink.c). Check every frame
- * ourselves before libmnl walks them. */
+/* libmnl trusts the framing more than it should (both found by fuzz/fuzz_netlink.c):
+ * mnl_nlmsg_ok() compares nlmsg_len as a signed int, so a message claiming 2 GiB or more passes
+ * and the walk runs off the buffer; and attributes are walked up to the 4-byte ALIGNED end of a
+ * message, so an unaligned last message lets an attribute (and a "NUL-terminated" string in it)
+ * extend past the datagram. The kernel always frames aligned; check every frame ourselves. */
 static bool nl_frames_ok(const void *buf, size_t n)
 {
 	const uint8_t *p = buf;
 	while (n >= sizeof(struct nlmsghdr)) {
 		const struct nlmsghdr *h = (const struct nlmsghdr *)p;
-		if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > n)
+		if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > n || NLMSG_ALIGN(h->nlmsg_len) > n)
 			return false;
 		size_t step = NLMSG_ALIGN(h->nlmsg_len);
 		if (step >= n)

@@ -137,6 +137,29 @@ static void test_huge_nlmsg_len_is_rejected(void **st)
 	assert_false(nl_frames_ok(buf, n));
 }
 
+/* fuzz_netlink crash-a410d2a8: a 55-byte RTM_NEWLINK ending in a 24-byte IFLA_IFNAME. libmnl
+ * walks attributes to the aligned end (56), so the name's "terminating NUL" is byte 56 of a
+ * 55-byte datagram. */
+static void test_unaligned_last_message_is_rejected(void **st)
+{
+	(void)st;
+	static const uint8_t crash[] = {
+		0x37, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0xf8, 0xff, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x56, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x18, 0x00, 0x03, 0x00, 0x65, 0x27, 0x26, 0x26, 0x26, 0x74,
+		0x68, 0x30, 0x65, 0x74, 0x30, 0x65, 0x74, 0x68, 0x30, 0x65, 0x74, 0x68, 0x30,
+	};
+	assert_int_equal(sizeof(crash), 55);
+	assert_false(nl_frames_ok(crash, sizeof(crash)));
+	uint8_t *exact = malloc(sizeof(crash));
+	memcpy(exact, crash, sizeof(crash));
+	struct vip_monitor m = { .cb = on_event };
+	events = 0;
+	monitor_dispatch(&m, exact, sizeof(crash));
+	assert_int_equal(events, 0);
+	free(exact);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -144,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_short_addr_message_is_ignored),
 		cmocka_unit_test(test_forged_link_down_from_a_process_is_ignored),
 		cmocka_unit_test(test_huge_nlmsg_len_is_rejected),
+		cmocka_unit_test(test_unaligned_last_message_is_rejected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
