@@ -184,7 +184,7 @@ static bool wait_applied(struct proxy *p, uint64_t gen)
 		size_t done = 0;
 		for (size_t i = 0; i < p->n_workers; i++)
 			done += atomic_load_explicit(&p->workers[i].lt_ack, memory_order_acquire) >= gen ||
-				p->workers[i].accepting_closed;
+				atomic_load(&p->workers[i].stop_accepting); /* shutting down: never applies */
 		if (done == p->n_workers)
 			return true;
 		if (mono_ms() >= deadline)
