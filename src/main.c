@@ -31,26 +31,9 @@ static void usage(FILE *f)
 		"  --socket PATH       control socket (default: control.socket of the config)\n");
 }
 
-static struct config *load_or_report(const char *path)
-{
-	struct config_errors errs = { 0 };
-	struct config *c = config_load(path, &errs);
-	if (!c) {
-		char line[1024];
-		for (size_t i = 0; i < errs.n; i++) {
-			config_error_format(&errs.v[i], line, sizeof(line));
-			fprintf(stderr, "%s\n", line);
-		}
-		if (errs.n == 0)
-			fprintf(stderr, "%s: cannot load config\n", path);
-	}
-	config_errors_free(&errs);
-	return c;
-}
-
 static int cmd_check(const char *path)
 {
-	struct config *c = load_or_report(path);
+	struct config *c = config_load_reporting(path);
 	if (!c)
 		return 1;
 	size_t servers = 0;
@@ -64,7 +47,7 @@ static int cmd_check(const char *path)
 
 static int cmd_run(const char *path)
 {
-	struct config *c = load_or_report(path);
+	struct config *c = config_load_reporting(path);
 	if (!c)
 		return 1;
 	int rc = daemon_run(c);

@@ -159,6 +159,9 @@ struct config *config_load(const char *path, struct config_errors *errs);
 /* Same, from a buffer; `name` is used as the file name in errors. */
 struct config *config_load_buf(const char *name, const char *yaml, size_t len, struct config_errors *errs);
 void config_free(struct config *c);
+/* config_load() for the command line: on failure prints every error to stderr as
+ * FILE:LINE:COL: message and returns NULL. */
+struct config *config_load_reporting(const char *path);
 void config_errors_free(struct config_errors *errs);
 /* "FILE:LINE:COL: msg" into buf. */
 void config_error_format(const struct config_error *e, char *buf, size_t len);

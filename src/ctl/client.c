@@ -143,24 +143,6 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 	return 0;
 }
 
-/* Loads and validates; on failure prints every error (FILE:LINE:COL: message) and returns NULL. */
-static struct config *load_reporting(const char *file)
-{
-	struct config_errors errs = { 0 };
-	struct config *c = config_load(file, &errs);
-	if (!c) {
-		char line[1024];
-		for (size_t i = 0; i < errs.n; i++) {
-			config_error_format(&errs.v[i], line, sizeof(line));
-			fprintf(stderr, "%s\n", line);
-		}
-		if (errs.n == 0)
-			fprintf(stderr, "buoy: %s: cannot load config\n", file);
-	}
-	config_errors_free(&errs);
-	return c;
-}
-
 static char *config_socket(const struct config *c)
 {
 	return strdup(c->control_socket && *c->control_socket ? c->control_socket : CTL_DEFAULT_SOCKET);
@@ -177,7 +159,7 @@ static char *socket_path(const struct cli_opts *o)
 		file = BUOY_DEFAULT_CONFIG;
 	if (!file)
 		return strdup(CTL_DEFAULT_SOCKET);
-	struct config *c = load_reporting(file);
+	struct config *c = config_load_reporting(file);
 	char *p = c ? config_socket(c) : NULL;
 	config_free(c);
 	return p;
@@ -247,7 +229,7 @@ static int cli_manifest(const struct cli_opts *o, int nargs, char **args)
 		/* the unit runs this very binary, wherever it is installed */
 		manifest_systemd(&out, o->config ? file : NULL, n > 0 ? self : NULL);
 	} else {
-		struct config *c = load_reporting(file);
+		struct config *c = config_load_reporting(file);
 		if (!c)
 			return 1;
 		char *sock = o->socket ? strdup(o->socket) : config_socket(c);
