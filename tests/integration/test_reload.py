@@ -105,6 +105,12 @@ def test_reload_adds_server_into_rotation(buoy, backend):
     got = names(lb, 20)
     assert got["B"] >= 8 and got["A"] >= 8, got  # roundrobin over both
     assert 'msg="reloaded" source=control' in p.log()
+    # SIGHUP does the same: A leaves the rotation
+    write(p.config_path, cfg([("l", lb, "pool")], [("pool", [b], None)])
+          + "control: { socket: %s }\n" % p.socket_path)
+    p.reload()
+    assert eventually(lambda: 'msg="reloaded" source=SIGHUP' in p.log())
+    assert names(lb, 5) == {"B": 5}
 
 
 def test_reload_removes_server_established_connection_keeps_working(buoy, backend):
@@ -155,6 +161,32 @@ def test_reload_keeps_counters_of_retained_server(buoy, backend):
     names(lb, 3)
     assert server_status(p, "pool", a)["connections_total"] == before + 3
     assert status(p)["backends"][0]["balance"] == "leastconn"
+
+
+def test_changed_settings_apply_to_new_connections_only(buoy, backend):
+    a = fmt_addr("127.0.0.2", free_port("127.0.0.2"))
+    backend(a, mode="echo")
+    lb = fmt_addr(LB, free_port())
+    p = start(buoy, cfg([("l", lb, "pool")], [("pool", [a], None)]))
+    old = connect(lb)
+    old.settimeout(3)
+    old.sendall(b"1\n")
+    assert old.recv(10) == b"1\n"
+    rc, out, _ = reload_to(p, cfg([("l", lb, "pool")], [("pool", [a], [
+        "idle_timeout: 300ms", "health: { type: none }"])]))
+    assert rc == 0, out
+    new = connect(lb)
+    new.settimeout(3)
+    new.sendall(b"2\n")
+    assert new.recv(10) == b"2\n"
+    t0 = time.monotonic()
+    assert new.recv(10) == b""  # closed by buoy after the new idle timeout
+    assert time.monotonic() - t0 < 2.5
+    # the connection from before the reload keeps the timeout it started with (1h)
+    old.sendall(b"3\n")
+    assert old.recv(10) == b"3\n"
+    old.close()
+    new.close()
 
 
 # ---------------------------------------------------------------------------------------------
