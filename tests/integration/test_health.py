@@ -391,6 +391,9 @@ def test_all_down_is_logged_every_interval_and_checks_go_on(apis, buoy):
     n = len(re.findall(r'msg="backend down" backend=apiservers', b.log()))
     # 2 s at one line per 250ms interval: about 8; one per check would be about 24
     assert 4 <= n <= 12, n
+    # fail open, as the log line says: clients still reach the (not ready, but alive) servers
+    res = client_loop(client, LB, 16000, 30)
+    assert res["done"] == 30 and res["fails"] == 0, res
     servers["api3"].set_ready(True)
     b.wait_log(r'msg="backend up" backend=apiservers servers=3 servers_up=1', timeout=5)
     b.wait_log(up_line("apiservers", servers["api3"].addr(), checks=1), timeout=1)
