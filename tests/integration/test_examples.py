@@ -70,3 +70,59 @@ def test_buoy_check_would_catch_a_broken_example(buoy_bin, tmp_path):
                        timeout=20)
     assert r.returncode == 1
     assert re.search(r"typo\.yaml:\d+:\d+: .*prioriti", r.stderr), r.stderr
+
+
+def yaml_blocks(doc):
+    """The ```yaml blocks of a Markdown file that are whole buoy configs."""
+    with open(os.path.join(netns.REPO, doc)) as f:
+        text = f.read()
+    blocks = re.findall(r"^```yaml\n(.*?)^```", text, re.M | re.S)
+    return [b for b in blocks if re.search(r"^(listeners|vrrp):", b, re.M)]
+
+
+@pytest.mark.parametrize("doc,expected", [("README.md", 1), ("docs/migrating.md", 5)])
+def test_configs_in_the_docs_pass_buoy_check(buoy_bin, tmp_path, doc, expected):
+    blocks = yaml_blocks(doc)
+    assert len(blocks) >= expected, "%s: %d config blocks" % (doc, len(blocks))
+    for i, b in enumerate(blocks):
+        path = tmp_path / ("%s-%d.yaml" % (os.path.basename(doc), i))
+        path.write_text(b)
+        check(buoy_bin, str(path))
+
+
+def _config_md_words():
+    """Every word inside `code` in docs/config.md (keys like garp.repeat split on dots)."""
+    with open(os.path.join(netns.REPO, "docs", "config.md")) as f:
+        text = f.read()
+    fenced = re.findall(r"^```[a-z]*\n(.*?)^```", text, re.M | re.S)
+    text = re.sub(r"^```[a-z]*\n.*?^```", "", text, flags=re.M | re.S)
+    spans = re.findall(r"`([^`\n]+)`", text) + fenced
+    words = set()
+    for sp in spans:
+        words.update(re.findall(r"[a-z_][a-z0-9_]*", sp))
+    return words
+
+
+def test_buoy_keys_in_the_migration_tables_exist():
+    """The buoy column of every mapping table in docs/migrating.md names only keys (and
+    values) that docs/config.md documents: no invented keys."""
+    known = _config_md_words()
+    with open(os.path.join(netns.REPO, "docs", "migrating.md")) as f:
+        guide = f.read()
+    tables = guide[:guide.index("## Worked examples")]
+    rows = [line for line in tables.splitlines()
+            if line.startswith("| `") or line.startswith("| —")]
+    assert len(rows) > 50, len(rows)
+    checked = set()
+    for row in rows:
+        cells = row.split(" | ")
+        for span in re.findall(r"`([^`]+)`", cells[1]):
+            keys = re.findall(r"([a-z_]+):", span)
+            if re.fullmatch(r"[a-z_]+", span):
+                keys.append(span)
+            for k in keys:
+                assert k in known, "%r (row: %s) is not in docs/config.md" % (k, row[:80])
+                checked.add(k)
+    for k in ("router_id", "auth_pass", "unicast_peers", "max_fails", "idle_timeout",
+              "connect_timeout", "retries", "expect_status", "queue_timeout", "notify"):
+        assert k in checked, k
