@@ -211,6 +211,11 @@ static void master_on_advert(struct vrrp_fsm *f, uint64_t now, const struct vrrp
 	}
 	int cmp = vrrp_addr_cmp(&a->src, &f->cfg.primary);
 	if (a->priority > f->priority || (a->priority == f->priority && cmp > 0)) {
+		/* One last advert of ours (lower than the winner's) before yielding: the winner
+		 * hears a lower priority and answers with a GARP burst, so neighbours that followed
+		 * our GARP during a split brain move back even if we stopped advertising first
+		 * (keepalived's vrrp_higher_prio_send_advert). */
+		send_advert(out, f->priority);
 		if (f->cfg.version == 3 && a->interval_ms)
 			f->master_adver_int_ms = a->interval_ms;
 		become_backup(f, now, out);

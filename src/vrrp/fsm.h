@@ -7,6 +7,9 @@
  *   - A master hearing a lower priority (or equal priority from a lower address) answers at once
  *     with its own advert and a GARP burst (RFC 9568, keepalived default), so a freshly started
  *     or split-brained peer learns who is master without waiting a whole interval.
+ *   - A master yielding to a higher priority sends one last advert of its own first, so the
+ *     winner hears a lower priority and re-announces its VIPs (after a split brain, neighbours
+ *     may point at the loser; keepalived's vrrp_higher_prio_send_advert).
  *   - preempt_delay (keepalived semantics): a backup that would preempt a lower-priority master,
  *     or take over at startup, waits preempt_delay longer first.
  *   - An effective-priority change while master is advertised at once.

@@ -213,7 +213,11 @@ def test_split_brain_heals_and_client_follows(topo, buoy):
     buoy(vrrp_yaml("lb2", 100), name="lb2", ns=lb2)
     wait_holder([lb1, lb2], VIP4, "lb1", timeout=master_down_s(100) + 3)
     client.run(["ping", "-c1", "-W2", VIP4])
-    topo.drop("lb1", "vrrp")
+    # Rules in this order so undrop() (which deletes in listing order) lets lb2's adverts reach
+    # lb1 first: lb1 then hears a lower priority and answers with GARP. In the other order lb2
+    # may yield before lb1 hears it at all (an asymmetric heal; GARP refresh covers that case).
+    topo.drop("lb1", "vrrp", direction="to")
+    topo.drop("lb1", "vrrp", direction="from")
     netns.wait_until(lambda: len(holders([lb1, lb2], VIP4)) == 2,
                      timeout=master_down_s(100) + MARGIN, msg="split brain")
     # lb2's GARP repoints the client while both claim the VIP
