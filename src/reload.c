@@ -43,18 +43,18 @@ static int preflight_health(const struct config *c, const char *source, struct s
 	return bad;
 }
 
-static void warn_restart_only(const struct reload_plan *p, const struct config *old,
-			      const struct config *nc)
+/* Settings only a restart applies: kept as they run, said in the log and to the caller. */
+static void warn_restart_only(const struct reload_plan *p, struct strbuf *out)
 {
-	if (p->workers_changed)
-		log_warn("reload keeps setting", "setting=workers running=%u configured=%u reason=\"needs a restart\"",
-			 old->workers, nc->workers);
-	if (p->control_changed)
-		log_warn("reload keeps setting", "setting=control.socket reason=\"needs a restart\"");
-	if (p->metrics_changed)
-		log_warn("reload keeps setting", "setting=metrics reason=\"needs a restart\"");
-	if (p->user_changed)
-		log_warn("reload keeps setting", "setting=user reason=\"needs a restart\"");
+	const char *what[4] = { p->workers_changed ? "workers" : NULL,
+				p->control_changed ? "control.socket" : NULL,
+				p->metrics_changed ? "metrics" : NULL, p->user_changed ? "user" : NULL };
+	for (size_t i = 0; i < 4; i++) {
+		if (!what[i])
+			continue;
+		log_warn("reload keeps setting", "setting=%s reason=\"needs a restart\"", what[i]);
+		sb_printf(out, "note: %s changed: kept as it runs until a restart\n", what[i]);
+	}
 }
 
 /* VRRP: unchanged instances keep running as they are; changed, added and removed ones are
@@ -70,7 +70,7 @@ static int apply_vrrp(struct running *run, const struct config *nc, const struct
 	if (!run->vrrp) {
 		run->vrrp = vrrp_start(run->loop, nc, run->pool);
 		if (!run->vrrp) {
-			sb_puts(out, "warning: vrrp could not start (see log)\n");
+			sb_puts(out, "error: vrrp could not start (see log)\n");
 			return -1;
 		}
 		return 0;
@@ -83,7 +83,7 @@ static int apply_vrrp(struct running *run, const struct config *nc, const struct
 	int rc = vrrp_reload(run->vrrp, nc, p->vrrp_old, keep);
 	free(keep);
 	if (rc < 0)
-		sb_puts(out, "warning: a vrrp instance could not start (see log)\n");
+		sb_puts(out, "error: a vrrp instance could not start (see log)\n");
 	return rc;
 }
 
@@ -97,23 +97,28 @@ static void retire_config(struct running *run, struct config *nc)
 	run->cfg = nc;
 }
 
-/* Everything is prepared: swap. Nothing here can fail the reload. */
-static void commit(struct running *run, struct config *nc, const struct reload_plan *p,
+/* Everything is prepared: swap. The new config is in force afterwards; returns -1 when a part
+ * could not start (health checks, a VRRP instance: logged, said in out). */
+static int commit(struct running *run, struct config *nc, const struct reload_plan *p,
 		   struct pool_update *pu, struct proxy_update *xu, struct strbuf *out)
 {
 	health_stop(run->health); /* its check objects point at servers being retired */
 	run->health = NULL;
 	pool_update_commit(run->pool, pu);
 	proxy_update_commit(run->proxy, xu, nc, true);
+	int rc = 0;
 	run->health = health_start(run->loop, run->pool);
 	if (!run->health) {
 		log_error("health checks not restarted", "reason=\"see above\"");
-		sb_puts(out, "warning: health checks could not start (see log)\n");
+		sb_puts(out, "error: health checks could not start (see log)\n");
+		rc = -1;
 	}
-	apply_vrrp(run, nc, p, out);
+	if (apply_vrrp(run, nc, p, out) < 0)
+		rc = -1;
 	log_set_level((enum log_level)nc->log_level);
-	warn_restart_only(p, run->cfg, nc);
+	warn_restart_only(p, out);
 	retire_config(run, nc);
+	return rc;
 }
 
 int reload_apply(struct running *run, struct config *nc, const char *source, struct strbuf *out)
@@ -151,7 +156,7 @@ int reload_apply(struct running *run, struct config *nc, const char *source, str
 		fail_line(out, source, line);
 		goto fail;
 	}
-	commit(run, nc, &plan, pu, xu, out);
+	int rc = commit(run, nc, &plan, pu, xu, out);
 	char sum[400];
 	reload_plan_summary(&plan, sum, sizeof(sum));
 	uint64_t ms = mono_ms() - t0;
@@ -160,7 +165,7 @@ int reload_apply(struct running *run, struct config *nc, const char *source, str
 	sb_printf(out, "reloaded %s: %s duration_ms=%llu\n", run->cfg->file, sum,
 		  (unsigned long long)ms);
 	reload_plan_free(&plan);
-	return 0;
+	return rc; /* -1: applied, but a part did not start (exit non-zero so it is seen) */
 fail:
 	pool_update_abort(pu);
 	log_warn("reload rejected, old config kept", "source=%s file=%s", source, nc->file);

@@ -36,7 +36,9 @@ struct running {
 };
 
 /* Reloads from run->cfg->file. Returns 0 with a one-line summary in out, or -1 with every
- * error (one per line, config errors as FILE:LINE:COL: message) in out; nothing changed then.
+ * error (one per line, config errors as FILE:LINE:COL: message) in out; nothing changed then —
+ * except when the summary line ("reloaded ...") is there too: the new config is in force but a
+ * part of it could not start (health checks, a VRRP instance), said on "error:" lines.
  * `source` ("SIGHUP", "control") goes into the log lines. */
 int reload_run(struct running *run, const char *source, struct strbuf *out);
 /* Same with an already loaded config (taken over on success, freed on failure). */

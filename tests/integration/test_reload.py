@@ -154,9 +154,10 @@ def test_reload_keeps_counters_of_retained_server(buoy, backend):
     # settings change (balance, timeouts): the server object and its counters stay
     rc, out, _ = reload_to(p, cfg([("l", lb, "pool")], [("pool", [a], [
         "balance: leastconn", "connect_timeout: 1s", "idle_timeout: 10m",
-        "health: { type: none }"])]))
+        "health: { type: none }"])], top="workers: 7"))
     assert rc == 0, out
     assert "backends_changed=1" in out
+    assert "note: workers changed" in out  # needs a restart: kept, and said so
     assert server_status(p, "pool", a)["connections_total"] == before
     names(lb, 3)
     assert server_status(p, "pool", a)["connections_total"] == before + 3
