@@ -232,3 +232,17 @@ def test_every_example_key_is_in_the_man_page():
     documented = set(re.findall(r"\b([a-z_]+)\b", page.replace("\\-", "-")))
     missing = sorted(k for k in keys if k not in documented)
     assert not missing, missing
+
+
+def test_every_config_md_key_is_in_the_man_page():
+    """docs/config.md (the config helper's reference) and buoy.yaml(5) list the same keys."""
+    ref = os.path.join(REPO, "docs", "config.md")
+    if not os.path.exists(ref):
+        pytest.skip("docs/config.md not in the tree yet")
+    with open(ref) as f:
+        keys = set(re.findall(r"^\|\s*`([a-z_.]+)`\s*\|", f.read(), re.M))
+    assert len(keys) > 40
+    with open(os.path.join(REPO, "docs", "man", "buoy.yaml.5")) as f:
+        page = f.read().replace("\\-", "-")
+    missing = sorted(k for k in keys if not re.search(r"\b%s\b" % re.escape(k), page))
+    assert not missing, missing
