@@ -179,6 +179,11 @@ int daemon_run(struct config *cfg)
 		goto out;
 	}
 	d.run.health = health_start(d.run.loop, d.run.pool);
+	if (!d.run.health) { /* e.g. an unreadable TLS file: running unchecked would mislead */
+		log_error("startup failed", "reason=\"health checks\"");
+		d.exit_code = 1;
+		goto out;
+	}
 	if (cfg->n_vrrp) {
 		d.run.vrrp = vrrp_start(d.run.loop, cfg, d.run.pool);
 		if (!d.run.vrrp) {

@@ -18,6 +18,8 @@ struct loop {
 	struct io wake_io;
 	void (*wake_cb)(struct loop *, void *);
 	void *wake_arg;
+	struct epoll_event *batch; /* events being dispatched, so loop_del() can void later ones */
+	int batch_i, batch_n;
 };
 
 uint64_t mono_ms(void)
@@ -83,6 +85,10 @@ int loop_mod(struct loop *l, struct io *io, uint32_t events)
 
 int loop_del(struct loop *l, struct io *io)
 {
+	/* the io may be freed after this: forget its events still waiting in this batch */
+	for (int i = l->batch_i + 1; i < l->batch_n; i++)
+		if (l->batch[i].data.ptr == io)
+			l->batch[i].data.ptr = NULL;
 	return epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
 }
 
@@ -210,10 +216,14 @@ int loop_run(struct loop *l)
 		if (n < 0 && errno != EINTR)
 			return -1;
 		loop_update_now(l);
-		for (int i = 0; i < n; i++) {
-			struct io *io = evs[i].data.ptr;
-			io->cb(l, io, evs[i].events);
+		l->batch = evs;
+		l->batch_n = n;
+		for (l->batch_i = 0; l->batch_i < n; l->batch_i++) {
+			struct io *io = evs[l->batch_i].data.ptr;
+			if (io)
+				io->cb(l, io, evs[l->batch_i].events);
 		}
+		l->batch_n = 0;
 		run_timers(l);
 	}
 	return 0;

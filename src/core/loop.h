@@ -28,6 +28,8 @@ void loop_free(struct loop *l);
 
 int loop_add(struct loop *l, struct io *io, uint32_t events);
 int loop_mod(struct loop *l, struct io *io, uint32_t events);
+/* Also voids the io's events still pending in the batch being dispatched, so the caller may
+ * free it at once. (close() without loop_del() does not: free such objects after the batch.) */
 int loop_del(struct loop *l, struct io *io);
 
 void timer_init(struct timer *t, void (*cb)(struct loop *, struct timer *), void *arg);
