@@ -752,3 +752,48 @@ def test_local_fd_exhaustion_does_not_mark_servers_down(buoy, backend):
 def _echo_once(addr):
     with connect(addr, timeout=1) as s:
         return echo_roundtrip(s, timeout=1)
+
+
+def test_small_writes_into_a_slow_reader_lose_nothing(buoy, backend):
+    """Small writes (the recv/send path) while the other side does not read: what buoy cannot
+    send at once must be kept, both ways."""
+    up = backend("127.0.0.2:0", mode="sink", delay=1.0)
+    down = backend("127.0.0.3:0", mode="stream", write_size=700)
+    l_up, l_down = lb_addr(), lb_addr()
+    start_lb(buoy, config(l_up, ["127.0.0.2:%d" % up.port]), name="up")
+    start_lb(buoy, config(l_down, ["127.0.0.3:%d" % down.port]), name="down")
+    n = 3 * 1024 * 1024 + 11
+    with connect(l_up, timeout=15) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for c in stream_chunks(n, 21):
+            for off in range(0, len(c), 1000):
+                s.sendall(c[off:off + 1000])
+        s.shutdown(socket.SHUT_WR)
+        count, sha = read_all(s).split()
+    assert int(count) == n and sha.decode() == stream_sha256(n, 21)
+    with connect(l_down, timeout=15) as s:
+        s.sendall(b"%d 22\n" % n)
+        time.sleep(1.0)                       # let buoy's buffers toward us fill up
+        h = hashlib.sha256()
+        got = 0
+        while True:
+            c = s.recv(3000)                  # and read in small bites
+            if not c:
+                break
+            got += len(c)
+            h.update(c)
+    assert got == n and h.hexdigest() == stream_sha256(n, 22)
+
+
+def test_many_small_request_response_exchanges(buoy, backend):
+    """Ping-pong of varied small sizes on one connection (the short-read path), content checked."""
+    srv = backend("127.0.0.2:0", mode="echo")
+    listen = lb_addr()
+    start_lb(buoy, config(listen, ["127.0.0.2:%d" % srv.port]))
+    import random
+    rnd = random.Random(5)
+    with connect(listen, timeout=5) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(2000):
+            msg = rnd.randbytes(rnd.choice([1, 7, 100, 1460, 4000, 16384, 16385, 40000]))
+            assert echo_roundtrip(s, msg), "exchange %d (%d bytes) corrupted" % (i, len(msg))

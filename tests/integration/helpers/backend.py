@@ -32,6 +32,7 @@ import random
 import socket
 import sys
 import threading
+import time
 
 BLOCK = 1024 * 1024 + 7     # not a power of two: a lost or doubled chunk changes the hash
 CHUNK = 1024 * 1024
@@ -93,7 +94,8 @@ def read_line(conn, limit=256):
 class Backend:
     """A threaded TCP server. Counters: accepted, active; results: list of (peer, n, sha)."""
 
-    def __init__(self, listen, mode="name", name=None, status=200, nbytes=0, backlog=1024):
+    def __init__(self, listen, mode="name", name=None, status=200, nbytes=0, backlog=1024,
+                 delay=0.0, write_size=None):
         self.host, self.port = parse_addr(listen)
         self.listen = listen
         self.mode = mode
@@ -101,6 +103,8 @@ class Backend:
         self.status = status
         self.nbytes = nbytes
         self.backlog = backlog
+        self.delay = delay                # sink: wait this long before reading (slow reader)
+        self.write_size = write_size      # stream: write in pieces this small
         self.accepted = 0
         self.active = 0
         self.results = []
@@ -178,11 +182,17 @@ class Backend:
             return
         nbytes, seed = int(req[0]), int(req[1]) if len(req) > 1 else 1
         for c in stream_chunks(nbytes, seed):
-            conn.sendall(c)
+            if self.write_size:
+                for off in range(0, len(c), self.write_size):
+                    conn.sendall(c[off:off + self.write_size])
+            else:
+                conn.sendall(c)
         conn.shutdown(socket.SHUT_WR)
         read_to_eof(conn)
 
     def _mode_sink(self, conn, peer):
+        if self.delay:
+            time.sleep(self.delay)
         h = hashlib.sha256()
         n = read_to_eof(conn, h)
         self._record(peer, n, h.hexdigest())
@@ -247,8 +257,11 @@ def main():
     ap.add_argument("--name")
     ap.add_argument("--status", type=int, default=200)
     ap.add_argument("--bytes", type=int, default=0, help="sendfirst: bytes to send")
+    ap.add_argument("--delay", type=float, default=0.0, help="sink: seconds before reading")
+    ap.add_argument("--write-size", type=int, help="stream: write in pieces this small")
     a = ap.parse_args()
-    b = Backend(a.listen, mode=a.mode, name=a.name, status=a.status, nbytes=a.bytes)
+    b = Backend(a.listen, mode=a.mode, name=a.name, status=a.status, nbytes=a.bytes,
+                delay=a.delay, write_size=a.write_size)
     lock = threading.Lock()
 
     def report(peer, n, sha):
