@@ -11,7 +11,7 @@
 # usage: sudo scripts/demo.sh [--keep] [--no-preempt]
 #        sudo scripts/demo.sh --down ID        remove a topology left by --keep
 #
-# Network rules (docs: ENGINEERING.md): addresses from 198.18.0.0/15 only, namespaces named
+# Network rules: addresses from 198.18.0.0/15 only, namespaces named
 # buoyt-<pid>-<role>, nothing touches the root namespace's interfaces, routes or firewall, every
 # traffic loop is bounded, and everything is removed on exit, on failure and on Ctrl-C/TERM.
 # Non-interactive; exits 1 if any step's expectation fails.
@@ -156,20 +156,21 @@ spawn() {   # spawn ROLE LOGFILE CMD...
 	disown $!   # teardown kills it: no "Killed" job notice from bash
 }
 
+# The veth pairs are made inside the switch namespace: the root namespace is never touched.
 add_switch() {
-	ip netns add "${PFX}sw"
-	nsx sw ip link set lo up
-	nsx sw ip link add br0 type bridge forward_delay 0 stp_state 0 mcast_snooping 0
+	ip netns add "${PFX}sw" &&
+	nsx sw ip link set lo up &&
+	nsx sw ip link add br0 type bridge forward_delay 0 stp_state 0 mcast_snooping 0 &&
 	nsx sw ip link set br0 up
 }
 
 add_host() {   # add_host ROLE IPV4: namespace + cable (veth) to the switch + address
 	local r=$1 ip=$2
-	ip netns add "$PFX$r"
-	nsx "$r" ip link set lo up
-	nsx sw ip link add "p-$r" type veth peer name eth0 netns "$PFX$r"
-	nsx sw ip link set "p-$r" master br0 up
-	nsx "$r" ip addr add "$ip/24" dev eth0
+	ip netns add "$PFX$r" &&
+	nsx "$r" ip link set lo up &&
+	nsx sw ip link add "p-$r" type veth peer name eth0 netns "$PFX$r" &&
+	nsx sw ip link set "p-$r" master br0 up &&
+	nsx "$r" ip addr add "$ip/24" dev eth0 &&
 	nsx "$r" ip link set eth0 up
 }
 
@@ -180,7 +181,19 @@ vip_holder() {
 	has_vip lb2 && h="${h:+$h+}lb2"
 	echo "${h:-nobody}"
 }
-holder_is() { [ "$(vip_holder)" = "$1" ]; }
+# Split brain watch: the VIP on both balancers in two samples in a row (20 ms apart) counts;
+# one sample may catch the few milliseconds a hand-over takes between two namespaces.
+BOTH_SEEN=0 BOTH_RUN=0
+holder_is() {
+	local h; h=$(vip_holder)
+	if [ "$h" = lb1+lb2 ]; then
+		BOTH_RUN=$((BOTH_RUN + 1))
+		[ $BOTH_RUN -ge 2 ] && BOTH_SEEN=1
+	else
+		BOTH_RUN=0
+	fi
+	[ "$h" = "$1" ]
+}
 
 status() { "$BUOY" status --socket "$DIR/$1.sock" 2>&1; }
 vrrp_state() { status "$1" | awk '$1 == "apiserver" && NF >= 6 && $3 ~ /\// {print $2; exit}'; }
@@ -221,7 +234,6 @@ stats() {
 		      c["api3"], (first == "" ? "-" : first) }' "$DIR/client.log"
 }
 counts_line() { echo "api1 $1, api2 $2, api3 $3"; }
-client_requests() { wc -l <"$DIR/client.log"; }
 client_answered_since() {   # at least one good answer that started after $1
 	awk -v a="$1" '$1 >= a && $3 == 0 {f=1} END {exit !f}' "$DIR/client.log"
 }
@@ -233,11 +245,10 @@ T_START=$(now_us)
 say "${B}buoy demo${N}: 2 load balancers, 3 apiservers and a client in network namespaces ${PFX}*"
 say "${D}      (state and logs in $DIR)${N}"
 
-add_switch
-add_host lb1 $LB1
-add_host lb2 $LB2
-for a in api1 api2 api3; do add_host $a "${API_IP[$a]}"; done
-add_host client $CLIENT
+add_switch || die "could not create the switch namespace"
+for h in lb1:$LB1 lb2:$LB2 api1:198.18.0.21 api2:198.18.0.22 api3:198.18.0.23 client:$CLIENT; do
+	add_host "${h%%:*}" "${h#*:}" || die "could not create namespace ${PFX}${h%%:*}"
+done
 info "topology: lb1 $LB1, lb2 $LB2, api1..3 198.18.0.21-23, client $CLIENT, one bridge"
 
 # one self-signed certificate for all three apiservers, made now (nothing is shipped)
@@ -446,6 +457,8 @@ check "api2 is back in the rotation and nothing failed" \
 server_rows $MASTER | indent
 
 # ---------------------------------------------------------------------------------------------
+check "the VIP was never on both balancers (sampled every 20 ms while it moved)" \
+	test $BOTH_SEEN = 0
 touch "$DIR/client.stop"
 sleep 0.2
 read -r total tfail _ < <(stats 0 99999999999999999)
@@ -473,6 +486,10 @@ if [ $KEEP = 1 ]; then
 	  sudo $0 --down $ID
 	EOF
 fi
-[ $FAILS = 0 ] || { say "demo: $FAILS expectation(s) failed; buoy logs: $DIR/lb1.log $DIR/lb2.log"; 
-	for f in lb1 lb2; do say "--- $f.log (last 15 lines)"; tail -n 15 "$DIR/$f.log"; done; exit 1; }
+if [ $FAILS != 0 ]; then
+	if [ $KEEP = 1 ]; then where="in $DIR"; else where="removed on exit; --keep keeps them"; fi
+	say "demo: $FAILS expectation(s) failed. The end of buoy's logs ($where):"
+	for f in lb1 lb2; do say "--- $f.log"; tail -n 15 "$DIR/$f.log"; done
+	exit 1
+fi
 exit 0
