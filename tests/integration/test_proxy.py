@@ -797,3 +797,39 @@ def test_many_small_request_response_exchanges(buoy, backend):
         for i in range(2000):
             msg = rnd.randbytes(rnd.choice([1, 7, 100, 1460, 4000, 16384, 16385, 40000]))
             assert echo_roundtrip(s, msg), "exchange %d (%d bytes) corrupted" % (i, len(msg))
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_worker_counts(buoy, backend, workers):
+    bs = [backend("127.0.0.%d:0" % (2 + i), name="t%d" % (i + 1)) for i in range(2)]
+    listen = lb_addr()
+    lbp = start_lb(buoy, config(listen, ["127.0.0.%d:%d" % (2 + i, b.port)
+                                         for i, b in enumerate(bs)], top={"workers": workers}))
+    assert "workers=%d" % workers in lbp.log()
+    counts, failures = fetch_names(listen, 100)
+    assert not failures and 35 <= counts["t1"] <= 65, counts
+
+
+def test_idle_connections_hold_no_pipes(buoy, backend):
+    """After a bulk transfer, an idle proxied connection costs its two sockets and nothing else
+    (splice pipes are taken per transfer and given back)."""
+    import os
+    srv = backend("127.0.0.2:0", mode="echo")
+    listen = lb_addr()
+    lbp = start_lb(buoy, config(listen, ["127.0.0.2:%d" % srv.port]))
+    base = len(os.listdir("/proc/%d/fd" % lbp.pid))
+    conns = []
+    try:
+        blob = bytes(range(256)) * 4096                  # 1 MiB: takes the splice path
+        for _ in range(40):
+            s = connect(listen, timeout=10)
+            conns.append(s)
+            assert echo_roundtrip(s, blob, timeout=10)
+        time.sleep(0.2)
+        fds = len(os.listdir("/proc/%d/fd" % lbp.pid))
+        extra = fds - base - 2 * len(conns)
+        # a small per-worker pipe cache is fine; a pipe pair per idle connection is not
+        assert extra <= 16, "%d fds for %d idle connections (base %d)" % (fds, len(conns), base)
+    finally:
+        for s in conns:
+            s.close()
