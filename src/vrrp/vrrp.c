@@ -1,10 +1,6 @@
 #include "vrrp/vrrp.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +12,11 @@
 #include "vrrp/notify.h"
 #include "vrrp/track.h"
 #include "vrrp/vip.h"
+#include "vrrp/vrrp_io.h"
 
 #define RX_BUF   8192    /* > VRRP_MAX_PKT + a 60-byte IPv4 header: oversize shows as MSG_TRUNC */
 #define RX_BURST 64      /* packets per readiness event, so one flood cannot starve the loop */
 
-static const uint8_t MCAST4[4] = { 224, 0, 0, 18 };
-static const uint8_t MCAST6[16] = { 0xff, 0x02, [15] = 0x12 };
 
 struct vrrp_inst {
 	struct vrrp_set *set;
@@ -67,31 +62,11 @@ static uint8_t rx_buf[RX_BUF];
 
 /* ---- addresses ---- */
 
-static void addr_from_sockaddr(const struct sockaddr_storage *ss, struct vrrp_addr *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (ss->ss_family == AF_INET) {
-		out->family = AF_INET;
-		memcpy(out->b, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		out->family = AF_INET6;
-		memcpy(out->b, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-	}
-}
-
 static void addr_from_vip(const struct vip_addr *v, struct vrrp_addr *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->family = (uint8_t)v->family;
 	memcpy(out->b, &v->u, vrrp_addr_len(out->family));
-}
-
-static bool is_vip(const struct vrrp_inst *in, const struct vrrp_addr *a)
-{
-	for (size_t i = 0; i < in->n_vips; i++)
-		if (vrrp_addr_eq(&in->vips_wire[i], a))
-			return true;
-	return false;
 }
 
 /* The source of our adverts and our tie-break identity: unicast_source, else the first IPv4
@@ -102,33 +77,14 @@ static int find_primary_addr(struct vrrp_inst *in)
 {
 	const struct cfg_vrrp *c = in->cfg;
 	if (c->unicast_source.ss_family == in->family) {
-		addr_from_sockaddr(&c->unicast_source, &in->primary);
+		vrrp_addr_from_sockaddr(&c->unicast_source, &in->primary);
 		return 0;
 	}
-	struct ifaddrs *ifa, *p;
-	if (getifaddrs(&ifa) < 0)
-		return -errno;
-	size_t nlen = strlen(c->interface);
-	for (p = ifa; p; p = p->ifa_next) {
-		if (!p->ifa_addr || p->ifa_addr->sa_family != in->family)
-			continue;
-		if (strncmp(p->ifa_name, c->interface, nlen) != 0 ||
-		    (p->ifa_name[nlen] && p->ifa_name[nlen] != ':'))
-			continue;
-		struct vrrp_addr a;
-		addr_from_sockaddr((const struct sockaddr_storage *)(void *)p->ifa_addr, &a);
-		bool ll = a.b[0] == 0xfe && (a.b[1] & 0xc0) == 0x80;
-		if (in->family == AF_INET6 && ll != (in->n_peers == 0))
-			continue;
-		if (is_vip(in, &a))
-			continue;
-		in->primary = a;
-		freeifaddrs(ifa);
-		return 0;
-	}
-	freeifaddrs(ifa);
-	memset(&in->primary, 0, sizeof(in->primary));
-	return -EADDRNOTAVAIL;
+	int rc = vrrp_io_primary(in->family, c->interface, in->n_peers == 0, in->vips_wire,
+				 in->n_vips, &in->primary);
+	if (rc < 0)
+		memset(&in->primary, 0, sizeof(in->primary));
+	return rc;
 }
 
 static int find_primary(struct vrrp_inst *in)
@@ -139,109 +95,7 @@ static int find_primary(struct vrrp_inst *in)
 	return rc;
 }
 
-/* ---- the socket ---- */
-
-static int setopt(int fd, int level, int name, int val)
-{
-	return setsockopt(fd, level, name, &val, sizeof(val));
-}
-
-static int open_socket4(struct vrrp_inst *in, int fd)
-{
-	if (in->n_peers)
-		return setopt(fd, IPPROTO_IP, IP_TTL, 255);
-	struct ip_mreqn mr = { .imr_ifindex = in->ifindex };
-	memcpy(&mr.imr_multiaddr, MCAST4, 4);
-	if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0 ||
-	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)) < 0 ||
-	    setopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, 255) < 0 ||
-	    setopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 0) < 0)
-		return -1;
-	return 0;
-}
-
-/* No IPV6_CHECKSUM: we verify (and count) checksums ourselves, see vrrp.h. */
-static int open_socket6(struct vrrp_inst *in, int fd)
-{
-	if (setopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) < 0 ||
-	    setopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1) < 0)
-		return -1;
-	if (in->n_peers)
-		return setopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255);
-	struct ipv6_mreq mr = { .ipv6mr_interface = (unsigned)in->ifindex };
-	memcpy(&mr.ipv6mr_multiaddr, MCAST6, 16);
-	if (setsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0 ||
-	    setopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, in->ifindex) < 0 ||
-	    setopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255) < 0 ||
-	    setopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0) < 0)
-		return -1;
-	return 0;
-}
-
-static int open_socket(struct vrrp_inst *in)
-{
-	int fd = socket(in->family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, VRRP_PROTO);
-	if (fd < 0)
-		return -1;
-	const char *ifn = in->cfg->interface;
-	int rc = setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifn, (socklen_t)strlen(ifn) + 1);
-	if (rc == 0)
-		rc = in->family == AF_INET ? open_socket4(in, fd) : open_socket6(in, fd);
-	if (rc < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	in->io.fd = fd;
-	return 0;
-}
-
 /* ---- sending ---- */
-
-static int send_one(struct vrrp_inst *in, const struct vrrp_addr *dst, const uint8_t *pkt,
-		    size_t len)
-{
-	struct sockaddr_storage to = { 0 };
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		struct cmsghdr align;
-	} cbuf;
-	memset(&cbuf, 0, sizeof(cbuf));
-	struct iovec iov = { .iov_base = (void *)pkt, .iov_len = len };
-	struct msghdr msg = { .msg_name = &to, .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = cbuf.buf };
-	struct cmsghdr *cm = (struct cmsghdr *)cbuf.buf;
-	if (in->family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&to;
-		s4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, dst->b, 4);
-		msg.msg_namelen = sizeof(*s4);
-		/* ipi_spec_dst pins the source address, which the checksum already covers */
-		struct in_pktinfo pi = { .ipi_ifindex = in->ifindex };
-		memcpy(&pi.ipi_spec_dst, in->primary.b, 4);
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		msg.msg_controllen = CMSG_SPACE(sizeof(pi));
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&to;
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, dst->b, 16);
-		if (IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr) || IN6_IS_ADDR_MULTICAST(&s6->sin6_addr))
-			s6->sin6_scope_id = (uint32_t)in->ifindex;
-		msg.msg_namelen = sizeof(*s6);
-		struct in6_pktinfo pi = { .ipi6_ifindex = (unsigned)in->ifindex };
-		memcpy(&pi.ipi6_addr, in->primary.b, 16);
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		msg.msg_controllen = CMSG_SPACE(sizeof(pi));
-	}
-	return sendmsg(in->io.fd, &msg, 0) < 0 ? -errno : 0;
-}
 
 static void send_failed(struct vrrp_inst *in, const struct vrrp_addr *dst, int err)
 {
@@ -261,8 +115,8 @@ static void send_advert(struct vrrp_inst *in, uint8_t prio)
 		return;
 	}
 	const struct cfg_vrrp *c = in->cfg;
-	struct vrrp_addr mcast = { .family = (uint8_t)in->family };
-	memcpy(mcast.b, in->family == AF_INET ? MCAST4 : MCAST6, in->family == AF_INET ? 4 : 16);
+	struct vrrp_addr mcast;
+	vrrp_io_group(in->family, &mcast);
 	const struct vrrp_addr *dsts = in->n_peers ? in->peers : &mcast;
 	size_t n = in->n_peers ? in->n_peers : 1;
 	uint8_t pkt[VRRP_MAX_PKT];
@@ -276,7 +130,9 @@ static void send_advert(struct vrrp_inst *in, uint8_t prio)
 					 .auth_pass = c->auth_pass, .src = in->primary,
 					 .dst = dsts[i] };
 		int len = vrrp_encode(&e, pkt, sizeof(pkt));
-		int rc = len < 0 ? -EINVAL : send_one(in, &dsts[i], pkt, (size_t)len);
+		int rc = len < 0 ? -EINVAL : vrrp_io_send(in->io.fd, in->family, in->ifindex,
+							  &in->primary, &dsts[i], pkt,
+							  (size_t)len);
 		if (rc < 0) {
 			if (rc == -EADDRNOTAVAIL || rc == -EINVAL)
 				memset(&in->primary, 0, sizeof(in->primary)); /* look again next time */
@@ -442,45 +298,6 @@ static void handle_packet(struct vrrp_inst *in, struct vrrp_rx *rx)
 	run_actions(in, &a);
 }
 
-/* IPv4 raw sockets deliver the IP header: TTL, source and destination come from it. */
-static bool parse_rx4(struct vrrp_rx *rx, const uint8_t *b, size_t n)
-{
-	if (n < 20 || (b[0] >> 4) != 4)
-		return false;
-	size_t ihl = (size_t)(b[0] & 0x0f) * 4;
-	size_t tot = (size_t)(b[2] << 8 | b[3]);
-	if (ihl < 20 || ihl > n || tot < ihl)
-		return false;
-	if (tot > n)
-		tot = n;
-	rx->ttl = b[8];
-	rx->src.family = rx->dst.family = AF_INET;
-	memcpy(rx->src.b, b + 12, 4);
-	memcpy(rx->dst.b, b + 16, 4);
-	rx->bytes = b + ihl;
-	rx->len = tot - ihl;
-	return true;
-}
-
-/* IPv6 raw sockets deliver the payload; hop limit and destination come as ancillary data. */
-static void parse_cmsg6(struct vrrp_rx *rx, struct msghdr *msg)
-{
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
-		if (cm->cmsg_level != IPPROTO_IPV6)
-			continue;
-		if (cm->cmsg_type == IPV6_HOPLIMIT) {
-			int hl;
-			memcpy(&hl, CMSG_DATA(cm), sizeof(hl));
-			rx->ttl = (uint8_t)(hl < 0 ? 0 : hl > 255 ? 255 : hl);
-		} else if (cm->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo pi;
-			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-			rx->dst.family = AF_INET6;
-			memcpy(rx->dst.b, &pi.ipi6_addr, 16);
-		}
-	}
-}
-
 static void on_readable(struct loop *l, struct io *io, uint32_t events)
 {
 	(void)l;
@@ -489,33 +306,13 @@ static void on_readable(struct loop *l, struct io *io, uint32_t events)
 	if (in->retired)
 		return;
 	for (int i = 0; i < RX_BURST; i++) {
-		struct sockaddr_storage from;
-		union {
-			char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} cbuf;
-		struct iovec iov = { .iov_base = rx_buf, .iov_len = sizeof(rx_buf) };
-		struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from),
-				      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
-				      .msg_controllen = sizeof(cbuf.buf) };
-		ssize_t n = recvmsg(io->fd, &msg, 0);
-		if (n < 0)
-			return; /* EAGAIN, or an error we cannot act on (the next event retries) */
-		struct vrrp_rx rx = { 0 };
-		addr_from_sockaddr(&from, &rx.src);
-		if (in->family == AF_INET) {
-			if (!parse_rx4(&rx, rx_buf, (size_t)n))
-				continue;
-		} else {
-			rx.bytes = rx_buf;
-			rx.len = (size_t)n;
-			parse_cmsg6(&rx, &msg);
+		struct vrrp_rx rx;
+		switch (vrrp_io_recv(io->fd, in->family, rx_buf, sizeof(rx_buf), &rx)) {
+		case VRRP_IO_NONE: return;
+		case VRRP_IO_SKIP: break;
+		case VRRP_IO_TRUNCATED: count_drop(in, VRRP_DROP_LENGTH, &rx.src); break;
+		case VRRP_IO_PACKET: handle_packet(in, &rx); break;
 		}
-		if (msg.msg_flags & MSG_TRUNC) {
-			count_drop(in, VRRP_DROP_LENGTH, &rx.src);
-			continue;
-		}
-		handle_packet(in, &rx);
 	}
 }
 
@@ -605,7 +402,7 @@ static int load_addresses(struct vrrp_inst *in)
 		addr_from_vip(&in->vips[i], &in->vips_wire[i]);
 	}
 	for (size_t i = 0; i < in->n_peers; i++)
-		addr_from_sockaddr(&c->unicast_peers[i], &in->peers[i]);
+		vrrp_addr_from_sockaddr(&c->unicast_peers[i], &in->peers[i]);
 	in->family = c->family ? c->family : c->n_vips ? in->vips[0].family : AF_INET;
 	return 0;
 }
@@ -651,8 +448,10 @@ static int inst_start(struct vrrp_set *s, struct vrrp_inst *in, const struct cfg
 	}
 	if (find_primary(in) < 0)
 		log_warn("no primary address yet", "instance=%s interface=%s", c->name, c->interface);
-	if (open_socket(in) < 0)
-		return -errno;
+	rc = vrrp_io_open(in->family, c->interface, in->ifindex, in->n_peers > 0);
+	if (rc < 0)
+		return rc;
+	in->io.fd = rc;
 	in->io.cb = on_readable;
 	in->io.arg = in;
 	if (loop_add(s->loop, &in->io, EPOLLIN) < 0)
