@@ -26,7 +26,7 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BIN      := $(if $(filter build,$(BUILD)),buoy,$(BUILD)/buoy)
 
-.PHONY: all test unit tools integration check bench bench-failover fuzz demo install clean deps deps-test deps-bench deps-demo
+.PHONY: all test unit tools integration check bench bench-failover fuzz soak demo install clean deps deps-test deps-bench deps-demo
 all: $(BIN)
 
 $(BIN): $(OBJ)
@@ -83,6 +83,11 @@ bench-failover: deps-test $(BIN)
 
 fuzz: deps-test
 	@scripts/fuzz.sh $(ARGS)
+
+# Not in CI: SOAK_SECONDS (default 600) of wrk load through buoy with backend kills, link flaps
+# and reloads; errors outside fault windows, fd count and RSS at start and end (needs root).
+soak: deps-bench $(BIN)
+	BUOY_BIN=$(abspath $(BIN)) scripts/soak.sh $(ARGS)
 
 # The HA scenario in network namespaces (root); ARGS=--keep leaves it up, ARGS=--no-preempt.
 demo: deps-demo
