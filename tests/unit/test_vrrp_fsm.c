@@ -444,6 +444,106 @@ static void test_counters_and_master_info(void **state)
 	assert_int_equal(f.transitions[VRRP_STATE_INIT], 0);
 }
 
+
+/* Property test: 200k random inputs against one FSM, checking invariants after each step with a
+ * model of what the shell would have done (VIPs present, timer armed). */
+struct model {
+	bool vips;
+	uint64_t timer;   /* what the shell would have armed: earliest of the two deadlines */
+	uint64_t adver, md;
+};
+
+static uint32_t lcg(uint32_t *x)
+{
+	*x = *x * 1664525u + 1013904223u;
+	return *x >> 8;
+}
+
+static void check_step(const struct vrrp_fsm *f, enum vrrp_state before,
+		       const struct vrrp_actions *a, struct model *m)
+{
+	bool notified = false, advert_sent = false;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct vrrp_action *x = &a->v[i];
+		switch (x->type) {
+		case VRRP_ACT_SEND_ADVERT:
+			assert_true(x->priority == f->priority || x->priority == 0);
+			/* priority 0 only when leaving master */
+			if (x->priority == 0)
+				assert_int_equal(before, VRRP_STATE_MASTER);
+			advert_sent = true;
+			break;
+		case VRRP_ACT_ADD_VIPS:
+			assert_true(advert_sent); /* advert first, then addresses */
+			assert_false(m->vips);
+			m->vips = true;
+			break;
+		case VRRP_ACT_DEL_VIPS:
+			assert_true(m->vips);
+			m->vips = false;
+			break;
+		case VRRP_ACT_GARP:
+			assert_true(m->vips);
+			break;
+		case VRRP_ACT_ARM_ADVER: m->adver = x->deadline_ms; break;
+		case VRRP_ACT_ARM_MASTER_DOWN: m->md = x->deadline_ms; break;
+		case VRRP_ACT_NOTIFY:
+			assert_int_equal(x->state, f->state);
+			assert_int_equal(i, a->n - 1); /* the notification comes last */
+			notified = true;
+			break;
+		}
+	}
+	assert_int_equal(notified, before != f->state);
+	assert_int_equal(m->vips, f->state == VRRP_STATE_MASTER);
+	assert_int_equal(m->adver, f->adver_deadline_ms);
+	assert_int_equal(m->md, f->master_down_deadline_ms);
+	assert_int_equal(f->adver_deadline_ms != 0, f->state == VRRP_STATE_MASTER);
+	assert_int_equal(f->master_down_deadline_ms != 0, f->state == VRRP_STATE_BACKUP);
+}
+
+static void test_random_inputs_keep_invariants(void **state)
+{
+	(void)state;
+	uint32_t seed = 12345;
+	for (int run = 0; run < 20; run++) {
+		struct vrrp_fsm f;
+		struct vrrp_actions a;
+		struct model m = { 0 };
+		uint8_t prio = (uint8_t)(1 + lcg(&seed) % 254);
+		fsm_for(&f, (uint8_t)(2 + lcg(&seed) % 2), prio, 100 * (1 + lcg(&seed) % 10),
+			lcg(&seed) % 2, (lcg(&seed) % 3) * 500);
+		uint64_t now = 1;
+		for (int step = 0; step < 10000; step++) {
+			enum vrrp_state before = f.state;
+			now += lcg(&seed) % 300;
+			uint32_t r = lcg(&seed) % 100;
+			if (r < 5) {
+				vrrp_fsm_startup(&f, now, &a);
+			} else if (r < 7) {
+				vrrp_fsm_shutdown(&f, now, &a);
+			} else if (r < 12) {
+				vrrp_fsm_set_fault(&f, now, lcg(&seed) % 2, &a);
+			} else if (r < 15) {
+				vrrp_fsm_set_priority(&f, now, (uint8_t)(lcg(&seed) % 256), &a);
+			} else if (r < 55) {
+				uint64_t d = vrrp_fsm_next_deadline(&f);
+				if (d && d > now)
+					now = d;
+				vrrp_fsm_on_timer(&f, now, &a);
+			} else {
+				char src[32];
+				snprintf(src, sizeof(src), "198.18.0.%u", 1 + lcg(&seed) % 20);
+				struct vrrp_fsm_advert adv = {
+					.priority = (uint8_t)(lcg(&seed) % 256),
+					.interval_ms = 10 * (1 + lcg(&seed) % 100), .src = A(src) };
+				vrrp_fsm_on_advert(&f, now, &adv, &a);
+			}
+			check_step(&f, before, &a, &m);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_two_nodes_elect_one),
 		cmocka_unit_test(test_formulas),
 		cmocka_unit_test(test_counters_and_master_info),
+		cmocka_unit_test(test_random_inputs_keep_invariants),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
