@@ -37,7 +37,7 @@ static void drain_tick(struct loop *l, struct timer *t)
 {
 	struct daemon *d = t->arg;
 	uint64_t left = proxy_active_conns(d->run.proxy);
-	if (left == 0) {
+	if (left == 0 && !vrrp_busy(d->run.vrrp)) { /* VRRP: let STOP notifications finish */
 		log_info("drained", "connections=0");
 		loop_stop(l);
 		return;

@@ -575,6 +575,14 @@ void vrrp_shutdown(struct vrrp_set *s)
 		inst_shutdown(s, s->inst[i]);
 }
 
+bool vrrp_busy(const struct vrrp_set *s)
+{
+	for (size_t i = 0; s && i < s->n; i++)
+		if (s->inst[i] && s->inst[i]->notifier && notifier_running(s->inst[i]->notifier))
+			return true;
+	return false;
+}
+
 void vrrp_free(struct vrrp_set *s)
 {
 	if (!s)

@@ -35,6 +35,9 @@ struct vrrp_set *vrrp_start(struct loop *l, const struct config *c, struct pool 
 /* Graceful stop: a master sends a priority-0 advert (backups take over after Skew_Time) and
  * removes its VIPs; notify STOP. Timers are cancelled; safe to call twice. */
 void vrrp_shutdown(struct vrrp_set *s);
+/* After vrrp_shutdown(): true while notify commands (the STOP notifications) still run, so the
+ * daemon can let them finish before exiting (they are killed by vrrp_free()). */
+bool vrrp_busy(const struct vrrp_set *s);
 /* Closes sockets, stops trackers, frees. Call vrrp_shutdown() first for a clean hand-over. */
 void vrrp_free(struct vrrp_set *s);
 /* Reload (src/reload.c): new instance i continues old instance old_of_new[i] (-1: none) as it

@@ -101,3 +101,29 @@ def test_dead_local_backend_moves_vip(topo, buoy):
 
     backends["lb1"] = lb1.start_backend("127.0.0.1:7001", mode="name", name="lb1")
     wait_holder([lb1, lb2], VIP4, "lb1", timeout=0.4 + master_down_s(120) + MARGIN + 1)
+
+
+def test_notify_runs_on_each_transition(topo, buoy, shared_dir):
+    lb1, = hosts_for(topo, 1)
+    out_dir = os.path.join(shared_dir, "out")
+    os.mkdir(out_dir)
+    os.chmod(out_dir, 0o777)                 # the script runs as nobody
+    log = os.path.join(out_dir, "notify.log")
+    script = os.path.join(shared_dir, "notify.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\necho \"$1 $2 $3\" >> %s\n" % log)
+    os.chmod(script, 0o755)
+
+    def lines():
+        try:
+            with open(log) as f:
+                return f.read().split("\n")[:-1]
+        except FileNotFoundError:
+            return []
+
+    b = buoy(base_yaml("lb1", 110, "      scripts: []\n", "") +
+             "    notify: %s\n" % script, name="lb1", ns=lb1)
+    netns.wait_until(lambda: lines() == ["vi1 BACKUP 110", "vi1 MASTER 110"],
+                     timeout=master_down_s(110) + 4, msg="BACKUP then MASTER notified")
+    assert b.terminate_and_wait() == 0
+    netns.wait_until(lambda: lines()[-1:] == ["vi1 STOP 110"], timeout=3, msg="STOP notified")
