@@ -37,9 +37,7 @@ FAILOVER_BOUND_MS=3000   # longest acceptable gap in answers when lb1's link is 
 PREEMPT_BOUND_MS=2000    # longest acceptable gap when the VIP moves back to lb1
 
 KEEP=0 PREEMPT=true
-ID=$$
-PFX="buoyt-$ID-"
-DIR=/tmp/buoy-demo-$ID
+ID= PFX= DIR= KEEPER=
 
 # ---------------------------------------------------------------------------------------------
 # Output
@@ -81,6 +79,7 @@ CLEANED=0 DONE=0
 cleanup() {
 	[ $CLEANED = 1 ] && return
 	CLEANED=1
+	[ -n "$ID" ] || return   # nothing was created yet
 	touch "$DIR/client.stop" 2>/dev/null
 	if [ $KEEP = 1 ] && [ $DONE = 1 ]; then
 		return
@@ -120,15 +119,22 @@ for c in ip nginx openssl curl awk; do
 	command -v "$c" >/dev/null || die "$c is missing (sudo scripts/deps test installs it)"
 done
 [ -x "$BUOY" ] || die "no buoy binary at $BUOY (run make, or set BUOY_BIN)"
-[ -e "$DIR" ] && die "$DIR already exists"
+
+# The run's ID (namespaces buoyt-ID-*, /tmp/buoy-demo-ID) is the pid of an idle "keeper" process
+# that lives as long as the topology: the test suite removes buoyt-<pid>-* namespaces whose pid
+# is dead, so a topology left by --keep must not carry the pid of this (exited) script.
+setsid sleep infinity </dev/null >/dev/null 2>&1 &
+KEEPER=$!
+disown $KEEPER
+ID=$KEEPER PFX="buoyt-$KEEPER-" DIR=/tmp/buoy-demo-$KEEPER
 
 trap cleanup EXIT
 trap 'on_signal INT' INT
 trap 'on_signal TERM' TERM
 trap 'on_signal HUP' HUP
 
-mkdir -m 0700 "$DIR" || die "cannot create $DIR"
-: >"$DIR/pids"
+mkdir -m 0700 "$DIR" || { kill "$KEEPER"; KEEPER=; die "cannot create $DIR"; }
+echo "$KEEPER" >"$DIR/pids"
 
 # ---------------------------------------------------------------------------------------------
 # Helpers

@@ -1,8 +1,9 @@
 """`make demo` (scripts/demo.sh) end to end, as CI would call it: no tty, exit 0, the summary
-line, and nothing left behind (namespaces buoyt-<demo pid>-*, /tmp/buoy-demo-<pid>, processes).
+line, and nothing left behind (namespaces buoyt-<ID>-*, /tmp/buoy-demo-<ID>, processes).
 
-The demo builds its own topology (its namespaces carry the demo's pid, not pytest's) and removes
-it itself; these tests check that it does, and remove leftovers with `--down` if it did not.
+The demo builds its own topology (its ID is the pid of the demo's idle keeper process, not
+pytest's) and removes it itself; these tests check that it does, and remove leftovers with
+`--down ID` if it did not.
 """
 import os
 import re
@@ -29,11 +30,22 @@ def _need(*binaries):
 def _leftovers(pid):
     ns = netns.list_namespaces("buoyt-%d-" % pid)
     d = "/tmp/buoy-demo-%d" % pid
-    return ns, os.path.exists(d)
+    try:                          # the keeper process (a zombie until init reaps it is gone)
+        with open("/proc/%d/stat" % pid) as f:
+            alive = f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        alive = False
+    return ns, os.path.exists(d) or alive
+
+
+def _demo_id(out):
+    m = re.search(r"network namespaces buoyt-(\d+)-\*", out)
+    assert m, "no topology ID in:\n" + out
+    return int(m.group(1))
 
 
 def _run_demo(buoy_bin, *args, timeout=150):
-    """Runs the demo without a tty, in its own session; returns (pid, returncode, output)."""
+    """Runs the demo without a tty, in its own session; returns (ID, returncode, output)."""
     env = dict(os.environ, BUOY_BIN=buoy_bin)
     p = subprocess.Popen([DEMO] + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
@@ -47,7 +59,7 @@ def _run_demo(buoy_bin, *args, timeout=150):
         if p.poll() is None:
             p.kill()
     print(out)
-    return p.pid, p.returncode, out
+    return _demo_id(out), p.returncode, out
 
 
 def _down(pid):
@@ -72,7 +84,7 @@ def test_demo_runs_every_step_and_cleans_up(buoy_bin):
         assert "preempt: true -> lb1 (priority 110) took the VIP back" in out
         ns, dir_left = _leftovers(pid)
         assert not ns, "namespaces left behind: %s" % ns
-        assert not dir_left, "/tmp/buoy-demo-%d left behind" % pid
+        assert not dir_left, "/tmp/buoy-demo-%d or its keeper process left behind" % pid
     finally:
         _down(pid)
 
@@ -89,6 +101,9 @@ def test_demo_keep_leaves_topology_up_until_down(buoy_bin):
         assert "--down %d" % pid in out
         ns, dir_left = _leftovers(pid)
         assert len(ns) == 7 and dir_left, ns
+        # the suite's sweep of dead runs' namespaces leaves a kept topology alone
+        netns.sweep_stale()
+        assert len(netns.list_namespaces("buoyt-%d-" % pid)) == 7
         prefix = "buoyt-%d-" % pid
         r = subprocess.run(["ip", "netns", "exec", prefix + "client", "curl", "-sk", "--max-time",
                             "3", "https://198.18.0.100:6443/version"],
