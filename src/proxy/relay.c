@@ -195,12 +195,20 @@ static void relay_step(struct conn *c, bool run_c2s, bool run_s2c, bool full)
 		conn_close(c, NULL);
 }
 
-void relay_start(struct conn *c)
+void relay_start(struct conn *c, uint32_t server_ev)
 {
+	const uint32_t rd = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+	const uint32_t fin = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 	c->state = CONN_RELAY;
-	/* the client may have sent (or closed) while we connected: its edge is gone, so look now */
-	/* events seen while connecting were not tracked: read both sides to EAGAIN once */
-	relay_step(c, true, true, true);
+	/* edge-triggered: the client's edges came while we connected, and the server's may have
+	 * come with the connect; read where they said there is something, no blind reads */
+	if (c->early_ev & fin)
+		c->c2s.fin_pending = true;
+	if (server_ev & fin)
+		c->s2c.fin_pending = true;
+	bool c2s = c->early_ev & rd, s2c = server_ev & rd;
+	if (c2s || s2c)
+		relay_step(c, c2s, s2c, false);
 }
 
 /* Called by worker.c for fd events of a connection in the relay state. */

@@ -309,14 +309,14 @@ static void conn_retry(struct conn *c, const char *why)
 	conn_dispatch(c);
 }
 
-static void conn_connected(struct conn *c)
+static void conn_connected(struct conn *c, uint32_t ev)
 {
 	timer_cancel(c->w->loop, &c->timer);
 	server_connect_ok(c->srv);
 	atomic_fetch_add_explicit(&c->srv->conns_total, 1, memory_order_relaxed);
 	c->last_active = loop_now(c->w->loop);
 	timer_arm(c->w->loop, &c->timer, c->last_active + c->set->cfg.idle_timeout_ms);
-	relay_start(c);
+	relay_start(c, ev);
 }
 
 static void conn_enqueue(struct conn *c)
@@ -332,6 +332,12 @@ static void conn_enqueue(struct conn *c)
 }
 
 /* Picks a server and connects; loops over servers that fail at once. */
+static bool local_error(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM ||
+	       err == EADDRNOTAVAIL || err == ENOSPC;
+}
+
 static void conn_dispatch(struct conn *c)
 {
 	for (;;) {
@@ -356,6 +362,13 @@ static void conn_dispatch(struct conn *c)
 		if (conn_connect(c, idx) == 0)
 			return;
 		int err = errno;
+		if (local_error(err)) {
+			/* our own shortage (fds, memory, ports) says nothing about the server */
+			log_warn("connect failed", "backend=%s server=%s reason=\"%s\" local=true",
+				 c->set->cfg.name, c->srv->cfg.addr.text, strerror(err));
+			conn_fail(c, strerror(err));
+			return;
+		}
 		log_info("connect failed", "backend=%s server=%s reason=\"%s\" try=%u",
 			 c->set->cfg.name, c->srv->cfg.addr.text, strerror(err), c->tries);
 		server_connect_failed(c->srv, &c->set->cfg, loop_now(c->w->loop), strerror(err));
@@ -434,18 +447,21 @@ static void conn_on_event(struct loop *l, struct io *io, uint32_t ev)
 		if (io == &c->sio && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
 			/* writable without error or hangup means connected: SO_ERROR only for the reason */
 			if (!(ev & (EPOLLERR | EPOLLHUP))) {
-				conn_connected(c);
+				conn_connected(c, ev);
 				break;
 			}
 			int err = 0;
 			socklen_t len = sizeof(err);
 			getsockopt(c->sio.fd, SOL_SOCKET, SO_ERROR, &err, &len);
 			conn_retry(c, strerror(err ? err : ECONNREFUSED));
-		} else if (io == &c->cio && (ev & (EPOLLHUP | EPOLLERR))) {
-			conn_close(c, "client gone while connecting");
+		} else if (io == &c->cio) {
+			c->early_ev |= ev; /* the relay reads what these announced once it starts */
+			if (ev & (EPOLLHUP | EPOLLERR))
+				conn_close(c, "client gone while connecting");
 		}
 		break;
 	case CONN_QUEUED:
+		c->early_ev |= ev;
 		if (ev & (EPOLLHUP | EPOLLERR))
 			conn_close(c, "client gone while queued");
 		break;

@@ -43,6 +43,7 @@ struct conn {
 	uint32_t tries;
 	enum conn_state state;
 	bool counted_active;      /* srv->active was incremented */
+	uint32_t early_ev;        /* client epoll events seen before the relay started */
 	struct half c2s, s2c;
 	struct conn *next, *prev; /* worker's list: all conns, or a backend queue */
 };
@@ -124,7 +125,8 @@ struct proxy {
 
 /* relay.c */
 #define RELAY_SCRATCH (16u * 1024)
-void relay_start(struct conn *c);
+/* server_ev: the event that reported the connect (it may carry data already). */
+void relay_start(struct conn *c, uint32_t server_ev);
 void relay_on_event(struct loop *l, struct io *io, uint32_t ev);
 void relay_flush_counters(struct conn *c);
 void relay_release_pipes(struct conn *c);

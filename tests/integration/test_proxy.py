@@ -737,8 +737,6 @@ def test_fd_exhaustion_no_busy_loop_and_recovery(buoy, backend):
           % (len(clients), proxied, cpu * 100, time.monotonic() - t1))
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: socket() EMFILE toward a server is counted as "
-                   "a server failure (passive mark-down) -- remove this marker once fixed")
 def test_local_fd_exhaustion_does_not_mark_servers_down(buoy, backend):
     """Running out of our own fds says nothing about the server: it must stay up, so service
     resumes as soon as fds are free (not after fail_timeout)."""
