@@ -14,10 +14,11 @@ LDFLAGS += $(SAN)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
-CFLAGS  += -DBUOY_VERSION='"$(VERSION)"'
 
 SRC      := $(sort $(wildcard src/*.c src/*/*.c))
-OBJ      := $(SRC:%.c=$(BUILD)/%.o)
+# the version lives in one generated file, rewritten only when it changes, so that a new
+# commit relinks with the right `buoy version` without recompiling everything
+OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/version.o
 LIB_OBJ  := $(filter-out $(BUILD)/src/main.o,$(OBJ))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -31,6 +32,17 @@ all: $(BIN)
 
 $(BIN): $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/gen/version.c: FORCE
+	@mkdir -p $(dir $@)
+	@echo 'const char buoy_version[] = "$(VERSION)";' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/gen/version.o: $(BUILD)/gen/version.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+.PHONY: FORCE
+FORCE:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

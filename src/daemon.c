@@ -1,3 +1,4 @@
+#include "core/version.h"
 #include "daemon.h"
 
 #include <errno.h>
@@ -201,7 +202,7 @@ int daemon_run(struct config *cfg)
 	d.ctl_src.proxy = d.run.proxy;
 	d.ctl_src.vrrp = d.run.vrrp;
 	log_info("started", "node=%s version=%s listeners=%zu backends=%zu workers=%u", cfg->node,
-		 BUOY_VERSION, cfg->n_listeners, cfg->n_backends, cfg->workers);
+		 buoy_version, cfg->n_listeners, cfg->n_backends, cfg->workers);
 	loop_run(d.run.loop);
 out:
 	ctl_server_stop(d.ctl);

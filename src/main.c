@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/version.h"
 #include "config/config.h"
 #include "ctl/client.h"
 #include "daemon.h"
+#include "health/tls.h"
 
 static void usage(FILE *f)
 {
@@ -36,6 +38,24 @@ static int cmd_check(const char *path)
 	struct config *c = config_load_reporting(path);
 	if (!c)
 		return 1;
+	/* what `run` would load besides the YAML: the health checks' TLS files, as haproxy -c does */
+	int bad = 0;
+	for (size_t i = 0; i < c->n_backends; i++) {
+		const struct cfg_backend *b = &c->backends[i];
+		if (b->health.type != HEALTH_TLS && b->health.type != HEALTH_HTTPS)
+			continue;
+		char err[512];
+		SSL_CTX *ctx = health_tls_ctx_new(&b->health, b->name, err, sizeof(err));
+		if (!ctx) {
+			fprintf(stderr, "%s: backends[%zu].health: %s\n", path, i, err);
+			bad = 1;
+		}
+		SSL_CTX_free(ctx);
+	}
+	if (bad) {
+		config_free(c);
+		return 1;
+	}
 	size_t servers = 0;
 	for (size_t i = 0; i < c->n_backends; i++)
 		servers += c->backends[i].n_servers;
@@ -91,7 +111,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(path);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("buoy %s\n", BUOY_VERSION);
+		printf("buoy %s\n", buoy_version);
 		return 0;
 	}
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

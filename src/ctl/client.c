@@ -1,3 +1,4 @@
+#include "core/version.h"
 #include "ctl/client.h"
 
 #include <arpa/inet.h>
@@ -236,8 +237,10 @@ static int cli_manifest(const struct cli_opts *o, int nargs, char **args)
 		char *slash = sock ? strrchr(sock, '/') : NULL;
 		if (slash && slash != sock)
 			*slash = '\0';
+		char image[96];
+		snprintf(image, sizeof(image), "buoy:%s", buoy_version);
 		struct pod_options po = {
-			.config_path = file, .image = o->image ? o->image : "buoy:" BUOY_VERSION,
+			.config_path = file, .image = o->image ? o->image : image,
 			.socket_dir = sock ? sock : "/run/buoy", .with_scripts = config_runs_scripts(c),
 		};
 		char host[INET6_ADDRSTRLEN] = "";

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/version.h"
 #include "ctl/ctl.h"
 #include "proxy/pool.h"
 #include "proxy/proxy.h"
@@ -170,7 +171,7 @@ int snapshot_take(struct snapshot *o, const struct ctl_sources *src, uint64_t no
 {
 	*o = (struct snapshot){
 		.node = src->cfg->node ? src->cfg->node : "",
-		.version = BUOY_VERSION,
+		.version = buoy_version,
 		.uptime_ms = now_ms > src->started_ms ? now_ms - src->started_ms : 0,
 		.start_time_unix = src->started_unix,
 	};

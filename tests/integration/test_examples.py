@@ -8,6 +8,7 @@ import glob
 import os
 import re
 import subprocess
+import tempfile
 
 import pytest
 
@@ -19,7 +20,42 @@ MIGRATED = sorted(glob.glob(os.path.join(EXAMPLES, "migrated", "*.yaml")))
 ALL = sorted(glob.glob(os.path.join(EXAMPLES, "*.yaml"))) + MIGRATED
 
 
+ETCD_PKI = "/etc/buoy/etcd/"   # the TLS files examples/lb-pair.yaml names
+_TMP = tempfile.TemporaryDirectory(prefix="buoyt-examples-")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_tmp():
+    yield
+    _TMP.cleanup()
+
+
+def _pki(tmpdir):
+    """A CA and a client certificate/key, like kubeadm's etcd healthcheck-client files."""
+    d = os.path.join(tmpdir, "pki")
+    if not os.path.exists(os.path.join(d, "healthcheck-client.key")):
+        os.makedirs(d, exist_ok=True)
+        run = lambda *a: subprocess.run(a, cwd=d, check=True, capture_output=True, timeout=30)
+        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=etcd-ca", "-keyout", "ca.key", "-out", "ca.crt")
+        run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=healthcheck",
+            "-keyout", "healthcheck-client.key", "-out", "hc.csr")
+        run("openssl", "x509", "-req", "-in", "hc.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-out", "healthcheck-client.crt")
+    return d + "/"
+
+
 def check(buoy_bin, path):
+    """`buoy check` also loads the TLS files a config names (as `buoy run` would): an example
+    naming the etcd PKI gets a copy pointing at generated files."""
+    with open(path) as f:
+        text = f.read()
+    if ETCD_PKI in text:
+        tmp = _TMP.name
+        copy = os.path.join(tmp, os.path.basename(path))
+        with open(copy, "w") as f:
+            f.write(text.replace(ETCD_PKI, _pki(tmp)))
+        path = copy
     r = subprocess.run([buoy_bin, "check", "-c", path], capture_output=True, text=True,
                        timeout=20)
     assert r.returncode == 0, "%s:\n%s%s" % (path, r.stdout, r.stderr)
@@ -70,6 +106,17 @@ def test_buoy_check_would_catch_a_broken_example(buoy_bin, tmp_path):
                        timeout=20)
     assert r.returncode == 1
     assert re.search(r"typo\.yaml:\d+:\d+: .*prioriti", r.stderr), r.stderr
+
+
+def test_buoy_check_loads_the_tls_files(buoy_bin):
+    """A config whose health-check certificates are missing fails `buoy check`, naming the file,
+    instead of passing and then failing at `buoy run`."""
+    if os.path.exists(ETCD_PKI):
+        pytest.skip("this machine has " + ETCD_PKI)
+    r = subprocess.run([buoy_bin, "check", "-c", os.path.join(EXAMPLES, "lb-pair.yaml")],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 1
+    assert re.search(r"backends\[1\]\.health: TLS: .*/etc/buoy/etcd/ca\.crt", r.stderr), r.stderr
 
 
 def yaml_blocks(doc):
