@@ -17,7 +17,6 @@
 #define RX_BUF   8192    /* > VRRP_MAX_PKT + a 60-byte IPv4 header: oversize shows as MSG_TRUNC */
 #define RX_BURST 64      /* packets per readiness event, so one flood cannot starve the loop */
 
-
 struct vrrp_inst {
 	struct vrrp_set *set;
 	const struct cfg_vrrp *cfg;
