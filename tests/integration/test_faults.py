@@ -215,10 +215,13 @@ def test_backend_blackholed_mid_transfer(topo, buoy):
         assert c["gap"] < 1.0, c
         assert c["exch"][-1] > total - 1.0, c
     # new connections after the cut all go to api2 (retry on connect timeout / health check)
-    assert all(x is not None for x in r["fresh"]), r["fresh"]
-    assert max(r["fresh"]) < 1.5, r["fresh"]
-    print("cut conns ended %s s after the cut; fresh p100 %.3fs"
-          % ([round(c["end"] - t_cut, 2) for c in cut_conns], max(r["fresh"])))
+    fresh = sorted(r["fresh"])
+    assert all(x is not None for x in fresh), r["fresh"]
+    # none waits for api1's connect timeout; the max allows one lost SYN (1 s + 2 s) on a box
+    # busy with other work
+    assert fresh[len(fresh) // 2] < 0.2 and fresh[-1] < 3.5, fresh
+    print("cut conns ended %s s after the cut; fresh p50 %.3fs max %.3fs"
+          % ([round(c["end"] - t_cut, 2) for c in cut_conns], fresh[len(fresh) // 2], fresh[-1]))
 
 
 # Runs in the client namespace: opens `n` connections without sending, holds them `hold` seconds
@@ -290,9 +293,11 @@ def test_fd_exhaustion_no_crash_no_busy_loop(topo, buoy):
         assert fds >= 200, "expected buoy near its fd limit, has %d" % fds
         assert cpu < 0.25, "buoy busy-loops on EMFILE: %.0f%% CPU" % (cpu * 100)
         log = b.log()
-        # warned, but rate-limited (once per second or so, not once per accept)
+        # it ran out (in accept() or in socket() for the backend side, whichever came first)
+        assert re.search(r"(?i)too many open files|EMFILE", log), log[-2000:]
+        # accept() failures are warned about at most about once per second, not per accept
         warns = len(re.findall(r"(?i)accept.*(EMFILE|descriptor|too many)", log))
-        assert 1 <= warns <= 20, "%d accept warnings\n%s" % (warns, log[-2000:])
+        assert warns <= 20, "%d accept warnings\n%s" % (warns, log[-2000:])
         h.stdin.write("\n"); h.stdin.flush()
         assert h.stdout.readline().startswith("closed")
         h.wait(10)
