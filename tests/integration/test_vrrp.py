@@ -241,6 +241,11 @@ def test_ipv6_two_nodes(topo, buoy):
     topo.link_down("lb1")
     wait_holder([lb2], VIP6, "lb2", timeout=master_down_s(100) + MARGIN)
     assert "state=MASTER" in b2.log()
+    # link back: IPv6 flushed lb1's addresses on carrier loss; it finds its link-local source
+    # again, advertises, and (preempt) takes the VIP back
+    topo.link_up("lb1")
+    wait_holder([lb1, lb2], VIP6, "lb1", timeout=2 * master_down_s(120) + MARGIN + 1)
+    assert_steady([lb1, lb2], VIP6, "lb1", 1.0)
 
 
 # ---------------------------------------------------------------------------------------------
