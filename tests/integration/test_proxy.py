@@ -6,7 +6,12 @@ needed (fast); network namespaces where the test needs one. Active health checks
 (`health: { type: none }`) so only the data plane decides.
 """
 import hashlib
+import json
+import os
+import random
+import re
 import socket
+import subprocess
 import threading
 import time
 
@@ -14,72 +19,8 @@ import pytest
 
 import netns
 from helpers.backend import CHUNK, stream_chunks, stream_sha256
-from helpers.client import connect, fetch_name, fetch_names, fmt_addr, free_port, read_all
-
-LB = "127.0.0.1"
-
-
-def _val(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str) and (":" in v or v == ""):
-        return '"%s"' % v
-    return str(v)
-
-
-def flow(d):
-    return "{ " + ", ".join("%s: %s" % (k, _val(v)) for k, v in d.items()) + " }"
-
-
-def config(listen, servers, balance="roundrobin", backend=None, top=None, listeners=None):
-    """YAML for one listener -> one backend. servers: "host:port" strings or dicts with
-    address/weight/max_conns/backup. backend/top: dicts of extra keys (durations as "1s")."""
-    lines = ["node: test", "log: { level: debug }"]
-    for k, v in (top or {}).items():
-        lines.append("%s: %s" % (k, _val(v)))
-    lines.append("listeners:")
-    for bind in ([listen] + list(listeners or [])):
-        lines.append('  - { name: l%d, bind: "%s", backend: pool }' % (len(lines), bind))
-    lines += ["backends:", "  - name: pool", "    balance: %s" % balance,
-              "    health: { type: none }"]
-    for k, v in (backend or {}).items():
-        lines.append("    %s: %s" % (k, _val(v)))
-    lines.append("    servers:")
-    for s in servers:
-        lines.append("      - " + flow(s if isinstance(s, dict) else {"address": s}))
-    return "\n".join(lines) + "\n"
-
-
-def start_lb(buoy, yaml_text, name="buoy"):
-    return buoy(yaml_text, name=name).wait_started()
-
-
-def lb_addr(host=LB):
-    return fmt_addr(host, free_port(host))
-
-
-def echo_roundtrip(s, payload=b"ping\n", timeout=3.0):
-    s.settimeout(timeout)
-    s.sendall(payload)
-    got = b""
-    while len(got) < len(payload):
-        c = s.recv(65536)
-        if not c:
-            break
-        got += c
-    return got == payload
-
-
-def closed_by_peer(s, timeout):
-    """True if the peer closes (EOF or reset) within timeout; False if still open."""
-    s.settimeout(timeout)
-    try:
-        return s.recv(1) == b""
-    except socket.timeout:
-        return False
-    except ConnectionResetError:
-        return True
-
+from helpers.client import connect, fetch_name, fetch_names, free_port, read_all
+from helpers.lbconf import closed_by_peer, config, echo_roundtrip, lb_addr, start_lb
 
 # ---------------------------------------------------------------------------------------------
 # Distribution
@@ -535,8 +476,7 @@ def test_namespaces_freebind_vip_ipv6_and_cut_backend_link(topo, buoy):
     lb.run(["ip", "addr", "add", vip6 + "/64", "dev", "eth0", "nodad"])
 
     def names(addr, n):
-        import json
-        r = client.run([netns.PYTHON, netns.os.path.join(netns.HELPERS, "client.py"), "names",
+        r = client.run([netns.PYTHON, os.path.join(netns.HELPERS, "client.py"), "names",
                         addr, str(n), "--timeout", "3"], timeout=60)
         return json.loads(r.stdout)
 
@@ -616,7 +556,6 @@ def test_check_bad_config_reports_file_line_col(buoy_bin, workdir, case):
     assert rc == 1, (out, err)
     errs = [e for e in err.splitlines() if e.strip()]
     assert errs, "no error printed"
-    import re
     rx = re.compile(r"^%s:(\d+):(\d+): \S" % re.escape(path))
     for e in errs:
         assert rx.match(e), "not FILE:LINE:COL: message: %r" % e
@@ -632,7 +571,6 @@ def test_check_reports_every_error(buoy_bin, workdir):
 
 
 def test_version_and_help(buoy_bin):
-    import subprocess
     r = subprocess.run([buoy_bin, "version"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0 and r.stdout.startswith("buoy ")
     r = subprocess.run([buoy_bin, "help"], capture_output=True, text=True, timeout=10)
@@ -679,7 +617,6 @@ def test_log_lines_are_logfmt(buoy, backend):
     lbp = start_lb(buoy, config(listen, ["127.0.0.2:%d" % srv.port]))
     fetch_names(listen, 3)
     lbp.terminate_and_wait(5)
-    import re
     rx = re.compile(r'^ts=\S+ level=(debug|info|warn|error)\w* msg="[^"]*"( [a-z_0-9.]+=("[^"]*"|\S+))*$')
     lines = [x for x in lbp.log().splitlines() if x.strip()]
     assert lines
@@ -690,7 +627,7 @@ def test_log_lines_are_logfmt(buoy, backend):
 def _cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / float(netns.os.sysconf("SC_CLK_TCK"))
+    return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
 
 
 def _exhaust_fds(buoy, backend, nclients=400):
@@ -788,7 +725,6 @@ def test_many_small_request_response_exchanges(buoy, backend):
     srv = backend("127.0.0.2:0", mode="echo")
     listen = lb_addr()
     start_lb(buoy, config(listen, ["127.0.0.2:%d" % srv.port]))
-    import random
     rnd = random.Random(5)
     with connect(listen, timeout=5) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -811,7 +747,6 @@ def test_worker_counts(buoy, backend, workers):
 def test_idle_connections_hold_no_pipes(buoy, backend):
     """After a bulk transfer, an idle proxied connection costs its two sockets and nothing else
     (splice pipes are taken per transfer and given back)."""
-    import os
     srv = backend("127.0.0.2:0", mode="echo")
     listen = lb_addr()
     lbp = start_lb(buoy, config(listen, ["127.0.0.2:%d" % srv.port]))

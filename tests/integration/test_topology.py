@@ -1,5 +1,4 @@
 """Self-test of the topology library: namespaces, cables, backends, teardown leaves nothing."""
-import os
 import socket
 import time
 
