@@ -27,7 +27,7 @@ for t in $targets; do
     -fno-omit-frame-pointer -o $OUT/bin/$t fuzz/$t.c $OUT/obj/libbuoy.a $LIBS
 done
 
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1:quarantine_size_mb=64
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 fail=""
 for t in $targets; do
