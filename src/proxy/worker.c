@@ -326,12 +326,41 @@ static void conn_enqueue(struct conn *c)
 	c->state = CONN_QUEUED;
 	queue_push(&w->wb[c->b->idx].q, c);
 	atomic_fetch_add_explicit(&c->b->queue_len, 1, memory_order_relaxed);
-	timer_arm_in(w->loop, &c->timer, c->set->cfg.queue_timeout_ms);
+	if (!c->queued_at) /* a requeue (local shortage) keeps the first deadline */
+		c->queued_at = loop_now(w->loop);
+	timer_arm(w->loop, &c->timer, c->queued_at + c->set->cfg.queue_timeout_ms);
 	if (!timer_armed(&w->queue_poll))
 		timer_arm_in(w->loop, &w->queue_poll, QUEUE_POLL_MS);
 }
 
 /* Picks a server and connects; loops over servers that fail at once. */
+static void listener_pause(struct worker *w, struct listen_sock *ls);
+
+/* Our own shortage (fds, memory, ports) says nothing about the server: it is not counted
+ * against it. The client waits in the queue (up to queue_timeout) and the worker stops
+ * accepting for a moment, as for EMFILE on accept(), instead of accepting and dropping. */
+static void conn_local_shortage(struct conn *c, int err)
+{
+	struct worker *w = c->w;
+	uint64_t now = loop_now(w->loop);
+	if (now - w->last_emfile_log >= 1000) {
+		log_error("accept paused", "backend=%s reason=\"%s\" where=connect pause_ms=%d",
+			  c->set->cfg.name, strerror(err), PAUSE_MS);
+		w->last_emfile_log = now;
+	}
+	server_release(c);
+	if (c->sio.fd >= 0) {
+		close(c->sio.fd);
+		c->sio.fd = -1;
+	}
+	c->srv = NULL;
+	c->tries = 0;
+	c->tried = 0;
+	for (size_t i = 0; w->lt && i < w->lt->n; i++)
+		listener_pause(w, &w->lt->v[i]->socks[w->id]);
+	conn_enqueue(c);
+}
+
 static bool local_error(int err)
 {
 	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM ||
@@ -363,10 +392,7 @@ static void conn_dispatch(struct conn *c)
 			return;
 		int err = errno;
 		if (local_error(err)) {
-			/* our own shortage (fds, memory, ports) says nothing about the server */
-			log_warn("connect failed", "backend=%s server=%s reason=\"%s\" local=true",
-				 c->set->cfg.name, c->srv->cfg.addr.text, strerror(err));
-			conn_fail(c, strerror(err));
+			conn_local_shortage(c, err);
 			return;
 		}
 		log_info("connect failed", "backend=%s server=%s reason=\"%s\" try=%u",

@@ -44,6 +44,7 @@ struct conn {
 	enum conn_state state;
 	bool counted_active;      /* srv->active was incremented */
 	uint32_t early_ev;        /* client epoll events seen before the relay started */
+	uint64_t queued_at;       /* first time it waited in a queue, 0 = never */
 	struct half c2s, s2c;
 	struct conn *next, *prev; /* worker's list: all conns, or a backend queue */
 };
