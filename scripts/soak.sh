@@ -208,6 +208,8 @@ while kill -0 "$WRK" 2>/dev/null; do
 	fi
 	sleep "$FAULT_EVERY"
 	kill -0 "$WRK" 2>/dev/null || break
+	# the last stretch stays quiet so the end-of-run numbers are not taken inside a fault
+	[ $(($(date +%s) - T0)) -lt $((SOAK_SECONDS - 12)) ] || continue
 	kinds="kill flap"
 	[ "$RELOAD_OK" = 1 ] && kinds="kill flap reload"
 	set -- $kinds
