@@ -121,7 +121,11 @@ static int nl_request(struct nlmsghdr *req, mnl_cb_t cb, void *data)
 	if (!nl)
 		return -errno;
 	int rc = 0;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	/* Connected to the kernel (port 0), the socket gets no unicast from other processes: a
+	 * local process cannot race a forged reply in (the kernel refuses it, ECONNREFUSED). */
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    connect(mnl_socket_get_fd(nl), (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {
 		rc = -errno;
 		goto out;
 	}

@@ -2,7 +2,9 @@
  *  - a RTM_NEWLINK/RTM_NEWADDR whose payload is shorter than its fixed header (ifinfomsg,
  *    ifaddrmsg) was read past its end and reported as an event with garbage flags;
  *  - the monitor accepted messages unicast by any local process (sender port != 0): a forged
- *    "link down" put VRRP in Fault and moved the VIP.
+ *    "link down" put VRRP in Fault and moved the VIP; request sockets could get forged replies;
+ *  - libmnl's framing checks let a 2 GiB nlmsg_len or an unaligned last message walk past the
+ *    datagram.
  * vip.c's parsers are static, so this test compiles vip.c itself (like the fuzz target). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -160,6 +162,32 @@ static void test_unaligned_last_message_is_rejected(void **st)
 	free(exact);
 }
 
+/* nl_request() connects its socket to the kernel so that no process can slip a forged reply in
+ * between its request and the kernel's answer. This is the kernel behaviour it relies on. */
+static void test_kernel_connected_socket_refuses_process_unicast(void **st)
+{
+	(void)st;
+	struct mnl_socket *req = mnl_socket_open(NETLINK_ROUTE);
+	struct mnl_socket *evil = mnl_socket_open(NETLINK_ROUTE);
+	if (!req || !evil)
+		skip();
+	assert_int_equal(mnl_socket_bind(req, 0, MNL_SOCKET_AUTOPID), 0);
+	assert_int_equal(mnl_socket_bind(evil, 0, MNL_SOCKET_AUTOPID), 0);
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	assert_int_equal(connect(mnl_socket_get_fd(req), (struct sockaddr *)&kernel, sizeof(kernel)), 0);
+	uint8_t buf[64];
+	struct ifinfomsg ifi = { .ifi_index = 1 };
+	size_t n = put_msg(buf, RTM_NEWLINK, &ifi, sizeof(ifi));
+	struct sockaddr_nl to = { .nl_family = AF_NETLINK, .nl_pid = mnl_socket_get_portid(req) };
+	ssize_t sent = sendto(mnl_socket_get_fd(evil), buf, n, 0, (struct sockaddr *)&to, sizeof(to));
+	assert_int_equal(sent, -1);
+	assert_int_equal(errno, ECONNREFUSED);
+	mnl_socket_close(req);
+	mnl_socket_close(evil);
+	/* and a real request through it still works: lo exists everywhere */
+	assert_int_equal(vip_link_is_up(1) >= 0, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_forged_link_down_from_a_process_is_ignored),
 		cmocka_unit_test(test_huge_nlmsg_len_is_rejected),
 		cmocka_unit_test(test_unaligned_last_message_is_rejected),
+		cmocka_unit_test(test_kernel_connected_socket_refuses_process_unicast),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
