@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -154,10 +155,25 @@ static int setup_signals(struct daemon *d)
 	return loop_add(d->run.loop, &d->sig_io, EPOLLIN);
 }
 
+/* Every proxied connection needs two descriptors: take the whole hard limit, as haproxy does,
+ * rather than stalling at ~500 connections under a shell's default soft limit of 1024. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rlim_t was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		log_info("open files limit raised", "from=%llu to=%llu", (unsigned long long)was,
+			 (unsigned long long)rl.rlim_max);
+}
+
 int daemon_run(struct config *cfg)
 {
 	struct daemon d = { .run.cfg = cfg, .sig_io.fd = -1 };
 	log_set_level((enum log_level)cfg->log_level);
+	raise_nofile();
 	d.run.loop = loop_new();
 	if (!d.run.loop || setup_signals(&d) < 0) {
 		log_error("startup failed", "reason=\"%s\"", strerror(errno));
