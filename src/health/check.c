@@ -251,6 +251,31 @@ static void on_bad_response(struct hc_server *cs)
 /* One read or write on the check's socket, through TLS when there is a session. */
 enum io_outcome { IO_OK, IO_AGAIN, IO_EOF, IO_FAILED };
 
+/* A plain recv/send that returned < 0: wait for `interest`, or fail the check with errno. */
+static enum io_outcome sock_outcome(struct hc_server *cs, uint32_t interest)
+{
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		set_interest(cs, interest);
+		return IO_AGAIN;
+	}
+	check_fail_errno(cs, errno, "");
+	return IO_FAILED;
+}
+
+/* An SSL_read/SSL_write that returned r <= 0 (call it before anything can touch errno). */
+static enum io_outcome ssl_outcome(struct hc_server *cs, int r, bool reading)
+{
+	int saved = errno, e = SSL_get_error(cs->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		set_interest(cs, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
+		return IO_AGAIN;
+	}
+	if (reading && (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && saved == 0)))
+		return IO_EOF;
+	check_fail_tls(cs, r, saved, reading ? "read" : "write");
+	return IO_FAILED;
+}
+
 /* Returns IO_OK with *n bytes, IO_AGAIN after setting the epoll interest, IO_EOF, or IO_FAILED
  * after finishing the check with the reason. */
 static enum io_outcome check_read(struct hc_server *cs, char *buf, size_t len, size_t *n)
@@ -261,14 +286,7 @@ static enum io_outcome check_read(struct hc_server *cs, char *buf, size_t len, s
 			*n = (size_t)r;
 			return IO_OK;
 		}
-		if (r == 0)
-			return IO_EOF;
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-			set_interest(cs, EPOLLIN);
-			return IO_AGAIN;
-		}
-		check_fail_errno(cs, errno, "");
-		return IO_FAILED;
+		return r == 0 ? IO_EOF : sock_outcome(cs, EPOLLIN);
 	}
 	ERR_clear_error();
 	int r = SSL_read(cs->ssl, buf, (int)len);
@@ -276,15 +294,7 @@ static enum io_outcome check_read(struct hc_server *cs, char *buf, size_t len, s
 		*n = (size_t)r;
 		return IO_OK;
 	}
-	int saved = errno, e = SSL_get_error(cs->ssl, r);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		set_interest(cs, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
-		return IO_AGAIN;
-	}
-	if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && saved == 0))
-		return IO_EOF;
-	check_fail_tls(cs, r, saved, "read");
-	return IO_FAILED;
+	return ssl_outcome(cs, r, true);
 }
 
 static enum io_outcome check_write(struct hc_server *cs, const char *buf, size_t len, size_t *n)
@@ -295,12 +305,7 @@ static enum io_outcome check_write(struct hc_server *cs, const char *buf, size_t
 			*n = (size_t)r;
 			return IO_OK;
 		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-			set_interest(cs, EPOLLOUT);
-			return IO_AGAIN;
-		}
-		check_fail_errno(cs, errno, "");
-		return IO_FAILED;
+		return sock_outcome(cs, EPOLLOUT);
 	}
 	ERR_clear_error();
 	int r = SSL_write(cs->ssl, buf, (int)len);
@@ -308,13 +313,7 @@ static enum io_outcome check_write(struct hc_server *cs, const char *buf, size_t
 		*n = (size_t)r;
 		return IO_OK;
 	}
-	int saved = errno, e = SSL_get_error(cs->ssl, r);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		set_interest(cs, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
-		return IO_AGAIN;
-	}
-	check_fail_tls(cs, r, saved, "write");
-	return IO_FAILED;
+	return ssl_outcome(cs, r, false);
 }
 
 /* Reads until the status line is complete or bad, the peer closes, or nothing more is there.
