@@ -1,5 +1,7 @@
-/* Moving bytes: full duplex, half-close aware, zero-copy splice() through per-direction pipes.
- * Edge-triggered epoll: every pump runs until the source or the destination says EAGAIN. */
+/* Moving bytes: full duplex, half-close aware. Small messages through recv/send and the worker's
+ * scratch buffer, bulk through zero-copy splice() and pooled pipes. Edge-triggered epoll: a pump
+ * runs until the source is drained (EAGAIN, or a short read when no FIN is pending) or the
+ * destination says EAGAIN. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -76,8 +78,8 @@ static bool park(struct half *h, const char *p, size_t len)
 /* Moves what it can from `from` to `to`. Small messages: recv into the worker's scratch buffer
  * and send at once (a short read means the socket is drained, so no extra EAGAIN read: one
  * syscall fewer per message than splice). A read that fills the buffer switches to splice.
- * `full`: a FIN may be queued behind the data, so read on until EOF or EAGAIN. */
-static enum pump_result pump(struct conn *c, struct half *h, int from, int to, bool full)
+ * With h->fin_pending a FIN may be queued behind the data: read on until EOF or EAGAIN. */
+static enum pump_result pump(struct conn *c, struct half *h, int from, int to)
 {
 	for (;;) {
 		if (h->buf_len) {
@@ -127,7 +129,7 @@ static enum pump_result pump(struct conn *c, struct half *h, int from, int to, b
 				return PUMP_ERROR;
 			if (n == RELAY_SCRATCH)
 				h->bulk = true;
-			else if (!full && !h->fin_pending && h->buf_len == 0)
+			else if (!h->fin_pending && h->buf_len == 0)
 				return PUMP_OK; /* short read: drained */
 			continue;
 		}
@@ -179,14 +181,14 @@ void relay_release_pipes(struct conn *c)
 	}
 }
 
-static void relay_step(struct conn *c, bool run_c2s, bool run_s2c, bool full)
+static void relay_step(struct conn *c, bool run_c2s, bool run_s2c)
 {
 	c->last_active = loop_now(c->w->loop);
-	if (run_c2s && !c->c2s.done && pump(c, &c->c2s, c->cio.fd, c->sio.fd, full) != PUMP_OK) {
+	if (run_c2s && !c->c2s.done && pump(c, &c->c2s, c->cio.fd, c->sio.fd) != PUMP_OK) {
 		conn_close(c, "reset");
 		return;
 	}
-	if (run_s2c && !c->s2c.done && pump(c, &c->s2c, c->sio.fd, c->cio.fd, full) != PUMP_OK) {
+	if (run_s2c && !c->s2c.done && pump(c, &c->s2c, c->sio.fd, c->cio.fd) != PUMP_OK) {
 		conn_close(c, "reset");
 		return;
 	}
@@ -208,7 +210,7 @@ void relay_start(struct conn *c, uint32_t server_ev)
 		c->s2c.fin_pending = true;
 	bool c2s = c->early_ev & rd, s2c = server_ev & rd;
 	if (c2s || s2c)
-		relay_step(c, c2s, s2c, false);
+		relay_step(c, c2s, s2c);
 }
 
 /* Called by worker.c for fd events of a connection in the relay state. */
@@ -230,5 +232,5 @@ void relay_on_event(struct loop *l, struct io *io, uint32_t ev)
 	 * since no further edge will tell us about it */
 	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		(is_client ? &c->c2s : &c->s2c)->fin_pending = true;
-	relay_step(c, is_client ? run_in : run_out, is_client ? run_out : run_in, false);
+	relay_step(c, is_client ? run_in : run_out, is_client ? run_out : run_in);
 }
