@@ -21,6 +21,7 @@ struct half {
 	bool done;               /* FIN forwarded (shutdown(SHUT_WR) on the other side) */
 	bool bulk;               /* splice mode; small messages go through recv/send */
 	bool fin_pending;        /* RDHUP seen on the source: read to EOF, trust no short read */
+	bool drained;            /* source read to EAGAIN or a short read, no readable edge since */
 	uint32_t buf_off, buf_len; /* bytes a slow destination has not taken yet */
 	char *buf;
 	uint64_t bytes;          /* not yet added to the server counters */
@@ -127,6 +128,9 @@ struct proxy {
 /* relay.c */
 #define RELAY_SCRATCH (16u * 1024)
 /* server_ev: the event that reported the connect (it may carry data already). */
+/* Right after accept: takes what the client already sent, so the server connect can carry the
+ * handshake's last ACK on that data. Returns -1 if the client socket failed. */
+int relay_early_read(struct conn *c);
 void relay_start(struct conn *c, uint32_t server_ev);
 void relay_on_event(struct loop *l, struct io *io, uint32_t ev);
 void relay_flush_counters(struct conn *c);
