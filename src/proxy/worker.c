@@ -102,15 +102,51 @@ static void queue_unlink(struct wqueue *q, struct conn *c)
 
 /* ---------- socket options ---------- */
 
+#define KA_IDLE_S 60
+#define KA_INTVL_S 10
+#define KA_CNT 6
+#define KA_SWEEP_MS 5000
+
+static void set_nodelay(int fd)
+{
+	/* we forward what arrives as it arrives: Nagle would only add latency */
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 void set_keepalive(int fd)
 {
-	int one = 1, idle = 60, intvl = 10, cnt = 6;
+	int one = 1, idle = KA_IDLE_S, intvl = KA_INTVL_S, cnt = KA_CNT;
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	/* we forward what arrives as it arrives: Nagle would only add latency */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	set_nodelay(fd);
+}
+
+void set_keepalive_late(int fd)
+{
+	/* TCP_KEEPIDLE last: on a socket with SO_KEEPALIVE on, Linux re-arms the timer for
+	 * idle time minus the time since the last segment received */
+	int one = 1, idle = KA_IDLE_S, intvl = KA_INTVL_S, cnt = KA_CNT;
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+}
+
+/* Server sockets get keepalive here, not at connect: a connection younger than the sweep period
+ * (most short ones) never pays the 4 setsockopt calls, and one that lives on gets it well before
+ * its first probe would be due (KA_SWEEP_MS << KA_IDLE_S), timed from its last segment. */
+static void ka_sweep_cb(struct loop *l, struct timer *t)
+{
+	struct worker *w = t->arg;
+	for (struct conn *c = w->conns; c; c = c->next)
+		if (!c->server_ka && c->sio.fd >= 0 && c->state == CONN_RELAY) {
+			set_keepalive_late(c->sio.fd);
+			c->server_ka = true;
+		}
+	timer_arm_in(l, t, KA_SWEEP_MS);
 }
 
 /* ---------- connection lifecycle ---------- */
@@ -275,10 +311,15 @@ static int conn_connect(struct conn *c, int idx)
 	int fd = socket(s->cfg.addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	set_keepalive(fd);
+	set_nodelay(fd); /* keepalive follows in ka_sweep if the connection lives on */
+	c->server_ka = false;
 	if (c->c2s.buf_len) {
 		/* the client spoke first: hold the handshake's last ACK and send it with its data
-		 * (the kernel's delayed-ACK path in SYN-SENT), one packet fewer per connection */
+		 * (the kernel's delayed-ACK path in SYN-SENT), one packet fewer per connection.
+		 * Not when the client has said nothing yet: a server that speaks first would wait
+		 * up to 200 ms for that ACK. (Holding it always and forcing it out at connect when
+		 * there was still no data measured no better: the back side then stays in delayed-ACK
+		 * mode and the origin's tail-loss probes resend its FIN more often.) */
 		int zero = 0;
 		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
 	}
@@ -711,6 +752,7 @@ int worker_init(struct worker *w, struct proxy *p, size_t id)
 	timer_init(&w->reaper, reaper_cb, w);
 	timer_init(&w->resume, resume_cb, w);
 	timer_init(&w->queue_poll, queue_poll_cb, w);
+	timer_init(&w->ka_sweep, ka_sweep_cb, w);
 	loop_set_wake_cb(w->loop, worker_wake, w);
 	return 0;
 }
@@ -719,6 +761,7 @@ void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	worker_apply_listeners(w);
+	timer_arm_in(w->loop, &w->ka_sweep, KA_SWEEP_MS);
 	loop_run(w->loop);
 	close_listeners(w);
 	close_all_conns(w);

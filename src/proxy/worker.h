@@ -44,6 +44,7 @@ struct conn {
 	uint32_t tries;
 	enum conn_state state;
 	bool counted_active;      /* srv->active was incremented */
+	bool server_ka;           /* keepalive set on the server socket (see ka_sweep) */
 	uint32_t early_ev;        /* client epoll events seen before the relay started */
 	uint64_t queued_at;       /* first time it waited in a queue, 0 = never */
 	struct half c2s, s2c;
@@ -102,7 +103,7 @@ struct worker {
 	size_t n_wb;
 	struct conn *conns;       /* everything not queued, for close_all */
 	struct conn *dead;        /* closed this iteration, freed after the batch */
-	struct timer reaper, resume, queue_poll;
+	struct timer reaper, resume, queue_poll, ka_sweep;
 	char *scratch;            /* recv buffer for small messages, RELAY_SCRATCH bytes */
 	struct pipe_pair *pipes;  /* free pipes */
 	size_t n_pipes, cap_pipes;
@@ -142,6 +143,8 @@ bool worker_get_pipe(struct worker *w, struct half *h);
 void worker_put_pipe(struct worker *w, struct half *h);
 /* TCP keepalive (60s idle, 10s x 6 probes) and TCP_NODELAY; accepted sockets inherit them. */
 void set_keepalive(int fd);
+/* Keepalive on a connected socket, timed from its last received segment as if set at once. */
+void set_keepalive_late(int fd);
 int worker_init(struct worker *w, struct proxy *p, size_t id);
 /* Worker thread: makes its sockets match the published listener table. */
 void worker_apply_listeners(struct worker *w);

@@ -599,16 +599,30 @@ def test_tcp_keepalive_on_both_sides(buoy, backend):
     listen = lb_addr()
     start_lb(buoy, config(listen, ["127.0.0.2:%d" % srv.port]))
     lport = int(listen.rsplit(":", 1)[1])
-    with connect(listen) as s:
-        assert echo_roundtrip(s)
+    def ours():
         r = netns.sh(["ss", "-tno", "state", "established",
                       "( sport = :%d or dport = :%d )" % (lport, srv.port)])
         # The filter selects exactly buoy's two sockets: the accepted one (local port = the
         # listener's) and the one to the server (peer port = the server's). Test sockets don't
         # enable keepalive, so a timer there is buoy's doing.
-        ours = [row for row in r.stdout.splitlines()[1:] if row.strip()]
-        assert len(ours) == 2, r.stdout
-        assert all("keepalive" in row for row in ours), r.stdout
+        return [row for row in r.stdout.splitlines()[1:] if row.strip()]
+
+    with connect(listen) as s:
+        assert echo_roundtrip(s)
+        rows = ours()
+        assert len(rows) == 2, rows
+        # the client side inherits it from the listener at once; the server side gets it from
+        # the worker's sweep (every 5 s), so that short connections never pay for it
+        assert any("keepalive" in row for row in rows), rows
+        netns.wait_until(lambda: all("keepalive" in row for row in ours()), timeout=8,
+                         msg="keepalive on the server socket")
+        # timed from the last segment, as if set at connect: 60 s idle minus the time since
+        for row in ours():
+            left = re.search(r"timer:\(keepalive,(?:(\d+)min)?([\d.]+)(m?s)ec", row)
+            assert left, row
+            secs = int(left.group(1) or 0) * 60 + float(left.group(2)) / (
+                1000 if left.group(3) == "ms" else 1)
+            assert 45 <= secs <= 60, row
 
 
 def test_log_lines_are_logfmt(buoy, backend):
