@@ -466,10 +466,22 @@ measure_rss() { # target run
 	record rss_per_conn "$t" "$run" "$(( (after - before) * 1024 / ok ))"
 }
 
+# The order of targets in a round: the proxies rotated by the round number, the direct path last.
+# Measured here: whichever target runs right after the direct path (two cores saturated at twice
+# the proxies' request rate) loses up to 10 % of its req/s, also after a pause of a few seconds;
+# a fixed order would hand that slot to the same proxy in every round.
+order_for_run() { # run
+	local run=$1 t proxies=() n i
+	for t in $TARGETS; do [ "$t" = direct ] || proxies+=("$t"); done
+	n=${#proxies[@]}
+	for ((i = 0; i < n; i++)); do printf '%s ' "${proxies[$(( (i + run - 1) % n ))]}"; done
+	case " $TARGETS " in *" direct "*) printf 'direct' ;; esac
+}
+
 # Run one measure for every selected target; a dead target records n/a.
 for_targets() { # run fn args...
 	local run=$1 fn=$2 t; shift 2
-	for t in $TARGETS; do
+	for t in $(order_for_run "$run"); do
 		if [ "${UP[$t]}" = 1 ] && [ "$t" != direct ] && ! alive "$t"; then
 			UP[$t]=0 WHY[$t]="exited during the run: $(tail -n 1 "$WORK/$t.log" 2>/dev/null | cut -c1-120)"
 			note "$t ${WHY[$t]}"
@@ -497,6 +509,8 @@ for t in $TARGETS; do
 done
 
 for run in $(seq 1 "$RUNS"); do
+	log "run $run/$RUNS: order $(order_for_run "$run")"
+	note "round $run order: $(order_for_run "$run")"
 	log "run $run/$RUNS: iperf3 -P1";  for_targets "$run" measure_iperf 1
 	log "run $run/$RUNS: iperf3 -P8";  for_targets "$run" measure_iperf 8
 	log "run $run/$RUNS: wrk keep-alive"; for_targets "$run" measure_wrk keepalive
