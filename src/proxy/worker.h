@@ -61,6 +61,7 @@ struct listen_sock {
 	struct listener *l;
 	bool registered;          /* in the worker's epoll (or paused) */
 	bool paused;
+	struct timer accept_soon; /* accepts run after the epoll batch, see listener_on_event */
 };
 
 /* A configured listener, shared by all workers. Never freed while the daemon runs: a reload
