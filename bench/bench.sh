@@ -403,13 +403,27 @@ else:
         "%.3f" % ms(*p99.groups()) if p99 else "na", err))'
 }
 
+# TCP segments sent on this host so far (loopback: both ends of every hop count once each)
+out_segs() { awk '$1 == "Tcp:" && $2 ~ /^[0-9]/ { print $12 }' /proc/net/snmp; }
+
 measure_wrk() { # target run mode(keepalive|close)
-	local t=$1 run=$2 mode=$3 out hdr=()
+	local t=$1 run=$2 mode=$3 out hdr=() s0 s1 c0 c1 n
 	[ "$mode" = close ] && hdr=(-H 'Connection: close')
+	s0=$(out_segs) c0=$(cpu_ticks "$t")
 	run_bounded $((DUR + 15)) wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DUR}s" --latency "${hdr[@]}" \
 		"http://127.0.0.1:${HTTP_PORT[$t]}/"
+	s1=$(out_segs) c1=$(cpu_ticks "$t")
 	out=$(cat "$WORK/client.out")
 	read -r rps p50 p99 err <<<"$(printf '%s' "$out" | parse_wrk)"
+	if [ "$mode" = close ]; then
+		# packets and proxy CPU per request: steadier than req/s on a shared machine
+		n=$(printf '%s' "$out" | awk '/requests in/ { print $1; exit }')
+		if [ -n "$n" ] && [ "$n" -gt 0 ]; then
+			record segs_close "$t" "$run" "$(awk -v s=$((s1 - s0)) -v n="$n" 'BEGIN { printf "%.2f", s / n }')"
+			[ "$t" != direct ] && record cpu_us_close "$t" "$run" \
+				"$(awk -v c=$((c1 - c0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", c / hz * 1e6 / n }')"
+		fi
+	fi
 	[ "$err" != 0 ] && note "wrk $mode via $t run $run: $err errors"
 	if [ "$mode" = keepalive ]; then
 		record rps_keepalive "$t" "$run" "$rps"

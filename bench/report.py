@@ -24,6 +24,8 @@ MEASURES = [
      lambda b, h, r: b <= 0.9 * min(v for k, v in r.items() if k in PEERS)),
     ("rps_close", "req/s Connection: close", "%.0f", True, ">=1.1x haproxy",
      lambda b, h, r: b >= 1.1 * h),
+    ("segs_close", "TCP segments per request, close", "%.2f", False, "-", None),
+    ("cpu_us_close", "proxy CPU us per request, close", "%.1f", False, "-", None),
     ("burst_unserved", "burst: connections not answered", "%.0f", False, "0",
      lambda b, h, r: b == 0),
     ("burst_p99_ms", "burst: p99 connect->response (ms)", "%.1f", False, "<=haproxy",
@@ -68,7 +70,7 @@ def build(raw):
             except (ValueError, ZeroDivisionError):  # no peer to compare with
                 met = "-"
         cells = [fmt % med[t] if med[t] is not None else "n/a" for t in TARGETS]
-        if key in ("cpu_per_gb", "rss_per_conn") and med["direct"] is None:
+        if key in ("cpu_per_gb", "rss_per_conn", "cpu_us_close") and med["direct"] is None:
             cells[0] = "-"  # nothing to measure without a proxy
         rows.append([label] + cells + [ratio, goal, met])
     return rows
