@@ -15,7 +15,7 @@ import time
 import pytest
 
 import netns
-from helpers.client import connect, free_port
+from helpers.client import connect, free_port, read_all
 from helpers.lbconf import config, lb_addr, start_lb
 
 ORIGIN = "127.0.0.2"
@@ -121,12 +121,7 @@ def test_answer_and_fin_reach_the_client_in_one_segment(buoy, workdir):
     try:
         with connect(listen, timeout=5) as s:
             s.sendall(REQUEST)
-            got = b""
-            while True:
-                c = s.recv(4096)
-                if not c:
-                    break
-                got += c
+            got = read_all(s)
         assert got == RESPONSE
         assert done.wait(5)
         segs = cap.segments()
@@ -155,12 +150,7 @@ def test_client_data_rides_on_the_handshake_ack_to_the_server(buoy, workdir):
         finally:
             os.kill(b.pid, signal.SIGCONT)
         with s:
-            got = b""
-            while True:
-                c = s.recv(4096)
-                if not c:
-                    break
-                got += c
+            got = read_all(s)
         assert got == RESPONSE
         assert done.wait(5)
         segs = cap.segments()
@@ -182,12 +172,7 @@ def test_server_speaks_first_without_delay(buoy, workdir):
         done = _origin(oport, answer_first=True)
         t0 = time.monotonic()
         with connect(listen, timeout=5) as s:
-            got = b""
-            while len(got) < len(RESPONSE):
-                c = s.recv(4096)
-                if not c:
-                    break
-                got += c
+            got = read_all(s, limit=len(RESPONSE))
             took.append(time.monotonic() - t0)
         assert got == RESPONSE
         assert done.wait(5)
