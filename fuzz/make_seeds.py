@@ -5,8 +5,11 @@ are added next to these by hand (named regress-*)."""
 import os
 import socket
 import struct
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration", "helpers"))
+from vrrp_inject import csum  # noqa: E402  (the tests' VRRP advert checksum)
 
 
 def put(target, name, data):
@@ -14,15 +17,6 @@ def put(target, name, data):
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, name), "wb") as f:
         f.write(data if isinstance(data, bytes) else data.encode())
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
 
 
 # ---- fuzz_vrrp_packet: setup header (see read_setup) + the VRRP message -----------------------

@@ -1,6 +1,8 @@
 """Every malformed or foreign advert is dropped, counted under its reason in /metrics, and changes
 nothing: a raw-socket injector in a neighbour namespace sends higher-priority adverts that would
 take the VIP if they were accepted."""
+import json
+import os
 import re
 
 import netns
@@ -8,42 +10,16 @@ from test_vrrp import VIP4, assert_steady, hosts_for, master_down_s, wait_holder
 
 METRICS = "127.0.0.1:9254"
 
-# Runs inside the injector's namespace. Builds v3 adverts by hand (RFC 5798 5.1) with the IPv4
-# pseudo-header checksum, applies one defect, sends `count` copies; bounded and self-stopping.
-INJECTOR = r'''
-import socket, struct, sys
-src, dst, ttl, defect, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
-
-vrid, ver, typ, addrs = 51, 3, 1, [socket.inet_aton("198.18.0.100")]
-if defect == "vrid": vrid = 52
-if defect == "version": ver = 2
-if defect == "type": typ = 2
-if defect == "addr_count": addrs.append(socket.inet_aton("198.18.0.101"))
-msg = bytearray(struct.pack("!BBBBHH", ver << 4 | typ, vrid, 254, len(addrs), 20, 0) + b"".join(addrs))
-ph = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 112, len(msg))
-msg[6:8] = struct.pack("!H", csum(ph + bytes(msg)))
-if defect == "checksum": msg[7] ^= 0xff
-if defect == "truncated": msg = msg[:-2]
-if defect == "oversize": msg += b"\0" * 4
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src))
-for _ in range(count):
-    s.sendto(bytes(msg), (dst, 0))
-'''
+# helpers/vrrp_inject.py, run inside the injector's namespace: v3 adverts over IPv4 with one
+# defect each ("ttl" = a clean advert sent with the TTL given).
+INJECTOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers", "vrrp_inject.py")
 
 
 def inject(host, dst, defect, ttl=255, count=3):
-    host.run([netns.PYTHON, "-c", INJECTOR, host.ipv4, dst, str(ttl), defect, str(count)])
+    args = dict(src=host.ipv4, dst=dst, version=3, vrid=51, prio=254, vips=[VIP4],
+                interval_ms=200, ttl=ttl, count=count,
+                defect="none" if defect == "ttl" else defect)
+    host.run([netns.PYTHON, INJECTOR, json.dumps(args)])
 
 
 def metrics(host):
