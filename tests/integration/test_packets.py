@@ -55,17 +55,18 @@ class Capture:
             return False
         return size > self.header                     # a probe was written: filter is live
 
-    def segments(self):
+    def segments(self, stream=False):
         time.sleep(0.3)                   # let the last packets reach the capture
         self.p.send_signal(signal.SIGINT)
         self.p.wait(timeout=10)
         out = subprocess.run(["tshark", "-r", self.path, "-Y", "tcp", "-T", "fields", "-e", "tcp.srcport",
-                              "-e", "tcp.dstport", "-e", "tcp.flags", "-e", "tcp.len"],
+                              "-e", "tcp.dstport", "-e", "tcp.flags", "-e", "tcp.len",
+                              "-e", "tcp.stream"],
                              capture_output=True, text=True, timeout=30).stdout
         segs = []
         for line in out.splitlines():
-            sp, dp, fl, ln = line.split("\t")
-            segs.append((int(sp), int(dp), int(fl, 16), int(ln)))
+            sp, dp, fl, ln, st = line.split("\t")
+            segs.append((int(sp), int(dp), int(fl, 16), int(ln)) + ((int(st),) if stream else ()))
         return segs
 
     def stop(self):
@@ -78,9 +79,10 @@ class Capture:
 SYN, ACK, FIN, PSH = 0x02, 0x10, 0x01, 0x08
 
 
-def _origin(port, answer_first=False):
-    """One-connection origin on ORIGIN:port. Answers the request (or greets first) with its data
-    and FIN in a single segment (MSG_MORE, then shutdown), then waits for the peer's FIN."""
+def _origin(port, answer_first=False, connections=1):
+    """Origin on ORIGIN:port for `connections` connections, one after the other. Answers the
+    request (or greets first) with its data and FIN in a single segment (MSG_MORE, then
+    shutdown), then waits for the peer's FIN."""
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((ORIGIN, port))
@@ -88,17 +90,18 @@ def _origin(port, answer_first=False):
     done = threading.Event()
 
     def serve():
-        c, _ = ls.accept()
-        with c:
-            c.settimeout(10)
-            if not answer_first:
-                got = b""
-                while not got.endswith(b"\r\n\r\n"):
-                    got += c.recv(4096)
-            c.send(RESPONSE, socket.MSG_MORE)
-            c.shutdown(socket.SHUT_WR)
-            while c.recv(4096):
-                pass
+        for _ in range(connections):
+            c, _ = ls.accept()
+            with c:
+                c.settimeout(10)
+                if not answer_first:
+                    got = b""
+                    while not got.endswith(b"\r\n\r\n"):
+                        got += c.recv(4096)
+                c.send(RESPONSE, socket.MSG_MORE)
+                c.shutdown(socket.SHUT_WR)
+                while c.recv(4096):
+                    pass
         ls.close()
         done.set()
 
@@ -177,3 +180,28 @@ def test_server_speaks_first_without_delay(buoy, workdir):
         assert got == RESPONSE
         assert done.wait(5)
     assert min(took) < 0.1, took
+
+
+def test_health_check_request_rides_on_the_handshake_ack(buoy, workdir):
+    """An http check sends its request right after the connect: that request carries the
+    handshake's last ACK, for every check."""
+    oport = free_port(ORIGIN)
+    cap = Capture(workdir, oport)
+    try:
+        done = _origin(oport, connections=3)
+        yaml = config(lb_addr(), ["%s:%d" % (ORIGIN, oport)]).replace(
+            "health: { type: none }",
+            "health: { type: http, path: /readyz, interval: 200ms, timeout: 1s }")
+        start_lb(buoy, yaml)
+        assert done.wait(10), "three checks"
+        segs = cap.segments(stream=True)
+    finally:
+        cap.stop()
+    streams = {}
+    for sp, dp, fl, ln, st in segs:
+        if dp == oport:
+            streams.setdefault(st, []).append((fl, ln))
+    assert len(streams) >= 3, streams
+    for to_origin in list(streams.values())[:3]:
+        assert to_origin[0][0] & SYN, to_origin
+        assert to_origin[1][1] > 0, to_origin     # the GET itself, no bare ACK before it
