@@ -347,9 +347,49 @@ static void set_link(struct vrrp_inst *in, bool up)
 	apply_health(in);
 }
 
+/* The interface was deleted and created again under the same name, with a new ifindex: the raw
+ * socket (bound and joined to the group on the old one) and the GARP socket are useless. Open
+ * them on the new one; the link events that follow decide the state as for any link. */
+static void rebind(struct vrrp_inst *in, int ifindex)
+{
+	struct vrrp_set *s = in->set;
+	const struct cfg_vrrp *c = in->cfg;
+	int fd = vrrp_io_open(in->family, c->interface, ifindex, in->n_peers > 0);
+	if (fd < 0) { /* e.g. no IPv6 on it yet: the next link event tries again */
+		log_warn("vrrp rebind failed", "instance=%s interface=%s ifindex=%d error=\"%s\"",
+			 c->name, c->interface, ifindex, strerror(-fd));
+		return;
+	}
+	struct io old = in->io;
+	in->io.fd = fd;
+	if (loop_add(s->loop, &in->io, EPOLLIN) < 0) {
+		log_warn("vrrp rebind failed", "instance=%s interface=%s ifindex=%d error=\"%s\"",
+			 c->name, c->interface, ifindex, strerror(errno));
+		close(fd);
+		in->io = old;
+		return;
+	}
+	loop_del(s->loop, &old);
+	close(old.fd);
+	log_warn("vrrp interface recreated", "instance=%s interface=%s ifindex=%d old_ifindex=%d",
+		 c->name, c->interface, ifindex, in->ifindex);
+	if (in->garp_ok)
+		garp_announcer_free(&in->garp);
+	in->garp_active = false;
+	int rc = garp_announcer_init(&in->garp, s->loop, ifindex, &c->garp, in->vips, in->n_vips);
+	in->garp_ok = rc == 0;
+	if (rc < 0)
+		log_warn("garp disabled", "instance=%s error=\"%s\"", c->name, strerror(-rc));
+	in->ifindex = ifindex;
+	memset(&in->primary, 0, sizeof(in->primary)); /* found again before the next send */
+}
+
 static void inst_on_event(struct vrrp_inst *in, const struct vip_event *ev)
 {
 	if (ev->kind == VIP_EV_RESYNC) {
+		int idx = vip_ifindex(in->cfg->interface); /* events were lost: maybe a re-creation */
+		if (idx > 0 && idx != in->ifindex)
+			rebind(in, idx);
 		if (in->track)
 			track_set_on_link(in->track, in->ifindex, vip_link_is_up(in->ifindex) == 1);
 		set_link(in, vip_link_is_up(in->ifindex) == 1);
@@ -360,6 +400,9 @@ static void inst_on_event(struct vrrp_inst *in, const struct vip_event *ev)
 	if (ev->kind == VIP_EV_LINK) {
 		if (in->track)
 			track_set_on_link(in->track, ev->ifindex, ev->link_up);
+		if (ev->ifindex != in->ifindex && !ev->link_gone &&
+		    strcmp(ev->ifname, in->cfg->interface) == 0)
+			rebind(in, ev->ifindex);
 		if (ev->ifindex == in->ifindex)
 			set_link(in, ev->link_up && !ev->link_gone);
 		return;

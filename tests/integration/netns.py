@@ -518,6 +518,7 @@ class Topology:
         _check_range(ipv4, "198.18.0.0/15")
         ns.run(["ip", "addr", "add", ipv4, "dev", "eth0"])
         ns.ipv4 = ipv4.split("/")[0]
+        ns.cidrs = [ipv4]
         if ipv6:
             if ipv6 is True:
                 ipv6 = "%s/%d" % (V6_NET.network_address + n, prefix6)
@@ -526,10 +527,27 @@ class Topology:
             _check_range(ipv6, "2001:db8::/32")
             ns.run(["ip", "addr", "add", ipv6, "dev", "eth0", "nodad"])
             ns.ipv6 = ipv6.split("/")[0]
+            ns.cidrs.append(ipv6)
+        ns.fixed_mac = mac
         ns.run(["ip", "link", "set", "eth0", "up"])
         self.hosts[role] = ns
         self._port[role] = port
         return ns
+
+    def recreate_cable(self, role, pause=0.0):
+        """Delete the host's eth0 (and its cable) and create it again under the same name: a new
+        ifindex, as when a VLAN, bond or veth is torn down and set up again."""
+        ns, port = self.hosts[role], self._port[role]
+        ns.run(["ip", "link", "del", "eth0"])
+        time.sleep(pause)
+        self.switch.run(["ip", "link", "add", port, "type", "veth", "peer", "name", "eth0",
+                         "netns", ns.name])
+        self.switch.run(["ip", "link", "set", port, "master", "br0", "up"])
+        if ns.fixed_mac:
+            ns.run(["ip", "link", "set", "eth0", "address", ns.fixed_mac])
+        for cidr in ns.cidrs:
+            ns.run(["ip", "addr", "add", cidr, "dev", "eth0"] + (["nodad"] if ":" in cidr else []))
+        ns.run(["ip", "link", "set", "eth0", "up"])
 
     def port(self, role):
         """Switch-side interface name of a host's cable."""

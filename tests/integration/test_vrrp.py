@@ -201,6 +201,26 @@ def test_deleted_vip_comes_back(topo, buoy):
     assert "restoring" in b1.log()
 
 
+@pytest.mark.parametrize("family", ["ipv4", "ipv6"])
+def test_recreated_interface_is_taken_up_again(topo, buoy, family):
+    """eth0 deleted and created again under the same name (new ifindex), as when a VLAN, bond or
+    veth is rebuilt: the instance goes Fault, then binds to the new interface and, with the
+    higher priority, takes the VIP back; no reload needed."""
+    v6 = family == "ipv6"
+    vip = VIP6 if v6 else VIP4
+    lb1, lb2 = hosts_for(topo, 2, ipv6=v6)
+    b1 = buoy(vrrp_yaml("lb1", 120, vip=vip + ("/64" if v6 else "/24")), name="lb1", ns=lb1)
+    buoy(vrrp_yaml("lb2", 100, vip=vip + ("/64" if v6 else "/24")), name="lb2", ns=lb2)
+    wait_holder([lb1, lb2], vip, "lb1", timeout=master_down_s(100) + 3)
+    topo.recreate_cable("lb1", pause=0.5)
+    wait_holder([lb1, lb2], vip, "lb2", timeout=master_down_s(100) + 3,
+                msg="lb2 took over while lb1's interface was gone")
+    wait_holder([lb1, lb2], vip, "lb1", timeout=master_down_s(120) + 5,
+                msg="lb1 back on the new interface, preempting")
+    assert_steady([lb1, lb2], vip, "lb1", 1.0)
+    assert "vrrp interface recreated" in b1.log()
+
+
 def test_split_brain_heals_and_client_follows(topo, buoy):
     """VRRP dropped between the nodes -> both master; healed -> one master within a few adverts,
     and its GARP burst (answering the lower advert) repoints the client's neighbour entry."""
