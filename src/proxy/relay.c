@@ -277,11 +277,11 @@ void relay_on_event(struct loop *l, struct io *io, uint32_t ev)
 	bool run_out = writable && (out->in_pipe || out->buf_len);
 	if (!run_in && !run_out)
 		return;
-	/* a FIN (or error) is queued behind this fd's data: no short-read shortcut for it any more,
-	 * since no further edge will tell us about it */
 	struct half *in = is_client ? &c->c2s : &c->s2c;
 	if (readable)
 		in->drained = false;
+	/* a FIN (or error) is queued behind this fd's data: no short-read shortcut for it any more,
+	 * since no further edge will tell us about it */
 	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		in->fin_pending = true;
 	relay_step(c, is_client ? run_in : run_out, is_client ? run_out : run_in);

@@ -129,10 +129,10 @@ struct proxy {
 
 /* relay.c */
 #define RELAY_SCRATCH (16u * 1024)
-/* server_ev: the event that reported the connect (it may carry data already). */
 /* Right after accept: takes what the client already sent, so the server connect can carry the
  * handshake's last ACK on that data. Returns -1 if the client socket failed. */
 int relay_early_read(struct conn *c);
+/* server_ev: the event that reported the connect (it may carry data already). */
 void relay_start(struct conn *c, uint32_t server_ev);
 void relay_on_event(struct loop *l, struct io *io, uint32_t ev);
 void relay_flush_counters(struct conn *c);
