@@ -347,6 +347,17 @@ static void set_link(struct vrrp_inst *in, bool up)
 	apply_health(in);
 }
 
+/* GARP / unsolicited NA on in->ifindex; if that fails the instance runs on without (logged). */
+static void start_garp(struct vrrp_inst *in)
+{
+	const struct cfg_vrrp *c = in->cfg;
+	int rc = garp_announcer_init(&in->garp, in->set->loop, in->ifindex, &c->garp, in->vips,
+				     in->n_vips);
+	in->garp_ok = rc == 0;
+	if (rc < 0)
+		log_warn("garp disabled", "instance=%s error=\"%s\"", c->name, strerror(-rc));
+}
+
 /* The interface was deleted and created again under the same name, with a new ifindex: the raw
  * socket (bound and joined to the group on the old one) and the GARP socket are useless. Open
  * them on the new one; the link events that follow decide the state as for any link. */
@@ -354,19 +365,20 @@ static void rebind(struct vrrp_inst *in, int ifindex)
 {
 	struct vrrp_set *s = in->set;
 	const struct cfg_vrrp *c = in->cfg;
-	int fd = vrrp_io_open(in->family, c->interface, ifindex, in->n_peers > 0);
-	if (fd < 0) { /* e.g. no IPv6 on it yet: the next link event tries again */
-		log_warn("vrrp rebind failed", "instance=%s interface=%s ifindex=%d error=\"%s\"",
-			 c->name, c->interface, ifindex, strerror(-fd));
-		return;
-	}
 	struct io old = in->io;
-	in->io.fd = fd;
-	if (loop_add(s->loop, &in->io, EPOLLIN) < 0) {
+	int fd = vrrp_io_open(in->family, c->interface, ifindex, in->n_peers > 0);
+	int err = fd < 0 ? -fd : 0;
+	if (fd >= 0) {
+		in->io.fd = fd;
+		if (loop_add(s->loop, &in->io, EPOLLIN) < 0) {
+			err = errno;
+			close(fd);
+			in->io = old;
+		}
+	}
+	if (err) { /* e.g. no IPv6 on it yet: the next link event tries again */
 		log_warn("vrrp rebind failed", "instance=%s interface=%s ifindex=%d error=\"%s\"",
-			 c->name, c->interface, ifindex, strerror(errno));
-		close(fd);
-		in->io = old;
+			 c->name, c->interface, ifindex, strerror(err));
 		return;
 	}
 	loop_del(s->loop, &old);
@@ -376,11 +388,8 @@ static void rebind(struct vrrp_inst *in, int ifindex)
 	if (in->garp_ok)
 		garp_announcer_free(&in->garp);
 	in->garp_active = false;
-	int rc = garp_announcer_init(&in->garp, s->loop, ifindex, &c->garp, in->vips, in->n_vips);
-	in->garp_ok = rc == 0;
-	if (rc < 0)
-		log_warn("garp disabled", "instance=%s error=\"%s\"", c->name, strerror(-rc));
 	in->ifindex = ifindex;
+	start_garp(in);
 	memset(&in->primary, 0, sizeof(in->primary)); /* found again before the next send */
 }
 
@@ -453,11 +462,7 @@ static void start_helpers(struct vrrp_inst *in)
 {
 	struct vrrp_set *s = in->set;
 	const struct cfg_vrrp *c = in->cfg;
-	int rc = garp_announcer_init(&in->garp, s->loop, in->ifindex, &c->garp, in->vips,
-				     in->n_vips);
-	in->garp_ok = rc == 0;
-	if (rc < 0)
-		log_warn("garp disabled", "instance=%s error=\"%s\"", c->name, strerror(-rc));
+	start_garp(in);
 	in->notifier = notifier_new(s->loop, c->notify, s->cfg->script_user);
 	struct track_set_params tp = {
 		.vrrp = c, .script_user = s->cfg->script_user,
