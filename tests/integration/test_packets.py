@@ -27,7 +27,8 @@ pytestmark = pytest.mark.skipif(not shutil.which("tshark"),
 
 
 class Capture:
-    """tshark on lo for one port; segments() -> [(src_port, dst_port, flags, payload_len)]."""
+    """tshark on lo for one port, as a context manager (stopped on exit);
+    segments() -> [(src_port, dst_port, flags, payload_len, tcp_stream)]."""
 
     def __init__(self, workdir, port):
         self.path = os.path.join(workdir, "cap-%d.pcap" % port)
@@ -55,7 +56,13 @@ class Capture:
             return False
         return size > self.header                     # a probe was written: filter is live
 
-    def segments(self, stream=False):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def segments(self):
         time.sleep(0.3)                   # let the last packets reach the capture
         self.p.send_signal(signal.SIGINT)
         self.p.wait(timeout=10)
@@ -66,7 +73,7 @@ class Capture:
         segs = []
         for line in out.splitlines():
             sp, dp, fl, ln, st = line.split("\t")
-            segs.append((int(sp), int(dp), int(fl, 16), int(ln)) + ((int(st),) if stream else ()))
+            segs.append((int(sp), int(dp), int(fl, 16), int(ln), int(st)))
         return segs
 
     def stop(self):
@@ -113,6 +120,13 @@ def _port(addr):
     return int(addr.rsplit(":", 1)[1])
 
 
+def _take_answer(s, done):
+    """Reads the origin's whole answer through buoy on s, then waits for the origin to finish."""
+    with s:
+        assert read_all(s) == RESPONSE
+    assert done.wait(5)
+
+
 def test_answer_and_fin_reach_the_client_in_one_segment(buoy, workdir):
     """The origin's answer and FIN arrive together: buoy passes them on as one segment
     (data with MSG_MORE, then the FIN tacked on), not as data and a separate FIN."""
@@ -120,18 +134,13 @@ def test_answer_and_fin_reach_the_client_in_one_segment(buoy, workdir):
     done = _origin(oport)
     listen = lb_addr()
     start_lb(buoy, config(listen, ["%s:%d" % (ORIGIN, oport)]))
-    cap = Capture(workdir, _port(listen))
-    try:
-        with connect(listen, timeout=5) as s:
-            s.sendall(REQUEST)
-            got = read_all(s)
-        assert got == RESPONSE
-        assert done.wait(5)
+    with Capture(workdir, _port(listen)) as cap:
+        s = connect(listen, timeout=5)
+        s.sendall(REQUEST)
+        _take_answer(s, done)
         segs = cap.segments()
-    finally:
-        cap.stop()
     lp = _port(listen)
-    from_lb = [(fl, ln) for sp, dp, fl, ln in segs if sp == lp]
+    from_lb = [(fl, ln) for sp, dp, fl, ln, _ in segs if sp == lp]
     assert (len(RESPONSE), True) in [(ln, bool(fl & FIN)) for fl, ln in from_lb], from_lb
     assert not [1 for fl, ln in from_lb if fl & FIN and ln == 0], from_lb   # no bare FIN
 
@@ -143,8 +152,7 @@ def test_client_data_rides_on_the_handshake_ack_to_the_server(buoy, workdir):
     done = _origin(oport)
     listen = lb_addr()
     b = start_lb(buoy, config(listen, ["%s:%d" % (ORIGIN, oport)]))
-    cap = Capture(workdir, oport)
-    try:
+    with Capture(workdir, oport) as cap:
         os.kill(b.pid, signal.SIGSTOP)     # the kernel completes the client's handshake alone
         try:
             s = connect(listen, timeout=5)
@@ -152,14 +160,9 @@ def test_client_data_rides_on_the_handshake_ack_to_the_server(buoy, workdir):
             time.sleep(0.1)
         finally:
             os.kill(b.pid, signal.SIGCONT)
-        with s:
-            got = read_all(s)
-        assert got == RESPONSE
-        assert done.wait(5)
+        _take_answer(s, done)
         segs = cap.segments()
-    finally:
-        cap.stop()
-    to_origin = [(fl, ln) for sp, dp, fl, ln in segs if dp == oport]
+    to_origin = [(fl, ln) for sp, dp, fl, ln, _ in segs if dp == oport]
     assert to_origin[0][0] & SYN, to_origin
     assert to_origin[1][1] == len(REQUEST), to_origin   # no bare ACK in between
 
@@ -186,17 +189,14 @@ def test_health_check_request_rides_on_the_handshake_ack(buoy, workdir):
     """An http check sends its request right after the connect: that request carries the
     handshake's last ACK, for every check."""
     oport = free_port(ORIGIN)
-    cap = Capture(workdir, oport)
-    try:
+    with Capture(workdir, oport) as cap:
         done = _origin(oport, connections=3)
         yaml = config(lb_addr(), ["%s:%d" % (ORIGIN, oport)]).replace(
             "health: { type: none }",
             "health: { type: http, path: /readyz, interval: 200ms, timeout: 1s }")
         start_lb(buoy, yaml)
         assert done.wait(10), "three checks"
-        segs = cap.segments(stream=True)
-    finally:
-        cap.stop()
+        segs = cap.segments()
     streams = {}
     for sp, dp, fl, ln, st in segs:
         if dp == oport:
