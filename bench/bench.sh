@@ -9,7 +9,9 @@
 # Origins: nginx http (tiny 200 body, keep-alive), an iperf3 server, and a holder of idle
 # connections (bench/idle_hold.py). Each proxy gets one listener per origin. Measures:
 # iperf3 -P1 and -P8 throughput, proxy CPU seconds per GB relayed (during -P1), wrk keep-alive
-# req/s with p50/p99 latency, wrk `Connection: close` req/s (new connections/s), a burst of
+# req/s with p50/p99 latency and, per request, proxy CPU, proxy preemptions and the whole
+# machine's CPU and idle share (the box is saturated: req/s only follows these costs), wrk
+# `Connection: close` req/s (new connections/s) with segments and proxy CPU per request, a burst of
 # 5000 connections opened at once (bench/burst.c: unserved count, p99 connect -> first response
 # byte), and proxy RSS per idle proxied connection. A warm-up, then RUNS rounds; each round runs
 # every target for a measure before moving on, so drift on a shared machine hits all targets
@@ -348,6 +350,22 @@ cpu_ticks() { # utime+stime over the target's processes (all threads)
 }
 CLK_TCK=$(getconf CLK_TCK)
 
+# Involuntary context switches over the target's threads: times the scheduler took a core away
+# from a runnable proxy thread, which is what a saturated 2-core box does to every proxy.
+invol_cs() {
+	local p
+	for p in $(target_pids "$1"); do cat /proc/"$p"/task/*/status 2>/dev/null; done |
+		awk '$1 == "nonvoluntary_ctxt_switches:" { s += $2 } END { print s + 0 }'
+}
+
+# Whole machine, /proc/stat's first line: "busy idle" in ticks. Idle includes iowait; steal (the
+# hypervisor's) and guest (already counted in user) are left out of both.
+box_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6; exit }' /proc/stat; }
+
+# per_req DELTA REQUESTS SCALE FORMAT: DELTA * SCALE / REQUESTS, formatted
+per_req() { awk -v d="$1" -v n="$2" -v k="$3" -v f="$4" 'BEGIN { printf f, d * k / n }'; }
+TICK_US=$((1000000 / CLK_TCK))
+
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RESULTS"; }
 
 # ---------- measures: each prints a value or "na" ----------
@@ -407,21 +425,31 @@ else:
 out_segs() { awk '$1 == "Tcp:" && $2 ~ /^[0-9]/ { print $12 }' /proc/net/snmp; }
 
 measure_wrk() { # target run mode(keepalive|close)
-	local t=$1 run=$2 mode=$3 out hdr=() s0 s1 c0 c1 n
+	local t=$1 run=$2 mode=$3 out hdr=() s0 s1 c0 c1 x0 x1 b0 b1 bb0 bi0 bb1 bi1 n
 	[ "$mode" = close ] && hdr=(-H 'Connection: close')
-	s0=$(out_segs) c0=$(cpu_ticks "$t")
+	s0=$(out_segs) c0=$(cpu_ticks "$t") x0=$(invol_cs "$t") b0=$(box_ticks)
 	run_bounded $((DUR + 15)) wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DUR}s" --latency "${hdr[@]}" \
 		"http://127.0.0.1:${HTTP_PORT[$t]}/"
-	s1=$(out_segs) c1=$(cpu_ticks "$t")
+	b1=$(box_ticks) s1=$(out_segs) c1=$(cpu_ticks "$t") x1=$(invol_cs "$t")
 	out=$(cat "$WORK/client.out")
 	read -r rps p50 p99 err <<<"$(printf '%s' "$out" | parse_wrk)"
-	if [ "$mode" = close ]; then
-		# packets and proxy CPU per request: steadier than req/s on a shared machine
-		n=$(printf '%s' "$out" | awk '/requests in/ { print $1; exit }')
-		if [ -n "$n" ] && [ "$n" -gt 0 ]; then
-			record segs_close "$t" "$run" "$(awk -v s=$((s1 - s0)) -v n="$n" 'BEGIN { printf "%.2f", s / n }')"
-			[ "$t" != direct ] && record cpu_us_close "$t" "$run" \
-				"$(awk -v c=$((c1 - c0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", c / hz * 1e6 / n }')"
+	# Costs per request: steadier than req/s on a shared machine, where every proxy saturates
+	# both cores and req/s only follows what a request costs.
+	n=$(printf '%s' "$out" | awk '/requests in/ { print $1; exit }')
+	if [ -n "$n" ] && [ "$n" -gt 0 ]; then
+		if [ "$mode" = close ]; then
+			record segs_close "$t" "$run" "$(per_req $((s1 - s0)) "$n" 1 %.2f)"
+			[ "$t" != direct ] && record cpu_us_close "$t" "$run" "$(per_req $((c1 - c0)) "$n" "$TICK_US" %.1f)"
+		else
+			if [ "$t" != direct ]; then
+				record cpu_us_ka "$t" "$run" "$(per_req $((c1 - c0)) "$n" "$TICK_US" %.1f)"
+				record cs_ka "$t" "$run" "$(per_req $((x1 - x0)) "$n" 1 %.4f)"
+			fi
+			read -r bb0 bi0 <<<"$b0"
+			read -r bb1 bi1 <<<"$b1"
+			record box_us_ka "$t" "$run" "$(per_req $((bb1 - bb0)) "$n" "$TICK_US" %.1f)"
+			record box_idle_ka "$t" "$run" "$(awk -v b=$((bb1 - bb0)) -v i=$((bi1 - bi0)) \
+				'BEGIN { printf "%.1f", (b + i > 0) ? 100 * i / (b + i) : 0 }')"
 		fi
 	fi
 	[ "$err" != 0 ] && note "wrk $mode via $t run $run: $err errors"

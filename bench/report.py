@@ -22,6 +22,10 @@ MEASURES = [
     ("p50_ms", "latency p50 keep-alive (ms)", "%.3f", False, "-", None),
     ("p99_ms", "latency p99 keep-alive (ms)", "%.3f", False, "<=0.9x best peer",
      lambda b, h, r: b <= 0.9 * min(v for k, v in r.items() if k in PEERS)),
+    ("cpu_us_ka", "proxy CPU us per request, keep-alive", "%.1f", False, "-", None),
+    ("cs_ka", "proxy preemptions per request, keep-alive", "%.4f", False, "-", None),
+    ("box_us_ka", "machine CPU us per request, keep-alive", "%.1f", False, "-", None),
+    ("box_idle_ka", "machine idle % during keep-alive", "%.1f", False, "-", None),
     ("rps_close", "req/s Connection: close", "%.0f", True, ">=1.1x haproxy",
      lambda b, h, r: b >= 1.1 * h),
     ("segs_close", "TCP segments per request, close", "%.2f", False, "-", None),
@@ -33,6 +37,10 @@ MEASURES = [
     ("rss_per_conn", "RSS per idle conn (bytes)", "%.0f", False, "<=2048 B",
      lambda b, h, r: b <= 2048),
 ]
+
+
+# measures of the proxy's own processes: the direct path has none
+PROXY_ONLY = ("cpu_per_gb", "rss_per_conn", "cpu_us_close", "cpu_us_ka", "cs_ka")
 
 
 def load(path):
@@ -70,7 +78,7 @@ def build(raw):
             except (ValueError, ZeroDivisionError):  # no peer to compare with
                 met = "-"
         cells = [fmt % med[t] if med[t] is not None else "n/a" for t in TARGETS]
-        if key in ("cpu_per_gb", "rss_per_conn", "cpu_us_close") and med["direct"] is None:
+        if key in PROXY_ONLY and med["direct"] is None:
             cells[0] = "-"  # nothing to measure without a proxy
         rows.append([label] + cells + [ratio, goal, met])
     return rows
