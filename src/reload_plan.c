@@ -169,8 +169,15 @@ static int plan_listeners(const struct config *o, const struct config *n, struct
 				p->listener_old[i] = (int)j;
 				break;
 			}
-	for (size_t i = 0; i < n->n_listeners; i++)
-		p->listener_old[i] >= 0 ? p->listeners.kept++ : p->listeners.added++;
+	for (size_t i = 0; i < n->n_listeners; i++) {
+		int j = p->listener_old[i];
+		if (j < 0)
+			p->listeners.added++;
+		else if (n->listeners[i].defer_accept != o->listeners[j].defer_accept)
+			p->listeners.changed++; /* same sockets, option set on them at commit */
+		else
+			p->listeners.kept++;
+	}
 	if (!(p->listener_removed = removed_of(p->listener_old, n->n_listeners, o->n_listeners)))
 		return -1;
 	p->listeners.removed = count_true(p->listener_removed, o->n_listeners);

@@ -64,6 +64,7 @@ struct cfg_listener {
 	struct cfg_addr bind;        /* host may be a wildcard: "0.0.0.0", "[::]", ":6443" */
 	char *backend;               /* name */
 	size_t backend_idx;          /* index into config.backends, resolved by validation */
+	bool defer_accept;           /* TCP_DEFER_ACCEPT: woken when the client speaks first */
 };
 
 struct cfg_track_script {

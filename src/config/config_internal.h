@@ -33,7 +33,7 @@ struct raw_backend {
 	struct raw_health *health;
 };
 
-struct raw_listener { char *name, *bind, *backend; };
+struct raw_listener { char *name, *bind, *backend, *defer_accept; };
 
 struct raw_garp { char *repeat, *interval, *delay, *refresh; };
 

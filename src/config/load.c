@@ -80,6 +80,7 @@ static const cyaml_schema_field_t listener_fields[] = {
 	STR("name", struct raw_listener, name),
 	STR("bind", struct raw_listener, bind),
 	STR("backend", struct raw_listener, backend),
+	STR("defer_accept", struct raw_listener, defer_accept),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_value_t listener_entry = {

@@ -469,6 +469,7 @@ static void build_listener(const struct raw_listener *rl, size_t idx, const stru
 	char p[64];
 	snprintf(p, sizeof(p), "listeners[%zu]", idx);
 	cv_name(d, p, "name", rl->name, &l->name);
+	cv_bool(d, p, "defer_accept", rl->defer_accept, false, &l->defer_accept);
 	if (cv_hostport(d, p, "bind", rl->bind, &l->bind)) {
 		for (size_t j = 0; j < idx; j++) {
 			if (c->listeners[j].bind.len && !strcmp(c->listeners[j].bind.text, l->bind.text)) {

@@ -160,6 +160,12 @@ static void listener_metrics(struct strbuf *b, const struct snapshot *s)
 		sample(b, "buoy_listener_rejected_total",
 		       LABELS("listener", s->listeners[i].name, "backend", s->listeners[i].backend),
 		       s->listeners[i].rejected_total);
+	family(b, "buoy_listener_empty_total", "counter",
+	       "Connections the client closed before sending a byte (TCP probes): no server connection was opened.");
+	for (size_t i = 0; i < s->n_listeners; i++)
+		sample(b, "buoy_listener_empty_total",
+		       LABELS("listener", s->listeners[i].name, "backend", s->listeners[i].backend),
+		       s->listeners[i].empty_total);
 }
 
 static const char *const vrrp_states[] = { "init", "backup", "master", "fault" };

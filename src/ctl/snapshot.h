@@ -44,7 +44,7 @@ struct snap_backend {
 
 struct snap_listener {
 	const char *name, *bind, *backend;
-	uint64_t accepted_total, rejected_total;
+	uint64_t accepted_total, rejected_total, empty_total;
 };
 
 /* A labelled counter (VRRP transitions by target state, drops by reason). */

@@ -113,6 +113,7 @@ static void listener_json(struct strbuf *b, const struct snap_listener *l)
 	kv_str(b, &f, "backend", l->backend);
 	kv_u64(b, &f, "accepted_total", l->accepted_total);
 	kv_u64(b, &f, "rejected_total", l->rejected_total);
+	kv_u64(b, &f, "empty_total", l->empty_total);
 	sb_putc(b, '}');
 }
 

@@ -97,6 +97,7 @@ static int take_listeners(struct snapshot *o, const struct ctl_sources *src)
 		if (st) {
 			ol->accepted_total = atomic_load_explicit(&st->accepted_total, memory_order_relaxed);
 			ol->rejected_total = atomic_load_explicit(&st->rejected_total, memory_order_relaxed);
+			ol->empty_total = atomic_load_explicit(&st->empty_total, memory_order_relaxed);
 		}
 	}
 	return 0;

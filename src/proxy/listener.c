@@ -1,6 +1,7 @@
 /* Listening sockets and the worker threads' lifecycle (the proxy object). */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,9 +16,19 @@
 #define IPV6_FREEBIND 78
 #endif
 
-/* SO_REUSEPORT so each worker owns a socket; FREEBIND so a VIP can be bound before it exists. */
-static int listen_socket(const struct cfg_addr *a)
+/* TCP_DEFER_ACCEPT 1: the listener wakes when the client's first bytes (or FIN) arrive; a
+ * client that stays silent is accepted after the first SYN-ACK retransmit, ~1 s (HAProxy's
+ * defer-accept). A probe that connects and closes then never costs a server connection. */
+static void set_defer_accept(int fd, bool on)
 {
+	int secs = on ? 1 : 0;
+	setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
+}
+
+/* SO_REUSEPORT so each worker owns a socket; FREEBIND so a VIP can be bound before it exists. */
+static int listen_socket(const struct cfg_listener *lc)
+{
+	const struct cfg_addr *a = &lc->bind;
 	int fam = a->ss.ss_family;
 	int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -36,6 +47,7 @@ static int listen_socket(const struct cfg_addr *a)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
 	}
 	set_keepalive(fd); /* accepted sockets inherit it: no per-connection setsockopt */
+	set_defer_accept(fd, lc->defer_accept);
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
 		goto fail;
 	if (listen(fd, 4096) < 0)
@@ -83,7 +95,7 @@ static void listener_free(struct listener *l, size_t n_workers)
 static int listener_bind(struct proxy *p, struct listener *l, char *err, size_t len)
 {
 	for (size_t i = 0; i < p->n_workers; i++) {
-		int fd = listen_socket(&l->cfg->bind);
+		int fd = listen_socket(l->cfg);
 		if (fd < 0) {
 			snprintf(err, len, "listener %s: bind %s: %s", l->cfg->name, l->cfg->bind.text,
 				 strerror(errno));
@@ -165,8 +177,8 @@ struct proxy_update *proxy_update_prepare(struct proxy *p, const struct config *
 
 static void log_listener(const struct proxy *p, const struct listener *l, const char *msg)
 {
-	log_info(msg, "listener=%s bind=%s backend=%s workers=%zu", l->cfg->name,
-		 l->cfg->bind.text, l->cfg->backend, p->n_workers);
+	log_info(msg, "listener=%s bind=%s backend=%s workers=%zu defer_accept=%d", l->cfg->name,
+		 l->cfg->bind.text, l->cfg->backend, p->n_workers, l->cfg->defer_accept);
 }
 
 static void wake_all(struct proxy *p)
@@ -204,9 +216,16 @@ void proxy_update_commit(struct proxy *p, struct proxy_update *u, const struct c
 			old->v[i]->retired_next = p->retired_listeners;
 			p->retired_listeners = old->v[i];
 		}
-	for (size_t i = 0; i < u->t->n; i++)
-		if (u->added[i])
+	for (size_t i = 0; i < u->t->n; i++) {
+		if (u->added[i]) {
 			log_listener(p, u->t->v[i], old ? "listener added" : "listening");
+			continue;
+		}
+		/* a kept listener's options apply to its sockets in place: no rebind, no lost queue */
+		for (size_t k = 0; k < p->n_workers; k++)
+			if (u->t->v[i]->socks[k].io.fd >= 0)
+				set_defer_accept(u->t->v[i]->socks[k].io.fd, c->listeners[i].defer_accept);
+	}
 	p->cfg = c;
 	atomic_store(&p->max_conns, c->max_conns);
 	p->lt = u->t;

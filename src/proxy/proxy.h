@@ -12,6 +12,7 @@
 struct listener_stats {
 	_Atomic uint64_t accepted_total;
 	_Atomic uint64_t rejected_total;   /* global max_conns or no server */
+	_Atomic uint64_t empty_total;      /* closed by the client before its first byte */
 };
 
 struct proxy;

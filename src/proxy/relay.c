@@ -234,7 +234,7 @@ int relay_early_read(struct conn *c)
 			return -1;
 		c->c2s.drained = (size_t)n < RELAY_SCRATCH;
 	} else if (n == 0) {
-		c->early_ev |= EPOLLIN | EPOLLRDHUP; /* FIN first: the relay passes it on */
+		return 1; /* FIN before any byte: nothing to relay */
 	} else if (errno != EAGAIN) {
 		return -1;
 	}

@@ -598,8 +598,13 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 	atomic_fetch_add_explicit(&ls->l->stats.accepted_total, 1, memory_order_relaxed);
 	list_push(&w->conns, c);
 	c->state = CONN_CONNECTING;
-	if (relay_early_read(c) < 0) {
-		conn_close(c, "reset");
+	int early = relay_early_read(c);
+	if (early != 0) {
+		/* A client that closes before its first byte (a TCP probe, a scanner) gets no server
+		 * connection: no backend socket, no "handshake error: EOF" in the apiserver's log. */
+		if (early > 0)
+			atomic_fetch_add_explicit(&ls->l->stats.empty_total, 1, memory_order_relaxed);
+		conn_close(c, early > 0 ? "client closed before sending" : "reset");
 		return;
 	}
 	if (loop_add(w->loop, &c->cio, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {

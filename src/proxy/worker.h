@@ -130,7 +130,8 @@ struct proxy {
 /* relay.c */
 #define RELAY_SCRATCH (16u * 1024)
 /* Right after accept: takes what the client already sent, so the server connect can carry the
- * handshake's last ACK on that data. Returns -1 if the client socket failed. */
+ * handshake's last ACK on that data. Returns 1 if the client closed before sending anything,
+ * -1 if the client socket failed, 0 otherwise. */
 int relay_early_read(struct conn *c);
 /* server_ev: the event that reported the connect (it may carry data already). */
 void relay_start(struct conn *c, uint32_t server_ev);

@@ -86,7 +86,8 @@ def test_status_json_counts_and_table(buoy, backend):
     assert doc["version"] and doc["uptime_s"] >= 0
     assert doc["vrrp"] == []
     assert doc["listeners"] == [{"name": "front", "bind": listen, "backend": "pool",
-                                 "accepted_total": 6, "rejected_total": 0}]
+                                 "accepted_total": 6, "rejected_total": 0,
+                                 "empty_total": 0}]
     be = doc["backends"][0]
     assert (be["name"], be["balance"], be["health_check"], be["eligible_servers"],
             be["queue_length"]) == ("pool", "roundrobin", "none", 2, 0)

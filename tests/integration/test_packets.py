@@ -191,10 +191,9 @@ def test_health_check_request_rides_on_the_handshake_ack(buoy, workdir):
     oport = free_port(ORIGIN)
     with Capture(workdir, oport) as cap:
         done = _origin(oport, connections=3)
-        yaml = config(lb_addr(), ["%s:%d" % (ORIGIN, oport)]).replace(
-            "health: { type: none }",
-            "health: { type: http, path: /readyz, interval: 200ms, timeout: 1s }")
-        start_lb(buoy, yaml)
+        start_lb(buoy, config(lb_addr(), ["%s:%d" % (ORIGIN, oport)],
+                              health={"type": "http", "path": "/readyz", "interval": "200ms",
+                                      "timeout": "1s"}))
         assert done.wait(10), "three checks"
         segs = cap.segments()
     streams = {}

@@ -169,7 +169,7 @@ static const char FULL[] =
 	"    virtual_ips: [\"2001:db8::100/64\"]\n"
 	"listeners:\n"
 	"  - { name: apiserver, bind: \"198.18.0.100:6443\", backend: apiservers }\n"
-	"  - { name: etcd, bind: \"[2001:db8::100]:2379\", backend: etcd }\n"
+	"  - { name: etcd, bind: \"[2001:db8::100]:2379\", backend: etcd, defer_accept: yes }\n"
 	"  - { name: local, bind: \":16443\", backend: apiservers }\n"
 	"backends:\n"
 	"  - name: apiservers\n"
@@ -230,6 +230,8 @@ static void test_full_config_round_trip(void **state)
 	assert_int_equal(c->listeners[0].backend_idx, 0);
 	assert_string_equal(c->listeners[1].bind.text, "[2001:db8::100]:2379");
 	assert_int_equal(c->listeners[1].backend_idx, 1);
+	assert_false(c->listeners[0].defer_accept); /* off unless asked for */
+	assert_true(c->listeners[1].defer_accept);
 	assert_string_equal(c->listeners[2].bind.text, "[::]:16443");
 
 	assert_int_equal(c->n_backends, 2);

@@ -26,6 +26,15 @@ static void test_unknown_key_top(void **state)
 	expect_error("nod: lb1\n" BASE_LISTENERS BASE_BACKENDS, 1, 1, "did you mean \"node\"?");
 }
 
+static void test_listener_defer_accept_not_bool(void **state)
+{
+	(void)state;
+	expect_error("listeners:\n"
+		"  - { name: api, bind: \"198.18.0.100:6443\", backend: api, defer_accept: 1s }\n"
+		BASE_BACKENDS,
+		2, 73, "listeners[0].defer_accept: expected true or false, got \"1s\"");
+}
+
 static void test_unknown_key_nested(void **state)
 {
 	(void)state;
@@ -734,6 +743,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unknown_key_top),
+		cmocka_unit_test(test_listener_defer_accept_not_bool),
 		cmocka_unit_test(test_unknown_key_nested),
 		cmocka_unit_test(test_duplicate_key),
 		cmocka_unit_test(test_wrong_shape),

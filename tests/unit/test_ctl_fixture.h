@@ -40,7 +40,7 @@ static void fixture(struct snapshot *s, bool with_vrrp)
 	};
 	fx_listeners[0] = (struct snap_listener){
 		.name = "api", .bind = "198.18.0.100:6443", .backend = "apiservers",
-		.accepted_total = 1240, .rejected_total = 6,
+		.accepted_total = 1240, .rejected_total = 6, .empty_total = 2,
 	};
 	memset(fx_vrrp, 0, sizeof(fx_vrrp));
 	fx_vrrp[0] = (struct snap_vrrp){

@@ -106,7 +106,8 @@ static void test_json_fields(void **st)
 	assert_non_null(strstr(j, "{\"node\":\"lb1\",\"version\":\"1.2.3\",\"uptime_s\":3723,"));
 	assert_non_null(strstr(j, "\"vrrp\":[]"));
 	assert_non_null(strstr(j, "\"listeners\":[{\"name\":\"api\",\"bind\":\"198.18.0.100:6443\","
-				  "\"backend\":\"apiservers\",\"accepted_total\":1240,\"rejected_total\":6}]"));
+				  "\"backend\":\"apiservers\",\"accepted_total\":1240,\"rejected_total\":6,"
+				  "\"empty_total\":2}]"));
 	assert_non_null(strstr(j, "\"address\":\"198.18.0.21:6443\",\"state\":\"up\",\"eligible\":true"));
 	assert_non_null(strstr(j, "\"address\":\"198.18.0.22:6443\",\"state\":\"down\",\"eligible\":false"));
 	assert_non_null(strstr(j, "\"state\":\"drained\""));

@@ -45,6 +45,7 @@ static void test_server_samples(void **st)
 	has_line(t, "buoy_server_bytes_total{backend=\"apiservers\",server=\"198.18.0.21:6443\",direction=\"to_server\"} 4096");
 	has_line(t, "buoy_server_bytes_total{backend=\"apiservers\",server=\"198.18.0.21:6443\",direction=\"from_server\"} 10485760");
 	has_line(t, "buoy_listener_connections_total{listener=\"api\",backend=\"apiservers\"} 1240");
+	has_line(t, "buoy_listener_empty_total{listener=\"api\",backend=\"apiservers\"} 2");
 	has_line(t, "buoy_queue_length{backend=\"apiservers\"} 2");
 	has_line(t, "buoy_queue_timeouts_total{backend=\"apiservers\"} 5");
 	has_line(t, "# TYPE buoy_server_connections_total counter");

@@ -158,6 +158,22 @@ static void test_listener_identity_is_name_bind_backend(void **state)
 	reload_plan_free(&p);
 }
 
+static void test_listener_option_change_keeps_the_sockets(void **state)
+{
+	(void)state;
+	struct two t;
+	two_init(&t);
+	t.nl[1].defer_accept = true;
+	struct reload_plan p;
+	assert_int_equal(reload_plan_make(&t.o, &t.n, &p), 0);
+	assert_int_equal(p.listener_old[1], 1);  /* continued, not rebound */
+	assert_int_equal(p.listeners.kept, 1);
+	assert_int_equal(p.listeners.changed, 1);
+	assert_int_equal(p.listeners.added + p.listeners.removed, 0);
+	assert_false(reload_plan_is_noop(&p));   /* the commit must run to apply it */
+	reload_plan_free(&p);
+}
+
 static void test_servers_added_removed_changed(void **state)
 {
 	(void)state;
@@ -354,6 +370,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_identical_configs_keep_everything),
 		cmocka_unit_test(test_listener_identity_is_name_bind_backend),
+		cmocka_unit_test(test_listener_option_change_keeps_the_sockets),
 		cmocka_unit_test(test_servers_added_removed_changed),
 		cmocka_unit_test(test_backend_settings_changes),
 		cmocka_unit_test(test_backends_added_removed_by_name),

@@ -19,17 +19,20 @@ def flow(d):
     return "{ " + ", ".join("%s: %s" % (k, _val(v)) for k, v in d.items()) + " }"
 
 
-def config(listen, servers, balance="roundrobin", backend=None, top=None, listeners=None):
+def config(listen, servers, balance="roundrobin", backend=None, top=None, listeners=None,
+           listener=None, health=None):
     """YAML for one listener -> one backend. servers: "host:port" strings or dicts with
-    address/weight/max_conns/backup. backend/top: dicts of extra keys (durations as "1s")."""
+    address/weight/max_conns/backup. backend/top: dicts of extra keys (durations as "1s");
+    listener: extra keys of every listener; health: the backend's health block (default none)."""
     lines = ["node: test", "log: { level: debug }"]
     for k, v in (top or {}).items():
         lines.append("%s: %s" % (k, _val(v)))
     lines.append("listeners:")
     for bind in ([listen] + list(listeners or [])):
-        lines.append('  - { name: l%d, bind: "%s", backend: pool }' % (len(lines), bind))
+        lines.append("  - " + flow(dict({"name": "l%d" % len(lines), "bind": bind,
+                                         "backend": "pool"}, **(listener or {}))))
     lines += ["backends:", "  - name: pool", "    balance: %s" % balance,
-              "    health: { type: none }"]
+              "    health: " + flow(health or {"type": "none"})]
     for k, v in (backend or {}).items():
         lines.append("    %s: %s" % (k, _val(v)))
     lines.append("    servers:")
