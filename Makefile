@@ -27,7 +27,7 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BIN      := $(if $(filter build,$(BUILD)),buoy,$(BUILD)/buoy)
 
-.PHONY: all test unit tools integration check bench bench-failover fuzz soak demo install clean deps deps-test deps-bench deps-demo
+.PHONY: all test unit tools integration check bench bench-failover bench-instructions fuzz soak demo install clean deps deps-test deps-bench deps-demo
 all: $(BIN)
 
 $(BIN): $(OBJ)
@@ -92,6 +92,11 @@ bench: deps-bench $(BIN)
 
 bench-failover: deps-test $(BIN)
 	BUOY_BIN=$(abspath $(BIN)) $(PYTHON) bench/failover.py $(ARGS)
+
+# User-space instructions per request (callgrind) for buoy, HAProxy and nginx stream: exact
+# counts, unlike req/s on a shared machine; the kernel's share is not counted (needs root).
+bench-instructions: deps-bench $(BIN)
+	BUOY_BIN=$(abspath $(BIN)) bench/instructions.sh $(ARGS)
 
 fuzz: deps-test
 	@scripts/fuzz.sh $(ARGS)
