@@ -505,6 +505,16 @@ static void conn_on_timer(struct loop *l, struct timer *t)
 	}
 }
 
+/* The client hung up before its first byte (a probe that connected, then closed while we
+ * were connecting or queued): nothing will ever be relayed. Peek, so bytes stay for the relay. */
+static bool client_left_silent(const struct conn *c, uint32_t ev)
+{
+	if (!(ev & EPOLLRDHUP) || c->c2s.buf_len || c->c2s.in_pipe)
+		return false;
+	char b;
+	return recv(c->cio.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 static void conn_on_event(struct loop *l, struct io *io, uint32_t ev)
 {
 	struct conn *c = io->arg;
@@ -527,12 +537,16 @@ static void conn_on_event(struct loop *l, struct io *io, uint32_t ev)
 			c->early_ev |= ev; /* the relay reads what these announced once it starts */
 			if (ev & (EPOLLHUP | EPOLLERR))
 				conn_close(c, "client gone while connecting");
+			else if (client_left_silent(c, ev)) /* drop the half-open server socket */
+				conn_close(c, "client closed before sending");
 		}
 		break;
 	case CONN_QUEUED:
 		c->early_ev |= ev;
 		if (ev & (EPOLLHUP | EPOLLERR))
 			conn_close(c, "client gone while queued");
+		else if (client_left_silent(c, ev))
+			conn_close(c, "client closed before sending");
 		break;
 	case CONN_CLOSED:
 		break;

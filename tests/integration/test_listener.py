@@ -124,3 +124,55 @@ def test_client_reset_before_its_first_byte_is_not_counted_as_empty(buoy, backen
     time.sleep(0.5)
     assert srv.accepted == 0
     assert status_json(b)["listeners"][0]["accepted_total"] == 0
+
+
+def test_client_closing_while_buoy_connects_abandons_the_server_connection(buoy):
+    """The probe closes while buoy's connect is still in SYN-SENT (the server's accept queue
+    is full, so its SYNs are dropped): buoy drops the half-open socket at once, and the
+    server never sees a connection, not even after its queue has room again."""
+    ls = socket.socket()
+    ls.bind((SERVER, 0))
+    ls.listen(0)                              # holds one connection: the filler's
+    port = ls.getsockname()[1]
+    filler = socket.create_connection((SERVER, port), timeout=3)
+    try:
+        listen = lb_addr()
+        b = start_lb(buoy, config(listen, ["%s:%d" % (SERVER, port)],
+                                  backend={"connect_timeout": "5s"}))
+        s = connect(listen)
+        time.sleep(0.2)                       # accepted, connect under way
+        s.close()
+        b.wait_log(r'reason="client closed before sending"', timeout=1)
+        c, _ = ls.accept()                    # the filler: now there is room
+        c.close()
+        time.sleep(1.5)                       # past the first SYN retransmit
+        ls.setblocking(False)
+        try:
+            got = ls.accept()
+            got[0].close()
+            raise AssertionError("buoy's connection reached the server: %r" % (got[1],))
+        except BlockingIOError:
+            pass
+    finally:
+        filler.close()
+        ls.close()
+
+
+def test_client_closing_while_queued_leaves_the_queue_at_once(buoy, backend):
+    """Every server slot is taken: the probe waits in the queue, closes, and is gone from it
+    at once (not after queue_timeout); the slot's next client is the one that speaks."""
+    srv = backend(SERVER + ":0", mode="echo")
+    listen = lb_addr()
+    b = start_lb(buoy, config(listen, [{"address": "%s:%d" % (SERVER, srv.port), "max_conns": 1}],
+                              backend={"queue_timeout": "30s"}))
+    with connect(listen) as holder:
+        assert echo_roundtrip(holder)
+        s = connect(listen)
+        netns.wait_until(lambda: status_json(b)["backends"][0]["queue_length"] == 1,
+                         timeout=3, msg="probe queued")
+        s.close()
+        b.wait_log(r'reason="client closed before sending"', timeout=1)
+        assert status_json(b)["backends"][0]["queue_length"] == 0
+    with connect(listen) as s:
+        assert echo_roundtrip(s)
+    assert srv.accepted == 2
