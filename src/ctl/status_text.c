@@ -114,14 +114,15 @@ static void vrrp_table(const struct snapshot *s, struct strbuf *b)
 
 static void listener_table(const struct snapshot *s, struct strbuf *b)
 {
-	struct table t = { .ncols = 5 };
-	table_row(&t, (const char *[]){ "LISTENER", "BIND", "BACKEND", "ACCEPTED", "REJECTED" });
+	struct table t = { .ncols = 6 };
+	table_row(&t, (const char *[]){ "LISTENER", "BIND", "BACKEND", "ACCEPTED", "REJECTED", "EMPTY" });
 	for (size_t i = 0; i < s->n_listeners; i++) {
 		const struct snap_listener *l = &s->listeners[i];
-		char acc[24], rej[24];
+		char acc[24], rej[24], emp[24];
 		snprintf(acc, sizeof(acc), "%" PRIu64, l->accepted_total);
 		snprintf(rej, sizeof(rej), "%" PRIu64, l->rejected_total);
-		table_row(&t, (const char *[]){ l->name, l->bind, l->backend, acc, rej });
+		snprintf(emp, sizeof(emp), "%" PRIu64, l->empty_total);
+		table_row(&t, (const char *[]){ l->name, l->bind, l->backend, acc, rej, emp });
 	}
 	table_print(&t, b);
 }

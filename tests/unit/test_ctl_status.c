@@ -161,7 +161,7 @@ static void test_text_table(void **st)
 	const char *t = b.p;
 	assert_non_null(strstr(t, "node lb1  version 1.2.3  uptime 1h02m\n"));
 	assert_non_null(strstr(t, "vi_1  master  90/110  198.18.0.11  5.0s   198.18.0.100/24  backend:apiservers=FAIL\n"));
-	assert_non_null(strstr(t, "api       198.18.0.100:6443  apiservers  1240      6\n"));
+	assert_non_null(strstr(t, "api       198.18.0.100:6443  apiservers  1240      6         2\n"));
 	assert_non_null(strstr(t, "apiservers  roundrobin  https  1/3       2      5\n"));
 	assert_non_null(strstr(t, "198.18.0.21:6443     up                HTTP 200 (7 ok, 300ms ago)    3       1234   4.0K       10M          1\n"));
 	assert_non_null(strstr(t, "HTTP 500 (4 fail, 100ms ago)"));
