@@ -89,8 +89,13 @@ static int find_primary_addr(struct vrrp_inst *in)
 static int find_primary(struct vrrp_inst *in)
 {
 	int rc = find_primary_addr(in);
-	if (rc == 0)
+	if (rc == 0) {
 		in->fsm.cfg.primary = in->primary; /* the tie-break identity follows the source */
+		/* as master we are the master: a new IPv6 link-local (interface re-created) shows in
+		 * the state log and in status, not the address the transition remembered */
+		if (in->fsm.state == VRRP_STATE_MASTER)
+			in->fsm.master_addr = in->primary;
+	}
 	return rc;
 }
 

@@ -8,6 +8,7 @@ Timing asserts use the protocol bound plus a generous margin: this runs on a loa
 The tight failover goal belongs to `make bench-failover`.
 """
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -219,6 +220,11 @@ def test_recreated_interface_is_taken_up_again(topo, buoy, family):
                 msg="lb1 back on the new interface, preempting")
     assert_steady([lb1, lb2], vip, "lb1", 1.0)
     assert "vrrp interface recreated" in b1.log()
+    if v6:  # the new interface has a new link-local: the state line names that one
+        ll = lb1.run(["ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link"]).stdout
+        ll = ll.split()[3].split("/")[0]
+        last = re.findall(r'msg="vrrp state" [^\n]*state=MASTER[^\n]*master=(\S+)', b1.log())[-1]
+        assert last == ll, (last, ll)
 
 
 def test_split_brain_heals_and_client_follows(topo, buoy):
