@@ -164,7 +164,7 @@ vrrp:
     garp: { repeat: 5, interval: 10ms, delay: 5s, refresh: 60s }
     track: { backends: [apiservers], scripts: [{ command: "true", interval: 2s, weight: -20 }], interfaces: [eth0] }
 listeners:
-  - { name: apiserver, bind: "198.18.0.100:6443", backend: apiservers }
+  - { name: apiserver, bind: "198.18.0.100:6443", backend: apiservers, defer_accept: true }
 backends:
   - name: apiservers
     balance: roundrobin
