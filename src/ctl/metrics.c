@@ -147,25 +147,32 @@ static void backend_metrics(struct strbuf *b, const struct snapshot *s)
 	}
 }
 
+typedef uint64_t (*listener_get)(const struct snap_listener *);
+static uint64_t li_acc(const struct snap_listener *l) { return l->accepted_total; }
+static uint64_t li_rej(const struct snap_listener *l) { return l->rejected_total; }
+static uint64_t li_empty(const struct snap_listener *l) { return l->empty_total; }
+
+static const struct {
+	const char *name, *help;
+	listener_get get;
+} listener_families[] = {
+	{ "buoy_listener_connections_total", "Connections accepted by the listener.", li_acc },
+	{ "buoy_listener_rejected_total",
+	  "Connections closed at accept (global max_conns or no eligible server).", li_rej },
+	{ "buoy_listener_empty_total",
+	  "Connections the client closed before sending a byte (TCP probes): no server connection was opened.",
+	  li_empty },
+};
+
 static void listener_metrics(struct strbuf *b, const struct snapshot *s)
 {
-	family(b, "buoy_listener_connections_total", "counter", "Connections accepted by the listener.");
-	for (size_t i = 0; i < s->n_listeners; i++)
-		sample(b, "buoy_listener_connections_total",
-		       LABELS("listener", s->listeners[i].name, "backend", s->listeners[i].backend),
-		       s->listeners[i].accepted_total);
-	family(b, "buoy_listener_rejected_total", "counter",
-	       "Connections closed at accept (global max_conns or no eligible server).");
-	for (size_t i = 0; i < s->n_listeners; i++)
-		sample(b, "buoy_listener_rejected_total",
-		       LABELS("listener", s->listeners[i].name, "backend", s->listeners[i].backend),
-		       s->listeners[i].rejected_total);
-	family(b, "buoy_listener_empty_total", "counter",
-	       "Connections the client closed before sending a byte (TCP probes): no server connection was opened.");
-	for (size_t i = 0; i < s->n_listeners; i++)
-		sample(b, "buoy_listener_empty_total",
-		       LABELS("listener", s->listeners[i].name, "backend", s->listeners[i].backend),
-		       s->listeners[i].empty_total);
+	for (size_t f = 0; f < sizeof(listener_families) / sizeof(listener_families[0]); f++) {
+		family(b, listener_families[f].name, "counter", listener_families[f].help);
+		for (size_t i = 0; i < s->n_listeners; i++)
+			sample(b, listener_families[f].name,
+			       LABELS("listener", s->listeners[i].name, "backend", s->listeners[i].backend),
+			       listener_families[f].get(&s->listeners[i]));
+	}
 }
 
 static const char *const vrrp_states[] = { "init", "backup", "master", "fault" };
