@@ -22,6 +22,7 @@
 set -u -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
 PY=/usr/bin/python3
 BUOY_BIN=${BUOY_BIN:-$HERE/../buoy}
 RUNS=3
@@ -122,21 +123,6 @@ stop() {
 	unset "PID_OF[$1]"
 }
 
-# A TCP socket in LISTEN state (0A) on port $1, any address, IPv4 or IPv6.
-port_listening() {
-	awk -v p="$(printf '%04X' "$1")" '$4 == "0A" && substr($2, index($2, ":") + 1) == p { f = 1 }
-		END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-wait_port() { # port seconds
-	local deadline=$((SECONDS + $2))
-	while [ $SECONDS -lt $deadline ]; do
-		port_listening "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # A block of 15 free ports below the ephemeral range, different per run.
 pick_ports() {
 	local base i ok
@@ -172,28 +158,17 @@ for t in $ALL_TARGETS; do UP[$t]=0 WHY[$t]="not selected"; done
 # ---------- configs ----------
 write_origin_conf() {
 	mkdir -p "$WORK/origin"
-	cat >"$WORK/origin/nginx.conf" <<EOF
+	{
+		cat <<EOF
 worker_processes $ORIGIN_WORKERS;
 worker_rlimit_nofile 20000;
 daemon off;
 pid $WORK/origin/nginx.pid;
 error_log $WORK/origin/error.log warn;
 events { worker_connections 10000; }
-http {
-    access_log off;
-    keepalive_timeout 65s;
-    keepalive_requests 1000000;
-    client_body_temp_path $WORK/origin/tmp;
-    proxy_temp_path $WORK/origin/tmp;
-    fastcgi_temp_path $WORK/origin/tmp;
-    uwsgi_temp_path $WORK/origin/tmp;
-    scgi_temp_path $WORK/origin/tmp;
-    server {
-        listen 127.0.0.1:$ORIGIN_HTTP backlog=4096;
-        location / { default_type text/plain; return 200 "ok\n"; }
-    }
-}
 EOF
+		origin_http_block "$WORK/origin" "$ORIGIN_HTTP" "backlog=4096"
+	} >"$WORK/origin/nginx.conf"
 }
 
 # backend name, origin port, proxy port: the three listeners every proxy gets.

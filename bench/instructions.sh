@@ -21,6 +21,7 @@
 set -u -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
 PY=/usr/bin/python3
 BUOY_BIN=${BUOY_BIN:-$HERE/../buoy}
 REQS=20000
@@ -81,17 +82,6 @@ stop() {
 	PIDS=("${keep[@]}")
 }
 
-port_listening() {
-	awk -v p="$(printf '%04X' "$1")" '$4 == "0A" && substr($2, index($2, ":") + 1) == p { f = 1 }
-		END { exit !f }' /proc/net/tcp 2>/dev/null
-}
-
-wait_port() { # port seconds
-	local deadline=$((SECONDS + $2))
-	while [ $SECONDS -lt $deadline ]; do port_listening "$1" && return 0; sleep 0.2; done
-	return 1
-}
-
 pick_ports() { # two free ports below the ephemeral range
 	local base try
 	for try in $(seq 0 40); do
@@ -114,27 +104,16 @@ ORIGIN=$BASE PROXY=$((BASE + 1))
 
 # ---------- configs ----------
 mkdir -p "$WORK/origin/tmp" "$WORK/nginx"
-cat >"$WORK/origin/nginx.conf" <<EOF
+{
+	cat <<EOF
 worker_processes 1;
 daemon off;
 pid $WORK/origin/nginx.pid;
 error_log $WORK/origin/error.log warn;
 events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_timeout 65s;
-    keepalive_requests 1000000;
-    client_body_temp_path $WORK/origin/tmp;
-    proxy_temp_path $WORK/origin/tmp;
-    fastcgi_temp_path $WORK/origin/tmp;
-    uwsgi_temp_path $WORK/origin/tmp;
-    scgi_temp_path $WORK/origin/tmp;
-    server {
-        listen 127.0.0.1:$ORIGIN;
-        location / { default_type text/plain; return 200 "ok\n"; }
-    }
-}
 EOF
+	origin_http_block "$WORK/origin" "$ORIGIN"
+} >"$WORK/origin/nginx.conf"
 
 cat >"$WORK/buoy.yaml" <<EOF
 node: instr
