@@ -4,7 +4,7 @@
 #include <stdbool.h>
 
 #include "ctl/metrics.h"
-#include "ctl/strbuf.h"
+#include "core/strbuf.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

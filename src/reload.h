@@ -16,7 +16,7 @@
 
 #include "config/config.h"
 #include "core/loop.h"
-#include "ctl/strbuf.h"
+#include "core/strbuf.h"
 
 struct pool;
 struct proxy;

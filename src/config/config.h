@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #define BUOY_DEFAULT_CONFIG "/etc/buoy/buoy.yaml"
@@ -120,6 +121,59 @@ struct cfg_vrrp {
 	char *notify;                /* command, or NULL */
 };
 
+
+/* ---- bgp: active/active anycast through a supervised BIRD (src/bgp/) ---- */
+
+struct cfg_bgp_peer {
+	char *name;                  /* BIRD protocol / status name; default "peer<N>" (1-based) */
+	struct sockaddr_storage addr;/* port 0 */
+	char text[64];               /* "198.18.1.1" / "2001:db8::1" */
+	uint32_t asn;                /* 1..4294967295 */
+	uint16_t port;               /* the peer's BGP port, default 179 */
+	char *password;              /* TCP MD5 (RFC 2385); NULL = none */
+	bool bfd;                    /* default true */
+	uint8_t multihop;            /* 0 = directly connected (default); else the TTL, 2..255 */
+	bool passive;                /* default false: only accept the peer's connection */
+	struct sockaddr_storage source; /* local address; ss_family 0 = BIRD picks */
+};
+
+struct cfg_bgp_community { uint16_t asn, value; };        /* "65000:100" */
+
+struct cfg_bgp_announce {
+	struct cfg_vip prefix;       /* /32 or /128 (prefix defaults to the host length) */
+	struct cfg_track_backend *track_backends;
+	size_t n_track_backends;     /* default: the backends of the listeners bound on the
+	                              * address (or a wildcard of its family); weight unused */
+	bool track_from_listeners;   /* true when derived as above (for `buoy check` output) */
+	bool has_med;
+	uint32_t med;                /* BGP MULTI_EXIT_DISC; absent = not sent */
+	struct cfg_bgp_community *communities;
+	size_t n_communities;
+};
+
+struct cfg_bgp {
+	uint32_t asn;                /* local AS, 1..4294967295 */
+	struct in_addr router_id;    /* s_addr 0 = the node's primary IPv4, found at start */
+	uint16_t listen_port;        /* BIRD's listening port; default 179, 0 = accept nothing
+	                              * (outgoing sessions only: coexists with a speaker on :179) */
+	uint64_t hold_time_ms;       /* 0 = BIRD's default (240 s); else 3 s..65535 s, whole s */
+	uint64_t keepalive_ms;       /* 0 = BIRD's default (hold / 3); whole seconds */
+	uint64_t connect_retry_ms;   /* default 5000 (BIRD's 120 s is far too long for a VIP) */
+	uint64_t error_wait_min_ms;  /* default 1000 (BIRD: 60 s) */
+	uint64_t error_wait_max_ms;  /* default 10000 (BIRD: 300 s) */
+	uint64_t bfd_interval_ms;    /* default 100 (tx and rx) */
+	uint32_t bfd_multiplier;     /* default 3 */
+	uint64_t hold_down_ms;       /* a withdrawn VIP stays withdrawn at least this; default 2000 */
+	uint64_t shutdown_delay_ms;  /* SIGTERM: withdraw, wait this, then stop; default 2000 */
+	char *bird;                  /* the BIRD binary; default "bird" (searched in PATH) */
+	char *run_dir;               /* bird.conf and the control socket; default
+	                              * /run/buoy/bird-<node> */
+	struct cfg_bgp_peer *peers;
+	size_t n_peers;              /* >= 1 */
+	struct cfg_bgp_announce *announce;
+	size_t n_announce;           /* >= 1 */
+};
+
 struct config {
 	char *file;                  /* the path it was loaded from */
 	char *node;                  /* default: hostname */
@@ -140,6 +194,7 @@ struct config {
 	size_t n_backends;
 	struct cfg_vrrp *vrrp;
 	size_t n_vrrp;
+	struct cfg_bgp *bgp;         /* NULL = no bgp: section */
 };
 
 /* One problem found while loading or validating. */

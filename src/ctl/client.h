@@ -3,7 +3,7 @@
 #define BUOY_CTL_CLIENT_H
 #include <stdbool.h>
 
-#include "ctl/strbuf.h"
+#include "core/strbuf.h"
 
 #define CTL_DEFAULT_SOCKET "/run/buoy/buoy.sock"
 

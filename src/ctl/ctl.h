@@ -8,7 +8,7 @@
 #include "config/config.h"
 #include "core/loop.h"
 #include "ctl/snapshot.h"
-#include "ctl/strbuf.h"
+#include "core/strbuf.h"
 
 struct pool;
 struct proxy;

@@ -3,7 +3,7 @@
 #ifndef BUOY_CTL_METRICS_H
 #define BUOY_CTL_METRICS_H
 #include "ctl/snapshot.h"
-#include "ctl/strbuf.h"
+#include "core/strbuf.h"
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 

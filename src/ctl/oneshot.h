@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "core/loop.h"
-#include "ctl/strbuf.h"
+#include "core/strbuf.h"
 
 enum oneshot_event {
 	ONESHOT_REQUEST,     /* req[0..len) is a complete request (NUL-terminated) */

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ctl/hist.h"
+#include "core/hist.h"
 
 #define SNAP_NEVER UINT64_MAX    /* an "ago" value for something that never happened */
 

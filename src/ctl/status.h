@@ -3,7 +3,7 @@
 #ifndef BUOY_CTL_STATUS_H
 #define BUOY_CTL_STATUS_H
 #include "ctl/snapshot.h"
-#include "ctl/strbuf.h"
+#include "core/strbuf.h"
 
 void status_format_json(const struct snapshot *s, struct strbuf *out);
 void status_format_text(const struct snapshot *s, struct strbuf *out);

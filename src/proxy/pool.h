@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "ctl/hist.h"
+#include "core/hist.h"
 #include "proxy/passive.h"
 
 enum check_result { CHECK_NONE, CHECK_OK, CHECK_FAIL };

@@ -1,8 +1,8 @@
 /* Fixed-bucket duration histogram (health check durations -> buoy_health_check_duration_seconds).
  * Pure and tiny so the health module can embed one per server and call duration_hist_observe()
  * on every finished check; the metrics formatter turns it into cumulative Prometheus buckets. */
-#ifndef BUOY_CTL_HIST_H
-#define BUOY_CTL_HIST_H
+#ifndef BUOY_CORE_HIST_H
+#define BUOY_CORE_HIST_H
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,8 +1,8 @@
 /* A growable text buffer for building responses (status JSON, metrics, tables).
  * Allocation failure is sticky: `oom` is set, later appends are dropped, and the caller sends an
  * error instead of a truncated document. */
-#ifndef BUOY_CTL_STRBUF_H
-#define BUOY_CTL_STRBUF_H
+#ifndef BUOY_CORE_STRBUF_H
+#define BUOY_CORE_STRBUF_H
 #include <stdbool.h>
 #include <stddef.h>
 

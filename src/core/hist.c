@@ -1,4 +1,4 @@
-#include "ctl/hist.h"
+#include "core/hist.h"
 
 /* 1 ms .. 10 s: a health check that takes longer than its timeout is cut off anyway. */
 const uint64_t duration_hist_bounds_us[DURATION_HIST_BOUNDS] = {
