@@ -7,7 +7,7 @@
 #include "ctl/ctl.h"
 #include "proxy/pool.h"
 #include "proxy/proxy.h"
-#include "vrrp/track.h"
+#include "track/track.h"
 #include "vrrp/vrrp.h"
 
 static const char *const balance_names[] = { "roundrobin", "leastconn", "source", "random" };

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "core/loop.h"
-#include "vrrp/spawn.h"
+#include "core/spawn.h"
 
 #define NOTIFY_TIMEOUT_MS 30000
 #define NOTIFY_MAX_RUNNING 8           /* more pending at once: the oldest keep running, new ones

@@ -10,7 +10,7 @@
 #include "core/log.h"
 #include "vrrp/garp.h"
 #include "vrrp/notify.h"
-#include "vrrp/track.h"
+#include "track/track.h"
 #include "vrrp/vip.h"
 #include "vrrp/vrrp_io.h"
 
@@ -469,11 +469,11 @@ static void start_helpers(struct vrrp_inst *in)
 	const struct cfg_vrrp *c = in->cfg;
 	start_garp(in);
 	in->notifier = notifier_new(s->loop, c->notify, s->cfg->script_user);
-	struct track_set_params tp = {
-		.vrrp = c, .script_user = s->cfg->script_user,
-		.backend_ok = s->pool ? track_pool_backend_ok : NULL, .backend_arg = s->pool,
-		.on_change = on_track_change, .arg = in,
-	};
+	struct track_set_params tp = track_params_vrrp(c, s->cfg->script_user);
+	tp.backend_ok = s->pool ? track_pool_backend_ok : NULL;
+	tp.backend_arg = s->pool;
+	tp.on_change = on_track_change;
+	tp.arg = in;
 	in->track = track_set_new(s->loop, &tp);
 	if (in->track)
 		in->track_res = track_set_result(in->track);

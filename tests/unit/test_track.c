@@ -16,8 +16,8 @@
 
 #include "core/loop.h"
 #include "vrrp/notify.h"
-#include "vrrp/spawn.h"
-#include "vrrp/track.h"
+#include "core/spawn.h"
+#include "track/track.h"
 
 #define U TRACK_UP
 #define D TRACK_DOWN
@@ -170,8 +170,9 @@ static void test_script_tracker_results(void **state)
 	};
 	struct cfg_vrrp v = vrrp_with_scripts(s, 2, 100);
 	struct watch w = { .loop = l };
-	struct track_set_params p = { .vrrp = &v, .script_user = "root", .on_change = on_change,
-				      .arg = &w };
+	struct track_set_params p = track_params_vrrp(&v, "root");
+	p.on_change = on_change;
+	p.arg = &w;
 	struct track_set *ts = track_set_new(l, &p);
 	assert_non_null(ts);
 	assert_int_equal(track_set_result(ts).priority, 100); /* both init: nothing applied */
@@ -219,8 +220,9 @@ static void test_script_timeout_kills_group(void **state)
 				      .timeout_ms = 200, .weight = 0, .rise = 1, .fall = 1 };
 	struct cfg_vrrp v = vrrp_with_scripts(&s, 1, 100);
 	struct watch w = { .loop = l };
-	struct track_set_params p = { .vrrp = &v, .script_user = "root", .on_change = on_change,
-				      .arg = &w };
+	struct track_set_params p = track_params_vrrp(&v, "root");
+	p.on_change = on_change;
+	p.arg = &w;
 	struct track_set *ts = track_set_new(l, &p);
 	assert_true(track_set_result(ts).fault); /* init faults a weight-0 instance */
 	uint64_t t0 = mono_ms();
@@ -368,7 +370,7 @@ static void test_script_security(void **state)
 	struct cfg_track_script s = { .name = "insecure", .command = path, .interval_ms = 50,
 				      .weight = -10, .rise = 1, .fall = 1 };
 	struct cfg_vrrp v = vrrp_with_scripts(&s, 1, 100);
-	struct track_set_params p = { .vrrp = &v, .script_user = "root" };
+	struct track_set_params p = track_params_vrrp(&v, "root");
 	struct track_set *ts = track_set_new(l, &p);
 	assert_true(track_set_get(ts, 0)->insecure);
 	assert_int_equal(track_set_result(ts).priority, 90);
@@ -399,8 +401,12 @@ static void test_backend_and_iface_trackers(void **state)
 	struct cfg_vrrp v = { .name = "vi", .priority = 100, .track_backends = b,
 			      .n_track_backends = 2, .track_ifaces = ifc, .n_track_ifaces = 1 };
 	struct watch w = { .loop = l };
-	struct track_set_params p = { .vrrp = &v, .backend_ok = fake_backend_ok, .backend_arg = ok,
-				      .backend_poll_ms = 20, .on_change = on_change, .arg = &w };
+	struct track_set_params p = track_params_vrrp(&v, NULL);
+	p.backend_ok = fake_backend_ok;
+	p.backend_arg = ok;
+	p.backend_poll_ms = 20;
+	p.on_change = on_change;
+	p.arg = &w;
 	struct track_set *ts = track_set_new(l, &p);
 	assert_int_equal(track_set_count(ts), 3);
 	/* lo is up in any namespace: +5 */

@@ -3,8 +3,8 @@
  * loop (no SIGCHLD handler, no signal mask games, and only our own children are reaped).
  * A timeout sends SIGTERM to the whole process group, then SIGKILL after a grace period.
  * Also the script-security check (keepalived's enable_script_security). */
-#ifndef BUOY_SPAWN_H
-#define BUOY_SPAWN_H
+#ifndef BUOY_CORE_SPAWN_H
+#define BUOY_CORE_SPAWN_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-#include "vrrp/spawn.h"
+#include "core/spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>

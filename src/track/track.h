@@ -1,4 +1,6 @@
-/* Trackers: what the node's health does to a VRRP instance's priority (keepalived semantics).
+/* Trackers: is this node fit to serve an address? One verdict for both engines that move
+ * addresses: a VRRP instance's effective priority or FAULT, and whether a BGP announcement is
+ * made (src/bgp: announced only while no weight-0 tracker is failing). keepalived semantics:
  *
  *  weight 0   failure -> the instance goes to FAULT
  *  weight > 0 added to the priority while the tracker is OK
@@ -14,15 +16,15 @@
  * Pure parts: track_effective(), track_rf_update(). The shell: struct track_set, one per VRRP
  * instance, with interface trackers (fed by the owner from the netlink monitor), script trackers
  * (run on the loop via spawn.h) and backend trackers (polled through a callback). */
-#ifndef BUOY_TRACK_H
-#define BUOY_TRACK_H
+#ifndef BUOY_TRACK_TRACK_H
+#define BUOY_TRACK_TRACK_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config/config.h"
 #include "core/loop.h"
-#include "vrrp/spawn.h"
+#include "core/spawn.h"
 
 enum track_state { TRACK_INIT, TRACK_UP, TRACK_DOWN };
 
@@ -80,7 +82,16 @@ typedef bool (*track_backend_ok_fn)(void *arg, size_t backend_idx, const char *n
 typedef void (*track_change_cb)(void *arg, struct track_result r);
 
 struct track_set_params {
-	const struct cfg_vrrp *vrrp;       /* trackers, base priority; must outlive the set */
+	const char *owner_kind;            /* log key: "instance" (VRRP), "announce" (BGP) */
+	const char *owner;                 /* its value: the instance name, the prefix */
+	uint8_t base_priority;             /* 1..255; BGP: any (only the fault flag is read) */
+	/* the trackers (config arrays; must outlive the set) */
+	const struct cfg_track_iface *ifaces;
+	size_t n_ifaces;
+	const struct cfg_track_script *scripts;
+	size_t n_scripts;
+	const struct cfg_track_backend *backends;
+	size_t n_backends;
 	const char *script_user;           /* global default (config.script_user), NULL = nobody */
 	track_backend_ok_fn backend_ok;    /* NULL: backend trackers count as up */
 	void *backend_arg;
@@ -88,6 +99,9 @@ struct track_set_params {
 	track_change_cb on_change;
 	void *arg;
 };
+
+/* The parameters for a VRRP instance's trackers (cfg must outlive the set). */
+struct track_set_params track_params_vrrp(const struct cfg_vrrp *v, const char *script_user);
 
 /* Builds the trackers, looks interfaces up, checks scripts' security and users. Scripts start
  * running at once. Returns NULL on allocation failure only (an insecure script or unknown user

@@ -1,4 +1,4 @@
-#include "vrrp/track.h"
+#include "track/track.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -83,11 +83,11 @@ static void recompute(struct track_set *ts, bool notify)
 		ts->inputs[i].weight = ts->t[i].weight;
 		ts->inputs[i].state = ts->t[i].rf.state;
 	}
-	struct track_result r = track_effective(ts->p.vrrp->priority, ts->inputs, ts->n);
+	struct track_result r = track_effective(ts->p.base_priority, ts->inputs, ts->n);
 	if (r.priority == ts->last.priority && r.fault == ts->last.fault)
 		return;
-	log_info("vrrp effective priority", "instance=%s priority=%u fault=%s",
-		 ts->p.vrrp->name, r.priority, r.fault ? "true" : "false");
+	log_info("track verdict", "%s=%s priority=%u fault=%s",
+		 ts->p.owner_kind, ts->p.owner, r.priority, r.fault ? "true" : "false");
 	ts->last = r;
 	if (notify && ts->p.on_change)
 		ts->p.on_change(ts->p.arg, r);
@@ -98,8 +98,8 @@ static void set_state(struct tracker *t, enum track_state s)
 {
 	if (t->rf.state == s)
 		return;
-	log_info("tracker changed", "instance=%s kind=%s name=%s state=%s",
-		 t->set->p.vrrp->name, t->kind == TRACK_IFACE ? "interface" : "backend", t->name,
+	log_info("tracker changed", "%s=%s kind=%s name=%s state=%s",
+		 t->set->p.owner_kind, t->set->p.owner, t->kind == TRACK_IFACE ? "interface" : "backend", t->name,
 		 state_name(s));
 	t->rf.state = s;
 }
@@ -118,8 +118,8 @@ static void script_done(struct child *c, enum spawn_result r, int status, void *
 	if (r == SPAWN_TIMEOUT)
 		t->timeouts_total++;
 	if (track_rf_update(&t->rf, ok, t->script->rise, t->script->fall))
-		log_info("track script changed", "instance=%s script=%s state=%s result=%s status=%d",
-			 ts->p.vrrp->name, t->name, state_name(t->rf.state),
+		log_info("track script changed", "%s=%s script=%s state=%s result=%s status=%d",
+			 ts->p.owner_kind, ts->p.owner, t->name, state_name(t->rf.state),
 			 r == SPAWN_EXITED ? "exit" : r == SPAWN_SIGNALED ? "signal"
 			 : r == SPAWN_TIMEOUT ? "timeout" : "failed", status);
 	recompute(ts, true);
@@ -143,8 +143,8 @@ static void script_start(struct tracker *t)
 	int rc = child_spawn_shell(ts->loop, &t->child, t->script->command, NULL, 0, &t->user,
 				   timeout, script_done, t);
 	if (rc < 0) {
-		log_error("track script spawn failed", "instance=%s script=%s err=\"%s\"",
-			  ts->p.vrrp->name, t->name, strerror(-rc));
+		log_error("track script spawn failed", "%s=%s script=%s err=\"%s\"",
+			  ts->p.owner_kind, ts->p.owner, t->name, strerror(-rc));
 		t->runs_total++;
 		t->failures_total++;
 		track_rf_update(&t->rf, false, t->script->rise, t->script->fall);
@@ -162,16 +162,16 @@ static void init_script(struct track_set *ts, struct tracker *t, const struct cf
 	t->child.io.fd = -1;
 	timer_init(&t->next_run, script_timer, t);
 	if (spawn_command_secure(s->command, why, sizeof(why)) < 0) {
-		log_error("track script refused", "instance=%s script=%s reason=\"%s\"",
-			  ts->p.vrrp->name, t->name, why);
+		log_error("track script refused", "%s=%s script=%s reason=\"%s\"",
+			  ts->p.owner_kind, ts->p.owner, t->name, why);
 		t->insecure = true;
 		t->rf.state = TRACK_DOWN;
 		return;
 	}
 	const char *user = s->user ? s->user : ts->p.script_user;
 	if (spawn_user_lookup(user, &t->user) < 0) {
-		log_error("track script user unknown", "instance=%s script=%s user=%s",
-			  ts->p.vrrp->name, t->name, user ? user : "nobody");
+		log_error("track script user unknown", "%s=%s script=%s user=%s",
+			  ts->p.owner_kind, ts->p.owner, t->name, user ? user : "nobody");
 		t->insecure = true;
 		t->rf.state = TRACK_DOWN;
 		return;
@@ -210,9 +210,19 @@ static void backend_timer(struct loop *l, struct timer *tm)
 	timer_arm_in(l, tm, ts->p.backend_poll_ms);
 }
 
+struct track_set_params track_params_vrrp(const struct cfg_vrrp *v, const char *script_user)
+{
+	return (struct track_set_params){
+		.owner_kind = "instance", .owner = v->name, .base_priority = v->priority,
+		.ifaces = v->track_ifaces, .n_ifaces = v->n_track_ifaces,
+		.scripts = v->track_scripts, .n_scripts = v->n_track_scripts,
+		.backends = v->track_backends, .n_backends = v->n_track_backends,
+		.script_user = script_user,
+	};
+}
+
 struct track_set *track_set_new(struct loop *l, const struct track_set_params *p)
 {
-	const struct cfg_vrrp *v = p->vrrp;
 	struct track_set *ts = calloc(1, sizeof(*ts));
 	if (!ts)
 		return NULL;
@@ -220,7 +230,7 @@ struct track_set *track_set_new(struct loop *l, const struct track_set_params *p
 	ts->p = *p;
 	if (!ts->p.backend_poll_ms)
 		ts->p.backend_poll_ms = 100;
-	ts->n = v->n_track_ifaces + v->n_track_scripts + v->n_track_backends;
+	ts->n = p->n_ifaces + p->n_scripts + p->n_backends;
 	ts->t = calloc(ts->n ? ts->n : 1, sizeof(*ts->t));
 	ts->inputs = calloc(ts->n ? ts->n : 1, sizeof(*ts->inputs));
 	if (!ts->t || !ts->inputs) {
@@ -231,25 +241,25 @@ struct track_set *track_set_new(struct loop *l, const struct track_set_params *p
 	}
 	timer_init(&ts->backend_poll, backend_timer, ts);
 	size_t k = 0;
-	for (size_t i = 0; i < v->n_track_ifaces; i++, k++) {
+	for (size_t i = 0; i < p->n_ifaces; i++, k++) {
 		ts->t[k].set = ts;
-		init_iface(&ts->t[k], &v->track_ifaces[i]);
+		init_iface(&ts->t[k], &p->ifaces[i]);
 	}
-	for (size_t i = 0; i < v->n_track_scripts; i++, k++) {
+	for (size_t i = 0; i < p->n_scripts; i++, k++) {
 		ts->t[k].set = ts;
-		init_script(ts, &ts->t[k], &v->track_scripts[i]);
+		init_script(ts, &ts->t[k], &p->scripts[i]);
 	}
-	for (size_t i = 0; i < v->n_track_backends; i++, k++) {
+	for (size_t i = 0; i < p->n_backends; i++, k++) {
 		struct tracker *t = &ts->t[k];
 		t->set = ts;
 		t->kind = TRACK_BACKEND;
-		t->name = v->track_backends[i].name;
-		t->weight = v->track_backends[i].weight;
-		t->backend_idx = v->track_backends[i].backend_idx;
+		t->name = p->backends[i].name;
+		t->weight = p->backends[i].weight;
+		t->backend_idx = p->backends[i].backend_idx;
 		ts->n_backends++;
 	}
 	poll_backends(ts);
-	ts->last = (struct track_result){ .priority = v->priority };
+	ts->last = (struct track_result){ .priority = p->base_priority };
 	recompute(ts, false);
 	if (ts->n_backends)
 		timer_arm_in(l, &ts->backend_poll, ts->p.backend_poll_ms);
