@@ -24,7 +24,7 @@
 #include "core/loop.h"
 #include "vrrp/garp.h"
 #include "vrrp/notify.h"
-#include "vrrp/spawn.h"
+#include "core/spawn.h"
 #include "vrrp/vip.h"
 
 static int usage(void)
