@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bgp/bgp.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/privdrop.h"
@@ -28,6 +29,7 @@ struct daemon {
 	struct timer drain;
 	uint64_t drain_deadline;
 	bool stopping;
+	bool accept_stopped;
 	int exit_code;
 	/* CTL: what `buoy status` and /metrics read; a reload updates it in place */
 	struct ctl_sources ctl_src;
@@ -38,6 +40,16 @@ struct daemon {
 static void drain_tick(struct loop *l, struct timer *t)
 {
 	struct daemon *d = t->arg;
+	if (!d->accept_stopped) {
+		/* BGP: the router moves new flows away during the shutdown delay; serve them */
+		if (loop_now(l) < bgp_stop_due(d->run.bgp)) {
+			timer_arm_in(l, t, DRAIN_POLL_MS);
+			return;
+		}
+		proxy_stop_accepting(d->run.proxy);
+		d->accept_stopped = true;
+		d->drain_deadline = loop_now(l) + d->run.cfg->shutdown_grace_ms;
+	}
 	uint64_t left = proxy_active_conns(d->run.proxy);
 	if (left == 0 && !vrrp_busy(d->run.vrrp)) { /* VRRP: let STOP notifications finish */
 		log_info("drained", "connections=0");
@@ -58,6 +70,10 @@ static void begin_shutdown(struct daemon *d, int signo)
 	if (d->stopping) {
 		log_warn("second signal, closing now", "signal=%s", strsignal(signo));
 		d->drain_deadline = 0;
+		if (!d->accept_stopped) {
+			proxy_stop_accepting(d->run.proxy);
+			d->accept_stopped = true;
+		}
 		return;
 	}
 	d->stopping = true;
@@ -67,7 +83,7 @@ static void begin_shutdown(struct daemon *d, int signo)
 	/* hand the VIP over first (priority 0 advert, VIPs removed), then stop accepting */
 	if (d->run.vrrp)
 		vrrp_shutdown(d->run.vrrp);
-	proxy_stop_accepting(d->run.proxy);
+	bgp_shutdown(d->run.bgp); /* withdraw, then stop accepting after its delay (drain_tick) */
 	d->drain_deadline = loop_now(d->run.loop) + d->run.cfg->shutdown_grace_ms;
 	timer_arm_in(d->run.loop, &d->drain, 0);
 }
@@ -84,6 +100,7 @@ static int daemon_reload_from(struct daemon *d, const char *source, struct strbu
 	/* the control socket and /metrics read through ctl_src: point it at what now runs */
 	d->ctl_src.cfg = d->run.cfg;
 	d->ctl_src.vrrp = d->run.vrrp;
+	d->ctl_src.bgp = d->run.bgp;
 	return rc;
 }
 
@@ -209,6 +226,14 @@ int daemon_run(struct config *cfg)
 			goto out;
 		}
 	}
+	if (cfg->bgp) {
+		d.run.bgp = bgp_start(d.run.loop, cfg, d.run.pool);
+		if (!d.run.bgp) {
+			log_error("startup failed", "reason=\"bgp\"");
+			d.exit_code = 1;
+			goto out;
+		}
+	}
 	/* every socket that needs root exists now: drop to cfg->user (core/privdrop.h) */
 	if (privdrop_apply(cfg->user) < 0) {
 		log_error("startup failed", "reason=\"privilege drop\"");
@@ -217,6 +242,7 @@ int daemon_run(struct config *cfg)
 	}
 	d.ctl_src.proxy = d.run.proxy;
 	d.ctl_src.vrrp = d.run.vrrp;
+	d.ctl_src.bgp = d.run.bgp;
 	log_info("started", "node=%s version=%s listeners=%zu backends=%zu workers=%u", cfg->node,
 		 buoy_version, cfg->n_listeners, cfg->n_backends, cfg->workers);
 	loop_run(d.run.loop);
@@ -226,6 +252,7 @@ out:
 	proxy_free(d.run.proxy);
 	health_stop(d.run.health);
 	vrrp_free(d.run.vrrp);
+	bgp_free(d.run.bgp);
 	pool_free(d.run.pool);
 	/* main() frees the config it loaded; the ones reloads brought are freed here */
 	if (d.run.cfg != cfg)

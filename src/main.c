@@ -6,6 +6,7 @@
 
 #include "core/version.h"
 #include "config/config.h"
+#include "core/spawn.h"
 #include "ctl/client.h"
 #include "daemon.h"
 #include "health/tls.h"
@@ -31,6 +32,25 @@ static void usage(FILE *f)
 		"options:\n"
 		"  -c, --config FILE   config file (default " BUOY_DEFAULT_CONFIG ")\n"
 		"  --socket PATH       control socket (default: control.socket of the config)\n");
+}
+
+/* What the BGP section will do: each announcement and its gate; a missing BIRD is a warning
+ * (`run` keeps serving and retries), not an error. */
+static void check_bgp(const struct cfg_bgp *b)
+{
+	for (size_t i = 0; i < b->n_announce; i++) {
+		const struct cfg_bgp_announce *a = &b->announce[i];
+		printf("  announce %s gated by", a->prefix.text);
+		if (!a->n_track_backends)
+			printf(" nothing (always announced while buoy runs)");
+		for (size_t k = 0; k < a->n_track_backends; k++)
+			printf("%s backend %s", k ? "," : "", a->track_backends[k].name);
+		printf("%s\n", a->track_from_listeners ? " (from its listeners)" : "");
+	}
+	char path[4096];
+	if (spawn_resolve_program(b->bird ? b->bird : "bird", path, sizeof(path)) < 0)
+		fprintf(stderr, "warning: bgp: BIRD binary %s not found (install bird2): nothing "
+			"will be announced\n", b->bird ? b->bird : "bird");
 }
 
 static int cmd_check(const char *path)
@@ -59,8 +79,13 @@ static int cmd_check(const char *path)
 	size_t servers = 0;
 	for (size_t i = 0; i < c->n_backends; i++)
 		servers += c->backends[i].n_servers;
-	printf("%s: ok: node=%s listeners=%zu backends=%zu servers=%zu vrrp_instances=%zu\n", path,
+	printf("%s: ok: node=%s listeners=%zu backends=%zu servers=%zu vrrp_instances=%zu", path,
 	       c->node, c->n_listeners, c->n_backends, servers, c->n_vrrp);
+	if (c->bgp)
+		printf(" bgp_peers=%zu bgp_announce=%zu", c->bgp->n_peers, c->bgp->n_announce);
+	putchar('\n');
+	if (c->bgp)
+		check_bgp(c->bgp);
 	config_free(c);
 	return 0;
 }

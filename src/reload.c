@@ -11,6 +11,7 @@
 #include "proxy/pool.h"
 #include "proxy/proxy.h"
 #include "reload_plan.h"
+#include "bgp/bgp.h"
 #include "vrrp/vrrp.h"
 
 static void fail_line(struct strbuf *out, const char *source, const char *line)
@@ -87,6 +88,29 @@ static int apply_vrrp(struct running *run, const struct config *nc, const struct
 	return rc;
 }
 
+/* BGP: started, stopped, or handed the new config (its trackers name backends, so also when
+ * only backends changed; an unchanged bird.conf costs BIRD nothing). */
+static int apply_bgp(struct running *run, const struct config *nc, struct strbuf *out)
+{
+	if (!nc->bgp) {
+		bgp_free(run->bgp);
+		run->bgp = NULL;
+		return 0;
+	}
+	if (run->bgp) {
+		if (bgp_reload(run->bgp, nc) == 0)
+			return 0;
+		sb_puts(out, "error: bgp reload failed (see log)\n");
+		return -1;
+	}
+	run->bgp = bgp_start(run->loop, nc, run->pool);
+	if (!run->bgp) {
+		sb_puts(out, "error: bgp could not start (see log)\n");
+		return -1;
+	}
+	return 0;
+}
+
 static void retire_config(struct running *run, struct config *nc)
 {
 	struct config **v = realloc(run->retired, (run->n_retired + 1) * sizeof(*v));
@@ -114,6 +138,8 @@ static int commit(struct running *run, struct config *nc, const struct reload_pl
 		rc = -1;
 	}
 	if (apply_vrrp(run, nc, p, out) < 0)
+		rc = -1;
+	if (apply_bgp(run, nc, out) < 0)
 		rc = -1;
 	log_set_level((enum log_level)nc->log_level);
 	warn_restart_only(p, out);

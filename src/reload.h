@@ -22,6 +22,7 @@ struct pool;
 struct proxy;
 struct health;
 struct vrrp_set;
+struct bgp;
 
 /* What runs: the daemon's modules, swapped or updated in place by a reload. */
 struct running {
@@ -31,6 +32,7 @@ struct running {
 	struct proxy *proxy;          /* same object */
 	struct health *health;        /* restarted */
 	struct vrrp_set *vrrp;        /* same object, or a new one; NULL = no VRRP */
+	struct bgp *bgp;              /* same object, started or stopped; NULL = no bgp: */
 	struct config **retired;      /* earlier configs, freed by running_free_retired() */
 	size_t n_retired;
 };

@@ -104,6 +104,52 @@ static bool trackers_equal(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
 	return true;
 }
 
+static bool bgp_peer_equal(const struct cfg_bgp_peer *a, const struct cfg_bgp_peer *b)
+{
+	return streq(a->name, b->name) && sa_equal(&a->addr, &b->addr) && a->asn == b->asn &&
+	       a->port == b->port && streq(a->password, b->password) && a->bfd == b->bfd &&
+	       a->multihop == b->multihop && a->passive == b->passive &&
+	       sa_equal(&a->source, &b->source);
+}
+
+static bool bgp_announce_equal(const struct cfg_bgp_announce *a, const struct cfg_bgp_announce *b)
+{
+	if (!streq(a->prefix.text, b->prefix.text) || a->n_track_backends != b->n_track_backends ||
+	    a->has_med != b->has_med || a->med != b->med || a->n_communities != b->n_communities)
+		return false;
+	for (size_t i = 0; i < a->n_track_backends; i++)
+		if (!streq(a->track_backends[i].name, b->track_backends[i].name))
+			return false;
+	for (size_t i = 0; i < a->n_communities; i++)
+		if (a->communities[i].asn != b->communities[i].asn ||
+		    a->communities[i].value != b->communities[i].value)
+			return false;
+	return true;
+}
+
+bool cfg_bgp_equal(const struct cfg_bgp *a, const struct cfg_bgp *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (a->asn != b->asn || a->router_id.s_addr != b->router_id.s_addr ||
+	    a->listen_port != b->listen_port || a->hold_time_ms != b->hold_time_ms ||
+	    a->keepalive_ms != b->keepalive_ms || a->connect_retry_ms != b->connect_retry_ms ||
+	    a->error_wait_min_ms != b->error_wait_min_ms ||
+	    a->error_wait_max_ms != b->error_wait_max_ms ||
+	    a->bfd_interval_ms != b->bfd_interval_ms || a->bfd_multiplier != b->bfd_multiplier ||
+	    a->hold_down_ms != b->hold_down_ms || a->shutdown_delay_ms != b->shutdown_delay_ms ||
+	    !streq(a->bird, b->bird) || !streq(a->run_dir, b->run_dir) ||
+	    a->n_peers != b->n_peers || a->n_announce != b->n_announce)
+		return false;
+	for (size_t i = 0; i < a->n_peers; i++)
+		if (!bgp_peer_equal(&a->peers[i], &b->peers[i]))
+			return false;
+	for (size_t i = 0; i < a->n_announce; i++)
+		if (!bgp_announce_equal(&a->announce[i], &b->announce[i]))
+			return false;
+	return true;
+}
+
 bool cfg_vrrp_equal(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
 {
 	return streq(a->name, b->name) && streq(a->interface, b->interface) &&
@@ -288,6 +334,7 @@ int reload_plan_make(const struct config *o, const struct config *n, struct relo
 			    o->max_conns != n->max_conns ||
 			    o->shutdown_grace_ms != n->shutdown_grace_ms || !streq(o->node, n->node) ||
 			    !streq(o->script_user, n->script_user);
+	p->bgp_changed = !cfg_bgp_equal(o->bgp, n->bgp);
 	p->n_backends_new = n->n_backends; /* server arrays are per new backend */
 	if (plan_listeners(o, n, p) < 0 || plan_backends(o, n, p) < 0 || plan_vrrp(o, n, p) < 0) {
 		reload_plan_free(p);
@@ -322,7 +369,7 @@ bool reload_plan_is_noop(const struct reload_plan *p)
 		if (c[i]->changed || c[i]->added || c[i]->removed)
 			return false;
 	return !p->workers_changed && !p->control_changed && !p->metrics_changed &&
-	       !p->user_changed && !p->global_changed;
+	       !p->user_changed && !p->global_changed && !p->bgp_changed;
 }
 
 static int counts(char *buf, size_t len, const char *what, const struct reload_counts *c)
@@ -343,6 +390,11 @@ void reload_plan_summary(const struct reload_plan *p, char *buf, size_t len)
 		if (n < 0)
 			break;
 		off += (size_t)n;
+	}
+	if (p->bgp_changed && off + 1 < len) {
+		int n = snprintf(buf + off, len - off, " bgp=changed");
+		if (n > 0)
+			off += (size_t)n;
 	}
 	if (len)
 		buf[off < len ? off : len - 1] = '\0';

@@ -31,6 +31,7 @@ struct reload_plan {
 	/* settings a reload applies that live outside listeners/backends/VRRP (log level,
 	 * max_conns, shutdown_grace, node, script_user) */
 	bool global_changed;
+	bool bgp_changed;            /* any bgp: setting, or the section added/removed */
 	size_t n_backends_new;       /* length of server_old / server_change */
 };
 
@@ -48,5 +49,7 @@ bool cfg_backend_settings_equal(const struct cfg_backend *a, const struct cfg_ba
 /* Same address; then weight, max_conns, backup decide "changed". */
 bool cfg_server_equal(const struct cfg_server *a, const struct cfg_server *b);
 bool cfg_vrrp_equal(const struct cfg_vrrp *a, const struct cfg_vrrp *b);
+/* Both NULL is equal. */
+bool cfg_bgp_equal(const struct cfg_bgp *a, const struct cfg_bgp *b);
 
 #endif

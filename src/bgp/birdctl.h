@@ -27,7 +27,8 @@ struct birdctl_line {
 struct birdctl_reader {
 	char buf[BIRDCTL_MAX_LINE + 8];
 	size_t len;
-	int last_code;
+	int last_code;                     /* -1: no reply open (a " text" line is garbage) */
+	bool started;
 	bool garbage;                      /* sticky: the stream is not BIRD's protocol */
 };
 
@@ -37,8 +38,10 @@ typedef void (*birdctl_line_cb)(void *arg, const struct birdctl_line *l);
 int birdctl_feed(struct birdctl_reader *r, const char *data, size_t len, birdctl_line_cb cb,
 		 void *arg);
 
-/* One row of `show protocols` (code 1002): "name proto table state since info". `since` is
- * what `timeformat protocol "%s"` (which birdconf sets) prints: Unix seconds. */
+/* One row of `show protocols`: code 1002, the first row as "1002-row", the others as " row"
+ * continuations; the header is code 2002. "name proto table state since info". `since` is
+ * what `timeformat protocol "%s"` (which birdconf sets) prints: Unix seconds (BIRD 2.0.12
+ * verified). Returns -1 for the header. */
 struct birdctl_proto {
 	char name[64];
 	char proto[16];                    /* "BGP" "BFD" "Static" "Device" */
@@ -49,8 +52,9 @@ struct birdctl_proto {
 /* Parses a 1002 row's text. Returns 0 or -1 (not a row). */
 int birdctl_parse_proto(const char *text, struct birdctl_proto *out);
 
-/* One row of `show bfd sessions` (code 1020 rows under a "bfd1:" header):
- * "address interface state since interval timeout". */
+/* One row of `show bfd sessions`: everything is code 1020 — "1020-proto:" then continuation
+ * lines, a header " IP address  Interface  State ..." and the rows
+ * "address interface state since interval timeout". Returns -1 for the non-rows. */
 struct birdctl_bfd {
 	char address[64];
 	char interface[32];

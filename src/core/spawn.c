@@ -66,7 +66,7 @@ static int first_word(const char *cmd, char *out, size_t len)
 	return 0;
 }
 
-static int resolve_program(const char *word, char *out, size_t len)
+int spawn_resolve_program(const char *word, char *out, size_t len)
 {
 	if (strchr(word, '/')) {
 		snprintf(out, len, "%s", word);
@@ -101,7 +101,7 @@ int spawn_command_secure(const char *command, char *why, size_t why_len)
 		set_why(why, why_len, "cannot find the program in the command%s", "");
 		return -EINVAL;
 	}
-	int rc = resolve_program(word, path, sizeof(path));
+	int rc = spawn_resolve_program(word, path, sizeof(path));
 	if (rc < 0) {
 		set_why(why, why_len, "program %s not found or not executable", word);
 		return rc;
@@ -146,7 +146,8 @@ int spawn_command_secure(const char *command, char *why, size_t why_len)
 
 /* In the forked child: only async-signal-safe calls until execve. */
 static void __attribute__((noreturn))
-child_exec(char *const argv[], char *const envp[], const struct spawn_user *u)
+child_exec(char *const argv[], char *const envp[], const struct spawn_user *u, pid_t parent,
+	   bool supervised)
 {
 	sigset_t all;
 	sigemptyset(&all);
@@ -161,8 +162,16 @@ child_exec(char *const argv[], char *const envp[], const struct spawn_user *u)
 		dup2(devnull, 1);
 	}
 	syscall(SYS_close_range, 3, ~0U, 0);
-	/* Capabilities buoy kept after dropping root (NET_ADMIN, NET_RAW) are not the script's. */
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (supervised) {
+		/* A crashed or SIGKILLed buoy must not leave its engine (and its routes) behind. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != parent)
+			_exit(127); /* the parent died before the line above */
+	} else {
+		/* Capabilities buoy kept after dropping root (NET_ADMIN, NET_RAW) are not the
+		 * script's. */
+		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	}
 	/* Decided now, not at lookup: buoy may have dropped root since. Only root can switch; an
 	 * unprivileged buoy runs scripts as itself, which is no more privilege than it has. */
 	if (u && u->set && geteuid() == 0) {
@@ -231,10 +240,11 @@ static void child_timeout(struct loop *l, struct timer *t)
 	kill(-c->pid, SIGKILL);
 }
 
-int child_spawn(struct loop *l, struct child *c, char *const argv[], const struct spawn_user *u,
-		uint64_t timeout_ms, child_done_cb cb, void *arg)
+static int spawn(struct loop *l, struct child *c, char *const argv[], const struct spawn_user *u,
+		 uint64_t timeout_ms, child_done_cb cb, void *arg, bool supervised)
 {
 	static char *const min_env[] = { "PATH=" SPAWN_PATH, NULL };
+	pid_t parent = getpid();
 	memset(c, 0, sizeof(*c));
 	c->io.fd = -1;
 	c->loop = l;
@@ -245,7 +255,7 @@ int child_spawn(struct loop *l, struct child *c, char *const argv[], const struc
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
-		child_exec(argv, min_env, u);
+		child_exec(argv, min_env, u, parent, supervised);
 	setpgid(pid, pid); /* also here: no window where kill(-pid) misses the group */
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0) {
@@ -267,6 +277,18 @@ int child_spawn(struct loop *l, struct child *c, char *const argv[], const struc
 	if (timeout_ms)
 		timer_arm_in(l, &c->timeout, timeout_ms);
 	return 0;
+}
+
+int child_spawn(struct loop *l, struct child *c, char *const argv[], const struct spawn_user *u,
+		uint64_t timeout_ms, child_done_cb cb, void *arg)
+{
+	return spawn(l, c, argv, u, timeout_ms, cb, arg, false);
+}
+
+int child_spawn_supervised(struct loop *l, struct child *c, char *const argv[], child_done_cb cb,
+			   void *arg)
+{
+	return spawn(l, c, argv, NULL, 0, cb, arg, true);
 }
 
 int child_spawn_shell(struct loop *l, struct child *c, const char *cmd, char *const args[],

@@ -34,6 +34,10 @@ int spawn_user_lookup(const char *name, struct spawn_user *out);
  * why (may be NULL). */
 int spawn_command_secure(const char *command, char *why, size_t why_len);
 
+/* A program name as spawn runs it: with a '/' as is, else searched in the fixed PATH children
+ * get. 0 (out holds the path of an executable) or -errno. */
+int spawn_resolve_program(const char *word, char *out, size_t len);
+
 enum spawn_result { SPAWN_EXITED, SPAWN_SIGNALED, SPAWN_TIMEOUT, SPAWN_FAILED };
 
 struct child;
@@ -57,6 +61,10 @@ struct child {
  * 0 or -errno (then cb is never called). */
 int child_spawn(struct loop *l, struct child *c, char *const argv[], const struct spawn_user *u,
 		uint64_t timeout_ms, child_done_cb cb, void *arg);
+/* A long-running engine (BIRD): as buoy's own user with buoy's capabilities, killed by the
+ * kernel (SIGKILL) when buoy dies, however it dies. No timeout. 0 or -errno. */
+int child_spawn_supervised(struct loop *l, struct child *c, char *const argv[], child_done_cb cb,
+			   void *arg);
 /* Convenience: /bin/sh -c CMD. With n_args > 0 the args are appended as positional parameters
  * ($1..), never parsed by the shell: sh -c 'CMD "$@"' sh args... */
 int child_spawn_shell(struct loop *l, struct child *c, const char *cmd, char *const args[],

@@ -175,6 +175,39 @@ static void listener_metrics(struct strbuf *b, const struct snapshot *s)
 	}
 }
 
+static void bgp_metrics(struct strbuf *b, const struct snapshot *s)
+{
+	const struct snap_bgp *g = &s->bgp;
+	if (!g->present)
+		return;
+	family(b, "buoy_bgp_bird_running", "gauge", "1 while buoy's BIRD child runs.");
+	sample(b, "buoy_bgp_bird_running", NULL, g->st.bird_running);
+	family(b, "buoy_bgp_bird_starts_total", "counter", "BIRD child starts (the first and every restart).");
+	sample(b, "buoy_bgp_bird_starts_total", NULL, g->st.bird_starts_total);
+	family(b, "buoy_bgp_configure_failures_total", "counter", "configure commands BIRD refused.");
+	sample(b, "buoy_bgp_configure_failures_total", NULL, g->st.configure_failures_total);
+	family(b, "buoy_bgp_session_up", "gauge", "1 while the BGP session with the peer is Established.");
+	for (size_t i = 0; i < g->st.n_peers; i++)
+		sample(b, "buoy_bgp_session_up", LABELS("peer", g->peers[i].name, "address", g->peers[i].address),
+		       g->peers[i].up);
+	family(b, "buoy_bgp_session_uptime_seconds", "gauge", "Seconds the session has been Established (0 when down).");
+	for (size_t i = 0; i < g->st.n_peers; i++) {
+		const struct bgp_peer_status *p = &g->peers[i];
+		uint64_t up = p->up && p->since_unix >= 0 && g->now_unix >= p->since_unix ?
+			      (uint64_t)(g->now_unix - p->since_unix) : 0;
+		sample(b, "buoy_bgp_session_uptime_seconds", LABELS("peer", p->name, "address", p->address), up);
+	}
+	family(b, "buoy_bgp_bfd_up", "gauge", "1 while the peer's BFD session is Up (peers with bfd: false are not listed).");
+	for (size_t i = 0; i < g->st.n_peers; i++)
+		if (strcmp(g->peers[i].bfd, "off") != 0)
+			sample(b, "buoy_bgp_bfd_up", LABELS("peer", g->peers[i].name, "address", g->peers[i].address),
+			       strcmp(g->peers[i].bfd, "up") == 0);
+	family(b, "buoy_vip_announced", "gauge", "1 while the anycast VIP is announced by BGP (BIRD confirmed it).");
+	for (size_t i = 0; i < g->st.n_announce; i++)
+		sample(b, "buoy_vip_announced", LABELS("prefix", g->announce[i].prefix, NULL, NULL),
+		       g->announce[i].announced);
+}
+
 static const char *const vrrp_states[] = { "init", "backup", "master", "fault" };
 
 static void vrrp_metrics(struct strbuf *b, const struct snapshot *s)
@@ -224,4 +257,5 @@ void metrics_format(const struct snapshot *s, struct strbuf *b)
 	server_metrics(b, s);
 	if (s->n_vrrp) /* a node-local balancer has no VRRP families at all */
 		vrrp_metrics(b, s);
+	bgp_metrics(b, s);
 }

@@ -16,5 +16,7 @@ void snapshot_free(struct snapshot *s)
 	free(s->backends);
 	free(s->listeners);
 	free(s->vrrp);
+	free(s->bgp.peers);
+	free(s->bgp.announce);
 	*s = (struct snapshot){ 0 };
 }

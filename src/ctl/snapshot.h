@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bgp/bgp.h"
 #include "core/hist.h"
 
 #define SNAP_NEVER UINT64_MAX    /* an "ago" value for something that never happened */
@@ -85,6 +86,15 @@ struct snap_vrrp {
 	size_t n_trackers;
 };
 
+/* Filled from bgp.h's status getters; present = a bgp: section runs. */
+struct snap_bgp {
+	bool present;
+	int64_t now_unix;            /* for session uptimes */
+	struct bgp_status st;
+	struct bgp_peer_status *peers;
+	struct bgp_announce_status *announce;
+};
+
 struct snapshot {
 	const char *node;
 	const char *version;
@@ -96,6 +106,7 @@ struct snapshot {
 	size_t n_backends;
 	struct snap_vrrp *vrrp;
 	size_t n_vrrp;
+	struct snap_bgp bgp;
 };
 
 /* "up" / "down" / "drained": what an operator reads first. */

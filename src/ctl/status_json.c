@@ -1,4 +1,5 @@
 /* The status document. Field names are an interface (docs/status.md): add, never rename. */
+#include <arpa/inet.h>
 #include <inttypes.h>
 
 #include "ctl/status.h"
@@ -174,6 +175,57 @@ static void vrrp_json(struct strbuf *b, const struct snap_vrrp *v)
 	sb_putc(b, '}');
 }
 
+static int64_t peer_uptime(const struct snap_bgp *g, const struct bgp_peer_status *p)
+{
+	return p->up && p->since_unix >= 0 && g->now_unix >= p->since_unix ?
+	       g->now_unix - p->since_unix : 0;
+}
+
+static void bgp_json(struct strbuf *b, const struct snap_bgp *g)
+{
+	bool f = true;
+	char rid[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &g->st.router_id, rid, sizeof(rid));
+	sb_putc(b, '{');
+	kv_str(b, &f, "router_id", rid);
+	kv_bool(b, &f, "bird_running", g->st.bird_running);
+	kv_i64(b, &f, "bird_pid", g->st.bird_pid);
+	kv_str(b, &f, "bird_error", g->st.bird_error);
+	kv_u64(b, &f, "bird_starts_total", g->st.bird_starts_total);
+	kv_u64(b, &f, "configures_total", g->st.configures_total);
+	kv_u64(b, &f, "configure_failures_total", g->st.configure_failures_total);
+	kv_u64(b, &f, "control_errors_total", g->st.ctl_errors_total);
+	key(b, &f, "peers");
+	sb_putc(b, '[');
+	for (size_t i = 0; i < g->st.n_peers; i++) {
+		const struct bgp_peer_status *p = &g->peers[i];
+		bool t = true;
+		sb_puts(b, i ? ",{" : "{");
+		kv_str(b, &t, "name", p->name);
+		kv_str(b, &t, "address", p->address);
+		kv_u64(b, &t, "asn", p->asn);
+		kv_str(b, &t, "state", p->state);
+		kv_bool(b, &t, "up", p->up);
+		kv_i64(b, &t, "uptime_s", peer_uptime(g, p));
+		kv_str(b, &t, "bfd", p->bfd);
+		sb_putc(b, '}');
+	}
+	sb_putc(b, ']');
+	key(b, &f, "announce");
+	sb_putc(b, '[');
+	for (size_t i = 0; i < g->st.n_announce; i++) {
+		const struct bgp_announce_status *a = &g->announce[i];
+		bool t = true;
+		sb_puts(b, i ? ",{" : "{");
+		kv_str(b, &t, "prefix", a->prefix);
+		kv_bool(b, &t, "announced", a->announced);
+		kv_bool(b, &t, "wanted", a->wanted);
+		kv_str(b, &t, "reason", a->reason);
+		sb_putc(b, '}');
+	}
+	sb_puts(b, "]}");
+}
+
 void status_format_json(const struct snapshot *s, struct strbuf *b)
 {
 	bool f = true;
@@ -190,6 +242,10 @@ void status_format_json(const struct snapshot *s, struct strbuf *b)
 		vrrp_json(b, &s->vrrp[i]);
 	}
 	sb_putc(b, ']');
+	if (s->bgp.present) {
+		key(b, &f, "bgp");
+		bgp_json(b, &s->bgp);
+	}
 	key(b, &f, "listeners");
 	sb_putc(b, '[');
 	for (size_t i = 0; i < s->n_listeners; i++) {

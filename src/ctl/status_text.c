@@ -112,6 +112,34 @@ static void vrrp_table(const struct snapshot *s, struct strbuf *b)
 	table_print(&t, b);
 }
 
+static void bgp_tables(const struct snapshot *s, struct strbuf *b)
+{
+	const struct snap_bgp *g = &s->bgp;
+	if (!g->st.bird_running || *g->st.bird_error)
+		sb_printf(b, "bird: %s%s%s\n", g->st.bird_running ? "running" : "NOT RUNNING",
+			  *g->st.bird_error ? ", " : "", g->st.bird_error);
+	struct table t = { .ncols = 6 };
+	table_row(&t, (const char *[]){ "BGP PEER", "ADDRESS", "ASN", "STATE", "SINCE", "BFD" });
+	for (size_t i = 0; i < g->st.n_peers; i++) {
+		const struct bgp_peer_status *p = &g->peers[i];
+		char asn[16], since[32] = "-";
+		snprintf(asn, sizeof(asn), "%u", p->asn);
+		if (p->since_unix >= 0 && g->now_unix >= p->since_unix)
+			format_ago((uint64_t)(g->now_unix - p->since_unix) * 1000, since, sizeof(since));
+		table_row(&t, (const char *[]){ p->name, p->address, asn, p->state, since,
+						*p->bfd ? p->bfd : "-" });
+	}
+	table_print(&t, b);
+	sb_putc(b, '\n');
+	struct table a = { .ncols = 3 };
+	table_row(&a, (const char *[]){ "ANNOUNCE", "ANNOUNCED", "REASON" });
+	for (size_t i = 0; i < g->st.n_announce; i++) {
+		const struct bgp_announce_status *x = &g->announce[i];
+		table_row(&a, (const char *[]){ x->prefix, x->announced ? "yes" : "NO", x->reason });
+	}
+	table_print(&a, b);
+}
+
 static void listener_table(const struct snapshot *s, struct strbuf *b)
 {
 	struct table t = { .ncols = 6 };
@@ -192,6 +220,10 @@ void status_format_text(const struct snapshot *s, struct strbuf *b)
 	sb_printf(b, "node %s  version %s  uptime %s\n\n", s->node, s->version, up);
 	if (s->n_vrrp) {
 		vrrp_table(s, b);
+		sb_putc(b, '\n');
+	}
+	if (s->bgp.present) {
+		bgp_tables(s, b);
 		sb_putc(b, '\n');
 	}
 	listener_table(s, b);

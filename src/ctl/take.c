@@ -2,6 +2,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/version.h"
 #include "ctl/ctl.h"
@@ -168,6 +169,25 @@ static int take_vrrp(struct snapshot *o, const struct ctl_sources *src, uint64_t
 	return 0;
 }
 
+static int take_bgp(struct snapshot *o, const struct ctl_sources *src)
+{
+	if (!src->bgp)
+		return 0;
+	struct snap_bgp *g = &o->bgp;
+	bgp_get_status(src->bgp, &g->st);
+	g->present = true;
+	g->now_unix = (int64_t)time(NULL);
+	g->peers = calloc(g->st.n_peers ? g->st.n_peers : 1, sizeof(*g->peers));
+	g->announce = calloc(g->st.n_announce ? g->st.n_announce : 1, sizeof(*g->announce));
+	if (!g->peers || !g->announce)
+		return -1;
+	for (size_t i = 0; i < g->st.n_peers; i++)
+		bgp_get_peer(src->bgp, i, &g->peers[i]);
+	for (size_t i = 0; i < g->st.n_announce; i++)
+		bgp_get_announce(src->bgp, i, &g->announce[i]);
+	return 0;
+}
+
 int snapshot_take(struct snapshot *o, const struct ctl_sources *src, uint64_t now_ms)
 {
 	*o = (struct snapshot){
@@ -177,7 +197,7 @@ int snapshot_take(struct snapshot *o, const struct ctl_sources *src, uint64_t no
 		.start_time_unix = src->started_unix,
 	};
 	if (take_listeners(o, src) < 0 || take_backends(o, src->pool, now_ms) < 0 ||
-	    take_vrrp(o, src, now_ms) < 0) {
+	    take_vrrp(o, src, now_ms) < 0 || take_bgp(o, src) < 0) {
 		snapshot_free(o);
 		return -1;
 	}

@@ -1,6 +1,7 @@
 /* A hand-built snapshot shared by the ctl/metrics unit tests (header-only: each test is one binary). */
 #ifndef BUOY_TEST_SNAP_FIXTURE_H
 #define BUOY_TEST_SNAP_FIXTURE_H
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "ctl/snapshot.h"
@@ -56,6 +57,29 @@ static void fixture(struct snapshot *s, bool with_vrrp)
 		.node = "lb1", .version = "1.2.3", .uptime_ms = 3723000, .start_time_unix = 1700000000,
 		.listeners = fx_listeners, .n_listeners = 1, .backends = fx_backends, .n_backends = 1,
 		.vrrp = with_vrrp ? fx_vrrp : NULL, .n_vrrp = with_vrrp ? 1 : 0,
+	};
+}
+
+static struct bgp_peer_status fx_bgp_peers[2];
+static struct bgp_announce_status fx_bgp_ann[2];
+
+/* A BGP section: one session up for 90 s with BFD up, one down; one VIP announced, one not. */
+static inline void fixture_bgp(struct snapshot *s)
+{
+	fx_bgp_peers[0] = (struct bgp_peer_status){ .name = "tor1", .address = "198.18.1.0",
+		.asn = 65000, .up = true, .state = "Established", .since_unix = 1000, .bfd = "up" };
+	fx_bgp_peers[1] = (struct bgp_peer_status){ .name = "tor2", .address = "2001:db8:1::1",
+		.asn = 65000, .up = false, .state = "Active", .since_unix = 1080, .bfd = "off" };
+	fx_bgp_ann[0] = (struct bgp_announce_status){ .prefix = "198.18.200.1/32",
+		.announced = true, .wanted = true, .reason = "announced" };
+	fx_bgp_ann[1] = (struct bgp_announce_status){ .prefix = "2001:db8:200::1/128",
+		.announced = false, .wanted = false, .reason = "no eligible server: apiservers" };
+	s->bgp = (struct snap_bgp){
+		.present = true, .now_unix = 1090,
+		.st = { .bird_running = true, .bird_pid = 42, .bird_error = "", .bird_starts_total = 2,
+			.configures_total = 7, .router_id = htonl(0xc6120101), .n_peers = 2,
+			.n_announce = 2 },
+		.peers = fx_bgp_peers, .announce = fx_bgp_ann,
 	};
 }
 

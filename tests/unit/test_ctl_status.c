@@ -138,6 +138,45 @@ static void test_json_vrrp(void **st)
 	free(j);
 }
 
+static void test_json_bgp(void **st)
+{
+	(void)st;
+	struct snapshot s;
+	fixture(&s, false);
+	fixture_bgp(&s);
+	struct strbuf b = { 0 };
+	status_format_json(&s, &b);
+	const char *j = b.p;
+	assert_non_null(json_value(j));
+	assert_non_null(strstr(j, "\"bgp\":{\"router_id\":\"198.18.1.1\",\"bird_running\":true,\"bird_pid\":42,"));
+	assert_non_null(strstr(j, "\"peers\":[{\"name\":\"tor1\",\"address\":\"198.18.1.0\",\"asn\":65000,"
+				  "\"state\":\"Established\",\"up\":true,\"uptime_s\":90,\"bfd\":\"up\"}"));
+	assert_non_null(strstr(j, "\"announce\":[{\"prefix\":\"198.18.200.1/32\",\"announced\":true,"
+				  "\"wanted\":true,\"reason\":\"announced\"}"));
+	assert_non_null(strstr(j, "\"reason\":\"no eligible server: apiservers\""));
+	sb_free(&b);
+	fixture(&s, false); /* no section: no key */
+	status_format_json(&s, &b);
+	assert_null(strstr(b.p, "\"bgp\""));
+	sb_free(&b);
+}
+
+static void test_text_bgp(void **st)
+{
+	(void)st;
+	struct snapshot s;
+	fixture(&s, false);
+	fixture_bgp(&s);
+	struct strbuf b = { 0 };
+	status_format_text(&s, &b);
+	const char *t = b.p;
+	assert_non_null(strstr(t, "BGP PEER"));
+	assert_non_null(strstr(t, "tor1      198.18.1.0     65000  Established  1m30s  up\n"));
+	assert_non_null(strstr(t, "198.18.200.1/32      yes        announced\n"));
+	assert_non_null(strstr(t, "2001:db8:200::1/128  NO         no eligible server: apiservers\n"));
+	sb_free(&b);
+}
+
 static void test_json_control_chars(void **st)
 {
 	(void)st;
@@ -212,6 +251,8 @@ int main(void)
 		cmocka_unit_test(test_json_fields),
 		cmocka_unit_test(test_json_vrrp),
 		cmocka_unit_test(test_json_control_chars),
+		cmocka_unit_test(test_json_bgp),
+		cmocka_unit_test(test_text_bgp),
 		cmocka_unit_test(test_text_table),
 		cmocka_unit_test(test_format_helpers),
 		cmocka_unit_test(test_strbuf_growth),

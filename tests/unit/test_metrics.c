@@ -127,6 +127,32 @@ static void test_vrrp(void **st)
 	free(t);
 }
 
+static void test_bgp(void **st)
+{
+	(void)st;
+	struct snapshot s;
+	fixture(&s, false);
+	struct strbuf b = { 0 };
+	metrics_format(&s, &b);
+	assert_null(strstr(b.p, "buoy_bgp")); /* no bgp: section, no families */
+	sb_free(&b);
+	fixture_bgp(&s);
+	metrics_format(&s, &b);
+	const char *t = b.p;
+	has_line(t, "buoy_bgp_session_up{peer=\"tor1\",address=\"198.18.1.0\"} 1");
+	has_line(t, "buoy_bgp_session_up{peer=\"tor2\",address=\"2001:db8:1::1\"} 0");
+	has_line(t, "buoy_bgp_session_uptime_seconds{peer=\"tor1\",address=\"198.18.1.0\"} 90");
+	has_line(t, "buoy_bgp_session_uptime_seconds{peer=\"tor2\",address=\"2001:db8:1::1\"} 0");
+	has_line(t, "buoy_bgp_bfd_up{peer=\"tor1\",address=\"198.18.1.0\"} 1");
+	assert_null(strstr(t, "buoy_bgp_bfd_up{peer=\"tor2\""));
+	has_line(t, "buoy_vip_announced{prefix=\"198.18.200.1/32\"} 1");
+	has_line(t, "buoy_vip_announced{prefix=\"2001:db8:200::1/128\"} 0");
+	has_line(t, "buoy_bgp_bird_running 1");
+	has_line(t, "buoy_bgp_bird_starts_total 2");
+	has_line(t, "# TYPE buoy_vip_announced gauge");
+	sb_free(&b);
+}
+
 static void test_hist_observe(void **st)
 {
 	(void)st;
@@ -149,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_families_grouped),
 		cmocka_unit_test(test_vrrp),
+		cmocka_unit_test(test_bgp),
 		cmocka_unit_test(test_hist_observe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
