@@ -154,8 +154,9 @@ struct cfg_bgp_announce {
 struct cfg_bgp {
 	uint32_t asn;                /* local AS, 1..4294967295 */
 	struct in_addr router_id;    /* s_addr 0 = the node's primary IPv4, found at start */
-	uint16_t listen_port;        /* BIRD's listening port; default 179, 0 = accept nothing
-	                              * (outgoing sessions only: coexists with a speaker on :179) */
+	uint16_t listen_port;        /* BIRD's listening port, default 179; another port lets it
+	                              * run beside a BGP speaker that holds :179 (BIRD 2 cannot
+	                              * run a session without a listening socket) */
 	uint64_t hold_time_ms;       /* 0 = BIRD's default (240 s); else 3 s..65535 s, whole s */
 	uint64_t keepalive_ms;       /* 0 = BIRD's default (hold / 3); whole seconds */
 	uint64_t connect_retry_ms;   /* default 5000 (BIRD's 120 s is far too long for a VIP) */

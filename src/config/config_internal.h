@@ -67,6 +67,30 @@ struct raw_vrrp {
 	char *notify;
 };
 
+struct raw_bgp_peer {
+	char *name, *address, *asn, *port, *password, *bfd, *multihop, *passive, *source;
+};
+/* track.backends is filled from the YAML tree (names or {name: x} maps, like VRRP's) */
+struct raw_bgp_track { struct raw_track_ref *backends; unsigned backends_count; };
+struct raw_bgp_announce {
+	char *prefix, *med;
+	struct raw_bgp_track *track;
+	char **communities;
+	unsigned communities_count;
+};
+struct raw_bgp_error_wait { char *min, *max; };
+struct raw_bgp_bfd { char *interval, *multiplier; };
+struct raw_bgp {
+	char *asn, *router_id, *listen_port, *hold_time, *keepalive, *connect_retry;
+	struct raw_bgp_error_wait *error_wait;
+	struct raw_bgp_bfd *bfd;
+	char *hold_down, *shutdown_delay, *bird, *run_dir;
+	struct raw_bgp_peer *peers;
+	unsigned peers_count;
+	struct raw_bgp_announce *announce;
+	unsigned announce_count;
+};
+
 struct raw_log { char *level, *format; };
 struct raw_control { char *socket; };
 struct raw_metrics { char *listen; };
@@ -83,6 +107,7 @@ struct raw_config {
 	unsigned backends_count;
 	struct raw_vrrp *vrrp;
 	unsigned vrrp_count;
+	struct raw_bgp *bgp;
 };
 
 /* ---- errors ---- */
@@ -141,6 +166,10 @@ bool cv_name(struct cfg_diag *d, const char *prefix, const char *key, const char
 /* VRRP instances (validate_vrrp.c); backends must already be built for track.backends. */
 void cfg_build_vrrp(const struct raw_config *raw, struct cfg_diag *d, struct config *c);
 void cfg_free_vrrp(struct cfg_vrrp *v, size_t n);
+
+/* The bgp: section (validate_bgp.c); listeners and VRRP must already be built. */
+void cfg_build_bgp(const struct raw_config *raw, struct cfg_diag *d, struct config *c);
+void cfg_free_bgp(struct cfg_bgp *b);
 
 /* ---- YAML tree helpers (yamltree.c) ---- */
 

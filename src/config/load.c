@@ -140,6 +140,63 @@ static const cyaml_schema_value_t vrrp_entry = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_vrrp, vrrp_fields),
 };
 
+static const cyaml_schema_field_t bgp_peer_fields[] = {
+	STR("name", struct raw_bgp_peer, name),
+	STR("address", struct raw_bgp_peer, address),
+	STR("asn", struct raw_bgp_peer, asn),
+	STR("port", struct raw_bgp_peer, port),
+	STR("password", struct raw_bgp_peer, password),
+	STR("bfd", struct raw_bgp_peer, bfd),
+	STR("multihop", struct raw_bgp_peer, multihop),
+	STR("passive", struct raw_bgp_peer, passive),
+	STR("source", struct raw_bgp_peer, source),
+	CYAML_FIELD_END
+};
+static const cyaml_schema_value_t bgp_peer_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_bgp_peer, bgp_peer_fields),
+};
+static const cyaml_schema_field_t bgp_track_fields[] = {
+	CYAML_FIELD_IGNORE("backends", CYAML_FLAG_OPTIONAL),
+	CYAML_FIELD_END
+};
+static const cyaml_schema_field_t bgp_announce_fields[] = {
+	STR("prefix", struct raw_bgp_announce, prefix),
+	MAP("track", struct raw_bgp_announce, track, bgp_track_fields),
+	STR("med", struct raw_bgp_announce, med),
+	SEQ("communities", struct raw_bgp_announce, communities, &string_entry),
+	CYAML_FIELD_END
+};
+static const cyaml_schema_value_t bgp_announce_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_bgp_announce, bgp_announce_fields),
+};
+static const cyaml_schema_field_t bgp_error_wait_fields[] = {
+	STR("min", struct raw_bgp_error_wait, min),
+	STR("max", struct raw_bgp_error_wait, max),
+	CYAML_FIELD_END
+};
+static const cyaml_schema_field_t bgp_bfd_fields[] = {
+	STR("interval", struct raw_bgp_bfd, interval),
+	STR("multiplier", struct raw_bgp_bfd, multiplier),
+	CYAML_FIELD_END
+};
+static const cyaml_schema_field_t bgp_fields[] = {
+	STR("asn", struct raw_bgp, asn),
+	STR("router_id", struct raw_bgp, router_id),
+	STR("listen_port", struct raw_bgp, listen_port),
+	STR("hold_time", struct raw_bgp, hold_time),
+	STR("keepalive", struct raw_bgp, keepalive),
+	STR("connect_retry", struct raw_bgp, connect_retry),
+	MAP("error_wait", struct raw_bgp, error_wait, bgp_error_wait_fields),
+	MAP("bfd", struct raw_bgp, bfd, bgp_bfd_fields),
+	STR("hold_down", struct raw_bgp, hold_down),
+	STR("shutdown_delay", struct raw_bgp, shutdown_delay),
+	STR("bird", struct raw_bgp, bird),
+	STR("run_dir", struct raw_bgp, run_dir),
+	SEQ("peers", struct raw_bgp, peers, &bgp_peer_entry),
+	SEQ("announce", struct raw_bgp, announce, &bgp_announce_entry),
+	CYAML_FIELD_END
+};
+
 static const cyaml_schema_field_t log_fields[] = {
 	STR("level", struct raw_log, level),
 	STR("format", struct raw_log, format),
@@ -167,6 +224,7 @@ static const cyaml_schema_field_t top_fields[] = {
 	SEQ("vrrp", struct raw_config, vrrp, &vrrp_entry),
 	SEQ("listeners", struct raw_config, listeners, &listener_entry),
 	SEQ("backends", struct raw_config, backends, &backend_entry),
+	MAP("bgp", struct raw_config, bgp, bgp_fields),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_value_t top_schema = {
@@ -370,6 +428,13 @@ static int extract_polymorphic(yaml_document_t *doc, struct raw_config *raw, str
 		snprintf(path, sizeof(path), "vrrp[%u].track.backends", i);
 		rc |= extract_refs(doc, path, &t->backends, &t->backends_count, d);
 	}
+	for (unsigned i = 0; raw->bgp && i < raw->bgp->announce_count; i++) {
+		struct raw_bgp_track *t = raw->bgp->announce[i].track;
+		if (!t)
+			continue;
+		snprintf(path, sizeof(path), "bgp.announce[%u].track.backends", i);
+		rc |= extract_refs(doc, path, &t->backends, &t->backends_count, d);
+	}
 	return rc;
 }
 
@@ -399,6 +464,10 @@ static void free_polymorphic(struct raw_config *raw)
 		free_refs(t->interfaces, t->interfaces_count);
 		free_refs(t->backends, t->backends_count);
 	}
+	for (unsigned i = 0; raw->bgp && i < raw->bgp->announce_count; i++)
+		if (raw->bgp->announce[i].track)
+			free_refs(raw->bgp->announce[i].track->backends,
+				  raw->bgp->announce[i].track->backends_count);
 }
 
 /* ---- entry points ---- */

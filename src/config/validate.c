@@ -550,6 +550,7 @@ size_t cfg_build(const struct raw_config *raw, const struct cfg_defaults *defs,
 	check_unique(d, "listeners", "listener", c->listeners, c->n_listeners,
 		     sizeof(*c->listeners), offsetof(struct cfg_listener, name));
 	cfg_build_vrrp(raw, d, c);
+	cfg_build_bgp(raw, d, c);
 	if (!raw->listeners_count && !raw->vrrp_count)
 		cfg_err(d, "", NULL, "nothing to do: define listeners and/or vrrp instances");
 	return d->errs->n - before;
@@ -582,6 +583,7 @@ void config_free(struct config *c)
 	}
 	free(c->backends);
 	cfg_free_vrrp(c->vrrp, c->n_vrrp);
+	cfg_free_bgp(c->bgp);
 	free(c->file);
 	free(c->node);
 	free(c->log_format);
