@@ -224,12 +224,19 @@ static void on_proto_row(struct bgp *b, const char *text)
 		struct bgp_peer *p = &b->peers[i];
 		if (strcmp(p->proto, row.name) != 0)
 			continue;
-		bool up = strcmp(row.state, "up") == 0 && strncmp(row.info, "Established", 11) == 0;
-		const char *st = row.info[0] ? row.info : row.state;
+		/* info is "Established", "Active", or "Idle  Error: BFD session down": the first
+		 * word is the session state, the rest why */
+		char st[32];
+		const char *info = row.info[0] ? row.info : row.state;
+		size_t w = strcspn(info, " \t");
+		snprintf(st, sizeof(st), "%.*s", (int)(w < sizeof(st) ? w : sizeof(st) - 1), info);
+		const char *why = info + w + strspn(info + w, " \t");
+		bool up = strcmp(row.state, "up") == 0 && strcmp(st, "Established") == 0;
 		if (up != p->up || strcmp(st, p->state) != 0) {
-			log_info("bgp session changed", "peer=%s address=%s state=%s up=%s",
-				 p->cfg->name, p->cfg->text, st, up ? "true" : "false");
-			snprintf(p->state, sizeof(p->state), "%.31s", st);
+			log_info("bgp session changed", "peer=%s address=%s state=%s up=%s%s%s%s",
+				 p->cfg->name, p->cfg->text, st, up ? "true" : "false",
+				 *why ? " reason=\"" : "", why, *why ? "\"" : "");
+			snprintf(p->state, sizeof(p->state), "%s", st);
 		}
 		p->up = up;
 		p->since_unix = row.since_unix;

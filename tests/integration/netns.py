@@ -21,6 +21,11 @@ Typical use (see conftest.py for the fixtures):
     topo.isolate("lb1"); topo.rejoin("lb1")    # unplug from the bridge, carrier stays up
     topo.drop("lb1", "vrrp")                   # nft on the switch: drop VRRP to/from lb1
     topo.undrop("lb1")
+    rt = topo.add_node("rt")                   # routed: a namespace with no switch cable,
+    up = topo.add_link("lb1", rt, ["198.18.1.1/31"], ["198.18.1.0/31"])   # p2p veth to-rt/to-lb1
+    rt.enable_forwarding(); lb1.add_route("default", "198.18.1.0")
+    rt.route_nexthops("198.18.200.1/32")      # [("to-lb1", "198.18.1.1"), ...] (ECMP aware)
+    up.drop(lb1)                               # nft in lb1: blackhole its uplink, carrier up
     k = api1.start_keepalived(conf_text)       # Debian keepalived, VRRP only, own pid files
     lb1.neigh("198.18.0.100"), api1.mac()      # neighbour table / own MAC (gratuitous ARP)
     lb1.run(["ip", "addr"]); lb1.popen([...]); lb1.python("print(1)")
@@ -482,6 +487,99 @@ class Namespace:
         return any(x.split("/")[0] == a for x in self.addresses(dev))
 
 
+    # --- routing (routed topologies: see Topology.add_node / add_link) ----------------------
+
+    def enable_forwarding(self, multipath_hash=1):
+        """Make this namespace a router: IPv4/IPv6 forwarding on, and ECMP hashed on L4 (policy
+        1: addresses + ports), so that many connections from one client spread over next hops."""
+        self.sysctl("net.ipv4.ip_forward", 1)
+        self.sysctl("net.ipv6.conf.all.forwarding", 1)
+        if multipath_hash is not None:
+            self.sysctl("net.ipv4.fib_multipath_hash_policy", multipath_hash)
+            self.sysctl("net.ipv6.fib_multipath_hash_policy", multipath_hash)
+
+    def add_route(self, dst, via, dev=None):
+        """`ip route add dst via GW [dev DEV]` (dst "default" or a prefix; family from via)."""
+        fam = ["-6"] if ":" in via else ["-4"]
+        self.run(["ip"] + fam + ["route", "replace", dst, "via", via]
+                 + (["dev", dev] if dev else []))
+
+    def ip_json(self, args):
+        """`ip -j ARGS` inside this namespace, parsed ([] for empty output)."""
+        out = self.run(["ip", "-j"] + list(args), check=False).stdout.strip()
+        if not out:
+            return []
+        import json
+        return json.loads(out)
+
+    def route_nexthops(self, prefix):
+        """The kernel's next hops for exactly `prefix` (main table), as a sorted list of
+        (dev, gateway) pairs; [] when there is no such route. Understands the three ways
+        iproute2 prints one: a single gateway, a `nexthops` array (multipath), and a nexthop
+        object (`nhid`, FRR's zebra installs those) whose group is looked up with `ip nexthop`."""
+        fam = "-6" if ":" in prefix else "-4"
+        routes = self.ip_json([fam, "route", "show", "exact", prefix])
+        hops = []
+        for r in routes:
+            if r.get("type", "unicast") not in ("unicast",):
+                continue
+            if "nexthops" in r:
+                hops += [(h.get("dev"), h.get("gateway")) for h in r["nexthops"]]
+            elif "gateway" in r or "dev" in r:
+                hops.append((r.get("dev"), r.get("gateway")))
+            elif "nhid" in r:
+                hops += self._nhid_hops(r["nhid"])
+        return sorted(hops, key=lambda h: (h[0] or "", h[1] or ""))
+
+    def _nhid_hops(self, nhid):
+        objs = self.ip_json(["nexthop", "show", "id", str(nhid)])
+        hops = []
+        for o in objs:
+            if "group" in o:
+                for g in o["group"]:
+                    hops += self._nhid_hops(g["id"])
+            else:
+                hops.append((o.get("dev"), o.get("gateway")))
+        return hops
+
+    # --- per-namespace packet filters (nftables, inet family) ------------------------------
+    # Topology.drop() filters on the switch; these filter one interface of this namespace,
+    # e.g. a point-to-point uplink that has no switch: the carrier stays up, packets vanish.
+
+    _NS_PROTO = {"tcp": "meta l4proto tcp", "udp": "meta l4proto udp",
+                 "icmp": "meta l4proto { icmp, ipv6-icmp }", "bfd": "udp dport { 3784, 4784 }",
+                 "bgp": "tcp dport 179", "all": ""}
+
+    def drop_dev(self, dev, proto="all", direction="both"):
+        """Drop what crosses interface dev (in and out, or direction "in"/"out") in this
+        namespace: proto all | tcp | udp | icmp | bfd | bgp."""
+        if not getattr(self, "_nft_ready", False):
+            self.run(["nft", "add table inet buoyt"])
+            for chain, hook in (("in", "input"), ("out", "output"), ("fwd", "forward")):
+                self.run(["nft", "add chain inet buoyt %s { type filter hook %s priority -10 ; }"
+                          % (chain, hook)])
+            self._nft_ready = True
+        match = self._NS_PROTO[proto]
+        rules = []
+        if direction in ("both", "in"):
+            rules += [("in", "iifname"), ("fwd", "iifname")]
+        if direction in ("both", "out"):
+            rules += [("out", "oifname"), ("fwd", "oifname")]
+        for chain, key in rules:
+            self.run("nft add rule inet buoyt %s %s %s %s drop" % (chain, key, dev, match))
+
+    def undrop_dev(self, dev=None):
+        """Remove the drop_dev() rules of dev (every interface when None)."""
+        if not getattr(self, "_nft_ready", False):
+            return
+        for chain in ("in", "out", "fwd"):
+            out = self.run(["nft", "-a", "list", "chain", "inet", "buoyt", chain]).stdout
+            for line in out.splitlines():
+                m = re.search(r'[io]ifname "?([^" ]+)"? .*# handle (\d+)', line)
+                if m and (dev is None or m.group(1) == dev):
+                    self.run(["nft", "delete", "rule", "inet", "buoyt", chain, "handle",
+                              m.group(2)])
+
 class Topology:
     """A switch namespace with bridge `br0` and hosts hanging off it."""
 
@@ -533,6 +631,28 @@ class Topology:
         self.hosts[role] = ns
         self._port[role] = port
         return ns
+
+    def add_node(self, role):
+        """A namespace with no cable to the switch (a router, a client behind it): connect it
+        with p2p(). Cleaned up with the topology."""
+        if role in self.hosts:
+            raise ValueError("duplicate host " + role)
+        ns = Namespace(role, self)
+        ns.cidrs = []
+        ns.fixed_mac = None
+        self.hosts[role] = ns
+        return ns
+
+    def p2p(self, a, b, a_if, b_if, a_addrs, b_addrs):
+        """A point-to-point veth between namespaces a and b (routed fabrics: no bridge), with
+        addresses ("198.18.1.1/31", "2001:db8:1:1::2/64") on each end, both ends up."""
+        a, b = self.hosts[a], self.hosts[b]
+        a.run(["ip", "link", "add", a_if, "type", "veth", "peer", "name", b_if, "netns", b.name])
+        for ns, ifname, addrs in ((a, a_if, a_addrs), (b, b_if, b_addrs)):
+            for cidr in addrs:
+                _check_range(cidr, "2001:db8::/32" if ":" in cidr else "198.18.0.0/15")
+                ns.run(["ip", "addr", "add", cidr, "dev", ifname] + (["nodad"] if ":" in cidr else []))
+            ns.run(["ip", "link", "set", ifname, "up"])
 
     def recreate_cable(self, role, pause=0.0):
         """Delete the host's eth0 (and its cable) and create it again under the same name: a new
@@ -604,6 +724,40 @@ class Topology:
     def start_backend(self, role, listen, mode="name", name=None, extra=()):
         return self.hosts[role].start_backend(listen, mode=mode, name=name, extra=extra)
 
+    # --- routed topologies: namespaces joined by point-to-point veths -----------------------
+
+    def add_node(self, role):
+        """A namespace with no cable to the switch (a router, or a host behind one); join it to
+        others with add_link(). Removed with the topology like every host."""
+        if role in self.hosts:
+            raise ValueError("duplicate host " + role)
+        ns = Namespace(role, self)
+        ns.cidrs = []
+        ns.fixed_mac = None
+        self.hosts[role] = ns
+        return ns
+
+    def add_link(self, a, b, a_addrs=(), b_addrs=(), a_dev=None, b_dev=None):
+        """A point-to-point veth between hosts a and b (roles or Namespaces), created inside a's
+        namespace with its peer moved straight into b's (the root namespace never sees it).
+        Interfaces are named `to-<peer role>` unless given; addresses are CIDRs in the test
+        ranges (IPv6 without DAD). Returns a Link."""
+        a = self.hosts[a] if isinstance(a, str) else a
+        b = self.hosts[b] if isinstance(b, str) else b
+        a_dev = a_dev or ("to-" + b.role)[:15]
+        b_dev = b_dev or ("to-" + a.role)[:15]
+        a.run(["ip", "link", "add", a_dev, "type", "veth", "peer", "name", b_dev,
+               "netns", b.name])
+        for ns, dev, addrs in ((a, a_dev, a_addrs), (b, b_dev, b_addrs)):
+            for cidr in addrs:
+                _check_range(cidr, "2001:db8::/32" if ":" in cidr else "198.18.0.0/15")
+                ns.run(["ip", "addr", "add", cidr, "dev", dev] + (["nodad"] if ":" in cidr else []))
+            ns.run(["ip", "link", "set", dev, "up"])
+        link = Link(a, a_dev, list(a_addrs), b, b_dev, list(b_addrs))
+        self.links = getattr(self, "links", [])
+        self.links.append(link)
+        return link
+
     def cleanup(self):
         """Remove every process inside our namespaces and the namespaces themselves."""
         names = [h.name for h in self.hosts.values()] + [self.switch.name]
@@ -617,6 +771,54 @@ class Topology:
                 if name in _namespaces:
                     _namespaces.remove(name)
         self.hosts.clear()
+
+
+class Link:
+    """A point-to-point veth made by Topology.add_link: side a (a, a_dev, a_addrs) and side b."""
+
+    def __init__(self, a, a_dev, a_addrs, b, b_dev, b_addrs):
+        self.a, self.a_dev, self.a_addrs = a, a_dev, a_addrs
+        self.b, self.b_dev, self.b_addrs = b, b_dev, b_addrs
+
+    def side(self, ns):
+        """(namespace, dev) of one end, by role or Namespace."""
+        role = ns if isinstance(ns, str) else ns.role
+        if role == self.a.role:
+            return self.a, self.a_dev
+        if role == self.b.role:
+            return self.b, self.b_dev
+        raise KeyError(role)
+
+    def addr(self, ns, family=4):
+        """The first address (no prefix length) of family 4 or 6 on ns's end."""
+        role = ns if isinstance(ns, str) else ns.role
+        addrs = self.a_addrs if role == self.a.role else self.b_addrs
+        for c in addrs:
+            if (":" in c) == (family == 6):
+                return c.split("/")[0]
+        return None
+
+    def down(self, ns=None):
+        """Set one end down (default side a): both ends lose carrier."""
+        n, dev = self.side(ns or self.a)
+        n.run(["ip", "link", "set", dev, "down"])
+
+    def up(self, ns=None):
+        n, dev = self.side(ns or self.a)
+        n.run(["ip", "link", "set", dev, "up"])
+
+    def drop(self, ns=None, proto="all"):
+        """Blackhole the link at one end (default side a) with nftables: carrier stays up, so
+        only a liveness protocol (BFD, hold timers) can notice."""
+        n, dev = self.side(ns or self.a)
+        n.drop_dev(dev, proto)
+
+    def undrop(self, ns=None):
+        n, dev = self.side(ns or self.a)
+        n.undrop_dev(dev)
+
+    def __repr__(self):
+        return "Link(%s:%s <-> %s:%s)" % (self.a.role, self.a_dev, self.b.role, self.b_dev)
 
 
 def _check_range(addr, net):

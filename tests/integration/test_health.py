@@ -17,6 +17,7 @@ import time
 import pytest
 
 import netns
+from helpers.apiserver import Nginx, ec_key_req as _ec_key_req, openssl_run as _openssl, sign as _sign
 
 LB = "198.18.0.11"
 APIS = {"api1": "198.18.0.21", "api2": "198.18.0.22", "api3": "198.18.0.23"}
@@ -31,27 +32,6 @@ pytestmark = pytest.mark.usefixtures("root")
 def _need(binary):
     if not shutil.which(binary):
         pytest.skip("%s not installed (scripts/deps test)" % binary)
-
-
-# ---------------------------------------------------------------------------------------------
-# PKI: a test CA, a server certificate for every test address, a client certificate, and a
-# self-signed certificate nobody trusts. Elliptic-curve keys: fast to make.
-
-def _openssl(args, cwd):
-    subprocess.run(["openssl"] + args, cwd=cwd, check=True, capture_output=True, timeout=30)
-
-
-def _ec_key_req(cwd, name, subj):
-    _openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-              "-keyout", name + ".key", "-out", name + ".csr", "-subj", subj], cwd)
-
-
-def _sign(cwd, name, ext):
-    with open(os.path.join(cwd, name + ".ext"), "w") as f:
-        f.write(ext)
-    _openssl(["x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-              "-CAcreateserial", "-out", name + ".crt", "-days", "2", "-extfile", name + ".ext"],
-             cwd)
 
 
 @pytest.fixture
@@ -72,71 +52,6 @@ def pki(tmp_path):
               "-addext", "subjectAltName=IP:%s" % BADCERT], d)
     return {k: os.path.join(d, k) for k in
             ("ca.crt", "server.crt", "server.key", "client.crt", "client.key", "bad.crt", "bad.key")}
-
-
-# ---------------------------------------------------------------------------------------------
-# nginx as a kube-apiserver stand-in.
-
-class Nginx:
-    """nginx (TLS) in a namespace: /readyz is 200 while <root>/ready exists, else 500;
-    /name answers the server's name (to see which server a proxied connection reached)."""
-
-    def __init__(self, ns, ip, name, cert, key, workdir, port=6443):
-        _need("nginx")
-        self.ns, self.ip, self.name, self.port = ns, ip, name, port
-        self.dir = os.path.join(workdir, "nginx-" + name)
-        self.root = os.path.join(self.dir, "www")
-        os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
-        os.makedirs(self.root, exist_ok=True)
-        self.set_ready(True)
-        d = self.dir
-        conf = textwrap.dedent("""\
-            daemon off;
-            master_process off;
-            worker_processes 1;
-            pid {d}/nginx.pid;
-            error_log {d}/error.log info;
-            events {{ worker_connections 1024; }}
-            http {{
-                access_log off;
-                client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp;
-                fastcgi_temp_path {d}/tmp; uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;
-                server {{
-                    listen {ip}:{port} ssl;
-                    ssl_certificate {cert};
-                    ssl_certificate_key {key};
-                    root {root};
-                    location = /readyz {{ try_files /ready =500; }}
-                    location = /livez {{ return 200 "ok\\n"; }}
-                    location = /name {{ return 200 "{name}\\n"; }}
-                }}
-            }}
-            """).format(d=d, ip=ip, port=port, cert=cert, key=key, root=self.root, name=name)
-        self.conf = os.path.join(d, "nginx.conf")
-        with open(self.conf, "w") as f:
-            f.write(conf)
-        self.start()
-
-    def start(self):
-        d = self.dir
-        self.proc = self.ns.popen(["nginx", "-p", d, "-c", self.conf, "-e",
-                                   os.path.join(d, "error.log")],
-                                  stdout=subprocess.DEVNULL, log_path=os.path.join(d, "stderr.log"))
-        netns.wait_port(self.ip, self.port, timeout=5, ns=self.ns)
-
-    def kill(self):
-        self.proc.kill()
-
-    def set_ready(self, ready):
-        path = os.path.join(self.root, "ready")
-        if ready:
-            with open(path, "w") as f:
-                f.write("ok\n")
-        elif os.path.exists(path):
-            os.unlink(path)
-
-    def addr(self):
-        return "%s:%d" % (self.ip, self.port)
 
 
 def start_blackhole(ns, ip, port=6443):
