@@ -1,0 +1,151 @@
+"""BGP engine faults (issue 14): a missing BIRD, a BIRD that crashes, a control socket that
+answers garbage, a bad bgp: section on reload. One namespace each, no router needed: what is
+checked is that buoy keeps serving its listener, says why in status, retries, and never claims
+an announcement it cannot vouch for.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import textwrap
+import time
+
+import pytest
+
+import netns
+
+pytestmark = pytest.mark.usefixtures("root")
+
+VIP = "198.18.200.1"
+
+
+def lb_yaml(run_dir, bird=None, extra_peer=""):
+    return textwrap.dedent("""\
+        node: lb1
+        listeners:
+          - { name: api, bind: "%(vip)s:6443", backend: api }
+        backends:
+          - name: api
+            health: { type: tcp, interval: 200ms, timeout: 200ms }
+            servers: [ { address: "198.18.0.21:6443" } ]
+        bgp:
+          asn: 65001
+          router_id: 198.18.0.11
+          run_dir: %(run_dir)s
+          %(bird)s
+          peers:
+            - { name: rt, address: 198.18.0.1, asn: 65000 }
+        %(extra)s
+          announce:
+            - { prefix: %(vip)s/32 }
+        """) % dict(vip=VIP, run_dir=run_dir, bird=("bird: %s" % bird) if bird else "",
+                    extra=extra_peer)
+
+
+def ctl(b):
+    return "control: { socket: %s }\n" % b.socket_path
+
+
+def status(b):
+    r = subprocess.run([netns.buoy_bin(), "status", "--json", "--socket", b.socket_path],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return json.loads(r.stdout)
+
+
+@pytest.fixture
+def lb(topo):
+    host = topo.add_host("lb1", ipv4="198.18.0.11")
+    api = topo.add_host("api1", ipv4="198.18.0.21")
+    api.start_backend("198.18.0.21:6443", mode="name", name="api1")
+    return host
+
+
+def test_missing_bird_keeps_serving_and_says_why(lb, buoy, tmp_path):
+    b = buoy(lb_yaml(str(tmp_path / "run"), bird="/nonexistent/bird"), ns=lb)
+    netns.wait_until(lambda: "not found" in status(b)["bgp"]["bird_error"], timeout=5)
+    st = status(b)["bgp"]
+    assert not st["bird_running"]
+    ann = st["announce"][0]
+    assert ann["wanted"] and not ann["announced"] and ann["reason"] == "bird not running", ann
+    # the listener serves on the VIP (on lo) all the same
+    assert lb.has_address(VIP, dev="lo")
+    out = lb.python("import socket; s = socket.create_connection(('%s', 6443), timeout=3); "
+                    "print(s.recv(100).decode())" % VIP).stdout
+    assert "api1" in out
+    # logged once per change, not once per retry
+    time.sleep(2.0)
+    assert len(re.findall(r'msg="bgp bird problem"', open(b.log_path).read())) == 1
+
+
+def test_crashed_bird_is_restarted(lb, buoy, tmp_path):
+    b = buoy(lb_yaml(str(tmp_path / "run")), ns=lb)
+    netns.wait_until(lambda: status(b)["bgp"]["bird_running"], timeout=5)
+    netns.wait_until(lambda: status(b)["bgp"]["announce"][0]["announced"], timeout=5,
+                     msg="BIRD confirmed the announcement")
+    pid = status(b)["bgp"]["bird_pid"]
+    os.kill(pid, signal.SIGKILL)
+    netns.wait_until(lambda: status(b)["bgp"]["bird_starts_total"] == 2, timeout=10,
+                     msg="BIRD restarted")
+    st = status(b)["bgp"]
+    assert st["bird_pid"] != pid
+    netns.wait_until(lambda: status(b)["bgp"]["announce"][0]["announced"], timeout=5)
+    assert re.search(r'msg="bgp bird problem" reason="bird exited \(signal 9\)"',
+                     open(b.log_path).read())
+
+
+def test_garbage_on_the_control_socket(lb, buoy, tmp_path):
+    fake = tmp_path / "fake-bird"
+    fake.write_text(textwrap.dedent("""\
+        #!/usr/bin/python3
+        # Stands in for BIRD: makes the control socket and answers garbage.
+        import socket, sys, time
+        sock = sys.argv[sys.argv.index("-s") + 1]
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(sock)
+        s.listen(8)
+        end = time.time() + 60
+        while time.time() < end:
+            c, _ = s.accept()
+            c.sendall(b"HTTP/1.1 200 OK\\r\\n\\r\\n")
+            c.close()
+        """))
+    fake.chmod(0o755)
+    os.chmod(str(tmp_path), 0o755)
+    b = buoy(lb_yaml(str(tmp_path / "run"), bird=str(fake)), ns=lb)
+    netns.wait_until(lambda: status(b)["bgp"]["control_errors_total"] >= 3, timeout=10,
+                     msg="garbage counted, reconnecting")
+    st = status(b)["bgp"]
+    assert st["bird_running"]
+    assert "control socket" in st["bird_error"], st
+    assert not st["announce"][0]["announced"], st   # never confirmed: never claimed
+    assert b.alive()
+
+
+def test_bad_bgp_section_on_reload_keeps_the_running_config(lb, buoy, tmp_path):
+    run_dir = str(tmp_path / "run")
+    b = buoy(lb_yaml(run_dir), ns=lb)
+    netns.wait_until(lambda: status(b)["bgp"]["bird_running"], timeout=5)
+    conf = open(os.path.join(run_dir, "bird.conf")).read()
+    with open(b.config_path, "w") as f:
+        f.write(lb_yaml(run_dir).replace("asn: 65001", "asn: 0") + ctl(b))
+    r = subprocess.run([netns.buoy_bin(), "reload", "--socket", b.socket_path],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0 and "bgp.asn" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert open(os.path.join(run_dir, "bird.conf")).read() == conf
+    assert status(b)["bgp"]["bird_starts_total"] == 1
+    # a good edit is applied by BIRD's own reconfigure, without restarting it
+    with open(b.config_path, "w") as f:
+        f.write(lb_yaml(run_dir, extra_peer="    - { name: rt2, address: 198.18.0.2, asn: 65000 }")
+                + ctl(b))
+    r = subprocess.run([netns.buoy_bin(), "reload", "--socket", b.socket_path],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "bgp=changed" in r.stdout
+    netns.wait_until(lambda: "buoy_rt2" in open(os.path.join(run_dir, "bird.conf")).read(),
+                     timeout=5)
+    netns.wait_until(lambda: [p["name"] for p in status(b)["bgp"]["peers"]] == ["rt", "rt2"],
+                     timeout=5)
+    assert status(b)["bgp"]["bird_starts_total"] == 1
+    assert status(b)["bgp"]["configure_failures_total"] == 0
