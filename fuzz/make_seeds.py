@@ -168,16 +168,47 @@ listeners:
 backends:
   - name: apiservers
     balance: roundrobin
-    health: { type: https, path: /readyz, interval: 1s, timeout: 1s, rise: 2, fall: 2, expect: ["200-299"] }
+    health: { type: https, path: /readyz, interval: 1s, timeout: 1s, rise: 2, fall: 2, expect_status: ["200-299"] }
     servers:
       - { address: "198.18.0.21:6443", weight: 2, max_conns: 100 }
       - { address: "198.18.0.22:6443", backup: true }
       - { address: "[2001:db8::23]:6443" }
+bgp:
+  asn: 65001
+  router_id: 198.18.1.11
+  listen_port: 1179
+  hold_time: 9s
+  keepalive: 3s
+  connect_retry: 5s
+  error_wait: { min: 1s, max: 10s }
+  bfd: { interval: 100ms, multiplier: 3 }
+  hold_down: 2s
+  shutdown_delay: 2s
+  bird: /usr/sbin/bird
+  run_dir: /run/buoy/bird-lb1
+  peers:
+    - { name: tor1, address: 198.18.1.1, asn: 65000, port: 179, password: secret, bfd: true, multihop: 2, passive: false, source: 198.18.1.11 }
+    - { address: "2001:db8:1::1", asn: 65000 }
+  announce:
+    - { prefix: 198.18.200.1/32, track: { backends: [apiservers] }, med: 100, communities: ["65000:100"] }
+    - { prefix: "2001:db8:200::1", track: { backends: [{ name: apiservers, weight: 0 }] } }
+    - { prefix: 198.18.200.2, track: { backends: [] } }
 """)
 put(T, "minimal", "listeners:\n  - { name: a, bind: \":6443\", backend: b }\nbackends:\n"
     "  - { name: b, servers: [ { address: \"127.0.0.1:1\" } ] }\n")
 put(T, "v2-auth", "vrrp:\n  - { name: v, interface: eth0, router_id: 1, version: 2, "
     "advert_interval: 1s, auth_pass: secret, virtual_ips: [\"2001:db8::1/64\"] }\n")
+put(T, "bgp-gate-from-listeners", "listeners:\n  - { name: a, bind: \":6443\", backend: b }\n"
+    "backends:\n  - { name: b, servers: [ { address: \"127.0.0.1:1\" } ] }\n"
+    "bgp:\n  asn: 65001\n  peers: [ { address: 198.18.1.0, asn: 65000 } ]\n"
+    "  announce: [ { prefix: 198.18.200.1 }, { prefix: \"2001:db8::1/128\", track: {} } ]\n")
+put(T, "near-bgp", "listeners:\n  - { name: a, bind: \"0.0.0.0:6443\", backend: b }\n"
+    "backends:\n  - { name: b, servers: [ { address: \"127.0.0.1:1\" } ] }\n"
+    "vrrp:\n  - { name: v, interface: eth0, router_id: 1, virtual_ips: [198.18.200.1/24] }\n"
+    "bgp:\n  asn: 0\n  listen_port: 0\n  hold_time: 3s\n  keepalive: 3s\n"
+    "  peers: [ { name: a-b, address: \"fe80::1\", asn: 1 }, { name: a.b, address: \"fe80::1\" } ]\n"
+    "  announce: [ { prefix: 198.18.200.1/24, communities: [\"1:70000\"] },\n"
+    "              { prefix: \"2001:db8::1\" }, { prefix: 198.18.200.1, track: { backends: [{ name: bb, weight: 5 }] } } ]\n")
 put(T, "near-unknown-key", "listeners:\n  - { name: a, bind: \":6443\", backend: b, bogus: 1 }\n")
 put(T, "near-dup", "backends:\n  - { name: b, servers: [{address: \"127.0.0.1:1\"}] }\n"
     "  - { name: b, servers: [{address: \"127.0.0.1:2\"}] }\n")

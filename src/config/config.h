@@ -125,7 +125,8 @@ struct cfg_vrrp {
 /* ---- bgp: active/active anycast through a supervised BIRD (src/bgp/) ---- */
 
 struct cfg_bgp_peer {
-	char *name;                  /* BIRD protocol / status name; default "peer<N>" (1-based) */
+	char *name;                  /* BIRD protocol / status name; default "peer<N>" (1-based);
+	                              * <= 59 chars, unique even with '-' and '.' read as '_' */
 	struct sockaddr_storage addr;/* port 0 */
 	char text[64];               /* "198.18.1.1" / "2001:db8::1" */
 	uint32_t asn;                /* 1..4294967295 */
@@ -143,7 +144,8 @@ struct cfg_bgp_announce {
 	struct cfg_vip prefix;       /* /32 or /128 (prefix defaults to the host length) */
 	struct cfg_track_backend *track_backends;
 	size_t n_track_backends;     /* default: the backends of the listeners bound on the
-	                              * address (or a wildcard of its family); weight unused */
+	                              * address, on 0.0.0.0 (IPv4) or on [::] (bound dual-stack:
+	                              * serves both); `backends: []` = 0, ungated; weight unused */
 	bool track_from_listeners;   /* true when derived as above (for `buoy check` output) */
 	bool has_med;
 	uint32_t med;                /* BGP MULTI_EXIT_DISC; absent = not sent */
@@ -154,7 +156,7 @@ struct cfg_bgp_announce {
 struct cfg_bgp {
 	uint32_t asn;                /* local AS, 1..4294967295 */
 	struct in_addr router_id;    /* s_addr 0 = the node's primary IPv4, found at start */
-	uint16_t listen_port;        /* BIRD's listening port, default 179; another port lets it
+	uint16_t listen_port;        /* BIRD's listening port, 1..65535, default 179; another lets it
 	                              * run beside a BGP speaker that holds :179 (BIRD 2 cannot
 	                              * run a session without a listening socket) */
 	uint64_t hold_time_ms;       /* 0 = BIRD's default (240 s); else 3 s..65535 s, whole s */

@@ -70,8 +70,13 @@ struct raw_vrrp {
 struct raw_bgp_peer {
 	char *name, *address, *asn, *port, *password, *bfd, *multihop, *passive, *source;
 };
-/* track.backends is filled from the YAML tree (names or {name: x} maps, like VRRP's) */
-struct raw_bgp_track { struct raw_track_ref *backends; unsigned backends_count; };
+/* track.backends is filled from the YAML tree (names or {name: x} maps, like VRRP's);
+ * present even when empty: `backends: []` means ungated, no key means "from the listeners" */
+struct raw_bgp_track {
+	struct raw_track_ref *backends;
+	unsigned backends_count;
+	bool backends_present;
+};
 struct raw_bgp_announce {
 	char *prefix, *med;
 	struct raw_bgp_track *track;
@@ -162,6 +167,13 @@ bool cv_str(struct cfg_diag *d, const char *prefix, const char *key, const char 
 	    bool required, const char *def, char **out);
 /* A name used in logs, metrics labels and CLI arguments: [A-Za-z0-9_.-], 1..63 chars. */
 bool cv_name(struct cfg_diag *d, const char *prefix, const char *key, const char *s, char **out);
+/* Address only (ports ignored); a wildcard is 0.0.0.0 or ::. */
+bool cfg_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+bool cfg_is_wildcard(const struct sockaddr_storage *ss);
+/* The index of the backend named `name`; on a miss reports "PREFIX.KEY: no backend named X"
+ * with a "did you mean" for a near miss, else the defined names, and returns c->n_backends. */
+size_t cfg_backend_ref(struct cfg_diag *d, const char *prefix, const char *key,
+		       const struct config *c, const char *name);
 
 /* VRRP instances (validate_vrrp.c); backends must already be built for track.backends. */
 void cfg_build_vrrp(const struct raw_config *raw, struct cfg_diag *d, struct config *c);
@@ -187,6 +199,8 @@ bool ydoc_too_big(yaml_document_t *doc, size_t limit);
 /* Pre-scan of the raw text: flow ([..] {..}) nesting deeper than max_depth makes libyaml slow. */
 bool ydoc_flow_depth_ok(const char *s, size_t len, unsigned max_depth, struct cfg_pos *where);
 bool ydoc_is_null(const yaml_node_t *n);
+/* Levenshtein distance for "did you mean" hints; strings over 64 bytes are "far" (99). */
+size_t cfg_edit_distance(const char *a, const char *b);
 const char *ydoc_kind(const yaml_node_t *n);
 
 /* Turns libcyaml's log lines ("Load: ...", "Load: Backtrace:", "  in mapping field 'x'

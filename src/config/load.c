@@ -433,6 +433,7 @@ static int extract_polymorphic(yaml_document_t *doc, struct raw_config *raw, str
 		if (!t)
 			continue;
 		snprintf(path, sizeof(path), "bgp.announce[%u].track.backends", i);
+		t->backends_present = ydoc_find(doc, path, true) != NULL;
 		rc |= extract_refs(doc, path, &t->backends, &t->backends_count, d);
 	}
 	return rc;

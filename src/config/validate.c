@@ -219,12 +219,25 @@ static bool cv_hostport(struct cfg_diag *d, const char *prefix, const char *key,
 	return true;
 }
 
-static bool is_wildcard(const struct sockaddr_storage *ss)
+/* ---- addresses ---- */
+
+bool cfg_is_wildcard(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)
 		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == 0;
 	static const struct in6_addr any = IN6ADDR_ANY_INIT;
 	return !memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr, &any, sizeof(any));
+}
+
+bool cfg_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
 }
 
 /* ---- global keys ---- */
@@ -406,7 +419,7 @@ static void build_servers(const struct raw_backend *rb, const char *prefix, stru
 		uint64_t u;
 		snprintf(p, sizeof(p), "%s.servers[%zu]", prefix, i);
 		if (cv_hostport(d, p, "address", rs->address, &s->addr)) {
-			if (is_wildcard(&s->addr.ss))
+			if (cfg_is_wildcard(&s->addr.ss))
 				cfg_err(d, p, "address", "a server needs a specific address, not \"%s\"",
 					rs->address);
 			for (size_t j = 0; j < i; j++) {
@@ -481,11 +494,29 @@ static void build_listener(const struct raw_listener *rl, size_t idx, const stru
 	}
 	if (!cv_str(d, p, "backend", rl->backend, true, NULL, &l->backend) || !*rl->backend)
 		return;
+	l->backend_idx = cfg_backend_ref(d, p, "backend", c, l->backend);
+}
+
+size_t cfg_backend_ref(struct cfg_diag *d, const char *prefix, const char *key,
+		       const struct config *c, const char *name)
+{
+	for (size_t j = 0; j < c->n_backends; j++)
+		if (c->backends[j].name && !strcmp(c->backends[j].name, name))
+			return j;
+	const char *guess = NULL;
+	size_t best = strlen(name) / 2 + 1;   /* no "did you mean" from two unrelated short names */
+	if (best > 3)
+		best = 3;
 	for (size_t j = 0; j < c->n_backends; j++) {
-		if (c->backends[j].name && !strcmp(c->backends[j].name, l->backend)) {
-			l->backend_idx = j;
-			return;
+		size_t dist = c->backends[j].name ? cfg_edit_distance(name, c->backends[j].name) : 99;
+		if (dist < best) {
+			best = dist;
+			guess = c->backends[j].name;
 		}
+	}
+	if (guess) {
+		cfg_err(d, prefix, key, "no backend named \"%s\" (did you mean \"%s\"?)", name, guess);
+		return c->n_backends;
 	}
 	char known[256] = "";
 	for (size_t j = 0; j < c->n_backends && strlen(known) < 200; j++) {
@@ -493,8 +524,9 @@ static void build_listener(const struct raw_listener *rl, size_t idx, const stru
 			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
 				 *known ? ", " : "", c->backends[j].name);
 	}
-	cfg_err(d, p, "backend", "no backend named \"%s\" (defined: %s)", l->backend,
+	cfg_err(d, prefix, key, "no backend named \"%s\" (defined: %s)", name,
 		*known ? known : "none");
+	return c->n_backends;
 }
 
 /* Names must be unique within their list: they are how logs, metrics and the CLI refer to them. */
@@ -551,8 +583,8 @@ size_t cfg_build(const struct raw_config *raw, const struct cfg_defaults *defs,
 		     sizeof(*c->listeners), offsetof(struct cfg_listener, name));
 	cfg_build_vrrp(raw, d, c);
 	cfg_build_bgp(raw, d, c);
-	if (!raw->listeners_count && !raw->vrrp_count)
-		cfg_err(d, "", NULL, "nothing to do: define listeners and/or vrrp instances");
+	if (!raw->listeners_count && !raw->vrrp_count && !raw->bgp)
+		cfg_err(d, "", NULL, "nothing to do: define listeners, vrrp instances and/or bgp");
 	return d->errs->n - before;
 }
 

@@ -1,32 +1,50 @@
 /* The bgp: section: conversion, defaults, and the checks `buoy check` promises (duplicate
  * peers and prefixes, host-length prefixes, a VIP that is not also VRRP's, a gate for every
- * announcement). Pure. */
+ * announcement, nothing BIRD 2 would refuse). Pure. */
 #include "config/config_internal.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_BGP_ITEMS 64
+#define BIRD_DEFAULT_HOLD_MS 240000
+/* BIRD symbols are at most 64 bytes and a peer's protocol is "buoy_" + its name */
+#define MAX_PEER_NAME 59
+#define MAX_RUN_DIR 90 /* + "/bird.ctl" must fit a socket path */
 
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+static const char *ip_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
+	const void *a = ss->ss_family == AF_INET
+		? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
+		: (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (!inet_ntop(ss->ss_family, a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
 }
 
-static bool is_any(const struct sockaddr_storage *ss)
+/* Addresses no router would route to one host; NULL when usable. */
+static const char *ip_unusable(const struct sockaddr_storage *ss)
 {
-	if (ss->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
-	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+	if (cfg_is_wildcard(ss))
+		return "the unspecified address";
+	if (ss->ss_family == AF_INET) {
+		uint32_t a = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+		if ((a >> 24) == 127)
+			return "a loopback address";
+		return (a >> 28) >= 14 ? "a multicast or reserved address" : NULL;
+	}
+	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (IN6_IS_ADDR_LOOPBACK(a6))
+		return "a loopback address";
+	if (IN6_IS_ADDR_MULTICAST(a6))
+		return "a multicast address";
+	if (IN6_IS_ADDR_LINKLOCAL(a6))
+		return "link-local (BIRD needs an interface for it, which bgp: does not take)";
+	return NULL;
 }
 
 /* Whole seconds: BIRD's BGP timers have no finer unit. */
@@ -38,14 +56,11 @@ static void cv_seconds(struct cfg_diag *d, const char *p, const char *key, const
 }
 
 static bool cv_ipaddr(struct cfg_diag *d, const char *p, const char *key, const char *s,
-		      bool required, struct sockaddr_storage *out)
+		      struct sockaddr_storage *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (!s) {
-		if (required)
-			cfg_err(d, p, NULL, "missing required key \"%s\"", key);
+	if (!s)
 		return false;
-	}
 	if (parse_ip(s, out) < 0) {
 		cfg_err(d, p, key, "invalid IP address \"%s\"", s);
 		return false;
@@ -55,13 +70,19 @@ static bool cv_ipaddr(struct cfg_diag *d, const char *p, const char *key, const 
 
 static void build_timers(const struct raw_bgp *r, struct cfg_diag *d, struct cfg_bgp *b)
 {
-	uint64_t u;
-	cv_uint(d, "bgp", "listen_port", r->listen_port, 1, 65535, 179, &u);
+	uint64_t u = 179;
+	if (r->listen_port && !strcmp(r->listen_port, "0"))
+		cfg_err(d, "bgp", "listen_port", "BIRD 2 needs a listening port for every session: "
+			"use another port (e.g. 1179) beside a speaker that holds 179");
+	else
+		cv_uint(d, "bgp", "listen_port", r->listen_port, 1, 65535, 179, &u);
 	b->listen_port = (uint16_t)u;
 	cv_seconds(d, "bgp", "hold_time", r->hold_time, 3000, 65535000, 0, &b->hold_time_ms);
 	cv_seconds(d, "bgp", "keepalive", r->keepalive, 1000, 65535000, 0, &b->keepalive_ms);
-	if (b->hold_time_ms && b->keepalive_ms && b->keepalive_ms >= b->hold_time_ms)
-		cfg_err(d, "bgp", "keepalive", "must be shorter than hold_time");
+	uint64_t hold = b->hold_time_ms ? b->hold_time_ms : BIRD_DEFAULT_HOLD_MS;
+	if (b->keepalive_ms && b->keepalive_ms >= hold)
+		cfg_err(d, "bgp", "keepalive", "must be shorter than hold_time (%llus%s)",
+			(unsigned long long)(hold / 1000), b->hold_time_ms ? "" : ", BIRD's default");
 	cv_seconds(d, "bgp", "connect_retry", r->connect_retry, 1000, 3600000, 5000,
 		   &b->connect_retry_ms);
 	const struct raw_bgp_error_wait *ew = r->error_wait;
@@ -70,7 +91,9 @@ static void build_timers(const struct raw_bgp *r, struct cfg_diag *d, struct cfg
 	cv_seconds(d, "bgp.error_wait", "max", ew ? ew->max : NULL, 1000, 3600000, 10000,
 		   &b->error_wait_max_ms);
 	if (b->error_wait_min_ms > b->error_wait_max_ms)
-		cfg_err(d, "bgp.error_wait", "min", "must not exceed max");
+		cfg_err(d, "bgp.error_wait", ew && ew->min ? "min" : "max", "min (%llus) must not "
+			"exceed max (%llus)", (unsigned long long)(b->error_wait_min_ms / 1000),
+			(unsigned long long)(b->error_wait_max_ms / 1000));
 	cv_duration(d, "bgp.bfd", "interval", r->bfd ? r->bfd->interval : NULL, 10, 10000, 100,
 		    &b->bfd_interval_ms);
 	cv_uint(d, "bgp.bfd", "multiplier", r->bfd ? r->bfd->multiplier : NULL, 1, 255, 3, &u);
@@ -80,25 +103,44 @@ static void build_timers(const struct raw_bgp *r, struct cfg_diag *d, struct cfg
 		    &b->shutdown_delay_ms);
 }
 
+static void build_peer_addrs(const struct raw_bgp_peer *r, const char *pp, struct cfg_diag *d,
+			     struct cfg_bgp_peer *p)
+{
+	const char *why;
+	if (!r->address)
+		cfg_err(d, pp, NULL, "missing required key \"address\" (the router's address)");
+	if (cv_ipaddr(d, pp, "address", r->address, &p->addr)) {
+		ip_text(&p->addr, p->text, sizeof(p->text));
+		if ((why = ip_unusable(&p->addr)))
+			cfg_err(d, pp, "address", "%s is %s", p->text, why);
+	}
+	char s[64];
+	if (!cv_ipaddr(d, pp, "source", r->source, &p->source) || !p->addr.ss_family)
+		return;
+	ip_text(&p->source, s, sizeof(s));
+	if (p->source.ss_family != p->addr.ss_family)
+		cfg_err(d, pp, "source", "%s is not of the family of the peer's address %s", s,
+			p->text);
+	else if (cfg_same_ip(&p->source, &p->addr))
+		cfg_err(d, pp, "source", "%s is the peer's own address", s);
+	else if ((why = ip_unusable(&p->source)))
+		cfg_err(d, pp, "source", "%s is %s", s, why);
+}
+
 static void build_peer(const struct raw_bgp_peer *r, size_t i, struct cfg_diag *d,
 		       struct cfg_bgp_peer *p)
 {
-	char pp[64], def[32];
+	char pp[64];
 	uint64_t u;
 	snprintf(pp, sizeof(pp), "bgp.peers[%zu]", i);
-	snprintf(def, sizeof(def), "peer%zu", i + 1);
-	if (r->name)
-		cv_name(d, pp, "name", r->name, &p->name);
-	else
-		p->name = strdup(def);
-	if (cv_ipaddr(d, pp, "address", r->address, true, &p->addr))
-		format_sockaddr((struct sockaddr *)&p->addr, p->text, sizeof(p->text));
-	if (p->addr.ss_family == AF_INET6) /* format_sockaddr writes "[addr]:0" */
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&p->addr)->sin6_addr, p->text,
-			  sizeof(p->text));
-	else if (p->addr.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&p->addr)->sin_addr, p->text,
-			  sizeof(p->text));
+	if (!r->name) {
+		if (asprintf(&p->name, "peer%zu", i + 1) < 0)
+			p->name = NULL;
+	} else if (cv_name(d, pp, "name", r->name, &p->name) && strlen(p->name) > MAX_PEER_NAME) {
+		cfg_err(d, pp, "name", "at most %d characters (BIRD's protocol name is \"buoy_\" + "
+			"the name, at most 64)", MAX_PEER_NAME);
+	}
+	build_peer_addrs(r, pp, d, p);
 	if (!r->asn)
 		cfg_err(d, pp, NULL, "missing required key \"asn\" (the peer's AS number)");
 	cv_uint(d, pp, "asn", r->asn, 1, UINT32_MAX, 0, &u);
@@ -109,45 +151,88 @@ static void build_peer(const struct raw_bgp_peer *r, size_t i, struct cfg_diag *
 	if (p->password && (!*p->password || strlen(p->password) > 80 ||
 			    strpbrk(p->password, "\"\\\n\r")))
 		cfg_err(d, pp, "password", "must be 1..80 characters without quotes, backslashes "
-			"or line breaks");
+			"or line breaks (a TCP-MD5 key)");
 	cv_bool(d, pp, "bfd", r->bfd, true, &p->bfd);
 	cv_uint(d, pp, "multihop", r->multihop, 2, 255, 0, &u);
 	p->multihop = (uint8_t)u;
 	cv_bool(d, pp, "passive", r->passive, false, &p->passive);
-	if (cv_ipaddr(d, pp, "source", r->source, false, &p->source) &&
-	    p->addr.ss_family && p->source.ss_family != p->addr.ss_family)
-		cfg_err(d, pp, "source", "is not of the peer address's family");
 }
 
-/* The backends of the listeners bound on the address or on the wildcard of its family. */
+/* birdconf writes '-' and '.' in a protocol name as '_' (BIRD symbols allow neither). */
+static bool same_bird_name(const char *x, const char *y)
+{
+	if (!x || !y || strlen(x) != strlen(y))
+		return false;
+	for (; *x; x++, y++)
+		if (*x != *y && !(strchr("-._", *x) && strchr("-._", *y)))
+			return false;
+	return true;
+}
+
+static void check_peers(const struct raw_bgp *r, struct cfg_diag *d, const struct cfg_bgp *b)
+{
+	for (size_t i = 0; i < b->n_peers; i++) {
+		const struct cfg_bgp_peer *p = &b->peers[i], *q;
+		char pp[64];
+		snprintf(pp, sizeof(pp), "bgp.peers[%zu]", i);
+		for (size_t j = 0; j < i; j++) {
+			q = &b->peers[j];
+			if (p->addr.ss_family && cfg_same_ip(&p->addr, &q->addr))
+				cfg_err(d, pp, "address", "%s is also bgp.peers[%zu]", p->text, j);
+			if (!same_bird_name(p->name, q->name))
+				continue;
+			if (strcmp(p->name, q->name))
+				cfg_err(d, pp, "name", "\"%s\" and bgp.peers[%zu]'s \"%s\" are one name "
+					"to BIRD ('-' and '.' become '_')", p->name, j, q->name);
+			else
+				cfg_err(d, pp, "name", "duplicate peer name \"%s\" (also bgp.peers[%zu]%s)",
+					p->name, j, r->peers[i].name ? "" : "; unnamed peers are peer<N>");
+		}
+	}
+}
+
+/* A listener on the address serves it, and so does one on 0.0.0.0 (IPv4) or on [::], which
+ * listeners bind dual-stack (proxy/listener.c). */
+static bool listener_serves(const struct cfg_listener *l, const struct sockaddr_storage *vip)
+{
+	if (l->bind.ss.ss_family == AF_INET6 && cfg_is_wildcard(&l->bind.ss))
+		return true;
+	return l->bind.ss.ss_family == vip->ss_family &&
+	       (cfg_same_ip(&l->bind.ss, vip) || cfg_is_wildcard(&l->bind.ss));
+}
+
 static void track_from_listeners(const struct config *c, struct cfg_bgp_announce *a)
 {
-	a->track_backends = calloc(c->n_listeners ? c->n_listeners : 1, sizeof(*a->track_backends));
+	a->track_from_listeners = true;
+	if (!c->n_listeners)
+		return;
+	a->track_backends = calloc(c->n_listeners, sizeof(*a->track_backends));
 	if (!a->track_backends)
 		return;
 	for (size_t i = 0; i < c->n_listeners; i++) {
 		const struct cfg_listener *l = &c->listeners[i];
 		if (!l->backend || l->backend_idx >= c->n_backends ||
-		    l->bind.ss.ss_family != a->prefix.ss.ss_family ||
-		    !(same_ip(&l->bind.ss, &a->prefix.ss) || is_any(&l->bind.ss)))
+		    !listener_serves(l, &a->prefix.ss))
 			continue;
 		bool dup = false;
 		for (size_t k = 0; k < a->n_track_backends && !dup; k++)
 			dup = a->track_backends[k].backend_idx == l->backend_idx;
 		if (dup)
 			continue;
-		struct cfg_track_backend *t = &a->track_backends[a->n_track_backends++];
-		t->name = strdup(l->backend);
+		struct cfg_track_backend *t = &a->track_backends[a->n_track_backends];
+		if (!(t->name = strdup(l->backend)))
+			return;
 		t->backend_idx = l->backend_idx;
+		a->n_track_backends++;
 	}
-	a->track_from_listeners = true;
 }
 
 static void build_track(const struct raw_bgp_track *t, const char *ap, struct cfg_diag *d,
 			const struct config *c, struct cfg_bgp_announce *a)
 {
-	a->track_backends = calloc(t->backends_count ? t->backends_count : 1,
-				   sizeof(*a->track_backends));
+	if (!t->backends_count)
+		return;        /* `backends: []`: announced whenever buoy runs */
+	a->track_backends = calloc(t->backends_count, sizeof(*a->track_backends));
 	if (!a->track_backends)
 		return;
 	for (size_t i = 0; i < t->backends_count; i++) {
@@ -155,20 +240,30 @@ static void build_track(const struct raw_bgp_track *t, const char *ap, struct cf
 		int64_t w;
 		snprintf(bp, sizeof(bp), "%s.track.backends[%zu]", ap, i);
 		const char *key = t->backends[i].is_map ? "name" : NULL;
-		if (cv_int(d, bp, "weight", t->backends[i].weight, -254, 254, 0, &w) && w != 0)
+		if (cv_int(d, bp, "weight", t->backends[i].weight, INT32_MIN, INT32_MAX, 0, &w) && w)
 			cfg_err(d, bp, "weight", "bgp announcements have no priority: weight must be "
 				"absent or 0");
 		struct cfg_track_backend *tb = &a->track_backends[a->n_track_backends];
 		if (!cv_str(d, bp, key ? key : "", t->backends[i].name, true, NULL, &tb->name))
 			continue;
 		a->n_track_backends++;
-		size_t j = 0;
-		while (j < c->n_backends && !(c->backends[j].name && !strcmp(c->backends[j].name, tb->name)))
-			j++;
-		if (j == c->n_backends)
-			cfg_err(d, bp, key, "no backend named \"%s\"", tb->name);
-		tb->backend_idx = j;
+		tb->backend_idx = cfg_backend_ref(d, bp, key, c, tb->name);
 	}
+}
+
+/* "0".."65535": digits only, no sign or space (sscanf would take both). */
+static bool parse_u16(const char *s, size_t n, uint16_t *out)
+{
+	unsigned v = 0;
+	if (!n || n > 5)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	*out = (uint16_t)v;
+	return v <= 65535;
 }
 
 static void build_communities(const struct raw_bgp_announce *r, const char *ap,
@@ -176,48 +271,67 @@ static void build_communities(const struct raw_bgp_announce *r, const char *ap,
 {
 	if (!r->communities_count)
 		return;
+	if (r->communities_count > MAX_BGP_ITEMS) {
+		cfg_err(d, ap, "communities", "at most %d communities", MAX_BGP_ITEMS);
+		return;
+	}
 	a->communities = calloc(r->communities_count, sizeof(*a->communities));
 	if (!a->communities)
 		return;
 	for (size_t i = 0; i < r->communities_count; i++) {
 		char cp[128];
-		unsigned x, y;
-		char tail;
+		const char *s = r->communities[i], *colon = strchr(s, ':');
+		struct cfg_bgp_community *cm = &a->communities[a->n_communities];
 		snprintf(cp, sizeof(cp), "%s.communities[%zu]", ap, i);
-		if (sscanf(r->communities[i], "%u:%u%c", &x, &y, &tail) != 2 || x > 65535 ||
-		    y > 65535 || strchr(r->communities[i], '-') || strchr(r->communities[i], '+')) {
-			cfg_err(d, cp, NULL, "expected \"ASN:VALUE\" with both 0..65535, got \"%s\"",
-				r->communities[i]);
+		if (!colon || !parse_u16(s, (size_t)(colon - s), &cm->asn) ||
+		    !parse_u16(colon + 1, strlen(colon + 1), &cm->value)) {
+			cfg_err(d, cp, NULL, "expected \"ASN:VALUE\" with both 0..65535, got \"%s\"", s);
 			continue;
 		}
-		a->communities[a->n_communities++] = (struct cfg_bgp_community){ (uint16_t)x,
-										 (uint16_t)y };
+		a->n_communities++;
 	}
+}
+
+/* One address, /32 or /128: the route buoy puts on lo and BIRD announces. */
+static bool build_prefix(const struct raw_bgp_announce *r, const char *ap, struct cfg_diag *d,
+			 struct cfg_bgp_announce *a)
+{
+	const char *why;
+	char ip[64];
+	if (!r->prefix) {
+		cfg_err(d, ap, NULL, "missing required key \"prefix\" (the VIP, e.g. 198.18.200.1/32)");
+		return false;
+	}
+	if (parse_cidr(r->prefix, &a->prefix) < 0) {
+		cfg_err(d, ap, "prefix", "invalid address \"%s\" (expected e.g. 198.18.200.1/32)",
+			r->prefix);
+		return false;
+	}
+	unsigned host = a->prefix.ss.ss_family == AF_INET ? 32 : 128;
+	if (a->prefix.prefix != host) {
+		cfg_err(d, ap, "prefix", "an anycast VIP is one address: /%u, got %s", host,
+			r->prefix);
+		return false;
+	}
+	if ((why = ip_unusable(&a->prefix.ss))) {
+		cfg_err(d, ap, "prefix", "%s is %s", ip_text(&a->prefix.ss, ip, sizeof(ip)), why);
+		return false;
+	}
+	return true;
 }
 
 static void build_announce(const struct raw_bgp_announce *r, size_t i, struct cfg_diag *d,
 			   const struct config *c, struct cfg_bgp_announce *a)
 {
-	char ap[64];
-	bool ok = false;
-	snprintf(ap, sizeof(ap), "bgp.announce[%zu]", i);
-	if (!r->prefix) {
-		cfg_err(d, ap, NULL, "missing required key \"prefix\" (the VIP, e.g. 198.18.200.1/32)");
-	} else if (parse_cidr(r->prefix, &a->prefix) < 0) {
-		cfg_err(d, ap, "prefix", "invalid address \"%s\" (expected e.g. 198.18.200.1/32)",
-			r->prefix);
-	} else if (a->prefix.prefix != (a->prefix.ss.ss_family == AF_INET ? 32 : 128)) {
-		cfg_err(d, ap, "prefix", "an anycast VIP is one address: /%u, got %s",
-			a->prefix.ss.ss_family == AF_INET ? 32 : 128, r->prefix);
-	} else {
-		ok = true;
-	}
+	char ap[64], ip[64];
 	uint64_t u;
+	snprintf(ap, sizeof(ap), "bgp.announce[%zu]", i);
+	bool ok = build_prefix(r, ap, d, a);
 	a->has_med = r->med != NULL;
 	cv_uint(d, ap, "med", r->med, 0, UINT32_MAX, 0, &u);
 	a->med = (uint32_t)u;
 	build_communities(r, ap, d, a);
-	if (r->track) {
+	if (r->track && r->track->backends_present) {
 		build_track(r->track, ap, d, c, a);
 		return;
 	}
@@ -227,64 +341,73 @@ static void build_announce(const struct raw_bgp_announce *r, size_t i, struct cf
 	if (!a->n_track_backends)
 		cfg_err(d, ap, "prefix", "no listener binds %s and no track.backends given: nothing "
 			"would gate the announcement (track: { backends: [] } announces it always)",
-			a->prefix.text);
+			ip_text(&a->prefix.ss, ip, sizeof(ip)));
 }
 
-static void check_clashes(struct cfg_diag *d, const struct config *c, const struct cfg_bgp *b)
+static void check_announce(struct cfg_diag *d, const struct config *c, const struct cfg_bgp *b)
 {
-	for (size_t i = 0; i < b->n_peers; i++) {
-		char pp[64];
-		snprintf(pp, sizeof(pp), "bgp.peers[%zu]", i);
-		for (size_t j = 0; j < i; j++) {
-			if (b->peers[i].addr.ss_family && same_ip(&b->peers[i].addr, &b->peers[j].addr))
-				cfg_err(d, pp, "address", "%s is also bgp.peers[%zu]", b->peers[i].text, j);
-			else if (b->peers[i].name && b->peers[j].name &&
-				 !strcmp(b->peers[i].name, b->peers[j].name))
-				cfg_err(d, pp, "name", "duplicate peer name \"%s\" (also bgp.peers[%zu])",
-					b->peers[i].name, j);
-		}
-	}
 	for (size_t i = 0; i < b->n_announce; i++) {
 		const struct cfg_bgp_announce *a = &b->announce[i];
-		char ap[64];
+		char ap[64], ip[64];
 		snprintf(ap, sizeof(ap), "bgp.announce[%zu]", i);
 		if (!a->prefix.ss.ss_family)
 			continue;
+		ip_text(&a->prefix.ss, ip, sizeof(ip));
 		for (size_t j = 0; j < i; j++)
-			if (same_ip(&a->prefix.ss, &b->announce[j].prefix.ss))
-				cfg_err(d, ap, "prefix", "%s is also bgp.announce[%zu]", a->prefix.text, j);
+			if (cfg_same_ip(&a->prefix.ss, &b->announce[j].prefix.ss))
+				cfg_err(d, ap, "prefix", "%s is also bgp.announce[%zu]", ip, j);
 		for (size_t v = 0; v < c->n_vrrp; v++)
 			for (size_t k = 0; k < c->vrrp[v].n_vips; k++)
-				if (same_ip(&a->prefix.ss, &c->vrrp[v].vips[k].ss))
-					cfg_err(d, ap, "prefix", "%s is also a virtual_ip of vrrp[%zu]: an "
-						"address floats by VRRP or is anycast by BGP, not both",
-						a->prefix.text, v);
+				if (cfg_same_ip(&a->prefix.ss, &c->vrrp[v].vips[k].ss))
+					cfg_err(d, ap, "prefix", "%s is also a virtual_ip of vrrp[%zu]: one "
+						"address cannot float by VRRP and be anycast by BGP", ip, v);
 	}
 }
 
-static bool build_lists(const struct raw_bgp *r, struct cfg_diag *d, const struct config *c,
+static void build_lists(const struct raw_bgp *r, struct cfg_diag *d, const struct config *c,
 			struct cfg_bgp *b)
 {
 	if (!r->peers_count)
-		cfg_err(d, "bgp", NULL, "missing required key \"peers\" (at least one router)");
+		cfg_err(d, "bgp", "peers", "at least one peer is required (the routers to announce to)");
 	if (!r->announce_count)
-		cfg_err(d, "bgp", NULL, "missing required key \"announce\" (at least one VIP)");
+		cfg_err(d, "bgp", "announce", "at least one prefix is required (the VIPs to announce)");
 	if (r->peers_count > MAX_BGP_ITEMS || r->announce_count > MAX_BGP_ITEMS) {
 		cfg_err(d, "bgp", r->peers_count > MAX_BGP_ITEMS ? "peers" : "announce",
 			"at most %d entries", MAX_BGP_ITEMS);
-		return false;
+		return;        /* the duplicate checks are quadratic */
 	}
-	b->peers = calloc(r->peers_count ? r->peers_count : 1, sizeof(*b->peers));
-	b->announce = calloc(r->announce_count ? r->announce_count : 1, sizeof(*b->announce));
-	if (!b->peers || !b->announce)
-		return false;
-	b->n_peers = r->peers_count;
-	b->n_announce = r->announce_count;
+	if (r->peers_count && (b->peers = calloc(r->peers_count, sizeof(*b->peers))))
+		b->n_peers = r->peers_count;
+	if (r->announce_count && (b->announce = calloc(r->announce_count, sizeof(*b->announce))))
+		b->n_announce = r->announce_count;
 	for (size_t i = 0; i < b->n_peers; i++)
 		build_peer(&r->peers[i], i, d, &b->peers[i]);
 	for (size_t i = 0; i < b->n_announce; i++)
 		build_announce(&r->announce[i], i, d, c, &b->announce[i]);
-	return true;
+	check_peers(r, d, b);
+	check_announce(d, c, b);
+}
+
+static void build_paths(const struct raw_bgp *r, struct cfg_diag *d, const struct config *c,
+			struct cfg_bgp *b)
+{
+	cv_str(d, "bgp", "bird", r->bird, false, "bird", &b->bird);
+	if (b->bird && !*b->bird)
+		cfg_err(d, "bgp", "bird", "must not be empty (default: bird, found in PATH)");
+	if (r->run_dir) {
+		cv_str(d, "bgp", "run_dir", r->run_dir, false, NULL, &b->run_dir);
+		if (b->run_dir && (b->run_dir[0] != '/' || strlen(b->run_dir) > MAX_RUN_DIR))
+			cfg_err(d, "bgp", "run_dir", "must be an absolute path of at most %d characters "
+				"(the control socket lives there)", MAX_RUN_DIR);
+		return;
+	}
+	if (!c->node || asprintf(&b->run_dir, "/run/buoy/bird-%s", c->node) < 0) {
+		b->run_dir = NULL;
+		return;
+	}
+	if (strchr(c->node, '/') || strlen(b->run_dir) > MAX_RUN_DIR)
+		cfg_err(d, "bgp", NULL, "the default run_dir %s is no directory name of at most %d "
+			"characters: set run_dir", b->run_dir, MAX_RUN_DIR);
 }
 
 void cfg_build_bgp(const struct raw_config *raw, struct cfg_diag *d, struct config *c)
@@ -300,16 +423,13 @@ void cfg_build_bgp(const struct raw_config *raw, struct cfg_diag *d, struct conf
 		cfg_err(d, "bgp", NULL, "missing required key \"asn\" (this node's AS number)");
 	cv_uint(d, "bgp", "asn", r->asn, 1, UINT32_MAX, 0, &u);
 	b->asn = (uint32_t)u;
-	if (r->router_id && inet_pton(AF_INET, r->router_id, &b->router_id) != 1)
-		cfg_err(d, "bgp", "router_id", "expected an IPv4 address, got \"%s\"", r->router_id);
+	if (r->router_id && (inet_pton(AF_INET, r->router_id, &b->router_id) != 1 ||
+			     !b->router_id.s_addr))
+		cfg_err(d, "bgp", "router_id", "expected a non-zero IPv4 address, got \"%s\"",
+			r->router_id);
 	build_timers(r, d, b);
-	cv_str(d, "bgp", "bird", r->bird, false, NULL, &b->bird);
-	cv_str(d, "bgp", "run_dir", r->run_dir, false, NULL, &b->run_dir);
-	if (b->run_dir && (b->run_dir[0] != '/' || strlen(b->run_dir) > 90))
-		cfg_err(d, "bgp", "run_dir", "must be an absolute path of at most 90 characters "
-			"(the control socket lives there)");
-	if (build_lists(r, d, c, b))
-		check_clashes(d, c, b);
+	build_paths(r, d, c, b);
+	build_lists(r, d, c, b);
 }
 
 void cfg_free_bgp(struct cfg_bgp *b)

@@ -13,17 +13,6 @@
 
 static const char *family_name(int af) { return af == AF_INET6 ? "IPv6" : "IPv4"; }
 
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
-}
-
 static void build_vips(const struct raw_vrrp *rv, const char *p, struct cfg_diag *d,
 		       struct cfg_vrrp *v)
 {
@@ -57,7 +46,7 @@ static void build_vips(const struct raw_vrrp *rv, const char *p, struct cfg_diag
 		}
 		bool dup = false;
 		for (size_t j = 0; j < v->n_vips && !dup; j++)
-			dup = same_ip(&v->vips[j].ss, &vip->ss);
+			dup = cfg_same_ip(&v->vips[j].ss, &vip->ss);
 		if (dup) {
 			cfg_err(d, item, NULL, "duplicate address %s", vip->text);
 			continue;
@@ -101,8 +90,8 @@ static void build_unicast(const struct raw_vrrp *rv, const char *p, struct cfg_d
 			continue;
 		}
 		for (size_t j = 0; j < v->n_unicast_peers && !dup; j++)
-			dup = same_ip(&v->unicast_peers[j], peer);
-		if (dup || same_ip(peer, &v->unicast_source)) {
+			dup = cfg_same_ip(&v->unicast_peers[j], peer);
+		if (dup || cfg_same_ip(peer, &v->unicast_source)) {
 			cfg_err(d, item, NULL, dup ? "duplicate peer %s" : "peer %s is the unicast_source", s);
 			continue;
 		}
@@ -251,12 +240,7 @@ static void build_track_backends(const struct raw_track *t, const char *p, struc
 		tb->weight = (int32_t)w;
 		if (!cv_str(d, bp, key ? key : "", t->backends[i].name, true, NULL, &tb->name))
 			continue;
-		size_t j = 0;
-		while (j < c->n_backends && !(c->backends[j].name && !strcmp(c->backends[j].name, tb->name)))
-			j++;
-		if (j == c->n_backends)
-			cfg_err(d, bp, key, "no backend named \"%s\"", tb->name);
-		tb->backend_idx = j;
+		tb->backend_idx = cfg_backend_ref(d, bp, key, c, tb->name);
 	}
 }
 
@@ -316,7 +300,7 @@ static void check_clashes(struct cfg_diag *d, const struct config *c)
 		for (size_t k = 0; k < a->n_vips; k++) {
 			for (size_t j = 0; j < i; j++) {
 				for (size_t m = 0; m < c->vrrp[j].n_vips; m++) {
-					if (same_ip(&a->vips[k].ss, &c->vrrp[j].vips[m].ss)) {
+					if (cfg_same_ip(&a->vips[k].ss, &c->vrrp[j].vips[m].ss)) {
 						char item[128];
 						snprintf(item, sizeof(item), "%s.virtual_ips[%zu]", p, k);
 						cfg_err(d, item, NULL, "%s is also in vrrp[%zu]",

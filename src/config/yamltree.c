@@ -39,13 +39,13 @@ const char *ydoc_kind(const yaml_node_t *n)
 	}
 }
 
-/* Edit distance, for "did you mean" on unknown keys; keys are short. */
-static size_t edit_distance(const char *a, const char *b)
+/* Edit distance, for "did you mean" on unknown keys and names; both are short. */
+size_t cfg_edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
-	if (la > 31 || lb > 31)
+	if (la > 64 || lb > 64)
 		return 99;
-	size_t row[32];
+	size_t row[65];
 	for (size_t j = 0; j <= lb; j++)
 		row[j] = j;
 	for (size_t i = 1; i <= la; i++) {
@@ -72,7 +72,7 @@ static void unknown_key(struct cfg_diag *d, const yaml_node_t *key, const char *
 	const char *guess = NULL;
 	size_t best = 3;
 	for (const cyaml_schema_field_t *f = fields; f->key; f++) {
-		size_t dist = edit_distance(k, f->key);
+		size_t dist = cfg_edit_distance(k, f->key);
 		if (dist < best) {
 			best = dist;
 			guess = f->key;
