@@ -37,6 +37,7 @@ namespace first SIGKILLs whatever still runs inside it (`ip netns pids`).
 import atexit
 import ipaddress
 import itertools
+import json
 import os
 import re
 import shlex
@@ -486,7 +487,6 @@ class Namespace:
         a = addr.split("/")[0]
         return any(x.split("/")[0] == a for x in self.addresses(dev))
 
-
     # --- routing (routed topologies: see Topology.add_node / add_link) ----------------------
 
     def enable_forwarding(self, multipath_hash=1):
@@ -499,7 +499,8 @@ class Namespace:
             self.sysctl("net.ipv6.fib_multipath_hash_policy", multipath_hash)
 
     def add_route(self, dst, via, dev=None):
-        """`ip route add dst via GW [dev DEV]` (dst "default" or a prefix; family from via)."""
+        """`ip route replace dst via GW [dev DEV]` (dst "default" or a prefix; the family is
+        via's)."""
         fam = ["-6"] if ":" in via else ["-4"]
         self.run(["ip"] + fam + ["route", "replace", dst, "via", via]
                  + (["dev", dev] if dev else []))
@@ -509,7 +510,6 @@ class Namespace:
         out = self.run(["ip", "-j"] + list(args), check=False).stdout.strip()
         if not out:
             return []
-        import json
         return json.loads(out)
 
     def route_nexthops(self, prefix):
@@ -521,7 +521,7 @@ class Namespace:
         routes = self.ip_json([fam, "route", "show", "exact", prefix])
         hops = []
         for r in routes:
-            if r.get("type", "unicast") not in ("unicast",):
+            if r.get("type", "unicast") != "unicast":
                 continue
             if "nexthops" in r:
                 hops += [(h.get("dev"), h.get("gateway")) for h in r["nexthops"]]
@@ -552,33 +552,39 @@ class Namespace:
 
     def drop_dev(self, dev, proto="all", direction="both"):
         """Drop what crosses interface dev (in and out, or direction "in"/"out") in this
-        namespace: proto all | tcp | udp | icmp | bfd | bgp."""
+        namespace: proto all | tcp | udp | icmp | bfd | bgp. The rules are applied in one
+        atomic nft transaction (both directions start dropping at the same instant)."""
+        script = []
         if not getattr(self, "_nft_ready", False):
-            self.run(["nft", "add table inet buoyt"])
-            for chain, hook in (("in", "input"), ("out", "output"), ("fwd", "forward")):
-                self.run(["nft", "add chain inet buoyt %s { type filter hook %s priority -10 ; }"
-                          % (chain, hook)])
-            self._nft_ready = True
+            script.append("add table inet buoyt")
+            for chain, hook in (("c_in", "input"), ("c_out", "output"), ("c_fwd", "forward")):
+                script.append("add chain inet buoyt %s { type filter hook %s priority -10 ; }"
+                              % (chain, hook))
         match = self._NS_PROTO[proto]
         rules = []
         if direction in ("both", "in"):
-            rules += [("in", "iifname"), ("fwd", "iifname")]
+            rules += [("c_in", "iifname"), ("c_fwd", "iifname")]
         if direction in ("both", "out"):
-            rules += [("out", "oifname"), ("fwd", "oifname")]
+            rules += [("c_out", "oifname"), ("c_fwd", "oifname")]
         for chain, key in rules:
-            self.run("nft add rule inet buoyt %s %s %s %s drop" % (chain, key, dev, match))
+            script.append('add rule inet buoyt %s %s "%s" %s drop' % (chain, key, dev, match))
+        self.run(["nft", "-f", "-"], input="\n".join(script) + "\n")
+        self._nft_ready = True
 
     def undrop_dev(self, dev=None):
-        """Remove the drop_dev() rules of dev (every interface when None)."""
+        """Remove the drop_dev() rules of dev (every interface when None), atomically."""
         if not getattr(self, "_nft_ready", False):
             return
-        for chain in ("in", "out", "fwd"):
+        script = []
+        for chain in ("c_in", "c_out", "c_fwd"):
             out = self.run(["nft", "-a", "list", "chain", "inet", "buoyt", chain]).stdout
             for line in out.splitlines():
                 m = re.search(r'[io]ifname "?([^" ]+)"? .*# handle (\d+)', line)
                 if m and (dev is None or m.group(1) == dev):
-                    self.run(["nft", "delete", "rule", "inet", "buoyt", chain, "handle",
-                              m.group(2)])
+                    script.append("delete rule inet buoyt %s handle %s" % (chain, m.group(2)))
+        if script:
+            self.run(["nft", "-f", "-"], input="\n".join(script) + "\n")
+
 
 class Topology:
     """A switch namespace with bridge `br0` and hosts hanging off it."""
@@ -631,28 +637,6 @@ class Topology:
         self.hosts[role] = ns
         self._port[role] = port
         return ns
-
-    def add_node(self, role):
-        """A namespace with no cable to the switch (a router, a client behind it): connect it
-        with p2p(). Cleaned up with the topology."""
-        if role in self.hosts:
-            raise ValueError("duplicate host " + role)
-        ns = Namespace(role, self)
-        ns.cidrs = []
-        ns.fixed_mac = None
-        self.hosts[role] = ns
-        return ns
-
-    def p2p(self, a, b, a_if, b_if, a_addrs, b_addrs):
-        """A point-to-point veth between namespaces a and b (routed fabrics: no bridge), with
-        addresses ("198.18.1.1/31", "2001:db8:1:1::2/64") on each end, both ends up."""
-        a, b = self.hosts[a], self.hosts[b]
-        a.run(["ip", "link", "add", a_if, "type", "veth", "peer", "name", b_if, "netns", b.name])
-        for ns, ifname, addrs in ((a, a_if, a_addrs), (b, b_if, b_addrs)):
-            for cidr in addrs:
-                _check_range(cidr, "2001:db8::/32" if ":" in cidr else "198.18.0.0/15")
-                ns.run(["ip", "addr", "add", cidr, "dev", ifname] + (["nodad"] if ":" in cidr else []))
-            ns.run(["ip", "link", "set", ifname, "up"])
 
     def recreate_cable(self, role, pause=0.0):
         """Delete the host's eth0 (and its cable) and create it again under the same name: a new
@@ -727,8 +711,8 @@ class Topology:
     # --- routed topologies: namespaces joined by point-to-point veths -----------------------
 
     def add_node(self, role):
-        """A namespace with no cable to the switch (a router, or a host behind one); join it to
-        others with add_link(). Removed with the topology like every host."""
+        """A namespace with no cable to the switch (a router, a client behind it): connect it
+        with add_link() (or p2p()). Cleaned up with the topology."""
         if role in self.hosts:
             raise ValueError("duplicate host " + role)
         ns = Namespace(role, self)
@@ -736,6 +720,12 @@ class Topology:
         ns.fixed_mac = None
         self.hosts[role] = ns
         return ns
+
+    def p2p(self, a, b, a_if, b_if, a_addrs, b_addrs):
+        """A point-to-point veth between namespaces a and b (routed fabrics: no bridge), with
+        addresses ("198.18.1.1/31", "2001:db8:1:1::2/64") on each end, both ends up.
+        (add_link with explicit interface names; returns the Link.)"""
+        return self.add_link(a, b, a_addrs, b_addrs, a_dev=a_if, b_dev=b_if)
 
     def add_link(self, a, b, a_addrs=(), b_addrs=(), a_dev=None, b_dev=None):
         """A point-to-point veth between hosts a and b (roles or Namespaces), created inside a's

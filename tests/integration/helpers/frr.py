@@ -2,28 +2,38 @@
 each with its own sockets and pid file under a private directory (never /var/run/frr, never
 the host's FRR), queried with vtysh.
 
-    from helpers.frr import Frr, bgpd_conf, bfdd_conf, need_frr
+    from helpers.frr import Frr, bgpd_conf, bfdd_conf, need_frr, wait_nexthops
     frr = Frr(rt, workdir, bgpd=bgpd_conf(65000, "198.18.1.0", [("198.18.1.1", 65001)]),
               bfdd=bfdd_conf()).start()
-    frr.wait_established(["198.18.1.1"], timeout=20)
-    frr.bgp_summary(); frr.bfd_peers(); frr.vtysh("show ip route")
+    frr.wait_established(["198.18.1.1"], timeout=20); frr.wait_bfd_up(["198.18.1.1"])
+    frr.bgp_peer_states(); frr.bfd_peers(); frr.vtysh("show ip route")
+    frr.nexthops("198.18.200.1/32")        # the kernel's route: [("to-lb1", "198.18.1.1"), ...]
+    wait_nexthops(rt, "198.18.200.1/32", n=3)   # or devs=["to-lb1", "to-lb2"]
     frr.stop()
 
 Notes (FRR 8.4, Debian 12):
   - The daemons start as root and drop to user/group frr, so their directory must be
-    reachable by frr: pytest's tmp_path (0700 root) is not; Frr makes its own 0755 directory.
+    reachable by frr: pytest's tmp_path (0700 root) is not; Frr makes its own 0755 directory
+    under /tmp (removed by stop(), or at exit).
   - Every daemon gets -z (zserv socket), -i (pid file), --vty_socket (directory of the
-    <daemon>.vty sockets vtysh uses) and -P 0 (no TCP vty); bfdd also --bfdctl. They run in
-    the foreground (no -d) as tracked processes, logging to stdout (--log stdout) in <daemon>.log.
+    <daemon>.vty sockets vtysh uses) and -P 0 (no TCP vty); bfdd also --bfdctl (its default is
+    the host's /var/run/frr/bfdd.sock). They run in the foreground (no -d) as tracked
+    processes, logging (--log stdout) to <workdir>/<name>-<daemon>.log.
   - bgpd reaches bfdd through zebra: start zebra first, then bfdd, then bgpd.
   - `no bgp ebgp-requires-policy`: without it FRR >= 7.4 neither accepts nor sends eBGP routes.
+    `no bgp default ipv4-unicast`: an IPv6 neighbor is activated in ipv6 unicast only.
+  - zebra installs routes as nexthop objects (`nhid`); IPv6 routes learnt over eBGP go via the
+    peer's link-local address (fe80::...): identify next hops by interface, not by address.
+  - Connection collisions: when something that is not the peer answers on the peer's :179 (a
+    second speaker on an LB), FRR's own connection may hang in OpenSent; with a router-id
+    lower than the peers' the peer's connection wins the collision.
 """
+import atexit
 import grp
 import json
 import os
 import pwd
 import shutil
-import subprocess
 import tempfile
 import time
 
@@ -107,7 +117,9 @@ class Frr:
         need_frr()
         self.ns = ns
         # A directory frr can reach after the privilege drop (see the module notes).
+        self.name = name
         self.dir = tempfile.mkdtemp(prefix="buoyt-%s-" % name, dir="/tmp")
+        atexit.register(shutil.rmtree, self.dir, True)     # even if stop() is never reached
         os.chmod(self.dir, 0o755)
         self.workdir = workdir
         self.vty = os.path.join(self.dir, "vty")
@@ -143,18 +155,21 @@ class Frr:
         return self
 
     def start_daemon(self, daemon, timeout=10.0):
-        log = os.path.join(self.workdir, "frr-%s.log" % daemon)
-        p = self.ns.popen(self._argv(daemon), stdout=subprocess.DEVNULL, log_path=log,
-                          merge_stdout=True)
+        p = self.ns.popen(self._argv(daemon), log_path=self._log_path(daemon), merge_stdout=True)
         self.procs[daemon] = p
         vty = os.path.join(self.vty, daemon + ".vty")
-
-        def ready():
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(vty):      # ready once its vty socket exists
             if p.poll() is not None:
                 raise AssertionError("%s exited (%s):\n%s" % (daemon, p.returncode, p.log()))
-            return os.path.exists(vty)
-        netns.wait_until(ready, timeout=timeout, msg="%s vty socket" % daemon)
+            if time.monotonic() > deadline:
+                raise AssertionError("%s: no %s within %.1fs:\n%s" % (daemon, vty, timeout,
+                                                                     p.log()))
+            time.sleep(0.02)
         return p
+
+    def _log_path(self, daemon):
+        return os.path.join(self.workdir, "%s-%s.log" % (self.name, daemon))
 
     def stop(self):
         for d in reversed(DAEMONS):
@@ -167,8 +182,15 @@ class Frr:
         p = self.procs.get(daemon)
         if p:
             return p.log()
-        path = os.path.join(self.workdir, "frr-%s.log" % daemon)
-        return open(path).read() if os.path.exists(path) else ""
+        path = self._log_path(daemon)
+        if not os.path.exists(path):
+            return ""
+        with open(path, errors="replace") as f:
+            return f.read()
+
+    def nexthops(self, prefix):
+        """The router's kernel next hops for prefix: sorted (dev, gateway) pairs."""
+        return self.ns.route_nexthops(prefix)
 
     # --- vtysh ------------------------------------------------------------------------------
 
@@ -236,10 +258,12 @@ def wait_nexthops(ns, prefix, n=None, devs=None, timeout=10.0, interval=0.02):
         if want is not None:
             return got == want and (got or [True])
         return len(got) == n and (got or [True])
-    netns.wait_until(ok, timeout=timeout, interval=interval,
-                     msg="%s: %s next hops for %s (have %s)"
-                     % (ns.role, want if want is not None else n, prefix,
-                        nexthop_devs(ns, prefix)))
+    try:
+        netns.wait_until(ok, timeout=timeout, interval=interval)
+    except AssertionError:
+        raise AssertionError("%s: not %s next hops for %s within %.1fs (have %s)"
+                             % (ns.role, want if want is not None else n, prefix, timeout,
+                                nexthop_devs(ns, prefix))) from None
     return time.monotonic() - t0, nexthop_devs(ns, prefix)
 
 
