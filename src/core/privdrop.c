@@ -153,5 +153,13 @@ int privdrop_check_secrets(const struct config *c, const char *path)
 		log_warn("auth_pass in a world-readable config file", "file=%s instance=%s mode=%04o "
 			 "hint=\"chmod o-r %s\"", path, c->vrrp[i].name, (unsigned)(st.st_mode & 07777), path);
 	}
+	for (size_t i = 0; c->bgp && i < c->bgp->n_peers; i++) {
+		if (!c->bgp->peers[i].password)
+			continue;
+		n++;
+		log_warn("bgp password in a world-readable config file", "file=%s peer=%s mode=%04o "
+			 "hint=\"chmod o-r %s\"", path, c->bgp->peers[i].name,
+			 (unsigned)(st.st_mode & 07777), path);
+	}
 	return n;
 }

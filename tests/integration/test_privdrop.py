@@ -127,3 +127,19 @@ def test_auth_pass_in_world_readable_config_warns(buoy_bin, workdir):
     os.chmod(path2, 0o644)
     r = subprocess.run([buoy_bin, "check", "-c", path2], capture_output=True, text=True)
     assert r.returncode == 0 and "world-readable" not in r.stderr, r.stderr
+
+
+def test_bgp_password_in_world_readable_config_warns(buoy_bin, workdir):
+    text = ('listeners: [ { name: a, bind: "198.18.200.1:6443", backend: b } ]\n'
+            'backends: [ { name: b, servers: [ { address: "198.18.0.21:6443" } ] } ]\n'
+            "bgp:\n  asn: 65001\n"
+            "  peers: [ { name: tor, address: 198.18.1.0, asn: 65000, password: s3cret } ]\n"
+            "  announce: [ { prefix: 198.18.200.1/32 } ]\n")
+    _, _, err, path = netns.buoy_check(text, workdir, name="bgp")
+    os.chmod(path, 0o644)
+    r = subprocess.run([buoy_bin, "check", "-c", path], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"bgp password in a world-readable config file.*peer=tor", r.stderr), r.stderr
+    os.chmod(path, 0o600)
+    r = subprocess.run([buoy_bin, "check", "-c", path], capture_output=True, text=True)
+    assert r.returncode == 0 and "world-readable" not in r.stderr, r.stderr
