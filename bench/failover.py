@@ -8,6 +8,10 @@ longest silence between two echo replies around the cut. Run for buoy with its d
 (advert_int 1, priorities 101/100), in the same run, ROUNDS times each; medians are printed.
 A SIGTERM hand-over round (graceful stop of the master) is measured for buoy too.
 
+A second table (bench/failover_bgp.py) measures NEW TCP connections through buoy, the same
+client for every mode: BGP anycast with BFD, BGP without BFD (hold timer 9 s), and VRRP, when a
+load balancer's buoy is SIGKILLed and when its link is blackholed. `--only vrrp|bgp` runs one.
+
     sudo BUOY_BIN=./buoy bench/failover.py [--rounds N]
 """
 import argparse
@@ -95,10 +99,50 @@ def one_round(kind, fault):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--only", choices=("vrrp", "bgp"), default=None)
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("failover bench: needs root (network namespaces)")
     netns.install_cleanup_handlers()
+    if args.only != "bgp":
+        vrrp_table(args)
+    if args.only != "vrrp":
+        new_connections_table(args)
+
+
+def new_connections_table(args):
+    import failover_bgp
+    results = {c: [] for c in failover_bgp.CASES}
+    for r in range(args.rounds):
+        for c in failover_bgp.CASES:
+            try:
+                v = failover_bgp.run_case(*c)
+            except Exception as e:   # one broken round must not lose the others
+                print("round %d %s %s: failed: %s" % (r + 1, c[0], c[1], e), file=sys.stderr)
+                v = None
+            results[c].append(v)
+            print("round %d %-12s %-5s %s" % (r + 1, c[0], c[1], v), file=sys.stderr)
+    print("\n%-36s %9s %9s %9s %12s" % ("new connections, client every 10 ms", "gap med",
+                                         "gap max", "failed", "route gone"))
+    for c in failover_bgp.CASES:
+        v = [x for x in results[c] if x is not None]
+        name = "%s, %s" % (c[0], "buoy SIGKILLed" if c[1] == "kill" else "link blackholed")
+        if not v:
+            print("%-36s %9s" % (name, "n/a"))
+            continue
+        gaps = [x[0] for x in v]
+        failed = "%d/%d" % (sum(x[1] for x in v), sum(x[2] for x in v))
+        gone = [x[3] for x in v if x[3] is not None]
+        print("%-36s %8.3fs %8.3fs %9s %12s" % (name, statistics.median(gaps), max(gaps), failed,
+              "%.3fs" % statistics.median(gone) if gone else "-"))
+    g = {c: [x[0] for x in results[c] if x is not None] for c in failover_bgp.CASES}
+    if g[("bgp+bfd", "link")] and g[("bgp+bfd", "kill")]:
+        print("\ngoal: BGP+BFD worst gap <= 0.5 s after a link cut: %s; <= 0.2 s after SIGKILL: %s"
+              % ("met" if max(g[("bgp+bfd", "link")]) <= 0.5 else "NOT met",
+                 "met" if max(g[("bgp+bfd", "kill")]) <= 0.2 else "NOT met"))
+
+
+def vrrp_table(args):
     cases = [("buoy", "link"), ("keepalived", "link"), ("buoy", "sigterm"),
              ("keepalived", "sigterm")]
     results = {c: [] for c in cases}
