@@ -131,6 +131,7 @@ static int render_peer(const struct cfg_bgp *b, const struct cfg_bgp_peer *p, st
 		sb_puts(o, "\tdirect;\n");
 	if (p->passive)
 		sb_puts(o, "\tpassive on;\n");
+	sb_puts(o, "\tconnect delay time 1;\n"); /* BIRD waits 5 s before its first connect */
 	sb_printf(o, "\tconnect retry time %llu;\n",
 		  (unsigned long long)(b->connect_retry_ms ? b->connect_retry_ms / 1000 : 5));
 	sb_printf(o, "\terror wait time %llu, %llu;\n",

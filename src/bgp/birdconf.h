@@ -7,11 +7,12 @@
  *    a withdrawal is the same file without that route plus BIRD's own `configure` (a CLI
  *    `disable` would be undone by the next configure); BGP protocols are unchanged by it, so
  *    no session restarts;
- *  - short connect-retry and error-wait times (BIRD's 120 s / 60-300 s would keep a flapped
- *    peer down for minutes), no graceful restart (a router would keep a dead LB's route);
+ *  - short connect-delay, connect-retry and error-wait times (BIRD's 5 s / 120 s / 60-300 s
+ *    would delay a start and keep a flapped peer down for minutes), no graceful restart (a
+ *    router would keep a dead LB's route);
  *  - BFD (`protocol bfd`) with buoy's intervals for peers that ask for it, never `bfd graceful`;
- *  - `listen bgp port N` so buoy's BIRD need not hold :179 next to another speaker; with
- *    listen_port 0 sessions are outgoing only (the peer must be able to accept them);
+ *  - `local port N` so buoy's BIRD need not hold :179 next to another speaker (BIRD 2 has no
+ *    `listen bgp`, and a BGP protocol without its listening socket stays down);
  *  - no `protocol kernel`: buoy's BIRD never touches the host's routing tables.
  * Return convention: 0, or -1 when `out` ran out of memory. */
 #ifndef BUOY_BGP_BIRDCONF_H

@@ -104,7 +104,7 @@ static void test_full_config(void **st)
 	has(t, "router id 198.18.1.1;\n");
 	has(t, "timeformat protocol \"%s\";\n");
 	has(t, "protocol bgp buoy_tor_1_a {\n\tlocal as 65001;\n\tneighbor 198.18.1.0 port 179 as 65000;\n\tdirect;\n");
-	has(t, "\tconnect retry time 5;\n\terror wait time 1, 10;\n\thold time 9;\n\tkeepalive time 3;\n"
+	has(t, "\tconnect delay time 1;\n\tconnect retry time 5;\n\terror wait time 1, 10;\n\thold time 9;\n\tkeepalive time 3;\n"
 	       "\tgraceful restart off;\n\tbfd on;\n"
 	       "\tipv4 { import none; export filter buoy_export4; next hop self; };\n");
 	has(t, "protocol bgp buoy_tor6 {");
