@@ -87,13 +87,20 @@ static int copy_word(char *dst, size_t len, const char *src)
 	return 0;
 }
 
+/* A row's words in buf (a copy of text, so a word's offset is the same in both); clears out. */
+static size_t row_words(const char *text, char *buf, char **w, size_t max, void *out,
+			size_t out_len)
+{
+	snprintf(buf, BIRDCTL_MAX_LINE, "%s", text);
+	memset(out, 0, out_len);
+	return words(buf, w, max);
+}
+
 int birdctl_parse_proto(const char *text, struct birdctl_proto *out)
 {
 	char buf[BIRDCTL_MAX_LINE];
 	char *w[6];
-	snprintf(buf, sizeof(buf), "%s", text);
-	size_t n = words(buf, w, 5);
-	memset(out, 0, sizeof(*out));
+	size_t n = row_words(text, buf, w, 5, out, sizeof(*out));
 	if (n < 5 || strcmp(w[0], "Name") == 0)
 		return -1;
 	if (copy_word(out->name, sizeof(out->name), w[0]) < 0 ||
@@ -101,17 +108,13 @@ int birdctl_parse_proto(const char *text, struct birdctl_proto *out)
 	    copy_word(out->state, sizeof(out->state), w[3]) < 0)
 		return -1;
 	out->since_unix = parse_since(w[4]);
-	/* info is the rest of the line after the fifth word ("Error: No listening socket") */
-	const char *rest = strstr(text, w[4]);
-	if (rest) {
-		rest += strlen(w[4]);
-		while (*rest == ' ' || *rest == '\t')
-			rest++;
-		snprintf(out->info, sizeof(out->info), "%s", rest);
-		size_t l = strlen(out->info);
-		while (l && (out->info[l - 1] == ' ' || out->info[l - 1] == '\t'))
-			out->info[--l] = 0;
-	}
+	/* info is the rest of the line after the fifth word ("Idle  Error: BFD session down") */
+	const char *rest = text + (w[4] - buf) + strlen(w[4]);
+	rest += strspn(rest, " \t");
+	snprintf(out->info, sizeof(out->info), "%s", rest);
+	size_t l = strlen(out->info);
+	while (l && (out->info[l - 1] == ' ' || out->info[l - 1] == '\t'))
+		out->info[--l] = 0;
 	return 0;
 }
 
@@ -119,9 +122,7 @@ int birdctl_parse_bfd(const char *text, struct birdctl_bfd *out)
 {
 	char buf[BIRDCTL_MAX_LINE];
 	char *w[7];
-	snprintf(buf, sizeof(buf), "%s", text);
-	size_t n = words(buf, w, 6);
-	memset(out, 0, sizeof(*out));
+	size_t n = row_words(text, buf, w, 6, out, sizeof(*out));
 	/* rows start with an address; the "proto:" and "IP address ..." header lines do not */
 	if (n < 4 || !strpbrk(w[0], ".:") || w[0][strlen(w[0]) - 1] == ':')
 		return -1;

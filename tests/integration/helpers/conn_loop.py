@@ -32,15 +32,12 @@ import subprocess
 import sys
 import time
 
+try:
+    from helpers.client import parse_addr
+except ImportError:         # run as a script inside a namespace: helpers/ is sys.path[0]
+    from client import parse_addr
+
 HERE = os.path.abspath(__file__)
-
-
-def parse_addr(s):
-    if s.startswith("["):
-        host, _, port = s[1:].partition("]:")
-    else:
-        host, _, port = s.rpartition(":")
-    return host, int(port)
 
 
 def one(host, port, tls, path, timeout, ctx):
