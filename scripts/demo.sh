@@ -337,9 +337,12 @@ for a in api1 api2 api3; do
 done
 info "api1..api3: nginx with TLS on :6443, /readyz and /version (self-signed certificate)"
 
-spawn lb1 "$DIR/lb1.log" "$BUOY" run -c "$DIR/lb1.yaml"
-spawn lb2 "$DIR/lb2.log" "$BUOY" run -c "$DIR/lb2.yaml"
 started() { grep -q 'msg="started"' "$DIR/$1.log" 2>/dev/null; }
+# lb1 first: two balancers started together elect by priority skew alone (8 ms apart at
+# 110/100), and with --no-preempt the one that happened to start first keeps the VIP
+spawn lb1 "$DIR/lb1.log" "$BUOY" run -c "$DIR/lb1.yaml"
+wait_for 10 started lb1 && wait_for 5 holder_is lb1 || true   # step 1 reports it if not
+spawn lb2 "$DIR/lb2.log" "$BUOY" run -c "$DIR/lb2.yaml"
 wait_for 10 started lb1 && wait_for 10 started lb2 || {
 	tail -n 20 "$DIR/lb1.log" "$DIR/lb2.log" >&2; die "buoy did not start"; }
 info "lb1 (priority 110) and lb2 (priority 100): buoy, VIP $VIP/24, https /readyz checks,"
