@@ -262,6 +262,9 @@ static void build_instance(const struct raw_vrrp *rv, size_t idx, const struct c
 		cfg_err(d, p, "version", "expected 2 or 3, got \"%s\"", rv->version);
 	v->version = rv->version && !strcmp(rv->version, "2") ? 2 : 3;
 	build_vips(rv, p, d, v);
+	if (v->version == 2 && v->family == AF_INET6)
+		cfg_err(d, p, "version", "VRRPv2 (RFC 3768) is IPv4 only: no peer can take IPv6 "
+			"addresses in v2 adverts; use version 3");
 	build_unicast(rv, p, d, v);
 	build_timing(rv, p, d, v);
 	build_auth(rv, p, d, v);

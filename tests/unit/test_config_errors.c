@@ -391,6 +391,9 @@ static void test_router_id_and_priority_range(void **state)
 	expect_error(VRRP_HEAD
 		"  - { name: v, interface: eth0, router_id: 1, version: 4, virtual_ips: [198.18.0.100] }\n",
 		8, 56, "vrrp[0].version: expected 2 or 3");
+	expect_error(VRRP_HEAD
+		"  - { name: v, interface: eth0, router_id: 1, version: 2, virtual_ips: [\"2001:db8::100/64\"] }\n",
+		8, 56, "vrrp[0].version: VRRPv2 (RFC 3768) is IPv4 only");
 }
 
 static void test_advert_interval_ranges(void **state)
