@@ -4,7 +4,8 @@
 #include <string.h>
 #include <time.h>
 
-static enum log_level g_level = LOG_LVL_INFO;
+/* Written by the main thread on reload, read by every worker: atomic, relaxed is enough. */
+static _Atomic enum log_level g_level = LOG_LVL_INFO;
 static const char *const names[] = { "debug", "info", "warn", "error" };
 
 void log_set_level(enum log_level lvl) { g_level = lvl; }

@@ -1,5 +1,6 @@
 #include "vrrp/fsm.h"
 
+#include <assert.h>
 #include <string.h>
 
 const char *const vrrp_state_names[VRRP_STATE__COUNT] = {
@@ -35,6 +36,8 @@ uint64_t vrrp_fsm_next_deadline(const struct vrrp_fsm *f)
 static void push(struct vrrp_actions *out, enum vrrp_action_type type, uint8_t prio,
 		 uint64_t deadline, enum vrrp_state state)
 {
+	/* no event yields more than VRRP_MAX_ACTIONS: a ninth would be a bug in this file */
+	assert(out->n < VRRP_MAX_ACTIONS);
 	if (out->n < VRRP_MAX_ACTIONS)
 		out->v[out->n++] = (struct vrrp_action){ type, prio, deadline, state };
 }

@@ -7,8 +7,9 @@
  *   - Multicast: 224.0.0.18 / ff02::12 joined on the interface, TTL/hop limit 255, loop off.
  *   - Unicast (unicast_peers set): one copy per peer, TTL 255, from unicast_source (or the
  *     interface's primary address). Received adverts must come from a configured peer.
- *   - Received adverts need TTL/hop limit 255 in both modes. keepalived sends 255 in unicast too
- *     (unicast_ttl default), so interop holds, and a 255 check guarantees the sender is on-link.
+ *   - Received multicast adverts need TTL/hop limit 255 (RFC 5798: the sender is on-link).
+ *     Unicast adverts are accepted with any TTL: they must come from a configured peer, and a
+ *     routed unicast path (keepalived's unicast_ttl below 255) must keep working.
  *   - IPv6 checksums are computed and verified by us, not by IPV6_CHECKSUM: the kernel would
  *     silently drop bad packets (no counter), and it cannot produce the per-peer pseudo-header
  *     checksum we need for logging what went wrong.
