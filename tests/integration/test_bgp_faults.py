@@ -149,3 +149,63 @@ def test_bad_bgp_section_on_reload_keeps_the_running_config(lb, buoy, tmp_path):
                      timeout=5)
     assert status(b)["bgp"]["bird_starts_total"] == 1
     assert status(b)["bgp"]["configure_failures_total"] == 0
+
+
+HUNG_BIRD = textwrap.dedent("""\
+    #!/usr/bin/python3
+    # Stands in for a BIRD that hangs on `configure`: it greets, answers `show` with an empty
+    # table, and never answers a configure. Bounded life.
+    import socket, sys, threading, time
+    sock = sys.argv[sys.argv.index("-s") + 1]
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(sock)
+    s.listen(8)
+    def serve(c):
+        c.sendall(b"0001 BIRD hung ready.\\n")
+        buf = b""
+        while True:
+            d = c.recv(4096)
+            if not d:
+                return
+            buf += d
+            while b"\\n" in buf:
+                line, buf = buf.split(b"\\n", 1)
+                if line.startswith(b"show"):
+                    c.sendall(b"0000 \\n")
+    end = time.time() + 60
+    s.settimeout(1.0)
+    while time.time() < end:
+        try:
+            c, _ = s.accept()
+        except socket.timeout:
+            continue
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+    """)
+
+
+def test_unconfirmed_withdrawal_kills_bird(topo, buoy, tmp_path):
+    host = topo.add_host("lb1", ipv4="198.18.0.11")
+    api = topo.add_host("api1", ipv4="198.18.0.21")
+    be = api.start_backend("198.18.0.21:6443", mode="name", name="api1")
+    fake = tmp_path / "hung-bird"
+    fake.write_text(HUNG_BIRD)
+    fake.chmod(0o755)
+    os.chmod(str(tmp_path), 0o755)
+    b = buoy(lb_yaml(str(tmp_path / "run"), bird=str(fake)), ns=host)
+    netns.wait_until(lambda: status(b)["bgp"]["announce"][0]["announced"], timeout=5,
+                     msg="announced (the fake BIRD greeted: it runs the file it started with)")
+    pid = status(b)["bgp"]["bird_pid"]
+    be.kill()                                   # the backend dies: the gate says withdraw
+    t0 = time.monotonic()
+    netns.wait_until(lambda: not os.path.exists("/proc/%d" % pid) or
+                     status(b)["bgp"]["bird_pid"] != pid, timeout=10,
+                     msg="the BIRD that did not confirm the withdrawal was killed")
+    took = time.monotonic() - t0
+    log = open(b.log_path).read()
+    assert re.search(r'msg="bgp bird killed" pid=%d reason="withdrawal not confirmed in time"'
+                     % pid, log), log[-2000:]
+    print("unconfirmed withdrawal: BIRD killed after %.2f s" % took)
+    assert took < 8.0
+    ann = status(b)["bgp"]["announce"][0]
+    assert not ann["wanted"] and not ann["announced"], ann
+    assert b.alive()
