@@ -7,9 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/privdrop.h"
+#include "core/log.h"
 
 #define MAX_CONFIG_BYTES (4u << 20)
 #define MAX_EXPANDED_NODES 100000u
@@ -606,6 +607,32 @@ out:
 	return cfg;
 }
 
+/* Secrets (VRRP auth_pass, BGP peer passwords) in a file every local user can read: a
+ * warning per secret, not an error (the file may be on a single-user box). Returns how many. */
+static int check_world_readable_secrets(const struct config *c, const char *path)
+{
+	struct stat st;
+	if (!c || !path || stat(path, &st) < 0 || !(st.st_mode & S_IROTH))
+		return 0;
+	int n = 0;
+	for (size_t i = 0; i < c->n_vrrp; i++) {
+		if (!c->vrrp[i].auth_pass[0])
+			continue;
+		n++;
+		log_warn("auth_pass in a world-readable config file", "file=%s instance=%s mode=%04o "
+			 "hint=\"chmod o-r %s\"", path, c->vrrp[i].name, (unsigned)(st.st_mode & 07777), path);
+	}
+	for (size_t i = 0; c->bgp && i < c->bgp->n_peers; i++) {
+		if (!c->bgp->peers[i].password)
+			continue;
+		n++;
+		log_warn("bgp password in a world-readable config file", "file=%s peer=%s mode=%04o "
+			 "hint=\"chmod o-r %s\"", path, c->bgp->peers[i].name,
+			 (unsigned)(st.st_mode & 07777), path);
+	}
+	return n;
+}
+
 struct config *config_load(const char *path, struct config_errors *errs)
 {
 	errs->v = NULL;
@@ -628,7 +655,7 @@ struct config *config_load(const char *path, struct config_errors *errs)
 	}
 	struct config *cfg = config_load_buf(path, buf, len, errs);
 	free(buf);
-	privdrop_check_secrets(cfg, path); /* a warning, not an error */
+	check_world_readable_secrets(cfg, path); /* a warning, not an error */
 	return cfg;
 }
 

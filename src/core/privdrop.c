@@ -11,7 +11,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "config/config.h"
 #include "core/log.h"
 
 #define KEPT_CAPS ((1ULL << CAP_NET_ADMIN) | (1ULL << CAP_NET_RAW) | (1ULL << CAP_NET_BIND_SERVICE))
@@ -138,28 +137,4 @@ int privdrop_apply(const char *user)
 	log_info("privileges dropped", "user=%s uid=%u gid=%u caps=net_admin,net_raw,net_bind_service",
 		 user, (unsigned)pw.pw_uid, (unsigned)pw.pw_gid);
 	return 0;
-}
-
-int privdrop_check_secrets(const struct config *c, const char *path)
-{
-	struct stat st;
-	if (!c || !path || stat(path, &st) < 0 || !(st.st_mode & S_IROTH))
-		return 0;
-	int n = 0;
-	for (size_t i = 0; i < c->n_vrrp; i++) {
-		if (!c->vrrp[i].auth_pass[0])
-			continue;
-		n++;
-		log_warn("auth_pass in a world-readable config file", "file=%s instance=%s mode=%04o "
-			 "hint=\"chmod o-r %s\"", path, c->vrrp[i].name, (unsigned)(st.st_mode & 07777), path);
-	}
-	for (size_t i = 0; c->bgp && i < c->bgp->n_peers; i++) {
-		if (!c->bgp->peers[i].password)
-			continue;
-		n++;
-		log_warn("bgp password in a world-readable config file", "file=%s peer=%s mode=%04o "
-			 "hint=\"chmod o-r %s\"", path, c->bgp->peers[i].name,
-			 (unsigned)(st.st_mode & 07777), path);
-	}
-	return n;
 }

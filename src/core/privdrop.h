@@ -13,7 +13,6 @@
 #define BUOY_PRIVDROP_H
 #include <stdint.h>
 
-struct config;
 
 /* The capability mask kept (bit n = capability n), for logs and tests. */
 uint64_t privdrop_kept_caps(void);
@@ -23,9 +22,5 @@ uint64_t privdrop_kept_caps(void);
  * caller must not go on running with more privilege than configured. Main thread, once. */
 int privdrop_apply(const char *user);
 
-/* A v2 auth_pass in a config file any local user can read is a warning (not an error: the
- * password travels in clear on the wire anyway, but it should not also sit in a world-readable
- * file). Returns how many instances carry one when the file is world-readable, else 0. */
-int privdrop_check_secrets(const struct config *c, const char *path);
 
 #endif
