@@ -346,10 +346,8 @@ def test_coexists_with_another_speaker_on_179(fab):
     on_ours = [l for l in ss.splitlines() if re.search(r"[:\]]%d\s" % SPEAKER_PORT, l)]
     assert on179 and all("python" in l for l in on179), ss
     assert on_ours and all("bird" in l for l in on_ours), ss
-    # the router did try :179 there and met the other speaker ...
-    assert re.search(r"accepted .*198\.18\.1\.0|accepted .*2001:db8:1:1::1",
-                     fab.speaker.log()), fab.speaker.log()
-    # ... and still has lb1 as a next hop: buoy's BIRD connected out
+    # (whether the router also tried :179 there first is a race with BIRD's 1 s connect delay:
+    # not asserted) the router has lb1 as a next hop: buoy's BIRD connected out
     assert "to-" + SPEAKER_LB in fab.hops(VIP4) and "to-" + SPEAKER_LB in fab.hops(VIP6)
     assert all(v[anycast.PEER_UP] for v in anycast.peers(fab.buoys[SPEAKER_LB]).values())
 
