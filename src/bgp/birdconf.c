@@ -3,15 +3,26 @@
 #include "bgp/birdconf.h"
 
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+static bool is_sym_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
 void birdconf_peer_proto(const struct cfg_bgp_peer *p, char *buf, size_t len)
 {
-	int w = snprintf(buf, len, "buoy_%s", p->name ? p->name : "peer");
-	for (int i = 5; w > 0 && i < w && (size_t)i < len; i++)
-		if (buf[i] == '.' || buf[i] == '-')
-			buf[i] = '_';
+	if (!len)
+		return;
+	snprintf(buf, len, "buoy_%s", p->name ? p->name : "peer");
+	/* validation allows '.' and '-'; anything else that is no symbol character is mapped
+	 * too, so a name can never end the symbol and inject text */
+	for (char *c = buf + (strlen(buf) < 5 ? strlen(buf) : 5); *c; c++)
+		if (!is_sym_char(*c))
+			*c = '_';
 }
 
 static const char *addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
@@ -32,11 +43,18 @@ static const char *prefix_text(const struct cfg_vip *v, char *buf, size_t len)
 	return buf;
 }
 
-/* Strings go between double quotes in bird.conf: refuse what could end them (validation
+/* Strings go between double quotes in bird.conf and BIRD 2.0.12's lexer has no escapes (a
+ * backslash is literal, a quote ends the string): refuse what could end them (validation
  * already does; this keeps the generator safe on its own). */
 static bool bird_string_ok(const char *s)
 {
 	return s && !strpbrk(s, "\"\\\n\r");
+}
+
+/* Whole seconds for BIRD's BGP timers (validation allows only whole seconds); 0 = `def`. */
+static unsigned long long secs(uint64_t ms, unsigned long long def)
+{
+	return ms ? (ms + 999) / 1000 : def;
 }
 
 static bool any_bfd(const struct cfg_bgp *b, bool multihop)
@@ -45,6 +63,20 @@ static bool any_bfd(const struct cfg_bgp *b, bool multihop)
 		if (b->peers[i].bfd && (b->peers[i].multihop != 0) == multihop)
 			return true;
 	return false;
+}
+
+static void render_bfd(const struct cfg_bgp *b, struct strbuf *o)
+{
+	unsigned ms = b->bfd_interval_ms ? (unsigned)b->bfd_interval_ms : 100;
+	unsigned mult = b->bfd_multiplier ? b->bfd_multiplier : 3;
+	sb_puts(o, "protocol bfd " BIRDCONF_BFD " {\n");
+	if (any_bfd(b, false))
+		sb_printf(o, "\tinterface \"*\" { min rx interval %u ms; min tx interval %u ms; "
+			  "multiplier %u; };\n", ms, ms, mult);
+	if (any_bfd(b, true))
+		sb_printf(o, "\tmultihop { min rx interval %u ms; min tx interval %u ms; "
+			  "multiplier %u; };\n", ms, ms, mult);
+	sb_puts(o, "}\n");
 }
 
 static void render_global(const struct cfg_bgp *b, struct in_addr rid, struct strbuf *o)
@@ -56,28 +88,20 @@ static void render_global(const struct cfg_bgp *b, struct in_addr rid, struct st
 	sb_printf(o, "router id %s;\n", r);
 	sb_puts(o, "timeformat protocol \"%s\";\n"); /* Unix seconds: uptime without clock parsing */
 	sb_puts(o, "protocol device { scan time 10; }\n");
-	if (!any_bfd(b, false) && !any_bfd(b, true))
-		return;
-	unsigned ms = (unsigned)b->bfd_interval_ms;
-	sb_puts(o, "protocol bfd buoy_bfd {\n");
-	if (any_bfd(b, false))
-		sb_printf(o, "\tinterface \"*\" { min rx interval %u ms; min tx interval %u ms; "
-			  "multiplier %u; };\n", ms, ms, b->bfd_multiplier);
-	if (any_bfd(b, true))
-		sb_printf(o, "\tmultihop { min rx interval %u ms; min tx interval %u ms; "
-			  "multiplier %u; };\n", ms, ms, b->bfd_multiplier);
-	sb_puts(o, "}\n");
+	if (any_bfd(b, false) || any_bfd(b, true))
+		render_bfd(b, o);
 }
 
 /* The announced VIPs: routes of a static protocol per family (a withdrawal is this block
- * without the route, applied by `configure`). */
+ * without the route, applied by `configure`). `unreachable` needs no interface or gateway;
+ * BGP sends it with the session's local address as next hop (eBGP and iBGP, verified). */
 static void render_static(const struct cfg_bgp *b, const bool *announced, int family,
 			  struct strbuf *o)
 {
 	char p[INET6_ADDRSTRLEN + 8];
 	bool v4 = family == AF_INET;
-	sb_printf(o, "protocol static buoy_vips%s {\n\t%s { import all; };\n", v4 ? "4" : "6",
-		  v4 ? "ipv4" : "ipv6");
+	sb_printf(o, "protocol static %s {\n\t%s { import all; };\n",
+		  v4 ? BIRDCONF_STATIC4 : BIRDCONF_STATIC6, v4 ? "ipv4" : "ipv6");
 	for (size_t i = 0; i < b->n_announce; i++)
 		if (announced[i] && b->announce[i].prefix.ss.ss_family == family)
 			sb_printf(o, "\troute %s unreachable;\n",
@@ -85,13 +109,14 @@ static void render_static(const struct cfg_bgp *b, const bool *announced, int fa
 	sb_puts(o, "}\n");
 }
 
-/* Exports only buoy's own routes, with each prefix's MED and communities. */
+/* Exports only buoy's own routes, with each prefix's MED and communities (set here: a MED
+ * set on the static route is not sent to an eBGP peer, BIRD 2.0.12 verified). */
 static void render_filter(const struct cfg_bgp *b, int family, struct strbuf *o)
 {
 	char p[INET6_ADDRSTRLEN + 8];
 	bool v4 = family == AF_INET;
-	sb_printf(o, "filter buoy_export%s {\n\tif proto != \"buoy_vips%s\" then reject;\n",
-		  v4 ? "4" : "6", v4 ? "4" : "6");
+	sb_printf(o, "filter %s {\n\tif proto != \"%s\" then reject;\n",
+		  v4 ? BIRDCONF_EXPORT4 : BIRDCONF_EXPORT6, v4 ? BIRDCONF_STATIC4 : BIRDCONF_STATIC6);
 	for (size_t i = 0; i < b->n_announce; i++) {
 		const struct cfg_bgp_announce *a = &b->announce[i];
 		if (a->prefix.ss.ss_family != family || (!a->has_med && !a->n_communities))
@@ -107,19 +132,38 @@ static void render_filter(const struct cfg_bgp *b, int family, struct strbuf *o)
 	sb_puts(o, "\taccept;\n}\n");
 }
 
-static int render_peer(const struct cfg_bgp *b, const struct cfg_bgp_peer *p, struct strbuf *o)
+/* What BIRD would refuse to parse: a string it cannot quote; multihop BFD without a local
+ * address ("Multihop BGP with BFD requires specified local address"). */
+static bool peer_renderable(const struct cfg_bgp_peer *p)
 {
-	char name[80], a[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN];
-	bool v4 = p->addr.ss_family == AF_INET;
 	if (p->password && !bird_string_ok(p->password))
-		return -1;
+		return false;
+	return !(p->multihop && p->bfd && !p->source.ss_family);
+}
+
+static void render_timers(const struct cfg_bgp *b, struct strbuf *o)
+{
+	sb_puts(o, "\tconnect delay time 1;\n"); /* BIRD waits 5 s before its first connect */
+	sb_printf(o, "\tconnect retry time %llu;\n", secs(b->connect_retry_ms, 5));
+	sb_printf(o, "\terror wait time %llu, %llu;\n", secs(b->error_wait_min_ms, 1),
+		  secs(b->error_wait_max_ms, 10));
+	if (b->hold_time_ms)
+		sb_printf(o, "\thold time %llu;\n", secs(b->hold_time_ms, 0));
+	if (b->keepalive_ms)
+		sb_printf(o, "\tkeepalive time %llu;\n", secs(b->keepalive_ms, 0));
+}
+
+static void render_peer(const struct cfg_bgp *b, const struct cfg_bgp_peer *p, struct strbuf *o)
+{
+	char name[BIRDCONF_PROTO_LEN], a[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN];
+	bool v4 = p->addr.ss_family == AF_INET;
 	birdconf_peer_proto(p, name, sizeof(name));
 	sb_printf(o, "protocol bgp %s {\n", name);
 	sb_puts(o, "\tlocal");
 	if (p->source.ss_family)
 		sb_printf(o, " %s", addr_text(&p->source, s, sizeof(s)));
-	if (b->listen_port != 179)
-		sb_printf(o, " port %u", b->listen_port);
+	if (b->listen_port && b->listen_port != 179)
+		sb_printf(o, " port %u", b->listen_port); /* where BIRD listens; it connects to :179 */
 	sb_printf(o, " as %u;\n", b->asn);
 	sb_printf(o, "\tneighbor %s port %u as %u;\n", addr_text(&p->addr, a, sizeof(a)),
 		  p->port ? p->port : 179, p->asn);
@@ -128,36 +172,28 @@ static int render_peer(const struct cfg_bgp *b, const struct cfg_bgp_peer *p, st
 	if (p->multihop)
 		sb_printf(o, "\tmultihop %u;\n", p->multihop);
 	else
-		sb_puts(o, "\tdirect;\n");
+		sb_puts(o, "\tdirect;\n"); /* iBGP would default to multihop */
 	if (p->passive)
 		sb_puts(o, "\tpassive on;\n");
-	sb_puts(o, "\tconnect delay time 1;\n"); /* BIRD waits 5 s before its first connect */
-	sb_printf(o, "\tconnect retry time %llu;\n",
-		  (unsigned long long)(b->connect_retry_ms ? b->connect_retry_ms / 1000 : 5));
-	sb_printf(o, "\terror wait time %llu, %llu;\n",
-		  (unsigned long long)(b->error_wait_min_ms ? b->error_wait_min_ms / 1000 : 1),
-		  (unsigned long long)(b->error_wait_max_ms ? b->error_wait_max_ms / 1000 : 10));
-	if (b->hold_time_ms)
-		sb_printf(o, "\thold time %llu;\n", (unsigned long long)(b->hold_time_ms / 1000));
-	if (b->keepalive_ms)
-		sb_printf(o, "\tkeepalive time %llu;\n", (unsigned long long)(b->keepalive_ms / 1000));
+	render_timers(b, o);
 	sb_puts(o, "\tgraceful restart off;\n"); /* a router must not keep a dead LB's route */
 	sb_printf(o, "\tbfd %s;\n", p->bfd ? "on" : "off");
-	sb_printf(o, "\t%s { import none; export filter buoy_export%s; next hop self; };\n}\n",
-		  v4 ? "ipv4" : "ipv6", v4 ? "4" : "6");
-	return 0;
+	sb_printf(o, "\t%s { import none; export filter %s; next hop self; };\n}\n",
+		  v4 ? "ipv4" : "ipv6", v4 ? BIRDCONF_EXPORT4 : BIRDCONF_EXPORT6);
 }
 
 int birdconf_render(const struct cfg_bgp *b, struct in_addr router_id, const bool *announced,
 		    struct strbuf *out)
 {
+	for (size_t i = 0; i < b->n_peers; i++)
+		if (!peer_renderable(&b->peers[i]))
+			return -1; /* nothing written: BIRD keeps running its last good file */
 	render_global(b, router_id, out);
 	render_static(b, announced, AF_INET, out);
 	render_static(b, announced, AF_INET6, out);
 	render_filter(b, AF_INET, out);
 	render_filter(b, AF_INET6, out);
 	for (size_t i = 0; i < b->n_peers; i++)
-		if (render_peer(b, &b->peers[i], out) < 0)
-			return -1;
+		render_peer(b, &b->peers[i], out);
 	return out->oom ? -1 : 0;
 }

@@ -155,6 +155,9 @@ static void build_peer(const struct raw_bgp_peer *r, size_t i, struct cfg_diag *
 	cv_bool(d, pp, "bfd", r->bfd, true, &p->bfd);
 	cv_uint(d, pp, "multihop", r->multihop, 2, 255, 0, &u);
 	p->multihop = (uint8_t)u;
+	if (p->multihop && p->bfd && !p->source.ss_family && !r->source)
+		cfg_err(d, pp, "multihop", "a multihop peer with BFD needs \"source\" (BIRD's "
+			"multihop BFD requires the local address); set source, or bfd: false");
 	cv_bool(d, pp, "passive", r->passive, false, &p->passive);
 }
 

@@ -62,6 +62,9 @@ def buoy_yaml(lb, run_dir):
     return textwrap.dedent("""\
         node: {lb}
         log: {{ level: info }}
+        # a connection re-hashed away by rt (docs/bgp.md "The ECMP caveat") leaves its
+        # half on the old LB until the grace ends: keep shutdowns short
+        shutdown_grace: 5s
         metrics: {{ listen: "{metrics}" }}
         listeners:
           - {{ name: apiserver, bind: "{vip4}:{port}", backend: apiservers }}

@@ -103,7 +103,7 @@ static void test_everything_set(void **st)
 		PEERS
 		"    - { name: tor-1.a, address: \"2001:db8:1::1\", asn: 4294967295, port: 1179,\n"
 		"        password: pw, bfd: false, multihop: 255, passive: true, source: \"2001:db8:1::2\" }\n"
-		"    - { address: 198.18.1.0, asn: 1, multihop: 2 }\n"
+		"    - { address: 198.18.1.0, asn: 1, multihop: 2, source: 198.18.9.1 }\n"
 		ANNS
 		"    - { prefix: \"2001:db8:200::1\", med: 4294967295, communities: [\"65000:1\", \"0:65535\"] }\n"
 		"    - { prefix: 198.18.200.9, track: { backends: [api, { name: etcd, weight: 0 }] } }\n"
@@ -318,6 +318,8 @@ static void test_peer_errors(void **st)
 		     ANN, 13, 48, "must be 1..80");
 	expect_error(HEAD PEERS "    - { address: 198.18.1.0, asn: 1, multihop: 1 }\n" ANN, 13, 48,
 		     "bgp.peers[0].multihop: 1 is out of range 2..255");
+	expect_error(HEAD PEERS "    - { address: 198.18.1.0, asn: 1, multihop: 2 }\n" ANN, 13, 48,
+		     "bgp.peers[0].multihop: a multihop peer with BFD needs \"source\"");
 	expect_error(HEAD PEERS "    - { address: 198.18.1.0, asn: 1, bfd: maybe }\n" ANN, 13, 43,
 		     "bgp.peers[0].bfd: expected true or false");
 	expect_error(HEAD PEERS "    - { address: 198.18.1.0, asn: 1, passive: 1 }\n" ANN, 13, 47,
