@@ -118,6 +118,9 @@ struct cfg_vrrp {
 	size_t n_track_scripts;
 	struct cfg_track_backend *track_backends;
 	size_t n_track_backends;
+	bool track_strict;           /* default false: a weight-0 backend tracker that fails makes
+	                              * the node unfit (VRRP_PRIO_UNFIT, gives the VIP only to a
+	                              * node that can serve); true: Fault (keepalived weight 0) */
 	char *notify;                /* command, or NULL */
 };
 
@@ -147,6 +150,8 @@ struct cfg_bgp_announce {
 	                              * address, on 0.0.0.0 (IPv4) or on [::] (bound dual-stack:
 	                              * serves both); `backends: []` = 0, ungated; weight unused */
 	bool track_from_listeners;   /* true when derived as above (for `buoy check` output) */
+	bool track_strict;           /* default false: unfit -> announced with a worse path (kept
+	                              * while no better node announces); true: withdrawn */
 	bool has_med;
 	uint32_t med;                /* BGP MULTI_EXIT_DISC; absent = not sent */
 	struct cfg_bgp_community *communities;

@@ -51,6 +51,7 @@ struct raw_track {
 	unsigned interfaces_count;
 	struct raw_track_ref *backends;     /* filled from the YAML tree */
 	unsigned backends_count;
+	char *strict;
 };
 
 struct raw_vrrp {
@@ -76,6 +77,7 @@ struct raw_bgp_track {
 	struct raw_track_ref *backends;
 	unsigned backends_count;
 	bool backends_present;
+	char *strict;
 };
 struct raw_bgp_announce {
 	char *prefix, *med;

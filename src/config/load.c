@@ -115,6 +115,7 @@ static const cyaml_schema_field_t track_fields[] = {
 	CYAML_FIELD_IGNORE("interfaces", CYAML_FLAG_OPTIONAL),
 	SEQ("scripts", struct raw_track, scripts, &script_entry),
 	CYAML_FIELD_IGNORE("backends", CYAML_FLAG_OPTIONAL),
+	STR("strict", struct raw_track, strict),
 	CYAML_FIELD_END
 };
 
@@ -158,6 +159,7 @@ static const cyaml_schema_value_t bgp_peer_entry = {
 };
 static const cyaml_schema_field_t bgp_track_fields[] = {
 	CYAML_FIELD_IGNORE("backends", CYAML_FLAG_OPTIONAL),
+	STR("strict", struct raw_bgp_track, strict),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_field_t bgp_announce_fields[] = {

@@ -278,6 +278,9 @@ static void build_instance(const struct raw_vrrp *rv, size_t idx, const struct c
 		build_track_ifaces(rv->track, p, d, v);
 		build_track_scripts(rv->track, p, d, v);
 		build_track_backends(rv->track, p, d, c, v);
+		char tp[80];
+		snprintf(tp, sizeof(tp), "%s.track", p);
+		cv_bool(d, tp, "strict", rv->track->strict, false, &v->track_strict);
 	}
 }
 

@@ -224,6 +224,9 @@ static void vrrp_metrics(struct strbuf *b, const struct snapshot *s)
 		sample(b, "buoy_vrrp_priority", LABELS("instance", s->vrrp[i].name, "kind", "effective"),
 		       s->vrrp[i].effective_priority);
 	}
+	family(b, "buoy_vrrp_unfit", "gauge", "1 while the instance's tracked backends are all down: it advertises priority 1 and keeps the VIP only while no fit node can take it.");
+	for (size_t i = 0; i < s->n_vrrp; i++)
+		sample(b, "buoy_vrrp_unfit", LABELS("instance", s->vrrp[i].name), s->vrrp[i].unfit);
 	family(b, "buoy_vrrp_transitions_total", "counter", "VRRP state changes, by the state entered.");
 	for (size_t i = 0; i < s->n_vrrp; i++)
 		for (size_t k = 0; k < s->vrrp[i].n_transitions; k++)

@@ -72,6 +72,7 @@ struct snap_vrrp {
 	const char *state;           /* lower case: "init" "backup" "master" "fault" */
 	uint8_t version, router_id;
 	uint8_t base_priority, effective_priority;
+	bool unfit;                  /* tracked backends down: advertises VRRP_PRIO_UNFIT */
 	const char *vips[SNAP_VRRP_MAX_VIPS];
 	size_t n_vips;
 	uint64_t state_since_ago_ms;

@@ -139,6 +139,7 @@ static void vrrp_json(struct strbuf *b, const struct snap_vrrp *v)
 	kv_ago(b, &f, "state_since_ago_ms", v->state_since_ago_ms);
 	kv_u64(b, &f, "base_priority", v->base_priority);
 	kv_u64(b, &f, "effective_priority", v->effective_priority);
+	kv_bool(b, &f, "unfit", v->unfit);
 	key(b, &f, "vips");
 	sb_putc(b, '[');
 	for (size_t i = 0; i < v->n_vips; i++) {

@@ -97,7 +97,8 @@ static void vrrp_table(const struct snapshot *s, struct strbuf *b)
 	for (size_t i = 0; i < s->n_vrrp; i++) {
 		const struct snap_vrrp *v = &s->vrrp[i];
 		char prio[32], since[32], vips[CELL_MAX] = "", trk[CELL_MAX] = "", master[96];
-		snprintf(prio, sizeof(prio), "%u/%u", v->effective_priority, v->base_priority);
+		snprintf(prio, sizeof(prio), "%u/%u%s", v->effective_priority, v->base_priority,
+			 v->unfit ? " UNFIT" : "");
 		format_ago(v->state_since_ago_ms, since, sizeof(since));
 		snprintf(master, sizeof(master), "%s", v->master_address[0] ? v->master_address : "-");
 		for (size_t k = 0; k < v->n_vips; k++)

@@ -118,7 +118,8 @@ static void take_vrrp_one(struct snap_vrrp *o, const struct vrrp_status *st, con
 	*o = (struct snap_vrrp){
 		.name = st->name, .interface = st->interface, .state = NAME(vrrp_state_labels, st->state),
 		.version = st->version, .router_id = st->vrid, .base_priority = st->base_priority,
-		.effective_priority = st->effective_priority, .state_since_ago_ms = ago(now_ms, st->state_since_ms),
+		.effective_priority = st->effective_priority, .unfit = st->unfit,
+		.state_since_ago_ms = ago(now_ms, st->state_since_ms),
 		.master_priority = st->master_priority, .adverts_received_total = st->adverts_rx_total,
 		.adverts_sent_total = st->adverts_tx_total,
 	};

@@ -12,12 +12,12 @@
 
 struct track_result track_effective(uint8_t base, const struct track_input *t, size_t n)
 {
-	struct track_result r = { .priority = base, .fault = false };
+	struct track_result r = { .priority = base };
 	int64_t prio = base;
 	for (size_t i = 0; i < n; i++) {
 		if (t[i].weight == 0) {
 			if (t[i].state != TRACK_UP)
-				r.fault = true;
+				*(t[i].soft ? &r.unfit : &r.fault) = true;
 		} else if (t[i].weight > 0 && t[i].state == TRACK_UP) {
 			prio += t[i].weight;
 		} else if (t[i].weight < 0 && t[i].state == TRACK_DOWN) {
@@ -82,12 +82,15 @@ static void recompute(struct track_set *ts, bool notify)
 	for (size_t i = 0; i < ts->n; i++) {
 		ts->inputs[i].weight = ts->t[i].weight;
 		ts->inputs[i].state = ts->t[i].rf.state;
+		ts->inputs[i].soft = ts->t[i].soft;
 	}
 	struct track_result r = track_effective(ts->p.base_priority, ts->inputs, ts->n);
-	if (r.priority == ts->last.priority && r.fault == ts->last.fault)
+	if (r.priority == ts->last.priority && r.fault == ts->last.fault &&
+	    r.unfit == ts->last.unfit)
 		return;
-	log_info("track verdict", "%s=%s priority=%u fault=%s",
-		 ts->p.owner_kind, ts->p.owner, r.priority, r.fault ? "true" : "false");
+	log_info("track verdict", "%s=%s priority=%u fault=%s unfit=%s",
+		 ts->p.owner_kind, ts->p.owner, r.priority, r.fault ? "true" : "false",
+		 r.unfit ? "true" : "false");
 	ts->last = r;
 	if (notify && ts->p.on_change)
 		ts->p.on_change(ts->p.arg, r);
@@ -217,7 +220,7 @@ struct track_set_params track_params_vrrp(const struct cfg_vrrp *v, const char *
 		.ifaces = v->track_ifaces, .n_ifaces = v->n_track_ifaces,
 		.scripts = v->track_scripts, .n_scripts = v->n_track_scripts,
 		.backends = v->track_backends, .n_backends = v->n_track_backends,
-		.script_user = script_user,
+		.strict = v->track_strict, .script_user = script_user,
 	};
 }
 
@@ -256,6 +259,7 @@ struct track_set *track_set_new(struct loop *l, const struct track_set_params *p
 		t->name = p->backends[i].name;
 		t->weight = p->backends[i].weight;
 		t->backend_idx = p->backends[i].backend_idx;
+		t->soft = t->weight == 0 && !p->strict;
 		ts->n_backends++;
 	}
 	poll_backends(ts);

@@ -2,7 +2,11 @@
  * addresses: a VRRP instance's effective priority or FAULT, and whether a BGP announcement is
  * made (src/bgp: announced only while no weight-0 tracker is failing). keepalived semantics:
  *
- *  weight 0   failure -> the instance goes to FAULT
+ *  weight 0   failure -> the instance goes to FAULT; for a backend tracker (unless `strict`)
+ *             the node is only UNFIT instead: it gives the address away to a node that can
+ *             serve, and keeps it when none can (all apiservers unready at once must not take
+ *             the VIP off every node; the proxy fails open). VRRP advertises an unfit node at
+ *             VRRP_PRIO_UNFIT (1); BGP announces it with a worse path.
  *  weight > 0 added to the priority while the tracker is OK
  *  weight < 0 added (i.e. subtracted) while the tracker is failing
  *  the result is clamped to 1..254; a base priority of 255 (address owner) never changes
@@ -31,11 +35,13 @@ enum track_state { TRACK_INIT, TRACK_UP, TRACK_DOWN };
 struct track_input {
 	int32_t weight;
 	enum track_state state;
+	bool soft;                         /* weight 0 and not up -> unfit, not fault */
 };
 
 struct track_result {
-	uint8_t priority;                  /* effective priority, 1..255 */
-	bool fault;                        /* some weight-0 tracker is not up */
+	uint8_t priority;                  /* effective priority, 1..255 (weights only) */
+	bool fault;                        /* some hard weight-0 tracker is not up */
+	bool unfit;                        /* some soft weight-0 tracker is not up */
 };
 
 /* Pure. base is 1..255. */
@@ -59,6 +65,7 @@ struct tracker {
 	enum track_kind kind;
 	const char *name;                  /* interface, script name, backend name */
 	int32_t weight;
+	bool soft;                         /* backend tracker, weight 0, not strict */
 	struct track_rf rf;
 	struct track_set *set;
 	/* iface */
@@ -92,6 +99,7 @@ struct track_set_params {
 	size_t n_scripts;
 	const struct cfg_track_backend *backends;
 	size_t n_backends;
+	bool strict;                       /* weight-0 backend trackers fault (not only unfit) */
 	const char *script_user;           /* global default (config.script_user), NULL = nobody */
 	track_backend_ok_fn backend_ok;    /* NULL: backend trackers count as up */
 	void *backend_arg;

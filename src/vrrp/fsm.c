@@ -137,6 +137,15 @@ static void leave_init(struct vrrp_fsm *f, uint64_t now, struct vrrp_actions *ou
 		become_backup(f, now, out);
 }
 
+uint8_t vrrp_unfit_priority(uint8_t weighted, bool unfit, bool can_be_unfit)
+{
+	if (weighted == 255) /* the address owner */
+		return 255;
+	if (unfit)
+		return VRRP_PRIO_UNFIT;
+	return can_be_unfit && weighted <= VRRP_PRIO_UNFIT ? VRRP_PRIO_UNFIT + 1 : weighted;
+}
+
 void vrrp_fsm_init(struct vrrp_fsm *f, const struct vrrp_fsm_cfg *cfg)
 {
 	memset(f, 0, sizeof(*f));
@@ -194,6 +203,8 @@ static void backup_on_advert(struct vrrp_fsm *f, uint64_t now, const struct vrrp
 	bool lower = a->priority < f->priority;
 	if (lower && f->cfg.preempt && !preempt_held(f, now))
 		return; /* discard: the master-down timer runs out and we preempt */
+	if (lower && a->priority == VRRP_PRIO_UNFIT)
+		return; /* an unfit master: take over even without preempt (same timer) */
 	if (!lower)
 		f->preempt_since_ms = 0;
 	if (f->cfg.version == 3 && a->interval_ms)

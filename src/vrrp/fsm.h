@@ -13,6 +13,11 @@
  *   - preempt_delay (keepalived semantics): a backup that would preempt a lower-priority master,
  *     or take over at startup, waits preempt_delay longer first.
  *   - An effective-priority change while master is advertised at once.
+ *   - Unfit (buoy): a node whose tracked backends are all down (and not `strict`) advertises
+ *     VRRP_PRIO_UNFIT. A backup of a higher priority takes the VIP from such a master even
+ *     without preempt (by the master-down timer, so a master that recovers within ~3 intervals
+ *     keeps it: no flap when every node recovers at once); when every node is unfit the VIP
+ *     stays where it is.
  */
 #ifndef BUOY_VRRP_FSM_H
 #define BUOY_VRRP_FSM_H
@@ -36,6 +41,13 @@ enum vrrp_action_type {
 	VRRP_ACT_ARM_MASTER_DOWN,   /* .deadline_ms absolute; 0 = cancel */
 	VRRP_ACT_NOTIFY,            /* .state entered */
 };
+
+/* The advertised priority of an unfit node; a fit node that could be unfit advertises >= 2. */
+#define VRRP_PRIO_UNFIT 1
+
+/* Pure: the priority to run with, from the trackers' weighted priority and the unfit flag.
+ * can_be_unfit: the instance has a soft tracker (a fit node then never advertises 1). */
+uint8_t vrrp_unfit_priority(uint8_t weighted, bool unfit, bool can_be_unfit);
 
 struct vrrp_action {
 	enum vrrp_action_type type;

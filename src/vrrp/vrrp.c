@@ -234,12 +234,23 @@ static void on_timer(struct loop *l, struct timer *t)
 	run_actions(in, &a);
 }
 
+static bool can_be_unfit(const struct cfg_vrrp *c)
+{
+	for (size_t i = 0; i < c->n_track_backends && !c->track_strict; i++)
+		if (c->track_backends[i].weight == 0)
+			return true;
+	return false;
+}
+
 /* Trackers and the link together decide priority and Fault. */
 static void apply_health(struct vrrp_inst *in)
 {
 	struct vrrp_actions a;
 	uint64_t now = loop_now(in->set->loop);
-	uint8_t prio = in->track ? in->track_res.priority : in->cfg->priority;
+	uint8_t prio = in->cfg->priority;
+	if (in->track)
+		prio = vrrp_unfit_priority(in->track_res.priority, in->track_res.unfit,
+					   can_be_unfit(in->cfg));
 	vrrp_fsm_set_priority(&in->fsm, now, prio, &a);
 	run_actions(in, &a);
 	vrrp_fsm_set_fault(&in->fsm, now, in->track_res.fault || !in->link_up, &a);
@@ -251,8 +262,9 @@ static void on_track_change(void *arg, struct track_result r)
 	struct vrrp_inst *in = arg;
 	if (in->retired)
 		return;
-	log_info("vrrp priority", "instance=%s priority=%u fault=%s", in->cfg->name, r.priority,
-		 r.fault ? "true" : "false");
+	log_info("vrrp priority", "instance=%s priority=%u fault=%s unfit=%s", in->cfg->name,
+		 vrrp_unfit_priority(r.priority, r.unfit, can_be_unfit(in->cfg)),
+		 r.fault ? "true" : "false", r.unfit ? "true" : "false");
 	in->track_res = r;
 	if (!in->set->stopped)
 		apply_health(in);
@@ -716,6 +728,7 @@ int vrrp_get_status(const struct vrrp_set *s, size_t i, struct vrrp_status *out)
 	out->base_priority = in->cfg->priority;
 	out->effective_priority = f->priority;
 	out->fault = f->fault;
+	out->unfit = in->track && in->track_res.unfit;
 	out->link_up = in->link_up;
 	out->state_since_ms = f->state_since_ms;
 	if (f->master_addr.family)

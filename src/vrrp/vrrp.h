@@ -58,6 +58,7 @@ struct vrrp_status {
 	enum vrrp_state state;
 	uint8_t base_priority, effective_priority;
 	bool fault;                        /* a tracker or the link holds it in Fault */
+	bool unfit;                        /* its tracked backends are down (advertises 1) */
 	bool link_up;
 	uint64_t state_since_ms;           /* monotonic (loop_now clock) */
 	char master[64];                   /* current master's address, "" if unknown */

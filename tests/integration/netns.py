@@ -344,6 +344,13 @@ class Buoy(Proc):
     def reload(self):
         self.send_signal(signal.SIGHUP)
 
+    def status_json(self, timeout=10):
+        """`buoy status --json` through this buoy's control socket, parsed."""
+        r = subprocess.run([buoy_bin(), "status", "--json", "--socket", self.socket_path],
+                           capture_output=True, text=True, timeout=timeout)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return json.loads(r.stdout)
+
     def wait_started(self, timeout=10.0, pattern=r'msg="started"'):
         """Wait for the startup log line; fail at once (with the log) if buoy exited."""
         rx = re.compile(pattern)

@@ -8,7 +8,8 @@ import tempfile
 import pytest
 
 import netns
-from test_vrrp import MARGIN, VIP4, assert_steady, hosts_for, master_down_s, wait_holder
+from test_vrrp import (MARGIN, VIP4, assert_steady, hosts_for, master_down_s,
+                       wait_holder)
 
 
 def base_yaml(node, prio, track, extra=""):
@@ -76,7 +77,7 @@ def test_weighted_script_lowers_priority(topo, buoy, shared_dir):
     wait_holder([lb1, lb2], VIP4, "lb1", timeout=0.2 + master_down_s(120) + MARGIN)
 
 
-def test_dead_local_backend_moves_vip(topo, buoy):
+def _api_pair(topo, buoy, strict):
     lb1, lb2 = hosts_for(topo, 2)
     backends = {}
     for h in (lb1, lb2):
@@ -88,19 +89,52 @@ def test_dead_local_backend_moves_vip(topo, buoy):
              "    health: { type: tcp, interval: 200ms, timeout: 200ms, rise: 1, fall: 1 }\n"
              "    servers:\n"
              "      - { address: \"127.0.0.1:7001\" }\n")
-    track = "      backends: [api]\n"
-    buoy(base_yaml("lb1", 120, track, extra), name="lb1", ns=lb1)
+    track = "      backends: [api]\n" + ("      strict: true\n" if strict else "")
+    b1 = buoy(base_yaml("lb1", 120, track, extra), name="lb1", ns=lb1)
     buoy(base_yaml("lb2", 100, track, extra), name="lb2", ns=lb2)
     wait_holder([lb1, lb2], VIP4, "lb1", timeout=master_down_s(100) + 4)
     assert_steady([lb1, lb2], VIP4, "lb1", 1.0)
+    return lb1, lb2, backends, b1
 
-    backends["lb1"].stop()               # lb1 can no longer serve: no eligible server -> Fault
-    took = wait_holder([lb1, lb2], VIP4, "lb2", timeout=0.4 + 0.3 + skew_bound() + MARGIN)
-    print("dead local backend -> VIP moved in %.3fs" % took)
+
+@pytest.mark.parametrize("strict", [False, True], ids=["unfit", "strict"])
+def test_dead_local_backend_moves_vip(topo, buoy, strict):
+    lb1, lb2, backends, _ = _api_pair(topo, buoy, strict)
+    backends["lb1"].stop()               # lb1 can no longer serve: no eligible server
+    # strict: Fault, a priority-0 advert, lb2 takes over after its skew time. Default: lb1 is
+    # unfit and advertises priority 1; lb2 (fit) takes over when its master-down timer runs out.
+    took = wait_holder([lb1, lb2], VIP4, "lb2", timeout=0.4 + 0.3 + MARGIN + (
+        skew_bound() if strict else master_down_s(100)))
+    print("dead local backend (%s) -> VIP moved in %.3fs" % ("strict" if strict else "unfit", took))
     assert_steady([lb1, lb2], VIP4, "lb2", 1.0)
 
     backends["lb1"] = lb1.start_backend("127.0.0.1:7001", mode="name", name="lb1")
     wait_holder([lb1, lb2], VIP4, "lb1", timeout=0.4 + master_down_s(120) + MARGIN + 1)
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["unfit", "strict"])
+def test_every_backend_dead_vip_stays_unless_strict(topo, buoy, strict):
+    """Both nodes lose every backend at once (all apiservers unready): by default the VIP
+    stays on its holder (never on none, never on two) and status says unfit; strict gives
+    keepalived's weight 0: Fault on both, the VIP nowhere. Recovery moves nothing."""
+    lb1, lb2, backends, b1 = _api_pair(topo, buoy, strict)
+    for h in ("lb1", "lb2"):
+        backends[h].stop()
+    if strict:
+        netns.wait_until(lambda: not any(h.has_address(VIP4) for h in (lb1, lb2)), timeout=3,
+                         msg="strict: the VIP leaves every node")
+    else:
+        netns.wait_until(lambda: b1.status_json()["vrrp"][0]["unfit"], timeout=3,
+                         msg="lb1 reports unfit")
+        assert b1.status_json()["vrrp"][0]["effective_priority"] == 1
+        assert_steady([lb1, lb2], VIP4, "lb1", 2.0 + master_down_s(100))
+    for h in (lb1, lb2):
+        backends[h.role] = h.start_backend("127.0.0.1:7001", mode="name", name=h.role)
+    if strict:
+        wait_holder([lb1, lb2], VIP4, "lb1", timeout=master_down_s(120) + 4)
+    netns.wait_until(lambda: not b1.status_json()["vrrp"][0]["unfit"], timeout=3,
+                     msg="lb1 fit again")
+    assert_steady([lb1, lb2], VIP4, "lb1", 1.5)
 
 
 def test_notify_runs_on_each_transition(topo, buoy, shared_dir):

@@ -162,6 +162,7 @@ static const char FULL[] =
 	"            weight: 10, rise: 2, fall: 3, user: root }\n"
 	"        - { command: \"/bin/true\" }\n"
 	"      backends: [apiservers, { name: etcd, weight: -50 }]\n"
+	"      strict: true\n"
 	"    notify: /usr/local/bin/notify\n"
 	"  - name: apiserver6\n"
 	"    interface: eth0\n"
@@ -330,9 +331,11 @@ static void test_full_config_round_trip(void **state)
 	assert_int_equal(v->track_backends[0].weight, 0);
 	assert_int_equal(v->track_backends[1].backend_idx, 1);
 	assert_int_equal(v->track_backends[1].weight, -50);
+	assert_true(v->track_strict);
 	assert_string_equal(v->notify, "/usr/local/bin/notify");
 	v = &c->vrrp[1];                   /* same VRID on eth0 is fine in the other family */
 	assert_int_equal(v->family, AF_INET6);
+	assert_false(v->track_strict);     /* default: unfit, not Fault */
 	assert_int_equal(v->router_id, 51);
 	config_free(c);
 }

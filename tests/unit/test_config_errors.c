@@ -546,6 +546,13 @@ static void test_track_backend_missing(void **state)
 		"      backends:\n"
 		"        - { name: nope, weight: -10 }\n",
 		14, 19, "vrrp[0].track.backends[0].name: no backend named \"nope\"");
+	expect_error(VRRP_HEAD
+		"  - name: v\n"
+		"    interface: eth0\n"
+		"    router_id: 1\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    track: { backends: [api], strict: maybe }\n",
+		12, 39, "vrrp[0].track.strict: expected true or false");
 }
 
 static void test_track_forms_errors(void **state)

@@ -130,7 +130,7 @@ static void test_json_vrrp(void **st)
 	char *j = render_json(true);
 	assert_non_null(strstr(j, "\"vrrp\":[{\"name\":\"vi_1\",\"interface\":\"eth0\",\"router_id\":51,"));
 	assert_non_null(strstr(j, "\"state\":\"master\",\"state_since_ago_ms\":5000,\"base_priority\":110,"
-				  "\"effective_priority\":90,\"vips\":[\"198.18.0.100/24\"]"));
+				  "\"effective_priority\":90,\"unfit\":false,\"vips\":[\"198.18.0.100/24\"]"));
 	assert_non_null(strstr(j, "\"master\":{\"address\":\"198.18.0.11\",\"priority\":90}"));
 	assert_non_null(strstr(j, "\"trackers\":[{\"kind\":\"backend\",\"name\":\"apiservers\",\"ok\":false,\"state\":\"down\",\"weight\":-20}]"));
 	assert_non_null(strstr(j, "\"transitions_total\":{\"backup\":1,\"master\":1}"));

@@ -30,36 +30,44 @@ struct prio_case {
 	struct track_input in[4];
 	uint8_t want_prio;
 	bool want_fault;
+	bool want_unfit;
 };
 
 static const struct prio_case prio_cases[] = {
-	{ "no trackers", 100, 0, {{0}}, 100, false },
-	{ "weight 0 up", 100, 1, {{ 0, U }}, 100, false },
-	{ "weight 0 down faults", 100, 1, {{ 0, D }}, 100, true },
-	{ "weight 0 init faults", 100, 1, {{ 0, I }}, 100, true },
-	{ "positive up adds", 100, 1, {{ 20, U }}, 120, false },
-	{ "positive down adds nothing", 100, 1, {{ 20, D }}, 100, false },
-	{ "positive init adds nothing", 100, 1, {{ 20, I }}, 100, false },
-	{ "negative down subtracts", 100, 1, {{ -30, D }}, 70, false },
-	{ "negative up subtracts nothing", 100, 1, {{ -30, U }}, 100, false },
-	{ "negative init subtracts nothing", 100, 1, {{ -30, I }}, 100, false },
-	{ "sum of several", 100, 3, {{ 10, U }, { -20, D }, { 5, U }}, 95, false },
-	{ "mixed, one fault", 100, 3, {{ 10, U }, { 0, D }, { -5, D }}, 105, true },
-	{ "clamp high", 200, 2, {{ 50, U }, { 40, U }}, 254, false },
-	{ "clamp exactly 254", 204, 1, {{ 50, U }}, 254, false },
-	{ "clamp low", 50, 2, {{ -40, D }, { -40, D }}, 1, false },
-	{ "clamp low exactly 1", 41, 1, {{ -40, D }}, 1, false },
-	{ "clamp way low", 10, 1, {{ -254, D }}, 1, false },
-	{ "base 254 + positive stays 254", 254, 1, {{ 1, U }}, 254, false },
-	{ "base 1 - negative stays 1", 1, 1, {{ -1, D }}, 1, false },
-	{ "255 ignores positive", 255, 1, {{ 10, U }}, 255, false },
-	{ "255 ignores negative", 255, 1, {{ -100, D }}, 255, false },
-	{ "255 still faults on weight 0", 255, 1, {{ 0, D }}, 255, true },
-	{ "huge weights do not wrap", 100, 4, {{ 2000000000, U }, { 2000000000, U },
-					       { 2000000000, U }, { 2000000000, U }}, 254, false },
-	{ "huge negative do not wrap", 100, 2, {{ -2000000000, D }, { -2000000000, D }}, 1, false },
-	{ "backup drops below peer", 110, 1, {{ -20, D }}, 90, false },
-	{ "all ok, all counted", 100, 4, {{ 1, U }, { 2, U }, { 3, U }, { 0, U }}, 106, false },
+	{ "no trackers", 100, 0, {{ 0 }}, 100, false, false },
+	{ "weight 0 up", 100, 1, {{ 0, U, false }}, 100, false, false },
+	{ "weight 0 down faults", 100, 1, {{ 0, D, false }}, 100, true, false },
+	{ "weight 0 init faults", 100, 1, {{ 0, I, false }}, 100, true, false },
+	{ "positive up adds", 100, 1, {{ 20, U, false }}, 120, false, false },
+	{ "positive down adds nothing", 100, 1, {{ 20, D, false }}, 100, false, false },
+	{ "positive init adds nothing", 100, 1, {{ 20, I, false }}, 100, false, false },
+	{ "negative down subtracts", 100, 1, {{ -30, D, false }}, 70, false, false },
+	{ "negative up subtracts nothing", 100, 1, {{ -30, U, false }}, 100, false, false },
+	{ "negative init subtracts nothing", 100, 1, {{ -30, I, false }}, 100, false, false },
+	{ "sum of several", 100, 3, {{ 10, U, false }, { -20, D, false }, { 5, U, false }}, 95, false, false },
+	{ "mixed, one fault", 100, 3, {{ 10, U, false }, { 0, D, false }, { -5, D, false }}, 105, true, false },
+	{ "clamp high", 200, 2, {{ 50, U, false }, { 40, U, false }}, 254, false, false },
+	{ "clamp exactly 254", 204, 1, {{ 50, U, false }}, 254, false, false },
+	{ "clamp low", 50, 2, {{ -40, D, false }, { -40, D, false }}, 1, false, false },
+	{ "clamp low exactly 1", 41, 1, {{ -40, D, false }}, 1, false, false },
+	{ "clamp way low", 10, 1, {{ -254, D, false }}, 1, false, false },
+	{ "base 254 + positive stays 254", 254, 1, {{ 1, U, false }}, 254, false, false },
+	{ "base 1 - negative stays 1", 1, 1, {{ -1, D, false }}, 1, false, false },
+	{ "255 ignores positive", 255, 1, {{ 10, U, false }}, 255, false, false },
+	{ "255 ignores negative", 255, 1, {{ -100, D, false }}, 255, false, false },
+	{ "255 still faults on weight 0", 255, 1, {{ 0, D, false }}, 255, true, false },
+	{ "huge weights do not wrap", 100, 4, {{ 2000000000, U, false }, { 2000000000, U, false },
+					       { 2000000000, U, false }, { 2000000000, U, false }}, 254, false, false },
+	{ "huge negative do not wrap", 100, 2, {{ -2000000000, D, false }, { -2000000000, D, false }}, 1, false, false },
+	{ "backup drops below peer", 110, 1, {{ -20, D, false }}, 90, false, false },
+	{ "all ok, all counted", 100, 4, {{ 1, U, false }, { 2, U, false }, { 3, U, false }, { 0, U, false }}, 106, false, false },
+	/* soft (backend, not strict): unfit, never fault */
+	{ "soft down is unfit", 100, 1, {{ 0, D, true }}, 100, false, true },
+	{ "soft init is unfit", 100, 1, {{ 0, I, true }}, 100, false, true },
+	{ "soft up is fit", 100, 1, {{ 0, U, true }}, 100, false, false },
+	{ "soft and hard down", 100, 2, {{ 0, D, true }, { 0, D, false }}, 100, true, true },
+	{ "soft down, weights still count", 100, 2, {{ 0, D, true }, { -30, D, false }}, 70, false, true },
+	{ "255 soft down is unfit", 255, 1, {{ 0, D, true }}, 255, false, true },
 };
 
 static void test_effective_table(void **state)
@@ -68,9 +76,11 @@ static void test_effective_table(void **state)
 	for (size_t i = 0; i < sizeof(prio_cases) / sizeof(prio_cases[0]); i++) {
 		const struct prio_case *c = &prio_cases[i];
 		struct track_result r = track_effective(c->base, c->in, c->n);
-		if (r.priority != c->want_prio || r.fault != c->want_fault)
-			fail_msg("%s: got prio %u fault %d, want %u %d", c->what, r.priority, r.fault,
-				 c->want_prio, c->want_fault);
+		if (r.priority != c->want_prio || r.fault != c->want_fault ||
+		    r.unfit != c->want_unfit)
+			fail_msg("%s: got prio %u fault %d unfit %d, want %u %d %d", c->what,
+				 r.priority, r.fault, r.unfit, c->want_prio, c->want_fault,
+				 c->want_unfit);
 	}
 }
 
@@ -417,7 +427,8 @@ static void test_backend_and_iface_trackers(void **state)
 	assert_int_equal(track_set_result(ts).priority, 55);
 	ok[0] = false;
 	track_set_poll_backends(ts);
-	assert_true(w.last.fault);
+	assert_true(w.last.unfit);  /* a backend tracker: unfit, not fault (not strict) */
+	assert_false(w.last.fault);
 	int changes = w.changes;
 	track_set_poll_backends(ts); /* no change, no callback */
 	assert_int_equal(w.changes, changes);
@@ -430,6 +441,20 @@ static void test_backend_and_iface_trackers(void **state)
 	assert_false(w.last.fault);
 	track_set_on_link(ts, track_set_get(ts, 0)->ifindex, true);
 	assert_int_equal(w.last.priority, 105);
+	assert_false(w.last.unfit);
+	track_set_free(ts);
+
+	v.track_strict = true;        /* strict: keepalived's weight 0, Fault */
+	p = track_params_vrrp(&v, NULL);
+	p.backend_ok = fake_backend_ok;
+	p.backend_arg = ok;
+	p.on_change = on_change;
+	p.arg = &w;
+	ts = track_set_new(l, &p);
+	ok[0] = false;
+	track_set_poll_backends(ts);
+	assert_true(w.last.fault);
+	assert_false(w.last.unfit);
 	track_set_free(ts);
 	loop_free(l);
 }

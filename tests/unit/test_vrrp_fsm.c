@@ -358,6 +358,81 @@ static void test_no_preempt_then_handover(void **state)
 	assert_int_equal(f.state, VRRP_STATE_MASTER);
 }
 
+/* An unfit master (priority 1): a fit backup takes over even with preempt off and
+ * preempt_delay set, by the master-down timer; an unfit backup (1) keeps following it. */
+static void test_unfit_master_is_taken_over(void **state)
+{
+	(void)state;
+	struct vrrp_fsm f;
+	struct vrrp_actions a;
+	fsm_for(&f, 3, 100, 1000, false, 5000);
+	vrrp_fsm_startup(&f, 0, &a);
+	advert(&f, 1000, 100, &a);
+	expect(&f, 1000, &a, VRRP_STATE_BACKUP, "md:+3609");
+	advert(&f, 2000, VRRP_PRIO_UNFIT, &a);
+	expect(&f, 2000, &a, VRRP_STATE_BACKUP, ""); /* discarded */
+	advert(&f, 3000, VRRP_PRIO_UNFIT, &a);
+	expect(&f, 3000, &a, VRRP_STATE_BACKUP, "");
+	vrrp_fsm_on_timer(&f, 4609, &a); /* deadline of the 1000 advert */
+	expect(&f, 4609, &a, VRRP_STATE_MASTER, "md:0 adv:100 add garp adver:+1000 notify:MASTER");
+
+	/* ourselves unfit: an unfit master is followed, not taken over */
+	fsm_for(&f, 3, 100, 1000, true, 0);
+	vrrp_fsm_startup(&f, 0, &a);
+	vrrp_fsm_set_priority(&f, 10, VRRP_PRIO_UNFIT, &a);
+	advert(&f, 1000, VRRP_PRIO_UNFIT, &a);
+	expect(&f, 1000, &a, VRRP_STATE_BACKUP, "md:+3996");
+}
+
+/* Every node recovers at about once: the unfit master that recovers within the master-down
+ * interval keeps the VIP (its advert at full priority re-arms the backup's timer). */
+static void test_unfit_master_recovering_keeps_vip(void **state)
+{
+	(void)state;
+	struct vrrp_fsm f;
+	struct vrrp_actions a;
+	fsm_for(&f, 3, 90, 1000, true, 0);
+	vrrp_fsm_startup(&f, 0, &a);
+	advert(&f, 1000, VRRP_PRIO_UNFIT, &a);
+	expect(&f, 1000, &a, VRRP_STATE_BACKUP, ""); /* we are fit (90): the master is not */
+	advert(&f, 2000, 100, &a);                    /* it recovered first */
+	assert_int_equal(f.state, VRRP_STATE_BACKUP);
+	for (uint64_t t = 3000; t < 20000; t += 1000) {
+		advert(&f, t, 100, &a);
+		vrrp_fsm_on_timer(&f, t + 1, &a);
+		assert_int_equal(f.state, VRRP_STATE_BACKUP);
+	}
+}
+
+/* A master that becomes unfit advertises 1 at once; a fit master ignores an unfit one's
+ * advert but answers it (RFC 9568), so the unfit one hears the higher priority. */
+static void test_unfit_master_advertises_at_once(void **state)
+{
+	(void)state;
+	struct vrrp_fsm f;
+	struct vrrp_actions a;
+	fsm_for(&f, 3, 100, 1000, true, 0);
+	vrrp_fsm_startup(&f, 0, &a);
+	vrrp_fsm_on_timer(&f, 3609, &a);
+	assert_int_equal(f.state, VRRP_STATE_MASTER);
+	vrrp_fsm_set_priority(&f, 4000, VRRP_PRIO_UNFIT, &a);
+	expect(&f, 4000, &a, VRRP_STATE_MASTER, "adv:1 adver:+1000");
+	vrrp_fsm_set_priority(&f, 4100, 100, &a);
+	advert(&f, 4200, VRRP_PRIO_UNFIT, &a);
+	expect(&f, 4200, &a, VRRP_STATE_MASTER, "adv:100 adver:+1000 garp");
+}
+
+static void test_unfit_priority(void **state)
+{
+	(void)state;
+	assert_int_equal(vrrp_unfit_priority(100, false, true), 100);
+	assert_int_equal(vrrp_unfit_priority(100, true, true), VRRP_PRIO_UNFIT);
+	assert_int_equal(vrrp_unfit_priority(1, false, true), 2);   /* fit never looks unfit */
+	assert_int_equal(vrrp_unfit_priority(1, false, false), 1);  /* keepalived's clamp */
+	assert_int_equal(vrrp_unfit_priority(255, true, true), 255); /* the address owner */
+	assert_int_equal(vrrp_unfit_priority(254, true, true), VRRP_PRIO_UNFIT);
+}
+
 /* Two FSMs wired back to back converge to exactly one master, the higher priority. */
 static void test_two_nodes_elect_one(void **state)
 {
@@ -553,6 +628,10 @@ int main(void)
 		cmocka_unit_test(test_preempt_delay_resets),
 		cmocka_unit_test(test_preempt_delay_startup),
 		cmocka_unit_test(test_no_preempt_then_handover),
+		cmocka_unit_test(test_unfit_master_is_taken_over),
+		cmocka_unit_test(test_unfit_master_recovering_keeps_vip),
+		cmocka_unit_test(test_unfit_master_advertises_at_once),
+		cmocka_unit_test(test_unfit_priority),
 		cmocka_unit_test(test_two_nodes_elect_one),
 		cmocka_unit_test(test_formulas),
 		cmocka_unit_test(test_counters_and_master_info),
