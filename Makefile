@@ -4,7 +4,7 @@ DESTDIR ?=
 BUILD   ?= build
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
-PKGS    := libcyaml libmnl openssl
+PKGS    := libcyaml libmnl openssl libnftables
 
 OPT     ?= -O2 -g
 SAN     ?=

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "bgp/bgp.h"
+#include "intercept/intercept.h"
+#include "intercept/nftrules.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/privdrop.h"
@@ -46,6 +48,7 @@ static void drain_tick(struct loop *l, struct timer *t)
 			timer_arm_in(l, t, DRAIN_POLL_MS);
 			return;
 		}
+		intercept_remove(d->run.intercept); /* VIP:port reaches the node's own server again */
 		proxy_stop_accepting(d->run.proxy);
 		d->accept_stopped = true;
 		d->drain_deadline = loop_now(l) + d->run.cfg->shutdown_grace_ms;
@@ -71,6 +74,7 @@ static void begin_shutdown(struct daemon *d, int signo)
 		log_warn("second signal, closing now", "signal=%s", strsignal(signo));
 		d->drain_deadline = 0;
 		if (!d->accept_stopped) {
+			intercept_remove(d->run.intercept);
 			proxy_stop_accepting(d->run.proxy);
 			d->accept_stopped = true;
 		}
@@ -101,6 +105,7 @@ static int daemon_reload_from(struct daemon *d, const char *source, struct strbu
 	d->ctl_src.cfg = d->run.cfg;
 	d->ctl_src.vrrp = d->run.vrrp;
 	d->ctl_src.bgp = d->run.bgp;
+	d->ctl_src.intercept = d->run.intercept;
 	return rc;
 }
 
@@ -212,6 +217,16 @@ int daemon_run(struct config *cfg)
 		d.exit_code = 1;
 		goto out;
 	}
+	if (nftrules_count(cfg)) { /* after the listeners are bound: a redirect never hits a closed port */
+		char err[300];
+		d.run.intercept = intercept_new();
+		if (!d.run.intercept || intercept_apply(d.run.intercept, cfg, err, sizeof(err)) < 0) {
+			log_error("startup failed", "reason=\"intercept\" err=\"%s\"",
+				  d.run.intercept ? err : "out of memory");
+			d.exit_code = 1;
+			goto out;
+		}
+	}
 	d.run.health = health_start(d.run.loop, d.run.pool);
 	if (!d.run.health) { /* e.g. an unreadable TLS file: running unchecked would mislead */
 		log_error("startup failed", "reason=\"health checks\"");
@@ -243,12 +258,14 @@ int daemon_run(struct config *cfg)
 	d.ctl_src.proxy = d.run.proxy;
 	d.ctl_src.vrrp = d.run.vrrp;
 	d.ctl_src.bgp = d.run.bgp;
+	d.ctl_src.intercept = d.run.intercept;
 	log_info("started", "node=%s version=%s listeners=%zu backends=%zu workers=%u", cfg->node,
 		 buoy_version, cfg->n_listeners, cfg->n_backends, cfg->workers);
 	loop_run(d.run.loop);
 out:
 	ctl_server_stop(d.ctl);
 	metrics_server_stop(d.metrics);
+	intercept_free(d.run.intercept); /* before the listeners close */
 	proxy_free(d.run.proxy);
 	health_stop(d.run.health);
 	vrrp_free(d.run.vrrp);

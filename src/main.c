@@ -6,6 +6,7 @@
 
 #include "core/version.h"
 #include "config/config.h"
+#include "intercept/nftrules.h"
 #include "core/spawn.h"
 #include "ctl/client.h"
 #include "daemon.h"
@@ -53,6 +54,19 @@ static void check_bgp(const struct cfg_bgp *b)
 			"will be announced\n", b->bird ? b->bird : "bird");
 }
 
+/* The nftables rules `run` will install (table inet buoy, chains prerouting and output). */
+static void check_intercept(const struct config *c)
+{
+	char rule[256];
+	for (size_t i = 0; i < c->n_listeners; i++)
+		for (size_t k = 0; k < c->listeners[i].n_intercept; k++) {
+			nftrules_rule(&c->listeners[i], &c->listeners[i].intercept[k], rule,
+				      sizeof(rule));
+			printf("  intercept (nftables " NFTRULES_FAMILY " " NFTRULES_TABLE
+			       ", prerouting and output): %s\n", rule);
+		}
+}
+
 static int cmd_check(const char *path)
 {
 	struct config *c = config_load_reporting(path);
@@ -84,6 +98,7 @@ static int cmd_check(const char *path)
 	if (c->bgp)
 		printf(" bgp_peers=%zu bgp_announce=%zu", c->bgp->n_peers, c->bgp->n_announce);
 	putchar('\n');
+	check_intercept(c);
 	if (c->bgp)
 		check_bgp(c->bgp);
 	config_free(c);

@@ -8,6 +8,7 @@
 #include "health/check.h"
 #include "health/state.h"
 #include "health/tls.h"
+#include "intercept/intercept.h"
 #include "proxy/pool.h"
 #include "proxy/proxy.h"
 #include "reload_plan.h"
@@ -111,6 +112,24 @@ static int apply_bgp(struct running *run, const struct config *nc, struct strbuf
 	return 0;
 }
 
+/* nftables redirects: one atomic transaction; refused, the old rules stay (said in out). Runs
+ * after the proxy commit, so a new listener is bound before traffic is sent to it. */
+static int apply_intercept(struct running *run, const struct config *nc,
+			   const struct reload_plan *p, struct strbuf *out)
+{
+	char err[300];
+	if (!p->intercept_changed)
+		return 0;
+	if (!run->intercept && !(run->intercept = intercept_new())) {
+		sb_puts(out, "error: intercept: out of memory\n");
+		return -1;
+	}
+	if (intercept_apply(run->intercept, nc, err, sizeof(err)) == 0)
+		return 0;
+	sb_printf(out, "error: intercept not updated, the old redirects stay: %s\n", err);
+	return -1;
+}
+
 static void retire_config(struct running *run, struct config *nc)
 {
 	struct config **v = realloc(run->retired, (run->n_retired + 1) * sizeof(*v));
@@ -140,6 +159,8 @@ static int commit(struct running *run, struct config *nc, const struct reload_pl
 	if (apply_vrrp(run, nc, p, out) < 0)
 		rc = -1;
 	if (apply_bgp(run, nc, out) < 0)
+		rc = -1;
+	if (apply_intercept(run, nc, p, out) < 0)
 		rc = -1;
 	log_set_level((enum log_level)nc->log_level);
 	warn_restart_only(p, out);

@@ -23,6 +23,7 @@ struct proxy;
 struct health;
 struct vrrp_set;
 struct bgp;
+struct intercept;
 
 /* What runs: the daemon's modules, swapped or updated in place by a reload. */
 struct running {
@@ -33,6 +34,7 @@ struct running {
 	struct health *health;        /* restarted */
 	struct vrrp_set *vrrp;        /* same object, or a new one; NULL = no VRRP */
 	struct bgp *bgp;              /* same object, started or stopped; NULL = no bgp: */
+	struct intercept *intercept;  /* created with the first interception; NULL = never any */
 	struct config **retired;      /* earlier configs, freed by running_free_retired() */
 	size_t n_retired;
 };

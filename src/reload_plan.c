@@ -322,6 +322,30 @@ static int plan_vrrp(const struct config *o, const struct config *n, struct relo
 	return 0;
 }
 
+/* The nftables redirects in order: (address, the listener's port) pairs. */
+static bool intercepts_equal(const struct config *o, const struct config *n)
+{
+	size_t i = 0, k = 0, j = 0, m = 0;
+	for (;;) {
+		while (i < o->n_listeners && k >= o->listeners[i].n_intercept) {
+			i++;
+			k = 0;
+		}
+		while (j < n->n_listeners && m >= n->listeners[j].n_intercept) {
+			j++;
+			m = 0;
+		}
+		if (i == o->n_listeners || j == n->n_listeners)
+			return i == o->n_listeners && j == n->n_listeners;
+		if (!streq(o->listeners[i].intercept[k].text, n->listeners[j].intercept[m].text) ||
+		    cfg_port(&o->listeners[i].bind.ss) != cfg_port(&n->listeners[j].bind.ss) ||
+		    !streq(o->listeners[i].name, n->listeners[j].name))
+			return false;
+		k++;
+		m++;
+	}
+}
+
 int reload_plan_make(const struct config *o, const struct config *n, struct reload_plan *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -336,6 +360,7 @@ int reload_plan_make(const struct config *o, const struct config *n, struct relo
 			    o->shutdown_grace_ms != n->shutdown_grace_ms || !streq(o->node, n->node) ||
 			    !streq(o->script_user, n->script_user);
 	p->bgp_changed = !cfg_bgp_equal(o->bgp, n->bgp);
+	p->intercept_changed = !intercepts_equal(o, n);
 	p->n_backends_new = n->n_backends; /* server arrays are per new backend */
 	if (plan_listeners(o, n, p) < 0 || plan_backends(o, n, p) < 0 || plan_vrrp(o, n, p) < 0) {
 		reload_plan_free(p);
@@ -370,7 +395,7 @@ bool reload_plan_is_noop(const struct reload_plan *p)
 		if (c[i]->changed || c[i]->added || c[i]->removed)
 			return false;
 	return !p->workers_changed && !p->control_changed && !p->metrics_changed &&
-	       !p->user_changed && !p->global_changed && !p->bgp_changed;
+	       !p->user_changed && !p->global_changed && !p->bgp_changed && !p->intercept_changed;
 }
 
 static int counts(char *buf, size_t len, const char *what, const struct reload_counts *c)
@@ -394,6 +419,11 @@ void reload_plan_summary(const struct reload_plan *p, char *buf, size_t len)
 	}
 	if (p->bgp_changed && off + 1 < len) {
 		int n = snprintf(buf + off, len - off, " bgp=changed");
+		if (n > 0)
+			off += (size_t)n;
+	}
+	if (p->intercept_changed && off + 1 < len) {
+		int n = snprintf(buf + off, len - off, " intercept=changed");
 		if (n > 0)
 			off += (size_t)n;
 	}

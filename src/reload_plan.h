@@ -32,6 +32,7 @@ struct reload_plan {
 	 * max_conns, shutdown_grace, node, script_user) */
 	bool global_changed;
 	bool bgp_changed;            /* any bgp: setting, or the section added/removed */
+	bool intercept_changed;      /* the listeners' nftables redirects */
 	size_t n_backends_new;       /* length of server_old / server_change */
 };
 

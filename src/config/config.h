@@ -31,6 +31,7 @@ enum health_type { HEALTH_TCP, HEALTH_TLS, HEALTH_HTTP, HEALTH_HTTPS, HEALTH_NON
 struct status_range { uint16_t lo, hi; };
 
 #define CFG_MAX_EXPECT 16
+#define CFG_MAX_INTERCEPT 16         /* addresses per listener */
 struct cfg_health {
 	enum health_type type;       /* default tcp */
 	char *path;                  /* default "/readyz" */
@@ -66,6 +67,9 @@ struct cfg_listener {
 	char *backend;               /* name */
 	size_t backend_idx;          /* index into config.backends, resolved by validation */
 	bool defer_accept;           /* TCP_DEFER_ACCEPT: woken when the client speaks first */
+	struct cfg_addr *intercept;  /* VIP:port that nftables redirects to this listener (bound
+	                              * to every address, another port); src/intercept/ */
+	size_t n_intercept;
 };
 
 struct cfg_track_script {
@@ -233,6 +237,7 @@ void config_error_format(const struct config_error *e, char *buf, size_t len);
 /* Small parsers shared with the rest of buoy (pure). Return 0 or -1. */
 int parse_duration_ms(const char *s, uint64_t *out_ms);          /* "250ms" "2s" "1m" "1h" */
 int parse_hostport(const char *s, struct cfg_addr *out);          /* IPv4, [IPv6], wildcard */
+uint16_t cfg_port(const struct sockaddr_storage *ss);            /* host order; 0 if no IP */
 int parse_cidr(const char *s, struct cfg_vip *out);
 int parse_ip(const char *s, struct sockaddr_storage *out);        /* address, no port */
 void format_sockaddr(const struct sockaddr *sa, char *buf, size_t len); /* with port */

@@ -33,7 +33,11 @@ struct raw_backend {
 	struct raw_health *health;
 };
 
-struct raw_listener { char *name, *bind, *backend, *defer_accept; };
+struct raw_listener {
+	char *name, *bind, *backend, *defer_accept;
+	char **intercept;                   /* one "VIP:port" or a list; filled from the YAML tree */
+	unsigned intercept_count;
+};
 
 struct raw_garp { char *repeat, *interval, *delay, *refresh; };
 

@@ -82,6 +82,7 @@ static const cyaml_schema_field_t listener_fields[] = {
 	STR("bind", struct raw_listener, bind),
 	STR("backend", struct raw_listener, backend),
 	STR("defer_accept", struct raw_listener, defer_accept),
+	CYAML_FIELD_IGNORE("intercept", CYAML_FLAG_OPTIONAL),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_value_t listener_entry = {
@@ -412,10 +413,45 @@ static int extract_refs(yaml_document_t *doc, const char *path, struct raw_track
 	return rc;
 }
 
+/* One scalar or a list of scalars (e.g. `intercept: "VIP:6443"` or a list of them). */
+static int extract_strings(yaml_document_t *doc, const char *path, const char *what,
+			   char ***out, unsigned *count, struct cfg_diag *d)
+{
+	yaml_node_t *n = ydoc_find(doc, path, true);
+	if (!n || ydoc_is_null(n))
+		return 0;
+	bool list = n->type == YAML_SEQUENCE_NODE;
+	if (!list && n->type != YAML_SCALAR_NODE) {
+		cfg_err(d, path, NULL, "expected %s or a list of them, got %s", what, ydoc_kind(n));
+		return -1;
+	}
+	size_t len = list ? (size_t)(n->data.sequence.items.top - n->data.sequence.items.start) : 1;
+	*out = calloc(len ? len : 1, sizeof(**out));
+	if (!*out)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		yaml_node_t *it = list ? yaml_document_get_node(doc, n->data.sequence.items.start[i]) : n;
+		if (it->type != YAML_SCALAR_NODE) {
+			char sub[256];
+			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+			cfg_err(d, sub, NULL, "expected %s, got %s", what, ydoc_kind(it));
+			return -1;
+		}
+		(*out)[i] = strdup((const char *)it->data.scalar.value);
+		*count = (unsigned)i + 1;
+	}
+	return 0;
+}
+
 static int extract_polymorphic(yaml_document_t *doc, struct raw_config *raw, struct cfg_diag *d)
 {
 	int rc = 0;
 	char path[128];
+	for (unsigned i = 0; i < raw->listeners_count; i++) {
+		snprintf(path, sizeof(path), "listeners[%u].intercept", i);
+		rc |= extract_strings(doc, path, "an address:port", &raw->listeners[i].intercept,
+				      &raw->listeners[i].intercept_count, d);
+	}
 	for (unsigned i = 0; i < raw->backends_count; i++) {
 		if (!raw->backends[i].health)
 			continue;
@@ -453,6 +489,11 @@ static void free_refs(struct raw_track_ref *r, unsigned n)
 
 static void free_polymorphic(struct raw_config *raw)
 {
+	for (unsigned i = 0; i < raw->listeners_count; i++) {
+		for (unsigned j = 0; j < raw->listeners[i].intercept_count; j++)
+			free(raw->listeners[i].intercept[j]);
+		free(raw->listeners[i].intercept);
+	}
 	for (unsigned i = 0; i < raw->backends_count; i++) {
 		struct raw_health *h = raw->backends[i].health;
 		if (!h)

@@ -102,6 +102,15 @@ int parse_ip(const char *s, struct sockaddr_storage *out)
 
 /* "1.2.3.4:80", "[2001:db8::1]:80", "0.0.0.0:80", "[::]:80", and ":6443" = "[::]:6443"
  * (all addresses; with Linux's default net.ipv6.bindv6only=0 that includes IPv4). */
+uint16_t cfg_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}
+
 int parse_hostport(const char *s, struct cfg_addr *out)
 {
 	if (!s)

@@ -497,6 +497,80 @@ static void build_listener(const struct raw_listener *rl, size_t idx, const stru
 	l->backend_idx = cfg_backend_ref(d, p, "backend", c, l->backend);
 }
 
+/* A redirected connection arrives on 127.0.0.1/::1 (from the node itself) or on the incoming
+ * interface's own address: the listener must be bound to every address, on another port. */
+static void check_intercept_one(struct cfg_diag *d, const char *ip, const struct config *c,
+				const struct cfg_listener *l, size_t idx, const struct cfg_addr *a)
+{
+	if (cfg_is_wildcard(&a->ss)) {
+		cfg_err(d, ip, NULL, "%s: intercept a specific address (the VIP), not every address",
+			a->text);
+		return;
+	}
+	if (!l->bind.len)
+		return;
+	uint16_t port = cfg_port(&a->ss);
+	if (!cfg_is_wildcard(&l->bind.ss)) {
+		cfg_err(d, ip, NULL, "needs the listener bound to every address (e.g. bind: \":%u\"): "
+			"redirected connections arrive on 127.0.0.1 / ::1 or on the interface's own "
+			"address, not on %s", cfg_port(&l->bind.ss), l->bind.text);
+		return;
+	}
+	if (a->ss.ss_family == AF_INET6 && l->bind.ss.ss_family == AF_INET)
+		cfg_err(d, ip, NULL, "%s is IPv6 but the listener is bound to 0.0.0.0 only: bind "
+			"\":%u\" (both families)", a->text, cfg_port(&l->bind.ss));
+	else if (port == cfg_port(&l->bind.ss))
+		cfg_err(d, ip, NULL, "the listener already receives %s on its own port %u: bind "
+			"another port (e.g. 6444) or drop intercept", a->text, port);
+	for (size_t j = 0; j < c->n_listeners && j <= idx; j++) {
+		const struct cfg_listener *o = &c->listeners[j];
+		for (size_t k = 0; k < o->n_intercept && &o->intercept[k] != a; k++)
+			if (!strcmp(o->intercept[k].text, a->text)) {
+				cfg_err(d, ip, NULL, "%s is already intercepted by listeners[%zu]",
+					a->text, j);
+				return;
+			}
+	}
+	if (l->backend_idx >= c->n_backends)
+		return;
+	const struct cfg_backend *b = &c->backends[l->backend_idx];
+	for (size_t k = 0; k < b->n_servers; k++)
+		if (!strcmp(b->servers[k].addr.text, a->text))
+			cfg_err(d, ip, NULL, "%s is also a server of backend \"%s\": buoy's own "
+				"connections to it would be redirected to itself", a->text, b->name);
+}
+
+static void build_intercept(const struct raw_listener *rl, size_t idx, const struct config *c,
+			    struct cfg_diag *d, struct cfg_listener *l)
+{
+	char p[64], ip[96];
+	snprintf(p, sizeof(p), "listeners[%zu]", idx);
+	if (!rl->intercept_count)
+		return;
+	if (rl->intercept_count > CFG_MAX_INTERCEPT) {
+		cfg_err(d, p, "intercept", "at most %d addresses", CFG_MAX_INTERCEPT);
+		return;
+	}
+	l->intercept = calloc(rl->intercept_count, sizeof(*l->intercept));
+	if (!l->intercept)
+		return;
+	l->n_intercept = rl->intercept_count;
+	for (size_t i = 0; i < l->n_intercept; i++) {
+		if (rl->intercept_count > 1)
+			snprintf(ip, sizeof(ip), "%s.intercept[%zu]", p, i);
+		else
+			snprintf(ip, sizeof(ip), "%s.intercept", p);
+		if (parse_hostport(rl->intercept[i], &l->intercept[i]) < 0 ||
+		    !cfg_port(&l->intercept[i].ss)) {
+			cfg_err(d, ip, NULL, "invalid address \"%s\" (expected VIP:port or "
+				"[VIP6]:port)", rl->intercept[i]);
+			memset(&l->intercept[i], 0, sizeof(l->intercept[i]));
+			continue;
+		}
+		check_intercept_one(d, ip, c, l, idx, &l->intercept[i]);
+	}
+}
+
 size_t cfg_backend_ref(struct cfg_diag *d, const char *prefix, const char *key,
 		       const struct config *c, const char *name)
 {
@@ -579,6 +653,8 @@ size_t cfg_build(const struct raw_config *raw, const struct cfg_defaults *defs,
 	}
 	for (size_t i = 0; i < c->n_listeners; i++)
 		build_listener(&raw->listeners[i], i, c, d, &c->listeners[i]);
+	for (size_t i = 0; i < c->n_listeners; i++)
+		build_intercept(&raw->listeners[i], i, c, d, &c->listeners[i]);
 	check_unique(d, "listeners", "listener", c->listeners, c->n_listeners,
 		     sizeof(*c->listeners), offsetof(struct cfg_listener, name));
 	cfg_build_vrrp(raw, d, c);
@@ -606,6 +682,7 @@ void config_free(struct config *c)
 	for (size_t i = 0; i < c->n_listeners; i++) {
 		free(c->listeners[i].name);
 		free(c->listeners[i].backend);
+		free(c->listeners[i].intercept);
 	}
 	free(c->listeners);
 	for (size_t i = 0; i < c->n_backends; i++) {

@@ -14,6 +14,7 @@ struct pool;
 struct proxy;
 struct vrrp_set;
 struct bgp;
+struct intercept;
 
 struct ctl_sources {
 	const struct config *cfg;
@@ -21,6 +22,7 @@ struct ctl_sources {
 	struct proxy *proxy;          /* listener counters; NULL = none */
 	struct vrrp_set *vrrp;        /* NULL = no VRRP */
 	struct bgp *bgp;              /* NULL = no bgp: */
+	struct intercept *intercept;  /* NULL = no interception ever configured */
 	uint64_t started_ms;          /* monotonic (loop clock) */
 	int64_t started_unix;         /* wall clock, for buoy_start_time_seconds */
 	/* `buoy reload`: apply the config file again. Returns 0 or -1; writes a summary or every

@@ -208,6 +208,19 @@ static void bgp_metrics(struct strbuf *b, const struct snapshot *s)
 		       g->announce[i].announced);
 }
 
+static void intercept_metrics(struct strbuf *b, const struct snapshot *s)
+{
+	const struct snap_intercept *x = &s->intercept;
+	if (!x->present)
+		return;
+	family(b, "buoy_intercept_installed", "gauge", "1 while nftables redirects the address to the listener (table inet buoy).");
+	for (size_t i = 0; i < x->st.n_items; i++)
+		sample(b, "buoy_intercept_installed", LABELS("listener", x->items[i].listener, "address", x->items[i].address),
+		       x->items[i].installed);
+	family(b, "buoy_intercept_failures_total", "counter", "nftables transactions the kernel refused (start, reload).");
+	sample(b, "buoy_intercept_failures_total", NULL, x->st.failures_total);
+}
+
 static const char *const vrrp_states[] = { "init", "backup", "master", "fault" };
 
 static void vrrp_metrics(struct strbuf *b, const struct snapshot *s)
@@ -261,4 +274,5 @@ void metrics_format(const struct snapshot *s, struct strbuf *b)
 	if (s->n_vrrp) /* a node-local balancer has no VRRP families at all */
 		vrrp_metrics(b, s);
 	bgp_metrics(b, s);
+	intercept_metrics(b, s);
 }

@@ -18,5 +18,6 @@ void snapshot_free(struct snapshot *s)
 	free(s->vrrp);
 	free(s->bgp.peers);
 	free(s->bgp.announce);
+	free(s->intercept.items);
 	*s = (struct snapshot){ 0 };
 }

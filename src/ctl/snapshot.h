@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "bgp/bgp.h"
+#include "intercept/intercept.h"
 #include "core/hist.h"
 
 #define SNAP_NEVER UINT64_MAX    /* an "ago" value for something that never happened */
@@ -87,6 +88,13 @@ struct snap_vrrp {
 	size_t n_trackers;
 };
 
+/* Filled from intercept.h's getters; present = interception was configured at some point. */
+struct snap_intercept {
+	bool present;
+	struct intercept_status st;
+	struct intercept_item_status *items;
+};
+
 /* Filled from bgp.h's status getters; present = a bgp: section runs. */
 struct snap_bgp {
 	bool present;
@@ -108,6 +116,7 @@ struct snapshot {
 	struct snap_vrrp *vrrp;
 	size_t n_vrrp;
 	struct snap_bgp bgp;
+	struct snap_intercept intercept;
 };
 
 /* "up" / "down" / "drained": what an operator reads first. */

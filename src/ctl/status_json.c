@@ -176,6 +176,29 @@ static void vrrp_json(struct strbuf *b, const struct snap_vrrp *v)
 	sb_putc(b, '}');
 }
 
+static void intercept_json(struct strbuf *b, const struct snap_intercept *x)
+{
+	bool f = true;
+	sb_putc(b, '{');
+	kv_str(b, &f, "table", "inet buoy");
+	kv_bool(b, &f, "owner", x->st.owner);
+	kv_str(b, &f, "error", x->st.error[0] ? x->st.error : NULL);
+	kv_u64(b, &f, "applies_total", x->st.applies_total);
+	kv_u64(b, &f, "failures_total", x->st.failures_total);
+	key(b, &f, "rules");
+	sb_putc(b, '[');
+	for (size_t i = 0; i < x->st.n_items; i++) {
+		bool g = true;
+		sb_puts(b, i ? ",{" : "{");
+		kv_str(b, &g, "listener", x->items[i].listener);
+		kv_str(b, &g, "address", x->items[i].address);
+		kv_u64(b, &g, "to_port", x->items[i].to_port);
+		kv_bool(b, &g, "installed", x->items[i].installed);
+		sb_putc(b, '}');
+	}
+	sb_puts(b, "]}");
+}
+
 static int64_t peer_uptime(const struct snap_bgp *g, const struct bgp_peer_status *p)
 {
 	return p->up && p->since_unix >= 0 && g->now_unix >= p->since_unix ?
@@ -246,6 +269,10 @@ void status_format_json(const struct snapshot *s, struct strbuf *b)
 	if (s->bgp.present) {
 		key(b, &f, "bgp");
 		bgp_json(b, &s->bgp);
+	}
+	if (s->intercept.present) {
+		key(b, &f, "intercept");
+		intercept_json(b, &s->intercept);
 	}
 	key(b, &f, "listeners");
 	sb_putc(b, '[');

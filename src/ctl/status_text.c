@@ -113,6 +113,22 @@ static void vrrp_table(const struct snapshot *s, struct strbuf *b)
 	table_print(&t, b);
 }
 
+static void intercept_table(const struct snapshot *s, struct strbuf *b)
+{
+	const struct snap_intercept *x = &s->intercept;
+	if (x->st.error[0])
+		sb_printf(b, "intercept: %s\n", x->st.error);
+	struct table t = { .ncols = 4 };
+	table_row(&t, (const char *[]){ "INTERCEPT", "LISTENER", "TO", "INSTALLED" });
+	for (size_t i = 0; i < x->st.n_items; i++) {
+		char to[16];
+		snprintf(to, sizeof(to), ":%u", x->items[i].to_port);
+		table_row(&t, (const char *[]){ x->items[i].address, x->items[i].listener, to,
+						x->items[i].installed ? "yes" : "NO" });
+	}
+	table_print(&t, b);
+}
+
 static void bgp_tables(const struct snapshot *s, struct strbuf *b)
 {
 	const struct snap_bgp *g = &s->bgp;
@@ -225,6 +241,10 @@ void status_format_text(const struct snapshot *s, struct strbuf *b)
 	}
 	if (s->bgp.present) {
 		bgp_tables(s, b);
+		sb_putc(b, '\n');
+	}
+	if (s->intercept.present && s->intercept.st.n_items) {
+		intercept_table(s, b);
 		sb_putc(b, '\n');
 	}
 	listener_table(s, b);

@@ -170,6 +170,21 @@ static int take_vrrp(struct snapshot *o, const struct ctl_sources *src, uint64_t
 	return 0;
 }
 
+static int take_intercept(struct snapshot *o, const struct ctl_sources *src)
+{
+	if (!src->intercept)
+		return 0;
+	struct snap_intercept *x = &o->intercept;
+	intercept_get_status(src->intercept, &x->st);
+	x->items = calloc(x->st.n_items ? x->st.n_items : 1, sizeof(*x->items));
+	if (!x->items)
+		return -1;
+	for (size_t i = 0; i < x->st.n_items; i++)
+		intercept_get_item(src->intercept, i, &x->items[i]);
+	x->present = true;
+	return 0;
+}
+
 static int take_bgp(struct snapshot *o, const struct ctl_sources *src)
 {
 	if (!src->bgp)
@@ -198,7 +213,8 @@ int snapshot_take(struct snapshot *o, const struct ctl_sources *src, uint64_t no
 		.start_time_unix = src->started_unix,
 	};
 	if (take_listeners(o, src) < 0 || take_backends(o, src->pool, now_ms) < 0 ||
-	    take_vrrp(o, src, now_ms) < 0 || take_bgp(o, src) < 0) {
+	    take_vrrp(o, src, now_ms) < 0 || take_bgp(o, src) < 0 ||
+	    take_intercept(o, src) < 0) {
 		snapshot_free(o);
 		return -1;
 	}
