@@ -47,9 +47,9 @@ def make_ca(d):
                  "/CN=buoy-test-ca"], d)
 
 
-def issue_server(d, name, ips):
+def issue_server(d, name, ips, cn="apiserver.test"):
     """name.crt / name.key signed by d's CA, valid for the given IP addresses."""
-    ec_key_req(d, name, "/CN=apiserver.test")
+    ec_key_req(d, name, "/CN=" + cn)
     san = ",".join("IP:" + ip for ip in ips) + ",DNS:apiserver.test,DNS:localhost"
     sign(d, name, "subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\n" % san)
     return os.path.join(d, name + ".crt"), os.path.join(d, name + ".key")
@@ -59,7 +59,8 @@ class Nginx:
     """nginx (TLS) in a namespace: /readyz is 200 while <root>/ready exists, else 500;
     /name answers the server's name (to see which server a proxied connection reached)."""
 
-    def __init__(self, ns, ip, name, cert, key, workdir, port=6443):
+    def __init__(self, ns, ip, name, cert, key, workdir, port=6443, listen=None):
+        """listen: nginx's listen address (default ip:port; "6443" = every address)."""
         need("nginx")
         self.ns, self.ip, self.name, self.port = ns, ip, name, port
         self.dir = os.path.join(workdir, "nginx-" + name)
@@ -80,7 +81,7 @@ class Nginx:
                 client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp;
                 fastcgi_temp_path {d}/tmp; uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;
                 server {{
-                    listen {ip}:{port} ssl;
+                    listen {listen} ssl;
                     ssl_certificate {cert};
                     ssl_certificate_key {key};
                     root {root};
@@ -89,7 +90,8 @@ class Nginx:
                     location = /name {{ return 200 "{name}\\n"; }}
                 }}
             }}
-            """).format(d=d, ip=ip, port=port, cert=cert, key=key, root=self.root, name=name)
+            """).format(d=d, listen=listen or "%s:%d" % (ip, port), cert=cert, key=key,
+                        root=self.root, name=name)
         self.conf = os.path.join(d, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
