@@ -221,7 +221,9 @@ static void init_ann(struct bgp *b, struct bgp_ann *a, const struct cfg_bgp_anno
 	struct track_set_params tp = {
 		.owner_kind = "announce", .owner = c->prefix.text, .base_priority = 100,
 		.backends = c->track_backends, .n_backends = c->n_track_backends,
-		.script_user = b->cfg->script_user,
+		/* an announcement is withdrawn when its backends are down (issue 15's "keep
+		 * the last announcement" rule for BGP is not built yet: see docs/bgp.md) */
+		.strict = true, .script_user = b->cfg->script_user,
 		.backend_ok = b->pool ? track_pool_backend_ok : NULL, .backend_arg = b->pool,
 		.on_change = on_track_change, .arg = a,
 	};

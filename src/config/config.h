@@ -154,8 +154,6 @@ struct cfg_bgp_announce {
 	                              * address, on 0.0.0.0 (IPv4) or on [::] (bound dual-stack:
 	                              * serves both); `backends: []` = 0, ungated; weight unused */
 	bool track_from_listeners;   /* true when derived as above (for `buoy check` output) */
-	bool track_strict;           /* default false: unfit -> announced with a worse path (kept
-	                              * while no better node announces); true: withdrawn */
 	bool has_med;
 	uint32_t med;                /* BGP MULTI_EXIT_DISC; absent = not sent */
 	struct cfg_bgp_community *communities;
