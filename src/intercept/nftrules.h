@@ -14,8 +14,8 @@
  * The table is replaced in one transaction ("add table" makes the "delete" safe when it is
  * missing), so there is never a moment without rules nor a duplicate. With `owner` the table
  * has nftables' `flags owner` (Linux >= 5.12): the kernel deletes it when buoy's netlink socket
- * closes, so a crashed buoy leaves no redirect to a closed port behind — VIP:6443 reaches the
- * node's own apiserver again until buoy is back. */
+ * closes, so a crashed buoy leaves no redirect to a closed port behind: VIP:6443 is served where
+ * the VIP is (on the crashed holder by its own apiserver, until VRRP moves the VIP). */
 #ifndef BUOY_INTERCEPT_NFTRULES_H
 #define BUOY_INTERCEPT_NFTRULES_H
 #include <stdbool.h>
