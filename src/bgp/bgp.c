@@ -73,7 +73,17 @@ static void describe_unfit(struct bgp_ann *a)
 
 static void gate_one(struct bgp *b, struct bgp_ann *a, uint64_t now)
 {
-	bool fit = !a->track || !track_set_result(a->track).fault;
+	struct track_result r = a->track ? track_set_result(a->track) : (struct track_result){ 0 };
+	bool fit = !r.fault;
+	bool degraded = r.unfit && !r.fault; /* not strict: announced, but a worse path */
+	if (degraded != a->degraded) {
+		if (degraded)
+			describe_unfit(a);
+		log_info("bgp announcement changed", "prefix=%s degraded=%s%s%s", a->cfg->prefix.text,
+			 degraded ? "true" : "false", degraded && *a->why ? " down=" : "",
+			 degraded ? a->why : "");
+		a->degraded = degraded;
+	}
 	struct gate_verdict v = gate_decide(&a->gate, fit, b->stopping, b->b->hold_down_ms, now);
 	a->reason = v.reason;
 	if (v.reason == GATE_UNFIT)
@@ -100,6 +110,7 @@ static void regate(struct bgp *b)
 			changed = true;
 			withdrew |= !a->gate.announced && b->bird_set[i];
 		}
+		changed |= a->gate.announced && a->degraded != b->file_degraded[i];
 	}
 	if (!changed)
 		return;
@@ -169,6 +180,8 @@ static void free_items(struct bgp *b)
 	free(b->file_set);
 	free(b->asked_set);
 	free(b->bird_set);
+	free(b->file_degraded);
+	b->file_degraded = NULL;
 	b->ann = NULL;
 	b->peers = NULL;
 	b->file_set = b->asked_set = b->bird_set = NULL;
@@ -183,7 +196,9 @@ static int alloc_items(struct bgp *b, const struct cfg_bgp *c)
 	b->file_set = calloc(na, sizeof(bool));
 	b->asked_set = calloc(na, sizeof(bool));
 	b->bird_set = calloc(na, sizeof(bool));
-	if (!b->ann || !b->peers || !b->file_set || !b->asked_set || !b->bird_set)
+	b->file_degraded = calloc(na, sizeof(bool));
+	if (!b->ann || !b->peers || !b->file_set || !b->asked_set || !b->bird_set ||
+	    !b->file_degraded)
 		return -1;
 	b->n_ann = c->n_announce;
 	b->n_peers = c->n_peers;
@@ -221,9 +236,7 @@ static void init_ann(struct bgp *b, struct bgp_ann *a, const struct cfg_bgp_anno
 	struct track_set_params tp = {
 		.owner_kind = "announce", .owner = c->prefix.text, .base_priority = 100,
 		.backends = c->track_backends, .n_backends = c->n_track_backends,
-		/* an announcement is withdrawn when its backends are down (issue 15's "keep
-		 * the last announcement" rule for BGP is not built yet: see docs/bgp.md) */
-		.strict = true, .script_user = b->cfg->script_user,
+		.strict = c->track_strict, .script_user = b->cfg->script_user,
 		.backend_ok = b->pool ? track_pool_backend_ok : NULL, .backend_arg = b->pool,
 		.on_change = on_track_change, .arg = a,
 	};
@@ -366,6 +379,7 @@ int bgp_reload(struct bgp *b, const struct config *nc)
 	free(old.file_set);
 	free(old.asked_set);
 	free(old.bird_set);
+	free(old.file_degraded);
 	bool restart = strcmp(old_bird, b->b->bird ? b->b->bird : "bird") != 0 ||
 		       strcmp(old_conf, b->conf_path) != 0;
 	regate(b);
@@ -443,9 +457,14 @@ void bgp_get_announce(const struct bgp *b, size_t i, struct bgp_announce_status 
 		reason = a->reason_buf;
 	} else if (a->gate.announced && !a->confirmed) {
 		reason = child_running(&b->child) ? "waiting for bird" : "bird not running";
+	} else if (a->gate.announced && a->degraded) {
+		snprintf(a->reason_buf, sizeof(a->reason_buf), "degraded, no eligible server: %s",
+			 a->why);
+		reason = a->reason_buf;
 	}
 	*out = (struct bgp_announce_status){
 		.prefix = a->cfg->prefix.text, .announced = a->confirmed && a->gate.announced,
-		.wanted = a->gate.announced, .reason = reason,
+		.wanted = a->gate.announced, .degraded = a->gate.announced && a->degraded,
+		.reason = reason,
 	};
 }

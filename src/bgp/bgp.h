@@ -56,6 +56,7 @@ struct bgp_announce_status {
 	const char *prefix;
 	bool announced;                /* in the config BIRD confirmed, and wanted */
 	bool wanted;                   /* the gate says announce */
+	bool degraded;                 /* announced with a worse path: its backends are down */
 	const char *reason;            /* "announced", "no eligible server: apiservers", ... */
 };
 struct bgp_status {

@@ -22,6 +22,7 @@ struct bgp_ann {
 	struct vip_addr addr;
 	bool on_lo;                        /* we added it (removed at exit) */
 	bool confirmed;                    /* announced in the config BIRD last confirmed */
+	bool degraded;                     /* unfit, not strict: announced with a worse path */
 	char reason_buf[200];              /* status text, filled by bgp_get_announce */
 };
 
@@ -57,6 +58,7 @@ struct bgp {
 	bool *file_set;                    /* announced[] as written in the file (n_ann) */
 	bool *asked_set;                   /* file_set when `configure` was sent (n_ann) */
 	bool *bird_set;                    /* as in the config BIRD runs (n_ann) */
+	bool *file_degraded;               /* degraded[] as written in the file (n_ann) */
 	uint64_t withdraw_pending_since;   /* 0 = none: BIRD still exports something we withdrew */
 
 	/* the child */

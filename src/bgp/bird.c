@@ -41,13 +41,15 @@ void bird_note_error(struct bgp *b, const char *fmt, ...)
 
 int bird_write_conf(struct bgp *b)
 {
-	bool set[b->n_ann ? b->n_ann : 1];
-	for (size_t i = 0; i < b->n_ann; i++)
+	bool set[b->n_ann ? b->n_ann : 1], degraded[b->n_ann ? b->n_ann : 1];
+	for (size_t i = 0; i < b->n_ann; i++) {
 		set[i] = b->ann[i].gate.announced;
+		degraded[i] = set[i] && b->ann[i].degraded;
+	}
 	struct strbuf sb = { 0 };
 	char tmp[PATH_MAX + 8];
 	int rc = -1;
-	if (birdconf_render(b->b, b->router_id, set, &sb) < 0 || sb.oom) {
+	if (birdconf_render(b->b, b->router_id, set, degraded, &sb) < 0 || sb.oom) {
 		log_error("bgp config render failed", "reason=\"out of memory\"");
 		goto out;
 	}
@@ -62,6 +64,7 @@ int bird_write_conf(struct bgp *b)
 		goto out;
 	}
 	memcpy(b->file_set, set, b->n_ann * sizeof(bool));
+	memcpy(b->file_degraded, degraded, b->n_ann * sizeof(bool));
 	b->conf_gen++;
 	rc = 0;
 out:

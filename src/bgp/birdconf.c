@@ -109,17 +109,42 @@ static void render_static(const struct cfg_bgp *b, const bool *announced, int fa
 	sb_puts(o, "}\n");
 }
 
+static const char *filter_name(int family, bool ibgp)
+{
+	if (family == AF_INET)
+		return ibgp ? BIRDCONF_EXPORT4_IBGP : BIRDCONF_EXPORT4;
+	return ibgp ? BIRDCONF_EXPORT6_IBGP : BIRDCONF_EXPORT6;
+}
+
+static bool is_ibgp(const struct cfg_bgp *b, const struct cfg_bgp_peer *p)
+{
+	return p->asn == b->asn;
+}
+
+static bool any_peer(const struct cfg_bgp *b, int family, bool ibgp)
+{
+	for (size_t i = 0; i < b->n_peers; i++)
+		if (b->peers[i].addr.ss_family == family && is_ibgp(b, &b->peers[i]) == ibgp)
+			return true;
+	return false;
+}
+
 /* Exports only buoy's own routes, with each prefix's MED and communities (set here: a MED
- * set on the static route is not sent to an eBGP peer, BIRD 2.0.12 verified). */
-static void render_filter(const struct cfg_bgp *b, int family, struct strbuf *o)
+ * set on the static route is not sent to an eBGP peer, BIRD 2.0.12 verified). A degraded
+ * prefix (its backends are down, not strict) gets a path the router likes less: towards eBGP
+ * the local AS prepended BIRDCONF_PREPEND more times, towards iBGP (where a prepended own AS
+ * would be a loop) LOCAL_PREF BIRDCONF_DEGRADED_PREF. One filter per family and kind. */
+static void render_filter(const struct cfg_bgp *b, const bool *degraded, int family, bool ibgp,
+			  struct strbuf *o)
 {
 	char p[INET6_ADDRSTRLEN + 8];
 	bool v4 = family == AF_INET;
-	sb_printf(o, "filter %s {\n\tif proto != \"%s\" then reject;\n",
-		  v4 ? BIRDCONF_EXPORT4 : BIRDCONF_EXPORT6, v4 ? BIRDCONF_STATIC4 : BIRDCONF_STATIC6);
+	sb_printf(o, "filter %s {\n\tif proto != \"%s\" then reject;\n", filter_name(family, ibgp),
+		  v4 ? BIRDCONF_STATIC4 : BIRDCONF_STATIC6);
 	for (size_t i = 0; i < b->n_announce; i++) {
 		const struct cfg_bgp_announce *a = &b->announce[i];
-		if (a->prefix.ss.ss_family != family || (!a->has_med && !a->n_communities))
+		bool worse = degraded && degraded[i];
+		if (a->prefix.ss.ss_family != family || (!a->has_med && !a->n_communities && !worse))
 			continue;
 		sb_printf(o, "\tif net = %s then {", prefix_text(&a->prefix, p, sizeof(p)));
 		if (a->has_med)
@@ -127,6 +152,10 @@ static void render_filter(const struct cfg_bgp *b, int family, struct strbuf *o)
 		for (size_t k = 0; k < a->n_communities; k++)
 			sb_printf(o, " bgp_community.add((%u,%u));", a->communities[k].asn,
 				  a->communities[k].value);
+		if (worse && ibgp)
+			sb_printf(o, " bgp_local_pref = %u;", BIRDCONF_DEGRADED_PREF);
+		for (int k = 0; worse && !ibgp && k < BIRDCONF_PREPEND; k++)
+			sb_printf(o, " bgp_path.prepend(%u);", b->asn);
 		sb_puts(o, " }\n");
 	}
 	sb_puts(o, "\taccept;\n}\n");
@@ -179,11 +208,11 @@ static void render_peer(const struct cfg_bgp *b, const struct cfg_bgp_peer *p, s
 	sb_puts(o, "\tgraceful restart off;\n"); /* a router must not keep a dead LB's route */
 	sb_printf(o, "\tbfd %s;\n", p->bfd ? "on" : "off");
 	sb_printf(o, "\t%s { import none; export filter %s; next hop self; };\n}\n",
-		  v4 ? "ipv4" : "ipv6", v4 ? BIRDCONF_EXPORT4 : BIRDCONF_EXPORT6);
+		  v4 ? "ipv4" : "ipv6", filter_name(p->addr.ss_family, is_ibgp(b, p)));
 }
 
 int birdconf_render(const struct cfg_bgp *b, struct in_addr router_id, const bool *announced,
-		    struct strbuf *out)
+		    const bool *degraded, struct strbuf *out)
 {
 	for (size_t i = 0; i < b->n_peers; i++)
 		if (!peer_renderable(&b->peers[i]))
@@ -191,8 +220,12 @@ int birdconf_render(const struct cfg_bgp *b, struct in_addr router_id, const boo
 	render_global(b, router_id, out);
 	render_static(b, announced, AF_INET, out);
 	render_static(b, announced, AF_INET6, out);
-	render_filter(b, AF_INET, out);
-	render_filter(b, AF_INET6, out);
+	render_filter(b, degraded, AF_INET, false, out);
+	render_filter(b, degraded, AF_INET6, false, out);
+	if (any_peer(b, AF_INET, true))
+		render_filter(b, degraded, AF_INET, true, out);
+	if (any_peer(b, AF_INET6, true))
+		render_filter(b, degraded, AF_INET6, true, out);
 	for (size_t i = 0; i < b->n_peers; i++)
 		render_peer(b, &b->peers[i], out);
 	return out->oom ? -1 : 0;

@@ -50,6 +50,12 @@
 #define BIRDCONF_STATIC6 "vips6"
 #define BIRDCONF_EXPORT4 "export_vips4"
 #define BIRDCONF_EXPORT6 "export_vips6"
+#define BIRDCONF_EXPORT4_IBGP "export_vips4_ibgp"
+#define BIRDCONF_EXPORT6_IBGP "export_vips6_ibgp"
+/* A degraded announcement: the local AS this many more times (eBGP), LOCAL_PREF (iBGP; 100 is
+ * the default), so a router prefers fit nodes and still uses this one when none is fit. */
+#define BIRDCONF_PREPEND 3
+#define BIRDCONF_DEGRADED_PREF 50
 #define BIRDCONF_BFD "bfd1"
 
 /* A peer's protocol name: "buoy_" + at most 59 characters + NUL. */
@@ -60,9 +66,10 @@
  * of BIRDCONF_PROTO_LEN always holds it. */
 void birdconf_peer_proto(const struct cfg_bgp_peer *p, char *buf, size_t len);
 
-/* announced[i] is cfg->announce[i]'s verdict now (n = b->n_announce). router_id is resolved by
- * the caller (b->router_id or the node's primary IPv4). */
+/* announced[i] is cfg->announce[i]'s verdict now (n = b->n_announce); degraded[i] (NULL = none)
+ * announces it with a worse path. router_id is resolved by the caller (b->router_id or the
+ * node's primary IPv4). */
 int birdconf_render(const struct cfg_bgp *b, struct in_addr router_id, const bool *announced,
-		    struct strbuf *out);
+		    const bool *degraded, struct strbuf *out);
 
 #endif

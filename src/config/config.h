@@ -154,6 +154,10 @@ struct cfg_bgp_announce {
 	                              * address, on 0.0.0.0 (IPv4) or on [::] (bound dual-stack:
 	                              * serves both); `backends: []` = 0, ungated; weight unused */
 	bool track_from_listeners;   /* true when derived as above (for `buoy check` output) */
+	bool track_strict;           /* default false: backends down -> still announced, with a
+	                              * longer AS path (eBGP) / lower LOCAL_PREF (iBGP), so the
+	                              * router prefers fit nodes and keeps this one when none is;
+	                              * true: withdrawn */
 	bool has_med;
 	uint32_t med;                /* BGP MULTI_EXIT_DISC; absent = not sent */
 	struct cfg_bgp_community *communities;

@@ -81,6 +81,7 @@ struct raw_bgp_track {
 	struct raw_track_ref *backends;
 	unsigned backends_count;
 	bool backends_present;
+	char *strict;
 };
 struct raw_bgp_announce {
 	char *prefix, *med;

@@ -160,6 +160,7 @@ static const cyaml_schema_value_t bgp_peer_entry = {
 };
 static const cyaml_schema_field_t bgp_track_fields[] = {
 	CYAML_FIELD_IGNORE("backends", CYAML_FLAG_OPTIONAL),
+	STR("strict", struct raw_bgp_track, strict),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_field_t bgp_announce_fields[] = {

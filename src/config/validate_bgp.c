@@ -334,6 +334,11 @@ static void build_announce(const struct raw_bgp_announce *r, size_t i, struct cf
 	cv_uint(d, ap, "med", r->med, 0, UINT32_MAX, 0, &u);
 	a->med = (uint32_t)u;
 	build_communities(r, ap, d, a);
+	if (r->track) {
+		char tp[80];
+		snprintf(tp, sizeof(tp), "%s.track", ap);
+		cv_bool(d, tp, "strict", r->track->strict, false, &a->track_strict);
+	}
 	if (r->track && r->track->backends_present) {
 		build_track(r->track, ap, d, c, a);
 		return;

@@ -206,6 +206,10 @@ static void bgp_metrics(struct strbuf *b, const struct snapshot *s)
 	for (size_t i = 0; i < g->st.n_announce; i++)
 		sample(b, "buoy_vip_announced", LABELS("prefix", g->announce[i].prefix, NULL, NULL),
 		       g->announce[i].announced);
+	family(b, "buoy_bgp_announce_degraded", "gauge", "1 while the VIP is announced with a worse path (its backends are down; the router prefers fit nodes).");
+	for (size_t i = 0; i < g->st.n_announce; i++)
+		sample(b, "buoy_bgp_announce_degraded", LABELS("prefix", g->announce[i].prefix, NULL, NULL),
+		       g->announce[i].degraded);
 }
 
 static void intercept_metrics(struct strbuf *b, const struct snapshot *s)

@@ -244,6 +244,7 @@ static void bgp_json(struct strbuf *b, const struct snap_bgp *g)
 		kv_str(b, &t, "prefix", a->prefix);
 		kv_bool(b, &t, "announced", a->announced);
 		kv_bool(b, &t, "wanted", a->wanted);
+		kv_bool(b, &t, "degraded", a->degraded);
 		kv_str(b, &t, "reason", a->reason);
 		sb_putc(b, '}');
 	}

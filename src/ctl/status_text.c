@@ -152,7 +152,8 @@ static void bgp_tables(const struct snapshot *s, struct strbuf *b)
 	table_row(&a, (const char *[]){ "ANNOUNCE", "ANNOUNCED", "REASON" });
 	for (size_t i = 0; i < g->st.n_announce; i++) {
 		const struct bgp_announce_status *x = &g->announce[i];
-		table_row(&a, (const char *[]){ x->prefix, x->announced ? "yes" : "NO", x->reason });
+		table_row(&a, (const char *[]){ x->prefix, !x->announced ? "NO" : x->degraded ?
+						"DEGRADED" : "yes", x->reason });
 	}
 	table_print(&a, b);
 }

@@ -6,7 +6,8 @@
  *             the node is only UNFIT instead: it gives the address away to a node that can
  *             serve, and keeps it when none can (all apiservers unready at once must not take
  *             the VIP off every node; the proxy fails open). VRRP advertises an unfit node at
- *             VRRP_PRIO_UNFIT (1). BGP sets `strict` (an announcement is withdrawn).
+ *             VRRP_PRIO_UNFIT (1); BGP announces it with a longer AS path / lower
+ *             LOCAL_PREF, so the router prefers fit nodes.
  *  weight > 0 added to the priority while the tracker is OK
  *  weight < 0 added (i.e. subtracted) while the tracker is failing
  *  the result is clamped to 1..254; a base priority of 255 (address owner) never changes

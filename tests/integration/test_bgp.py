@@ -55,7 +55,7 @@ def addr(vip):
     return "[%s]:%d" % (vip, PORT) if ":" in vip else "%s:%d" % (vip, PORT)
 
 
-def buoy_yaml(lb, run_dir):
+def buoy_yaml(lb, run_dir, strict=False):
     (l4, _), (r4, r6) = uplink(lb)
     servers = ", ".join('{address: "%s:%d"}' % (ip, PORT) for ip in APIS.values())
     listen_port = SPEAKER_PORT if lb == SPEAKER_LB else 179
@@ -84,9 +84,9 @@ def buoy_yaml(lb, run_dir):
             - {{ name: rt, address: {r4}, asn: 65000 }}
             - {{ name: rt6, address: "{r6}", asn: 65000 }}
           announce:
-            - {{ prefix: {pfx4} }}
-            - {{ prefix: "{pfx6}" }}
-        """).format(lb=lb, metrics=METRICS, vip4=VIP4, vip6=VIP6, port=PORT, servers=servers,
+            - {{ prefix: {pfx4}{strict} }}
+            - {{ prefix: "{pfx6}"{strict} }}
+        """).format(strict=", track: { strict: true }" if strict else "",lb=lb, metrics=METRICS, vip4=VIP4, vip6=VIP6, port=PORT, servers=servers,
                     l4=l4, r4=r4, r6=r6, run_dir=run_dir, listen_port=listen_port, pfx4=PFX4,
                     pfx6=PFX6)
 
@@ -121,18 +121,18 @@ class Fabric:
     def __init__(self, topo, workdir):
         self.topo = topo
         self.workdir = workdir
-        self.lbs, self.links, self.buoys, self.old = {}, {}, {}, []
+        self.lbs, self.links, self.buoys, self.old, self.apis = {}, {}, {}, [], {}
         self.gen = {lb: 0 for lb in LBS}
         self.frr = None
         self.speaker = None
 
     # --- processes ---------------------------------------------------------------------------
 
-    def start_buoy(self, lb):
+    def start_buoy(self, lb, strict=False):
         """(Re)start lb's buoy; same run_dir every time (a restart finds BIRD's old files)."""
         self.gen[lb] += 1
         run_dir = os.path.join(self.workdir, "bird-" + lb)
-        b = netns.Buoy(buoy_yaml(lb, run_dir), self.workdir, ns=self.lbs[lb].name,
+        b = netns.Buoy(buoy_yaml(lb, run_dir, strict), self.workdir, ns=self.lbs[lb].name,
                        name="%s.%d" % (lb, self.gen[lb]))
         if lb in self.buoys:
             self.old.append(self.buoys[lb])
@@ -246,7 +246,7 @@ def fabric(buoy_bin, tmp_path_factory):
         make_ca(pki)
         crt, key = issue_server(pki, "server", list(APIS.values()))
         for name, ip in APIS.items():
-            Nginx(topo.add_host(name, ipv4=ip), ip, name, crt, key, workdir)
+            fab.apis[name] = Nginx(topo.add_host(name, ipv4=ip), ip, name, crt, key, workdir)
         neighbors = []
         for i, lb in enumerate(LBS):
             ns = fab.lbs[lb] = topo.add_host(lb, ipv4="198.18.0.%d" % (11 + i))
@@ -355,32 +355,88 @@ def test_coexists_with_another_speaker_on_179(fab):
     assert all(v[anycast.PEER_UP] for v in anycast.peers(fab.buoys[SPEAKER_LB]).values())
 
 
-def test_lb_that_cannot_reach_its_backends_withdraws(fab):
+def test_lb_that_cannot_reach_its_backends_is_passed_over(fab):
+    """Default (track not strict): an LB whose backends are all down keeps announcing with a
+    longer AS path; rt prefers the others (the multipath set drops it) and sends it nothing."""
     lb = "lb3"
     b = fab.buoys[lb]
     fab.topo.drop(lb, "tcp")          # its leg on the backend switch: health checks time out
     t0 = time.monotonic()
     took = fab.wait_gone(lb, VIP4, timeout=10)
     fab.wait_gone(lb, VIP6, timeout=5)
-    print("%s withdrawn %.2f s after its backends became unreachable" % (lb, took))
+    print("%s passed over %.2f s after its backends became unreachable" % (lb, took))
     assert fab.hops(VIP4) == ["to-lb1", "to-lb2"] and fab.hops(VIP6) == ["to-lb1", "to-lb2"]
-    # a withdrawal, not a dead session
     assert all(v[anycast.PEER_UP] for v in anycast.peers(b).values())
-    assert fab.frr.bgp_peer_states()[uplink(lb)[0][0]] == "Established"
-    assert anycast.announced(b) == {PFX4: False, PFX6: False}
-    assert "apiservers" in anycast.reasons(b)[PFX4], anycast.reasons(b)
-    assert anycast.sample(anycast.metrics(fab.lbs[lb], METRICS), anycast.M_ANNOUNCED,
-                          prefix=PFX4) == 0
+    doc = anycast.status(b)
+    assert anycast.announced(b, doc) == {PFX4: True, PFX6: True}
+    assert anycast.degraded(b, doc) == {PFX4: True, PFX6: True}
+    assert "apiservers" in anycast.reasons(b, doc)[PFX4], anycast.reasons(b, doc)
+    m = anycast.metrics(fab.lbs[lb], METRICS)
+    assert anycast.sample(m, anycast.M_ANNOUNCED, prefix=PFX4) == 1
+    assert anycast.sample(m, "buoy_bgp_announce_degraded", prefix=PFX4) == 1
     before = fab.accepted("apiserver")
     r = fab.loop(VIP4, seconds=30, count=100).run()
     assert r["ok"] == 100 and r["fail"] == 0, r
-    assert fab.accepted("apiserver")[lb] == before[lb], "the withdrawn LB got connections"
+    assert fab.accepted("apiserver")[lb] == before[lb], "the passed-over LB got connections"
 
     fab.topo.undrop(lb)
     back = fab.wait_hops(VIP4, ALL_DEVS, timeout=20)
-    print("%s announced again %.2f s after its backends came back (rise + hold_down)"
-          % (lb, back))
+    print("%s preferred again %.2f s after its backends came back" % (lb, back))
+    assert not any(anycast.degraded(b).values())
     assert time.monotonic() - t0 < 30
+
+
+def test_every_apiserver_unready_the_vip_stays_announced(fab):
+    """No LB can serve (every apiserver unready): all keep announcing (degraded, equally), rt
+    keeps all three next hops, and the proxies fail open: clients are still served."""
+    for a in fab.apis.values():
+        a.set_ready(False)
+    try:
+        # while the LBs degrade one by one rt's set shrinks to the still-fit ones and grows
+        # back to all three; it is never empty
+        end = time.monotonic() + 3
+        while time.monotonic() < end:
+            assert fab.hops(VIP4), "rt lost the VIP while the LBs degraded"
+            time.sleep(0.02)
+        netns.wait_until(lambda: all(all(anycast.degraded(b).values())
+                                     for b in fab.buoys.values()), timeout=10,
+                         msg="every LB degraded")
+        fab.wait_hops(VIP4, ALL_DEVS, timeout=10)
+        fab.wait_hops(VIP6, ALL_DEVS, timeout=10)
+        r = fab.loop(VIP4, seconds=30, count=30).run()
+        assert r["ok"] == 30 and r["fail"] == 0, r
+        assert fab.hops(VIP4) == sorted(ALL_DEVS)
+    finally:
+        for a in fab.apis.values():
+            a.set_ready(True)
+    netns.wait_until(lambda: not any(any(anycast.degraded(b).values())
+                                     for b in fab.buoys.values()), timeout=10,
+                     msg="every LB fit again")
+    fab.wait_hops(VIP4, ALL_DEVS, timeout=10)
+
+
+def test_strict_lb_that_cannot_reach_its_backends_withdraws(fab):
+    """track: { strict: true }: the announcement is withdrawn (the session stays up)."""
+    lb = "lb3"
+    fab.buoys[lb].stop(timeout=10)
+    b = fab.start_buoy(lb, strict=True)
+    fab.wait_hops(VIP4, ALL_DEVS, timeout=30)
+    fab.topo.drop(lb, "tcp")
+    try:
+        fab.wait_gone(lb, VIP4, timeout=10)
+        fab.wait_gone(lb, VIP6, timeout=5)
+        assert fab.hops(VIP4) == ["to-lb1", "to-lb2"]
+        assert all(v[anycast.PEER_UP] for v in anycast.peers(b).values())
+        assert fab.frr.bgp_peer_states()[uplink(lb)[0][0]] == "Established"
+        assert anycast.announced(b) == {PFX4: False, PFX6: False}
+        assert anycast.sample(anycast.metrics(fab.lbs[lb], METRICS), anycast.M_ANNOUNCED,
+                              prefix=PFX4) == 0
+    finally:
+        fab.topo.undrop(lb)
+    fab.wait_hops(VIP4, ALL_DEVS, timeout=20)
+    b.stop(timeout=10)
+    fab.start_buoy(lb)
+    fab.wait_hops(VIP4, ALL_DEVS, timeout=30)
 
 
 def test_sigkill_buoy_its_bird_dies_and_rt_drops_the_next_hop(fab):

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("root")
 VIP = "198.18.200.1"
 
 
-def lb_yaml(run_dir, bird=None, extra_peer=""):
+def lb_yaml(run_dir, bird=None, extra_peer="", strict=False):
     return textwrap.dedent("""\
         node: lb1
         listeners:
@@ -38,9 +38,9 @@ def lb_yaml(run_dir, bird=None, extra_peer=""):
             - { name: rt, address: 198.18.0.1, asn: 65000 }
         %(extra)s
           announce:
-            - { prefix: %(vip)s/32 }
+            - { prefix: %(vip)s/32%(strict)s }
         """) % dict(vip=VIP, run_dir=run_dir, bird=("bird: %s" % bird) if bird else "",
-                    extra=extra_peer)
+                    extra=extra_peer, strict=", track: { strict: true }" if strict else "")
 
 
 def ctl(b):
@@ -191,7 +191,8 @@ def test_unconfirmed_withdrawal_kills_bird(topo, buoy, tmp_path):
     fake.write_text(HUNG_BIRD)
     fake.chmod(0o755)
     os.chmod(str(tmp_path), 0o755)
-    b = buoy(lb_yaml(str(tmp_path / "run"), bird=str(fake)), ns=host)
+    # strict: a dead backend withdraws (the default would only degrade the path)
+    b = buoy(lb_yaml(str(tmp_path / "run"), bird=str(fake), strict=True), ns=host)
     netns.wait_until(lambda: status(b)["bgp"]["announce"][0]["announced"], timeout=5,
                      msg="announced (the fake BIRD greeted: it runs the file it started with)")
     pid = status(b)["bgp"]["bird_pid"]

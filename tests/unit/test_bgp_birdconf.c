@@ -23,6 +23,7 @@ static struct cfg_track_backend tb = { .name = "apiservers" };
 static struct cfg_bgp_announce ann[3];
 static struct cfg_bgp cfg;
 static bool announced[3];
+static bool degraded[3];
 
 static void set_ip(struct sockaddr_storage *ss, const char *s)
 {
@@ -43,6 +44,7 @@ static void base(void)
 {
 	memset(peers, 0, sizeof(peers));
 	memset(ann, 0, sizeof(ann));
+	memset(degraded, 0, sizeof(degraded));
 	assert_int_equal(parse_cidr("198.18.200.1/32", &ann[0].prefix), 0);
 	ann[0].track_backends = &tb;
 	ann[0].n_track_backends = 1;
@@ -132,6 +134,14 @@ static void sc_awkward_names(void)
 	peer(5, longname, "198.18.1.6", 65000);
 }
 
+/* Backends down, not strict: still announced, with a worse path (prepend / LOCAL_PREF). */
+static void sc_degraded(void)
+{
+	sc_mixed();
+	announced[2] = true;
+	degraded[0] = degraded[1] = true;
+}
+
 static const struct scenario {
 	const char *name;
 	void (*setup)(void);
@@ -143,6 +153,7 @@ static const struct scenario {
 	{ "no bfd", sc_no_bfd },
 	{ "nothing announced", sc_nothing_announced },
 	{ "awkward names", sc_awkward_names },
+	{ "degraded", sc_degraded },
 };
 
 static char *render(void)
@@ -150,7 +161,7 @@ static char *render(void)
 	struct strbuf sb = { 0 };
 	struct in_addr rid;
 	inet_pton(AF_INET, "198.18.1.1", &rid);
-	assert_int_equal(birdconf_render(&cfg, rid, announced, &sb), 0);
+	assert_int_equal(birdconf_render(&cfg, rid, announced, degraded, &sb), 0);
 	assert_false(sb.oom);
 	return sb.p;
 }
@@ -222,7 +233,7 @@ static void test_ipv6_only(void **st)
 	       "\tpassword \"pa ss#word;{}\";\n\tdirect;\n"); /* iBGP, still direct */
 	has(t, "protocol static vips4 {\n\tipv4 { import all; };\n}\n");
 	has(t, "\troute 2001:db8:200::1/128 unreachable;\n");
-	has(t, "\tipv6 { import none; export filter export_vips6; next hop self; };\n");
+	has(t, "\tipv6 { import none; export filter export_vips6_ibgp; next hop self; };\n");
 	lacks(t, "hold time");
 	lacks(t, "keepalive time");
 	free(t);
@@ -275,7 +286,7 @@ static void refused(void)
 {
 	struct strbuf sb = { 0 };
 	struct in_addr rid = { 0 };
-	assert_int_equal(birdconf_render(&cfg, rid, announced, &sb), -1);
+	assert_int_equal(birdconf_render(&cfg, rid, announced, NULL, &sb), -1);
 	assert_int_equal(sb.len, 0); /* nothing half-written */
 	sb_free(&sb);
 }
@@ -335,6 +346,32 @@ static int bird_parse(const char *text, char *out, size_t out_len)
 	return rc;
 }
 
+static void test_degraded(void **st)
+{
+	(void)st;
+	sc_degraded();
+	char *t = render();
+	/* eBGP: the local AS three more times; the MED stays */
+	has(t, "filter export_vips4 {\n\tif proto != \"vips4\" then reject;\n"
+	       "\tif net = 198.18.200.1/32 then { bgp_med = 50; bgp_community.add((65000,100)); "
+	       "bgp_community.add((65000,200)); bgp_path.prepend(65001); bgp_path.prepend(65001); "
+	       "bgp_path.prepend(65001); }\n");
+	has(t, "\tif net = 2001:db8:200::1/128 then { bgp_path.prepend(65001);");
+	/* iBGP (rr, AS 65001): a prepended own AS would be a loop there; LOCAL_PREF instead */
+	has(t, "filter export_vips4_ibgp {\n");
+	has(t, "bgp_community.add((65000,200)); bgp_local_pref = 50; }\n");
+	has(t, "protocol bgp buoy_rr {");
+	has(t, "\tipv4 { import none; export filter export_vips4_ibgp; next hop self; };\n");
+	has(t, "\tipv4 { import none; export filter export_vips4; next hop self; };\n");
+	lacks(t, "export_vips6_ibgp"); /* no IPv6 iBGP peer */
+	free(t);
+	sc_mixed();                      /* not degraded: no prepend anywhere */
+	t = render();
+	lacks(t, "prepend");
+	lacks(t, "bgp_local_pref");
+	free(t);
+}
+
 static void test_bird_parses_every_scenario(void **st)
 {
 	(void)st;
@@ -371,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_nothing_and_some_announced),
 		cmocka_unit_test(test_refused_inputs),
 		cmocka_unit_test(test_peer_proto_names),
+		cmocka_unit_test(test_degraded),
 		cmocka_unit_test(test_bird_parses_every_scenario),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

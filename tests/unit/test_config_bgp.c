@@ -106,7 +106,7 @@ static void test_everything_set(void **st)
 		"    - { address: 198.18.1.0, asn: 1, multihop: 2, source: 198.18.9.1 }\n"
 		ANNS
 		"    - { prefix: \"2001:db8:200::1\", med: 4294967295, communities: [\"65000:1\", \"0:65535\"] }\n"
-		"    - { prefix: 198.18.200.9, track: { backends: [api, { name: etcd, weight: 0 }] } }\n"
+		"    - { prefix: 198.18.200.9, track: { backends: [api, { name: etcd, weight: 0 }], strict: true } }\n"
 		"    - { prefix: 198.18.200.8, med: 0, track: { backends: [] } }\n");
 	const struct cfg_bgp *b = c->bgp;
 	char rid[16];
@@ -142,6 +142,8 @@ static void test_everything_set(void **st)
 	assert_int_equal(b->n_announce, 3);
 	assert_string_equal(a[0].prefix.text, "2001:db8:200::1/128");
 	assert_true(a[0].track_from_listeners);
+	assert_false(a[0].track_strict);  /* default: degraded, not withdrawn */
+	assert_true(a[1].track_strict);
 	assert_int_equal(a[0].n_track_backends, 1);
 	assert_string_equal(a[0].track_backends[0].name, "etcd");
 	assert_int_equal(a[0].track_backends[0].backend_idx, 1);

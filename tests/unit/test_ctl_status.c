@@ -152,7 +152,7 @@ static void test_json_bgp(void **st)
 	assert_non_null(strstr(j, "\"peers\":[{\"name\":\"tor1\",\"address\":\"198.18.1.0\",\"asn\":65000,"
 				  "\"state\":\"Established\",\"up\":true,\"uptime_s\":90,\"bfd\":\"up\"}"));
 	assert_non_null(strstr(j, "\"announce\":[{\"prefix\":\"198.18.200.1/32\",\"announced\":true,"
-				  "\"wanted\":true,\"reason\":\"announced\"}"));
+				  "\"wanted\":true,\"degraded\":false,\"reason\":\"announced\"}"));
 	assert_non_null(strstr(j, "\"reason\":\"no eligible server: apiservers\""));
 	sb_free(&b);
 	fixture(&s, false); /* no section: no key */

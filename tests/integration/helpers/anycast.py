@@ -57,6 +57,12 @@ def announced(b, doc=None):
     return {a[PREFIX]: bool(a[ANNOUNCED]) for a in doc[BGP][ANNOUNCE]}
 
 
+def degraded(b, doc=None):
+    """prefix -> announced with a worse path (its backends are down, track not strict)."""
+    doc = doc or status(b)
+    return {a[PREFIX]: bool(a.get("degraded")) for a in doc[BGP][ANNOUNCE]}
+
+
 def reasons(b, doc=None):
     doc = doc or status(b)
     return {a[PREFIX]: a.get(REASON, "") for a in doc[BGP][ANNOUNCE]}
