@@ -134,7 +134,7 @@ static const struct {
 } backend_families[] = {
 	{ "buoy_queue_length", "gauge", "Connections waiting for a server slot (max_conns).", be_queue },
 	{ "buoy_queue_timeouts_total", "counter", "Queued connections closed after queue_timeout.", be_qto },
-	{ "buoy_backend_no_server_total", "counter", "Connections closed because no server was eligible.", be_nosrv },
+	{ "buoy_backend_no_server_total", "counter", "Connections closed unserved because no server was available or every try failed (retries exhausted).", be_nosrv },
 };
 
 static void backend_metrics(struct strbuf *b, const struct snapshot *s)
@@ -158,7 +158,7 @@ static const struct {
 } listener_families[] = {
 	{ "buoy_listener_connections_total", "Connections accepted by the listener.", li_acc },
 	{ "buoy_listener_rejected_total",
-	  "Connections closed at accept (global max_conns or no eligible server).", li_rej },
+	  "Connections accepted and closed unserved: no server available, every try failed, or the queue timed out.", li_rej },
 	{ "buoy_listener_empty_total",
 	  "Connections the client closed before sending a byte (TCP probes): no server connection was opened.",
 	  li_empty },

@@ -11,7 +11,9 @@
 
 struct listener_stats {
 	_Atomic uint64_t accepted_total;
-	_Atomic uint64_t rejected_total;   /* global max_conns or no server */
+	_Atomic uint64_t rejected_total;   /* accepted, closed unserved: no server / every try
+	                                    * failed / queue timeout (at max_conns buoy stops
+	                                    * accepting: those wait in the kernel's backlog) */
 	_Atomic uint64_t empty_total;      /* closed by the client before its first byte */
 };
 

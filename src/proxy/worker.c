@@ -286,9 +286,17 @@ static int pick_server(struct conn *c)
 	return idx;
 }
 
+/* Closed unserved: counted on the listener (rejected) and, for want of a server, the backend. */
+static void count_rejected(struct conn *c)
+{
+	if (c->lstats)
+		atomic_fetch_add_explicit(&c->lstats->rejected_total, 1, memory_order_relaxed);
+}
+
 static void conn_fail(struct conn *c, const char *why)
 {
 	atomic_fetch_add_explicit(&c->b->no_server_total, 1, memory_order_relaxed);
+	count_rejected(c);
 	log_warn("connection failed", "backend=%s reason=\"%s\" tries=%u", c->set->cfg.name, why,
 		 c->tries);
 	conn_close(c, why);
@@ -484,6 +492,7 @@ static void conn_on_timer(struct loop *l, struct timer *t)
 	switch (c->state) {
 	case CONN_QUEUED:
 		atomic_fetch_add_explicit(&c->b->queue_timeouts_total, 1, memory_order_relaxed);
+		count_rejected(c);
 		log_warn("queue timeout", "backend=%s queue_timeout_ms=%llu", c->set->cfg.name,
 			 (unsigned long long)c->set->cfg.queue_timeout_ms);
 		conn_close(c, "queue timeout");
@@ -594,6 +603,7 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 	}
 	c->w = w;
 	c->b = b;
+	c->lstats = &ls->l->stats;
 	c->set = backend_set(b);
 	c->cio = (struct io){ .fd = fd, .cb = conn_on_event, .arg = c };
 	c->sio = (struct io){ .fd = -1, .cb = conn_on_event, .arg = c };

@@ -34,6 +34,7 @@ struct conn {
 	struct timer timer;       /* connect / queue / idle deadline */
 	struct worker *w;
 	struct backend *b;
+	struct listener_stats *lstats; /* of the listener that accepted it (retired, never freed) */
 	struct server_set *set;   /* the backend's set this connection was dispatched with: its
 				   * settings (timeouts, retries) and server indices; sets are
 				   * retired, never freed, while the daemon runs */

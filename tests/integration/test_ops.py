@@ -62,6 +62,31 @@ def config(listen, servers, metrics=None, extra_backends="", extra_listeners="",
     return "\n".join(l for l in lines if l) + "\n"
 
 
+def test_unserved_connections_count_as_rejected_and_no_server(buoy):
+    """A listener whose only server refuses: each accepted connection is closed unserved after
+    its tries; buoy_listener_rejected_total and buoy_backend_no_server_total count each once
+    (issue 20: rejected_total was never incremented)."""
+    dead = "127.0.0.2:%d" % free_port("127.0.0.2")      # nothing listens there
+    listen = fmt_addr(LB, free_port(LB))
+    b = buoy(config(listen, [dead], extra_backends="    retries: 1")).wait_started()
+    for _ in range(3):
+        s = connect(listen)
+        s.sendall(b"hello\n")
+        s.settimeout(5)
+        try:
+            assert s.recv(100) == b""                       # closed, nothing served
+        except ConnectionResetError:
+            pass
+        s.close()
+
+    def counted():
+        d = status_json(b)
+        return d if d["listeners"][0]["rejected_total"] == 3 else None
+    doc = netns.wait_until(counted, timeout=5, msg="three rejections counted")
+    assert doc["listeners"][0]["accepted_total"] == 3
+    assert doc["backends"][0]["no_server_total"] == 3, doc["backends"][0]
+
+
 # ---------------------------------------------------------------------------------------------
 # Control socket and CLI
 
