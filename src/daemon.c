@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/privdrop.h"
+#include "core/spawn.h"
 #include "ctl/ctl.h"
 #include "health/check.h"
 #include "proxy/pool.h"
@@ -131,6 +132,20 @@ static int start_ctl(struct daemon *d)
 	d->metrics = metrics_server_start(d->run.loop, &d->ctl_src);
 	if (!d->metrics && d->run.cfg->metrics_enabled)
 		return -1;
+	return 0;
+}
+
+/* The control socket belongs to the user buoy runs as (docs/status.md). */
+static int own_control_socket(struct daemon *d, const char *user)
+{
+	struct spawn_user u;
+	if (spawn_user_lookup(user, &u) < 0)
+		return 0; /* privdrop_apply reports the unknown user */
+	if (ctl_server_chown(d->ctl, u.uid, u.gid) < 0) {
+		log_error("startup failed", "reason=\"control socket owner\" user=%s err=\"%s\"", user,
+			  strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -250,6 +265,10 @@ int daemon_run(struct config *cfg)
 		}
 	}
 	/* every socket that needs root exists now: drop to cfg->user (core/privdrop.h) */
+	if (cfg->user && own_control_socket(&d, cfg->user) < 0) {
+		d.exit_code = 1;
+		goto out;
+	}
 	if (privdrop_apply(cfg->user) < 0) {
 		log_error("startup failed", "reason=\"privilege drop\"");
 		d.exit_code = 1;

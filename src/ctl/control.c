@@ -1,6 +1,7 @@
 /* The control socket: a unix stream socket, one request line per connection.
  * Response: a first line "ok" or "error", then the body (JSON, a table, or messages). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ struct ctl_server {
 	char *path;
 	dev_t dev;
 	ino_t ino;                 /* of our socket file: never unlink someone else's */
+	bool made_dir;             /* we created the socket's directory (chowned with it) */
 };
 
 static bool line_complete(const char *buf, size_t len)
@@ -54,9 +56,11 @@ static void ctl_handle(void *arg, enum oneshot_event ev, const char *req, size_t
 	sb_free(&body);
 }
 
-/* mkdir -p for the socket's directory; new components get 0755. */
+/* mkdir -p for the socket's directory; new components get 0755. Returns 1 when the socket's
+ * own directory was created here, 0 when it existed, -1 on error. */
 static int make_parent_dirs(const char *path)
 {
+	int made = 0;
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	snprintf(dir, sizeof(dir), "%s", path);
 	char *slash = strrchr(dir, '/');
@@ -67,13 +71,17 @@ static int make_parent_dirs(const char *path)
 		if (*p == '/' || *p == '\0') {
 			char c = *p;
 			*p = '\0';
-			if (mkdir(dir, 0755) == 0)
+			if (mkdir(dir, 0755) == 0) {
 				chmod(dir, 0755); /* exactly 0755 whatever the umask */
-			else if (errno != EEXIST)
+				made = 1;
+			} else if (errno != EEXIST) {
 				return -1;
+			} else {
+				made = 0;
+			}
 			*p = c;
 			if (c == '\0')
-				return 0;
+				return made;
 		}
 	}
 }
@@ -100,7 +108,7 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa)
 	return unlink(path);
 }
 
-static int listen_unix(const char *path, struct stat *st)
+static int listen_unix(const char *path, struct stat *st, bool *made_dir)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -108,8 +116,10 @@ static int listen_unix(const char *path, struct stat *st)
 		return -1;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (make_parent_dirs(path) < 0 || clear_stale(path, &sa) < 0)
+	int made = make_parent_dirs(path);
+	if (made < 0 || clear_stale(path, &sa) < 0)
 		return -1;
+	*made_dir = made == 1;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -135,14 +145,16 @@ struct ctl_server *ctl_server_start(struct loop *l, const struct ctl_sources *sr
 	struct ctl_server *s = calloc(1, sizeof(*s));
 	char *copy = strdup(path);
 	struct stat st;
-	int fd = s && copy ? listen_unix(path, &st) : -1;
+	bool made_dir = false;
+	int fd = s && copy ? listen_unix(path, &st, &made_dir) : -1;
 	if (fd < 0) {
 		log_error("control socket failed", "path=%s reason=\"%s\"", path, strerror(errno ? errno : ENOMEM));
 		free(copy);
 		free(s);
 		return NULL;
 	}
-	*s = (struct ctl_server){ .src = src, .loop = l, .path = copy, .dev = st.st_dev, .ino = st.st_ino };
+	*s = (struct ctl_server){ .src = src, .loop = l, .path = copy, .dev = st.st_dev,
+				  .ino = st.st_ino, .made_dir = made_dir };
 	struct oneshot_cfg cfg = {
 		.what = "control", .max_request = CTL_MAX_REQUEST, .timeout_ms = CTL_TIMEOUT_MS,
 		.max_conns = CTL_MAX_CONNS, .complete = line_complete, .handle = ctl_handle, .arg = s,
@@ -159,14 +171,33 @@ struct ctl_server *ctl_server_start(struct loop *l, const struct ctl_sources *sr
 	return s;
 }
 
+int ctl_server_chown(struct ctl_server *s, uid_t uid, gid_t gid)
+{
+	if (!s)
+		return 0;
+	if (chown(s->path, uid, gid) < 0)
+		return -1;
+	if (!s->made_dir)
+		return 0; /* someone else's directory: removing the socket at exit is up to its mode */
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", s->path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	return chown(dir, uid, gid);
+}
+
 void ctl_server_stop(struct ctl_server *s)
 {
 	if (!s)
 		return;
 	oneshot_stop(s->os);
 	struct stat st;
-	if (stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
-		unlink(s->path);
+	if (stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino &&
+	    unlink(s->path) < 0)
+		log_warn("control socket not removed", "path=%s reason=\"%s\"", s->path,
+			 strerror(errno));
 	free(s->path);
 	free(s);
 }

@@ -4,6 +4,7 @@
 #ifndef BUOY_CTL_H
 #define BUOY_CTL_H
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config/config.h"
 #include "core/loop.h"
@@ -45,6 +46,9 @@ int ctl_execute(const struct ctl_sources *src, const char *line, uint64_t now_ms
 struct ctl_server *ctl_server_start(struct loop *l, const struct ctl_sources *src);
 /* Closes every connection, removes the socket file. NULL is fine. */
 void ctl_server_stop(struct ctl_server *s);
+/* Before a privilege drop: the socket (and its directory, when buoy created it) owned by the
+ * user buoy will run as, so that user can remove it at exit (docs/status.md). 0 or -1. */
+int ctl_server_chown(struct ctl_server *s, uid_t uid, gid_t gid);
 
 /* HTTP on src->cfg->metrics_listen when src->cfg->metrics_enabled. NULL (logged) on error. */
 struct metrics_server *metrics_server_start(struct loop *l, const struct ctl_sources *src);

@@ -4,6 +4,8 @@ raw sockets, VIPs through netlink, gratuitous ARP). `auth_pass` in a world-reada
 is a warning. A system user is created for the test and removed afterwards."""
 import os
 import re
+import shutil
+import stat
 import subprocess
 
 import pytest
@@ -77,6 +79,34 @@ def test_runs_as_user_with_only_network_caps(topo, buoy, sysuser):
     # SIGTERM: hands over and exits cleanly as the user (VIP removed needs NET_ADMIN)
     assert b.terminate_and_wait(10) == 0, b.log()
     assert not lb1.has_address(VIP4)
+
+
+def test_control_socket_owned_by_the_user_and_removed_at_exit(topo, buoy, sysuser):
+    """docs/status.md: the control socket is owned by the user buoy runs as; it is removed at
+    exit (the directory buoy created for it is that user's too, so the unlink works)."""
+    (lb1,) = hosts_for(topo, 1)
+    top = "/run/buoyt-%d-ctl" % os.getpid()
+    path = top + "/sub/buoy.sock"
+    shutil.rmtree(top, ignore_errors=True)
+    try:
+        b = start(buoy, lb1, privileged_yaml("lb1", 110, sysuser) +
+                  "control: { socket: %s }\n" % path)
+        b.wait_log(r'msg="privileges dropped".*user=%s' % sysuser)
+        uid = int(subprocess.run(["id", "-u", sysuser], capture_output=True,
+                                 text=True).stdout)
+        st = os.stat(path)
+        assert stat.S_ISSOCK(st.st_mode) and st.st_uid == uid, (st.st_uid, uid)
+        assert stat.S_IMODE(st.st_mode) == 0o600, oct(st.st_mode)
+        assert os.stat(top + "/sub").st_uid == uid
+        assert os.stat(top).st_uid == 0          # only the socket's own directory is handed over
+        r = subprocess.run([netns.buoy_bin(), "status", "--json", "--socket", path],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 0 and "vi1" in r.stdout, r.stdout + r.stderr
+        assert b.terminate_and_wait(10) == 0, b.log()
+        assert not os.path.exists(path), "control socket left behind at exit"
+        assert "control socket not removed" not in b.log()
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
 
 
 def test_dropped_nodes_fail_over_and_move_the_vip(topo, buoy, sysuser):
