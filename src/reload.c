@@ -78,12 +78,19 @@ static int apply_vrrp(struct running *run, const struct config *nc, const struct
 		return 0;
 	}
 	bool *keep = calloc(nc->n_vrrp ? nc->n_vrrp : 1, sizeof(*keep));
-	if (!keep)
+	bool *update = calloc(nc->n_vrrp ? nc->n_vrrp : 1, sizeof(*update));
+	if (!keep || !update) {
+		free(keep);
+		free(update);
 		return -1;
-	for (size_t i = 0; i < nc->n_vrrp; i++)
-		keep[i] = p->vrrp_change[i] == RELOAD_KEPT;
-	int rc = vrrp_reload(run->vrrp, nc, p->vrrp_old, keep);
+	}
+	for (size_t i = 0; i < nc->n_vrrp; i++) {
+		update[i] = p->vrrp_change[i] == RELOAD_UPDATED; /* in place: no VIP move */
+		keep[i] = p->vrrp_change[i] == RELOAD_KEPT || update[i];
+	}
+	int rc = vrrp_reload(run->vrrp, nc, p->vrrp_old, keep, update);
 	free(keep);
+	free(update);
 	if (rc < 0)
 		sb_puts(out, "error: a vrrp instance could not start (see log)\n");
 	return rc;

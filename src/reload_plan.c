@@ -150,6 +150,15 @@ bool cfg_bgp_equal(const struct cfg_bgp *a, const struct cfg_bgp *b)
 	return true;
 }
 
+bool cfg_vrrp_same_election(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
+{
+	return streq(a->name, b->name) && streq(a->interface, b->interface) &&
+	       a->router_id == b->router_id && a->version == b->version &&
+	       a->family == b->family && a->advert_interval_ms == b->advert_interval_ms &&
+	       (a->priority == 255) == (b->priority == 255) && streq(a->label, b->label) &&
+	       strcmp(a->auth_pass, b->auth_pass) == 0 && vips_equal(a, b);
+}
+
 bool cfg_vrrp_equal(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
 {
 	return streq(a->name, b->name) && streq(a->interface, b->interface) &&
@@ -199,7 +208,7 @@ static void count_change(struct reload_counts *c, enum reload_change ch)
 {
 	if (ch == RELOAD_KEPT)
 		c->kept++;
-	else if (ch == RELOAD_CHANGED)
+	else if (ch == RELOAD_CHANGED || ch == RELOAD_UPDATED)
 		c->changed++;
 	else
 		c->added++;
@@ -310,7 +319,9 @@ static int plan_vrrp(const struct config *o, const struct config *n, struct relo
 			if (streq(n->vrrp[i].name, o->vrrp[j].name)) {
 				p->vrrp_old[i] = (int)j;
 				bool same = scripts_user_same && cfg_vrrp_equal(&n->vrrp[i], &o->vrrp[j]);
-				p->vrrp_change[i] = same ? RELOAD_KEPT : RELOAD_CHANGED;
+				p->vrrp_change[i] = same ? RELOAD_KEPT
+					: cfg_vrrp_same_election(&n->vrrp[i], &o->vrrp[j]) ? RELOAD_UPDATED
+					: RELOAD_CHANGED;
 				break;
 			}
 		count_change(&p->vrrp, p->vrrp_change[i]);

@@ -12,7 +12,9 @@
 
 #include "config/config.h"
 
-enum reload_change { RELOAD_KEPT, RELOAD_CHANGED, RELOAD_ADDED };
+/* VRRP: UPDATED = same election identity (cfg_vrrp_same_election), other settings applied in
+ * place; CHANGED = re-initialised (a priority-0 handover). Counted as changed either way. */
+enum reload_change { RELOAD_KEPT, RELOAD_CHANGED, RELOAD_ADDED, RELOAD_UPDATED };
 
 struct reload_counts { size_t kept, changed, added, removed; };
 
@@ -50,6 +52,10 @@ bool cfg_backend_settings_equal(const struct cfg_backend *a, const struct cfg_ba
 /* Same address; then weight, max_conns, backup decide "changed". */
 bool cfg_server_equal(const struct cfg_server *a, const struct cfg_server *b);
 bool cfg_vrrp_equal(const struct cfg_vrrp *a, const struct cfg_vrrp *b);
+/* What the election and its packets are: name, interface, VRID, version, family, advert
+ * interval, VIPs, label, unicast source/peers, auth, and whether it owns the addresses (255).
+ * The rest (priority, preempt, garp, notify, trackers) a running instance takes in place. */
+bool cfg_vrrp_same_election(const struct cfg_vrrp *a, const struct cfg_vrrp *b);
 /* Both NULL is equal. */
 bool cfg_bgp_equal(const struct cfg_bgp *a, const struct cfg_bgp *b);
 

@@ -475,12 +475,10 @@ static int load_addresses(struct vrrp_inst *in)
 	return 0;
 }
 
-static void start_helpers(struct vrrp_inst *in)
+static void start_track(struct vrrp_inst *in)
 {
 	struct vrrp_set *s = in->set;
 	const struct cfg_vrrp *c = in->cfg;
-	start_garp(in);
-	in->notifier = notifier_new(s->loop, c->notify, s->cfg->script_user);
 	struct track_set_params tp = track_params_vrrp(c, s->cfg->script_user);
 	tp.backend_ok = s->pool ? track_pool_backend_ok : NULL;
 	tp.backend_arg = s->pool;
@@ -491,6 +489,44 @@ static void start_helpers(struct vrrp_inst *in)
 		in->track_res = track_set_result(in->track);
 	else
 		in->track_res = (struct track_result){ .priority = c->priority };
+}
+
+static void start_helpers(struct vrrp_inst *in)
+{
+	start_garp(in);
+	in->notifier = notifier_new(in->set->loop, in->cfg->notify, in->set->cfg->script_user);
+	start_track(in);
+}
+
+/* A reload that keeps the election identity: new notify, garp, trackers, script_user,
+ * priority and preempt settings, in place; the state (and the VIP) stays. */
+static void inst_update(struct vrrp_inst *in, const struct cfg_vrrp *c)
+{
+	struct vrrp_set *s = in->set;
+	in->cfg = c;
+	if (in->notifier)
+		notifier_free(in->notifier);
+	in->notifier = notifier_new(s->loop, c->notify, s->cfg->script_user);
+	bool active = in->garp_active;
+	if (in->garp_ok)
+		garp_announcer_free(&in->garp);
+	in->garp_active = false;
+	start_garp(in);
+	if (active && in->garp_ok) { /* master: the refresh schedule goes on with the new one */
+		garp_announcer_master(&in->garp);
+		in->garp_active = true;
+	}
+	if (in->track)
+		track_set_free(in->track);
+	in->track = NULL;
+	start_track(in);
+	in->fsm.cfg.priority = c->priority;
+	in->fsm.cfg.preempt = c->preempt;
+	in->fsm.cfg.preempt_delay_ms = c->preempt_delay_ms;
+	log_info("vrrp updated", "instance=%s priority=%u preempt=%s", c->name, c->priority,
+		 c->preempt ? "true" : "false");
+	if (!s->stopped)
+		apply_health(in);
 }
 
 static int inst_start(struct vrrp_set *s, struct vrrp_inst *in, const struct cfg_vrrp *c)
@@ -665,7 +701,7 @@ void vrrp_free(struct vrrp_set *s)
  * VIPs, socket untouched: no flap); every other old instance hands over (priority-0 advert,
  * VIPs removed) and is freed; every other new one starts fresh. */
 int vrrp_reload(struct vrrp_set *s, const struct config *c, const int *old_of_new,
-		const bool *keep)
+		const bool *keep, const bool *update)
 {
 	if (s->stopped)
 		return -ECANCELED;
@@ -684,6 +720,9 @@ int vrrp_reload(struct vrrp_set *s, const struct config *c, const int *old_of_ne
 		inst_retire(s, s->inst[i]);
 	free(s->inst);
 	s->cfg = c;
+	for (size_t i = 0; update && i < c->n_vrrp; i++)
+		if (nv[i] && update[i])
+			inst_update(nv[i], &c->vrrp[i]);
 	int failed = 0;
 	size_t n = 0;
 	for (size_t i = 0; i < c->n_vrrp; i++) {

@@ -42,11 +42,14 @@ bool vrrp_busy(const struct vrrp_set *s);
 /* Closes sockets, stops trackers, frees. Call vrrp_shutdown() first for a clean hand-over. */
 void vrrp_free(struct vrrp_set *s);
 /* Reload (src/reload.c): new instance i continues old instance old_of_new[i] (-1: none) as it
- * is when keep[i] (no VIP flap); other old instances hand over and stop (priority-0 advert,
- * VIPs removed), other new ones start. c and the old config must outlive the set. Returns 0,
- * or a negative errno when an instance could not start (logged; the others run). */
+ * is when keep[i] (no VIP flap); with update[i] too (same election identity, other settings:
+ * priority, preempt, garp, notify, trackers, script_user) it stays in its state and takes the
+ * new settings in place (a priority change is advertised at once, as a tracker's would be);
+ * other old instances hand over and stop (priority-0 advert, VIPs removed), other new ones
+ * start. c and the old config must outlive the set. Returns 0, or a negative errno when an
+ * instance could not start (logged; the others run). update may be NULL. */
 int vrrp_reload(struct vrrp_set *s, const struct config *c, const int *old_of_new,
-		const bool *keep);
+		const bool *keep, const bool *update);
 
 /* Read-only view of one instance, for the control socket and /metrics. */
 struct vrrp_status {

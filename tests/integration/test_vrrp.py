@@ -227,6 +227,41 @@ def test_recreated_interface_is_taken_up_again(topo, buoy, family):
         assert last == ll, (last, ll)
 
 
+def _reload_with(b, text):
+    with open(b.config_path, "w") as f:
+        f.write(text + "control: { socket: %s }\n" % b.socket_path)
+    b.reload()
+
+
+def test_reload_moves_the_vip_only_when_the_election_changes(topo, buoy):
+    """Issue 20: a reload that edits priority, preempt, garp or notify keeps the instance (and
+    the VIP) where it is and applies them in place; one that changes the election itself (here
+    the advert interval) re-initialises it: a priority-0 handover, then preemption back."""
+    lb1, lb2 = hosts_for(topo, 2)
+    b1 = buoy(vrrp_yaml("lb1", 120), name="lb1", ns=lb1)
+    b2 = buoy(vrrp_yaml("lb2", 100), name="lb2", ns=lb2)
+    wait_holder([lb1, lb2], VIP4, "lb1", timeout=master_down_s(100) + 3)
+    masters = b2.status_json()["vrrp"][0]["transitions_total"]["master"]
+
+    cosmetic = vrrp_yaml("lb1", 130, preempt=False).replace(
+        "    virtual_ips:", "    garp: { repeat: 2, interval: 20ms }\n"
+        "    notify: /bin/true\n    virtual_ips:")
+    _reload_with(b1, cosmetic)
+    netns.wait_until(lambda: b1.status_json()["vrrp"][0]["base_priority"] == 130, timeout=5,
+                     msg="lb1 runs the new config")
+    assert_steady([lb1, lb2], VIP4, "lb1", 1.5)
+    assert re.search(r'msg="vrrp updated" instance=vi1 priority=130 preempt=false', b1.log())
+    st = b1.status_json()["vrrp"][0]
+    assert (st["state"], st["base_priority"], st["effective_priority"]) == ("master", 130, 130)
+    assert b2.status_json()["vrrp"][0]["master"]["priority"] == 130  # advertised at once
+    assert b2.status_json()["vrrp"][0]["transitions_total"]["master"] == masters
+
+    _reload_with(b1, vrrp_yaml("lb1", 130, interval="300ms"))  # another election: re-init
+    netns.wait_until(lambda: b2.status_json()["vrrp"][0]["transitions_total"]["master"] > masters,
+                     timeout=5, msg="lb2 took the VIP during lb1's re-initialisation")
+    wait_holder([lb1, lb2], VIP4, "lb1", timeout=master_down_s(130, 300) + 3)
+
+
 def test_split_brain_heals_and_client_follows(topo, buoy):
     """VRRP dropped between the nodes -> both master; healed -> one master within a few adverts,
     and its GARP burst (answering the lower advert) repoints the client's neighbour entry."""

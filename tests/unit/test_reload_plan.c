@@ -257,12 +257,48 @@ static void test_backends_added_removed_by_name(void **state)
 	reload_plan_free(&p);
 }
 
+/* Settings a running instance takes in place (no handover) versus its election identity. */
+static void test_vrrp_updated_in_place_or_reinitialised(void **state)
+{
+	(void)state;
+	struct cfg_vip other = vip("198.18.0.101/24");
+	struct cfg_track_backend tb = { .name = "api" };
+	for (int k = 0; k < 14; k++) {
+		struct two t;
+		two_init(&t);
+		enum reload_change want = RELOAD_UPDATED;
+		switch (k) {
+		case 0: t.nv[0].priority = 100; break;
+		case 1: t.nv[0].preempt = false; break;
+		case 2: t.nv[0].preempt_delay_ms = 5000; break;
+		case 3: t.nv[0].garp.repeat = 2; break;
+		case 4: t.nv[0].notify = "/usr/local/bin/n"; break;
+		case 5: t.nv[0].track_backends = &tb; t.nv[0].n_track_backends = 1; break;
+		case 6: t.nv[0].track_strict = true; break;
+		case 7: t.n.script_user = "root"; break;
+		case 8: t.nv[0].router_id = 60; want = RELOAD_CHANGED; break;
+		case 9: t.nv[0].interface = "eth1"; want = RELOAD_CHANGED; break;
+		case 10: t.nv[0].vips = &other; want = RELOAD_CHANGED; break;
+		case 11: t.nv[0].priority = 255; want = RELOAD_CHANGED; break; /* becomes the owner */
+		case 12: t.nv[0].advert_interval_ms = 1000; want = RELOAD_CHANGED; break;
+		case 13: t.nv[0].version = 2; want = RELOAD_CHANGED; break;
+		}
+		struct reload_plan p;
+		assert_int_equal(reload_plan_make(&t.o, &t.n, &p), 0);
+		if (p.vrrp_change[0] != want)
+			fail_msg("case %d: got %d want %d", k, p.vrrp_change[0], want);
+		assert_int_equal(p.vrrp.changed, k == 7 ? 2 : 1); /* script_user: both instances */
+		assert_false(reload_plan_is_noop(&p));
+		reload_plan_free(&p);
+	}
+}
+
 static void test_vrrp_kept_changed_added_removed(void **state)
 {
 	(void)state;
 	struct two t;
 	two_init(&t);
-	t.nv[0].priority = 100;   /* changed */
+	t.nv[0].router_id = 53;   /* changed: another election */
 	t.nv[1].name = "third";   /* "other" removed, "third" added */
 	struct reload_plan p;
 	assert_int_equal(reload_plan_make(&t.o, &t.n, &p), 0);
@@ -374,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_servers_added_removed_changed),
 		cmocka_unit_test(test_backend_settings_changes),
 		cmocka_unit_test(test_backends_added_removed_by_name),
+		cmocka_unit_test(test_vrrp_updated_in_place_or_reinitialised),
 		cmocka_unit_test(test_vrrp_kept_changed_added_removed),
 		cmocka_unit_test(test_restart_only_settings_flagged),
 		cmocka_unit_test(test_empty_to_full_and_back),
