@@ -270,6 +270,37 @@ struct track_set *track_set_new(struct loop *l, const struct track_set_params *p
 	return ts;
 }
 
+static bool same_tracker(const struct tracker *a, const struct tracker *b)
+{
+	if (a->kind != b->kind || !a->name || !b->name || strcmp(a->name, b->name))
+		return false;
+	return a->kind != TRACK_SCRIPT || !strcmp(a->script->command, b->script->command);
+}
+
+void track_set_inherit(struct track_set *ts, const struct track_set *old)
+{
+	if (!ts || !old)
+		return;
+	for (size_t i = 0; i < ts->n; i++) {
+		struct tracker *t = &ts->t[i];
+		for (size_t k = 0; k < old->n; k++) {
+			const struct tracker *o = &old->t[k];
+			if (!same_tracker(t, o) || t->insecure || o->insecure)
+				continue;
+			if (t->kind == TRACK_SCRIPT) {
+				t->rf = o->rf;
+				t->runs_total = o->runs_total;
+				t->failures_total = o->failures_total;
+				t->timeouts_total = o->timeouts_total;
+			} else if (t->kind == TRACK_BACKEND && t->rf.state == TRACK_INIT) {
+				t->rf = o->rf;
+			}
+			break;
+		}
+	}
+	recompute(ts, false);
+}
+
 void track_set_free(struct track_set *ts)
 {
 	if (!ts)

@@ -116,6 +116,10 @@ struct track_set_params track_params_vrrp(const struct cfg_vrrp *v, const char *
  * running at once. Returns NULL on allocation failure only (an insecure script or unknown user
  * is logged and that tracker stays down). */
 struct track_set *track_set_new(struct loop *l, const struct track_set_params *p);
+/* A reload: each tracker of ts takes the state (and counters) of old's tracker of the same
+ * kind and name (scripts: same command), so an unchanged script is not back to INIT (which
+ * would fault a weight-0 instance until its next run). Recomputes without notifying. */
+void track_set_inherit(struct track_set *ts, const struct track_set *old);
 /* Kills running scripts (process groups) and frees. */
 void track_set_free(struct track_set *ts);
 /* Current result (also valid right after track_set_new, before any callback). */

@@ -516,10 +516,13 @@ static void inst_update(struct vrrp_inst *in, const struct cfg_vrrp *c)
 		garp_announcer_master(&in->garp);
 		in->garp_active = true;
 	}
-	if (in->track)
-		track_set_free(in->track);
+	struct track_set *old = in->track;
 	in->track = NULL;
 	start_track(in);
+	track_set_inherit(in->track, old); /* an unchanged script is not back to INIT */
+	if (in->track)
+		in->track_res = track_set_result(in->track);
+	track_set_free(old);
 	in->fsm.cfg.priority = c->priority;
 	in->fsm.cfg.preempt = c->preempt;
 	in->fsm.cfg.preempt_delay_ms = c->preempt_delay_ms;

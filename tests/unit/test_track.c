@@ -197,6 +197,39 @@ static void test_script_tracker_results(void **state)
 	loop_free(l);
 }
 
+/* A reload rebuilds the set: an unchanged weight-0 script keeps its UP state (no Fault until
+ * its next run), a changed command starts from INIT. */
+static void test_inherit_across_reload(void **state)
+{
+	(void)state;
+	struct loop *l = loop_new();
+	struct cfg_track_script s[1] = {
+		{ .name = "ok", .command = "/bin/true", .interval_ms = 50, .rise = 1, .fall = 1 },
+	};
+	struct cfg_vrrp v = vrrp_with_scripts(s, 1, 100);
+	struct track_set_params p = track_params_vrrp(&v, "root");
+	struct track_set *old = track_set_new(l, &p);
+	assert_true(track_set_result(old).fault);   /* INIT faults a weight-0 instance */
+	run_for(l, 300);
+	assert_false(track_set_result(old).fault);
+	struct track_set *ts = track_set_new(l, &p);
+	assert_true(track_set_result(ts).fault);    /* fresh: INIT again */
+	track_set_inherit(ts, old);
+	assert_false(track_set_result(ts).fault);
+	assert_true(track_set_get(ts, 0)->runs_total >= 1);
+	track_set_free(ts);
+	struct cfg_track_script s2[1] = { s[0] };
+	s2[0].command = "/bin/false";
+	struct cfg_vrrp v2 = vrrp_with_scripts(s2, 1, 100);
+	p = track_params_vrrp(&v2, "root");
+	ts = track_set_new(l, &p);
+	track_set_inherit(ts, old);
+	assert_true(track_set_result(ts).fault);    /* another command: nothing inherited */
+	track_set_free(ts);
+	track_set_free(old);
+	loop_free(l);
+}
+
 /* Alive and not a zombie (an orphan killed by us waits for init to reap it). */
 static bool pid_alive(pid_t pid)
 {
@@ -539,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_rise_fall),
 		cmocka_unit_test(test_rf_changed_flag),
 		cmocka_unit_test(test_script_tracker_results),
+		cmocka_unit_test(test_inherit_across_reload),
 		cmocka_unit_test(test_script_timeout_kills_group),
 		cmocka_unit_test(test_spawn_escalates_to_sigkill),
 		cmocka_unit_test(test_script_security),
