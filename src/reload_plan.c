@@ -161,15 +161,11 @@ bool cfg_vrrp_same_election(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
 
 bool cfg_vrrp_equal(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
 {
-	return streq(a->name, b->name) && streq(a->interface, b->interface) &&
-	       a->router_id == b->router_id && a->priority == b->priority &&
-	       a->version == b->version && a->family == b->family &&
-	       a->advert_interval_ms == b->advert_interval_ms && a->preempt == b->preempt &&
-	       a->preempt_delay_ms == b->preempt_delay_ms && streq(a->label, b->label) &&
-	       strcmp(a->auth_pass, b->auth_pass) == 0 && a->garp.repeat == b->garp.repeat &&
-	       a->garp.interval_ms == b->garp.interval_ms && a->garp.delay_ms == b->garp.delay_ms &&
-	       a->garp.refresh_ms == b->garp.refresh_ms && streq(a->notify, b->notify) &&
-	       vips_equal(a, b) && trackers_equal(a, b);
+	return cfg_vrrp_same_election(a, b) && a->priority == b->priority &&
+	       a->preempt == b->preempt && a->preempt_delay_ms == b->preempt_delay_ms &&
+	       a->garp.repeat == b->garp.repeat && a->garp.interval_ms == b->garp.interval_ms &&
+	       a->garp.delay_ms == b->garp.delay_ms && a->garp.refresh_ms == b->garp.refresh_ms &&
+	       streq(a->notify, b->notify) && trackers_equal(a, b);
 }
 
 /* ---- matching ---- */

@@ -25,21 +25,11 @@ void birdconf_peer_proto(const struct cfg_bgp_peer *p, char *buf, size_t len)
 			*c = '_';
 }
 
-static const char *addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	const void *a = ss->ss_family == AF_INET ?
-			(const void *)&((const struct sockaddr_in *)ss)->sin_addr :
-			(const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
-	if (!inet_ntop(ss->ss_family, a, buf, (socklen_t)len))
-		snprintf(buf, len, "?");
-	return buf;
-}
-
 /* The prefix as BIRD writes it: "198.18.200.1/32". */
 static const char *prefix_text(const struct cfg_vip *v, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
-	snprintf(buf, len, "%s/%u", addr_text(&v->ss, a, sizeof(a)), v->prefix);
+	snprintf(buf, len, "%s/%u", format_ip(&v->ss, a, sizeof(a)), v->prefix);
 	return buf;
 }
 
@@ -190,11 +180,11 @@ static void render_peer(const struct cfg_bgp *b, const struct cfg_bgp_peer *p, s
 	sb_printf(o, "protocol bgp %s {\n", name);
 	sb_puts(o, "\tlocal");
 	if (p->source.ss_family)
-		sb_printf(o, " %s", addr_text(&p->source, s, sizeof(s)));
+		sb_printf(o, " %s", format_ip(&p->source, s, sizeof(s)));
 	if (b->listen_port && b->listen_port != 179)
 		sb_printf(o, " port %u", b->listen_port); /* where BIRD listens; it connects to :179 */
 	sb_printf(o, " as %u;\n", b->asn);
-	sb_printf(o, "\tneighbor %s port %u as %u;\n", addr_text(&p->addr, a, sizeof(a)),
+	sb_printf(o, "\tneighbor %s port %u as %u;\n", format_ip(&p->addr, a, sizeof(a)),
 		  p->port ? p->port : 179, p->asn);
 	if (p->password)
 		sb_printf(o, "\tpassword \"%s\";\n", p->password);

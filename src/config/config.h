@@ -243,5 +243,7 @@ uint16_t cfg_port(const struct sockaddr_storage *ss);            /* host order; 
 int parse_cidr(const char *s, struct cfg_vip *out);
 int parse_ip(const char *s, struct sockaddr_storage *out);        /* address, no port */
 void format_sockaddr(const struct sockaddr *sa, char *buf, size_t len); /* with port */
+/* The address alone ("198.18.0.1", "2001:db8::1"); "?" if not an IP. Returns buf. */
+const char *format_ip(const struct sockaddr_storage *ss, char *buf, size_t len);
 
 #endif

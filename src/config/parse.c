@@ -102,6 +102,17 @@ int parse_ip(const char *s, struct sockaddr_storage *out)
 
 /* "1.2.3.4:80", "[2001:db8::1]:80", "0.0.0.0:80", "[::]:80", and ":6443" = "[::]:6443"
  * (all addresses; with Linux's default net.ipv6.bindv6only=0 that includes IPv4). */
+const char *format_ip(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	const void *a = ss->ss_family == AF_INET
+		? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
+		: (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if ((ss->ss_family != AF_INET && ss->ss_family != AF_INET6) ||
+	    !inet_ntop(ss->ss_family, a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
 uint16_t cfg_port(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)

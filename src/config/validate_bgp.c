@@ -16,16 +16,6 @@
 #define MAX_PEER_NAME 59
 #define MAX_RUN_DIR 90 /* + "/bird.ctl" must fit a socket path */
 
-static const char *ip_text(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	const void *a = ss->ss_family == AF_INET
-		? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
-		: (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
-	if (!inet_ntop(ss->ss_family, a, buf, (socklen_t)len))
-		snprintf(buf, len, "?");
-	return buf;
-}
-
 /* Addresses no router would route to one host; NULL when usable. */
 static const char *ip_unusable(const struct sockaddr_storage *ss)
 {
@@ -110,14 +100,14 @@ static void build_peer_addrs(const struct raw_bgp_peer *r, const char *pp, struc
 	if (!r->address)
 		cfg_err(d, pp, NULL, "missing required key \"address\" (the router's address)");
 	if (cv_ipaddr(d, pp, "address", r->address, &p->addr)) {
-		ip_text(&p->addr, p->text, sizeof(p->text));
+		format_ip(&p->addr, p->text, sizeof(p->text));
 		if ((why = ip_unusable(&p->addr)))
 			cfg_err(d, pp, "address", "%s is %s", p->text, why);
 	}
 	char s[64];
 	if (!cv_ipaddr(d, pp, "source", r->source, &p->source) || !p->addr.ss_family)
 		return;
-	ip_text(&p->source, s, sizeof(s));
+	format_ip(&p->source, s, sizeof(s));
 	if (p->source.ss_family != p->addr.ss_family)
 		cfg_err(d, pp, "source", "%s is not of the family of the peer's address %s", s,
 			p->text);
@@ -317,7 +307,7 @@ static bool build_prefix(const struct raw_bgp_announce *r, const char *ap, struc
 		return false;
 	}
 	if ((why = ip_unusable(&a->prefix.ss))) {
-		cfg_err(d, ap, "prefix", "%s is %s", ip_text(&a->prefix.ss, ip, sizeof(ip)), why);
+		cfg_err(d, ap, "prefix", "%s is %s", format_ip(&a->prefix.ss, ip, sizeof(ip)), why);
 		return false;
 	}
 	return true;
@@ -349,7 +339,7 @@ static void build_announce(const struct raw_bgp_announce *r, size_t i, struct cf
 	if (!a->n_track_backends)
 		cfg_err(d, ap, "prefix", "no listener binds %s and no track.backends given: nothing "
 			"would gate the announcement (track: { backends: [] } announces it always)",
-			ip_text(&a->prefix.ss, ip, sizeof(ip)));
+			format_ip(&a->prefix.ss, ip, sizeof(ip)));
 }
 
 static void check_announce(struct cfg_diag *d, const struct config *c, const struct cfg_bgp *b)
@@ -360,7 +350,7 @@ static void check_announce(struct cfg_diag *d, const struct config *c, const str
 		snprintf(ap, sizeof(ap), "bgp.announce[%zu]", i);
 		if (!a->prefix.ss.ss_family)
 			continue;
-		ip_text(&a->prefix.ss, ip, sizeof(ip));
+		format_ip(&a->prefix.ss, ip, sizeof(ip));
 		for (size_t j = 0; j < i; j++)
 			if (cfg_same_ip(&a->prefix.ss, &b->announce[j].prefix.ss))
 				cfg_err(d, ap, "prefix", "%s is also bgp.announce[%zu]", ip, j);

@@ -3,21 +3,11 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 
-static const char *ip_only(const struct cfg_addr *a, char *buf, size_t len)
-{
-	const void *src = a->ss.ss_family == AF_INET
-		? (const void *)&((const struct sockaddr_in *)&a->ss)->sin_addr
-		: (const void *)&((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
-	if (!inet_ntop(a->ss.ss_family, src, buf, (socklen_t)len))
-		snprintf(buf, len, "?");
-	return buf;
-}
-
 void nftrules_rule(const struct cfg_listener *l, const struct cfg_addr *a, char *buf, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN];
 	snprintf(buf, len, "%s daddr %s tcp dport %u redirect to :%u comment \"listener %s\"",
-		 a->ss.ss_family == AF_INET ? "ip" : "ip6", ip_only(a, ip, sizeof(ip)),
+		 a->ss.ss_family == AF_INET ? "ip" : "ip6", format_ip(&a->ss, ip, sizeof(ip)),
 		 cfg_port(&a->ss), cfg_port(&l->bind.ss), l->name ? l->name : "?");
 }
 
