@@ -103,8 +103,7 @@ def loop_result(p, timeout=30):
 
 @pytest.fixture(scope="module")
 def cl(tmp_path_factory):
-    if not netns.is_root():
-        pytest.skip("needs root (network namespaces)")
+    assert netns.is_root(), "needs root (network namespaces), as `sudo make test` runs"
     workdir = str(tmp_path_factory.mktemp("intercept"))
     topo = netns.Topology(workdir=workdir)
     c = Cluster(topo, workdir)
