@@ -40,6 +40,17 @@ struct daemon {
 	struct metrics_server *metrics;
 };
 
+/* The redirect goes first: VIP:port is then served where the VIP is (on the holder by its own
+ * server), never redirected to a port that no longer accepts. */
+static void stop_accepting(struct daemon *d)
+{
+	if (d->accept_stopped)
+		return;
+	intercept_remove(d->run.intercept);
+	proxy_stop_accepting(d->run.proxy);
+	d->accept_stopped = true;
+}
+
 static void drain_tick(struct loop *l, struct timer *t)
 {
 	struct daemon *d = t->arg;
@@ -49,9 +60,7 @@ static void drain_tick(struct loop *l, struct timer *t)
 			timer_arm_in(l, t, DRAIN_POLL_MS);
 			return;
 		}
-		intercept_remove(d->run.intercept); /* VIP:port reaches the node's own server again */
-		proxy_stop_accepting(d->run.proxy);
-		d->accept_stopped = true;
+		stop_accepting(d);
 		d->drain_deadline = loop_now(l) + d->run.cfg->shutdown_grace_ms;
 	}
 	uint64_t left = proxy_active_conns(d->run.proxy);
@@ -74,11 +83,7 @@ static void begin_shutdown(struct daemon *d, int signo)
 	if (d->stopping) {
 		log_warn("second signal, closing now", "signal=%s", strsignal(signo));
 		d->drain_deadline = 0;
-		if (!d->accept_stopped) {
-			intercept_remove(d->run.intercept);
-			proxy_stop_accepting(d->run.proxy);
-			d->accept_stopped = true;
-		}
+		stop_accepting(d);
 		return;
 	}
 	d->stopping = true;

@@ -375,6 +375,15 @@ static void start_garp(struct vrrp_inst *in)
 		log_warn("garp disabled", "instance=%s error=\"%s\"", c->name, strerror(-rc));
 }
 
+/* A new announcer (another ifindex, other settings); not announcing until told. */
+static void restart_garp(struct vrrp_inst *in)
+{
+	if (in->garp_ok)
+		garp_announcer_free(&in->garp);
+	in->garp_active = false;
+	start_garp(in);
+}
+
 /* The interface was deleted and created again under the same name, with a new ifindex: the raw
  * socket (bound and joined to the group on the old one) and the GARP socket are useless. Open
  * them on the new one; the link events that follow decide the state as for any link. */
@@ -402,11 +411,8 @@ static void rebind(struct vrrp_inst *in, int ifindex)
 	close(old.fd);
 	log_warn("vrrp interface recreated", "instance=%s interface=%s ifindex=%d old_ifindex=%d",
 		 c->name, c->interface, ifindex, in->ifindex);
-	if (in->garp_ok)
-		garp_announcer_free(&in->garp);
-	in->garp_active = false;
 	in->ifindex = ifindex;
-	start_garp(in);
+	restart_garp(in);
 	memset(&in->primary, 0, sizeof(in->primary)); /* found again before the next send */
 }
 
@@ -508,10 +514,7 @@ static void inst_update(struct vrrp_inst *in, const struct cfg_vrrp *c)
 		notifier_free(in->notifier);
 	in->notifier = notifier_new(s->loop, c->notify, s->cfg->script_user);
 	bool active = in->garp_active;
-	if (in->garp_ok)
-		garp_announcer_free(&in->garp);
-	in->garp_active = false;
-	start_garp(in);
+	restart_garp(in);
 	if (active && in->garp_ok) { /* master: the refresh schedule goes on with the new one */
 		garp_announcer_master(&in->garp);
 		in->garp_active = true;
