@@ -115,7 +115,8 @@ static bool bgp_peer_equal(const struct cfg_bgp_peer *a, const struct cfg_bgp_pe
 static bool bgp_announce_equal(const struct cfg_bgp_announce *a, const struct cfg_bgp_announce *b)
 {
 	if (!streq(a->prefix.text, b->prefix.text) || a->n_track_backends != b->n_track_backends ||
-	    a->track_strict != b->track_strict || a->has_med != b->has_med || a->med != b->med || a->n_communities != b->n_communities)
+	    a->track_strict != b->track_strict || a->has_med != b->has_med || a->med != b->med ||
+	    a->n_communities != b->n_communities)
 		return false;
 	for (size_t i = 0; i < a->n_track_backends; i++)
 		if (!streq(a->track_backends[i].name, b->track_backends[i].name))

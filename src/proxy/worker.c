@@ -286,7 +286,7 @@ static int pick_server(struct conn *c)
 	return idx;
 }
 
-/* Closed unserved: counted on the listener (rejected) and, for want of a server, the backend. */
+/* Closed unserved (no server, retries exhausted, queue timeout): the listener's rejected_total. */
 static void count_rejected(struct conn *c)
 {
 	if (c->lstats)
