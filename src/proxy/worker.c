@@ -1,7 +1,7 @@
-/* A worker: accept, pick a server, connect with retries, queue when servers are full,
- * hand established pairs to relay.c. One thread, one epoll loop, no locks on the data path. */
+/* A worker: accept, pick a server, connect with retries, queue when servers are full, run the
+ * relay (relay.c) on established pairs and act on its verdicts. One thread, one epoll loop, no
+ * locks on the data path. */
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -20,37 +20,6 @@
 static void conn_on_event(struct loop *l, struct io *io, uint32_t ev);
 static void conn_on_timer(struct loop *l, struct timer *t);
 static void conn_dispatch(struct conn *c);
-
-/* ---------- pipes ---------- */
-
-bool worker_get_pipe(struct worker *w, struct half *h)
-{
-	if (w->n_pipes) {
-		struct pipe_pair pp = w->pipes[--w->n_pipes];
-		h->pipe_r = pp.r;
-		h->pipe_w = pp.w;
-		return true;
-	}
-	int fds[2];
-	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
-		return false;
-	h->pipe_r = fds[0];
-	h->pipe_w = fds[1];
-	return true;
-}
-
-void worker_put_pipe(struct worker *w, struct half *h)
-{
-	if (h->pipe_r < 0)
-		return;
-	if (w->n_pipes < w->cap_pipes) {
-		w->pipes[w->n_pipes++] = (struct pipe_pair){ h->pipe_r, h->pipe_w };
-	} else {
-		close(h->pipe_r);
-		close(h->pipe_w);
-	}
-	h->pipe_r = h->pipe_w = -1;
-}
 
 /* ---------- lists ---------- */
 
@@ -157,7 +126,20 @@ static void server_release(struct conn *c)
 
 static void dispatch_queue(struct worker *w, struct backend *b);
 
-void conn_close(struct conn *c, const char *why)
+/* The relay's byte counts go to the server's counters. */
+static void flush_counters(struct conn *c)
+{
+	uint64_t to, from;
+	relay_take_bytes(&c->relay, &to, &from);
+	if (!c->srv)
+		return;
+	if (to)
+		atomic_fetch_add_explicit(&c->srv->bytes_to_server, to, memory_order_relaxed);
+	if (from)
+		atomic_fetch_add_explicit(&c->srv->bytes_from_server, from, memory_order_relaxed);
+}
+
+static void conn_close(struct conn *c, const char *why)
 {
 	struct worker *w = c->w;
 	if (c->state == CONN_CLOSED)
@@ -172,8 +154,8 @@ void conn_close(struct conn *c, const char *why)
 	} else {
 		list_unlink(&w->conns, c);
 	}
-	relay_flush_counters(c);
-	relay_release_pipes(c);
+	flush_counters(c);
+	relay_release(&c->relay);
 	timer_cancel(w->loop, &c->timer);
 	close(c->cio.fd); /* close() also drops the fd from epoll */
 	if (c->sio.fd >= 0)
@@ -317,7 +299,7 @@ static int conn_connect(struct conn *c, int idx)
 		return -1;
 	set_nodelay(fd); /* keepalive follows in ka_sweep if the connection lives on */
 	c->server_ka = false;
-	if (c->c2s.buf_len) {
+	if (relay_client_spoke(&c->relay)) {
 		/* the client spoke first: hold the handshake's last ACK and send it with its data
 		 * (the kernel's delayed-ACK path in SYN-SENT), one packet fewer per connection.
 		 * Not when the client has said nothing yet: a server that speaks first would wait
@@ -338,26 +320,47 @@ static int conn_connect(struct conn *c, int idx)
 	return 0;
 }
 
-/* A connect attempt failed: count it against the server and try the next one. */
-static void conn_retry(struct conn *c, const char *why)
+/* Gives up the current server attempt: its slot, its socket, its connect timer. */
+static void drop_attempt(struct conn *c)
 {
-	struct worker *w = c->w;
-	struct server *s = c->srv;
-	log_info("connect failed", "backend=%s server=%s reason=\"%s\" try=%u", c->set->cfg.name,
-		 s->cfg.addr.text, why, c->tries);
-	server_connect_failed(s, &c->set->cfg, loop_now(w->loop), why);
 	server_release(c);
 	if (c->sio.fd >= 0) {
-		close(c->sio.fd);
+		close(c->sio.fd); /* also leaves epoll */
 		c->sio.fd = -1;
 	}
 	c->srv = NULL;
-	timer_cancel(w->loop, &c->timer);
+	timer_cancel(c->w->loop, &c->timer);
+}
+
+/* A connect attempt failed: counted against the server. Returns false when the retries are
+ * used up (the connection is then closed), true when the next server may be tried. */
+static bool attempt_failed(struct conn *c, const char *why)
+{
+	log_info("connect failed", "backend=%s server=%s reason=\"%s\" try=%u", c->set->cfg.name,
+		 c->srv->cfg.addr.text, why, c->tries);
+	server_connect_failed(c->srv, &c->set->cfg, loop_now(c->w->loop), why);
+	drop_attempt(c);
 	if (c->tries > c->set->cfg.retries) {
 		conn_fail(c, "retries exhausted");
-		return;
+		return false;
 	}
-	conn_dispatch(c);
+	return true;
+}
+
+static void conn_retry(struct conn *c, const char *why)
+{
+	if (attempt_failed(c, why))
+		conn_dispatch(c);
+}
+
+/* Only the worker acts on what the relay says. */
+static void relay_verdict(struct conn *c, enum relay_verdict v)
+{
+	flush_counters(c);
+	if (v == RELAY_RESET)
+		conn_close(c, "reset");
+	else if (v == RELAY_DONE)
+		conn_close(c, NULL);
 }
 
 static void conn_connected(struct conn *c, uint32_t ev)
@@ -367,7 +370,8 @@ static void conn_connected(struct conn *c, uint32_t ev)
 	atomic_fetch_add_explicit(&c->srv->conns_total, 1, memory_order_relaxed);
 	c->last_active = loop_now(c->w->loop);
 	timer_arm(c->w->loop, &c->timer, c->last_active + c->set->cfg.idle_timeout_ms);
-	relay_start(c, ev);
+	c->state = CONN_RELAY;
+	relay_verdict(c, relay_start(&c->relay, c->sio.fd, c->early_ev, ev));
 }
 
 static void conn_enqueue(struct conn *c)
@@ -399,12 +403,7 @@ static void conn_local_shortage(struct conn *c, int err)
 			  c->set->cfg.name, strerror(err), PAUSE_MS);
 		w->last_emfile_log = now;
 	}
-	server_release(c);
-	if (c->sio.fd >= 0) {
-		close(c->sio.fd);
-		c->sio.fd = -1;
-	}
-	c->srv = NULL;
+	drop_attempt(c);
 	c->tries = 0;
 	c->tried = 0;
 	for (size_t i = 0; w->lt && i < w->lt->n; i++)
@@ -446,19 +445,8 @@ static void conn_dispatch(struct conn *c)
 			conn_local_shortage(c, err);
 			return;
 		}
-		log_info("connect failed", "backend=%s server=%s reason=\"%s\" try=%u",
-			 c->set->cfg.name, c->srv->cfg.addr.text, strerror(err), c->tries);
-		server_connect_failed(c->srv, &c->set->cfg, loop_now(c->w->loop), strerror(err));
-		server_release(c);
-		if (c->sio.fd >= 0) {
-			close(c->sio.fd);
-			c->sio.fd = -1;
-		}
-		c->srv = NULL;
-		if (c->tries > c->set->cfg.retries) {
-			conn_fail(c, "retries exhausted");
+		if (!attempt_failed(c, strerror(err)))
 			return;
-		}
 	}
 }
 
@@ -518,7 +506,7 @@ static void conn_on_timer(struct loop *l, struct timer *t)
  * were connecting or queued): nothing will ever be relayed. Peek, so bytes stay for the relay. */
 static bool client_left_silent(const struct conn *c, uint32_t ev)
 {
-	if (!(ev & EPOLLRDHUP) || c->c2s.buf_len || c->c2s.in_pipe)
+	if (!(ev & EPOLLRDHUP) || relay_client_spoke(&c->relay))
 		return false;
 	char b;
 	return recv(c->cio.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
@@ -529,7 +517,8 @@ static void conn_on_event(struct loop *l, struct io *io, uint32_t ev)
 	struct conn *c = io->arg;
 	switch (c->state) {
 	case CONN_RELAY:
-		relay_on_event(l, io, ev);
+		c->last_active = loop_now(l); /* the idle timer looks at it lazily */
+		relay_verdict(c, relay_on_event(&c->relay, io == &c->cio, ev));
 		break;
 	case CONN_CONNECTING:
 		if (io == &c->sio && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
@@ -607,7 +596,7 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 	c->set = backend_set(b);
 	c->cio = (struct io){ .fd = fd, .cb = conn_on_event, .arg = c };
 	c->sio = (struct io){ .fd = -1, .cb = conn_on_event, .arg = c };
-	c->c2s.pipe_r = c->c2s.pipe_w = c->s2c.pipe_r = c->s2c.pipe_w = -1;
+	relay_init(&c->relay, &w->relay_pool, fd);
 	timer_init(&c->timer, conn_on_timer, c);
 	if (peer->ss_family == AF_INET) {
 		const struct sockaddr_in *a = (const void *)peer;
@@ -622,7 +611,7 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 	atomic_fetch_add_explicit(&ls->l->stats.accepted_total, 1, memory_order_relaxed);
 	list_push(&w->conns, c);
 	c->state = CONN_CONNECTING;
-	int early = relay_early_read(c);
+	int early = relay_early_read(&c->relay);
 	if (early != 0) {
 		/* A client that closes before its first byte (a TCP probe, a scanner) gets no server
 		 * connection: no backend socket, no "handshake error: EOF" in the apiserver's log. */
@@ -785,10 +774,7 @@ int worker_init(struct worker *w, struct proxy *p, size_t id)
 	w->p = p;
 	w->id = id;
 	w->loop = loop_new();
-	w->cap_pipes = PIPE_POOL_MAX;
-	w->pipes = calloc(w->cap_pipes, sizeof(*w->pipes));
-	w->scratch = malloc(RELAY_SCRATCH);
-	if (!w->loop || !w->pipes || !w->scratch)
+	if (!w->loop || relay_pool_init(&w->relay_pool, PIPE_POOL_MAX) < 0)
 		return -1;
 	timer_init(&w->reaper, reaper_cb, w);
 	timer_init(&w->resume, resume_cb, w);
@@ -812,12 +798,7 @@ void *worker_main(void *arg)
 
 void worker_destroy(struct worker *w)
 {
-	for (size_t i = 0; i < w->n_pipes; i++) {
-		close(w->pipes[i].r);
-		close(w->pipes[i].w);
-	}
-	free(w->pipes);
-	free(w->scratch);
+	relay_pool_free(&w->relay_pool);
 	for (size_t i = 0; i < w->n_wb; i++)
 		lb_state_free(&w->wb[i].lb);
 	free(w->wb);

@@ -1,0 +1,115 @@
+/* The proxy's types: connections, listeners, workers. Types only; the functions are in
+ * worker.h (worker.c: accept, queue, lifecycle) and listener.c (proxy.h). */
+#ifndef BUOY_CONN_H
+#define BUOY_CONN_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/loop.h"
+#include "proxy/balance.h"
+#include "proxy/pool.h"
+#include "proxy/proxy.h"
+#include "proxy/relay.h"
+
+enum conn_state { CONN_QUEUED, CONN_CONNECTING, CONN_RELAY, CONN_CLOSED };
+
+struct worker;
+
+struct conn {
+	struct io cio, sio;       /* client and server fds; io.arg points back here */
+	struct timer timer;       /* connect / queue / idle deadline */
+	struct worker *w;
+	struct backend *b;
+	struct listener_stats *lstats; /* of the listener that accepted it (retired, never freed) */
+	struct server_set *set;   /* the backend's set this connection was dispatched with: its
+				   * settings (timeouts, retries) and server indices; sets are
+				   * retired, never freed, while the daemon runs */
+	struct server *srv;       /* NULL until a server is chosen */
+	uint64_t last_active;
+	uint64_t client_hash;
+	uint64_t tried;           /* servers of `set` already tried, bit i (>= 64 share bit 63) */
+	uint32_t tries;
+	enum conn_state state;
+	bool counted_active;      /* srv->active was incremented */
+	bool server_ka;           /* keepalive set on the server socket (see ka_sweep) */
+	uint32_t early_ev;        /* client epoll events seen before the relay started */
+	uint64_t queued_at;       /* first time it waited in a queue, 0 = never */
+	struct relay relay;       /* the bytes; its fds are cio.fd and sio.fd */
+	struct conn *next, *prev; /* worker's list: all conns, or a backend queue */
+};
+
+/* One worker's socket of a listener: allocated by the main thread (fd bound), registered in
+ * epoll and closed by the worker that owns it. */
+struct listen_sock {
+	struct io io;
+	struct worker *w;
+	struct listener *l;
+	bool registered;          /* in the worker's epoll (or paused) */
+	bool paused;
+	struct timer accept_soon; /* accepts run after the epoll batch, see listener_on_event */
+};
+
+/* A configured listener, shared by all workers. Never freed while the daemon runs: a reload
+ * keeps it (same name, bind and backend) or retires it. */
+struct listener {
+	const struct cfg_listener *cfg; /* into a config that lives until exit */
+	struct backend *b;
+	struct listener_stats stats;
+	struct listen_sock *socks;      /* one per worker */
+	struct listener *retired_next;
+};
+
+/* The listeners workers should serve, immutable once published (proxy.lt_pub). A worker
+ * notices a new table when woken, opens/closes its sockets to match and acknowledges gen. */
+struct listener_table {
+	uint64_t gen;
+	struct listener_table *retired_next;
+	size_t n;
+	struct listener *v[];
+};
+
+struct wqueue { struct conn *head, *tail; size_t len; };
+
+/* A worker's own state for one backend, indexed by backend.idx, grown when first needed. */
+struct wbackend {
+	struct backend *b;
+	struct lb_state lb;
+	const struct server_set *lb_set; /* the set lb was sized for; a new set resets it */
+	struct wqueue q;                 /* connections waiting for a slot */
+};
+
+struct worker {
+	struct proxy *p;
+	size_t id;
+	pthread_t thread;
+	struct loop *loop;
+	struct listener_table *lt;   /* the table this worker's sockets match */
+	_Atomic uint64_t lt_ack;     /* lt->gen, for the main thread */
+	struct wbackend *wb;
+	size_t n_wb;
+	struct conn *conns;       /* everything not queued, for close_all */
+	struct conn *dead;        /* closed this iteration, freed after the batch */
+	struct timer reaper, resume, queue_poll, ka_sweep;
+	struct relay_pool relay_pool; /* pipes and scratch buffer of this worker's relays */
+	uint64_t last_emfile_log;
+	_Atomic uint64_t n_conns;
+	_Atomic bool stop_accepting, close_all, quit;
+	bool accepting_closed;
+};
+
+struct proxy {
+	const struct config *cfg;       /* main thread: the config in force */
+	struct pool *pool;
+	struct worker *workers;
+	size_t n_workers;
+	struct listener_table *lt;      /* main thread: current table */
+	_Atomic(struct listener_table *) lt_pub; /* what workers apply */
+	struct listener_table *retired_tables;
+	struct listener *retired_listeners;
+	_Atomic uint32_t max_conns;     /* global, 0 = unlimited */
+	_Atomic uint64_t total_conns;   /* for global max_conns */
+};
+
+#endif
