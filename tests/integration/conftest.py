@@ -11,11 +11,15 @@ Fixtures:
                 helpers.backend.Backend (in-process threads); stopped at teardown
   backend_proc  factory: same as backend but a separate process (SIGKILL-able); ns= optional
   workdir       a per-test directory (tmp_path)
+  shared_dir    a root-owned 0755 directory under /tmp that the script user (nobody) can read,
+                with a 0777 "out" subdirectory nobody can write to (track/notify scripts)
 """
 import os
 import re
+import shutil
 import signal
 import sys
+import tempfile
 
 import pytest
 
@@ -74,6 +78,21 @@ def root():
 @pytest.fixture
 def workdir(tmp_path):
     return str(tmp_path)
+
+
+@pytest.fixture
+def shared_dir():
+    """pytest's tmp_path is root-only: scripts run as nobody need this one. Root-owned and 0755
+    (scripts pass the security check, nobody can read flags there), with a 0777 'out'
+    subdirectory nobody can write to."""
+    d = tempfile.mkdtemp(prefix="buoyt-%d-shared-" % os.getpid())
+    os.chmod(d, 0o755)
+    os.mkdir(os.path.join(d, "out"))
+    os.chmod(os.path.join(d, "out"), 0o777)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture

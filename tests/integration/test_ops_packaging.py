@@ -10,14 +10,10 @@ import subprocess
 import pytest
 
 import netns
+from helpers.status import cli
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HARDENING_CAPS = {"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_NET_BIND_SERVICE"}
-
-
-def cli(*args):
-    return subprocess.run([netns.buoy_bin()] + list(args), capture_output=True, text=True,
-                          timeout=20)
 
 
 def write_config(workdir, extra=""):
