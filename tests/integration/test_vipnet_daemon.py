@@ -1,34 +1,21 @@
 """The node side of VRRP through the real daemon: what happens to the VIP on the node when the
 node's own state changes (issue 4, "The VIP on the node").
 
-- a VIP deleted with `ip addr del` while master comes back
 - a stale VIP left by a crashed run is removed at start; the node joins as backup
 - on failover the new master's gratuitous ARP moves a client's neighbour entry (no client
   traffic needed)
-- a failing track script (weighted, and weight 0 -> Fault) moves the VIP, and it comes back
 - an interface tracker going down moves the VIP
-- a dead local backend (track.backends, default weight 0) moves the VIP
 - notify runs with INSTANCE STATE PRIORITY on transitions, as nobody
+
+A VIP deleted with `ip addr del` coming back is in test_vrrp.py; a failing track script and a
+dead local backend moving the VIP are in test_vrrp_track.py.
 
 Timing: protocol bound plus a generous margin (shared 2-core box).
 """
 import os
 
-import pytest
-
 import netns
 from helpers.vrrp import MAC_LB1, MAC_LB2, VIP4, assert_steady, vrrp_yaml, wait_holder
-
-
-def test_deleted_vip_comes_back(topo, buoy):
-    lb1 = topo.add_host("lb1")
-    buoy(vrrp_yaml("lb1", 150), name="lb1", ns=lb1)
-    wait_holder([lb1], VIP4, "lb1")
-    for i in range(3):
-        lb1.run(["ip", "addr", "del", VIP4 + "/24", "dev", "eth0"])
-        netns.wait_until(lambda: lb1.has_address(VIP4), timeout=2,
-                         msg="deleted VIP restored (round %d)" % i)
-
 
 def test_stale_vip_removed_at_start_then_backup(topo, buoy):
     lb1 = topo.add_host("lb1")
@@ -59,25 +46,6 @@ def test_failover_garp_moves_client_neighbour_entry(topo, buoy):
                      msg="client's neighbour entry follows the VIP")
 
 
-@pytest.mark.parametrize("weight", [-60, 0])
-def test_failing_track_script_moves_vip_and_back(topo, buoy, shared_dir, weight):
-    lb1 = topo.add_host("lb1")
-    lb2 = topo.add_host("lb2")
-    flag = os.path.join(shared_dir, "fail")
-    track = ("    track:\n"
-             "      scripts:\n"
-             "        - { name: chk, command: \"test ! -e %s\", interval: 200ms, timeout: 1s,"
-             " weight: %d, rise: 1, fall: 1 }\n" % (flag, weight))
-    buoy(vrrp_yaml("lb1", 150, extra=track), name="lb1", ns=lb1)
-    buoy(vrrp_yaml("lb2", 100), name="lb2", ns=lb2)
-    wait_holder([lb1, lb2], VIP4, "lb1")
-    open(flag, "w").close()
-    wait_holder([lb1, lb2], VIP4, "lb2", msg="VIP leaves lb1 when its script fails")
-    assert_steady([lb1, lb2], VIP4, "lb2", 1.0)
-    os.unlink(flag)
-    wait_holder([lb1, lb2], VIP4, "lb1", msg="VIP returns once the script passes (preempt)")
-
-
 def test_interface_tracker_moves_vip(topo, buoy):
     lb1 = topo.add_host("lb1")
     lb2 = topo.add_host("lb2")
@@ -99,24 +67,6 @@ def test_interface_tracker_moves_vip(topo, buoy):
                 msg="VIP leaves lb1 when its tracked interface is set down")
     lb1.run(["ip", "link", "set", "uplink0", "up"])
     wait_holder([lb1, lb2], VIP4, "lb1", msg="VIP returns with the interface")
-
-
-def test_dead_local_backend_moves_vip(topo, buoy):
-    lb1 = topo.add_host("lb1")
-    lb2 = topo.add_host("lb2")
-    api = lb1.start_backend("127.0.0.1:7443", mode="name", name="api-local")
-    lb2.start_backend("127.0.0.1:7443", mode="name", name="api-local2")
-    backends = ("backends:\n"
-                "  - name: api\n"
-                "    health: { type: tcp, interval: 200ms, timeout: 200ms, rise: 1, fall: 1 }\n"
-                "    servers: [ { address: \"127.0.0.1:7443\" } ]\n")
-    track = "    track:\n      backends: [api]\n"
-    buoy(vrrp_yaml("lb1", 150, extra=track) + backends, name="lb1", ns=lb1)
-    buoy(vrrp_yaml("lb2", 100, extra=track) + backends, name="lb2", ns=lb2)
-    wait_holder([lb1, lb2], VIP4, "lb1")
-    api.kill()
-    wait_holder([lb1, lb2], VIP4, "lb2", msg="VIP leaves the node that cannot serve")
-    assert_steady([lb1, lb2], VIP4, "lb2", 1.0)
 
 
 def test_notify_runs_on_transitions(topo, buoy, shared_dir):

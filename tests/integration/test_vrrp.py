@@ -127,10 +127,10 @@ def test_deleted_vip_comes_back(topo, buoy):
     b1 = buoy(vrrp_yaml("lb1", 120), name="lb1", ns=lb1)
     buoy(vrrp_yaml("lb2", 100), name="lb2", ns=lb2)
     wait_holder([lb1, lb2], VIP4, "lb1", timeout=master_down_s(100) + 3)
-    for _ in range(3):
+    for i in range(3):
         lb1.run(["ip", "addr", "del", VIP4 + "/24", "dev", "eth0"])
         netns.wait_until(lambda: lb1.has_address(VIP4), timeout=2, interval=0.02,
-                         msg="VIP restored on the master")
+                         msg="VIP restored on the master (round %d)" % i)
     assert_steady([lb1, lb2], VIP4, "lb1", 1.0)
     assert "restoring" in b1.log()
 

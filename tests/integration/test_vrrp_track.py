@@ -54,6 +54,7 @@ def test_weighted_script_lowers_priority(topo, buoy, shared_dir):
     wait_holder([lb1, lb2], VIP4, "lb1", timeout=master_down_s(100) + 4)
     open(flag, "w").close()
     wait_holder([lb1, lb2], VIP4, "lb2", timeout=0.2 + master_down_s(100) + MARGIN)
+    assert_steady([lb1, lb2], VIP4, "lb2", 1.0)
     os.unlink(flag)
     wait_holder([lb1, lb2], VIP4, "lb1", timeout=0.2 + master_down_s(120) + MARGIN)
 
