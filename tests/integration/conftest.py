@@ -15,7 +15,6 @@ Fixtures:
                 with a 0777 "out" subdirectory nobody can write to (track/notify scripts)
 """
 import os
-import re
 import shutil
 import signal
 import sys
@@ -129,14 +128,13 @@ def buoy(buoy_bin, tmp_path, request):
 
 
 # A crash or a sanitizer report fails the test even when the client side looked fine.
-_SANITIZER = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: ")
 _CRASH_SIGNALS = {-signal.SIGSEGV, -signal.SIGABRT, -signal.SIGBUS, -signal.SIGFPE,
                   -signal.SIGILL}
 
 
 def _buoy_problems(b):
     out = []
-    if _SANITIZER.search(b.log()):
+    if netns.SANITIZER.search(b.log()):
         out.append("sanitizer report in %s" % b.log_path)
     if b.returncode in _CRASH_SIGNALS and not getattr(b, "allow_crash", False):
         out.append("buoy died with signal %d (%s)" % (-b.returncode, b.log_path))

@@ -111,8 +111,6 @@ SPEAKER = textwrap.dedent("""\
         c.close()
     """)
 
-_SANITIZER = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: ")
-
 
 class Fabric:
     """The shared topology and the processes on it."""
@@ -206,7 +204,7 @@ class Fabric:
     def problems(self):
         bad = []
         for b in self.old + list(self.buoys.values()):
-            if _SANITIZER.search(b.log()):
+            if netns.SANITIZER.search(b.log()):
                 bad.append("sanitizer report in %s" % b.log_path)
             if b.returncode is not None and b.returncode < 0 \
                     and b.returncode != -signal.SIGKILL:
