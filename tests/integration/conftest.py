@@ -11,11 +11,14 @@ Fixtures:
                 helpers.backend.Backend (in-process threads); stopped at teardown
   backend_proc  factory: same as backend but a separate process (SIGKILL-able); ns= optional
   workdir       a per-test directory (tmp_path)
+  shared_dir    a root-owned 0755 directory under /tmp that the script user (nobody) can read,
+                with a 0777 "out" subdirectory nobody can write to (track/notify scripts)
 """
 import os
-import re
+import shutil
 import signal
 import sys
+import tempfile
 
 import pytest
 
@@ -77,6 +80,21 @@ def workdir(tmp_path):
 
 
 @pytest.fixture
+def shared_dir():
+    """pytest's tmp_path is root-only: scripts run as nobody need this one. Root-owned and 0755
+    (scripts pass the security check, nobody can read flags there), with a 0777 'out'
+    subdirectory nobody can write to."""
+    d = tempfile.mkdtemp(prefix="buoyt-%d-shared-" % os.getpid())
+    os.chmod(d, 0o755)
+    os.mkdir(os.path.join(d, "out"))
+    os.chmod(os.path.join(d, "out"), 0o777)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
 def topo(root, tmp_path, request):
     t = netns.Topology(workdir=str(tmp_path))
     try:
@@ -110,14 +128,13 @@ def buoy(buoy_bin, tmp_path, request):
 
 
 # A crash or a sanitizer report fails the test even when the client side looked fine.
-_SANITIZER = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: ")
 _CRASH_SIGNALS = {-signal.SIGSEGV, -signal.SIGABRT, -signal.SIGBUS, -signal.SIGFPE,
                   -signal.SIGILL}
 
 
 def _buoy_problems(b):
     out = []
-    if _SANITIZER.search(b.log()):
+    if netns.SANITIZER.search(b.log()):
         out.append("sanitizer report in %s" % b.log_path)
     if b.returncode in _CRASH_SIGNALS and not getattr(b, "allow_crash", False):
         out.append("buoy died with signal %d (%s)" % (-b.returncode, b.log_path))

@@ -55,6 +55,8 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 HELPERS = os.path.join(HERE, "helpers")
 BACKEND_PY = os.path.join(HELPERS, "backend.py")
 PYTHON = sys.executable or "/usr/bin/python3"
+# A sanitizer build's report in a log (ASan, LSan, TSan, MSan, UBSan): a test with one fails.
+SANITIZER = re.compile(r"ERROR: \w+Sanitizer|runtime error: ")
 
 V4_NET = ipaddress.ip_network("198.18.0.0/24")
 V6_NET = ipaddress.ip_network("2001:db8::/64")

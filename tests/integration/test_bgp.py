@@ -30,18 +30,17 @@ import pytest
 
 import netns
 from helpers import anycast
-from helpers.apiserver import Nginx, issue_server, make_ca
+from helpers.anycast import METRICS
+from helpers.apiserver import APIS, Nginx, issue_server, make_ca
 from helpers.conn_loop import ConnLoop
 from helpers.frr import Frr, bfdd_conf, bgpd_conf, have_frr, nexthop_devs, wait_nexthops
 
 VIP4, VIP6 = "198.18.200.1", "2001:db8:200::1"
 PFX4, PFX6 = VIP4 + "/32", VIP6 + "/128"
 PORT = 6443
-APIS = {"api1": "198.18.0.21", "api2": "198.18.0.22", "api3": "198.18.0.23"}
 LBS = ("lb1", "lb2", "lb3")
 ALL_DEVS = ["to-lb1", "to-lb2", "to-lb3"]
 SPEAKER_LB, SPEAKER_PORT = "lb1", 1179     # coexistence: another speaker holds :179 there
-METRICS = "127.0.0.1:9254"
 
 
 def uplink(lb):
@@ -111,8 +110,6 @@ SPEAKER = textwrap.dedent("""\
         print("accepted", peer[0], flush=True)
         c.close()
     """)
-
-_SANITIZER = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: ")
 
 
 class Fabric:
@@ -207,7 +204,7 @@ class Fabric:
     def problems(self):
         bad = []
         for b in self.old + list(self.buoys.values()):
-            if _SANITIZER.search(b.log()):
+            if netns.SANITIZER.search(b.log()):
                 bad.append("sanitizer report in %s" % b.log_path)
             if b.returncode is not None and b.returncode < 0 \
                     and b.returncode != -signal.SIGKILL:

@@ -3,7 +3,6 @@ answers garbage, a bad bgp: section on reload. One namespace each, no router nee
 checked is that buoy keeps serving its listener, says why in status, retries, and never claims
 an announcement it cannot vouch for.
 """
-import json
 import os
 import re
 import signal
@@ -14,6 +13,7 @@ import time
 import pytest
 
 import netns
+from helpers.status import control_line, status_json
 
 pytestmark = pytest.mark.usefixtures("root")
 
@@ -43,17 +43,6 @@ def lb_yaml(run_dir, bird=None, extra_peer="", strict=False):
                     extra=extra_peer, strict=", track: { strict: true }" if strict else "")
 
 
-def ctl(b):
-    return "control: { socket: %s }\n" % b.socket_path
-
-
-def status(b):
-    r = subprocess.run([netns.buoy_bin(), "status", "--json", "--socket", b.socket_path],
-                       capture_output=True, text=True, timeout=10)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return json.loads(r.stdout)
-
-
 @pytest.fixture
 def lb(topo):
     host = topo.add_host("lb1", ipv4="198.18.0.11")
@@ -64,8 +53,8 @@ def lb(topo):
 
 def test_missing_bird_keeps_serving_and_says_why(lb, buoy, tmp_path):
     b = buoy(lb_yaml(str(tmp_path / "run"), bird="/nonexistent/bird"), ns=lb)
-    netns.wait_until(lambda: "not found" in status(b)["bgp"]["bird_error"], timeout=5)
-    st = status(b)["bgp"]
+    netns.wait_until(lambda: "not found" in status_json(b)["bgp"]["bird_error"], timeout=5)
+    st = status_json(b)["bgp"]
     assert not st["bird_running"]
     ann = st["announce"][0]
     assert ann["wanted"] and not ann["announced"] and ann["reason"] == "bird not running", ann
@@ -81,16 +70,16 @@ def test_missing_bird_keeps_serving_and_says_why(lb, buoy, tmp_path):
 
 def test_crashed_bird_is_restarted(lb, buoy, tmp_path):
     b = buoy(lb_yaml(str(tmp_path / "run")), ns=lb)
-    netns.wait_until(lambda: status(b)["bgp"]["bird_running"], timeout=5)
-    netns.wait_until(lambda: status(b)["bgp"]["announce"][0]["announced"], timeout=5,
+    netns.wait_until(lambda: status_json(b)["bgp"]["bird_running"], timeout=5)
+    netns.wait_until(lambda: status_json(b)["bgp"]["announce"][0]["announced"], timeout=5,
                      msg="BIRD confirmed the announcement")
-    pid = status(b)["bgp"]["bird_pid"]
+    pid = status_json(b)["bgp"]["bird_pid"]
     os.kill(pid, signal.SIGKILL)
-    netns.wait_until(lambda: status(b)["bgp"]["bird_starts_total"] == 2, timeout=10,
+    netns.wait_until(lambda: status_json(b)["bgp"]["bird_starts_total"] == 2, timeout=10,
                      msg="BIRD restarted")
-    st = status(b)["bgp"]
+    st = status_json(b)["bgp"]
     assert st["bird_pid"] != pid
-    netns.wait_until(lambda: status(b)["bgp"]["announce"][0]["announced"], timeout=5)
+    netns.wait_until(lambda: status_json(b)["bgp"]["announce"][0]["announced"], timeout=5)
     assert re.search(r'msg="bgp bird problem" reason="bird exited \(signal 9\)"',
                      open(b.log_path).read())
 
@@ -114,9 +103,9 @@ def test_garbage_on_the_control_socket(lb, buoy, tmp_path):
     fake.chmod(0o755)
     os.chmod(str(tmp_path), 0o755)
     b = buoy(lb_yaml(str(tmp_path / "run"), bird=str(fake)), ns=lb)
-    netns.wait_until(lambda: status(b)["bgp"]["control_errors_total"] >= 3, timeout=10,
+    netns.wait_until(lambda: status_json(b)["bgp"]["control_errors_total"] >= 3, timeout=10,
                      msg="garbage counted, reconnecting")
-    st = status(b)["bgp"]
+    st = status_json(b)["bgp"]
     assert st["bird_running"]
     assert "control socket" in st["bird_error"], st
     assert not st["announce"][0]["announced"], st   # never confirmed: never claimed
@@ -126,29 +115,29 @@ def test_garbage_on_the_control_socket(lb, buoy, tmp_path):
 def test_bad_bgp_section_on_reload_keeps_the_running_config(lb, buoy, tmp_path):
     run_dir = str(tmp_path / "run")
     b = buoy(lb_yaml(run_dir), ns=lb)
-    netns.wait_until(lambda: status(b)["bgp"]["bird_running"], timeout=5)
+    netns.wait_until(lambda: status_json(b)["bgp"]["bird_running"], timeout=5)
     conf = open(os.path.join(run_dir, "bird.conf")).read()
     with open(b.config_path, "w") as f:
-        f.write(lb_yaml(run_dir).replace("asn: 65001", "asn: 0") + ctl(b))
+        f.write(lb_yaml(run_dir).replace("asn: 65001", "asn: 0") + control_line(b))
     r = subprocess.run([netns.buoy_bin(), "reload", "--socket", b.socket_path],
                        capture_output=True, text=True, timeout=10)
     assert r.returncode != 0 and "bgp.asn" in r.stdout + r.stderr, r.stdout + r.stderr
     assert open(os.path.join(run_dir, "bird.conf")).read() == conf
-    assert status(b)["bgp"]["bird_starts_total"] == 1
+    assert status_json(b)["bgp"]["bird_starts_total"] == 1
     # a good edit is applied by BIRD's own reconfigure, without restarting it
     with open(b.config_path, "w") as f:
         f.write(lb_yaml(run_dir, extra_peer="    - { name: rt2, address: 198.18.0.2, asn: 65000 }")
-                + ctl(b))
+                + control_line(b))
     r = subprocess.run([netns.buoy_bin(), "reload", "--socket", b.socket_path],
                        capture_output=True, text=True, timeout=10)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "bgp=changed" in r.stdout
     netns.wait_until(lambda: "buoy_rt2" in open(os.path.join(run_dir, "bird.conf")).read(),
                      timeout=5)
-    netns.wait_until(lambda: [p["name"] for p in status(b)["bgp"]["peers"]] == ["rt", "rt2"],
+    netns.wait_until(lambda: [p["name"] for p in status_json(b)["bgp"]["peers"]] == ["rt", "rt2"],
                      timeout=5)
-    assert status(b)["bgp"]["bird_starts_total"] == 1
-    assert status(b)["bgp"]["configure_failures_total"] == 0
+    assert status_json(b)["bgp"]["bird_starts_total"] == 1
+    assert status_json(b)["bgp"]["configure_failures_total"] == 0
 
 
 HUNG_BIRD = textwrap.dedent("""\
@@ -193,13 +182,13 @@ def test_unconfirmed_withdrawal_kills_bird(topo, buoy, tmp_path):
     os.chmod(str(tmp_path), 0o755)
     # strict: a dead backend withdraws (the default would only degrade the path)
     b = buoy(lb_yaml(str(tmp_path / "run"), bird=str(fake), strict=True), ns=host)
-    netns.wait_until(lambda: status(b)["bgp"]["announce"][0]["announced"], timeout=5,
+    netns.wait_until(lambda: status_json(b)["bgp"]["announce"][0]["announced"], timeout=5,
                      msg="announced (the fake BIRD greeted: it runs the file it started with)")
-    pid = status(b)["bgp"]["bird_pid"]
+    pid = status_json(b)["bgp"]["bird_pid"]
     be.kill()                                   # the backend dies: the gate says withdraw
     t0 = time.monotonic()
     netns.wait_until(lambda: not os.path.exists("/proc/%d" % pid) or
-                     status(b)["bgp"]["bird_pid"] != pid, timeout=10,
+                     status_json(b)["bgp"]["bird_pid"] != pid, timeout=10,
                      msg="the BIRD that did not confirm the withdrawal was killed")
     took = time.monotonic() - t0
     log = open(b.log_path).read()
@@ -207,6 +196,6 @@ def test_unconfirmed_withdrawal_kills_bird(topo, buoy, tmp_path):
                      % pid, log), log[-2000:]
     print("unconfirmed withdrawal: BIRD killed after %.2f s" % took)
     assert took < 8.0
-    ann = status(b)["bgp"]["announce"][0]
+    ann = status_json(b)["bgp"]["announce"][0]
     assert not ann["wanted"] and not ann["announced"], ann
     assert b.alive()

@@ -7,24 +7,18 @@ pytest's) and removes it itself; these tests check that it does, and remove left
 """
 import os
 import re
-import shutil
 import subprocess
 
 import pytest
 
 import netns
+from helpers.apiserver import need
 
 DEMO = os.path.join(netns.REPO, "scripts", "demo.sh")
 SUMMARY = re.compile(r"^Summary: (\d+) requests sent, (\d+) failed, longest gap (\d+\.\d+) s; "
                      r"all steps passed \(\d+ s\)$", re.M)
 
 pytestmark = pytest.mark.usefixtures("root")
-
-
-def _need(*binaries):
-    for b in binaries:
-        if not shutil.which(b):
-            pytest.skip("%s not installed (scripts/deps test)" % b)
 
 
 def _leftovers(pid):
@@ -67,7 +61,7 @@ def _down(pid):
 
 
 def test_demo_runs_every_step_and_cleans_up(buoy_bin):
-    _need("nginx", "openssl", "curl")
+    need("nginx", "openssl", "curl")
     pid, rc, out = _run_demo(buoy_bin)
     try:
         assert rc == 0, out
@@ -92,7 +86,7 @@ def test_demo_runs_every_step_and_cleans_up(buoy_bin):
 def test_demo_keep_leaves_topology_up_until_down(buoy_bin):
     """--keep (here with --no-preempt): the topology answers after the script exited, the
     printed commands work, and `--down ID` removes it all."""
-    _need("nginx", "openssl", "curl")
+    need("nginx", "openssl", "curl")
     pid, rc, out = _run_demo(buoy_bin, "--keep", "--no-preempt")
     try:
         assert rc == 0, out

@@ -11,35 +11,15 @@ import subprocess
 import time
 
 import netns
-from test_ops import status_json
-from test_vrrp import VIP4, hosts_for, master_down_s, vrrp_yaml, wait_holder
-
-MARGIN = 2.0
-
-
-def holders(hosts, vip=VIP4):
-    return [h.role for h in hosts if h.has_address(vip)]
-
-
-def steady(hosts, role, seconds, vip=VIP4):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        assert holders(hosts, vip) == [role], "VIP on %s, want only %s" % (holders(hosts, vip), role)
-        time.sleep(0.1)
-
+from helpers.status import status_json, vrrp_status
+from helpers.vrrp import (SLACK, VIP4, assert_steady, holders, hosts_for, master_down_s,
+                          vrrp_yaml, wait_holder)
 
 def cpu_seconds(pid):
     """utime + stime of a process (all threads), in seconds."""
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def vrrp_status(b):
-    r = subprocess.run([netns.buoy_bin(), "status", "--json", "--socket", b.socket_path],
-                       capture_output=True, text=True, timeout=10)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return json.loads(r.stdout)["vrrp"][0]
 
 
 def fd_count(pid):
@@ -60,8 +40,8 @@ def test_split_brain_heals_to_one_master_and_garp_fixes_the_client(topo, buoy):
 
     # cut VRRP (only VRRP: ARP and everything else still flow) between lb1 and the rest
     topo.drop("lb1", "vrrp")
-    netns.wait_until(lambda: holders([lb1, lb2]) == ["lb1", "lb2"],
-                     timeout=master_down_s(100) + MARGIN, msg="split brain: both are master")
+    netns.wait_until(lambda: holders([lb1, lb2], VIP4) == ["lb1", "lb2"],
+                     timeout=master_down_s(100) + SLACK, msg="split brain: both are master")
     # lb2's gratuitous ARP on becoming master took the client's entry
     netns.wait_until(lambda: client.neigh(VIP4) == lb2.mac(), timeout=2,
                      msg="client follows lb2 during the split")
@@ -72,7 +52,7 @@ def test_split_brain_heals_to_one_master_and_garp_fixes_the_client(topo, buoy):
     topo.undrop("lb1")
     t0 = time.monotonic()
     # lb1 (higher) hears lb2's lower advert and answers at once; lb2 backs off. "A few adverts".
-    netns.wait_until(lambda: holders([lb1, lb2]) == ["lb1"], timeout=5 * 0.2 + MARGIN,
+    netns.wait_until(lambda: holders([lb1, lb2], VIP4) == ["lb1"], timeout=5 * 0.2 + SLACK,
                      msg="exactly one master after healing")
     healed = time.monotonic() - t0
     # the survivor re-announced itself: the client's neighbour entry points to it again
@@ -81,7 +61,7 @@ def test_split_brain_heals_to_one_master_and_garp_fixes_the_client(topo, buoy):
     # whichever advert crossed first, lb1 heard lb2 as a (lower) master: lb2 says so on yielding
     assert vrrp_status(b1)["adverts_received_total"] >= 1
     print("split brain healed in %.2fs" % healed)
-    steady([lb1, lb2], "lb1", 1.5)
+    assert_steady([lb1, lb2], VIP4, "lb1", 1.5)
 
 
 def test_sigkill_master_moves_vip_and_restart_rejoins_as_backup(topo, buoy):
@@ -93,7 +73,7 @@ def test_sigkill_master_moves_vip_and_restart_rejoins_as_backup(topo, buoy):
 
     b1.kill()                          # SIGKILL: no priority-0 advert, the VIP stays on lb1
     assert lb1.has_address(VIP4), "a SIGKILLed buoy cannot clean up; the stale VIP remains"
-    netns.wait_until(lambda: lb2.has_address(VIP4), timeout=master_down_s(100) + MARGIN,
+    netns.wait_until(lambda: lb2.has_address(VIP4), timeout=master_down_s(100) + SLACK,
                      msg="lb2 takes the VIP after the master died")
 
     b1b = buoy(y1, name="lb1-restarted", ns=lb1)
@@ -101,7 +81,7 @@ def test_sigkill_master_moves_vip_and_restart_rejoins_as_backup(topo, buoy):
     netns.wait_until(lambda: not lb1.has_address(VIP4), timeout=2, msg="stale VIP removed")
     b1b.wait_log(r'state=BACKUP', timeout=5)
     # preempt: false: the higher-priority node rejoins as backup, no second move
-    steady([lb1, lb2], "lb2", 3 * master_down_s(120) + 1.0)
+    assert_steady([lb1, lb2], VIP4, "lb2", 3 * master_down_s(120) + 1.0)
     assert "state=MASTER" not in b1b.log()
 
 
@@ -212,7 +192,7 @@ def test_backend_blackholed_mid_transfer(topo, buoy):
     for c in cut_conns:
         # ended by buoy's idle timeout (2s) after their last answer, not hung until the client quit
         last = c["exch"][-1] if c["exch"] else 0
-        assert c["end"] - last <= 2.0 + MARGIN, c
+        assert c["end"] - last <= 2.0 + SLACK, c
         assert c["end"] >= t_cut, c
     for c in live:
         # nothing else stalled: answers kept coming, no gap near the idle timeout
@@ -311,7 +291,7 @@ def test_fd_exhaustion_no_crash_no_busy_loop(topo, buoy):
         assert b.alive()
     finally:
         b.stop()
-        if re.search(r"ERROR: \w+Sanitizer|runtime error: ", b.log()):
+        if netns.SANITIZER.search(b.log()):
             raise AssertionError("sanitizer report:\n" + b.log()[-3000:])
 
 

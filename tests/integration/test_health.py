@@ -9,7 +9,6 @@ buoyt-<pid>-*, addresses from 198.18.0.0/15, removed by the fixtures even on fai
 import json
 import os
 import re
-import shutil
 import subprocess
 import textwrap
 import time
@@ -17,10 +16,10 @@ import time
 import pytest
 
 import netns
-from helpers.apiserver import Nginx, ec_key_req as _ec_key_req, openssl_run as _openssl, sign as _sign
+from helpers.apiserver import (APIS, Nginx, ec_key_req as _ec_key_req, need,
+                               openssl_run as _openssl, sign as _sign)
 
 LB = "198.18.0.11"
-APIS = {"api1": "198.18.0.21", "api2": "198.18.0.22", "api3": "198.18.0.23"}
 BLACK = "198.18.0.24"
 BADCERT = "198.18.0.25"
 ETCD = "198.18.0.31"
@@ -29,14 +28,9 @@ CLIENT = "198.18.0.100"
 pytestmark = pytest.mark.usefixtures("root")
 
 
-def _need(binary):
-    if not shutil.which(binary):
-        pytest.skip("%s not installed (scripts/deps test)" % binary)
-
-
 @pytest.fixture
 def pki(tmp_path):
-    _need("openssl")
+    need("openssl")
     d = str(tmp_path / "pki")
     os.makedirs(d)
     _openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
@@ -330,7 +324,7 @@ def test_initial_state_down_needs_rise(apis, buoy):
 def test_etcd_health_with_client_certificates(topo, pki, buoy):
     """A real etcd requiring client certificates, checked over https /health: up with the
     certificate, down with the TLS alert without it, and "connection refused" once it stops."""
-    _need("etcd")
+    need("etcd")
     lb = topo.add_host("lb1", ipv4=LB)
     ens = topo.add_host("etcd1", ipv4=ETCD)
     data = os.path.join(topo.workdir, "etcd1.data")

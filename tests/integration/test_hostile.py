@@ -12,25 +12,14 @@ v3 IPv4 multicast and the basic unicast-stranger case are in test_vrrp_drops.py.
 Config: every key with a wrong type or an out-of-range value, and every duplicate name, gives a
 clear FILE:LINE:COL error from `buoy check` (table-driven).
 """
-import json
-import os
 import re
-import subprocess
-import time
 
 import pytest
 
 import netns
-from test_vrrp import VIP4, VIP6, hosts_for, master_down_s, wait_holder
-
-# The injector runs inside the neighbour's namespace (see helpers/vrrp_inject.py).
-INJECTOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers", "vrrp_inject.py")
-
-
-def inject(host, **kw):
-    args = dict(defect="none", ttl=255, count=3, prio=254, vrid=51)
-    args.update(kw)
-    host.run([netns.PYTHON, INJECTOR, json.dumps(args)])
+from helpers.status import vrrp_status
+from helpers.vrrp import (VIP4, VIP6, assert_steady, hosts_for, inject, master_down_s,
+                          vrrp_yaml, wait_holder)
 
 
 def link_local(host):
@@ -38,43 +27,14 @@ def link_local(host):
     return re.search(r"inet6 (fe80::[0-9a-f:]+)/", out).group(1)
 
 
-def status(b):
-    r = subprocess.run([netns.buoy_bin(), "status", "--json", "--socket", b.socket_path],
-                       capture_output=True, text=True, timeout=10)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return json.loads(r.stdout)["vrrp"][0]
-
-
-def holders(hosts, vip):
-    return [h.role for h in hosts if h.has_address(vip)]
-
-
-def steady(hosts, vip, role, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        assert holders(hosts, vip) == [role], "VIP %s moved: %s" % (vip, holders(hosts, vip))
-        time.sleep(0.1)
-
-
-def yaml(node, prio, vip, version=3, interval="200ms", auth=None, peers=None):
-    y = ("node: %s\nlog: { level: info }\nvrrp:\n  - name: vi1\n    interface: eth0\n"
-         "    router_id: 51\n    priority: %d\n    version: %d\n    advert_interval: %s\n"
-         "    virtual_ips: [%s]\n") % (node, prio, version, interval, vip)
-    if auth:
-        y += "    auth_pass: %s\n" % auth
-    if peers:
-        y += "    unicast_peers: [%s]\n" % ", ".join(peers)
-    return y
-
-
 def run_defects(lb1, b, evil, vip, cases, base):
     """Inject every (defect, ttl) of cases; each must land in its reason and change nothing."""
-    before = status(b)
+    before = vrrp_status(b)
     assert before["state"] == "master", before
     for defect, reason, ttl in cases:
         inject(evil, defect=defect, ttl=ttl, **base)
-    steady([lb1, evil], vip, "lb1", 1.0)
-    after = status(b)
+    assert_steady([lb1, evil], vip, "lb1", 1.0)
+    after = vrrp_status(b)
     want = {}
     for _, reason, _ in cases:
         want[reason] = want.get(reason, 0) + 3
@@ -89,13 +49,14 @@ def run_defects(lb1, b, evil, vip, cases, base):
     assert after["adverts_received_total"] == before["adverts_received_total"] == 0
     # control: the same advert without a defect is obeyed (priority 254 > 100: lb1 backs off)
     inject(evil, count=1, **base)
-    netns.wait_until(lambda: status(b)["state"] == "backup", timeout=2, msg="control advert obeyed")
+    netns.wait_until(lambda: vrrp_status(b)["state"] == "backup", timeout=2,
+                     msg="control advert obeyed")
     netns.wait_until(lambda: not lb1.has_address(vip), timeout=2, msg="lb1 released the VIP")
 
 
 def test_v2_pass_auth_ipv4_defects(topo, buoy):
     lb1, evil = hosts_for(topo, 2)
-    b = buoy(yaml("lb1", 100, VIP4 + "/24", version=2, interval="1s", auth="secret"),
+    b = buoy(vrrp_yaml("lb1", 100, VIP4 + "/24", version=2, interval="1s", auth="secret"),
              name="lb1", ns=lb1)
     wait_holder([lb1], VIP4, "lb1", timeout=master_down_s(100, 1000, 2) + 3)
     base = dict(src=evil.ipv4, dst="224.0.0.18", version=2, interval_ms=1000, auth="secret",
@@ -110,7 +71,7 @@ def test_v2_pass_auth_ipv4_defects(topo, buoy):
 
 def test_v3_ipv6_defects(topo, buoy):
     lb1, evil = hosts_for(topo, 2, ipv6=True)
-    b = buoy(yaml("lb1", 100, VIP6 + "/64"), name="lb1", ns=lb1)
+    b = buoy(vrrp_yaml("lb1", 100, VIP6 + "/64"), name="lb1", ns=lb1)
     wait_holder([lb1], VIP6, "lb1", timeout=master_down_s(100) + 3)
     base = dict(src=link_local(evil), dst="ff02::12", version=3, interval_ms=200, vips=[VIP6])
     cases = [("none", "ttl", 64), ("checksum", "checksum", 255), ("vrid", "vrid", 255),
@@ -124,14 +85,14 @@ def test_unicast_ignores_forged_owner_advert_from_stranger(topo, buoy):
     """Unicast mode: a priority-255 (address owner) advert, valid in every other respect, from
     an address that is not a configured peer changes nothing."""
     lb1, lb2, evil = hosts_for(topo, 3)
-    b = buoy(yaml("lb1", 100, VIP4 + "/24", peers=[lb2.ipv4]), name="lb1", ns=lb1)
+    b = buoy(vrrp_yaml("lb1", 100, VIP4 + "/24", peers=[lb2.ipv4]), name="lb1", ns=lb1)
     wait_holder([lb1, lb2, evil], VIP4, "lb1", timeout=master_down_s(100) + 3)
-    before = status(b)
+    before = vrrp_status(b)
     for prio in (254, 255):
         inject(evil, src=evil.ipv4, dst=lb1.ipv4, version=3, interval_ms=200, vips=[VIP4],
                prio=prio, count=5)
-    steady([lb1, lb2, evil], VIP4, "lb1", 1.0)
-    after = status(b)
+    assert_steady([lb1, lb2, evil], VIP4, "lb1", 1.0)
+    after = vrrp_status(b)
     assert after["adverts_dropped_total"]["source"] - before["adverts_dropped_total"].get("source", 0) == 10
     assert after["transitions_total"] == before["transitions_total"]
     assert after["adverts_received_total"] == 0

@@ -17,9 +17,8 @@ import pytest
 
 import netns
 from helpers.apiserver import Nginx, issue_server, make_ca
-from test_vrrp import assert_steady, holders
+from helpers.vrrp import VIP4 as VIP, assert_steady, holders
 
-VIP = "198.18.0.100"
 CPS = {"cp1": "198.18.0.21", "cp2": "198.18.0.22", "cp3": "198.18.0.23"}
 PRIO = {"cp1": 150, "cp2": 100, "cp3": 50}
 OTHER_TABLE = ("table inet other {\n"

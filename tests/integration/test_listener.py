@@ -8,7 +8,7 @@ import time
 import netns
 from helpers.client import connect
 from helpers.lbconf import config, echo_roundtrip, lb_addr, start_lb
-from test_ops import status_json
+from helpers.status import status_json
 
 SERVER = "127.0.0.2"
 

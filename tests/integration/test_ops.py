@@ -18,20 +18,8 @@ import pytest
 
 import netns
 from helpers.client import connect, fetch_name, fetch_names, fmt_addr, free_port, read_all
-
-LB = "127.0.0.1"
-
-
-def cli(*args, timeout=20):
-    """Runs the buoy CLI; returns CompletedProcess (text)."""
-    return subprocess.run([netns.buoy_bin()] + list(args), capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def status_json(b):
-    r = cli("status", "--json", "--socket", b.socket_path)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
+from helpers.lbconf import LB
+from helpers.status import cli, status_json
 
 
 def wait_idle(b, total):

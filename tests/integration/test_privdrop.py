@@ -11,13 +11,10 @@ import subprocess
 import pytest
 
 import netns
-from test_vrrp import VIP4, hosts_for, master_down_s, vrrp_yaml, wait_holder
+from helpers.vrrp import SLACK, VIP4, hosts_for, master_down_s, vrrp_yaml, wait_holder
 
 CAP_NET_BIND_SERVICE, CAP_NET_ADMIN, CAP_NET_RAW = 10, 12, 13
 KEPT = (1 << CAP_NET_BIND_SERVICE) | (1 << CAP_NET_ADMIN) | (1 << CAP_NET_RAW)
-MARGIN = 2.0
-
-
 @pytest.fixture
 def sysuser(root):
     name = "buoyt%d" % os.getpid()
@@ -56,7 +53,7 @@ def test_runs_as_user_with_only_network_caps(topo, buoy, sysuser):
     (lb1,) = hosts_for(topo, 1)
     b = start(buoy, lb1, privileged_yaml("lb1", 110, sysuser))
     b.wait_log(r'msg="privileges dropped".*user=%s' % sysuser)
-    wait_holder([lb1], VIP4, "lb1", timeout=master_down_s(110) + MARGIN + 2)
+    wait_holder([lb1], VIP4, "lb1", timeout=master_down_s(110) + SLACK + 2)
     uid = int(subprocess.run(["id", "-u", sysuser], capture_output=True, text=True).stdout)
     st = proc_status(b.pid)
     assert st["Uid"].split() == [str(uid)] * 4, st["Uid"]
@@ -113,12 +110,12 @@ def test_dropped_nodes_fail_over_and_move_the_vip(topo, buoy, sysuser):
     lb1, lb2, client = hosts_for(topo, 3)
     start(buoy, lb1, privileged_yaml("lb1", 120, sysuser))
     start(buoy, lb2, privileged_yaml("lb2", 100, sysuser))
-    wait_holder([lb1, lb2], VIP4, "lb1", timeout=master_down_s(100) + MARGIN + 2)
+    wait_holder([lb1, lb2], VIP4, "lb1", timeout=master_down_s(100) + SLACK + 2)
     client.run(["ping", "-c1", "-W2", VIP4])
     assert client.neigh(VIP4) == lb1.mac()
 
     topo.link_down("lb1")
-    took = wait_holder([lb2], VIP4, "lb2", timeout=master_down_s(100) + MARGIN)
+    took = wait_holder([lb2], VIP4, "lb2", timeout=master_down_s(100) + SLACK)
     print("failover with dropped privileges: %.2fs" % took)
     # gratuitous ARP from lb2 (raw packet socket, CAP_NET_RAW) reached the client
     netns.wait_until(lambda: client.neigh(VIP4) == lb2.mac(), timeout=3,
@@ -126,7 +123,7 @@ def test_dropped_nodes_fail_over_and_move_the_vip(topo, buoy, sysuser):
     netns.wait_until(lambda: not lb1.has_address(VIP4), timeout=3, msg="lb1 (Fault) removed it")
 
     topo.link_up("lb1")     # preempt: lb1 takes it back, lb2 removes its copy (netlink)
-    wait_holder([lb1, lb2], VIP4, "lb1", timeout=2 * master_down_s(120) + MARGIN)
+    wait_holder([lb1, lb2], VIP4, "lb1", timeout=2 * master_down_s(120) + SLACK)
     # a VIP deleted under the master comes back (netlink monitor + add)
     lb1.run(["ip", "addr", "del", VIP4 + "/24", "dev", "eth0"])
     netns.wait_until(lambda: lb1.has_address(VIP4), timeout=3, msg="VIP restored by lb1")

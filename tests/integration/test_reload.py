@@ -4,8 +4,6 @@ dropping anything, or change nothing when the new config is invalid.
 Loopback only (127.0.0.x); each test writes its configs, starts its backends and buoy, and asserts
 on what clients see and on `buoy status --json`. Every traffic loop is bounded in count and time.
 """
-import json
-import os
 import re
 import shutil
 import signal
@@ -15,10 +13,9 @@ import time
 
 import pytest
 
-import netns
 from helpers.client import connect, fetch_name, fetch_names, fmt_addr, free_port
-
-LB = "127.0.0.1"
+from helpers.lbconf import LB
+from helpers.status import reload_to, status_json
 
 
 def write(path, text):
@@ -40,27 +37,8 @@ def cfg(listeners, backends, top=""):
     return "\n".join(out) + "\n"
 
 
-def ctl(b, *args, timeout=20):
-    """`buoy CMD --socket S` against a running buoy; returns (rc, stdout+stderr, seconds)."""
-    t0 = time.monotonic()
-    r = subprocess.run([netns.buoy_bin()] + list(args) + ["--socket", b.socket_path],
-                       capture_output=True, text=True, timeout=timeout)
-    return r.returncode, r.stdout + r.stderr, time.monotonic() - t0
-
-
-def reload_to(b, yaml_text):
-    write(b.config_path, yaml_text + "control: { socket: %s }\n" % b.socket_path)
-    return ctl(b, "reload")
-
-
-def status(b):
-    rc, out, _ = ctl(b, "status", "--json")
-    assert rc == 0, out
-    return json.loads(out)
-
-
 def server_status(b, backend, address):
-    for be in status(b)["backends"]:
+    for be in status_json(b)["backends"]:
         if be["name"] == backend:
             for s in be["servers"]:
                 if s["address"] == address:
@@ -161,7 +139,7 @@ def test_reload_keeps_counters_of_retained_server(buoy, backend):
     assert server_status(p, "pool", a)["connections_total"] == before
     names(lb, 3)
     assert server_status(p, "pool", a)["connections_total"] == before + 3
-    assert status(p)["backends"][0]["balance"] == "leastconn"
+    assert status_json(p)["backends"][0]["balance"] == "leastconn"
 
 
 def test_changed_settings_apply_to_new_connections_only(buoy, backend):
@@ -208,7 +186,7 @@ def test_reload_adds_and_removes_listeners_keeps_unchanged(buoy, backend):
     assert fetch_name(keep) == "A"
     with pytest.raises(OSError):
         connect(gone, timeout=1.0)
-    listeners = {l["name"]: l for l in status(p)["listeners"]}
+    listeners = {l["name"]: l for l in status_json(p)["listeners"]}
     assert set(listeners) == {"keep", "new"}
     assert listeners["keep"]["accepted_total"] == 2  # counters of a kept listener survive
 
@@ -229,7 +207,7 @@ def test_reload_bind_error_keeps_old_config(buoy, backend):
         assert rc != 0
         assert "bind" in out and busy in out, out
         assert fetch_name(lb) == "A"
-        assert [l["name"] for l in status(p)["listeners"]] == ["l"]
+        assert [l["name"] for l in status_json(p)["listeners"]] == ["l"]
         assert 'msg="reload rejected, old config kept"' in p.log()
     finally:
         blocker.close()
@@ -245,7 +223,7 @@ def test_invalid_reload_changes_nothing(buoy, backend):
     lb = fmt_addr(LB, free_port())
     good = cfg([("l", lb, "pool")], [("pool", [a], None)])
     p = start(buoy, good)
-    before = status(p)
+    before = status_json(p)
     bad = good.replace("backend: pool }", "backend: nosuch }") + "bogus_key: 1\n"
     rc, out, _ = reload_to(p, bad)
     assert rc != 0
@@ -257,7 +235,7 @@ def test_invalid_reload_changes_nothing(buoy, backend):
     assert log.count('msg="reload failed"') >= 2
     assert 'msg="reload rejected, old config kept"' in log
     assert names(lb, 5) == {"A": 5}
-    after = status(p)
+    after = status_json(p)
     assert [l["bind"] for l in after["listeners"]] == [l["bind"] for l in before["listeners"]]
     assert [s["address"] for s in after["backends"][0]["servers"]] == [a]
     # SIGHUP with the same invalid file: logged, still running, still serving

@@ -5,30 +5,17 @@ priority-0 advert, starts again with the new settings); a removed one hands over
 Two nodes in network namespaces (198.18.0.0/15), each a buoy with one instance; reloads go
 through `buoy reload` on the control socket (a unix socket in the test's directory).
 """
-import json
-import subprocess
 import time
 
 import pytest
 
 import netns
-
-VIP4 = "198.18.0.100"
-INTERVAL_MS = 200
-CONVERGE = 5.0
+from helpers.status import reload_to, vrrp_status
+from helpers.vrrp import CONVERGE, INTERVAL_MS, VIP4, assert_steady, vrrp_yaml, wait_holder
 
 
 def yaml(node, prio, listener=False, vrrp=True):
-    out = "node: %s\nlog: { level: info }\n" % node
-    if vrrp:
-        out += ("vrrp:\n"
-                "  - name: vi1\n"
-                "    interface: eth0\n"
-                "    router_id: 71\n"
-                "    priority: %d\n"
-                "    advert_interval: %dms\n"
-                "    preempt: true\n"
-                "    virtual_ips: [%s/24]\n" % (prio, INTERVAL_MS, VIP4))
+    out = vrrp_yaml(node, prio) if vrrp else "node: %s\nlog: { level: info }\n" % node
     if listener:  # an unrelated change
         out += ("listeners:\n"
                 '  - { name: l, bind: "127.0.0.1:18443", backend: b }\n'
@@ -39,46 +26,13 @@ def yaml(node, prio, listener=False, vrrp=True):
     return out
 
 
-def holders(hosts):
-    return [h.role for h in hosts if h.has_address(VIP4)]
-
-
-def wait_holder(hosts, role, timeout=CONVERGE):
-    netns.wait_until(lambda: holders(hosts) == [role], timeout=timeout, interval=0.02,
-                     msg="%s alone holds the VIP" % role)
-
-
-def assert_steady(hosts, role, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        h = holders(hosts)
-        assert h == [role], "VIP on %s, expected only %s" % (h, role)
-        time.sleep(0.05)
-
-
-def reload_to(b, text):
-    with open(b.config_path, "w") as f:
-        f.write(text + "control: { socket: %s }\n" % b.socket_path)
-    r = subprocess.run([netns.buoy_bin(), "reload", "--socket", b.socket_path],
-                       capture_output=True, text=True, timeout=20)
-    return r.returncode, r.stdout + r.stderr
-
-
-def vrrp_status(b):
-    r = subprocess.run([netns.buoy_bin(), "status", "--json", "--socket", b.socket_path],
-                       capture_output=True, text=True, timeout=20)
-    assert r.returncode == 0, r.stdout + r.stderr
-    v = json.loads(r.stdout).get("vrrp") or []
-    return v[0] if v else None
-
-
 @pytest.fixture
 def pair(topo, buoy):
     lb1 = topo.add_host("lb1")
     lb2 = topo.add_host("lb2")
     b1 = buoy(yaml("lb1", 150), name="lb1", ns=lb1).wait_started()
     b2 = buoy(yaml("lb2", 100), name="lb2", ns=lb2).wait_started()
-    wait_holder([lb1, lb2], "lb1")
+    wait_holder([lb1, lb2], VIP4, "lb1")
     return lb1, lb2, b1, b2
 
 
@@ -88,10 +42,10 @@ def test_unchanged_instance_keeps_state_through_reload(pair):
     assert before["state"] == "master"
     state_lines = b1.log().count('msg="vrrp state"')
     for i in range(3):  # unrelated changes: a listener comes and goes
-        rc, out = reload_to(b1, yaml("lb1", 150, listener=(i % 2 == 0)))
+        rc, out, _ = reload_to(b1, yaml("lb1", 150, listener=(i % 2 == 0)))
         assert rc == 0, out
         assert "vrrp_kept=1" in out, out
-        assert_steady([lb1, lb2], "lb1", 0.7)
+        assert_steady([lb1, lb2], VIP4, "lb1", 0.7, interval=0.05)
     after = vrrp_status(b1)
     assert after["state"] == "master"
     assert after["transitions_total"] == before["transitions_total"]
@@ -100,27 +54,27 @@ def test_unchanged_instance_keeps_state_through_reload(pair):
 
 def test_changed_instance_reinitialises(pair):
     lb1, lb2, b1, _ = pair
-    rc, out = reload_to(b1, yaml("lb1", 90))  # below lb2's 100: lb2 must take over
+    rc, out, _ = reload_to(b1, yaml("lb1", 90))  # below lb2's 100: lb2 must take over
     assert rc == 0, out
     assert "vrrp_changed=1" in out, out
-    wait_holder([lb1, lb2], "lb2")
+    wait_holder([lb1, lb2], VIP4, "lb2")
     netns.wait_until(lambda: vrrp_status(b1)["state"] == "backup", timeout=CONVERGE,
                      msg="lb1 backup after re-init")
     assert vrrp_status(b1)["base_priority"] == 90
-    assert_steady([lb1, lb2], "lb2", 1.0)
-    rc, out = reload_to(b1, yaml("lb1", 150))  # back above: preempts again
+    assert_steady([lb1, lb2], VIP4, "lb2", 1.0, interval=0.05)
+    rc, out, _ = reload_to(b1, yaml("lb1", 150))  # back above: preempts again
     assert rc == 0, out
-    wait_holder([lb1, lb2], "lb1")
+    wait_holder([lb1, lb2], VIP4, "lb1")
     assert vrrp_status(b1)["base_priority"] == 150
 
 
 def test_removed_instance_hands_over(pair):
     lb1, lb2, b1, _ = pair
     t0 = time.monotonic()
-    rc, out = reload_to(b1, yaml("lb1", 150, listener=True, vrrp=False))
+    rc, out, _ = reload_to(b1, yaml("lb1", 150, listener=True, vrrp=False))
     assert rc == 0, out
     assert "vrrp_removed=1" in out, out
-    wait_holder([lb1, lb2], "lb2")
+    wait_holder([lb1, lb2], VIP4, "lb2")
     # a priority-0 advert: lb2 takes over after Skew_Time, not after Master_Down_Interval
     assert time.monotonic() - t0 < 3 * INTERVAL_MS / 1000.0 + 1.0
     assert vrrp_status(b1) is None

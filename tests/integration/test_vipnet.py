@@ -6,20 +6,13 @@ Topology per test: switch + lb1 (+ lb2) + client, 198.18.0.0/24 and 2001:db8::/6
 """
 import os
 import re
-import shutil
-import stat
 import subprocess
-import tempfile
 import time
 
 import pytest
 
 import netns
-
-VIP4 = "198.18.0.100"
-VIP6 = "2001:db8::100"
-MAC_LB1 = "02:00:5e:12:00:01"
-MAC_LB2 = "02:00:5e:12:00:02"
+from helpers.vrrp import MAC_LB1, MAC_LB2, VIP4, VIP6
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +33,6 @@ def ctl(ns, vipctl, *args, check=True):
 
 def addr_lines(ns, family="-4"):
     return ns.run(["ip", "-o", family, "addr", "show", "dev", "eth0"]).stdout
-
-
-def neigh_mac(ns, addr):
-    out = ns.run(["ip", "neigh", "show", addr, "dev", "eth0"], check=False).stdout
-    m = re.search(r"lladdr (\S+)", out)
-    return m.group(1) if m else None
 
 
 def test_vip_add_label_present_del_v4(topo, vipctl):
@@ -101,20 +88,20 @@ def test_garp_moves_client_arp_entry(topo, vipctl):
     client.sysctl("net.ipv4.conf.eth0.arp_accept", 1)
     ctl(lb1, vipctl, "add", "eth0", VIP4 + "/24")
     client.run(["ping", "-c1", "-W2", VIP4])
-    assert neigh_mac(client, VIP4) == MAC_LB1
+    assert client.neigh(VIP4) == MAC_LB1
     # Failover by hand: the VIP leaves lb1, lands on lb2, lb2 announces it.
     ctl(lb1, vipctl, "del", "eth0", VIP4)
     ctl(lb2, vipctl, "add", "eth0", VIP4 + "/24")
     r = ctl(lb2, vipctl, "garp", "eth0", "3", "10", VIP4 + "/24")
     assert r.stdout.strip() == "sent 3 errors 0"
     # No client traffic in between: only the gratuitous ARP can have moved the entry.
-    netns.wait_until(lambda: neigh_mac(client, VIP4) == MAC_LB2, timeout=2,
+    netns.wait_until(lambda: client.neigh(VIP4) == MAC_LB2, timeout=2,
                      msg="client neighbour entry follows the GARP")
     # A client that never talked to the VIP learns it too (arp_accept=1 creates entries).
     other = topo.add_host("other")
     other.sysctl("net.ipv4.conf.eth0.arp_accept", 1)
     ctl(lb2, vipctl, "garp", "eth0", "1", "10", VIP4 + "/24")
-    netns.wait_until(lambda: neigh_mac(other, VIP4) == MAC_LB2, timeout=2,
+    netns.wait_until(lambda: other.neigh(VIP4) == MAC_LB2, timeout=2,
                      msg="new neighbour entry from GARP")
 
 
@@ -124,12 +111,12 @@ def test_unsolicited_na_moves_client_neighbour(topo, vipctl):
     client = topo.add_host("client", ipv6=True)
     ctl(lb1, vipctl, "add", "eth0", VIP6 + "/64")
     client.run(["ping", "-6", "-c1", "-W2", VIP6])
-    assert neigh_mac(client, VIP6) == MAC_LB1
+    assert client.neigh(VIP6) == MAC_LB1
     ctl(lb1, vipctl, "del", "eth0", VIP6)
     ctl(lb2, vipctl, "add", "eth0", VIP6 + "/64")
     r = ctl(lb2, vipctl, "garp", "eth0", "2", "10", VIP6 + "/64")
     assert r.stdout.strip() == "sent 2 errors 0"
-    netns.wait_until(lambda: neigh_mac(client, VIP6) == MAC_LB2, timeout=2,
+    netns.wait_until(lambda: client.neigh(VIP6) == MAC_LB2, timeout=2,
                      msg="client neighbour entry follows the unsolicited NA (override)")
 
 
@@ -158,18 +145,10 @@ def test_monitor_reports_deletion_and_link_and_restores(topo, vipctl):
 
 
 @pytest.fixture
-def script_dirs():
-    """A root-owned 0755 directory for scripts (passes the security check) and a 0777 one
-    for their output (scripts run as nobody)."""
-    sdir = tempfile.mkdtemp(prefix="buoyt-%d-scripts-" % os.getpid())
-    odir = tempfile.mkdtemp(prefix="buoyt-%d-out-" % os.getpid())
-    os.chmod(sdir, 0o755)
-    os.chmod(odir, 0o777)
-    try:
-        yield sdir, odir
-    finally:
-        shutil.rmtree(sdir, ignore_errors=True)
-        shutil.rmtree(odir, ignore_errors=True)
+def script_dirs(shared_dir):
+    """(scripts, output): conftest's root-owned 0755 shared_dir (scripts pass the security
+    check) and its 0777 out/ (scripts run as nobody)."""
+    return shared_dir, os.path.join(shared_dir, "out")
 
 
 def write_script(path, body, mode=0o755):

@@ -17,76 +17,9 @@ import time
 import pytest
 
 import netns
-
-VIP4 = "198.18.0.100"
-VIP6 = "2001:db8::100"
-MARGIN = 1.5          # seconds on top of a protocol bound
-INTERVAL_MS = 200
-
-
-def master_down_s(prio, interval_ms=INTERVAL_MS, version=3):
-    """RFC 5798 / 3768 Master_Down_Interval in seconds."""
-    skew = ((256 - prio) * interval_ms / 256.0) if version == 3 else (256 - prio) / 256.0 * 1000
-    return (3 * interval_ms + skew) / 1000.0
-
-
-def skew_s(prio, interval_ms=INTERVAL_MS):
-    return (256 - prio) * interval_ms / 256.0 / 1000.0
-
-
-def vrrp_yaml(node, prio, vip=VIP4 + "/24", version=3, interval="%dms" % INTERVAL_MS,
-              preempt=True, peers=None, source=None, auth=None, vrid=51):
-    y = ["node: %s" % node,
-         "log: { level: info }",
-         "vrrp:",
-         "  - name: vi1",
-         "    interface: eth0",
-         "    router_id: %d" % vrid,
-         "    priority: %d" % prio,
-         "    version: %d" % version,
-         "    advert_interval: %s" % interval,
-         "    preempt: %s" % ("true" if preempt else "false"),
-         "    virtual_ips: [%s]" % vip]
-    if peers:
-        y.append("    unicast_peers: [%s]" % ", ".join(peers))
-    if source:
-        y.append("    unicast_source: %s" % source)
-    if auth:
-        y.append("    auth_pass: %s" % auth)
-    return "\n".join(y) + "\n"
-
-
-def holders(hosts, vip):
-    return [h.role for h in hosts if h.has_address(vip)]
-
-
-def wait_holder(hosts, vip, role, timeout, msg=None):
-    """Waits until exactly `role` holds the VIP; returns the seconds it took."""
-    t0 = time.monotonic()
-    netns.wait_until(lambda: holders(hosts, vip) == [role], timeout=timeout, interval=0.02,
-                     msg=msg or ("%s alone holds %s" % (role, vip)))
-    return time.monotonic() - t0
-
-
-def assert_steady(hosts, vip, role, seconds):
-    """The VIP stays on `role` and only there for `seconds` (never on two nodes)."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        h = holders(hosts, vip)
-        assert h == [role], "VIP %s on %s, expected only %s" % (vip, h, role)
-        time.sleep(0.1)
-
-
-def hosts_for(topo, n, ipv6=False):
-    return [topo.add_host("lb%d" % (i + 1), ipv6=ipv6) for i in range(n)]
-
-
-def drop_multicast(host):
-    """nftables in the host's namespace: no VRRP multicast leaves it."""
-    host.run(["nft", "add table inet buoyt"])
-    host.run(["nft", "add chain inet buoyt out { type filter hook output priority 0 ; }"])
-    host.run(["nft", "add rule inet buoyt out ip daddr 224.0.0.0/4 drop"])
-    host.run(["nft", "add rule inet buoyt out ip6 daddr ff02::12 drop"])
+from helpers.status import rewrite_config
+from helpers.vrrp import (INTERVAL_MS, MARGIN, VIP4, VIP6, assert_steady, drop_multicast, holders,
+                          hosts_for, master_down_s, skew_s, vrrp_yaml, wait_holder)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,10 +127,10 @@ def test_deleted_vip_comes_back(topo, buoy):
     b1 = buoy(vrrp_yaml("lb1", 120), name="lb1", ns=lb1)
     buoy(vrrp_yaml("lb2", 100), name="lb2", ns=lb2)
     wait_holder([lb1, lb2], VIP4, "lb1", timeout=master_down_s(100) + 3)
-    for _ in range(3):
+    for i in range(3):
         lb1.run(["ip", "addr", "del", VIP4 + "/24", "dev", "eth0"])
         netns.wait_until(lambda: lb1.has_address(VIP4), timeout=2, interval=0.02,
-                         msg="VIP restored on the master")
+                         msg="VIP restored on the master (round %d)" % i)
     assert_steady([lb1, lb2], VIP4, "lb1", 1.0)
     assert "restoring" in b1.log()
 
@@ -228,8 +161,7 @@ def test_recreated_interface_is_taken_up_again(topo, buoy, family):
 
 
 def _reload_with(b, text):
-    with open(b.config_path, "w") as f:
-        f.write(text + "control: { socket: %s }\n" % b.socket_path)
+    rewrite_config(b, text)
     b.reload()
 
 

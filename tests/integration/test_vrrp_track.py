@@ -2,37 +2,18 @@
 and a dead local backend move the VIP to the other node, and it comes back when they recover.
 Two buoy nodes on a bridge (netns.py); advert_interval 200 ms."""
 import os
-import shutil
-import tempfile
 
 import pytest
 
 import netns
-from test_vrrp import (MARGIN, VIP4, assert_steady, hosts_for, master_down_s,
-                       wait_holder)
+from helpers.vrrp import (MARGIN, VIP4, assert_steady, hosts_for, master_down_s, vrrp_yaml,
+                          wait_holder)
 
 
 def base_yaml(node, prio, track, extra=""):
-    return ("node: %s\n"
-            "log: { level: info }\n"
-            "vrrp:\n"
-            "  - name: vi1\n"
-            "    interface: eth0\n"
-            "    router_id: 51\n"
-            "    priority: %d\n"
-            "    advert_interval: 200ms\n"
-            "    virtual_ips: [%s/24]\n"
-            "    track:\n%s"
-            "%s") % (node, prio, VIP4, track, extra)
-
-
-@pytest.fixture
-def shared_dir():
-    """A directory the script user (nobody) can read: pytest's tmp_path is root-only."""
-    d = tempfile.mkdtemp(prefix="buoyt-%d-" % os.getpid())
-    os.chmod(d, 0o755)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+    """One instance (router 51, 200 ms adverts) with `track:` holding `track`; `extra` after it
+    (listeners:, backends:)."""
+    return vrrp_yaml(node, prio, extra="    track:\n" + track) + extra
 
 
 def test_failing_track_script_moves_vip(topo, buoy, shared_dir):
@@ -73,6 +54,7 @@ def test_weighted_script_lowers_priority(topo, buoy, shared_dir):
     wait_holder([lb1, lb2], VIP4, "lb1", timeout=master_down_s(100) + 4)
     open(flag, "w").close()
     wait_holder([lb1, lb2], VIP4, "lb2", timeout=0.2 + master_down_s(100) + MARGIN)
+    assert_steady([lb1, lb2], VIP4, "lb2", 1.0)
     os.unlink(flag)
     wait_holder([lb1, lb2], VIP4, "lb1", timeout=0.2 + master_down_s(120) + MARGIN)
 
@@ -139,9 +121,7 @@ def test_every_backend_dead_vip_stays_unless_strict(topo, buoy, strict):
 
 def test_notify_runs_on_each_transition(topo, buoy, shared_dir):
     lb1, = hosts_for(topo, 1)
-    out_dir = os.path.join(shared_dir, "out")
-    os.mkdir(out_dir)
-    os.chmod(out_dir, 0o777)                 # the script runs as nobody
+    out_dir = os.path.join(shared_dir, "out")  # 0777: the script runs as nobody
     log = os.path.join(out_dir, "notify.log")
     script = os.path.join(shared_dir, "notify.sh")
     with open(script, "w") as f:

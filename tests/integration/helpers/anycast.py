@@ -92,7 +92,10 @@ _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)')
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
-def metrics(ns, listen="127.0.0.1:9254", timeout=5):
+METRICS = "127.0.0.1:9254"   # metrics: listen in the tests' configs
+
+
+def metrics(ns, listen=METRICS, timeout=5):
     """[(name, {labels}, value)] scraped with curl inside namespace ns."""
     r = ns.run(["curl", "-sS", "--max-time", str(timeout), "http://%s/metrics" % listen],
                timeout=timeout + 5)

@@ -13,9 +13,15 @@ import pytest
 import netns
 
 
-def need(binary):
-    if not shutil.which(binary):
-        pytest.skip("%s not installed (scripts/deps test)" % binary)
+# The apiserver stand-ins' addresses in the routed and bridged topologies (api1..api3).
+APIS = {"api1": "198.18.0.21", "api2": "198.18.0.22", "api3": "198.18.0.23"}
+
+
+def need(*binaries):
+    """Skips the test unless every one of binaries is on PATH."""
+    for b in binaries:
+        if not shutil.which(b):
+            pytest.skip("%s not installed (scripts/deps test)" % b)
 
 
 # ---------------------------------------------------------------------------------------------
