@@ -702,19 +702,6 @@ struct config *config_load(const char *path, struct config_errors *errs)
 	return cfg;
 }
 
-void config_errors_free(struct config_errors *errs)
-{
-	if (!errs)
-		return;
-	for (size_t i = 0; i < errs->n; i++) {
-		free(errs->v[i].file);
-		free(errs->v[i].msg);
-	}
-	free(errs->v);
-	errs->v = NULL;
-	errs->n = 0;
-}
-
 void config_error_format(const struct config_error *e, char *buf, size_t len)
 {
 	if (e->line)

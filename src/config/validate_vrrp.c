@@ -65,13 +65,8 @@ static void build_unicast(const struct raw_vrrp *rv, const char *p, struct cfg_d
 			cfg_err(d, p, "unicast_source", "%s address for an %s instance",
 				family_name(v->unicast_source.ss_family), family_name(v->family));
 	}
-	if (!rv->unicast_peers_count)
-		return;
-	if (rv->unicast_peers_count > MAX_PEERS) {
-		cfg_err(d, p, "unicast_peers", "at most %d peers", MAX_PEERS);
-		return;
-	}
-	v->unicast_peers = calloc(rv->unicast_peers_count, sizeof(*v->unicast_peers));
+	v->unicast_peers = cfg_list_new(d, p, "unicast_peers", rv->unicast_peers_count, MAX_PEERS,
+					"peers", sizeof(*v->unicast_peers), NULL);
 	if (!v->unicast_peers)
 		return;
 	for (size_t i = 0; i < rv->unicast_peers_count; i++) {
@@ -320,12 +315,8 @@ static void check_clashes(struct cfg_diag *d, const struct config *c)
 
 void cfg_build_vrrp(const struct raw_config *raw, struct cfg_diag *d, struct config *c)
 {
-	if (!raw->vrrp_count)
-		return;
-	c->vrrp = calloc(raw->vrrp_count, sizeof(*c->vrrp));
-	if (!c->vrrp)
-		return;
-	c->n_vrrp = raw->vrrp_count;
+	c->vrrp = cfg_list_new(d, "", "vrrp", raw->vrrp_count, CFG_MAX_LIST, "entries",
+			       sizeof(*c->vrrp), &c->n_vrrp);
 	for (size_t i = 0; i < c->n_vrrp; i++)
 		build_instance(&raw->vrrp[i], i, c, d, &c->vrrp[i]);
 	for (size_t i = 0; i < c->n_vrrp; i++) {
