@@ -235,6 +235,11 @@ struct config *config_load_reporting(const char *path);
 void config_errors_free(struct config_errors *errs);
 /* "FILE:LINE:COL: msg" into buf. */
 void config_error_format(const struct config_error *e, char *buf, size_t len);
+/* The one printer of a failed load: each error as "FILE:LINE:COL: msg" to emit, or
+ * "PATH: cannot load config" when the load failed without one (out of memory). */
+typedef void (*config_line_fn)(void *arg, const char *line);
+void config_errors_report(const struct config_errors *errs, const char *path,
+			  config_line_fn emit, void *arg);
 
 /* Small parsers shared with the rest of buoy (pure). Return 0 or -1. */
 int parse_duration_ms(const char *s, uint64_t *out_ms);          /* "250ms" "2s" "1m" "1h" */

@@ -701,11 +701,3 @@ struct config *config_load(const char *path, struct config_errors *errs)
 	check_world_readable_secrets(cfg, path); /* a warning, not an error */
 	return cfg;
 }
-
-void config_error_format(const struct config_error *e, char *buf, size_t len)
-{
-	if (e->line)
-		snprintf(buf, len, "%s:%u:%u: %s", e->file ? e->file : "-", e->line, e->col, e->msg);
-	else
-		snprintf(buf, len, "%s: %s", e->file ? e->file : "-", e->msg);
-}
