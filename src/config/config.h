@@ -18,6 +18,10 @@ struct cfg_addr {
 };
 
 enum balance_algo { BALANCE_ROUNDROBIN, BALANCE_LEASTCONN, BALANCE_SOURCE, BALANCE_RANDOM };
+/* "roundrobin" "leastconn" "source" "random": the YAML word, also status's "balance" value
+ * ("unknown" out of range). from_name: false for any other word. */
+const char *balance_algo_name(enum balance_algo a);
+bool balance_algo_from_name(const char *s, enum balance_algo *out);
 
 struct cfg_server {
 	struct cfg_addr addr;
@@ -27,6 +31,12 @@ struct cfg_server {
 };
 
 enum health_type { HEALTH_TCP, HEALTH_TLS, HEALTH_HTTP, HEALTH_HTTPS, HEALTH_NONE };
+/* "tcp" "tls" "http" "https" "none": the YAML word, also status's "health" type and the log's
+ * check= ("unknown" out of range). from_name: false for any other word. */
+const char *health_type_name(enum health_type t);
+bool health_type_from_name(const char *s, enum health_type *out);
+bool health_type_uses_tls(enum health_type t);       /* tls, https: a TLS handshake, an SSL_CTX */
+bool health_type_uses_http(enum health_type t);      /* http, https: a GET and expect_status */
 
 struct status_range { uint16_t lo, hi; };
 

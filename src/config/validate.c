@@ -121,21 +121,13 @@ static bool bad_http_token(const char *s)
 static void build_health(const struct raw_health *rh, const char *prefix, struct cfg_diag *d,
 			 struct cfg_health *h)
 {
-	static const char *const types[] = { "tcp", "tls", "http", "https", "none" };
 	char p[256];
 	uint64_t u;
 	cfg_path_join(p, sizeof(p), prefix, "health");
 	h->type = HEALTH_TCP;
-	if (rh && rh->type) {
-		size_t i = 0;
-		while (i < 5 && strcmp(rh->type, types[i]) != 0)
-			i++;
-		if (i == 5)
-			cfg_err(d, p, "type", "unknown type \"%s\" (expected tcp, tls, http, https, none)",
-				rh->type);
-		else
-			h->type = (enum health_type)i;
-	}
+	if (rh && rh->type && !health_type_from_name(rh->type, &h->type))
+		cfg_err(d, p, "type", "unknown type \"%s\" (expected tcp, tls, http, https, none)",
+			rh->type);
 	cv_str(d, p, "path", rh ? rh->path : NULL, false, "/readyz", &h->path);
 	if (h->path && (h->path[0] != '/' || bad_http_token(h->path)))
 		cfg_err(d, p, "path", "must start with '/' and contain no spaces or control characters");
@@ -206,23 +198,15 @@ static void build_servers(const struct raw_backend *rb, const char *prefix, stru
 static void build_backend(const struct raw_backend *rb, size_t idx, struct cfg_diag *d,
 			  struct cfg_backend *b)
 {
-	static const char *const algos[] = { "roundrobin", "leastconn", "source", "random" };
 	char p[64];
 	uint64_t u;
 	snprintf(p, sizeof(p), "backends[%zu]", idx);
 	cv_name(d, p, "name", rb->name, &b->name);
 	b->balance = BALANCE_ROUNDROBIN;
-	if (rb->balance) {
-		size_t i = 0;
-		while (i < 4 && strcmp(rb->balance, algos[i]) != 0)
-			i++;
-		if (i == 4)
-			cfg_err(d, p, "balance",
-				"unknown balance \"%s\" (expected roundrobin, leastconn, source, random)",
-				rb->balance);
-		else
-			b->balance = (enum balance_algo)i;
-	}
+	if (rb->balance && !balance_algo_from_name(rb->balance, &b->balance))
+		cfg_err(d, p, "balance",
+			"unknown balance \"%s\" (expected roundrobin, leastconn, source, random)",
+			rb->balance);
 	build_servers(rb, p, d, b);
 	cv_duration(d, p, "connect_timeout", rb->connect_timeout, 1, 3600000, 2000,
 		    &b->connect_timeout_ms);

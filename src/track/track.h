@@ -32,6 +32,8 @@
 #include "core/spawn.h"
 
 enum track_state { TRACK_INIT, TRACK_UP, TRACK_DOWN };
+/* "init" "up" "down": the log's state= and status's tracker state ("unknown" out of range). */
+const char *track_state_name(enum track_state s);
 
 struct track_input {
 	int32_t weight;
@@ -59,6 +61,8 @@ bool track_rf_update(struct track_rf *s, bool ok, uint32_t rise, uint32_t fall);
 /* ---- the shell ---- */
 
 enum track_kind { TRACK_IFACE, TRACK_SCRIPT, TRACK_BACKEND };
+/* "interface" "script" "backend": the log's kind= and status's tracker kind. */
+const char *track_kind_name(enum track_kind k);
 
 struct track_set;
 
