@@ -56,6 +56,10 @@ struct cfg_health {
 	char *ca_file, *cert_file, *key_file;
 	bool initial_up;             /* default true */
 };
+/* The defaults config_load gives an empty health: block (the builder starts from them), for
+ * code that builds one by hand. path points at static text: never pass the result to
+ * config_free (the loader's own path is a copy). */
+void cfg_health_defaults(struct cfg_health *h);
 
 struct cfg_backend {
 	char *name;
@@ -91,6 +95,10 @@ struct cfg_track_script {
 	uint32_t rise, fall;         /* default 1, 1 */
 	char *user;                  /* NULL = global script_user */
 };
+/* The defaults of a script with only a command (the builder starts from them), for code that
+ * builds one by hand: it sets name and command, and timeout_ms too when it changes interval_ms
+ * (the loader's timeout defaults to the interval given). */
+void cfg_track_script_defaults(struct cfg_track_script *s);
 
 struct cfg_track_iface { char *name; int32_t weight; };     /* weight 0: down -> FAULT */
 struct cfg_track_backend { char *name; int32_t weight; size_t backend_idx; };

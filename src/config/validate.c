@@ -79,8 +79,6 @@ static int parse_status_range(const char *s, unsigned *lo, unsigned *hi)
 static void build_expect(const struct raw_health *rh, const char *prefix, struct cfg_diag *d,
 			 struct cfg_health *h)
 {
-	h->expect[0] = (struct status_range){ 200, 200 };
-	h->n_expect = 1;
 	if (!rh || !rh->expect_present)
 		return;
 	char path[256];
@@ -124,33 +122,34 @@ static void build_health(const struct raw_health *rh, const char *prefix, struct
 	char p[256];
 	uint64_t u;
 	cfg_path_join(p, sizeof(p), prefix, "health");
-	h->type = HEALTH_TCP;
+	cfg_health_defaults(h);
 	if (rh && rh->type && !health_type_from_name(rh->type, &h->type))
 		cfg_err(d, p, "type", "unknown type \"%s\" (expected tcp, tls, http, https, none)",
 			rh->type);
-	cv_str(d, p, "path", rh ? rh->path : NULL, false, "/readyz", &h->path);
+	cv_str(d, p, "path", rh ? rh->path : NULL, false, h->path, &h->path);
 	if (h->path && (h->path[0] != '/' || bad_http_token(h->path)))
 		cfg_err(d, p, "path", "must start with '/' and contain no spaces or control characters");
-	cv_str(d, p, "host", rh ? rh->host : NULL, false, NULL, &h->host);
+	cv_str(d, p, "host", rh ? rh->host : NULL, false, h->host, &h->host);
 	if (h->host && (!*h->host || bad_http_token(h->host)))
 		cfg_err(d, p, "host", "must be a non-empty name without spaces");
 	build_expect(rh, p, d, h);
-	cv_duration(d, p, "interval", rh ? rh->interval : NULL, 10, 3600000, 1000, &h->interval_ms);
-	cv_duration(d, p, "timeout", rh ? rh->timeout : NULL, 1, 3600000, 1000, &h->timeout_ms);
-	cv_uint(d, p, "rise", rh ? rh->rise : NULL, 1, 1000, 2, &u);
+	cv_duration(d, p, "interval", rh ? rh->interval : NULL, 10, 3600000, h->interval_ms,
+		    &h->interval_ms);
+	cv_duration(d, p, "timeout", rh ? rh->timeout : NULL, 1, 3600000, h->timeout_ms,
+		    &h->timeout_ms);
+	cv_uint(d, p, "rise", rh ? rh->rise : NULL, 1, 1000, h->rise, &u);
 	h->rise = (uint32_t)u;
-	cv_uint(d, p, "fall", rh ? rh->fall : NULL, 1, 1000, 2, &u);
+	cv_uint(d, p, "fall", rh ? rh->fall : NULL, 1, 1000, h->fall, &u);
 	h->fall = (uint32_t)u;
-	cv_uint(d, p, "port", rh ? rh->port : NULL, 1, 65535, 0, &u);
+	cv_uint(d, p, "port", rh ? rh->port : NULL, 1, 65535, h->port, &u);
 	h->port = (uint16_t)u;
-	cv_bool(d, p, "verify", rh ? rh->verify : NULL, false, &h->verify);
-	cv_str(d, p, "ca_file", rh ? rh->ca_file : NULL, false, NULL, &h->ca_file);
-	cv_str(d, p, "cert_file", rh ? rh->cert_file : NULL, false, NULL, &h->cert_file);
-	cv_str(d, p, "key_file", rh ? rh->key_file : NULL, false, NULL, &h->key_file);
+	cv_bool(d, p, "verify", rh ? rh->verify : NULL, h->verify, &h->verify);
+	cv_str(d, p, "ca_file", rh ? rh->ca_file : NULL, false, h->ca_file, &h->ca_file);
+	cv_str(d, p, "cert_file", rh ? rh->cert_file : NULL, false, h->cert_file, &h->cert_file);
+	cv_str(d, p, "key_file", rh ? rh->key_file : NULL, false, h->key_file, &h->key_file);
 	if (!h->cert_file != !h->key_file)
 		cfg_err(d, p, h->cert_file ? "cert_file" : "key_file",
 			"cert_file and key_file go together (a client certificate needs its key)");
-	h->initial_up = true;
 	if (rh && rh->initial_state) {
 		if (!strcmp(rh->initial_state, "down"))
 			h->initial_up = false;

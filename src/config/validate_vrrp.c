@@ -170,19 +170,22 @@ static void build_track_scripts(const struct raw_track *t, const char *p, struct
 		uint64_t u;
 		int64_t w;
 		snprintf(sp, sizeof(sp), "%s.track.scripts[%zu]", p, i);
+		cfg_track_script_defaults(s);
 		cv_str(d, sp, "command", rs->command, true, NULL, &s->command);
 		cv_str(d, sp, "name", rs->name, false, rs->command, &s->name);
 		if (s->name && !*s->name)
 			cfg_err(d, sp, "name", "must not be empty");
-		cv_duration(d, sp, "interval", rs->interval, 10, 3600000, 2000, &s->interval_ms);
+		cv_duration(d, sp, "interval", rs->interval, 10, 3600000, s->interval_ms,
+			    &s->interval_ms);
+		/* the timeout defaults to the interval given, not to the default interval */
 		cv_duration(d, sp, "timeout", rs->timeout, 1, 3600000, s->interval_ms, &s->timeout_ms);
-		cv_int(d, sp, "weight", rs->weight, -254, 254, 0, &w);
+		cv_int(d, sp, "weight", rs->weight, -254, 254, s->weight, &w);
 		s->weight = (int32_t)w;
-		cv_uint(d, sp, "rise", rs->rise, 1, 1000, 1, &u);
+		cv_uint(d, sp, "rise", rs->rise, 1, 1000, s->rise, &u);
 		s->rise = (uint32_t)u;
-		cv_uint(d, sp, "fall", rs->fall, 1, 1000, 1, &u);
+		cv_uint(d, sp, "fall", rs->fall, 1, 1000, s->fall, &u);
 		s->fall = (uint32_t)u;
-		cv_str(d, sp, "user", rs->user, false, NULL, &s->user);
+		cv_str(d, sp, "user", rs->user, false, s->user, &s->user);
 		if (s->user && !*s->user)
 			cfg_err(d, sp, "user", "must not be empty");
 	}

@@ -455,15 +455,6 @@ static void check_start(struct loop *l, struct timer *t)
 
 /* ---- setup ---- */
 
-/* Path and host go into the request line and a header: no spaces, controls or CR/LF. */
-static bool safe_token(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s == 0x7f)
-			return false;
-	return true;
-}
-
 static int server_target(struct hc_server *cs, uint16_t port_override)
 {
 	memcpy(&cs->addr, &cs->s->cfg.addr.ss, sizeof(cs->addr));
@@ -522,7 +513,7 @@ static int server_init(struct hc_backend *hb, struct hc_server *cs, struct serve
 	}
 	if (!cs->name[0])
 		cs->name = cs->target;
-	if (health_type_uses_http(hb->type) && build_request(cs, cfg->path ? cfg->path : "/readyz") < 0)
+	if (health_type_uses_http(hb->type) && build_request(cs, cfg->path) < 0)
 		return -1;
 	cs->seed = health_seed(s->key ? s->key : (uint64_t)idx + 1, hb->b->idx * 1000003u + idx);
 	/* a reload restarts the checks of a server it keeps: its state carries over */
@@ -540,21 +531,14 @@ static int backend_init(struct health *h, struct hc_backend *hb, struct backend 
 	hb->b = b;
 	hb->name = b->cfg.name ? b->cfg.name : "?";
 	hb->type = cfg->type;
-	hb->interval_ms = cfg->interval_ms ? cfg->interval_ms : 1000;
-	hb->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 1000;
-	hb->rise = cfg->rise ? cfg->rise : 2;
-	hb->fall = cfg->fall ? cfg->fall : 2;
+	hb->interval_ms = cfg->interval_ms;
+	hb->timeout_ms = cfg->timeout_ms;
+	hb->rise = cfg->rise;
+	hb->fall = cfg->fall;
 	hb->verify = cfg->verify;
 	hb->port = cfg->port;
 	hb->n_expect = cfg->n_expect <= CFG_MAX_EXPECT ? cfg->n_expect : CFG_MAX_EXPECT;
 	memcpy(hb->expect, cfg->expect, sizeof(hb->expect));
-	const char *path = cfg->path ? cfg->path : "/readyz";
-	if ((cfg->host && (!cfg->host[0] || !safe_token(cfg->host))) || path[0] != '/' ||
-	    !safe_token(path)) {
-		log_error("health check setup failed", "backend=%s reason=\"path or host has spaces or control characters\"",
-			  hb->name);
-		return -1;
-	}
 	if (cfg->host && !(hb->host = strdup(cfg->host)))
 		return -1;
 	if (health_type_uses_tls(hb->type)) {

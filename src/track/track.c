@@ -147,14 +147,12 @@ static void script_timer(struct loop *l, struct timer *tm)
 static void script_start(struct tracker *t)
 {
 	struct track_set *ts = t->set;
-	uint64_t interval = t->script->interval_ms ? t->script->interval_ms : 2000;
-	uint64_t timeout = t->script->timeout_ms ? t->script->timeout_ms : interval;
 	/* The next run is planned from this start; a still-running script delays it (never two). */
-	timer_arm_in(ts->loop, &t->next_run, interval);
+	timer_arm_in(ts->loop, &t->next_run, t->script->interval_ms);
 	if (child_running(&t->child))
 		return;
 	int rc = child_spawn_shell(ts->loop, &t->child, t->script->command, NULL, 0, &t->user,
-				   timeout, script_done, t);
+				   t->script->timeout_ms, script_done, t);
 	if (rc < 0) {
 		log_error("track script spawn failed", "%s=%s script=%s err=\"%s\"",
 			  ts->p.owner_kind, ts->p.owner, t->name, strerror(-rc));
@@ -170,7 +168,7 @@ static void init_script(struct track_set *ts, struct tracker *t, const struct cf
 	char why[256];
 	t->kind = TRACK_SCRIPT;
 	t->script = s;
-	t->name = s->name ? s->name : s->command;
+	t->name = s->name;
 	t->weight = s->weight;
 	t->child.io.fd = -1;
 	timer_init(&t->next_run, script_timer, t);

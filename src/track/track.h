@@ -97,7 +97,8 @@ struct track_set_params {
 	const char *owner_kind;            /* log key: "instance" (VRRP), "announce" (BGP) */
 	const char *owner;                 /* its value: the instance name, the prefix */
 	uint8_t base_priority;             /* 1..255; BGP: any (only the fault flag is read) */
-	/* the trackers (config arrays; must outlive the set) */
+	/* the trackers (config arrays as config built them, defaults applied: hand-built scripts
+	 * start from cfg_track_script_defaults(); must outlive the set) */
 	const struct cfg_track_iface *ifaces;
 	size_t n_ifaces;
 	const struct cfg_track_script *scripts;
