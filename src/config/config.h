@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 
 #define BUOY_DEFAULT_CONFIG "/etc/buoy/buoy.yaml"
+/* control.socket when the config does not say; also the CLI's when there is no config file */
+#define BUOY_DEFAULT_CONTROL_SOCKET "/run/buoy/buoy.sock"
 
 /* A resolved socket address plus the text it came from (for logs and status). */
 struct cfg_addr {

@@ -30,7 +30,7 @@ static void build_globals(const struct raw_config *raw, const struct cfg_default
 	if (c->log_format && strcmp(c->log_format, "logfmt") != 0)
 		cfg_err(d, "log", "format", "unknown format \"%s\" (expected logfmt)", c->log_format);
 	cv_str(d, "control", "socket", raw->control ? raw->control->socket : NULL, false,
-	       "/run/buoy/buoy.sock", &c->control_socket);
+	       BUOY_DEFAULT_CONTROL_SOCKET, &c->control_socket);
 	if (c->control_socket && (c->control_socket[0] != '/' || strlen(c->control_socket) > 107))
 		cfg_err(d, "control", "socket", "must be an absolute path of at most 107 bytes");
 	if (raw->metrics && raw->metrics->listen) {
