@@ -4,7 +4,6 @@
  * offending value. The layers: load.c -> validate*.c -> convert.c -> diag.c. */
 #ifndef BUOY_CONFIG_INTERNAL_H
 #define BUOY_CONFIG_INTERNAL_H
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
