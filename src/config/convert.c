@@ -214,6 +214,24 @@ void *cfg_list_new(struct cfg_diag *d, const char *prefix, const char *key, size
 	return v;
 }
 
+void cfg_check_unique(struct cfg_diag *d, const char *list, const char *what,
+		      const void *arr, size_t n, size_t stride, size_t name_off)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *a = *(char *const *)((const char *)arr + i * stride + name_off);
+		for (size_t j = 0; a && j < i; j++) {
+			const char *b = *(char *const *)((const char *)arr + j * stride + name_off);
+			if (b && !strcmp(a, b)) {
+				char p[64];
+				snprintf(p, sizeof(p), "%s[%zu]", list, i);
+				cfg_err(d, p, "name", "duplicate %s name \"%s\" (also %s[%zu])", what, a,
+					list, j);
+				break;
+			}
+		}
+	}
+}
+
 size_t cfg_backend_ref(struct cfg_diag *d, const char *prefix, const char *key,
 		       const struct config *c, const char *name)
 {

@@ -42,6 +42,12 @@ bool cfg_list_ok(struct cfg_diag *d, const char *prefix, const char *key, size_t
 void *cfg_list_new(struct cfg_diag *d, const char *prefix, const char *key, size_t n,
 		   size_t max, const char *what, size_t size, size_t *count);
 
+/* Names must be unique within their list: they are how logs, metrics and the CLI refer to them.
+ * arr holds n items of `stride` bytes with a char * name at name_off; each repeat is reported
+ * at LIST[i].name as "duplicate WHAT name \"x\" (also LIST[j])". */
+void cfg_check_unique(struct cfg_diag *d, const char *list, const char *what,
+		      const void *arr, size_t n, size_t stride, size_t name_off);
+
 /* The index of the backend named `name`; on a miss reports "PREFIX.KEY: no backend named X"
  * with a "did you mean" for a near miss, else the defined names, and returns c->n_backends. */
 size_t cfg_backend_ref(struct cfg_diag *d, const char *prefix, const char *key,

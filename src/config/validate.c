@@ -311,25 +311,6 @@ static void build_intercept(const struct raw_listener *rl, size_t idx, const str
 	}
 }
 
-/* Names must be unique within their list: they are how logs, metrics and the CLI refer to them. */
-static void check_unique(struct cfg_diag *d, const char *list, const char *what,
-			 const void *arr, size_t n, size_t stride, size_t name_off)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *a = *(char *const *)((const char *)arr + i * stride + name_off);
-		for (size_t j = 0; a && j < i; j++) {
-			const char *b = *(char *const *)((const char *)arr + j * stride + name_off);
-			if (b && !strcmp(a, b)) {
-				char p[64];
-				snprintf(p, sizeof(p), "%s[%zu]", list, i);
-				cfg_err(d, p, "name", "duplicate %s name \"%s\" (also %s[%zu])", what, a,
-					list, j);
-				break;
-			}
-		}
-	}
-}
-
 size_t cfg_build(const struct raw_config *raw, const struct cfg_defaults *defs,
 		 struct cfg_diag *d, struct config *c)
 {
@@ -343,7 +324,7 @@ size_t cfg_build(const struct raw_config *raw, const struct cfg_defaults *defs,
 				   sizeof(*c->backends), &c->n_backends);
 	for (size_t i = 0; i < c->n_backends; i++)
 		build_backend(&raw->backends[i], i, d, &c->backends[i]);
-	check_unique(d, "backends", "backend", c->backends, c->n_backends, sizeof(*c->backends),
+	cfg_check_unique(d, "backends", "backend", c->backends, c->n_backends, sizeof(*c->backends),
 		     offsetof(struct cfg_backend, name));
 	c->listeners = cfg_list_new(d, "", "listeners", raw->listeners_count, CFG_MAX_LIST,
 				    "entries", sizeof(*c->listeners), &c->n_listeners);
@@ -351,7 +332,7 @@ size_t cfg_build(const struct raw_config *raw, const struct cfg_defaults *defs,
 		build_listener(&raw->listeners[i], i, c, d, &c->listeners[i]);
 	for (size_t i = 0; i < c->n_listeners; i++)
 		build_intercept(&raw->listeners[i], i, c, d, &c->listeners[i]);
-	check_unique(d, "listeners", "listener", c->listeners, c->n_listeners,
+	cfg_check_unique(d, "listeners", "listener", c->listeners, c->n_listeners,
 		     sizeof(*c->listeners), offsetof(struct cfg_listener, name));
 	cfg_build_vrrp(raw, d, c);
 	cfg_build_bgp(raw, d, c);

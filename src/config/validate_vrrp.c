@@ -4,6 +4,7 @@
 
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,17 +323,8 @@ void cfg_build_vrrp(const struct raw_config *raw, struct cfg_diag *d, struct con
 			       sizeof(*c->vrrp), &c->n_vrrp);
 	for (size_t i = 0; i < c->n_vrrp; i++)
 		build_instance(&raw->vrrp[i], i, c, d, &c->vrrp[i]);
-	for (size_t i = 0; i < c->n_vrrp; i++) {
-		for (size_t j = 0; j < i; j++) {
-			if (c->vrrp[i].name && c->vrrp[j].name && !strcmp(c->vrrp[i].name, c->vrrp[j].name)) {
-				char p[64];
-				snprintf(p, sizeof(p), "vrrp[%zu]", i);
-				cfg_err(d, p, "name", "duplicate vrrp instance name \"%s\" (also vrrp[%zu])",
-					c->vrrp[i].name, j);
-				break;
-			}
-		}
-	}
+	cfg_check_unique(d, "vrrp", "vrrp instance", c->vrrp, c->n_vrrp, sizeof(*c->vrrp),
+			 offsetof(struct cfg_vrrp, name));
 	check_clashes(d, c);
 }
 
