@@ -76,7 +76,7 @@ static int cmd_check(const char *path)
 	int bad = 0;
 	for (size_t i = 0; i < c->n_backends; i++) {
 		const struct cfg_backend *b = &c->backends[i];
-		if (b->health.type != HEALTH_TLS && b->health.type != HEALTH_HTTPS)
+		if (!health_type_uses_tls(b->health.type))
 			continue;
 		char err[512];
 		SSL_CTX *ctx = health_tls_ctx_new(&b->health, b->name, err, sizeof(err));

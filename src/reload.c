@@ -23,6 +23,14 @@ static void fail_line(struct strbuf *out, const char *source, const char *line)
 	sb_printf(out, "%s\n", line);
 }
 
+struct fail_to { struct strbuf *out; const char *source; };
+
+static void fail_emit(void *arg, const char *line)
+{
+	struct fail_to *f = arg;
+	fail_line(f->out, f->source, line);
+}
+
 /* TLS files of health checks are read when checks start, after the commit: read them now so a
  * missing CA or key rejects the reload instead of leaving a backend unchecked. */
 static int preflight_health(const struct config *c, const char *source, struct strbuf *out)
@@ -30,7 +38,7 @@ static int preflight_health(const struct config *c, const char *source, struct s
 	int bad = 0;
 	for (size_t i = 0; i < c->n_backends; i++) {
 		const struct cfg_backend *b = &c->backends[i];
-		if (b->health.type != HEALTH_TLS && b->health.type != HEALTH_HTTPS)
+		if (!health_type_uses_tls(b->health.type))
 			continue;
 		char err[300], line[400];
 		SSL_CTX *ctx = health_tls_ctx_new(&b->health, b->name, err, sizeof(err));
@@ -235,15 +243,8 @@ int reload_run(struct running *run, const char *source, struct strbuf *out)
 	struct config_errors errs = { 0 };
 	struct config *nc = config_load(path, &errs);
 	if (!nc) {
-		char line[1024];
-		for (size_t i = 0; i < errs.n; i++) {
-			config_error_format(&errs.v[i], line, sizeof(line));
-			fail_line(out, source, line);
-		}
-		if (errs.n == 0) {
-			snprintf(line, sizeof(line), "%s: cannot load config", path);
-			fail_line(out, source, line);
-		}
+		struct fail_to f = { out, source };
+		config_errors_report(&errs, path, fail_emit, &f);
 		log_warn("reload rejected, old config kept", "source=%s file=%s errors=%zu", source,
 			 path, errs.n);
 		config_errors_free(&errs);

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 
 #define BUOY_DEFAULT_CONFIG "/etc/buoy/buoy.yaml"
+/* control.socket when the config does not say; also the CLI's when there is no config file */
+#define BUOY_DEFAULT_CONTROL_SOCKET "/run/buoy/buoy.sock"
 
 /* A resolved socket address plus the text it came from (for logs and status). */
 struct cfg_addr {
@@ -18,6 +20,10 @@ struct cfg_addr {
 };
 
 enum balance_algo { BALANCE_ROUNDROBIN, BALANCE_LEASTCONN, BALANCE_SOURCE, BALANCE_RANDOM };
+/* "roundrobin" "leastconn" "source" "random": the YAML word, also status's "balance" value
+ * ("unknown" out of range). from_name: false for any other word. */
+const char *balance_algo_name(enum balance_algo a);
+bool balance_algo_from_name(const char *s, enum balance_algo *out);
 
 struct cfg_server {
 	struct cfg_addr addr;
@@ -27,6 +33,12 @@ struct cfg_server {
 };
 
 enum health_type { HEALTH_TCP, HEALTH_TLS, HEALTH_HTTP, HEALTH_HTTPS, HEALTH_NONE };
+/* "tcp" "tls" "http" "https" "none": the YAML word, also status's "health" type and the log's
+ * check= ("unknown" out of range). from_name: false for any other word. */
+const char *health_type_name(enum health_type t);
+bool health_type_from_name(const char *s, enum health_type *out);
+bool health_type_uses_tls(enum health_type t);       /* tls, https: a TLS handshake, an SSL_CTX */
+bool health_type_uses_http(enum health_type t);      /* http, https: a GET and expect_status */
 
 struct status_range { uint16_t lo, hi; };
 
@@ -46,6 +58,10 @@ struct cfg_health {
 	char *ca_file, *cert_file, *key_file;
 	bool initial_up;             /* default true */
 };
+/* The defaults config_load gives an empty health: block (the builder starts from them), for
+ * code that builds one by hand. path points at static text: never pass the result to
+ * config_free (the loader's own path is a copy). */
+void cfg_health_defaults(struct cfg_health *h);
 
 struct cfg_backend {
 	char *name;
@@ -81,6 +97,10 @@ struct cfg_track_script {
 	uint32_t rise, fall;         /* default 1, 1 */
 	char *user;                  /* NULL = global script_user */
 };
+/* The defaults of a script with only a command (the builder starts from them), for code that
+ * builds one by hand: it sets name and command, and timeout_ms too when it changes interval_ms
+ * (the loader's timeout defaults to the interval given). */
+void cfg_track_script_defaults(struct cfg_track_script *s);
 
 struct cfg_track_iface { char *name; int32_t weight; };     /* weight 0: down -> FAULT */
 struct cfg_track_backend { char *name; int32_t weight; size_t backend_idx; };
@@ -235,6 +255,11 @@ struct config *config_load_reporting(const char *path);
 void config_errors_free(struct config_errors *errs);
 /* "FILE:LINE:COL: msg" into buf. */
 void config_error_format(const struct config_error *e, char *buf, size_t len);
+/* The one printer of a failed load: each error as "FILE:LINE:COL: msg" to emit, or
+ * "PATH: cannot load config" when the load failed without one (out of memory). */
+typedef void (*config_line_fn)(void *arg, const char *line);
+void config_errors_report(const struct config_errors *errs, const char *path,
+			  config_line_fn emit, void *arg);
 
 /* Small parsers shared with the rest of buoy (pure). Return 0 or -1. */
 int parse_duration_ms(const char *s, uint64_t *out_ms);          /* "250ms" "2s" "1m" "1h" */

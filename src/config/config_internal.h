@@ -1,15 +1,17 @@
-/* Private to src/config: the raw (untyped) YAML image libcyaml fills, the error sink, and the
- * YAML position index. Every scalar is kept as text here so that conversion and range checks
- * happen in one place (validate.c) with the position of the offending value. */
+/* Private to src/config: the raw (untyped) YAML image libcyaml fills, the builders' entry points
+ * and the YAML position index. Every scalar is kept as text here so that conversion and range
+ * checks happen in one place (convert.h, called by the builders) with the position of the
+ * offending value. The layers: load.c -> validate*.c -> convert.c -> diag.c. */
 #ifndef BUOY_CONFIG_INTERNAL_H
 #define BUOY_CONFIG_INTERNAL_H
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <yaml.h>
 
 #include "config/config.h"
+#include "config/convert.h"
+#include "config/diag.h"
 
 /* ---- raw image (libcyaml). NULL = key absent. ---- */
 
@@ -121,29 +123,7 @@ struct raw_config {
 	struct raw_bgp *bgp;
 };
 
-/* ---- errors ---- */
-
-struct cfg_pos { unsigned line, col; };
-
-/* Finds the position of the value at `path` ("backends[0].servers[1].address"), or of the
- * nearest enclosing node that exists. Returns false when nothing matched. */
-typedef bool (*cfg_locate_fn)(void *ctx, const char *path, struct cfg_pos *out);
-
-struct cfg_diag {
-	struct config_errors *errs;
-	const char *file;
-	cfg_locate_fn locate;
-	void *locate_ctx;
-};
-
-void cfg_diag_add(struct cfg_diag *d, unsigned line, unsigned col, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-/* "PREFIX.KEY: message" at the position of PREFIX.KEY (key may be NULL or ""). */
-void cfg_err(struct cfg_diag *d, const char *prefix, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-void cfg_path_join(char *buf, size_t len, const char *prefix, const char *key);
-
-/* ---- conversion + validation (validate.c, pure) ---- */
+/* ---- the builders (validate*.c, pure) ---- */
 
 /* Upper bound on listeners, backends, vrrp instances and servers per backend: far beyond any
  * real deployment, low enough that the quadratic duplicate checks stay instant. */
@@ -157,29 +137,6 @@ struct cfg_defaults {
 /* Fills `out` from `raw`, applies defaults, validates; returns the number of errors added. */
 size_t cfg_build(const struct raw_config *raw, const struct cfg_defaults *defs,
 		 struct cfg_diag *d, struct config *out);
-
-/* Value converters shared by validate*.c. Each takes the raw text (NULL = absent, use `def`),
- * reports "PREFIX.KEY: problem" at the value's position, and returns false on error. */
-bool cv_uint(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
-	     uint64_t lo, uint64_t hi, uint64_t def, uint64_t *out);
-bool cv_int(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
-	    int64_t lo, int64_t hi, int64_t def, int64_t *out);
-bool cv_bool(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
-	     bool def, bool *out);
-bool cv_duration(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
-		 uint64_t lo, uint64_t hi, uint64_t def, uint64_t *out);
-/* Copies the string (or `def`, or NULL); `required` reports a missing or empty value. */
-bool cv_str(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
-	    bool required, const char *def, char **out);
-/* A name used in logs, metrics labels and CLI arguments: [A-Za-z0-9_.-], 1..63 chars. */
-bool cv_name(struct cfg_diag *d, const char *prefix, const char *key, const char *s, char **out);
-/* Address only (ports ignored); a wildcard is 0.0.0.0 or ::. */
-bool cfg_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
-bool cfg_is_wildcard(const struct sockaddr_storage *ss);
-/* The index of the backend named `name`; on a miss reports "PREFIX.KEY: no backend named X"
- * with a "did you mean" for a near miss, else the defined names, and returns c->n_backends. */
-size_t cfg_backend_ref(struct cfg_diag *d, const char *prefix, const char *key,
-		       const struct config *c, const char *name);
 
 /* VRRP instances (validate_vrrp.c); backends must already be built for track.backends. */
 void cfg_build_vrrp(const struct raw_config *raw, struct cfg_diag *d, struct config *c);
@@ -205,8 +162,6 @@ bool ydoc_too_big(yaml_document_t *doc, size_t limit);
 /* Pre-scan of the raw text: flow ([..] {..}) nesting deeper than max_depth makes libyaml slow. */
 bool ydoc_flow_depth_ok(const char *s, size_t len, unsigned max_depth, struct cfg_pos *where);
 bool ydoc_is_null(const yaml_node_t *n);
-/* Levenshtein distance for "did you mean" hints; strings over 64 bytes are "far" (99). */
-size_t cfg_edit_distance(const char *a, const char *b);
 const char *ydoc_kind(const yaml_node_t *n);
 
 /* Turns libcyaml's log lines ("Load: ...", "Load: Backtrace:", "  in mapping field 'x'

@@ -4,6 +4,7 @@
 
 #include <cyaml/cyaml.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -700,25 +701,4 @@ struct config *config_load(const char *path, struct config_errors *errs)
 	free(buf);
 	check_world_readable_secrets(cfg, path); /* a warning, not an error */
 	return cfg;
-}
-
-void config_errors_free(struct config_errors *errs)
-{
-	if (!errs)
-		return;
-	for (size_t i = 0; i < errs->n; i++) {
-		free(errs->v[i].file);
-		free(errs->v[i].msg);
-	}
-	free(errs->v);
-	errs->v = NULL;
-	errs->n = 0;
-}
-
-void config_error_format(const struct config_error *e, char *buf, size_t len)
-{
-	if (e->line)
-		snprintf(buf, len, "%s:%u:%u: %s", e->file ? e->file : "-", e->line, e->col, e->msg);
-	else
-		snprintf(buf, len, "%s: %s", e->file ? e->file : "-", e->msg);
 }

@@ -11,235 +11,6 @@
 
 #include "core/log.h"
 
-/* ---- errors ---- */
-
-void cfg_path_join(char *buf, size_t len, const char *prefix, const char *key)
-{
-	if (prefix && *prefix && key && *key)
-		snprintf(buf, len, "%s.%s", prefix, key);
-	else
-		snprintf(buf, len, "%s", prefix && *prefix ? prefix : key ? key : "");
-}
-
-static void diag_vadd(struct cfg_diag *d, unsigned line, unsigned col, const char *fmt, va_list ap)
-{
-	struct config_errors *e = d->errs;
-	struct config_error *v = realloc(e->v, (e->n + 1) * sizeof(*v));
-	if (!v)
-		return;
-	e->v = v;
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		return;
-	e->v[e->n++] = (struct config_error){ strdup(d->file ? d->file : "-"), line, col, msg };
-}
-
-void cfg_diag_add(struct cfg_diag *d, unsigned line, unsigned col, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	diag_vadd(d, line, col, fmt, ap);
-	va_end(ap);
-}
-
-void cfg_err(struct cfg_diag *d, const char *prefix, const char *key, const char *fmt, ...)
-{
-	char path[256], full[1024];
-	cfg_path_join(path, sizeof(path), prefix, key);
-	struct cfg_pos pos = { 0, 0 };
-	if (!d->locate || !d->locate(d->locate_ctx, path, &pos))
-		pos = (struct cfg_pos){ 0, 0 };
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(full, sizeof(full), fmt, ap);
-	va_end(ap);
-	cfg_diag_add(d, pos.line, pos.col, "%s%s%s", path, *path ? ": " : "", full);
-}
-
-/* ---- value converters ---- */
-
-static bool parse_u64(const char *s, uint64_t *out)
-{
-	if (!isdigit((unsigned char)*s))
-		return false;
-	uint64_t v = 0;
-	for (; *s; s++) {
-		if (!isdigit((unsigned char)*s) || v > (UINT64_MAX - 9) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return true;
-}
-
-bool cv_uint(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
-	     uint64_t lo, uint64_t hi, uint64_t def, uint64_t *out)
-{
-	uint64_t v;
-	*out = def;
-	if (!s)
-		return true;
-	if (!parse_u64(s, &v)) {
-		cfg_err(d, prefix, key, "expected a whole number %llu..%llu, got \"%s\"",
-			(unsigned long long)lo, (unsigned long long)hi, s);
-		return false;
-	}
-	if (v < lo || v > hi) {
-		cfg_err(d, prefix, key, "%s is out of range %llu..%llu", s,
-			(unsigned long long)lo, (unsigned long long)hi);
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
-bool cv_int(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
-	    int64_t lo, int64_t hi, int64_t def, int64_t *out)
-{
-	uint64_t mag;
-	*out = def;
-	if (!s)
-		return true;
-	bool neg = *s == '-';
-	const char *digits = (*s == '-' || *s == '+') ? s + 1 : s;
-	if (!parse_u64(digits, &mag) || mag > (uint64_t)INT64_MAX) {
-		cfg_err(d, prefix, key, "expected a whole number %lld..%lld, got \"%s\"",
-			(long long)lo, (long long)hi, s);
-		return false;
-	}
-	int64_t v = neg ? -(int64_t)mag : (int64_t)mag;
-	if (v < lo || v > hi) {
-		cfg_err(d, prefix, key, "%s is out of range %lld..%lld", s, (long long)lo,
-			(long long)hi);
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
-bool cv_bool(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
-	     bool def, bool *out)
-{
-	static const char *const yes[] = { "true", "yes", "on" }, *const no[] = { "false", "no", "off" };
-	*out = def;
-	if (!s)
-		return true;
-	for (size_t i = 0; i < 3; i++) {
-		if (!strcasecmp(s, yes[i]) || !strcasecmp(s, no[i])) {
-			*out = !strcasecmp(s, yes[i]);
-			return true;
-		}
-	}
-	cfg_err(d, prefix, key, "expected true or false, got \"%s\"", s);
-	return false;
-}
-
-static void fmt_ms(char *buf, size_t len, uint64_t ms)
-{
-	if (ms && ms % 3600000 == 0)
-		snprintf(buf, len, "%lluh", (unsigned long long)(ms / 3600000));
-	else if (ms && ms % 60000 == 0)
-		snprintf(buf, len, "%llum", (unsigned long long)(ms / 60000));
-	else if (ms && ms % 1000 == 0)
-		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
-	else
-		snprintf(buf, len, "%llums", (unsigned long long)ms);
-}
-
-bool cv_duration(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
-		 uint64_t lo, uint64_t hi, uint64_t def, uint64_t *out)
-{
-	uint64_t v, bare;
-	*out = def;
-	if (!s)
-		return true;
-	if (parse_u64(s, &bare)) {
-		cfg_err(d, prefix, key, "duration \"%s\" has no unit (write e.g. \"%ss\" or \"%sms\")",
-			s, s, s);
-		return false;
-	}
-	if (parse_duration_ms(s, &v) < 0) {
-		cfg_err(d, prefix, key, "invalid duration \"%s\" (expected e.g. 250ms, 2s, 1m, 1h)", s);
-		return false;
-	}
-	if (v < lo || v > hi) {
-		char a[32], b[32];
-		fmt_ms(a, sizeof(a), lo);
-		fmt_ms(b, sizeof(b), hi);
-		cfg_err(d, prefix, key, "%s is out of range %s..%s", s, a, b);
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
-bool cv_str(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
-	    bool required, const char *def, char **out)
-{
-	*out = NULL;
-	if (!s && required) {
-		cfg_err(d, prefix, NULL, "missing required key \"%s\"", key);
-		return false;
-	}
-	if (s && !*s && required) {
-		cfg_err(d, prefix, key, "must not be empty");
-		return false;
-	}
-	if (!s)
-		s = def;
-	*out = s ? strdup(s) : NULL;
-	return true;
-}
-
-bool cv_name(struct cfg_diag *d, const char *prefix, const char *key, const char *s, char **out)
-{
-	if (!cv_str(d, prefix, key, s, true, NULL, out))
-		return false;
-	size_t len = strlen(s);
-	bool ok = len <= 63;
-	for (const char *p = s; *p && ok; p++)
-		ok = isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '.';
-	if (!ok)
-		cfg_err(d, prefix, key, "name \"%s\" must be 1..63 letters, digits, '-', '_' or '.'", s);
-	return ok;
-}
-
-static bool cv_hostport(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
-			struct cfg_addr *out)
-{
-	if (!s) {
-		cfg_err(d, prefix, NULL, "missing required key \"%s\"", key);
-		return false;
-	}
-	if (parse_hostport(s, out) < 0) {
-		cfg_err(d, prefix, key,
-			"invalid address \"%s\" (expected IPv4:port, [IPv6]:port or :port)", s);
-		return false;
-	}
-	return true;
-}
-
-/* ---- addresses ---- */
-
-bool cfg_is_wildcard(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == 0;
-	static const struct in6_addr any = IN6ADDR_ANY_INIT;
-	return !memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr, &any, sizeof(any));
-}
-
-bool cfg_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
-}
-
 /* ---- global keys ---- */
 
 static void build_globals(const struct raw_config *raw, const struct cfg_defaults *defs,
@@ -259,7 +30,7 @@ static void build_globals(const struct raw_config *raw, const struct cfg_default
 	if (c->log_format && strcmp(c->log_format, "logfmt") != 0)
 		cfg_err(d, "log", "format", "unknown format \"%s\" (expected logfmt)", c->log_format);
 	cv_str(d, "control", "socket", raw->control ? raw->control->socket : NULL, false,
-	       "/run/buoy/buoy.sock", &c->control_socket);
+	       BUOY_DEFAULT_CONTROL_SOCKET, &c->control_socket);
 	if (c->control_socket && (c->control_socket[0] != '/' || strlen(c->control_socket) > 107))
 		cfg_err(d, "control", "socket", "must be an absolute path of at most 107 bytes");
 	if (raw->metrics && raw->metrics->listen) {
@@ -308,8 +79,6 @@ static int parse_status_range(const char *s, unsigned *lo, unsigned *hi)
 static void build_expect(const struct raw_health *rh, const char *prefix, struct cfg_diag *d,
 			 struct cfg_health *h)
 {
-	h->expect[0] = (struct status_range){ 200, 200 };
-	h->n_expect = 1;
 	if (!rh || !rh->expect_present)
 		return;
 	char path[256];
@@ -350,44 +119,37 @@ static bool bad_http_token(const char *s)
 static void build_health(const struct raw_health *rh, const char *prefix, struct cfg_diag *d,
 			 struct cfg_health *h)
 {
-	static const char *const types[] = { "tcp", "tls", "http", "https", "none" };
 	char p[256];
 	uint64_t u;
 	cfg_path_join(p, sizeof(p), prefix, "health");
-	h->type = HEALTH_TCP;
-	if (rh && rh->type) {
-		size_t i = 0;
-		while (i < 5 && strcmp(rh->type, types[i]) != 0)
-			i++;
-		if (i == 5)
-			cfg_err(d, p, "type", "unknown type \"%s\" (expected tcp, tls, http, https, none)",
-				rh->type);
-		else
-			h->type = (enum health_type)i;
-	}
-	cv_str(d, p, "path", rh ? rh->path : NULL, false, "/readyz", &h->path);
+	cfg_health_defaults(h);
+	if (rh && rh->type && !health_type_from_name(rh->type, &h->type))
+		cfg_err(d, p, "type", "unknown type \"%s\" (expected tcp, tls, http, https, none)",
+			rh->type);
+	cv_str(d, p, "path", rh ? rh->path : NULL, false, h->path, &h->path);
 	if (h->path && (h->path[0] != '/' || bad_http_token(h->path)))
 		cfg_err(d, p, "path", "must start with '/' and contain no spaces or control characters");
-	cv_str(d, p, "host", rh ? rh->host : NULL, false, NULL, &h->host);
+	cv_str(d, p, "host", rh ? rh->host : NULL, false, h->host, &h->host);
 	if (h->host && (!*h->host || bad_http_token(h->host)))
 		cfg_err(d, p, "host", "must be a non-empty name without spaces");
 	build_expect(rh, p, d, h);
-	cv_duration(d, p, "interval", rh ? rh->interval : NULL, 10, 3600000, 1000, &h->interval_ms);
-	cv_duration(d, p, "timeout", rh ? rh->timeout : NULL, 1, 3600000, 1000, &h->timeout_ms);
-	cv_uint(d, p, "rise", rh ? rh->rise : NULL, 1, 1000, 2, &u);
+	cv_duration(d, p, "interval", rh ? rh->interval : NULL, 10, 3600000, h->interval_ms,
+		    &h->interval_ms);
+	cv_duration(d, p, "timeout", rh ? rh->timeout : NULL, 1, 3600000, h->timeout_ms,
+		    &h->timeout_ms);
+	cv_uint(d, p, "rise", rh ? rh->rise : NULL, 1, 1000, h->rise, &u);
 	h->rise = (uint32_t)u;
-	cv_uint(d, p, "fall", rh ? rh->fall : NULL, 1, 1000, 2, &u);
+	cv_uint(d, p, "fall", rh ? rh->fall : NULL, 1, 1000, h->fall, &u);
 	h->fall = (uint32_t)u;
-	cv_uint(d, p, "port", rh ? rh->port : NULL, 1, 65535, 0, &u);
+	cv_uint(d, p, "port", rh ? rh->port : NULL, 1, 65535, h->port, &u);
 	h->port = (uint16_t)u;
-	cv_bool(d, p, "verify", rh ? rh->verify : NULL, false, &h->verify);
-	cv_str(d, p, "ca_file", rh ? rh->ca_file : NULL, false, NULL, &h->ca_file);
-	cv_str(d, p, "cert_file", rh ? rh->cert_file : NULL, false, NULL, &h->cert_file);
-	cv_str(d, p, "key_file", rh ? rh->key_file : NULL, false, NULL, &h->key_file);
+	cv_bool(d, p, "verify", rh ? rh->verify : NULL, h->verify, &h->verify);
+	cv_str(d, p, "ca_file", rh ? rh->ca_file : NULL, false, h->ca_file, &h->ca_file);
+	cv_str(d, p, "cert_file", rh ? rh->cert_file : NULL, false, h->cert_file, &h->cert_file);
+	cv_str(d, p, "key_file", rh ? rh->key_file : NULL, false, h->key_file, &h->key_file);
 	if (!h->cert_file != !h->key_file)
 		cfg_err(d, p, h->cert_file ? "cert_file" : "key_file",
 			"cert_file and key_file go together (a client certificate needs its key)");
-	h->initial_up = true;
 	if (rh && rh->initial_state) {
 		if (!strcmp(rh->initial_state, "down"))
 			h->initial_up = false;
@@ -404,14 +166,8 @@ static void build_servers(const struct raw_backend *rb, const char *prefix, stru
 		cfg_err(d, prefix, "servers", "a backend needs at least one server");
 		return;
 	}
-	if (rb->servers_count > CFG_MAX_LIST) {
-		cfg_err(d, prefix, "servers", "at most %d servers per backend", CFG_MAX_LIST);
-		return;         /* the duplicate check below is quadratic */
-	}
-	b->servers = calloc(rb->servers_count, sizeof(*b->servers));
-	if (!b->servers)
-		return;
-	b->n_servers = rb->servers_count;
+	b->servers = cfg_list_new(d, prefix, "servers", rb->servers_count, CFG_MAX_LIST,
+				  "servers per backend", sizeof(*b->servers), &b->n_servers);
 	for (size_t i = 0; i < b->n_servers; i++) {
 		const struct raw_server *rs = &rb->servers[i];
 		struct cfg_server *s = &b->servers[i];
@@ -441,23 +197,15 @@ static void build_servers(const struct raw_backend *rb, const char *prefix, stru
 static void build_backend(const struct raw_backend *rb, size_t idx, struct cfg_diag *d,
 			  struct cfg_backend *b)
 {
-	static const char *const algos[] = { "roundrobin", "leastconn", "source", "random" };
 	char p[64];
 	uint64_t u;
 	snprintf(p, sizeof(p), "backends[%zu]", idx);
 	cv_name(d, p, "name", rb->name, &b->name);
 	b->balance = BALANCE_ROUNDROBIN;
-	if (rb->balance) {
-		size_t i = 0;
-		while (i < 4 && strcmp(rb->balance, algos[i]) != 0)
-			i++;
-		if (i == 4)
-			cfg_err(d, p, "balance",
-				"unknown balance \"%s\" (expected roundrobin, leastconn, source, random)",
-				rb->balance);
-		else
-			b->balance = (enum balance_algo)i;
-	}
+	if (rb->balance && !balance_algo_from_name(rb->balance, &b->balance))
+		cfg_err(d, p, "balance",
+			"unknown balance \"%s\" (expected roundrobin, leastconn, source, random)",
+			rb->balance);
 	build_servers(rb, p, d, b);
 	cv_duration(d, p, "connect_timeout", rb->connect_timeout, 1, 3600000, 2000,
 		    &b->connect_timeout_ms);
@@ -545,16 +293,8 @@ static void build_intercept(const struct raw_listener *rl, size_t idx, const str
 {
 	char p[64], ip[96];
 	snprintf(p, sizeof(p), "listeners[%zu]", idx);
-	if (!rl->intercept_count)
-		return;
-	if (rl->intercept_count > CFG_MAX_INTERCEPT) {
-		cfg_err(d, p, "intercept", "at most %d addresses", CFG_MAX_INTERCEPT);
-		return;
-	}
-	l->intercept = calloc(rl->intercept_count, sizeof(*l->intercept));
-	if (!l->intercept)
-		return;
-	l->n_intercept = rl->intercept_count;
+	l->intercept = cfg_list_new(d, p, "intercept", rl->intercept_count, CFG_MAX_INTERCEPT,
+				    "addresses", sizeof(*l->intercept), &l->n_intercept);
 	for (size_t i = 0; i < l->n_intercept; i++) {
 		if (rl->intercept_count > 1)
 			snprintf(ip, sizeof(ip), "%s.intercept[%zu]", p, i);
@@ -571,91 +311,28 @@ static void build_intercept(const struct raw_listener *rl, size_t idx, const str
 	}
 }
 
-size_t cfg_backend_ref(struct cfg_diag *d, const char *prefix, const char *key,
-		       const struct config *c, const char *name)
-{
-	for (size_t j = 0; j < c->n_backends; j++)
-		if (c->backends[j].name && !strcmp(c->backends[j].name, name))
-			return j;
-	const char *guess = NULL;
-	size_t best = strlen(name) / 2 + 1;   /* no "did you mean" from two unrelated short names */
-	if (best > 3)
-		best = 3;
-	for (size_t j = 0; j < c->n_backends; j++) {
-		size_t dist = c->backends[j].name ? cfg_edit_distance(name, c->backends[j].name) : 99;
-		if (dist < best) {
-			best = dist;
-			guess = c->backends[j].name;
-		}
-	}
-	if (guess) {
-		cfg_err(d, prefix, key, "no backend named \"%s\" (did you mean \"%s\"?)", name, guess);
-		return c->n_backends;
-	}
-	char known[256] = "";
-	for (size_t j = 0; j < c->n_backends && strlen(known) < 200; j++) {
-		if (c->backends[j].name)
-			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
-				 *known ? ", " : "", c->backends[j].name);
-	}
-	cfg_err(d, prefix, key, "no backend named \"%s\" (defined: %s)", name,
-		*known ? known : "none");
-	return c->n_backends;
-}
-
-/* Names must be unique within their list: they are how logs, metrics and the CLI refer to them. */
-static void check_unique(struct cfg_diag *d, const char *list, const char *what,
-			 const void *arr, size_t n, size_t stride, size_t name_off)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *a = *(char *const *)((const char *)arr + i * stride + name_off);
-		for (size_t j = 0; a && j < i; j++) {
-			const char *b = *(char *const *)((const char *)arr + j * stride + name_off);
-			if (b && !strcmp(a, b)) {
-				char p[64];
-				snprintf(p, sizeof(p), "%s[%zu]", list, i);
-				cfg_err(d, p, "name", "duplicate %s name \"%s\" (also %s[%zu])", what, a,
-					list, j);
-				break;
-			}
-		}
-	}
-}
-
-static bool list_size_ok(struct cfg_diag *d, const char *key, unsigned n)
-{
-	if (n <= CFG_MAX_LIST)
-		return true;
-	cfg_err(d, "", key, "at most %d entries", CFG_MAX_LIST);
-	return false;
-}
-
 size_t cfg_build(const struct raw_config *raw, const struct cfg_defaults *defs,
 		 struct cfg_diag *d, struct config *c)
 {
 	size_t before = d->errs->n;
 	build_globals(raw, defs, d, c);
-	if (!list_size_ok(d, "backends", raw->backends_count) ||
-	    !list_size_ok(d, "listeners", raw->listeners_count) ||
-	    !list_size_ok(d, "vrrp", raw->vrrp_count))
+	if (!cfg_list_ok(d, "", "backends", raw->backends_count, CFG_MAX_LIST, "entries") ||
+	    !cfg_list_ok(d, "", "listeners", raw->listeners_count, CFG_MAX_LIST, "entries") ||
+	    !cfg_list_ok(d, "", "vrrp", raw->vrrp_count, CFG_MAX_LIST, "entries"))
 		return d->errs->n - before;     /* cross-checks below are quadratic */
-	if (raw->backends_count) {
-		c->backends = calloc(raw->backends_count, sizeof(*c->backends));
-		c->n_backends = c->backends ? raw->backends_count : 0;
-	}
+	c->backends = cfg_list_new(d, "", "backends", raw->backends_count, CFG_MAX_LIST, "entries",
+				   sizeof(*c->backends), &c->n_backends);
 	for (size_t i = 0; i < c->n_backends; i++)
 		build_backend(&raw->backends[i], i, d, &c->backends[i]);
-	check_unique(d, "backends", "backend", c->backends, c->n_backends, sizeof(*c->backends),
+	cfg_check_unique(d, "backends", "backend", c->backends, c->n_backends, sizeof(*c->backends),
 		     offsetof(struct cfg_backend, name));
-	if (raw->listeners_count) {
-		c->listeners = calloc(raw->listeners_count, sizeof(*c->listeners));
-		c->n_listeners = c->listeners ? raw->listeners_count : 0;
-	}
+	c->listeners = cfg_list_new(d, "", "listeners", raw->listeners_count, CFG_MAX_LIST,
+				    "entries", sizeof(*c->listeners), &c->n_listeners);
 	for (size_t i = 0; i < c->n_listeners; i++)
 		build_listener(&raw->listeners[i], i, c, d, &c->listeners[i]);
 	for (size_t i = 0; i < c->n_listeners; i++)
 		build_intercept(&raw->listeners[i], i, c, d, &c->listeners[i]);
-	check_unique(d, "listeners", "listener", c->listeners, c->n_listeners,
+	cfg_check_unique(d, "listeners", "listener", c->listeners, c->n_listeners,
 		     sizeof(*c->listeners), offsetof(struct cfg_listener, name));
 	cfg_build_vrrp(raw, d, c);
 	cfg_build_bgp(raw, d, c);

@@ -262,13 +262,8 @@ static bool parse_u16(const char *s, size_t n, uint16_t *out)
 static void build_communities(const struct raw_bgp_announce *r, const char *ap,
 			      struct cfg_diag *d, struct cfg_bgp_announce *a)
 {
-	if (!r->communities_count)
-		return;
-	if (r->communities_count > MAX_BGP_ITEMS) {
-		cfg_err(d, ap, "communities", "at most %d communities", MAX_BGP_ITEMS);
-		return;
-	}
-	a->communities = calloc(r->communities_count, sizeof(*a->communities));
+	a->communities = cfg_list_new(d, ap, "communities", r->communities_count, MAX_BGP_ITEMS,
+				      "communities", sizeof(*a->communities), NULL);
 	if (!a->communities)
 		return;
 	for (size_t i = 0; i < r->communities_count; i++) {
@@ -369,15 +364,13 @@ static void build_lists(const struct raw_bgp *r, struct cfg_diag *d, const struc
 		cfg_err(d, "bgp", "peers", "at least one peer is required (the routers to announce to)");
 	if (!r->announce_count)
 		cfg_err(d, "bgp", "announce", "at least one prefix is required (the VIPs to announce)");
-	if (r->peers_count > MAX_BGP_ITEMS || r->announce_count > MAX_BGP_ITEMS) {
-		cfg_err(d, "bgp", r->peers_count > MAX_BGP_ITEMS ? "peers" : "announce",
-			"at most %d entries", MAX_BGP_ITEMS);
+	if (!cfg_list_ok(d, "bgp", "peers", r->peers_count, MAX_BGP_ITEMS, "entries") ||
+	    !cfg_list_ok(d, "bgp", "announce", r->announce_count, MAX_BGP_ITEMS, "entries"))
 		return;        /* the duplicate checks are quadratic */
-	}
-	if (r->peers_count && (b->peers = calloc(r->peers_count, sizeof(*b->peers))))
-		b->n_peers = r->peers_count;
-	if (r->announce_count && (b->announce = calloc(r->announce_count, sizeof(*b->announce))))
-		b->n_announce = r->announce_count;
+	b->peers = cfg_list_new(d, "bgp", "peers", r->peers_count, MAX_BGP_ITEMS, "entries",
+				sizeof(*b->peers), &b->n_peers);
+	b->announce = cfg_list_new(d, "bgp", "announce", r->announce_count, MAX_BGP_ITEMS,
+				   "entries", sizeof(*b->announce), &b->n_announce);
 	for (size_t i = 0; i < b->n_peers; i++)
 		build_peer(&r->peers[i], i, d, &b->peers[i]);
 	for (size_t i = 0; i < b->n_announce; i++)

@@ -4,6 +4,7 @@
 
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,13 +66,8 @@ static void build_unicast(const struct raw_vrrp *rv, const char *p, struct cfg_d
 			cfg_err(d, p, "unicast_source", "%s address for an %s instance",
 				family_name(v->unicast_source.ss_family), family_name(v->family));
 	}
-	if (!rv->unicast_peers_count)
-		return;
-	if (rv->unicast_peers_count > MAX_PEERS) {
-		cfg_err(d, p, "unicast_peers", "at most %d peers", MAX_PEERS);
-		return;
-	}
-	v->unicast_peers = calloc(rv->unicast_peers_count, sizeof(*v->unicast_peers));
+	v->unicast_peers = cfg_list_new(d, p, "unicast_peers", rv->unicast_peers_count, MAX_PEERS,
+					"peers", sizeof(*v->unicast_peers), NULL);
 	if (!v->unicast_peers)
 		return;
 	for (size_t i = 0; i < rv->unicast_peers_count; i++) {
@@ -175,19 +171,22 @@ static void build_track_scripts(const struct raw_track *t, const char *p, struct
 		uint64_t u;
 		int64_t w;
 		snprintf(sp, sizeof(sp), "%s.track.scripts[%zu]", p, i);
+		cfg_track_script_defaults(s);
 		cv_str(d, sp, "command", rs->command, true, NULL, &s->command);
 		cv_str(d, sp, "name", rs->name, false, rs->command, &s->name);
 		if (s->name && !*s->name)
 			cfg_err(d, sp, "name", "must not be empty");
-		cv_duration(d, sp, "interval", rs->interval, 10, 3600000, 2000, &s->interval_ms);
+		cv_duration(d, sp, "interval", rs->interval, 10, 3600000, s->interval_ms,
+			    &s->interval_ms);
+		/* the timeout defaults to the interval given, not to the default interval */
 		cv_duration(d, sp, "timeout", rs->timeout, 1, 3600000, s->interval_ms, &s->timeout_ms);
-		cv_int(d, sp, "weight", rs->weight, -254, 254, 0, &w);
+		cv_int(d, sp, "weight", rs->weight, -254, 254, s->weight, &w);
 		s->weight = (int32_t)w;
-		cv_uint(d, sp, "rise", rs->rise, 1, 1000, 1, &u);
+		cv_uint(d, sp, "rise", rs->rise, 1, 1000, s->rise, &u);
 		s->rise = (uint32_t)u;
-		cv_uint(d, sp, "fall", rs->fall, 1, 1000, 1, &u);
+		cv_uint(d, sp, "fall", rs->fall, 1, 1000, s->fall, &u);
 		s->fall = (uint32_t)u;
-		cv_str(d, sp, "user", rs->user, false, NULL, &s->user);
+		cv_str(d, sp, "user", rs->user, false, s->user, &s->user);
 		if (s->user && !*s->user)
 			cfg_err(d, sp, "user", "must not be empty");
 	}
@@ -320,25 +319,12 @@ static void check_clashes(struct cfg_diag *d, const struct config *c)
 
 void cfg_build_vrrp(const struct raw_config *raw, struct cfg_diag *d, struct config *c)
 {
-	if (!raw->vrrp_count)
-		return;
-	c->vrrp = calloc(raw->vrrp_count, sizeof(*c->vrrp));
-	if (!c->vrrp)
-		return;
-	c->n_vrrp = raw->vrrp_count;
+	c->vrrp = cfg_list_new(d, "", "vrrp", raw->vrrp_count, CFG_MAX_LIST, "entries",
+			       sizeof(*c->vrrp), &c->n_vrrp);
 	for (size_t i = 0; i < c->n_vrrp; i++)
 		build_instance(&raw->vrrp[i], i, c, d, &c->vrrp[i]);
-	for (size_t i = 0; i < c->n_vrrp; i++) {
-		for (size_t j = 0; j < i; j++) {
-			if (c->vrrp[i].name && c->vrrp[j].name && !strcmp(c->vrrp[i].name, c->vrrp[j].name)) {
-				char p[64];
-				snprintf(p, sizeof(p), "vrrp[%zu]", i);
-				cfg_err(d, p, "name", "duplicate vrrp instance name \"%s\" (also vrrp[%zu])",
-					c->vrrp[i].name, j);
-				break;
-			}
-		}
-	}
+	cfg_check_unique(d, "vrrp", "vrrp instance", c->vrrp, c->n_vrrp, sizeof(*c->vrrp),
+			 offsetof(struct cfg_vrrp, name));
 	check_clashes(d, c);
 }
 

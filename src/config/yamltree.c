@@ -39,32 +39,6 @@ const char *ydoc_kind(const yaml_node_t *n)
 	}
 }
 
-/* Edit distance, for "did you mean" on unknown keys and names; both are short. */
-size_t cfg_edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 64 || lb > 64)
-		return 99;
-	size_t row[65];
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t best = diag + (a[i - 1] != b[j - 1]);
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 static void unknown_key(struct cfg_diag *d, const yaml_node_t *key, const char *path,
 			const cyaml_schema_field_t *fields)
 {

@@ -3,9 +3,10 @@
 #define BUOY_CTL_CLIENT_H
 #include <stdbool.h>
 
+#include "config/config.h"
 #include "core/strbuf.h"
 
-#define CTL_DEFAULT_SOCKET "/run/buoy/buoy.sock"
+#define CTL_DEFAULT_SOCKET BUOY_DEFAULT_CONTROL_SOCKET   /* no config file to read it from */
 
 /* true for the commands ctl_cli() runs. */
 bool ctl_cli_command(const char *cmd);

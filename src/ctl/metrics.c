@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vrrp/fsm.h"
+
 /* Label lists are NULL-terminated key, value, key, value... */
 #define LABELS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
@@ -225,15 +227,13 @@ static void intercept_metrics(struct strbuf *b, const struct snapshot *s)
 	sample(b, "buoy_intercept_failures_total", NULL, x->st.failures_total);
 }
 
-static const char *const vrrp_states[] = { "init", "backup", "master", "fault" };
-
 static void vrrp_metrics(struct strbuf *b, const struct snapshot *s)
 {
 	family(b, "buoy_vrrp_state", "gauge", "One-hot VRRP state: 1 for the current state label.");
 	for (size_t i = 0; i < s->n_vrrp; i++)
-		for (size_t k = 0; k < sizeof(vrrp_states) / sizeof(vrrp_states[0]); k++)
-			sample(b, "buoy_vrrp_state", LABELS("instance", s->vrrp[i].name, "state", vrrp_states[k]),
-			       s->vrrp[i].state && strcmp(s->vrrp[i].state, vrrp_states[k]) == 0);
+		for (enum vrrp_state k = 0; k < VRRP_STATE__COUNT; k++)
+			sample(b, "buoy_vrrp_state", LABELS("instance", s->vrrp[i].name, "state", vrrp_state_label(k)),
+			       s->vrrp[i].state && strcmp(s->vrrp[i].state, vrrp_state_label(k)) == 0);
 	family(b, "buoy_vrrp_priority", "gauge", "VRRP priority, kind=base (configured) or effective (trackers applied).");
 	for (size_t i = 0; i < s->n_vrrp; i++) {
 		sample(b, "buoy_vrrp_priority", LABELS("instance", s->vrrp[i].name, "kind", "base"),

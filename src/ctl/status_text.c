@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "ctl/status.h"
+#include "track/track.h"
 
 #define TABLE_MAX_COLS 12
 #define CELL_MAX 160
@@ -106,7 +108,7 @@ static void vrrp_table(const struct snapshot *s, struct strbuf *b)
 		for (size_t k = 0; k < v->n_trackers; k++)
 			snprintf(trk + strlen(trk), sizeof(trk) - strlen(trk), "%s%s:%s=%s", k ? "," : "",
 				 v->trackers[k].kind, v->trackers[k].name,
-				 v->trackers[k].ok ? "ok" : v->trackers[k].state && strcmp(v->trackers[k].state, "init") == 0 ? "init" : "FAIL");
+				 v->trackers[k].ok ? "ok" : v->trackers[k].state && strcmp(v->trackers[k].state, track_state_name(TRACK_INIT)) == 0 ? "init" : "FAIL");
 		table_row(&t, (const char *[]){ v->name, v->state, prio, master, since, vips,
 						trk[0] ? trk : "-" });
 	}
@@ -177,7 +179,7 @@ static void listener_table(const struct snapshot *s, struct strbuf *b)
 static void check_cell(const struct snap_backend *be, const struct snap_server *sv, char *buf, size_t len)
 {
 	char ago[32];
-	if (strcmp(be->health_type, "none") == 0) {
+	if (strcmp(be->health_type, health_type_name(HEALTH_NONE)) == 0) {
 		snprintf(buf, len, "no check");
 		return;
 	}

@@ -11,11 +11,7 @@
 #include "track/track.h"
 #include "vrrp/vrrp.h"
 
-static const char *const balance_names[] = { "roundrobin", "leastconn", "source", "random" };
-static const char *const health_names[] = { "tcp", "tls", "http", "https", "none" };
 static const char *const result_names[] = { "none", "ok", "fail" };
-/* metric label values: lower case, stable */
-static const char *const vrrp_state_labels[VRRP_STATE__COUNT] = { "init", "backup", "master", "fault" };
 
 #define NAME(tab, i) ((size_t)(i) < sizeof(tab) / sizeof(tab[0]) ? tab[i] : "unknown")
 
@@ -67,8 +63,8 @@ static int take_backends(struct snapshot *o, struct pool *p, uint64_t now_ms)
 		struct snap_backend *ob = &o->backends[i];
 		*ob = (struct snap_backend){
 			.name = b->cfg.name,
-			.balance = NAME(balance_names, b->cfg.balance),
-			.health_type = NAME(health_names, b->cfg.health.type),
+			.balance = balance_algo_name(b->cfg.balance),
+			.health_type = health_type_name(b->cfg.health.type),
 			.queue_length = atomic_load_explicit(&b->queue_len, memory_order_relaxed),
 			.queue_timeouts_total = atomic_load_explicit(&b->queue_timeouts_total, memory_order_relaxed),
 			.no_server_total = atomic_load_explicit(&b->no_server_total, memory_order_relaxed),
@@ -116,7 +112,7 @@ static void take_vrrp_one(struct snap_vrrp *o, const struct vrrp_status *st, con
 			  uint64_t now_ms)
 {
 	*o = (struct snap_vrrp){
-		.name = st->name, .interface = st->interface, .state = NAME(vrrp_state_labels, st->state),
+		.name = st->name, .interface = st->interface, .state = vrrp_state_label(st->state),
 		.version = st->version, .router_id = st->vrid, .base_priority = st->base_priority,
 		.effective_priority = st->effective_priority, .unfit = st->unfit,
 		.state_since_ago_ms = ago(now_ms, st->state_since_ms),
@@ -129,25 +125,21 @@ static void take_vrrp_one(struct snap_vrrp *o, const struct vrrp_status *st, con
 	for (size_t k = 0; cv && k < cv->n_vips && k < SNAP_VRRP_MAX_VIPS; k++)
 		o->vips[o->n_vips++] = cv->vips[k].text;
 	for (size_t k = 0; k < VRRP_STATE__COUNT && k < SNAP_VRRP_MAX_COUNTS; k++)
-		o->transitions[o->n_transitions++] = (struct snap_count){ vrrp_state_labels[k], st->transitions_total[k] };
+		o->transitions[o->n_transitions++] = (struct snap_count){ vrrp_state_label(k), st->transitions_total[k] };
 	for (size_t k = 1; k < VRRP_DROP__COUNT && o->n_drops < SNAP_VRRP_MAX_COUNTS; k++)
 		o->drops[o->n_drops++] = (struct snap_count){ vrrp_drop_names[k], st->drops_total[k] };
 }
 
 static void take_trackers(struct snap_vrrp *o, const struct track_set *ts)
 {
-	static const char *const kinds[] = { [TRACK_IFACE] = "interface", [TRACK_SCRIPT] = "script",
-					     [TRACK_BACKEND] = "backend" };
-	static const char *const states[] = { [TRACK_INIT] = "init", [TRACK_UP] = "up",
-					      [TRACK_DOWN] = "down" };
 	size_t n = ts ? track_set_count(ts) : 0;
 	for (size_t k = 0; k < n && o->n_trackers < SNAP_VRRP_MAX_TRACKERS; k++) {
 		const struct tracker *t = track_set_get(ts, k);
 		if (!t)
 			continue;
 		o->trackers[o->n_trackers++] = (struct snap_tracker){
-			.kind = NAME(kinds, t->kind), .name = t->name, .ok = t->rf.state == TRACK_UP,
-			.state = NAME(states, t->rf.state), .weight = t->weight,
+			.kind = track_kind_name(t->kind), .name = t->name, .ok = t->rf.state == TRACK_UP,
+			.state = track_state_name(t->rf.state), .weight = t->weight,
 		};
 	}
 }

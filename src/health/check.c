@@ -80,17 +80,12 @@ struct health {
  * (daemon exit) stays reachable rather than leaked. */
 static struct health *stopped_list;
 
-static const char *const type_names[] = { "tcp", "tls", "http", "https", "none" };
-
 static uint64_t mono_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
-
-static bool type_uses_tls(enum health_type t) { return t == HEALTH_TLS || t == HEALTH_HTTPS; }
-static bool type_uses_http(enum health_type t) { return t == HEALTH_HTTP || t == HEALTH_HTTPS; }
 
 /* "connection refused", "no route to host": errno text as people say it (lower case). */
 static void errno_reason(int err, const char *prefix, char *buf, size_t len)
@@ -188,11 +183,11 @@ static void check_done(struct hc_server *cs, bool ok, const char *reason)
 	if (c == HEALTH_BECAME_DOWN)
 		log_warn("server down", "backend=%s server=%s reason=\"%s\" checks_failed=%u check=%s%s%s",
 			 hb->name, cs->name, s->health.reason, s->health.consecutive_fail,
-			 type_names[hb->type], hb->port ? " checked=" : "", hb->port ? cs->target : "");
+			 health_type_name(hb->type), hb->port ? " checked=" : "", hb->port ? cs->target : "");
 	else if (c == HEALTH_BECAME_UP)
 		log_info("server up", "backend=%s server=%s reason=\"%s\" checks_ok=%u check=%s%s%s",
 			 hb->name, cs->name, s->health.reason, s->health.consecutive_ok,
-			 type_names[hb->type], hb->port ? " checked=" : "", hb->port ? cs->target : "");
+			 health_type_name(hb->type), hb->port ? " checked=" : "", hb->port ? cs->target : "");
 	log_backend_state(hb, now);
 
 	/* the period is measured from the start of this check, so checks do not drift by their
@@ -383,7 +378,7 @@ static void on_connected(struct hc_server *cs)
 	struct hc_backend *hb = cs->hb;
 	if (hb->type == HEALTH_HTTP) {
 		begin_http(cs);
-	} else if (type_uses_tls(hb->type)) {
+	} else if (health_type_uses_tls(hb->type)) {
 		cs->ssl = health_tls_new(hb->ctx, cs->io.fd, hb->host, cs->ip, hb->verify);
 		if (!cs->ssl) {
 			check_done(cs, false, "TLS: cannot create session");
@@ -460,15 +455,6 @@ static void check_start(struct loop *l, struct timer *t)
 
 /* ---- setup ---- */
 
-/* Path and host go into the request line and a header: no spaces, controls or CR/LF. */
-static bool safe_token(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s == 0x7f)
-			return false;
-	return true;
-}
-
 static int server_target(struct hc_server *cs, uint16_t port_override)
 {
 	memcpy(&cs->addr, &cs->s->cfg.addr.ss, sizeof(cs->addr));
@@ -527,7 +513,7 @@ static int server_init(struct hc_backend *hb, struct hc_server *cs, struct serve
 	}
 	if (!cs->name[0])
 		cs->name = cs->target;
-	if (type_uses_http(hb->type) && build_request(cs, cfg->path ? cfg->path : "/readyz") < 0)
+	if (health_type_uses_http(hb->type) && build_request(cs, cfg->path) < 0)
 		return -1;
 	cs->seed = health_seed(s->key ? s->key : (uint64_t)idx + 1, hb->b->idx * 1000003u + idx);
 	/* a reload restarts the checks of a server it keeps: its state carries over */
@@ -545,24 +531,17 @@ static int backend_init(struct health *h, struct hc_backend *hb, struct backend 
 	hb->b = b;
 	hb->name = b->cfg.name ? b->cfg.name : "?";
 	hb->type = cfg->type;
-	hb->interval_ms = cfg->interval_ms ? cfg->interval_ms : 1000;
-	hb->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 1000;
-	hb->rise = cfg->rise ? cfg->rise : 2;
-	hb->fall = cfg->fall ? cfg->fall : 2;
+	hb->interval_ms = cfg->interval_ms;
+	hb->timeout_ms = cfg->timeout_ms;
+	hb->rise = cfg->rise;
+	hb->fall = cfg->fall;
 	hb->verify = cfg->verify;
 	hb->port = cfg->port;
 	hb->n_expect = cfg->n_expect <= CFG_MAX_EXPECT ? cfg->n_expect : CFG_MAX_EXPECT;
 	memcpy(hb->expect, cfg->expect, sizeof(hb->expect));
-	const char *path = cfg->path ? cfg->path : "/readyz";
-	if ((cfg->host && (!cfg->host[0] || !safe_token(cfg->host))) || path[0] != '/' ||
-	    !safe_token(path)) {
-		log_error("health check setup failed", "backend=%s reason=\"path or host has spaces or control characters\"",
-			  hb->name);
-		return -1;
-	}
 	if (cfg->host && !(hb->host = strdup(cfg->host)))
 		return -1;
-	if (type_uses_tls(hb->type)) {
+	if (health_type_uses_tls(hb->type)) {
 		char err[300];
 		hb->ctx = health_tls_ctx_new(cfg, hb->name, err, sizeof(err));
 		if (!hb->ctx) {
@@ -615,7 +594,7 @@ struct health *health_start(struct loop *l, struct pool *p)
 			timer_arm_in(l, &cs->next, health_first_delay(hb->interval_ms, &cs->seed));
 		}
 		log_info("health checks started", "backend=%s check=%s servers=%zu interval_ms=%llu timeout_ms=%llu rise=%u fall=%u",
-			 hb->name, type_names[hb->type], hb->n_servers,
+			 hb->name, health_type_name(hb->type), hb->n_servers,
 			 (unsigned long long)hb->interval_ms, (unsigned long long)hb->timeout_ms,
 			 hb->rise, hb->fall);
 	}

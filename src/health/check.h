@@ -5,7 +5,9 @@
  *   connect ─► [TLS handshake] ─► [send GET, read the status line] ─► result
  * and `timeout` bounds the whole of it. Results feed the rise/fall machine in the server's
  * `health` (proxy/pool.h, main-thread owned); its `up` is mirrored into the atomic `active_up`
- * that workers read. Every transition is logged once with the reason.
+ * that workers read. Every transition is logged once with the reason. The settings are the
+ * backend's cfg_health as config built it (defaults applied, path and host checked there):
+ * nothing here fills in or re-checks a value; hand-built ones start from cfg_health_defaults().
  *
  * Types: tcp (connect succeeds), tls (plus a TLS handshake), http / https (plus
  * `GET <path> HTTP/1.1`, Host <host>, Connection: close; the status must be in expect_status).

@@ -34,6 +34,21 @@ struct track_result track_effective(uint8_t base, const struct track_input *t, s
 	return r;
 }
 
+static const char *const state_names[] = { [TRACK_INIT] = "init", [TRACK_UP] = "up",
+					    [TRACK_DOWN] = "down" };
+static const char *const kind_names[] = { [TRACK_IFACE] = "interface", [TRACK_SCRIPT] = "script",
+					  [TRACK_BACKEND] = "backend" };
+
+const char *track_state_name(enum track_state s)
+{
+	return (size_t)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "unknown";
+}
+
+const char *track_kind_name(enum track_kind k)
+{
+	return (size_t)k < sizeof(kind_names) / sizeof(kind_names[0]) ? kind_names[k] : "unknown";
+}
+
 bool track_rf_update(struct track_rf *s, bool ok, uint32_t rise, uint32_t fall)
 {
 	if (rise == 0)
@@ -72,11 +87,6 @@ struct track_set {
 	struct track_result last;
 };
 
-static const char *state_name(enum track_state s)
-{
-	return s == TRACK_UP ? "up" : s == TRACK_DOWN ? "down" : "init";
-}
-
 static void recompute(struct track_set *ts, bool notify)
 {
 	for (size_t i = 0; i < ts->n; i++) {
@@ -102,8 +112,8 @@ static void set_state(struct tracker *t, enum track_state s)
 	if (t->rf.state == s)
 		return;
 	log_info("tracker changed", "%s=%s kind=%s name=%s state=%s",
-		 t->set->p.owner_kind, t->set->p.owner, t->kind == TRACK_IFACE ? "interface" : "backend", t->name,
-		 state_name(s));
+		 t->set->p.owner_kind, t->set->p.owner, track_kind_name(t->kind), t->name,
+		 track_state_name(s));
 	t->rf.state = s;
 }
 
@@ -122,7 +132,7 @@ static void script_done(struct child *c, enum spawn_result r, int status, void *
 		t->timeouts_total++;
 	if (track_rf_update(&t->rf, ok, t->script->rise, t->script->fall))
 		log_info("track script changed", "%s=%s script=%s state=%s result=%s status=%d",
-			 ts->p.owner_kind, ts->p.owner, t->name, state_name(t->rf.state),
+			 ts->p.owner_kind, ts->p.owner, t->name, track_state_name(t->rf.state),
 			 r == SPAWN_EXITED ? "exit" : r == SPAWN_SIGNALED ? "signal"
 			 : r == SPAWN_TIMEOUT ? "timeout" : "failed", status);
 	recompute(ts, true);
@@ -137,14 +147,12 @@ static void script_timer(struct loop *l, struct timer *tm)
 static void script_start(struct tracker *t)
 {
 	struct track_set *ts = t->set;
-	uint64_t interval = t->script->interval_ms ? t->script->interval_ms : 2000;
-	uint64_t timeout = t->script->timeout_ms ? t->script->timeout_ms : interval;
 	/* The next run is planned from this start; a still-running script delays it (never two). */
-	timer_arm_in(ts->loop, &t->next_run, interval);
+	timer_arm_in(ts->loop, &t->next_run, t->script->interval_ms);
 	if (child_running(&t->child))
 		return;
 	int rc = child_spawn_shell(ts->loop, &t->child, t->script->command, NULL, 0, &t->user,
-				   timeout, script_done, t);
+				   t->script->timeout_ms, script_done, t);
 	if (rc < 0) {
 		log_error("track script spawn failed", "%s=%s script=%s err=\"%s\"",
 			  ts->p.owner_kind, ts->p.owner, t->name, strerror(-rc));
@@ -160,7 +168,7 @@ static void init_script(struct track_set *ts, struct tracker *t, const struct cf
 	char why[256];
 	t->kind = TRACK_SCRIPT;
 	t->script = s;
-	t->name = s->name ? s->name : s->command;
+	t->name = s->name;
 	t->weight = s->weight;
 	t->child.io.fd = -1;
 	timer_init(&t->next_run, script_timer, t);

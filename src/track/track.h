@@ -32,6 +32,8 @@
 #include "core/spawn.h"
 
 enum track_state { TRACK_INIT, TRACK_UP, TRACK_DOWN };
+/* "init" "up" "down": the log's state= and status's tracker state ("unknown" out of range). */
+const char *track_state_name(enum track_state s);
 
 struct track_input {
 	int32_t weight;
@@ -59,6 +61,8 @@ bool track_rf_update(struct track_rf *s, bool ok, uint32_t rise, uint32_t fall);
 /* ---- the shell ---- */
 
 enum track_kind { TRACK_IFACE, TRACK_SCRIPT, TRACK_BACKEND };
+/* "interface" "script" "backend": the log's kind= and status's tracker kind. */
+const char *track_kind_name(enum track_kind k);
 
 struct track_set;
 
@@ -93,7 +97,8 @@ struct track_set_params {
 	const char *owner_kind;            /* log key: "instance" (VRRP), "announce" (BGP) */
 	const char *owner;                 /* its value: the instance name, the prefix */
 	uint8_t base_priority;             /* 1..255; BGP: any (only the fault flag is read) */
-	/* the trackers (config arrays; must outlive the set) */
+	/* the trackers (config arrays as config built them, defaults applied: hand-built scripts
+	 * start from cfg_track_script_defaults(); must outlive the set) */
 	const struct cfg_track_iface *ifaces;
 	size_t n_ifaces;
 	const struct cfg_track_script *scripts;

@@ -10,6 +10,18 @@ const char *const vrrp_state_names[VRRP_STATE__COUNT] = {
 	[VRRP_STATE_FAULT] = "FAULT",
 };
 
+static const char *const state_labels[VRRP_STATE__COUNT] = {
+	[VRRP_STATE_INIT] = "init",
+	[VRRP_STATE_BACKUP] = "backup",
+	[VRRP_STATE_MASTER] = "master",
+	[VRRP_STATE_FAULT] = "fault",
+};
+
+const char *vrrp_state_label(enum vrrp_state s)
+{
+	return (size_t)s < VRRP_STATE__COUNT ? state_labels[s] : "unknown";
+}
+
 uint32_t vrrp_skew_ms(uint8_t version, uint8_t priority, uint32_t master_adver_int_ms)
 {
 	if (version == 2) /* RFC 3768: (256 - Priority) / 256 seconds */

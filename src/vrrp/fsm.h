@@ -31,6 +31,9 @@ enum vrrp_state { VRRP_STATE_INIT, VRRP_STATE_BACKUP, VRRP_STATE_MASTER, VRRP_ST
 		  VRRP_STATE__COUNT };
 
 extern const char *const vrrp_state_names[VRRP_STATE__COUNT]; /* "INIT" "BACKUP" "MASTER" "FAULT" */
+/* Lower case, for status and the buoy_vrrp_state metric label: "init" "backup" "master" "fault"
+ * ("unknown" out of range). Stable: dashboards and alerts match on them. */
+const char *vrrp_state_label(enum vrrp_state s);
 
 enum vrrp_action_type {
 	VRRP_ACT_SEND_ADVERT,       /* .priority (0 on shutdown / fault) */

@@ -414,6 +414,54 @@ static void test_defaults(void **state)
 	config_free(c);
 }
 
+/* cfg_health_defaults and cfg_track_script_defaults are what the loader gives: code that builds
+ * a config by hand (tests) gets the same values the engines see in production. */
+static void test_hand_built_defaults_match_loader(void **state)
+{
+	(void)state;
+	struct config *c = expect_ok(
+		"listeners:\n"
+		"  - { name: api, bind: \"198.18.0.100:6443\", backend: api }\n"
+		"backends:\n"
+		"  - { name: api, servers: [ { address: \"198.18.0.21:6443\" } ], health: {} }\n"
+		"vrrp:\n"
+		"  - name: vip\n"
+		"    interface: eth0\n"
+		"    router_id: 7\n"
+		"    virtual_ips: [198.18.0.100/24]\n"
+		"    track: { scripts: [ { command: /bin/true } ] }\n");
+	struct cfg_health h;
+	cfg_health_defaults(&h);
+	const struct cfg_health *lh = &c->backends[0].health;
+	assert_int_equal(lh->type, h.type);
+	assert_string_equal(lh->path, h.path);
+	assert_true(lh->path != h.path);               /* the loader's is its own copy */
+	assert_null(h.host);
+	assert_null(lh->host);
+	assert_int_equal(lh->n_expect, h.n_expect);
+	assert_memory_equal(lh->expect, h.expect, sizeof(h.expect));
+	assert_int_equal(lh->interval_ms, h.interval_ms);
+	assert_int_equal(lh->timeout_ms, h.timeout_ms);
+	assert_int_equal(lh->rise, h.rise);
+	assert_int_equal(lh->fall, h.fall);
+	assert_int_equal(lh->port, h.port);
+	assert_int_equal(lh->verify, h.verify);
+	assert_int_equal(lh->initial_up, h.initial_up);
+	assert_true(!h.ca_file && !h.cert_file && !h.key_file);
+	struct cfg_track_script s;
+	cfg_track_script_defaults(&s);
+	const struct cfg_track_script *ls = &c->vrrp[0].track_scripts[0];
+	assert_string_equal(ls->name, "/bin/true");    /* the name defaults to the command */
+	assert_int_equal(ls->interval_ms, s.interval_ms);
+	assert_int_equal(ls->timeout_ms, s.timeout_ms);
+	assert_int_equal(ls->weight, s.weight);
+	assert_int_equal(ls->rise, s.rise);
+	assert_int_equal(ls->fall, s.fall);
+	assert_null(ls->user);
+	assert_null(s.user);
+	config_free(c);
+}
+
 static void test_v2_default_interval_and_single_server_retries(void **state)
 {
 	(void)state;
@@ -768,6 +816,7 @@ int main(void)
 		cmocka_unit_test(test_format_sockaddr),
 		cmocka_unit_test(test_full_config_round_trip),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_hand_built_defaults_match_loader),
 		cmocka_unit_test(test_v2_default_interval_and_single_server_retries),
 		cmocka_unit_test(test_empty_sections_and_node_local),
 		cmocka_unit_test(test_expect_status_forms),

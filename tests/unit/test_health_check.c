@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "health/check.h"
@@ -145,10 +146,11 @@ static void fixture_init(struct fixture *f, enum health_type type, const uint16_
 {
 	memset(f, 0, sizeof(*f));
 	f->b.cfg.name = "apiservers";
-	f->b.cfg.health = (struct cfg_health){
-		.type = type, .path = "/readyz", .interval_ms = 50, .timeout_ms = 150,
-		.rise = 2, .fall = 2, .initial_up = true, .n_expect = 1, .expect = { { 200, 200 } },
-	};
+	/* config's defaults (path /readyz, rise/fall 2, expect 200, initial up), faster timers */
+	cfg_health_defaults(&f->b.cfg.health);
+	f->b.cfg.health.type = type;
+	f->b.cfg.health.interval_ms = 50;
+	f->b.cfg.health.timeout_ms = 150;
 	f->b.servers = f->sp;
 	f->b.n_servers = n;
 	for (size_t i = 0; i < n; i++) {
@@ -487,11 +489,19 @@ static void test_setup_errors_and_none(void **state)
 	free(log);
 	unlink(junk);
 
-	fixture_init(&f, HEALTH_HTTP, &port, 1);
-	f.b.cfg.health.path = "/readyz HTTP/1.1\r\nX: y";
-	capture_start();
-	assert_null(health_start(L, &f.pool));
-	free(capture_stop());
+	/* a path that would inject a header never reaches a check: config refuses it */
+	const char *inject = "listeners: [ { name: a, bind: \":80\", backend: b } ]\n"
+			     "backends:\n"
+			     "  - name: b\n"
+			     "    servers: [ { address: \"127.0.0.1:80\" } ]\n"
+			     "    health: { type: http, path: \"/readyz HTTP/1.1\\r\\nX: y\" }\n";
+	struct config_errors errs;
+	assert_null(config_load_buf("buoy.yaml", inject, strlen(inject), &errs));
+	assert_int_equal(errs.n, 1);
+	assert_int_equal(errs.v[0].line, 5);
+	assert_non_null(strstr(errs.v[0].msg, "backends[0].health.path: must start with '/' and "
+				"contain no spaces or control characters"));
+	config_errors_free(&errs);
 
 	/* type none: nothing is checked, servers stay as the pool made them */
 	fixture_init(&f, HEALTH_NONE, &port, 1);

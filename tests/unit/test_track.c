@@ -158,6 +158,20 @@ static void run_for(struct loop *l, uint64_t ms)
 	timer_cancel(l, &t);
 }
 
+/* A script as config builds it (rise/fall 1, weight 0 unless given), run every interval_ms and
+ * given as long (the loader's timeout defaults to the interval). */
+static struct cfg_track_script script(const char *name, const char *cmd, uint64_t interval_ms,
+				      int32_t weight)
+{
+	struct cfg_track_script s;
+	cfg_track_script_defaults(&s);
+	s.name = (char *)name;
+	s.command = (char *)cmd;
+	s.interval_ms = s.timeout_ms = interval_ms;
+	s.weight = weight;
+	return s;
+}
+
 static struct cfg_vrrp vrrp_with_scripts(struct cfg_track_script *s, size_t n, uint8_t prio)
 {
 	struct cfg_vrrp v = { 0 };
@@ -173,10 +187,8 @@ static void test_script_tracker_results(void **state)
 	(void)state;
 	struct loop *l = loop_new();
 	struct cfg_track_script s[2] = {
-		{ .name = "ok", .command = "/bin/true", .interval_ms = 50, .weight = 10,
-		  .rise = 1, .fall = 1 },
-		{ .name = "bad", .command = "/bin/false", .interval_ms = 50, .weight = -30,
-		  .rise = 1, .fall = 1 },
+		script("ok", "/bin/true", 50, 10),
+		script("bad", "/bin/false", 50, -30),
 	};
 	struct cfg_vrrp v = vrrp_with_scripts(s, 2, 100);
 	struct watch w = { .loop = l };
@@ -203,9 +215,7 @@ static void test_inherit_across_reload(void **state)
 {
 	(void)state;
 	struct loop *l = loop_new();
-	struct cfg_track_script s[1] = {
-		{ .name = "ok", .command = "/bin/true", .interval_ms = 50, .rise = 1, .fall = 1 },
-	};
+	struct cfg_track_script s[1] = { script("ok", "/bin/true", 50, 0) };
 	struct cfg_vrrp v = vrrp_with_scripts(s, 1, 100);
 	struct track_set_params p = track_params_vrrp(&v, "root");
 	struct track_set *old = track_set_new(l, &p);
@@ -259,8 +269,8 @@ static void test_script_timeout_kills_group(void **state)
 	snprintf(cmd, sizeof(cmd), "/bin/sh -c 'trap \"\" TERM; sleep 30 & echo $! > %s; sleep 30'",
 		 pidfile);
 	struct loop *l = loop_new();
-	struct cfg_track_script s = { .name = "slow", .command = cmd, .interval_ms = 10000,
-				      .timeout_ms = 200, .weight = 0, .rise = 1, .fall = 1 };
+	struct cfg_track_script s = script("slow", cmd, 10000, 0);
+	s.timeout_ms = 200;
 	struct cfg_vrrp v = vrrp_with_scripts(&s, 1, 100);
 	struct watch w = { .loop = l };
 	struct track_set_params p = track_params_vrrp(&v, "root");
@@ -410,8 +420,7 @@ static void test_script_security(void **state)
 	/* An insecure script is never run and keeps the tracker down. */
 	chmod(path, 0777);
 	struct loop *l = loop_new();
-	struct cfg_track_script s = { .name = "insecure", .command = path, .interval_ms = 50,
-				      .weight = -10, .rise = 1, .fall = 1 };
+	struct cfg_track_script s = script("insecure", path, 50, -10);
 	struct cfg_vrrp v = vrrp_with_scripts(&s, 1, 100);
 	struct track_set_params p = track_params_vrrp(&v, "root");
 	struct track_set *ts = track_set_new(l, &p);
