@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/inet.h"
 #include "core/log.h"
 
 static const uint8_t mac_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -55,15 +56,6 @@ size_t garp_build_arp(uint8_t *buf, size_t cap, const uint8_t mac[6], const stru
 	return GARP_ARP_FRAME_LEN;
 }
 
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
 uint16_t garp_icmp6_csum(const struct in6_addr *src, const struct in6_addr *dst,
 			 const uint8_t *msg, size_t len)
 {
@@ -73,13 +65,10 @@ uint16_t garp_icmp6_csum(const struct in6_addr *src, const struct in6_addr *dst,
 	tail[2] = (uint8_t)(len >> 8);
 	tail[3] = (uint8_t)len;
 	tail[7] = IPPROTO_ICMPV6;
-	uint32_t sum = csum_add(0, (const uint8_t *)src, 16);
-	sum = csum_add(sum, (const uint8_t *)dst, 16);
-	sum = csum_add(sum, tail, sizeof(tail));
-	sum = csum_add(sum, msg, len);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	uint32_t sum = inet_sum(0, src, 16);
+	sum = inet_sum(sum, dst, 16);
+	sum = inet_sum(sum, tail, sizeof(tail));
+	return inet_csum(inet_sum(sum, msg, len));
 }
 
 size_t garp_build_na(uint8_t *buf, size_t cap, const uint8_t mac[6], const struct in6_addr *src,

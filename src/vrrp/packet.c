@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/inet.h"
+
 const char *const vrrp_drop_names[VRRP_DROP__COUNT] = {
 	[VRRP_OK] = "ok",
 	[VRRP_DROP_TTL] = "ttl",
@@ -65,33 +67,20 @@ int vrrp_addr_parse(const char *s, struct vrrp_addr *out)
 	return -1;
 }
 
-/* RFC 1071 one's-complement sum, continued from `sum`. */
-static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (; len > 1; p += 2, len -= 2)
-		sum += (uint32_t)p[0] << 8 | p[1];
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
 uint16_t vrrp_checksum(const struct vrrp_addr *src, const struct vrrp_addr *dst,
 		       const uint8_t *data, size_t len, bool pseudo)
 {
 	uint32_t sum = 0;
 	if (pseudo) {
 		size_t alen = vrrp_addr_len(src->family);
-		sum = sum16(sum, src->b, alen);
-		sum = sum16(sum, dst->b, alen);
+		sum = inet_sum(sum, src->b, alen);
+		sum = inet_sum(sum, dst->b, alen);
 		/* IPv4: zero, proto, 16-bit length; IPv6: 32-bit length, 3 zero, next header.
 		 * Both reduce to the same 16-bit words for lengths < 65536. */
 		sum += VRRP_PROTO;
 		sum += (uint32_t)len;
 	}
-	sum = sum16(sum, data, len);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	return inet_csum(inet_sum(sum, data, len));
 }
 
 /* The v2 PASS field: the password, zero padded, truncated to 8 bytes (no NUL needed). */
