@@ -19,7 +19,7 @@ static void on_event(void *arg, const struct vip_event *ev)
 	case VIP_EV_ADDR_DEL: {
 		FZ_ASSERT(ev->addr.family == AF_INET || ev->addr.family == AF_INET6);
 		char buf[INET6_ADDRSTRLEN + 8];
-		vip_addr_format(&ev->addr, buf, sizeof(buf));
+		ip_addr_format(&ev->addr, IP_FMT_PREFIX, buf, sizeof(buf));
 		break;
 	}
 	case VIP_EV_LINK:
@@ -44,8 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 
-	struct vip_addr want;
-	vip_addr_parse("198.18.0.100/24", &want);
+	struct ip_addr want;
+	ip_addr_parse("198.18.0.100/24", &want);
 	struct find_ctx fc = { .ifindex = 2, .want = &want };
 	mnl_cb_run(exact, len, 0, 0, find_cb, &fc);
 

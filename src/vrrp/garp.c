@@ -227,10 +227,10 @@ int garp_send_round(struct garp_announcer *g)
 	int sent = 0, err = 0;
 	vip_link_mac(g->ifindex, g->mac); /* the MAC may change (bond failover); keep old if not */
 	for (size_t i = 0; i < g->n_vips; i++) {
-		const struct vip_addr *a = &g->vips[i];
+		const struct ip_addr *a = &g->vips[i];
 		int rc;
 		if (a->family == AF_INET) {
-			size_t n = garp_build_arp(frame, sizeof(frame), g->mac, &a->u.v4);
+			size_t n = garp_build_arp(frame, sizeof(frame), g->mac, &a->v4);
 			rc = send_frame(g, frame, n, ETH_P_ARP);
 		} else {
 			if (!looked_ll) {
@@ -238,7 +238,7 @@ int garp_send_round(struct garp_announcer *g)
 				looked_ll = true;
 			}
 			size_t n = garp_build_na(frame, sizeof(frame), g->mac,
-						 have_ll ? &ll : &a->u.v6, &a->u.v6);
+						 have_ll ? &ll : &a->v6, &a->v6);
 			rc = send_frame(g, frame, n, ETH_P_IPV6);
 		}
 		if (rc < 0)
@@ -277,7 +277,7 @@ static void announcer_timer(struct loop *l, struct timer *t)
 }
 
 int garp_announcer_init(struct garp_announcer *g, struct loop *l, int ifindex,
-			const struct cfg_garp *cfg, const struct vip_addr *vips, size_t n_vips)
+			const struct cfg_garp *cfg, const struct ip_addr *vips, size_t n_vips)
 {
 	memset(g, 0, sizeof(*g));
 	g->fd = -1;

@@ -22,72 +22,12 @@
 
 /* ---- addresses ---- */
 
-int vip_addr_from_cfg(const struct cfg_vip *c, struct vip_addr *out)
+int vip_from_cfg(const struct cfg_vip *c, struct ip_addr *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->prefix = c->prefix;
-	if (c->ss.ss_family == AF_INET) {
-		out->family = AF_INET;
-		out->u.v4 = ((const struct sockaddr_in *)&c->ss)->sin_addr;
-		return 0;
-	}
-	if (c->ss.ss_family == AF_INET6) {
-		out->family = AF_INET6;
-		out->u.v6 = ((const struct sockaddr_in6 *)&c->ss)->sin6_addr;
-		return 0;
-	}
-	return -EAFNOSUPPORT;
-}
-
-int vip_addr_parse(const char *s, struct vip_addr *out)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *slash = strchr(s, '/');
-	size_t hl = slash ? (size_t)(slash - s) : strlen(s);
-	if (hl == 0 || hl >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, host, &out->u.v4) == 1)
-		out->family = AF_INET;
-	else if (inet_pton(AF_INET6, host, &out->u.v6) == 1)
-		out->family = AF_INET6;
-	else
-		return -EINVAL;
-	unsigned max = out->family == AF_INET ? 32 : 128;
-	out->prefix = (uint8_t)max;
-	if (slash) {
-		char *end;
-		unsigned long p = strtoul(slash + 1, &end, 10);
-		if (end == slash + 1 || *end || p > max)
-			return -EINVAL;
-		out->prefix = (uint8_t)p;
-	}
-	return 0;
-}
-
-const char *vip_addr_format(const struct vip_addr *a, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN];
-	if (!inet_ntop(a->family, &a->u, host, sizeof(host)))
-		snprintf(host, sizeof(host), "?");
-	snprintf(buf, len, "%s/%u", host, a->prefix);
-	return buf;
-}
-
-bool vip_addr_equal(const struct vip_addr *a, const struct vip_addr *b)
-{
-	if (a->family != b->family)
-		return false;
-	if (a->family == AF_INET)
-		return a->u.v4.s_addr == b->u.v4.s_addr;
-	return memcmp(&a->u.v6, &b->u.v6, sizeof(a->u.v6)) == 0;
-}
-
-static size_t addr_len(int family)
-{
-	return family == AF_INET ? sizeof(struct in_addr) : sizeof(struct in6_addr);
+	int rc = ip_addr_from_sockaddr((const struct sockaddr *)&c->ss, out);
+	if (rc == 0)
+		out->prefix = c->prefix;
+	return rc;
 }
 
 /* ---- synchronous requests ---- */
@@ -159,8 +99,8 @@ out:
 	return rc;
 }
 
-/* Attributes of an RTM_*ADDR message into a vip_addr. Returns false if it carries none. */
-static bool parse_addr_msg(const struct nlmsghdr *nlh, struct vip_addr *out, int *ifindex)
+/* Attributes of an RTM_*ADDR message into an address. Returns false if it carries none. */
+static bool parse_addr_msg(const struct nlmsghdr *nlh, struct ip_addr *out, int *ifindex)
 {
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *local = NULL, *address = NULL, *attr;
@@ -178,19 +118,19 @@ static bool parse_addr_msg(const struct nlmsghdr *nlh, struct vip_addr *out, int
 	}
 	/* IFA_LOCAL is the local side when there is a peer; otherwise both are equal. */
 	const struct nlattr *a = local ? local : address;
-	if (!a || mnl_attr_get_payload_len(a) != addr_len(ifa->ifa_family))
+	if (!a || mnl_attr_get_payload_len(a) != ip_addr_len(ifa->ifa_family))
 		return false;
 	memset(out, 0, sizeof(*out));
 	out->family = ifa->ifa_family;
 	out->prefix = ifa->ifa_prefixlen;
-	memcpy(&out->u, mnl_attr_get_payload(a), addr_len(ifa->ifa_family));
+	memcpy(out->b, mnl_attr_get_payload(a), ip_addr_len(ifa->ifa_family));
 	*ifindex = (int)ifa->ifa_index;
 	return true;
 }
 
 struct find_ctx {
 	int ifindex;
-	const struct vip_addr *want;
+	const struct ip_addr *want;
 	bool found;
 	uint8_t prefix;
 };
@@ -198,17 +138,17 @@ struct find_ctx {
 static int find_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct find_ctx *f = data;
-	struct vip_addr got;
+	struct ip_addr got;
 	int ifindex;
 	if (nlh->nlmsg_type == RTM_NEWADDR && parse_addr_msg(nlh, &got, &ifindex) &&
-	    ifindex == f->ifindex && vip_addr_equal(&got, f->want) && !f->found) {
+	    ifindex == f->ifindex && ip_addr_equal(&got, f->want) && !f->found) {
 		f->found = true;
 		f->prefix = got.prefix;
 	}
 	return MNL_CB_OK;
 }
 
-int vip_present(int ifindex, const struct vip_addr *a, uint8_t *prefix_out)
+int vip_present(int ifindex, const struct ip_addr *a, uint8_t *prefix_out)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -226,7 +166,7 @@ int vip_present(int ifindex, const struct vip_addr *a, uint8_t *prefix_out)
 }
 
 static struct nlmsghdr *put_addr_msg(char *buf, uint16_t type, uint16_t flags, int ifindex,
-				     const struct vip_addr *a, uint8_t prefix)
+				     const struct ip_addr *a, uint8_t prefix)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = type;
@@ -236,17 +176,17 @@ static struct nlmsghdr *put_addr_msg(char *buf, uint16_t type, uint16_t flags, i
 	ifa->ifa_prefixlen = prefix;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = (unsigned)ifindex;
-	mnl_attr_put(nlh, IFA_LOCAL, addr_len(a->family), &a->u);
+	mnl_attr_put(nlh, IFA_LOCAL, ip_addr_len(a->family), a->b);
 	return nlh;
 }
 
-int vip_add(int ifindex, const struct vip_addr *a, const char *label)
+int vip_add(int ifindex, const struct ip_addr *a, const char *label)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = put_addr_msg(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex,
 					    a, a->prefix);
 	/* IFA_ADDRESS = IFA_LOCAL: no peer; the kernel derives the prefix route from it. */
-	mnl_attr_put(nlh, IFA_ADDRESS, addr_len(a->family), &a->u);
+	mnl_attr_put(nlh, IFA_ADDRESS, ip_addr_len(a->family), a->b);
 	if (a->family == AF_INET6) {
 		struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 		ifa->ifa_flags = IFA_F_NODAD;
@@ -258,7 +198,7 @@ int vip_add(int ifindex, const struct vip_addr *a, const char *label)
 	return rc == -EEXIST ? 0 : rc;
 }
 
-static int del_once(int ifindex, const struct vip_addr *a, uint8_t prefix)
+static int del_once(int ifindex, const struct ip_addr *a, uint8_t prefix)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = put_addr_msg(buf, RTM_DELADDR, 0, ifindex, a, prefix);
@@ -266,7 +206,7 @@ static int del_once(int ifindex, const struct vip_addr *a, uint8_t prefix)
 	return rc == -EADDRNOTAVAIL || rc == -ENOENT ? 0 : rc;
 }
 
-int vip_del(int ifindex, const struct vip_addr *a)
+int vip_del(int ifindex, const struct ip_addr *a)
 {
 	/* IPv6 deletion matches on the prefix too, so delete with the prefix the address actually
 	 * has; repeat in case it is on the interface more than once (bounded). */
@@ -282,7 +222,7 @@ int vip_del(int ifindex, const struct vip_addr *a)
 	return -EBUSY;
 }
 
-int vip_remove_stale(int ifindex, const struct vip_addr *a, size_t n)
+int vip_remove_stale(int ifindex, const struct ip_addr *a, size_t n)
 {
 	int removed = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -296,7 +236,7 @@ int vip_remove_stale(int ifindex, const struct vip_addr *a, size_t n)
 			return rc;
 		char txt[INET6_ADDRSTRLEN + 8];
 		log_info("removed stale vip", "vip=%s ifindex=%d",
-			 vip_addr_format(&a[i], txt, sizeof(txt)), ifindex);
+			 ip_addr_format(&a[i], IP_FMT_PREFIX, txt, sizeof(txt)), ifindex);
 		removed++;
 	}
 	return removed;
