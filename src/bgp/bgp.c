@@ -14,6 +14,7 @@
 
 #include "bgp/birdconf.h"
 #include "core/log.h"
+#include "vrrp/link.h"
 
 /* ---- router id: the node's primary IPv4 ---- */
 
@@ -314,7 +315,7 @@ struct bgp *bgp_start(struct loop *l, const struct config *cfg, struct pool *poo
 		free(b);
 		return NULL;
 	}
-	b->lo_ifindex = vip_ifindex("lo");
+	b->lo_ifindex = link_ifindex("lo");
 	if (set_paths(b, cfg) < 0 || build_items(b, cfg->bgp, NULL, 0, NULL, 0) < 0) {
 		free_items(b);
 		free(b);

@@ -13,6 +13,7 @@
 
 #include "core/inet.h"
 #include "core/log.h"
+#include "vrrp/link.h"
 
 static const uint8_t mac_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t mac_all_nodes[6] = { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 };
@@ -225,7 +226,7 @@ int garp_send_round(struct garp_announcer *g)
 	struct in6_addr ll;
 	bool have_ll = false, looked_ll = false;
 	int sent = 0, err = 0;
-	vip_link_mac(g->ifindex, g->mac); /* the MAC may change (bond failover); keep old if not */
+	link_mac(g->ifindex, g->mac); /* the MAC may change (bond failover); keep old if not */
 	for (size_t i = 0; i < g->n_vips; i++) {
 		const struct ip_addr *a = &g->vips[i];
 		int rc;
@@ -291,7 +292,7 @@ int garp_announcer_init(struct garp_announcer *g, struct loop *l, int ifindex,
 	if (n_vips)
 		memcpy(g->vips, vips, n_vips * sizeof(*vips));
 	g->n_vips = n_vips;
-	int rc = vip_link_mac(ifindex, g->mac);
+	int rc = link_mac(ifindex, g->mac);
 	if (rc < 0)
 		goto fail;
 	/* Protocol 0: the socket receives nothing, it only sends our frames. */

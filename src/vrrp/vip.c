@@ -1,24 +1,15 @@
 #include "vrrp/vip.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
-#include <linux/if.h>
 #include <linux/if_addr.h>
-#include <linux/if_arp.h>
 #include <linux/rtnetlink.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
+#include <sys/socket.h>
 
 #include "config/config.h"
 #include "core/log.h"
-
-/* Big enough for one kernel dump batch (libmnl's MNL_SOCKET_DUMP_SIZE, absent in older
- * releases). */
-#define NL_RECV_SIZE 32768
+#include "vrrp/nlreq.h"
 
 /* ---- addresses ---- */
 
@@ -32,122 +23,6 @@ int vip_from_cfg(const struct cfg_vip *c, struct ip_addr *out)
 
 /* ---- synchronous requests ---- */
 
-/* libmnl trusts the framing more than it should (both found by fuzz/fuzz_netlink.c):
- * mnl_nlmsg_ok() compares nlmsg_len as a signed int, so a message claiming 2 GiB or more passes
- * and the walk runs off the buffer; and attributes are walked up to the 4-byte ALIGNED end of a
- * message, so an unaligned last message lets an attribute (and a "NUL-terminated" string in it)
- * extend past the datagram. The kernel always frames aligned; check every frame ourselves. */
-static bool nl_frames_ok(const void *buf, size_t n)
-{
-	const uint8_t *p = buf;
-	while (n >= sizeof(struct nlmsghdr)) {
-		const struct nlmsghdr *h = (const struct nlmsghdr *)p;
-		if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > n || NLMSG_ALIGN(h->nlmsg_len) > n)
-			return false;
-		size_t step = NLMSG_ALIGN(h->nlmsg_len);
-		if (step >= n)
-			break;
-		p += step;
-		n -= step;
-	}
-	return true;
-}
-
-/* Sends one request and runs cb on every reply until the ack/done. Always asks for an ack so a
- * single-message reply (RTM_GETLINK by index) also terminates. Returns 0 or -errno. */
-static int nl_request(struct nlmsghdr *req, mnl_cb_t cb, void *data)
-{
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!nl)
-		return -errno;
-	int rc = 0;
-	/* Connected to the kernel (port 0), the socket gets no unicast from other processes: a
-	 * local process cannot race a forged reply in (the kernel refuses it, ECONNREFUSED). */
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    connect(mnl_socket_get_fd(nl), (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	static unsigned seq_counter;
-	req->nlmsg_seq = (unsigned)time(NULL) + ++seq_counter;
-	req->nlmsg_flags |= NLM_F_ACK;
-	unsigned portid = mnl_socket_get_portid(nl);
-	if (mnl_socket_sendto(nl, req, req->nlmsg_len) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	char buf[NL_RECV_SIZE];
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0) {
-			rc = -errno;
-			break;
-		}
-		if (!nl_frames_ok(buf, (size_t)n))
-			continue; /* not the kernel's: it frames correctly */
-		int r = mnl_cb_run(buf, (size_t)n, req->nlmsg_seq, portid, cb, data);
-		if (r < 0) {
-			rc = errno ? -errno : -EIO;
-			break;
-		}
-		if (r == MNL_CB_STOP)
-			break;
-	}
-out:
-	mnl_socket_close(nl);
-	return rc;
-}
-
-/* Attributes of an RTM_*ADDR message into an address. Returns false if it carries none. */
-static bool parse_addr_msg(const struct nlmsghdr *nlh, struct ip_addr *out, int *ifindex)
-{
-	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-	const struct nlattr *local = NULL, *address = NULL, *attr;
-	/* libmnl checks the message frame, not that the fixed header fits in it (fuzz_netlink) */
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
-		return false;
-	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
-		return false;
-	mnl_attr_for_each(attr, nlh, sizeof(*ifa)) {
-		uint16_t type = mnl_attr_get_type(attr);
-		if (type == IFA_LOCAL)
-			local = attr;
-		else if (type == IFA_ADDRESS)
-			address = attr;
-	}
-	/* IFA_LOCAL is the local side when there is a peer; otherwise both are equal. */
-	const struct nlattr *a = local ? local : address;
-	if (!a || mnl_attr_get_payload_len(a) != ip_addr_len(ifa->ifa_family))
-		return false;
-	memset(out, 0, sizeof(*out));
-	out->family = ifa->ifa_family;
-	out->prefix = ifa->ifa_prefixlen;
-	memcpy(out->b, mnl_attr_get_payload(a), ip_addr_len(ifa->ifa_family));
-	*ifindex = (int)ifa->ifa_index;
-	return true;
-}
-
-struct find_ctx {
-	int ifindex;
-	const struct ip_addr *want;
-	bool found;
-	uint8_t prefix;
-};
-
-static int find_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct find_ctx *f = data;
-	struct ip_addr got;
-	int ifindex;
-	if (nlh->nlmsg_type == RTM_NEWADDR && parse_addr_msg(nlh, &got, &ifindex) &&
-	    ifindex == f->ifindex && ip_addr_equal(&got, f->want) && !f->found) {
-		f->found = true;
-		f->prefix = got.prefix;
-	}
-	return MNL_CB_OK;
-}
-
 int vip_present(int ifindex, const struct ip_addr *a, uint8_t *prefix_out)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -156,8 +31,8 @@ int vip_present(int ifindex, const struct ip_addr *a, uint8_t *prefix_out)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = (uint8_t)a->family;
-	struct find_ctx f = { .ifindex = ifindex, .want = a };
-	int rc = nl_request(nlh, find_cb, &f);
+	struct nl_addr_find f = { .ifindex = ifindex, .want = a };
+	int rc = nl_request(nlh, nl_addr_find_cb, &f);
 	if (rc < 0)
 		return rc;
 	if (f.found && prefix_out)
@@ -234,7 +109,7 @@ int vip_remove_stale(int ifindex, const struct ip_addr *a, size_t n)
 		int rc = vip_del(ifindex, &a[i]);
 		if (rc < 0)
 			return rc;
-		char txt[INET6_ADDRSTRLEN + 8];
+		char txt[IP_ADDR_STRLEN];
 		log_info("removed stale vip", "vip=%s ifindex=%d",
 			 ip_addr_format(&a[i], IP_FMT_PREFIX, txt, sizeof(txt)), ifindex);
 		removed++;
@@ -242,128 +117,7 @@ int vip_remove_stale(int ifindex, const struct ip_addr *a, size_t n)
 	return removed;
 }
 
-/* ---- links ---- */
-
-int vip_ifindex(const char *ifname)
-{
-	unsigned idx = ifname ? if_nametoindex(ifname) : 0;
-	return idx ? (int)idx : -ENODEV;
-}
-
-struct link_ctx {
-	bool got;
-	unsigned flags;
-	uint8_t mac[6];
-	size_t mac_len;
-};
-
-static int link_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct link_ctx *c = data;
-	if (nlh->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
-		return MNL_CB_OK;
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-	const struct nlattr *attr;
-	c->got = true;
-	c->flags = ifi->ifi_flags;
-	mnl_attr_for_each(attr, nlh, sizeof(*ifi)) {
-		if (mnl_attr_get_type(attr) != IFLA_ADDRESS)
-			continue;
-		c->mac_len = mnl_attr_get_payload_len(attr);
-		if (c->mac_len == 6)
-			memcpy(c->mac, mnl_attr_get_payload(attr), 6);
-	}
-	return MNL_CB_OK;
-}
-
-static int link_query(int ifindex, struct link_ctx *c)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
-	memset(c, 0, sizeof(*c));
-	int rc = nl_request(nlh, link_cb, c);
-	if (rc < 0)
-		return rc;
-	return c->got ? 0 : -ENODEV;
-}
-
-static bool flags_up(unsigned flags)
-{
-	return (flags & IFF_UP) && (flags & IFF_RUNNING);
-}
-
-int vip_link_is_up(int ifindex)
-{
-	struct link_ctx c;
-	int rc = link_query(ifindex, &c);
-	return rc < 0 ? rc : flags_up(c.flags);
-}
-
-int vip_link_mac(int ifindex, uint8_t mac[6])
-{
-	struct link_ctx c;
-	int rc = link_query(ifindex, &c);
-	if (rc < 0)
-		return rc;
-	if (c.mac_len != 6)
-		return -EINVAL;
-	memcpy(mac, c.mac, 6);
-	return 0;
-}
-
 /* ---- the monitor ---- */
-
-static void emit_link(struct vip_monitor *m, const struct nlmsghdr *nlh)
-{
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-	const struct nlattr *attr;
-	struct vip_event ev = { .kind = VIP_EV_LINK, .ifindex = ifi->ifi_index };
-	ev.link_flags = ifi->ifi_flags;
-	ev.link_gone = nlh->nlmsg_type == RTM_DELLINK;
-	ev.link_up = !ev.link_gone && flags_up(ifi->ifi_flags);
-	mnl_attr_for_each(attr, nlh, sizeof(*ifi)) {
-		if (mnl_attr_get_type(attr) == IFLA_IFNAME &&
-		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
-			snprintf(ev.ifname, sizeof(ev.ifname), "%s", mnl_attr_get_str(attr));
-	}
-	m->cb(m->arg, &ev);
-}
-
-static int monitor_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct vip_monitor *m = data;
-	struct vip_event ev = { 0 };
-	switch (nlh->nlmsg_type) {
-	case RTM_NEWADDR:
-	case RTM_DELADDR:
-		if (!parse_addr_msg(nlh, &ev.addr, &ev.ifindex))
-			return MNL_CB_OK;
-		ev.kind = nlh->nlmsg_type == RTM_DELADDR ? VIP_EV_ADDR_DEL : VIP_EV_ADDR_ADD;
-		m->events_total++;
-		m->cb(m->arg, &ev);
-		break;
-	case RTM_NEWLINK:
-	case RTM_DELLINK:
-		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
-			return MNL_CB_OK; /* too short to say which link (fuzz_netlink) */
-		m->events_total++;
-		emit_link(m, nlh);
-		break;
-	}
-	return MNL_CB_OK;
-}
-
-/* One datagram from the monitor socket (the kernel's, see monitor_read). */
-static void monitor_dispatch(struct vip_monitor *m, const void *buf, size_t n)
-{
-	if (nl_frames_ok(buf, n))
-		mnl_cb_run(buf, n, 0, 0, monitor_cb, m);
-}
 
 static void monitor_read(struct loop *l, struct io *io, uint32_t events)
 {
@@ -394,7 +148,7 @@ static void monitor_read(struct loop *l, struct io *io, uint32_t events)
 					 (unsigned)from.nl_pid);
 			continue;
 		}
-		monitor_dispatch(m, buf, (size_t)n);
+		m->events_total += nl_decode_events(buf, (size_t)n, m->cb, m->arg);
 	}
 }
 

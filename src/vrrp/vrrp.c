@@ -9,6 +9,7 @@
 
 #include "core/log.h"
 #include "vrrp/garp.h"
+#include "vrrp/link.h"
 #include "vrrp/notify.h"
 #include "track/track.h"
 #include "vrrp/vip.h"
@@ -411,12 +412,12 @@ static void rebind(struct vrrp_inst *in, int ifindex)
 static void inst_on_event(struct vrrp_inst *in, const struct vip_event *ev)
 {
 	if (ev->kind == VIP_EV_RESYNC) {
-		int idx = vip_ifindex(in->cfg->interface); /* events were lost: maybe a re-creation */
+		int idx = link_ifindex(in->cfg->interface); /* events were lost: maybe a re-creation */
 		if (idx > 0 && idx != in->ifindex)
 			rebind(in, idx);
 		if (in->track)
-			track_set_on_link(in->track, in->ifindex, vip_link_is_up(in->ifindex) == 1);
-		set_link(in, vip_link_is_up(in->ifindex) == 1);
+			track_set_on_link(in->track, in->ifindex, link_is_up(in->ifindex) == 1);
+		set_link(in, link_is_up(in->ifindex) == 1);
 		if (in->fsm.state == VRRP_STATE_MASTER)
 			restore_vips(in);
 		return;
@@ -533,7 +534,7 @@ static int inst_start(struct vrrp_set *s, struct vrrp_inst *in, const struct cfg
 	int rc = load_addresses(in);
 	if (rc < 0)
 		return rc;
-	in->ifindex = vip_ifindex(c->interface);
+	in->ifindex = link_ifindex(c->interface);
 	if (in->ifindex < 0)
 		return in->ifindex;
 	if (c->priority != 255) {
@@ -559,7 +560,7 @@ static int inst_start(struct vrrp_set *s, struct vrrp_inst *in, const struct cfg
 				   .preempt = c->preempt, .preempt_delay_ms = c->preempt_delay_ms,
 				   .primary = in->primary };
 	vrrp_fsm_init(&in->fsm, &fc);
-	in->link_up = vip_link_is_up(in->ifindex) == 1;
+	in->link_up = link_is_up(in->ifindex) == 1;
 	log_info("vrrp instance", "instance=%s interface=%s vrid=%u version=%u priority=%u "
 		 "primary=%s mode=%s link_up=%s", c->name, c->interface, c->router_id,
 		 c->version, c->priority, ip_addr_format(&in->primary, IP_FMT_ADDR, p, sizeof(p)),

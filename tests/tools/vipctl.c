@@ -25,6 +25,7 @@
 #include "vrrp/garp.h"
 #include "vrrp/notify.h"
 #include "core/spawn.h"
+#include "vrrp/link.h"
 #include "vrrp/vip.h"
 
 static int usage(void)
@@ -35,7 +36,7 @@ static int usage(void)
 
 static int ifindex_or_die(const char *name)
 {
-	int idx = vip_ifindex(name);
+	int idx = link_ifindex(name);
 	if (idx < 0) {
 		fprintf(stderr, "vipctl: no interface %s\n", name);
 		exit(1);
@@ -265,7 +266,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "link") && argc >= 3) {
-		int up = vip_link_is_up(ifindex_or_die(argv[2]));
+		int up = link_is_up(ifindex_or_die(argv[2]));
 		if (up < 0)
 			return report("link", up);
 		printf("%s\n", up ? "up" : "down");

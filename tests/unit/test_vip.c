@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "vrrp/link.h"
 #include "vrrp/vip.h"
 
 static void roundtrip(const char *in, const char *want)
@@ -88,10 +89,10 @@ static void test_lookups_on_lo(void **state)
 {
 	(void)state;
 	/* Read-only queries against lo, present in every namespace. */
-	int idx = vip_ifindex("lo");
+	int idx = link_ifindex("lo");
 	assert_true(idx > 0);
-	assert_int_equal(vip_link_is_up(idx), 1);
-	assert_int_equal(vip_ifindex("buoy-no-such-if"), -ENODEV);
+	assert_int_equal(link_is_up(idx), 1);
+	assert_int_equal(link_ifindex("buoy-no-such-if"), -ENODEV);
 	struct ip_addr a;
 	ip_addr_parse("127.0.0.1/8", &a);
 	uint8_t prefix = 0;
@@ -99,7 +100,7 @@ static void test_lookups_on_lo(void **state)
 	assert_int_equal(prefix, 8);
 	ip_addr_parse("198.18.255.254/32", &a);
 	assert_int_equal(vip_present(idx, &a, NULL), 0);
-	assert_true(vip_link_is_up(999999) < 0);
+	assert_true(link_is_up(999999) < 0);
 }
 
 int main(void)
