@@ -40,8 +40,8 @@ typedef void (*vip_event_cb)(void *arg, const struct vip_event *ev);
 /* ---- decoders ---- */
 
 /* Every frame of the datagram fits in it, 4-byte aligned, with a length libmnl's signed compare
- * cannot misread. The kernel always frames so; anything else is dropped whole. A trailing piece
- * shorter than a header is ignored (libmnl does too). */
+ * cannot misread. The kernel always frames so: a datagram failing this is not the kernel's and
+ * is dropped whole. A trailing piece shorter than a header is ignored (libmnl does too). */
 bool nl_frames_ok(const void *buf, size_t n);
 
 /* Link usable for VRRP: administratively up and carrier (IFF_UP && IFF_RUNNING). */
