@@ -1,4 +1,5 @@
-/* VIP address handling (pure parts): parse, format, compare, from config. The netlink side is
+/* VIP addresses as vip.c and link.c take them: parse, format, compare (core/inet.h, tested
+ * exhaustively in test_inet.c), from config, and read-only queries on lo. The netlink side is
  * covered by tests/integration/test_vipnet.py inside network namespaces. */
 #include <arpa/inet.h>
 #include <errno.h>
