@@ -15,15 +15,15 @@
 struct setup {
 	uint8_t flags, ttl, vrid, prio, n_vips;
 	uint32_t interval_ms;        /* as config validation allows: v2 1..255 s, v3 10..40950 ms */
-	struct vrrp_addr src, dst, local, vips[MAX_VIPS];
+	struct ip_addr src, dst, local, vips[MAX_VIPS];
 	char pass[9];
 };
 
-static void read_addr(struct fz *f, uint8_t family, struct vrrp_addr *a)
+static void read_addr(struct fz *f, uint8_t family, struct ip_addr *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->family = family;
-	fz_bytes(f, a->b, vrrp_addr_len(family));
+	fz_bytes(f, a->b, ip_addr_len(family));
 }
 
 static void read_setup(struct fz *f, struct setup *s)
@@ -110,13 +110,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_ASSERT((unsigned)d < VRRP_DROP__COUNT);
 	FZ_ASSERT(strcmp(vrrp_drop_name(d), "unknown") != 0);
 	if (d == VRRP_OK) {
-		size_t alen = vrrp_addr_len(s.src.family);
+		size_t alen = ip_addr_len(s.src.family);
 		FZ_ASSERT(len == VRRP_HDR_LEN + a.n_addrs * alen + (a.version == 2 ? VRRP_AUTH_LEN : 0));
 		FZ_ASSERT(a.version == rx.version && a.vrid == s.vrid && a.type == VRRP_TYPE_ADVERT);
 		FZ_ASSERT(a.addrs == msg + VRRP_HDR_LEN);
 		FZ_ASSERT(a.interval_ms > 0);
 		char txt[64];
-		vrrp_addr_str(&a.src, txt, sizeof(txt));
+		ip_addr_format(&a.src, IP_FMT_ADDR, txt, sizeof(txt));
 	}
 	free(msg);
 	round_trip(&s);

@@ -14,6 +14,7 @@
 
 #include "bgp/birdconf.h"
 #include "core/log.h"
+#include "vrrp/link.h"
 
 /* ---- router id: the node's primary IPv4 ---- */
 
@@ -155,7 +156,7 @@ static void recheck_timer(struct loop *l, struct timer *t)
 
 static void lo_add(struct bgp *b, struct bgp_ann *a)
 {
-	struct vip_addr host = a->addr;
+	struct ip_addr host = a->addr;
 	host.prefix = a->addr.family == AF_INET ? 32 : 128;
 	int rc = b->lo_ifindex > 0 ? vip_add(b->lo_ifindex, &host, NULL) : -ENODEV;
 	if (rc < 0)
@@ -227,7 +228,7 @@ static void init_ann(struct bgp *b, struct bgp_ann *a, const struct cfg_bgp_anno
 {
 	a->cfg = c;
 	a->bgp = b;
-	vip_addr_from_cfg(&c->prefix, &a->addr);
+	vip_from_cfg(&c->prefix, &a->addr);
 	if (old) {
 		a->gate = old->gate;
 		a->on_lo = old->on_lo;
@@ -248,10 +249,10 @@ static void init_ann(struct bgp *b, struct bgp_ann *a, const struct cfg_bgp_anno
 static const struct bgp_ann *find_old_ann(const struct bgp_ann *v, size_t n,
 					  const struct cfg_bgp_announce *c)
 {
-	struct vip_addr x;
-	vip_addr_from_cfg(&c->prefix, &x);
+	struct ip_addr x;
+	vip_from_cfg(&c->prefix, &x);
 	for (size_t i = 0; i < n; i++)
-		if (vip_addr_equal(&v[i].addr, &x))
+		if (ip_addr_equal(&v[i].addr, &x))
 			return &v[i];
 	return NULL;
 }
@@ -314,7 +315,7 @@ struct bgp *bgp_start(struct loop *l, const struct config *cfg, struct pool *poo
 		free(b);
 		return NULL;
 	}
-	b->lo_ifindex = vip_ifindex("lo");
+	b->lo_ifindex = link_ifindex("lo");
 	if (set_paths(b, cfg) < 0 || build_items(b, cfg->bgp, NULL, 0, NULL, 0) < 0) {
 		free_items(b);
 		free(b);
@@ -359,7 +360,7 @@ int bgp_reload(struct bgp *b, const struct config *nc)
 	for (size_t i = 0; i < old.n_ann; i++) {
 		bool kept = false;
 		for (size_t j = 0; j < b->n_ann && !kept; j++)
-			kept = vip_addr_equal(&b->ann[j].addr, &old.ann[i].addr);
+			kept = ip_addr_equal(&b->ann[j].addr, &old.ann[i].addr);
 		if (!kept)
 			lo_del(b, &old.ann[i]);
 	}

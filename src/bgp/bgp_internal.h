@@ -19,7 +19,7 @@ struct bgp_ann {
 	struct gate gate;
 	enum gate_reason reason;
 	char why[160];                     /* for status: the reason with the failing trackers */
-	struct vip_addr addr;
+	struct ip_addr addr;
 	bool on_lo;                        /* we added it (removed at exit) */
 	bool confirmed;                    /* announced in the config BIRD last confirmed */
 	bool degraded;                     /* unfit, not strict: announced with a worse path */

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/inet.h"
+
 /* "250ms" "2s" "1.5s" "1m" "1h". A unit is mandatory: a bare "2" is ambiguous (seconds? ms?),
  * and guessing wrong by a factor of 1000 on a timeout is the kind of bug we refuse to ship. */
 int parse_duration_ms(const char *s, uint64_t *out_ms)
@@ -162,42 +164,25 @@ int parse_hostport(const char *s, struct cfg_addr *out)
 	return 0;
 }
 
-/* "198.18.0.100/24", "2001:db8::100/64"; without "/N" the full host prefix. */
+/* "198.18.0.100/24", "2001:db8::100/64"; without "/N" the full host prefix. The one address
+ * parser (core/inet.h), plus what a VIP or an announced prefix may not be. */
 int parse_cidr(const char *s, struct cfg_vip *out)
 {
-	char buf[INET6_ADDRSTRLEN + 8];
-	if (!s || strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	char *slash = strchr(buf, '/');
-	long prefix = -1;
-	if (slash) {
-		*slash = '\0';
-		const char *p = slash + 1;
-		if (!*p || strlen(p) > 3)
-			return -1;
-		prefix = 0;
-		for (; *p; p++) {
-			if (!isdigit((unsigned char)*p))
-				return -1;
-			prefix = prefix * 10 + (*p - '0');
-		}
-	}
+	struct ip_addr a;
 	memset(out, 0, sizeof(*out));
-	if (buf[0] == '[' || parse_ip(buf, &out->ss) < 0)
-		return -1;
-	int max = out->ss.ss_family == AF_INET ? 32 : 128;
-	if (prefix < 0)
-		prefix = max;
-	if (prefix == 0 || prefix > max)
+	if (ip_addr_parse(s, &a) < 0 || a.prefix == 0)
 		return -1;      /* /0 on a VIP would claim the whole address space */
-	out->prefix = (uint8_t)prefix;
-	char addr[INET6_ADDRSTRLEN];
-	const void *src = out->ss.ss_family == AF_INET
-		? (const void *)&((struct sockaddr_in *)&out->ss)->sin_addr
-		: (const void *)&((struct sockaddr_in6 *)&out->ss)->sin6_addr;
-	inet_ntop(out->ss.ss_family, src, addr, sizeof(addr));
-	snprintf(out->text, sizeof(out->text), "%s/%u", addr, out->prefix);
+	if (a.family == AF_INET) {
+		struct sockaddr_in *v4 = (struct sockaddr_in *)&out->ss;
+		v4->sin_family = AF_INET;
+		v4->sin_addr = a.v4;
+	} else {
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->ss;
+		v6->sin6_family = AF_INET6;
+		v6->sin6_addr = a.v6;
+	}
+	out->prefix = a.prefix;
+	ip_addr_format(&a, IP_FMT_PREFIX, out->text, sizeof(out->text));
 	return 0;
 }
 

@@ -6,7 +6,7 @@
 
 #include "core/log.h"
 #include "proxy/pool.h"
-#include "vrrp/vip.h"
+#include "vrrp/link.h"
 
 /* ---- pure ---- */
 
@@ -195,9 +195,9 @@ static void init_iface(struct tracker *t, const struct cfg_track_iface *c)
 	t->kind = TRACK_IFACE;
 	t->name = c->name;
 	t->weight = c->weight;
-	int idx = vip_ifindex(c->name);
+	int idx = link_ifindex(c->name);
 	t->ifindex = idx > 0 ? idx : 0;
-	t->rf.state = t->ifindex && vip_link_is_up(t->ifindex) == 1 ? TRACK_UP : TRACK_DOWN;
+	t->rf.state = t->ifindex && link_is_up(t->ifindex) == 1 ? TRACK_UP : TRACK_DOWN;
 }
 
 static void poll_backends(struct track_set *ts)
@@ -340,7 +340,7 @@ void track_set_on_link(struct track_set *ts, int ifindex, bool up)
 			continue;
 		if (t->ifindex != ifindex) {
 			/* Missing at start, or deleted and re-created under a new index. */
-			int idx = vip_ifindex(t->name);
+			int idx = link_ifindex(t->name);
 			if (idx != ifindex)
 				continue;
 			t->ifindex = idx;

@@ -235,7 +235,7 @@ static void master_on_advert(struct vrrp_fsm *f, uint64_t now, const struct vrrp
 		arm_adver(f, now, out);
 		return;
 	}
-	int cmp = vrrp_addr_cmp(&a->src, &f->cfg.primary);
+	int cmp = ip_addr_cmp(&a->src, &f->cfg.primary);
 	if (a->priority > f->priority || (a->priority == f->priority && cmp > 0)) {
 		/* One last advert of ours (lower than the winner's) before yielding: the winner
 		 * hears a lower priority and answers with a GARP burst, so neighbours that followed

@@ -71,7 +71,7 @@ struct vrrp_fsm_cfg {
 	uint32_t adver_int_ms;       /* our Advertisement_Interval */
 	bool preempt;
 	uint64_t preempt_delay_ms;
-	struct vrrp_addr primary;    /* our primary address: the tie-breaker */
+	struct ip_addr primary;      /* our primary address: the tie-breaker */
 };
 
 struct vrrp_fsm {
@@ -84,7 +84,7 @@ struct vrrp_fsm {
 	uint64_t master_down_deadline_ms;
 	uint64_t preempt_since_ms;   /* first time we were held back by preempt_delay; 0 = never */
 	bool seen_master;            /* any advert accepted since entering Backup */
-	struct vrrp_addr master_addr; /* current master (ourselves when master), family 0 unknown */
+	struct ip_addr master_addr;   /* current master (ourselves when master), family 0 unknown */
 	uint8_t master_priority;     /* last advertised priority of the current master */
 	uint64_t state_since_ms;
 	uint64_t transitions[VRRP_STATE__COUNT]; /* number of times each state was entered */
@@ -94,7 +94,7 @@ struct vrrp_fsm {
 struct vrrp_fsm_advert {
 	uint8_t priority;
 	uint32_t interval_ms;
-	struct vrrp_addr src;
+	struct ip_addr src;
 };
 
 void vrrp_fsm_init(struct vrrp_fsm *f, const struct vrrp_fsm_cfg *cfg);

@@ -11,7 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/inet.h"
 #include "core/log.h"
+#include "vrrp/link.h"
 
 static const uint8_t mac_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t mac_all_nodes[6] = { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 };
@@ -55,15 +57,6 @@ size_t garp_build_arp(uint8_t *buf, size_t cap, const uint8_t mac[6], const stru
 	return GARP_ARP_FRAME_LEN;
 }
 
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
 uint16_t garp_icmp6_csum(const struct in6_addr *src, const struct in6_addr *dst,
 			 const uint8_t *msg, size_t len)
 {
@@ -73,13 +66,10 @@ uint16_t garp_icmp6_csum(const struct in6_addr *src, const struct in6_addr *dst,
 	tail[2] = (uint8_t)(len >> 8);
 	tail[3] = (uint8_t)len;
 	tail[7] = IPPROTO_ICMPV6;
-	uint32_t sum = csum_add(0, (const uint8_t *)src, 16);
-	sum = csum_add(sum, (const uint8_t *)dst, 16);
-	sum = csum_add(sum, tail, sizeof(tail));
-	sum = csum_add(sum, msg, len);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	uint32_t sum = inet_sum(0, src, 16);
+	sum = inet_sum(sum, dst, 16);
+	sum = inet_sum(sum, tail, sizeof(tail));
+	return inet_csum(inet_sum(sum, msg, len));
 }
 
 size_t garp_build_na(uint8_t *buf, size_t cap, const uint8_t mac[6], const struct in6_addr *src,
@@ -236,12 +226,12 @@ int garp_send_round(struct garp_announcer *g)
 	struct in6_addr ll;
 	bool have_ll = false, looked_ll = false;
 	int sent = 0, err = 0;
-	vip_link_mac(g->ifindex, g->mac); /* the MAC may change (bond failover); keep old if not */
+	link_mac(g->ifindex, g->mac); /* the MAC may change (bond failover); keep old if not */
 	for (size_t i = 0; i < g->n_vips; i++) {
-		const struct vip_addr *a = &g->vips[i];
+		const struct ip_addr *a = &g->vips[i];
 		int rc;
 		if (a->family == AF_INET) {
-			size_t n = garp_build_arp(frame, sizeof(frame), g->mac, &a->u.v4);
+			size_t n = garp_build_arp(frame, sizeof(frame), g->mac, &a->v4);
 			rc = send_frame(g, frame, n, ETH_P_ARP);
 		} else {
 			if (!looked_ll) {
@@ -249,7 +239,7 @@ int garp_send_round(struct garp_announcer *g)
 				looked_ll = true;
 			}
 			size_t n = garp_build_na(frame, sizeof(frame), g->mac,
-						 have_ll ? &ll : &a->u.v6, &a->u.v6);
+						 have_ll ? &ll : &a->v6, &a->v6);
 			rc = send_frame(g, frame, n, ETH_P_IPV6);
 		}
 		if (rc < 0)
@@ -288,7 +278,7 @@ static void announcer_timer(struct loop *l, struct timer *t)
 }
 
 int garp_announcer_init(struct garp_announcer *g, struct loop *l, int ifindex,
-			const struct cfg_garp *cfg, const struct vip_addr *vips, size_t n_vips)
+			const struct cfg_garp *cfg, const struct ip_addr *vips, size_t n_vips)
 {
 	memset(g, 0, sizeof(*g));
 	g->fd = -1;
@@ -302,7 +292,7 @@ int garp_announcer_init(struct garp_announcer *g, struct loop *l, int ifindex,
 	if (n_vips)
 		memcpy(g->vips, vips, n_vips * sizeof(*vips));
 	g->n_vips = n_vips;
-	int rc = vip_link_mac(ifindex, g->mac);
+	int rc = link_mac(ifindex, g->mac);
 	if (rc < 0)
 		goto fail;
 	/* Protocol 0: the socket receives nothing, it only sends our frames. */

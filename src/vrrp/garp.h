@@ -66,7 +66,7 @@ struct garp_announcer {
 	int fd;                            /* AF_PACKET SOCK_RAW, protocol 0: send only */
 	int ifindex;
 	uint8_t mac[6];
-	struct vip_addr *vips;             /* copy */
+	struct ip_addr *vips;              /* copy */
 	size_t n_vips;
 	struct garp_sched sched;
 	struct cfg_garp cfg;
@@ -78,7 +78,7 @@ struct garp_announcer {
 
 /* Opens the socket on ifindex and reads its MAC. vips is copied. 0 or -errno. */
 int garp_announcer_init(struct garp_announcer *g, struct loop *l, int ifindex,
-			const struct cfg_garp *cfg, const struct vip_addr *vips, size_t n_vips);
+			const struct cfg_garp *cfg, const struct ip_addr *vips, size_t n_vips);
 void garp_announcer_free(struct garp_announcer *g);
 /* Call after the VIPs were added on becoming master: first round goes out immediately. */
 void garp_announcer_master(struct garp_announcer *g);

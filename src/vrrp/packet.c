@@ -26,72 +26,20 @@ const char *vrrp_drop_name(enum vrrp_drop d)
 	return (unsigned)d < VRRP_DROP__COUNT ? vrrp_drop_names[d] : "unknown";
 }
 
-size_t vrrp_addr_len(uint8_t family)
-{
-	return family == AF_INET6 ? 16 : family == AF_INET ? 4 : 0;
-}
-
-bool vrrp_addr_eq(const struct vrrp_addr *a, const struct vrrp_addr *b)
-{
-	return a->family == b->family && memcmp(a->b, b->b, vrrp_addr_len(a->family)) == 0;
-}
-
-int vrrp_addr_cmp(const struct vrrp_addr *a, const struct vrrp_addr *b)
-{
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	/* network byte order compares numerically with memcmp */
-	return memcmp(a->b, b->b, vrrp_addr_len(a->family));
-}
-
-const char *vrrp_addr_str(const struct vrrp_addr *a, char *buf, size_t len)
-{
-	if (!a->family || !inet_ntop(a->family, a->b, buf, (socklen_t)len))
-		snprintf(buf, len, "-");
-	return buf;
-}
-
-int vrrp_addr_parse(const char *s, struct vrrp_addr *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, s, out->b) == 1) {
-		out->family = AF_INET;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, out->b) == 1) {
-		out->family = AF_INET6;
-		return 0;
-	}
-	return -1;
-}
-
-/* RFC 1071 one's-complement sum, continued from `sum`. */
-static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (; len > 1; p += 2, len -= 2)
-		sum += (uint32_t)p[0] << 8 | p[1];
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-uint16_t vrrp_checksum(const struct vrrp_addr *src, const struct vrrp_addr *dst,
+uint16_t vrrp_checksum(const struct ip_addr *src, const struct ip_addr *dst,
 		       const uint8_t *data, size_t len, bool pseudo)
 {
 	uint32_t sum = 0;
 	if (pseudo) {
-		size_t alen = vrrp_addr_len(src->family);
-		sum = sum16(sum, src->b, alen);
-		sum = sum16(sum, dst->b, alen);
+		size_t alen = ip_addr_len(src->family);
+		sum = inet_sum(sum, src->b, alen);
+		sum = inet_sum(sum, dst->b, alen);
 		/* IPv4: zero, proto, 16-bit length; IPv6: 32-bit length, 3 zero, next header.
 		 * Both reduce to the same 16-bit words for lengths < 65536. */
 		sum += VRRP_PROTO;
 		sum += (uint32_t)len;
 	}
-	sum = sum16(sum, data, len);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	return inet_csum(inet_sum(sum, data, len));
 }
 
 /* The v2 PASS field: the password, zero padded, truncated to 8 bytes (no NUL needed). */
@@ -109,7 +57,7 @@ static size_t encoded_len(uint8_t version, size_t alen, size_t n)
 
 int vrrp_encode(const struct vrrp_encode *e, uint8_t *buf, size_t cap)
 {
-	size_t alen = vrrp_addr_len(e->family);
+	size_t alen = ip_addr_len(e->family);
 	if (!alen || (e->version != 2 && e->version != 3) || e->n_addrs > VRRP_MAX_ADDRS)
 		return -1;
 	size_t len = encoded_len(e->version, alen, e->n_addrs);
@@ -153,7 +101,7 @@ int vrrp_encode(const struct vrrp_encode *e, uint8_t *buf, size_t cap)
 static bool from_peer(const struct vrrp_rx *rx)
 {
 	for (size_t i = 0; i < rx->n_peers; i++)
-		if (vrrp_addr_eq(&rx->peers[i], &rx->src))
+		if (ip_addr_equal(&rx->peers[i], &rx->src))
 			return true;
 	return false;
 }
@@ -195,7 +143,7 @@ static enum vrrp_drop check_addrs(const struct vrrp_rx *rx, const struct vrrp_ad
 		return VRRP_OK;
 	if (a->n_addrs != rx->n_vips)
 		return VRRP_DROP_ADDR_COUNT;
-	size_t alen = vrrp_addr_len(rx->family);
+	size_t alen = ip_addr_len(rx->family);
 	for (size_t i = 0; i < a->n_addrs; i++) {
 		bool found = false;
 		for (size_t j = 0; j < rx->n_vips && !found; j++)
@@ -231,7 +179,7 @@ static enum vrrp_drop decode_header(const struct vrrp_rx *rx, struct vrrp_advert
 		a->auth_type = p[4];
 		a->interval_ms = (uint32_t)p[5] * 1000;
 	}
-	size_t alen = vrrp_addr_len(rx->family);
+	size_t alen = ip_addr_len(rx->family);
 	if (rx->len != encoded_len(a->version, alen, a->n_addrs))
 		return VRRP_DROP_LENGTH;
 	a->addrs = p + VRRP_HDR_LEN;
@@ -246,9 +194,9 @@ enum vrrp_drop vrrp_decode(const struct vrrp_rx *rx, struct vrrp_advert *out)
 
 	if (rx->ttl < min_ttl)
 		return VRRP_DROP_TTL;
-	if (rx->local && vrrp_addr_eq(rx->local, &rx->src))
+	if (rx->local && ip_addr_equal(rx->local, &rx->src))
 		return VRRP_DROP_OWN;
-	if (rx->src.family != rx->family || !vrrp_addr_len(rx->family))
+	if (rx->src.family != rx->family || !ip_addr_len(rx->family))
 		return VRRP_DROP_SOURCE;
 	if (rx->n_peers && !from_peer(rx))
 		return VRRP_DROP_SOURCE;

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/inet.h"
+
 #define VRRP_PROTO          112
 #define VRRP_TYPE_ADVERT    1
 #define VRRP_HDR_LEN        8
@@ -24,12 +26,6 @@
 #define VRRP_V3_MAX_INT_CS  4095       /* 12-bit field, centiseconds */
 
 enum vrrp_auth_type { VRRP_AUTH_NONE = 0, VRRP_AUTH_PASS = 1 };
-
-/* An IPv4 or IPv6 address in network byte order; family is AF_INET or AF_INET6. */
-struct vrrp_addr {
-	uint8_t family;
-	uint8_t b[16];
-};
 
 /* Why a received packet was dropped. VRRP_OK (0) means accepted. Keep in sync with
  * vrrp_drop_names[]; the names are metric label values, so never rename one. */
@@ -60,10 +56,10 @@ struct vrrp_encode {
 	uint8_t vrid;
 	uint8_t priority;
 	uint32_t interval_ms;        /* v3: rounded down to cs; v2: rounded down to s (min 1) */
-	const struct vrrp_addr *addrs;
+	const struct ip_addr *addrs;
 	size_t n_addrs;
 	const char *auth_pass;       /* v2: NULL or "" = auth type 0, else type 1 (<= 8 bytes) */
-	struct vrrp_addr src, dst;
+	struct ip_addr src, dst;
 	bool v3_msg_only_checksum;   /* RFC 9568 form for v3 IPv4 (not the default) */
 };
 
@@ -75,17 +71,17 @@ struct vrrp_rx {
 	const uint8_t *bytes;        /* the VRRP message (after the IP header) */
 	size_t len;
 	uint8_t ttl;                 /* IPv4 TTL or IPv6 hop limit */
-	struct vrrp_addr src, dst;   /* from the IP header / IP_PKTINFO */
+	struct ip_addr src, dst;     /* from the IP header / IP_PKTINFO */
 
 	/* configuration of the receiving instance */
 	uint8_t version, vrid, family;
 	uint8_t min_ttl;             /* 0 is taken as 255 (RFC); see vrrp_rx_min_ttl() */
 	uint32_t interval_ms;        /* v2 interval check */
 	const char *auth_pass;       /* v2: NULL/"" = expect type 0 */
-	const struct vrrp_addr *local; /* our own primary address (loop detection), may be NULL */
-	const struct vrrp_addr *peers; /* unicast peers; n_peers 0 = multicast */
+	const struct ip_addr *local;   /* our own primary address (loop detection), may be NULL */
+	const struct ip_addr *peers;   /* unicast peers; n_peers 0 = multicast */
 	size_t n_peers;
-	const struct vrrp_addr *vips;  /* our VIPs, for the count/list checks; NULL = skip */
+	const struct ip_addr *vips;    /* our VIPs, for the count/list checks; NULL = skip */
 	size_t n_vips;
 };
 
@@ -97,21 +93,13 @@ struct vrrp_advert {
 	uint32_t interval_ms;        /* v3: cs * 10; v2: s * 1000 */
 	uint8_t family;
 	const uint8_t *addrs;        /* n_addrs * (4|16) bytes */
-	struct vrrp_addr src;
+	struct ip_addr src;
 };
 
 enum vrrp_drop vrrp_decode(const struct vrrp_rx *rx, struct vrrp_advert *out);
 
 /* The RFC 1071 Internet checksum of the concatenation of an optional pseudo-header and data. */
-uint16_t vrrp_checksum(const struct vrrp_addr *src, const struct vrrp_addr *dst,
+uint16_t vrrp_checksum(const struct ip_addr *src, const struct ip_addr *dst,
 		       const uint8_t *data, size_t len, bool pseudo);
-
-/* Helpers shared with the shell and tests. */
-bool vrrp_addr_eq(const struct vrrp_addr *a, const struct vrrp_addr *b);
-int vrrp_addr_cmp(const struct vrrp_addr *a, const struct vrrp_addr *b); /* numeric order */
-size_t vrrp_addr_len(uint8_t family);
-/* "198.18.0.1" / "2001:db8::1"; returns buf. */
-const char *vrrp_addr_str(const struct vrrp_addr *a, char *buf, size_t len);
-int vrrp_addr_parse(const char *s, struct vrrp_addr *out);
 
 #endif

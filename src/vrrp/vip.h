@@ -1,86 +1,46 @@
-/* Virtual IPs on the node, through rtnetlink (libmnl): add/remove/query an address, look up
- * interfaces, and a monitor socket on the event loop that reports deleted addresses and link
- * changes so the VRRP owner can put a VIP back (keepalived issues #836 #2564) or go to Fault.
+/* Virtual IPs on the node, through rtnetlink (libmnl): add/remove/query an address, and a
+ * monitor socket on the event loop that reports deleted addresses and link changes so the VRRP
+ * owner can put a VIP back (keepalived issues #836 #2564) or go to Fault. The bytes are decoded
+ * by nldecode.h (pure); interface queries are link.h.
  *
- * Requests (add/del/query/lookups) are short synchronous netlink round trips to the kernel on a
- * socket opened for the call: they never wait on the network, only on the kernel, like every
+ * Requests (add/del/query) are short synchronous netlink round trips to the kernel on a socket
+ * opened for the call (nlreq.h): they never wait on the network, only on the kernel, like every
  * other syscall on the loop. Return convention: 0 (or a count / boolean) on success, -errno on
  * failure. */
 #ifndef BUOY_VIP_H
 #define BUOY_VIP_H
-#include <net/if.h>
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/inet.h"
 #include "core/loop.h"
+#include "vrrp/nldecode.h"
 
 struct cfg_vip;
 
-/* One address with its prefix length. */
-struct vip_addr {
-	int family;                        /* AF_INET or AF_INET6 */
-	union {
-		struct in_addr v4;
-		struct in6_addr v6;
-	} u;
-	uint8_t prefix;
-};
-
-/* From the config form. Returns 0 or -EAFNOSUPPORT. */
-int vip_addr_from_cfg(const struct cfg_vip *c, struct vip_addr *out);
-/* Parses "198.18.0.100/24", "2001:db8::100/64" (no prefix: /32 or /128). 0 or -EINVAL. */
-int vip_addr_parse(const char *s, struct vip_addr *out);
-/* "198.18.0.100/24" into buf (at least INET6_ADDRSTRLEN + 4 bytes). Returns buf. */
-const char *vip_addr_format(const struct vip_addr *a, char *buf, size_t len);
-/* Same address (prefix ignored). */
-bool vip_addr_equal(const struct vip_addr *a, const struct vip_addr *b);
-
-/* Interface name -> ifindex (> 0), or -ENODEV. */
-int vip_ifindex(const char *ifname);
-/* Link usable for VRRP: administratively up and carrier (IFF_UP && IFF_RUNNING).
- * Returns 1 up, 0 down, -errno. */
-int vip_link_is_up(int ifindex);
-/* The interface's hardware (MAC) address; 0 or -errno (-EINVAL if not 6 bytes). */
-int vip_link_mac(int ifindex, uint8_t mac[6]);
+/* A VIP's config form into the address (with its prefix) the calls below take.
+ * Returns 0 or -EAFNOSUPPORT. */
+int vip_from_cfg(const struct cfg_vip *c, struct ip_addr *out);
 
 /* Adds the address on the interface. IPv6 addresses get IFA_F_NODAD so they are usable at once
  * (a VIP is by definition a moved address; DAD would delay it by a second and fail against the
  * old holder). `label` (IPv4 only, at most IFNAMSIZ-1 chars; by convention "IFNAME:xxx", which
  * is what iproute2 and ifconfig expect to display it) may be NULL. Already present -> 0. */
-int vip_add(int ifindex, const struct vip_addr *a, const char *label);
+int vip_add(int ifindex, const struct ip_addr *a, const char *label);
 /* Removes the address whatever prefix it was added with. Not present -> 0. */
-int vip_del(int ifindex, const struct vip_addr *a);
+int vip_del(int ifindex, const struct ip_addr *a);
 /* 1 if the address is on the interface (any prefix), 0 if not, -errno. *prefix_out (may be NULL)
  * gets the prefix it is configured with. */
-int vip_present(int ifindex, const struct vip_addr *a, uint8_t *prefix_out);
+int vip_present(int ifindex, const struct ip_addr *a, uint8_t *prefix_out);
 /* At startup: removes any of these addresses still on the interface (left by a crashed run).
  * Returns how many were removed, or -errno on the first failure. The caller must not call this
  * for an address-owner instance (priority 255), whose addresses are the interface's own. */
-int vip_remove_stale(int ifindex, const struct vip_addr *a, size_t n);
+int vip_remove_stale(int ifindex, const struct ip_addr *a, size_t n);
 
 /* ---- the monitor ---- */
 
-enum vip_event_kind {
-	VIP_EV_ADDR_DEL,   /* an address was removed from ifindex */
-	VIP_EV_ADDR_ADD,   /* an address was added to ifindex */
-	VIP_EV_LINK,       /* link state of ifindex is now link_up (sent on every RTM_NEWLINK/DELLINK,
-	                    * consumers compare with what they knew) */
-	VIP_EV_RESYNC,     /* the kernel dropped events (socket overrun): re-query everything */
-};
-
-struct vip_event {
-	enum vip_event_kind kind;
-	int ifindex;
-	struct vip_addr addr;              /* ADDR_* */
-	bool link_up;                      /* LINK: IFF_UP && IFF_RUNNING */
-	bool link_gone;                    /* LINK: RTM_DELLINK, the interface was deleted */
-	unsigned link_flags;               /* LINK: IFF_* */
-	char ifname[IF_NAMESIZE];          /* LINK: when the kernel said it; ADDR_*: may be "" */
-};
-
-typedef void (*vip_event_cb)(void *arg, const struct vip_event *ev);
+/* Events (struct vip_event, vip_event_cb) are defined with their decoder in nldecode.h. */
 
 struct vip_monitor {
 	struct io io;                      /* non-blocking NETLINK_ROUTE socket on the loop */

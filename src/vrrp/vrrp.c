@@ -9,6 +9,7 @@
 
 #include "core/log.h"
 #include "vrrp/garp.h"
+#include "vrrp/link.h"
 #include "vrrp/notify.h"
 #include "track/track.h"
 #include "vrrp/vip.h"
@@ -25,11 +26,10 @@ struct vrrp_inst {
 	struct io io;                      /* the raw socket */
 	struct timer timer;                /* the FSM's earliest deadline */
 	struct vrrp_fsm fsm;
-	struct vrrp_addr primary;          /* family 0: not found yet */
-	struct vrrp_addr *vips_wire;       /* VIPs as they go in adverts */
-	struct vip_addr *vips;             /* VIPs with prefixes, for netlink */
+	struct ip_addr primary;            /* family 0: not found yet */
+	struct ip_addr *vips;              /* with prefixes: in adverts and on the interface */
 	size_t n_vips;
-	struct vrrp_addr *peers;
+	struct ip_addr *peers;
 	size_t n_peers;
 	struct garp_announcer garp;
 	bool garp_ok, garp_active;
@@ -61,13 +61,6 @@ static uint8_t rx_buf[RX_BUF];
 
 /* ---- addresses ---- */
 
-static void addr_from_vip(const struct vip_addr *v, struct vrrp_addr *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->family = (uint8_t)v->family;
-	memcpy(out->b, &v->u, vrrp_addr_len(out->family));
-}
-
 /* The source of our adverts and our tie-break identity: unicast_source, else the first IPv4
  * address of the interface that is not a VIP; for IPv6 the link-local address in multicast
  * (RFC 5798 5.1.2.2) and the first global one in unicast (peers may be configured with it, as
@@ -76,10 +69,10 @@ static int find_primary_addr(struct vrrp_inst *in)
 {
 	const struct cfg_vrrp *c = in->cfg;
 	if (c->unicast_source.ss_family == in->family) {
-		vrrp_addr_from_sockaddr(&c->unicast_source, &in->primary);
+		ip_addr_from_sockaddr((const struct sockaddr *)&c->unicast_source, &in->primary);
 		return 0;
 	}
-	int rc = vrrp_io_primary(in->family, c->interface, in->n_peers == 0, in->vips_wire,
+	int rc = vrrp_io_primary(in->family, c->interface, in->n_peers == 0, in->vips,
 				 in->n_vips, &in->primary);
 	if (rc < 0)
 		memset(&in->primary, 0, sizeof(in->primary));
@@ -101,7 +94,7 @@ static int find_primary(struct vrrp_inst *in)
 
 /* ---- sending ---- */
 
-static void send_failed(struct vrrp_inst *in, const struct vrrp_addr *dst, int err)
+static void send_failed(struct vrrp_inst *in, const struct ip_addr *dst, int err)
 {
 	in->send_errors++;
 	if (in->send_failing)
@@ -109,7 +102,7 @@ static void send_failed(struct vrrp_inst *in, const struct vrrp_addr *dst, int e
 	in->send_failing = true;
 	char d[64];
 	log_warn("vrrp advert send failed", "instance=%s dst=%s error=\"%s\"", in->cfg->name,
-		 vrrp_addr_str(dst, d, sizeof(d)), strerror(-err));
+		 ip_addr_format(dst, IP_FMT_ADDR, d, sizeof(d)), strerror(-err));
 }
 
 static void send_advert(struct vrrp_inst *in, uint8_t prio)
@@ -119,9 +112,9 @@ static void send_advert(struct vrrp_inst *in, uint8_t prio)
 		return;
 	}
 	const struct cfg_vrrp *c = in->cfg;
-	struct vrrp_addr mcast;
+	struct ip_addr mcast;
 	vrrp_io_group(in->family, &mcast);
-	const struct vrrp_addr *dsts = in->n_peers ? in->peers : &mcast;
+	const struct ip_addr *dsts = in->n_peers ? in->peers : &mcast;
 	size_t n = in->n_peers ? in->n_peers : 1;
 	uint8_t pkt[VRRP_MAX_PKT];
 
@@ -130,7 +123,7 @@ static void send_advert(struct vrrp_inst *in, uint8_t prio)
 		struct vrrp_encode e = { .version = c->version, .family = (uint8_t)in->family,
 					 .vrid = c->router_id, .priority = prio,
 					 .interval_ms = (uint32_t)c->advert_interval_ms,
-					 .addrs = in->vips_wire, .n_addrs = in->n_vips,
+					 .addrs = in->vips, .n_addrs = in->n_vips,
 					 .auth_pass = c->auth_pass, .src = in->primary,
 					 .dst = dsts[i] };
 		int len = vrrp_encode(&e, pkt, sizeof(pkt));
@@ -157,7 +150,7 @@ static void vips_add(struct vrrp_inst *in)
 		int rc = vip_add(in->ifindex, &in->vips[i], in->cfg->label);
 		if (rc < 0)
 			log_error("vip add failed", "instance=%s vip=%s error=\"%s\"", in->cfg->name,
-				  vip_addr_format(&in->vips[i], buf, sizeof(buf)), strerror(-rc));
+				  ip_addr_format(&in->vips[i], IP_FMT_PREFIX, buf, sizeof(buf)), strerror(-rc));
 	}
 }
 
@@ -173,7 +166,7 @@ static void vips_del(struct vrrp_inst *in)
 		int rc = vip_del(in->ifindex, &in->vips[i]);
 		if (rc < 0)
 			log_error("vip del failed", "instance=%s vip=%s error=\"%s\"", in->cfg->name,
-				  vip_addr_format(&in->vips[i], buf, sizeof(buf)), strerror(-rc));
+				  ip_addr_format(&in->vips[i], IP_FMT_PREFIX, buf, sizeof(buf)), strerror(-rc));
 	}
 }
 
@@ -199,7 +192,7 @@ static void on_state(struct vrrp_inst *in, enum vrrp_state s)
 	char m[64];
 	log_info("vrrp state", "instance=%s state=%s priority=%u master=%s", in->cfg->name,
 		 vrrp_state_names[s], in->fsm.priority,
-		 vrrp_addr_str(&in->fsm.master_addr, m, sizeof(m)));
+		 ip_addr_format(&in->fsm.master_addr, IP_FMT_ADDR, m, sizeof(m)));
 	if (in->notifier)
 		notifier_run(in->notifier, in->cfg->name, notify_word(s), in->fsm.priority);
 }
@@ -272,15 +265,15 @@ static void on_track_change(void *arg, struct track_result r)
 
 /* ---- receiving ---- */
 
-static void count_drop(struct vrrp_inst *in, enum vrrp_drop d, const struct vrrp_addr *src)
+static void count_drop(struct vrrp_inst *in, enum vrrp_drop d, const struct ip_addr *src)
 {
 	char s[64];
 	if (in->drops[d]++ == 0) /* first of each kind at warn, the rest at debug */
 		log_warn("vrrp advert dropped", "instance=%s reason=%s src=%s", in->cfg->name,
-			 vrrp_drop_name(d), vrrp_addr_str(src, s, sizeof(s)));
+			 vrrp_drop_name(d), ip_addr_format(src, IP_FMT_ADDR, s, sizeof(s)));
 	else
 		log_debug("vrrp advert dropped", "instance=%s reason=%s src=%s", in->cfg->name,
-			  vrrp_drop_name(d), vrrp_addr_str(src, s, sizeof(s)));
+			  vrrp_drop_name(d), ip_addr_format(src, IP_FMT_ADDR, s, sizeof(s)));
 }
 
 static void handle_packet(struct vrrp_inst *in, struct vrrp_rx *rx)
@@ -297,7 +290,7 @@ static void handle_packet(struct vrrp_inst *in, struct vrrp_rx *rx)
 	rx->local = in->primary.family ? &in->primary : NULL;
 	rx->peers = in->peers;
 	rx->n_peers = in->n_peers;
-	rx->vips = in->vips_wire;
+	rx->vips = in->vips;
 	rx->n_vips = in->n_vips;
 
 	struct vrrp_advert adv;
@@ -342,7 +335,7 @@ static void restore_vips(struct vrrp_inst *in)
 		if (vip_present(in->ifindex, &in->vips[i], NULL) != 0)
 			continue;
 		log_warn("vip missing while master, restoring", "instance=%s vip=%s", in->cfg->name,
-			 vip_addr_format(&in->vips[i], buf, sizeof(buf)));
+			 ip_addr_format(&in->vips[i], IP_FMT_PREFIX, buf, sizeof(buf)));
 		if (vip_add(in->ifindex, &in->vips[i], in->cfg->label) == 0) {
 			in->vip_restores++;
 			any = true;
@@ -419,12 +412,12 @@ static void rebind(struct vrrp_inst *in, int ifindex)
 static void inst_on_event(struct vrrp_inst *in, const struct vip_event *ev)
 {
 	if (ev->kind == VIP_EV_RESYNC) {
-		int idx = vip_ifindex(in->cfg->interface); /* events were lost: maybe a re-creation */
+		int idx = link_ifindex(in->cfg->interface); /* events were lost: maybe a re-creation */
 		if (idx > 0 && idx != in->ifindex)
 			rebind(in, idx);
 		if (in->track)
-			track_set_on_link(in->track, in->ifindex, vip_link_is_up(in->ifindex) == 1);
-		set_link(in, vip_link_is_up(in->ifindex) == 1);
+			track_set_on_link(in->track, in->ifindex, link_is_up(in->ifindex) == 1);
+		set_link(in, link_is_up(in->ifindex) == 1);
 		if (in->fsm.state == VRRP_STATE_MASTER)
 			restore_vips(in);
 		return;
@@ -442,7 +435,7 @@ static void inst_on_event(struct vrrp_inst *in, const struct vip_event *ev)
 	if (ev->kind == VIP_EV_ADDR_DEL && ev->ifindex == in->ifindex &&
 	    in->fsm.state == VRRP_STATE_MASTER) {
 		for (size_t i = 0; i < in->n_vips; i++)
-			if (vip_addr_equal(&ev->addr, &in->vips[i])) {
+			if (ip_addr_equal(&ev->addr, &in->vips[i])) {
 				restore_vips(in);
 				break;
 			}
@@ -465,18 +458,15 @@ static int load_addresses(struct vrrp_inst *in)
 	const struct cfg_vrrp *c = in->cfg;
 	in->n_vips = c->n_vips;
 	in->vips = calloc(c->n_vips ? c->n_vips : 1, sizeof(*in->vips));
-	in->vips_wire = calloc(c->n_vips ? c->n_vips : 1, sizeof(*in->vips_wire));
 	in->n_peers = c->n_unicast_peers;
 	in->peers = calloc(in->n_peers ? in->n_peers : 1, sizeof(*in->peers));
-	if (!in->vips || !in->vips_wire || !in->peers)
+	if (!in->vips || !in->peers)
 		return -ENOMEM;
-	for (size_t i = 0; i < c->n_vips; i++) {
-		if (vip_addr_from_cfg(&c->vips[i], &in->vips[i]) < 0)
+	for (size_t i = 0; i < c->n_vips; i++)
+		if (vip_from_cfg(&c->vips[i], &in->vips[i]) < 0)
 			return -EAFNOSUPPORT;
-		addr_from_vip(&in->vips[i], &in->vips_wire[i]);
-	}
 	for (size_t i = 0; i < in->n_peers; i++)
-		vrrp_addr_from_sockaddr(&c->unicast_peers[i], &in->peers[i]);
+		ip_addr_from_sockaddr((const struct sockaddr *)&c->unicast_peers[i], &in->peers[i]);
 	in->family = c->family ? c->family : c->n_vips ? in->vips[0].family : AF_INET;
 	return 0;
 }
@@ -544,7 +534,7 @@ static int inst_start(struct vrrp_set *s, struct vrrp_inst *in, const struct cfg
 	int rc = load_addresses(in);
 	if (rc < 0)
 		return rc;
-	in->ifindex = vip_ifindex(c->interface);
+	in->ifindex = link_ifindex(c->interface);
 	if (in->ifindex < 0)
 		return in->ifindex;
 	if (c->priority != 255) {
@@ -570,10 +560,10 @@ static int inst_start(struct vrrp_set *s, struct vrrp_inst *in, const struct cfg
 				   .preempt = c->preempt, .preempt_delay_ms = c->preempt_delay_ms,
 				   .primary = in->primary };
 	vrrp_fsm_init(&in->fsm, &fc);
-	in->link_up = vip_link_is_up(in->ifindex) == 1;
+	in->link_up = link_is_up(in->ifindex) == 1;
 	log_info("vrrp instance", "instance=%s interface=%s vrid=%u version=%u priority=%u "
 		 "primary=%s mode=%s link_up=%s", c->name, c->interface, c->router_id,
-		 c->version, c->priority, vrrp_addr_str(&in->primary, p, sizeof(p)),
+		 c->version, c->priority, ip_addr_format(&in->primary, IP_FMT_ADDR, p, sizeof(p)),
 		 in->n_peers ? "unicast" : "multicast", in->link_up ? "true" : "false");
 	apply_health(in);
 	struct vrrp_actions a;
@@ -643,7 +633,6 @@ static void inst_free(struct vrrp_set *s, struct vrrp_inst *in)
 	}
 	timer_cancel(s->loop, &in->timer);
 	free(in->vips);
-	free(in->vips_wire);
 	free(in->peers);
 	free(in);
 }
@@ -777,12 +766,12 @@ int vrrp_get_status(const struct vrrp_set *s, size_t i, struct vrrp_status *out)
 	out->link_up = in->link_up;
 	out->state_since_ms = f->state_since_ms;
 	if (f->master_addr.family)
-		vrrp_addr_str(&f->master_addr, out->master, sizeof(out->master));
+		ip_addr_format(&f->master_addr, IP_FMT_ADDR, out->master, sizeof(out->master));
 	out->master_priority = f->master_priority;
 	out->adver_int_ms = f->cfg.adver_int_ms;
 	out->master_adver_int_ms = f->master_adver_int_ms;
 	if (in->primary.family)
-		vrrp_addr_str(&in->primary, out->primary, sizeof(out->primary));
+		ip_addr_format(&in->primary, IP_FMT_ADDR, out->primary, sizeof(out->primary));
 	out->adverts_rx_total = in->adverts_rx;
 	out->adverts_tx_total = in->adverts_tx;
 	out->send_errors_total = in->send_errors;

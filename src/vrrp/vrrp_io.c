@@ -9,7 +9,7 @@
 static const uint8_t MCAST4[4] = { 224, 0, 0, 18 };
 static const uint8_t MCAST6[16] = { 0xff, 0x02, [15] = 0x12 };
 
-void vrrp_io_group(int family, struct vrrp_addr *out)
+void vrrp_io_group(int family, struct ip_addr *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->family = (uint8_t)family;
@@ -17,18 +17,6 @@ void vrrp_io_group(int family, struct vrrp_addr *out)
 		memcpy(out->b, MCAST4, 4);
 	else
 		memcpy(out->b, MCAST6, 16);
-}
-
-void vrrp_addr_from_sockaddr(const struct sockaddr_storage *ss, struct vrrp_addr *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (ss->ss_family == AF_INET) {
-		out->family = AF_INET;
-		memcpy(out->b, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		out->family = AF_INET6;
-		memcpy(out->b, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-	}
 }
 
 static int setopt(int fd, int level, int name, int val)
@@ -93,8 +81,8 @@ static void put_cmsg(struct msghdr *msg, int level, int type, const void *data, 
 	msg->msg_controllen = CMSG_SPACE(len);
 }
 
-int vrrp_io_send(int fd, int family, int ifindex, const struct vrrp_addr *src,
-		 const struct vrrp_addr *dst, const uint8_t *pkt, size_t len)
+int vrrp_io_send(int fd, int family, int ifindex, const struct ip_addr *src,
+		 const struct ip_addr *dst, const uint8_t *pkt, size_t len)
 {
 	struct sockaddr_storage to = { 0 };
 	union {
@@ -181,7 +169,7 @@ enum vrrp_io_rx vrrp_io_recv(int fd, int family, uint8_t *buf, size_t cap, struc
 	if (n < 0)
 		return VRRP_IO_NONE; /* EAGAIN, or an error we cannot act on: the next event retries */
 	memset(rx, 0, sizeof(*rx));
-	vrrp_addr_from_sockaddr(&from, &rx->src);
+	ip_addr_from_sockaddr((const struct sockaddr *)&from, &rx->src);
 	if (msg.msg_flags & MSG_TRUNC)
 		return VRRP_IO_TRUNCATED;
 	if (family == AF_INET)
@@ -192,16 +180,16 @@ enum vrrp_io_rx vrrp_io_recv(int fd, int family, uint8_t *buf, size_t cap, struc
 	return VRRP_IO_PACKET;
 }
 
-static bool excluded(const struct vrrp_addr *a, const struct vrrp_addr *ex, size_t n)
+static bool excluded(const struct ip_addr *a, const struct ip_addr *ex, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (vrrp_addr_eq(&ex[i], a))
+		if (ip_addr_equal(&ex[i], a))
 			return true;
 	return false;
 }
 
 int vrrp_io_primary(int family, const char *ifname, bool link_local,
-		    const struct vrrp_addr *exclude, size_t n_exclude, struct vrrp_addr *out)
+		    const struct ip_addr *exclude, size_t n_exclude, struct ip_addr *out)
 {
 	struct ifaddrs *ifa;
 	if (getifaddrs(&ifa) < 0)
@@ -214,8 +202,8 @@ int vrrp_io_primary(int family, const char *ifname, bool link_local,
 		if (strncmp(p->ifa_name, ifname, nlen) != 0 ||
 		    (p->ifa_name[nlen] && p->ifa_name[nlen] != ':'))
 			continue;
-		struct vrrp_addr a;
-		vrrp_addr_from_sockaddr((const struct sockaddr_storage *)(void *)p->ifa_addr, &a);
+		struct ip_addr a;
+		ip_addr_from_sockaddr(p->ifa_addr, &a);
 		bool ll = a.b[0] == 0xfe && (a.b[1] & 0xc0) == 0x80;
 		if ((family == AF_INET6 && ll != link_local) || excluded(&a, exclude, n_exclude))
 			continue;

@@ -12,7 +12,7 @@
 #include "vrrp/packet.h"
 
 /* 224.0.0.18 / ff02::12 of the given family. */
-void vrrp_io_group(int family, struct vrrp_addr *out);
+void vrrp_io_group(int family, struct ip_addr *out);
 
 /* Non-blocking raw socket bound to ifname. Multicast: joins the group on ifindex, TTL/hop limit
  * 255, loop off. Unicast: TTL/hop limit 255. IPv6 asks for hop limit and destination as
@@ -21,8 +21,8 @@ void vrrp_io_group(int family, struct vrrp_addr *out);
 int vrrp_io_open(int family, const char *ifname, int ifindex, bool unicast);
 
 /* One packet to dst from src (IP_PKTINFO / IPV6_PKTINFO pin the source: the checksum covers it). */
-int vrrp_io_send(int fd, int family, int ifindex, const struct vrrp_addr *src,
-		 const struct vrrp_addr *dst, const uint8_t *pkt, size_t len);
+int vrrp_io_send(int fd, int family, int ifindex, const struct ip_addr *src,
+		 const struct ip_addr *dst, const uint8_t *pkt, size_t len);
 
 enum vrrp_io_rx {
 	VRRP_IO_NONE,       /* nothing (more) to read */
@@ -37,9 +37,6 @@ enum vrrp_io_rx vrrp_io_recv(int fd, int family, uint8_t *buf, size_t cap, struc
 /* The interface's first address of `family` that is not in `exclude`: for IPv6 a link-local one
  * when link_local, else a global one. Labelled IPv4 addresses ("eth0:x") count as ifname's. */
 int vrrp_io_primary(int family, const char *ifname, bool link_local,
-		    const struct vrrp_addr *exclude, size_t n_exclude, struct vrrp_addr *out);
-
-/* sockaddr_in / sockaddr_in6 -> vrrp_addr (family 0 for anything else). */
-void vrrp_addr_from_sockaddr(const struct sockaddr_storage *ss, struct vrrp_addr *out);
+		    const struct ip_addr *exclude, size_t n_exclude, struct ip_addr *out);
 
 #endif

@@ -25,6 +25,7 @@
 #include "vrrp/garp.h"
 #include "vrrp/notify.h"
 #include "core/spawn.h"
+#include "vrrp/link.h"
 #include "vrrp/vip.h"
 
 static int usage(void)
@@ -35,7 +36,7 @@ static int usage(void)
 
 static int ifindex_or_die(const char *name)
 {
-	int idx = vip_ifindex(name);
+	int idx = link_ifindex(name);
 	if (idx < 0) {
 		fprintf(stderr, "vipctl: no interface %s\n", name);
 		exit(1);
@@ -43,10 +44,10 @@ static int ifindex_or_die(const char *name)
 	return idx;
 }
 
-static struct vip_addr addr_or_die(const char *s)
+static struct ip_addr addr_or_die(const char *s)
 {
-	struct vip_addr a;
-	if (vip_addr_parse(s, &a) < 0) {
+	struct ip_addr a;
+	if (ip_addr_parse(s, &a) < 0) {
 		fprintf(stderr, "vipctl: bad address %s\n", s);
 		exit(2);
 	}
@@ -87,7 +88,7 @@ static int cmd_garp(int argc, char **argv)
 	struct cfg_garp cfg = { .repeat = (uint32_t)atoi(argv[3]),
 				.interval_ms = (uint64_t)atoll(argv[4]) };
 	size_t n = (size_t)(argc - 5);
-	struct vip_addr *v = calloc(n, sizeof(*v));
+	struct ip_addr *v = calloc(n, sizeof(*v));
 	for (size_t i = 0; i < n; i++)
 		v[i] = addr_or_die(argv[5 + i]);
 	struct loop *l = loop_new();
@@ -107,7 +108,7 @@ static int cmd_garp(int argc, char **argv)
 
 struct mon {
 	int restore_if;
-	struct vip_addr restore;
+	struct ip_addr restore;
 	int restored;
 };
 
@@ -119,11 +120,12 @@ static void on_event(void *arg, const struct vip_event *ev)
 	case VIP_EV_ADDR_DEL:
 	case VIP_EV_ADDR_ADD:
 		printf("addr %s %s ifindex %d\n", ev->kind == VIP_EV_ADDR_DEL ? "deleted" : "added",
-		       vip_addr_format(&ev->addr, txt, sizeof(txt)), ev->ifindex);
+		       ip_addr_format(&ev->addr, IP_FMT_PREFIX, txt, sizeof(txt)), ev->ifindex);
 		if (ev->kind == VIP_EV_ADDR_DEL && m->restore_if == ev->ifindex &&
-		    vip_addr_equal(&ev->addr, &m->restore)) {
+		    ip_addr_equal(&ev->addr, &m->restore)) {
 			int rc = vip_add(ev->ifindex, &m->restore, NULL);
-			printf("restore %s %s\n", vip_addr_format(&m->restore, txt, sizeof(txt)),
+			printf("restore %s %s\n",
+			       ip_addr_format(&m->restore, IP_FMT_PREFIX, txt, sizeof(txt)),
 			       rc < 0 ? strerror(-rc) : "ok");
 		}
 		break;
@@ -231,15 +233,15 @@ int main(int argc, char **argv)
 		return usage();
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "add") && argc >= 4) {
-		struct vip_addr a = addr_or_die(argv[3]);
+		struct ip_addr a = addr_or_die(argv[3]);
 		return report("add", vip_add(ifindex_or_die(argv[2]), &a, argc > 4 ? argv[4] : NULL));
 	}
 	if (!strcmp(cmd, "del") && argc >= 4) {
-		struct vip_addr a = addr_or_die(argv[3]);
+		struct ip_addr a = addr_or_die(argv[3]);
 		return report("del", vip_del(ifindex_or_die(argv[2]), &a));
 	}
 	if (!strcmp(cmd, "present") && argc >= 4) {
-		struct vip_addr a = addr_or_die(argv[3]);
+		struct ip_addr a = addr_or_die(argv[3]);
 		uint8_t prefix = 0;
 		int p = vip_present(ifindex_or_die(argv[2]), &a, &prefix);
 		if (p < 0)
@@ -253,7 +255,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "stale") && argc >= 4) {
 		int idx = ifindex_or_die(argv[2]);
 		size_t n = (size_t)(argc - 3);
-		struct vip_addr *v = calloc(n, sizeof(*v));
+		struct ip_addr *v = calloc(n, sizeof(*v));
 		for (size_t i = 0; i < n; i++)
 			v[i] = addr_or_die(argv[3 + i]);
 		int r = vip_remove_stale(idx, v, n);
@@ -264,7 +266,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "link") && argc >= 3) {
-		int up = vip_link_is_up(ifindex_or_die(argv[2]));
+		int up = link_is_up(ifindex_or_die(argv[2]));
 		if (up < 0)
 			return report("link", up);
 		printf("%s\n", up ? "up" : "down");

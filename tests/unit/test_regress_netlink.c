@@ -5,14 +5,24 @@
  *    "link down" put VRRP in Fault and moved the VIP; request sockets could get forged replies;
  *  - libmnl's framing checks let a 2 GiB nlmsg_len or an unaligned last message walk past the
  *    datagram.
- * vip.c's parsers are static, so this test compiles vip.c itself (like the fuzz target). */
+ * The decoders are vrrp/nldecode.h (pure); the sockets are vip.c's monitor and nlreq.c. */
+#include <errno.h>
+#include <net/if.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
-#include "vrrp/vip.c"
+#include "core/loop.h"
+#include "vrrp/link.h"
+#include "vrrp/nldecode.h"
+#include "vrrp/vip.h"
 
 static int events;
 static struct vip_event last;
@@ -37,24 +47,23 @@ static size_t put_msg(uint8_t *buf, uint16_t type, const void *payload, size_t l
 static void test_short_link_message_is_ignored(void **st)
 {
 	(void)st;
-	struct vip_monitor m = { .cb = on_event };
 	uint8_t *buf = calloc(1, 64);
 	struct ifinfomsg ifi = { .ifi_index = 2, .ifi_flags = IFF_UP | IFF_RUNNING };
 	/* 8 of the 16 bytes of ifinfomsg: the crasher from the fuzzer, in short */
 	size_t n = put_msg(buf, RTM_NEWLINK, &ifi, 8);
 	events = 0;
-	mnl_cb_run(buf, n, 0, 0, monitor_cb, &m);
+	nl_decode_events(buf, n, on_event, NULL);
 	assert_int_equal(events, 0);
 	n = put_msg(buf, RTM_DELLINK, &ifi, 4);
-	mnl_cb_run(buf, n, 0, 0, monitor_cb, &m);
+	nl_decode_events(buf, n, on_event, NULL);
 	assert_int_equal(events, 0);
-	struct link_ctx lc = { 0 };
+	struct nl_link lc = { 0 };
 	n = put_msg(buf, RTM_NEWLINK, &ifi, 8);
-	mnl_cb_run(buf, n, 0, 0, link_cb, &lc);
+	mnl_cb_run(buf, n, 0, 0, nl_link_cb, &lc);
 	assert_false(lc.got);
 	/* the whole header: reported */
 	n = put_msg(buf, RTM_NEWLINK, &ifi, sizeof(ifi));
-	mnl_cb_run(buf, n, 0, 0, monitor_cb, &m);
+	nl_decode_events(buf, n, on_event, NULL);
 	assert_int_equal(events, 1);
 	assert_int_equal(last.ifindex, 2);
 	assert_true(last.link_up);
@@ -64,12 +73,11 @@ static void test_short_link_message_is_ignored(void **st)
 static void test_short_addr_message_is_ignored(void **st)
 {
 	(void)st;
-	struct vip_monitor m = { .cb = on_event };
 	uint8_t *buf = calloc(1, 64);
 	struct ifaddrmsg ifa = { .ifa_family = AF_INET, .ifa_prefixlen = 24, .ifa_index = 2 };
 	size_t n = put_msg(buf, RTM_DELADDR, &ifa, 4);
 	events = 0;
-	mnl_cb_run(buf, n, 0, 0, monitor_cb, &m);
+	nl_decode_events(buf, n, on_event, NULL);
 	assert_int_equal(events, 0);
 	free(buf);
 }
@@ -99,7 +107,7 @@ static void test_forged_link_down_from_a_process_is_ignored(void **st)
 	assert_int_equal(sent, (ssize_t)n);
 	events = 0;
 	/* the message is queued on the monitor's socket now: read it as the loop would */
-	monitor_read(l, &m.io, EPOLLIN);
+	m.io.cb(l, &m.io, EPOLLIN);
 	assert_int_equal(events, 0);
 	assert_int_equal(m.forged_total, 1);
 	mnl_socket_close(evil);
@@ -120,9 +128,8 @@ static void test_huge_nlmsg_len_is_rejected(void **st)
 		0x00, 0x64, 0x09, 0x00, 0x03, 0x00, 0x65, 0x74, 0x68, 0x30, 0x00, 0x00, 0x00, 0x00,
 	};
 	assert_false(nl_frames_ok(crash, sizeof(crash)));
-	struct vip_monitor m = { .cb = on_event };
 	events = 0;
-	monitor_dispatch(&m, crash, sizeof(crash));
+	nl_decode_events(crash, sizeof(crash), on_event, NULL);
 	assert_int_equal(events, 0);
 	/* a well-framed batch still goes through, the trailing partial header is ignored */
 	uint8_t buf[128] = { 0 };
@@ -131,7 +138,7 @@ static void test_huge_nlmsg_len_is_rejected(void **st)
 	n += put_msg(buf + n, RTM_DELLINK, &ifi, sizeof(ifi));
 	assert_true(nl_frames_ok(buf, n));
 	assert_true(nl_frames_ok(buf, n + 8));
-	monitor_dispatch(&m, buf, n);
+	nl_decode_events(buf, n, on_event, NULL);
 	assert_int_equal(events, 2);
 	assert_true(last.link_gone);
 	/* one frame longer than the datagram */
@@ -155,14 +162,13 @@ static void test_unaligned_last_message_is_rejected(void **st)
 	assert_false(nl_frames_ok(crash, sizeof(crash)));
 	uint8_t *exact = malloc(sizeof(crash));
 	memcpy(exact, crash, sizeof(crash));
-	struct vip_monitor m = { .cb = on_event };
 	events = 0;
-	monitor_dispatch(&m, exact, sizeof(crash));
+	nl_decode_events(exact, sizeof(crash), on_event, NULL);
 	assert_int_equal(events, 0);
 	free(exact);
 }
 
-/* nl_request() connects its socket to the kernel so that no process can slip a forged reply in
+/* nl_request() (nlreq.c) connects its socket to the kernel so that no process can slip a forged reply in
  * between its request and the kernel's answer. This is the kernel behaviour it relies on. */
 static void test_kernel_connected_socket_refuses_process_unicast(void **st)
 {
@@ -185,7 +191,40 @@ static void test_kernel_connected_socket_refuses_process_unicast(void **st)
 	mnl_socket_close(req);
 	mnl_socket_close(evil);
 	/* and a real request through it still works: lo exists everywhere */
-	assert_int_equal(vip_link_is_up(1) >= 0, 1);
+	assert_int_equal(link_is_up(1) >= 0, 1);
+}
+
+/* A request's reply goes through the same framing check as the monitor: an address dump is
+ * read (first match and its prefix), a badly framed datagram is skipped whole. */
+static void test_reply_decoding(void **st)
+{
+	(void)st;
+	uint8_t buf[128] = { 0 };
+	struct {
+		struct ifaddrmsg ifa;
+		struct nlattr nla;
+		uint8_t addr[4];
+	} msg = { .ifa = { .ifa_family = AF_INET, .ifa_prefixlen = 24, .ifa_index = 2 },
+		  .nla = { .nla_len = sizeof(struct nlattr) + 4, .nla_type = IFA_LOCAL },
+		  .addr = { 198, 18, 0, 100 } };
+	size_t n = put_msg(buf, RTM_NEWADDR, &msg, sizeof(msg));
+	msg.ifa.ifa_prefixlen = 32;
+	n += put_msg(buf + n, RTM_NEWADDR, &msg, sizeof(msg));
+	struct ip_addr want;
+	assert_int_equal(ip_addr_parse("198.18.0.100", &want), 0);
+	struct nl_addr_find f = { .ifindex = 2, .want = &want };
+	assert_int_equal(nl_decode_reply(buf, n, 0, 0, nl_addr_find_cb, &f), MNL_CB_OK);
+	assert_true(f.found);
+	assert_int_equal(f.prefix, 24);
+	/* on another interface: not found */
+	struct nl_addr_find g = { .ifindex = 3, .want = &want };
+	nl_decode_reply(buf, n, 0, 0, nl_addr_find_cb, &g);
+	assert_false(g.found);
+	/* the same bytes, the first frame claiming more than the datagram: nothing read */
+	((struct nlmsghdr *)buf)->nlmsg_len = (uint32_t)n + 4;
+	struct nl_addr_find h = { .ifindex = 2, .want = &want };
+	assert_int_equal(nl_decode_reply(buf, n, 0, 0, nl_addr_find_cb, &h), MNL_CB_OK);
+	assert_false(h.found);
 }
 
 int main(void)
@@ -197,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_huge_nlmsg_len_is_rejected),
 		cmocka_unit_test(test_unaligned_last_message_is_rejected),
 		cmocka_unit_test(test_kernel_connected_socket_refuses_process_unicast),
+		cmocka_unit_test(test_reply_decoding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

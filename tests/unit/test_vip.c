@@ -1,4 +1,5 @@
-/* VIP address handling (pure parts): parse, format, compare, from config. The netlink side is
+/* VIP addresses as vip.c and link.c take them: parse, format, compare (core/inet.h, tested
+ * exhaustively in test_inet.c), from config, and read-only queries on lo. The netlink side is
  * covered by tests/integration/test_vipnet.py inside network namespaces. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,15 +12,16 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "vrrp/link.h"
 #include "vrrp/vip.h"
 
 static void roundtrip(const char *in, const char *want)
 {
-	struct vip_addr a;
+	struct ip_addr a;
 	char buf[64];
-	if (vip_addr_parse(in, &a) != 0)
+	if (ip_addr_parse(in, &a) != 0)
 		fail_msg("parse %s failed", in);
-	vip_addr_format(&a, buf, sizeof(buf));
+	ip_addr_format(&a, IP_FMT_PREFIX, buf, sizeof(buf));
 	if (strcmp(buf, want) != 0)
 		fail_msg("%s -> %s, want %s", in, buf, want);
 }
@@ -42,8 +44,8 @@ static void test_parse_rejects(void **state)
 				     "2001:db8::1/129", "198.18.0.256/24", "host/24", "1.2.3.4/-1",
 				     "2001:db8::1::2/64" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct vip_addr a;
-		if (vip_addr_parse(bad[i], &a) != -EINVAL)
+		struct ip_addr a;
+		if (ip_addr_parse(bad[i], &a) != -EINVAL)
 			fail_msg("accepted %s", bad[i]);
 	}
 }
@@ -51,14 +53,14 @@ static void test_parse_rejects(void **state)
 static void test_equal_ignores_prefix(void **state)
 {
 	(void)state;
-	struct vip_addr a, b, c, d;
-	assert_int_equal(vip_addr_parse("198.18.0.100/24", &a), 0);
-	assert_int_equal(vip_addr_parse("198.18.0.100/32", &b), 0);
-	assert_int_equal(vip_addr_parse("198.18.0.101/24", &c), 0);
-	assert_int_equal(vip_addr_parse("::ffff:198.18.0.100", &d), 0);
-	assert_true(vip_addr_equal(&a, &b));
-	assert_false(vip_addr_equal(&a, &c));
-	assert_false(vip_addr_equal(&a, &d)); /* different family */
+	struct ip_addr a, b, c, d;
+	assert_int_equal(ip_addr_parse("198.18.0.100/24", &a), 0);
+	assert_int_equal(ip_addr_parse("198.18.0.100/32", &b), 0);
+	assert_int_equal(ip_addr_parse("198.18.0.101/24", &c), 0);
+	assert_int_equal(ip_addr_parse("::ffff:198.18.0.100", &d), 0);
+	assert_true(ip_addr_equal(&a, &b));
+	assert_false(ip_addr_equal(&a, &c));
+	assert_false(ip_addr_equal(&a, &d)); /* different family */
 }
 
 static void test_from_cfg(void **state)
@@ -69,37 +71,37 @@ static void test_from_cfg(void **state)
 	s6->sin6_family = AF_INET6;
 	inet_pton(AF_INET6, "2001:db8::100", &s6->sin6_addr);
 	c.prefix = 64;
-	struct vip_addr a;
+	struct ip_addr a;
 	char buf[64];
-	assert_int_equal(vip_addr_from_cfg(&c, &a), 0);
-	assert_string_equal(vip_addr_format(&a, buf, sizeof(buf)), "2001:db8::100/64");
+	assert_int_equal(vip_from_cfg(&c, &a), 0);
+	assert_string_equal(ip_addr_format(&a, IP_FMT_PREFIX, buf, sizeof(buf)), "2001:db8::100/64");
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&c.ss;
 	memset(&c, 0, sizeof(c));
 	s4->sin_family = AF_INET;
 	inet_pton(AF_INET, "198.18.0.100", &s4->sin_addr);
 	c.prefix = 24;
-	assert_int_equal(vip_addr_from_cfg(&c, &a), 0);
-	assert_string_equal(vip_addr_format(&a, buf, sizeof(buf)), "198.18.0.100/24");
+	assert_int_equal(vip_from_cfg(&c, &a), 0);
+	assert_string_equal(ip_addr_format(&a, IP_FMT_PREFIX, buf, sizeof(buf)), "198.18.0.100/24");
 	c.ss.ss_family = AF_UNIX;
-	assert_int_equal(vip_addr_from_cfg(&c, &a), -EAFNOSUPPORT);
+	assert_int_equal(vip_from_cfg(&c, &a), -EAFNOSUPPORT);
 }
 
 static void test_lookups_on_lo(void **state)
 {
 	(void)state;
 	/* Read-only queries against lo, present in every namespace. */
-	int idx = vip_ifindex("lo");
+	int idx = link_ifindex("lo");
 	assert_true(idx > 0);
-	assert_int_equal(vip_link_is_up(idx), 1);
-	assert_int_equal(vip_ifindex("buoy-no-such-if"), -ENODEV);
-	struct vip_addr a;
-	vip_addr_parse("127.0.0.1/8", &a);
+	assert_int_equal(link_is_up(idx), 1);
+	assert_int_equal(link_ifindex("buoy-no-such-if"), -ENODEV);
+	struct ip_addr a;
+	ip_addr_parse("127.0.0.1/8", &a);
 	uint8_t prefix = 0;
 	assert_int_equal(vip_present(idx, &a, &prefix), 1);
 	assert_int_equal(prefix, 8);
-	vip_addr_parse("198.18.255.254/32", &a);
+	ip_addr_parse("198.18.255.254/32", &a);
 	assert_int_equal(vip_present(idx, &a, NULL), 0);
-	assert_true(vip_link_is_up(999999) < 0);
+	assert_true(link_is_up(999999) < 0);
 }
 
 int main(void)

@@ -15,10 +15,10 @@
 
 #define LOCAL "198.18.0.10"
 
-static struct vrrp_addr A(const char *s)
+static struct ip_addr A(const char *s)
 {
-	struct vrrp_addr a;
-	assert_int_equal(vrrp_addr_parse(s, &a), 0);
+	struct ip_addr a;
+	assert_int_equal(ip_addr_parse(s, &a), 0);
 	return a;
 }
 
@@ -480,7 +480,7 @@ static void test_two_nodes_elect_one(void **state)
 	}
 	assert_int_equal(n[1].state, VRRP_STATE_MASTER);
 	assert_int_equal(n[0].state, VRRP_STATE_BACKUP);
-	assert_true(vrrp_addr_eq(&n[0].master_addr, &n[1].cfg.primary));
+	assert_true(ip_addr_equal(&n[0].master_addr, &n[1].cfg.primary));
 }
 
 static void test_formulas(void **state)
@@ -504,13 +504,13 @@ static void test_counters_and_master_info(void **state)
 	fsm_for(&f, 3, 100, 1000, true, 0);
 	vrrp_fsm_startup(&f, 10, &a);
 	advert(&f, 20, 120, &a);
-	assert_true(vrrp_addr_eq(&f.master_addr, &(struct vrrp_addr){ 0 }) == false);
+	assert_true(ip_addr_equal(&f.master_addr, &(struct ip_addr){ 0 }) == false);
 	assert_int_equal(f.master_priority, 120);
 	vrrp_fsm_on_timer(&f, 20 + 3609, &a);
 	assert_int_equal(f.state, VRRP_STATE_MASTER);
 	assert_int_equal(f.state_since_ms, 3629);
-	struct vrrp_addr me = A(LOCAL);
-	assert_true(vrrp_addr_eq(&f.master_addr, &me));
+	struct ip_addr me = A(LOCAL);
+	assert_true(ip_addr_equal(&f.master_addr, &me));
 	vrrp_fsm_set_fault(&f, 4000, true, &a);
 	vrrp_fsm_set_fault(&f, 4100, false, &a);
 	assert_int_equal(f.transitions[VRRP_STATE_BACKUP], 2);
