@@ -20,6 +20,7 @@ struct loop {
 	void *wake_arg;
 	struct epoll_event *batch; /* events being dispatched, so loop_del() can void later ones */
 	int batch_i, batch_n;
+	struct loop_deferred *deferred;
 };
 
 uint64_t mono_ms(void)
@@ -59,10 +60,33 @@ struct loop *loop_new(void)
 	return l;
 }
 
+static void run_deferred(struct loop *l)
+{
+	/* fn may defer more: take the list each round until it stays empty */
+	while (l->deferred) {
+		struct loop_deferred *d = l->deferred;
+		l->deferred = NULL;
+		while (d) {
+			struct loop_deferred *next = d->next;
+			d->fn(l, d);
+			d = next;
+		}
+	}
+}
+
+void loop_defer(struct loop *l, struct loop_deferred *d,
+		void (*fn)(struct loop *l, struct loop_deferred *d))
+{
+	d->fn = fn;
+	d->next = l->deferred;
+	l->deferred = d;
+}
+
 void loop_free(struct loop *l)
 {
 	if (!l)
 		return;
+	run_deferred(l); /* the loop still works for them */
 	if (l->epfd >= 0)
 		close(l->epfd);
 	if (l->wake_io.fd >= 0)
@@ -225,6 +249,7 @@ int loop_run(struct loop *l)
 		}
 		l->batch_n = 0;
 		run_timers(l);
+		run_deferred(l);
 	}
 	return 0;
 }

@@ -43,7 +43,22 @@ uint64_t loop_now(struct loop *l);
 uint64_t loop_update_now(struct loop *l);
 uint64_t mono_ms(void);
 
-/* Runs until loop_stop(); returns 0, or -1 on an epoll error. */
+/* Freeing after the batch (nginx's posted events, Redis's beforeSleep): an object that events
+ * already fetched in this batch, or timers due in this iteration, may still name is handed to
+ * the loop, which calls fn once the iteration is over, or from loop_free(). Embed the node in
+ * the object: no allocation, cannot fail. fn gets a loop that still works (loop_del,
+ * timer_cancel). */
+struct loop_deferred {
+	struct loop_deferred *next;
+	void (*fn)(struct loop *l, struct loop_deferred *d);
+};
+void loop_defer(struct loop *l, struct loop_deferred *d,
+		void (*fn)(struct loop *l, struct loop_deferred *d));
+/* The object a node (or an io, a timer) is embedded in. */
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* Runs until loop_stop(); returns 0, or -1 on an epoll error. Deferred frees are drained at the
+ * end of every iteration, so none is left when it returns. */
 int loop_run(struct loop *l);
 void loop_stop(struct loop *l);
 /* Thread-safe: makes a blocked loop_run() return from epoll_wait and run the wake callback. */

@@ -70,15 +70,10 @@ struct health {
 	struct pool *p;
 	struct hc_backend *backends;
 	size_t n_backends;
-	struct timer reaper;           /* frees a stopped object once the epoll batch is over */
-	struct health *next_stopped;
+	/* health_stop() may run inside a loop callback (a reload): events the loop already
+	 * fetched in the same batch can still name a check's io, so the memory outlives it */
+	struct loop_deferred reap;
 };
-
-/* Stopped objects waiting for their reaper. health_stop() may run inside a loop callback (a
- * reload): events the loop already fetched in the same batch can still name a check's io, so
- * the memory must outlive the batch. Listed here so an object whose loop never runs again
- * (daemon exit) stays reachable rather than leaked. */
-static struct health *stopped_list;
 
 static uint64_t mono_us(void)
 {
@@ -609,17 +604,10 @@ static void health_free(struct health *h)
 	free(h);
 }
 
-static void reap_stopped(struct loop *l, struct timer *t)
+static void health_reap(struct loop *l, struct loop_deferred *d)
 {
 	(void)l;
-	struct health *h = t->arg;
-	for (struct health **pp = &stopped_list; *pp; pp = &(*pp)->next_stopped) {
-		if (*pp == h) {
-			*pp = h->next_stopped;
-			break;
-		}
-	}
-	health_free(h);
+	health_free(container_of(d, struct health, reap));
 }
 
 void health_stop(struct health *h)
@@ -642,10 +630,7 @@ void health_stop(struct health *h)
 		SSL_CTX_free(hb->ctx);
 		hb->ctx = NULL;
 	}
-	h->next_stopped = stopped_list;
-	stopped_list = h;
-	timer_init(&h->reaper, reap_stopped, h);
-	timer_arm(h->l, &h->reaper, 0); /* runs after the current batch's events */
+	loop_defer(h->l, &h->reap, health_reap);
 }
 
 bool health_backend_all_down(const struct backend *b)

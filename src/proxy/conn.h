@@ -38,6 +38,7 @@ struct conn {
 	uint64_t queued_at;       /* first time it waited in a queue, 0 = never */
 	struct relay relay;       /* the bytes; its fds are cio.fd and sio.fd */
 	struct conn *next, *prev; /* worker's list: all conns, or a backend queue */
+	struct loop_deferred reap;
 };
 
 /* One worker's socket of a listener: allocated by the main thread (fd bound), registered in
@@ -90,8 +91,7 @@ struct worker {
 	struct wbackend *wb;
 	size_t n_wb;
 	struct conn *conns;       /* everything not queued, for close_all */
-	struct conn *dead;        /* closed this iteration, freed after the batch */
-	struct timer reaper, resume, queue_poll, ka_sweep;
+	struct timer resume, queue_poll, ka_sweep;
 	struct relay_pool relay_pool; /* pipes and scratch buffer of this worker's relays */
 	uint64_t last_emfile_log;
 	_Atomic uint64_t n_conns;

@@ -126,6 +126,12 @@ static void server_release(struct conn *c)
 
 static void dispatch_queue(struct worker *w, struct backend *b);
 
+static void conn_free(struct loop *l, struct loop_deferred *d)
+{
+	(void)l;
+	free(container_of(d, struct conn, reap));
+}
+
 /* The relay's byte counts go to the server's counters. */
 static void flush_counters(struct conn *c)
 {
@@ -166,24 +172,11 @@ static void conn_close(struct conn *c, const char *why)
 	atomic_fetch_sub_explicit(&w->n_conns, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&w->p->total_conns, 1, memory_order_relaxed);
 	/* freed after this epoll batch: a later event in the batch may still name it */
-	c->next = w->dead;
-	w->dead = c;
-	if (!timer_armed(&w->reaper))
-		timer_arm(w->loop, &w->reaper, 0);
+	loop_defer(w->loop, &c->reap, conn_free);
 	if (freed_slot && q->len)
 		dispatch_queue(w, c->b);
 }
 
-static void reaper_cb(struct loop *l, struct timer *t)
-{
-	(void)l;
-	struct worker *w = t->arg;
-	while (w->dead) {
-		struct conn *c = w->dead;
-		w->dead = c->next;
-		free(c);
-	}
-}
 
 /* The worker's state for backend b, grown on first sight of a backend a reload added. */
 static struct wbackend *wb_of(struct worker *w, struct backend *b)
@@ -776,7 +769,6 @@ int worker_init(struct worker *w, struct proxy *p, size_t id)
 	w->loop = loop_new();
 	if (!w->loop || relay_pool_init(&w->relay_pool, PIPE_POOL_MAX) < 0)
 		return -1;
-	timer_init(&w->reaper, reaper_cb, w);
 	timer_init(&w->resume, resume_cb, w);
 	timer_init(&w->queue_poll, queue_poll_cb, w);
 	timer_init(&w->ka_sweep, ka_sweep_cb, w);
@@ -792,8 +784,7 @@ void *worker_main(void *arg)
 	loop_run(w->loop);
 	close_listeners(w);
 	close_all_conns(w);
-	reaper_cb(w->loop, &w->reaper);
-	return NULL;
+	return NULL; /* worker_destroy's loop_free frees them */
 }
 
 void worker_destroy(struct worker *w)

@@ -41,7 +41,7 @@ struct vrrp_inst {
 	uint64_t adverts_rx, adverts_tx, send_errors, vip_restores;
 	uint64_t drops[VRRP_DROP__COUNT];
 	bool retired;                      /* a reload stopped it: ignore late events */
-	struct vrrp_inst *next_retired;
+	struct loop_deferred reap;         /* freed after the batch that retired it */
 };
 
 struct vrrp_set {
@@ -50,8 +50,6 @@ struct vrrp_set {
 	struct pool *pool;
 	struct vrrp_inst **inst;           /* each allocated on its own: a reload keeps some */
 	size_t n;
-	struct vrrp_inst *retired;         /* stopped by a reload, freed after the epoll batch */
-	struct timer reaper;
 	struct vip_monitor mon;
 	bool mon_open;
 	bool stopped;
@@ -572,7 +570,6 @@ static int inst_start(struct vrrp_set *s, struct vrrp_inst *in, const struct cfg
 	return 0;
 }
 
-static void reap_retired(struct loop *l, struct timer *t);
 
 struct vrrp_set *vrrp_start(struct loop *l, const struct config *c, struct pool *pool)
 {
@@ -582,7 +579,6 @@ struct vrrp_set *vrrp_start(struct loop *l, const struct config *c, struct pool 
 	s->loop = l;
 	s->cfg = c;
 	s->pool = pool;
-	timer_init(&s->reaper, reap_retired, s);
 	if (c->n_vrrp == 0)
 		return s;
 	s->inst = calloc(c->n_vrrp, sizeof(*s->inst));
@@ -617,7 +613,7 @@ static void inst_shutdown(struct vrrp_set *s, struct vrrp_inst *in)
 	timer_cancel(s->loop, &in->timer);
 }
 
-static void inst_free(struct vrrp_set *s, struct vrrp_inst *in)
+static void inst_free(struct loop *l, struct vrrp_inst *in)
 {
 	if (!in)
 		return;
@@ -628,13 +624,18 @@ static void inst_free(struct vrrp_set *s, struct vrrp_inst *in)
 	if (in->garp_ok)
 		garp_announcer_free(&in->garp);
 	if (in->io.fd >= 0) {
-		loop_del(s->loop, &in->io);
+		loop_del(l, &in->io);
 		close(in->io.fd);
 	}
-	timer_cancel(s->loop, &in->timer);
+	timer_cancel(l, &in->timer);
 	free(in->vips);
 	free(in->peers);
 	free(in);
+}
+
+static void inst_reap(struct loop *l, struct loop_deferred *d)
+{
+	inst_free(l, container_of(d, struct vrrp_inst, reap));
 }
 
 /* The loop may still hold events naming this instance in the batch being run (a reload runs
@@ -645,20 +646,7 @@ static void inst_retire(struct vrrp_set *s, struct vrrp_inst *in)
 		return;
 	inst_shutdown(s, in);
 	in->retired = true;
-	in->next_retired = s->retired;
-	s->retired = in;
-	timer_arm(s->loop, &s->reaper, 0);
-}
-
-static void reap_retired(struct loop *l, struct timer *t)
-{
-	(void)l;
-	struct vrrp_set *s = t->arg;
-	while (s->retired) {
-		struct vrrp_inst *in = s->retired;
-		s->retired = in->next_retired;
-		inst_free(s, in);
-	}
+	loop_defer(s->loop, &in->reap, inst_reap);
 }
 
 void vrrp_shutdown(struct vrrp_set *s)
@@ -683,9 +671,7 @@ void vrrp_free(struct vrrp_set *s)
 	if (!s)
 		return;
 	for (size_t i = 0; s->inst && i < s->n; i++)
-		inst_free(s, s->inst[i]);
-	timer_cancel(s->loop, &s->reaper);
-	reap_retired(s->loop, &s->reaper);
+		inst_free(s->loop, s->inst[i]);
 	if (s->mon_open)
 		vip_monitor_close(&s->mon, s->loop);
 	free(s->inst);
