@@ -67,25 +67,18 @@ static void check_intercept(const struct config *c)
 		}
 }
 
+static void check_tls_bad(void *arg, size_t i, const struct cfg_backend *b, const char *why)
+{
+	(void)b;
+	fprintf(stderr, "%s: backends[%zu].health: %s\n", (const char *)arg, i, why);
+}
+
 static int cmd_check(const char *path)
 {
 	struct config *c = config_load_reporting(path);
 	if (!c)
 		return 1;
-	/* what `run` would load besides the YAML: the health checks' TLS files, as haproxy -c does */
-	int bad = 0;
-	for (size_t i = 0; i < c->n_backends; i++) {
-		const struct cfg_backend *b = &c->backends[i];
-		if (!health_type_uses_tls(b->health.type))
-			continue;
-		char err[512];
-		SSL_CTX *ctx = health_tls_ctx_new(&b->health, b->name, err, sizeof(err));
-		if (!ctx) {
-			fprintf(stderr, "%s: backends[%zu].health: %s\n", path, i, err);
-			bad = 1;
-		}
-		SSL_CTX_free(ctx);
-	}
+	size_t bad = health_tls_preflight(c, check_tls_bad, (void *)path);
 	if (bad) {
 		config_free(c);
 		return 1;

@@ -1,6 +1,7 @@
 /* Hot reload: the shell around reload_plan.c (see reload.h). */
 #include "reload.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,24 +34,25 @@ static void fail_emit(void *arg, const char *line)
 
 /* TLS files of health checks are read when checks start, after the commit: read them now so a
  * missing CA or key rejects the reload instead of leaving a backend unchecked. */
+struct preflight_ctx {
+	const struct config *c;
+	const char *source;
+	struct strbuf *out;
+};
+
+static void preflight_bad(void *arg, size_t i, const struct cfg_backend *b, const char *why)
+{
+	(void)i;
+	struct preflight_ctx *p = arg;
+	char line[700];
+	snprintf(line, sizeof(line), "%s: backend %s: health check: %s", p->c->file, b->name, why);
+	fail_line(p->out, p->source, line);
+}
+
 static int preflight_health(const struct config *c, const char *source, struct strbuf *out)
 {
-	int bad = 0;
-	for (size_t i = 0; i < c->n_backends; i++) {
-		const struct cfg_backend *b = &c->backends[i];
-		if (!health_type_uses_tls(b->health.type))
-			continue;
-		char err[300], line[400];
-		SSL_CTX *ctx = health_tls_ctx_new(&b->health, b->name, err, sizeof(err));
-		if (ctx) {
-			SSL_CTX_free(ctx);
-			continue;
-		}
-		snprintf(line, sizeof(line), "%s: backend %s: health check: %s", c->file, b->name, err);
-		fail_line(out, source, line);
-		bad = -1;
-	}
-	return bad;
+	struct preflight_ctx p = { c, source, out };
+	return health_tls_preflight(c, preflight_bad, &p) ? -1 : 0;
 }
 
 /* Settings only a restart applies: kept as they run, said in the log and to the caller. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/sock.h"
 #include "ctl/ctl.h"
 #include "ctl/oneshot.h"
 
@@ -120,14 +121,13 @@ static int listen_unix(const char *path, struct stat *st, bool *made_dir)
 	if (made < 0 || clear_stale(path, &sa) < 0)
 		return -1;
 	*made_dir = made == 1;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
 	/* the umask makes the file 0600 from its first moment; chmod makes sure */
 	mode_t old = umask(0177);
-	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	int fd = sock_listen((struct sockaddr *)&sa, sizeof(sa), 16, NULL, NULL);
 	umask(old);
-	if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 16) < 0 || stat(path, st) < 0) {
+	if (fd < 0)
+		return -1;
+	if (chmod(path, 0600) < 0 || stat(path, st) < 0) {
 		int e = errno;
 		close(fd);
 		errno = e;

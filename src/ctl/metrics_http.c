@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/sock.h"
 #include "ctl/ctl.h"
 #include "ctl/metrics.h"
 #include "ctl/oneshot.h"
@@ -121,21 +122,6 @@ static void metrics_handle(void *arg, enum oneshot_event ev, const char *req, si
 	sb_free(&body);
 }
 
-static int listen_tcp(const struct cfg_addr *a)
-{
-	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 || listen(fd, 64) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
 
 struct metrics_server *metrics_server_start(struct loop *l, const struct ctl_sources *src)
 {
@@ -143,7 +129,7 @@ struct metrics_server *metrics_server_start(struct loop *l, const struct ctl_sou
 	if (!src->cfg->metrics_enabled)
 		return NULL;
 	struct metrics_server *m = calloc(1, sizeof(*m));
-	int fd = m ? listen_tcp(a) : -1;
+	int fd = m ? sock_listen((const struct sockaddr *)&a->ss, a->len, 64, NULL, NULL) : -1;
 	if (fd < 0) {
 		log_error("metrics listener failed", "listen=%s reason=\"%s\"", a->text, strerror(m ? errno : ENOMEM));
 		free(m);

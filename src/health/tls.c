@@ -90,6 +90,28 @@ fail:
 	return NULL;
 }
 
+size_t health_tls_preflight(const struct config *c,
+			    void (*bad)(void *arg, size_t i, const struct cfg_backend *b,
+					const char *why),
+			    void *arg)
+{
+	size_t n_bad = 0;
+	for (size_t i = 0; i < c->n_backends; i++) {
+		const struct cfg_backend *b = &c->backends[i];
+		if (!health_type_uses_tls(b->health.type))
+			continue;
+		char err[512];
+		SSL_CTX *ctx = health_tls_ctx_new(&b->health, b->name, err, sizeof(err));
+		if (ctx) {
+			SSL_CTX_free(ctx);
+			continue;
+		}
+		bad(arg, i, b, err);
+		n_bad++;
+	}
+	return n_bad;
+}
+
 bool health_is_ip_literal(const char *s)
 {
 	unsigned char tmp[sizeof(struct in6_addr)];

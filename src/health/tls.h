@@ -13,6 +13,14 @@
 SSL_CTX *health_tls_ctx_new(const struct cfg_health *cfg, const char *backend, char *err,
 			    size_t errlen);
 
+/* What `run` would load besides the YAML, read now (as haproxy -c does): the TLS files of every
+ * TLS health check. bad(arg, index, backend, why) for each backend whose files do not load.
+ * Returns how many failed. */
+size_t health_tls_preflight(const struct config *c,
+			    void (*bad)(void *arg, size_t i, const struct cfg_backend *b,
+					const char *why),
+			    void *arg);
+
 /* A new SSL on fd for one check: SNI = host when it is a DNS name, and when verifying, the
  * certificate must match host (name or IP literal) or, without host, the server's IP `ip`. */
 SSL *health_tls_new(SSL_CTX *ctx, int fd, const char *host, const char *ip, bool verify);

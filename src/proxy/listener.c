@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/sock.h"
 #include "proxy/worker.h"
 
 #ifndef IPV6_FREEBIND
@@ -26,21 +27,16 @@ static void set_defer_accept(int fd, bool on)
 }
 
 /* SO_REUSEPORT so each worker owns a socket; FREEBIND so a VIP can be bound before it exists. */
-static int listen_socket(const struct cfg_listener *lc)
+static int listen_opts(int fd, void *arg)
 {
-	const struct cfg_addr *a = &lc->bind;
-	int fam = a->ss.ss_family;
-	int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
+	const struct cfg_listener *lc = arg;
 	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
-		goto fail;
-	if (fam == AF_INET) {
+		return -1;
+	if (lc->bind.ss.ss_family == AF_INET) {
 		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
 	} else {
-		const struct sockaddr_in6 *s6 = (const void *)&a->ss;
+		const struct sockaddr_in6 *s6 = (const void *)&lc->bind.ss;
 		/* "[::]" means every address, v4 included; a specific v6 address means just that */
 		int v6only = !IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr);
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
@@ -48,16 +44,13 @@ static int listen_socket(const struct cfg_listener *lc)
 	}
 	set_keepalive(fd); /* accepted sockets inherit it: no per-connection setsockopt */
 	set_defer_accept(fd, lc->defer_accept);
-	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
-		goto fail;
-	if (listen(fd, 4096) < 0)
-		goto fail;
-	return fd;
-fail:;
-	int e = errno;
-	close(fd);
-	errno = e;
-	return -1;
+	return 0;
+}
+
+static int listen_socket(const struct cfg_listener *lc)
+{
+	return sock_listen((const struct sockaddr *)&lc->bind.ss, lc->bind.len, 4096, listen_opts,
+			   (void *)lc);
 }
 
 /* ---------- listeners and tables (main thread) ---------- */
