@@ -57,6 +57,7 @@ bool cfg_backend_settings_equal(const struct cfg_backend *a, const struct cfg_ba
 	       a->connect_timeout_ms == b->connect_timeout_ms && a->retries == b->retries &&
 	       a->max_fails == b->max_fails && a->fail_timeout_ms == b->fail_timeout_ms &&
 	       a->idle_timeout_ms == b->idle_timeout_ms && a->queue_timeout_ms == b->queue_timeout_ms &&
+	       a->max_queue == b->max_queue &&
 	       health_equal(&a->health, &b->health);
 }
 

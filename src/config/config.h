@@ -74,6 +74,7 @@ struct cfg_backend {
 	uint64_t fail_timeout_ms;    /* default 10000 */
 	uint64_t idle_timeout_ms;    /* default 3600000 */
 	uint64_t queue_timeout_ms;   /* default 5000 */
+	uint32_t max_queue;          /* waiting connections, all workers; 0 = no cap of its own */
 	struct cfg_health health;
 };
 

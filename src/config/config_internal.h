@@ -31,7 +31,8 @@ struct raw_backend {
 	char *name, *balance;
 	struct raw_server *servers;
 	unsigned servers_count;
-	char *connect_timeout, *retries, *max_fails, *fail_timeout, *idle_timeout, *queue_timeout;
+	char *connect_timeout, *retries, *max_fails, *fail_timeout, *idle_timeout, *queue_timeout,
+	     *max_queue;
 	struct raw_health *health;
 };
 

@@ -71,6 +71,7 @@ static const cyaml_schema_field_t backend_fields[] = {
 	STR("fail_timeout", struct raw_backend, fail_timeout),
 	STR("idle_timeout", struct raw_backend, idle_timeout),
 	STR("queue_timeout", struct raw_backend, queue_timeout),
+	STR("max_queue", struct raw_backend, max_queue),
 	MAP("health", struct raw_backend, health, health_fields),
 	CYAML_FIELD_END
 };

@@ -219,6 +219,8 @@ static void build_backend(const struct raw_backend *rb, size_t idx, struct cfg_d
 		    &b->idle_timeout_ms);
 	cv_duration(d, p, "queue_timeout", rb->queue_timeout, 0, 3600000, 5000,
 		    &b->queue_timeout_ms);
+	cv_uint(d, p, "max_queue", rb->max_queue, 0, 10000000, 0, &u);
+	b->max_queue = (uint32_t)u;
 	build_health(rb->health, p, d, &b->health);
 }
 

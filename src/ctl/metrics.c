@@ -128,6 +128,7 @@ static void server_metrics(struct strbuf *b, const struct snapshot *s)
 typedef uint64_t (*backend_get)(const struct snap_backend *);
 static uint64_t be_queue(const struct snap_backend *b) { return b->queue_length; }
 static uint64_t be_qto(const struct snap_backend *b) { return b->queue_timeouts_total; }
+static uint64_t be_qfull(const struct snap_backend *b) { return b->queue_full_total; }
 static uint64_t be_nosrv(const struct snap_backend *b) { return b->no_server_total; }
 
 static const struct {
@@ -136,6 +137,7 @@ static const struct {
 } backend_families[] = {
 	{ "buoy_queue_length", "gauge", "Connections waiting for a server slot (max_conns).", be_queue },
 	{ "buoy_queue_timeouts_total", "counter", "Queued connections closed after queue_timeout.", be_qto },
+	{ "buoy_queue_full_total", "counter", "Connections closed unserved because the backend's queue was at max_queue.", be_qfull },
 	{ "buoy_backend_no_server_total", "counter", "Connections closed unserved because no server was available or every try failed (retries exhausted).", be_nosrv },
 };
 
@@ -160,7 +162,7 @@ static const struct {
 } listener_families[] = {
 	{ "buoy_listener_connections_total", "Connections accepted by the listener.", li_acc },
 	{ "buoy_listener_rejected_total",
-	  "Connections accepted and closed unserved: no server available, every try failed, or the queue timed out.", li_rej },
+	  "Connections accepted and closed unserved: no server available, every try failed, the queue was full or timed out.", li_rej },
 	{ "buoy_listener_empty_total",
 	  "Connections the client closed before sending a byte (TCP probes): no server connection was opened.",
 	  li_empty },

@@ -39,7 +39,7 @@ struct snap_backend {
 	const char *balance;         /* "roundrobin" ... */
 	const char *health_type;     /* "tcp" "tls" "http" "https" "none" */
 	uint32_t queue_length;
-	uint64_t queue_timeouts_total, no_server_total;
+	uint64_t queue_timeouts_total, queue_full_total, no_server_total;
 	struct snap_server *servers;
 	size_t n_servers;
 };

@@ -94,6 +94,7 @@ static void backend_json(struct strbuf *b, const struct snap_backend *be)
 	kv_u64(b, &f, "eligible_servers", eligible);
 	kv_u64(b, &f, "queue_length", be->queue_length);
 	kv_u64(b, &f, "queue_timeouts_total", be->queue_timeouts_total);
+	kv_u64(b, &f, "queue_full_total", be->queue_full_total);
 	kv_u64(b, &f, "no_server_total", be->no_server_total);
 	key(b, &f, "servers");
 	sb_putc(b, '[');

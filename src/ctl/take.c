@@ -67,6 +67,7 @@ static int take_backends(struct snapshot *o, struct pool *p, uint64_t now_ms)
 			.health_type = health_type_name(b->cfg.health.type),
 			.queue_length = atomic_load_explicit(&b->queue_len, memory_order_relaxed),
 			.queue_timeouts_total = atomic_load_explicit(&b->queue_timeouts_total, memory_order_relaxed),
+			.queue_full_total = atomic_load_explicit(&b->queue_full_total, memory_order_relaxed),
 			.no_server_total = atomic_load_explicit(&b->no_server_total, memory_order_relaxed),
 		};
 		ob->servers = calloc(b->n_servers ? b->n_servers : 1, sizeof(*ob->servers));

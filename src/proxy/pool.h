@@ -83,6 +83,7 @@ struct backend {
 	size_t idx;                    /* unique for the process lifetime: per-worker state index */
 	_Atomic uint32_t queue_len;
 	_Atomic uint64_t queue_timeouts_total;
+	_Atomic uint64_t queue_full_total;    /* closed unserved: the queue was at max_queue */
 	_Atomic uint64_t no_server_total;
 	bool all_down_logged;          /* main thread */
 	bool removed;                  /* main: a reload took it out */

@@ -381,6 +381,22 @@ static void conn_enqueue(struct conn *c)
 		timer_arm_in(w->loop, &w->queue_poll, QUEUE_POLL_MS);
 }
 
+/* The backend's max_queue, counted over all workers (HAProxy's maxqueue): a burst beyond it is
+ * closed at once instead of waiting queue_timeout for slots it would not get. */
+static bool queue_full(const struct conn *c)
+{
+	uint32_t max = c->set->cfg.max_queue;
+	return max && atomic_load_explicit(&c->b->queue_len, memory_order_relaxed) >= max;
+}
+
+static void conn_reject_full(struct conn *c)
+{
+	atomic_fetch_add_explicit(&c->b->queue_full_total, 1, memory_order_relaxed);
+	count_rejected(c);
+	log_warn("queue full", "backend=%s max_queue=%u", c->set->cfg.name, c->set->cfg.max_queue);
+	conn_close(c, "queue full");
+}
+
 /* Picks a server and connects; loops over servers that fail at once. */
 static void listener_pause(struct worker *w, struct listen_sock *ls);
 
@@ -415,7 +431,9 @@ static void conn_dispatch(struct conn *c)
 	for (;;) {
 		int idx = pick_server(c);
 		if (idx == LB_FULL) {
-			if (c->state != CONN_QUEUED)
+			if (c->state != CONN_QUEUED && queue_full(c))
+				conn_reject_full(c);
+			else if (c->state != CONN_QUEUED)
 				conn_enqueue(c);
 			return;
 		}

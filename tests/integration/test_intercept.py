@@ -133,7 +133,9 @@ def test_rotation_from_client_holder_and_backup(cl):
         assert set(seen) == set(CPS), (who.name, seen)
     ok, bad = loop_result(curl_loop(cl.client, 2))
     print("client /name loop: ok=%d failed=%d" % (ok, bad))
-    assert bad == 0 and ok > 20, (ok, bad)
+    # what matters is no failure; the count only shows that the loop ran (a loaded 2-core
+    # machine manages ~15 in 2 s)
+    assert bad == 0 and ok > 5, (ok, bad)
     rules = cl.nft("cp1", "list", "table", "inet", "buoy")
     for chain in ("prerouting", "output"):
         assert re.search(r"chain %s \{[^}]*ip daddr %s tcp dport 6443 redirect to :6444"
@@ -152,7 +154,7 @@ def test_holder_apiserver_dies_clients_do_not_notice(cl):
     print("cp1's apiserver killed mid-loop: ok=%d failed=%d" % (ok, bad))
     # a request in flight on the killed server is cut (bytes already exchanged: no retry);
     # new connections are retried on the next server and health checks drop cp1 in 200 ms
-    assert bad <= 1 and ok > 20, (ok, bad)
+    assert bad <= 1 and ok > 5, (ok, bad)
     assert cl.holder() == "cp1", "cp1 still serves (through cp2/cp3): it keeps the VIP"
     cl.api["cp1"].start()
 

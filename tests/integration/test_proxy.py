@@ -21,6 +21,7 @@ import netns
 from helpers.backend import CHUNK, stream_chunks, stream_sha256
 from helpers.client import connect, fetch_name, fetch_names, free_port, read_all
 from helpers.lbconf import closed_by_peer, config, echo_roundtrip, lb_addr, start_lb
+from helpers.status import status_json
 
 # ---------------------------------------------------------------------------------------------
 # Distribution
@@ -351,6 +352,32 @@ def test_queue_timeout_closes_waiting_connection(buoy, backend):
             assert 0.3 <= took <= 2.0, took
         assert a.accepted == 1
         assert echo_roundtrip(first)
+
+
+def test_max_queue_rejects_beyond_the_cap_at_once(buoy, backend):
+    a = backend("127.0.0.2:0", mode="echo")
+    listen = lb_addr()
+    lb = start_lb(buoy, config(listen, [{"address": "127.0.0.2:%d" % a.port, "max_conns": 1}],
+                               backend={"queue_timeout": "10s", "max_queue": 1}))
+    with connect(listen) as first:
+        assert echo_roundtrip(first)
+        with connect(listen) as waiting:
+            waiting.sendall(b"queued\n")
+            time.sleep(0.3)                            # in the queue: 1 of max_queue 1
+            with connect(listen) as over:
+                t0 = time.monotonic()
+                assert closed_by_peer(over, 3), "a connection beyond max_queue was not closed"
+                assert time.monotonic() - t0 < 2.0    # at once, not after queue_timeout
+            be = status_json(lb)["backends"][0]
+            assert be["queue_full_total"] == 1, be
+            assert be["queue_length"] == 1, be
+            assert be["queue_timeouts_total"] == 0, be
+            li = status_json(lb)["listeners"][0]
+            assert li["rejected_total"] == 1, li
+            first.close()                               # the queued one gets the slot
+            waiting.settimeout(3)
+            assert waiting.recv(64) == b"queued\n"
+    assert a.accepted == 2
 
 
 def test_global_max_conns_stops_accepting(buoy, backend):

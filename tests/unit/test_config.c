@@ -181,6 +181,7 @@ static const char FULL[] =
 	"    fail_timeout: 30s\n"
 	"    idle_timeout: 2h\n"
 	"    queue_timeout: 1s\n"
+	"    max_queue: 64\n"
 	"    health:\n"
 	"      type: https\n"
 	"      path: /livez\n"
@@ -245,6 +246,7 @@ static void test_full_config_round_trip(void **state)
 	assert_int_equal(b->fail_timeout_ms, 30000);
 	assert_int_equal(b->idle_timeout_ms, 7200000);
 	assert_int_equal(b->queue_timeout_ms, 1000);
+	assert_int_equal(b->max_queue, 64);
 	assert_int_equal(b->n_servers, 2);
 	assert_string_equal(b->servers[0].addr.text, "198.18.0.21:6443");
 	assert_int_equal(b->servers[0].weight, 256);
@@ -374,6 +376,7 @@ static void test_defaults(void **state)
 	assert_int_equal(b->fail_timeout_ms, 10000);
 	assert_int_equal(b->idle_timeout_ms, 3600000);
 	assert_int_equal(b->queue_timeout_ms, 5000);
+	assert_int_equal(b->max_queue, 0);               /* no cap of its own */
 	assert_int_equal(b->servers[0].weight, 1);
 	assert_int_equal(b->servers[0].max_conns, 0);
 	assert_false(b->servers[0].backup);
@@ -749,6 +752,12 @@ static void test_more_backend_values(void **state)
 		"    retries: 101\n"
 		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
 		5, 14, "retries: 101 is out of range 0..100");
+	expect_error(BASE_LISTENERS
+		"backends:\n"
+		"  - name: api\n"
+		"    max_queue: 10000001\n"
+		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
+		5, 16, "max_queue: 10000001 is out of range 0..10000000");
 	expect_error(BASE_LISTENERS
 		"backends:\n"
 		"  - name: api\n"

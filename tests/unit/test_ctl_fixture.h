@@ -37,7 +37,7 @@ static void fixture(struct snapshot *s, bool with_vrrp)
 	};
 	fx_backends[0] = (struct snap_backend){
 		.name = "apiservers", .balance = "roundrobin", .health_type = "https", .queue_length = 2,
-		.queue_timeouts_total = 5, .no_server_total = 6, .servers = fx_servers, .n_servers = 3,
+		.queue_timeouts_total = 5, .queue_full_total = 9, .no_server_total = 6, .servers = fx_servers, .n_servers = 3,
 	};
 	fx_listeners[0] = (struct snap_listener){
 		.name = "api", .bind = "198.18.0.100:6443", .backend = "apiservers",

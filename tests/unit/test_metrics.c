@@ -48,6 +48,7 @@ static void test_server_samples(void **st)
 	has_line(t, "buoy_listener_empty_total{listener=\"api\",backend=\"apiservers\"} 2");
 	has_line(t, "buoy_queue_length{backend=\"apiservers\"} 2");
 	has_line(t, "buoy_queue_timeouts_total{backend=\"apiservers\"} 5");
+	has_line(t, "buoy_queue_full_total{backend=\"apiservers\"} 9");
 	has_line(t, "# TYPE buoy_server_connections_total counter");
 	has_line(t, "# TYPE buoy_queue_length gauge");
 	assert_null(strstr(t, "buoy_vrrp"));

@@ -210,8 +210,8 @@ static void test_backend_settings_changes(void **state)
 	(void)state;
 	struct two t;
 	struct reload_plan p;
-	struct cfg_backend edits[7];
-	for (int i = 0; i < 7; i++) {
+	struct cfg_backend edits[8];
+	for (int i = 0; i < 8; i++) {
 		two_init(&t);
 		edits[i] = t.nb[0];
 	}
@@ -222,7 +222,8 @@ static void test_backend_settings_changes(void **state)
 	edits[4].health.interval_ms = 250;
 	edits[5].health.path = "/livez";
 	edits[6].health.type = HEALTH_NONE;
-	for (int i = 0; i < 7; i++) {
+	edits[7].max_queue = 10;
+	for (int i = 0; i < 8; i++) {
 		two_init(&t);
 		t.nb[0] = edits[i];
 		t.nb[0].servers = t.ns;
