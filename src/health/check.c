@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -567,11 +566,6 @@ struct health *health_start(struct loop *l, struct pool *p)
 		free(h);
 		return NULL;
 	}
-	/* OpenSSL writes to the socket with write(): a peer reset must not kill the daemon */
-	struct sigaction sa;
-	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
-		signal(SIGPIPE, SIG_IGN);
-
 	for (size_t i = 0; i < p->n_backends; i++) {
 		struct backend *b = p->backends[i];
 		if (b->cfg.health.type == HEALTH_NONE)

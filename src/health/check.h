@@ -29,7 +29,8 @@ struct health;
 /* Starts checking every server of every backend with health checks, on loop l (the main
  * thread's). First checks are spread over one interval. Returns NULL (after logging why) when a
  * backend's TLS setup fails (unreadable ca/cert/key file) or a check request cannot be built. A
- * pool without any health-checked backend gives a valid, idle object. */
+ * pool without any health-checked backend gives a valid, idle object. OpenSSL writes with
+ * write(): the caller ignores SIGPIPE, as the daemon does. */
 struct health *health_start(struct loop *l, struct pool *p);
 /* Stops all checks, closes their sockets, frees everything. Server states stay as they are. */
 void health_stop(struct health *h);

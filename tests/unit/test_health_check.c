@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -629,6 +630,7 @@ static void test_stop_inside_a_callback_of_the_same_batch(void **state)
 
 int main(void)
 {
+	signal(SIGPIPE, SIG_IGN); /* as the daemon does (health_start's contract) */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_http_ok_and_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_500_refused_garbage_blackhole, setup, teardown),
