@@ -281,11 +281,8 @@ static int build_items(struct bgp *b, const struct cfg_bgp *c, const struct bgp_
 
 static int set_paths(struct bgp *b, const struct config *cfg)
 {
-	const struct cfg_bgp *c = cfg->bgp;
-	char def[PATH_MAX];
-	snprintf(def, sizeof(def), "/run/buoy/bird-%s", cfg->node ? cfg->node : "buoy");
-	const char *dir = c->run_dir ? c->run_dir : def;
-	mkdir("/run/buoy", 0755);
+	const char *dir = cfg->bgp->run_dir; /* config always sets it */
+	mkdir("/run/buoy", 0755);            /* the default's parent */
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		log_error("bgp run_dir failed", "dir=%s err=\"%s\"", dir, strerror(errno));
 		return -1;

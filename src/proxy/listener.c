@@ -275,7 +275,7 @@ struct proxy *proxy_start(const struct config *c, struct pool *pool)
 		return NULL;
 	p->cfg = c;
 	p->pool = pool;
-	p->n_workers = c->workers ? c->workers : 1;
+	p->n_workers = c->workers; /* config: 1..1024 */
 	p->workers = calloc(p->n_workers, sizeof(*p->workers));
 	if (!p->workers) {
 		free(p);
