@@ -83,13 +83,8 @@ static void set_nodelay(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-void set_keepalive(int fd)
-{
-	set_keepalive_late(fd);
-	set_nodelay(fd);
-}
-
-void set_keepalive_late(int fd)
+/* Keepalive on a connected socket, timed from its last received segment as if set at once. */
+static void set_keepalive_late(int fd)
 {
 	/* TCP_KEEPIDLE last: on a socket with SO_KEEPALIVE on, Linux re-arms the timer for
 	 * idle time minus the time since the last segment received */
@@ -98,6 +93,12 @@ void set_keepalive_late(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+}
+
+void set_keepalive(int fd)
+{
+	set_keepalive_late(fd);
+	set_nodelay(fd);
 }
 
 /* Server sockets get keepalive here, not at connect: a connection younger than the sweep period

@@ -5,8 +5,6 @@
 
 /* TCP keepalive (60s idle, 10s x 6 probes) and TCP_NODELAY; accepted sockets inherit them. */
 void set_keepalive(int fd);
-/* Keepalive on a connected socket, timed from its last received segment as if set at once. */
-void set_keepalive_late(int fd);
 int worker_init(struct worker *w, struct proxy *p, size_t id);
 /* Worker thread: makes its sockets match the published listener table. */
 void worker_apply_listeners(struct worker *w);
