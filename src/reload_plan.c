@@ -71,8 +71,9 @@ static bool vips_equal(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
 	if (a->n_vips != b->n_vips || a->n_unicast_peers != b->n_unicast_peers)
 		return false;
 	for (size_t i = 0; i < a->n_vips; i++)
-		if (!streq(a->vips[i].text, b->vips[i].text) || a->vips[i].prefix != b->vips[i].prefix ||
-		    !sa_equal(&a->vips[i].ss, &b->vips[i].ss))
+		if (!streq(a->vips[i].text, b->vips[i].text) ||
+		    a->vips[i].addr.prefix != b->vips[i].addr.prefix ||
+		    !ip_addr_equal(&a->vips[i].addr, &b->vips[i].addr))
 			return false;
 	for (size_t i = 0; i < a->n_unicast_peers; i++)
 		if (!sa_equal(&a->unicast_peers[i], &b->unicast_peers[i]))

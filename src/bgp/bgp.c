@@ -228,7 +228,7 @@ static void init_ann(struct bgp *b, struct bgp_ann *a, const struct cfg_bgp_anno
 {
 	a->cfg = c;
 	a->bgp = b;
-	vip_from_cfg(&c->prefix, &a->addr);
+	a->addr = c->prefix.addr;
 	if (old) {
 		a->gate = old->gate;
 		a->on_lo = old->on_lo;
@@ -249,10 +249,8 @@ static void init_ann(struct bgp *b, struct bgp_ann *a, const struct cfg_bgp_anno
 static const struct bgp_ann *find_old_ann(const struct bgp_ann *v, size_t n,
 					  const struct cfg_bgp_announce *c)
 {
-	struct ip_addr x;
-	vip_from_cfg(&c->prefix, &x);
 	for (size_t i = 0; i < n; i++)
-		if (ip_addr_equal(&v[i].addr, &x))
+		if (ip_addr_equal(&v[i].addr, &c->prefix.addr))
 			return &v[i];
 	return NULL;
 }

@@ -28,9 +28,7 @@ void birdconf_peer_proto(const struct cfg_bgp_peer *p, char *buf, size_t len)
 /* The prefix as BIRD writes it: "198.18.200.1/32". */
 static const char *prefix_text(const struct cfg_vip *v, char *buf, size_t len)
 {
-	char a[INET6_ADDRSTRLEN];
-	snprintf(buf, len, "%s/%u", format_ip(&v->ss, a, sizeof(a)), v->prefix);
-	return buf;
+	return ip_addr_format(&v->addr, IP_FMT_PREFIX, buf, len);
 }
 
 /* Strings go between double quotes in bird.conf and BIRD 2.0.12's lexer has no escapes (a
@@ -93,7 +91,7 @@ static void render_static(const struct cfg_bgp *b, const bool *announced, int fa
 	sb_printf(o, "protocol static %s {\n\t%s { import all; };\n",
 		  v4 ? BIRDCONF_STATIC4 : BIRDCONF_STATIC6, v4 ? "ipv4" : "ipv6");
 	for (size_t i = 0; i < b->n_announce; i++)
-		if (announced[i] && b->announce[i].prefix.ss.ss_family == family)
+		if (announced[i] && b->announce[i].prefix.addr.family == family)
 			sb_printf(o, "\troute %s unreachable;\n",
 				  prefix_text(&b->announce[i].prefix, p, sizeof(p)));
 	sb_puts(o, "}\n");
@@ -134,7 +132,7 @@ static void render_filter(const struct cfg_bgp *b, const bool *degraded, int fam
 	for (size_t i = 0; i < b->n_announce; i++) {
 		const struct cfg_bgp_announce *a = &b->announce[i];
 		bool worse = degraded && degraded[i];
-		if (a->prefix.ss.ss_family != family || (!a->has_med && !a->n_communities && !worse))
+		if (a->prefix.addr.family != family || (!a->has_med && !a->n_communities && !worse))
 			continue;
 		sb_printf(o, "\tif net = %s then {", prefix_text(&a->prefix, p, sizeof(p)));
 		if (a->has_med)

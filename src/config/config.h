@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "core/inet.h"
+
 #define BUOY_DEFAULT_CONFIG "/etc/buoy/buoy.yaml"
 /* control.socket when the config does not say; also the CLI's when there is no config file */
 #define BUOY_DEFAULT_CONTROL_SOCKET "/run/buoy/buoy.sock"
@@ -112,10 +114,10 @@ struct cfg_garp {
 	uint64_t refresh_ms;         /* default 60000; 0 = off */
 };
 
+/* A VIP or an announced prefix: the address with its prefix length, and its text. */
 struct cfg_vip {
-	struct sockaddr_storage ss;  /* address only, port 0 */
-	uint8_t prefix;
-	char text[64];               /* "198.18.0.100/24" */
+	struct ip_addr addr;         /* prefix 1..32 / 1..128 */
+	char text[IP_ADDR_STRLEN];   /* "198.18.0.100/24" */
 };
 
 struct cfg_vrrp {

@@ -168,21 +168,12 @@ int parse_hostport(const char *s, struct cfg_addr *out)
  * parser (core/inet.h), plus what a VIP or an announced prefix may not be. */
 int parse_cidr(const char *s, struct cfg_vip *out)
 {
-	struct ip_addr a;
 	memset(out, 0, sizeof(*out));
-	if (ip_addr_parse(s, &a) < 0 || a.prefix == 0)
+	if (ip_addr_parse(s, &out->addr) < 0 || out->addr.prefix == 0) {
+		memset(out, 0, sizeof(*out));
 		return -1;      /* /0 on a VIP would claim the whole address space */
-	if (a.family == AF_INET) {
-		struct sockaddr_in *v4 = (struct sockaddr_in *)&out->ss;
-		v4->sin_family = AF_INET;
-		v4->sin_addr = a.v4;
-	} else {
-		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->ss;
-		v6->sin6_family = AF_INET6;
-		v6->sin6_addr = a.v6;
 	}
-	out->prefix = a.prefix;
-	ip_addr_format(&a, IP_FMT_PREFIX, out->text, sizeof(out->text));
+	ip_addr_format(&out->addr, IP_FMT_PREFIX, out->text, sizeof(out->text));
 	return 0;
 }
 

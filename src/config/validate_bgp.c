@@ -17,24 +17,31 @@
 #define MAX_RUN_DIR 90 /* + "/bird.ctl" must fit a socket path */
 
 /* Addresses no router would route to one host; NULL when usable. */
-static const char *ip_unusable(const struct sockaddr_storage *ss)
+static const char *ip_unusable(const struct ip_addr *a)
 {
-	if (cfg_is_wildcard(ss))
+	if (ip_addr_is_any(a))
 		return "the unspecified address";
-	if (ss->ss_family == AF_INET) {
-		uint32_t a = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
-		if ((a >> 24) == 127)
+	if (a->family == AF_INET) {
+		uint32_t h = ntohl(a->v4.s_addr);
+		if ((h >> 24) == 127)
 			return "a loopback address";
-		return (a >> 28) >= 14 ? "a multicast or reserved address" : NULL;
+		return (h >> 28) >= 14 ? "a multicast or reserved address" : NULL;
 	}
-	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-	if (IN6_IS_ADDR_LOOPBACK(a6))
+	if (IN6_IS_ADDR_LOOPBACK(&a->v6))
 		return "a loopback address";
-	if (IN6_IS_ADDR_MULTICAST(a6))
+	if (IN6_IS_ADDR_MULTICAST(&a->v6))
 		return "a multicast address";
-	if (IN6_IS_ADDR_LINKLOCAL(a6))
+	if (IN6_IS_ADDR_LINKLOCAL(&a->v6))
 		return "link-local (BIRD needs an interface for it, which bgp: does not take)";
 	return NULL;
+}
+
+/* The same for a peer's address, kept as a sockaddr for the socket calls on it. */
+static const char *sa_unusable(const struct sockaddr_storage *ss)
+{
+	struct ip_addr a;
+	ip_addr_from_sockaddr((const struct sockaddr *)ss, &a);
+	return ip_unusable(&a);
 }
 
 /* Whole seconds: BIRD's BGP timers have no finer unit. */
@@ -101,7 +108,7 @@ static void build_peer_addrs(const struct raw_bgp_peer *r, const char *pp, struc
 		cfg_err(d, pp, NULL, "missing required key \"address\" (the router's address)");
 	if (cv_ipaddr(d, pp, "address", r->address, &p->addr)) {
 		format_ip(&p->addr, p->text, sizeof(p->text));
-		if ((why = ip_unusable(&p->addr)))
+		if ((why = sa_unusable(&p->addr)))
 			cfg_err(d, pp, "address", "%s is %s", p->text, why);
 	}
 	char s[64];
@@ -113,7 +120,7 @@ static void build_peer_addrs(const struct raw_bgp_peer *r, const char *pp, struc
 			p->text);
 	else if (cfg_same_ip(&p->source, &p->addr))
 		cfg_err(d, pp, "source", "%s is the peer's own address", s);
-	else if ((why = ip_unusable(&p->source)))
+	else if ((why = sa_unusable(&p->source)))
 		cfg_err(d, pp, "source", "%s is %s", s, why);
 }
 
@@ -186,12 +193,14 @@ static void check_peers(const struct raw_bgp *r, struct cfg_diag *d, const struc
 
 /* A listener on the address serves it, and so does one on 0.0.0.0 (IPv4) or on [::], which
  * listeners bind dual-stack (proxy/listener.c). */
-static bool listener_serves(const struct cfg_listener *l, const struct sockaddr_storage *vip)
+static bool listener_serves(const struct cfg_listener *l, const struct ip_addr *vip)
 {
-	if (l->bind.ss.ss_family == AF_INET6 && cfg_is_wildcard(&l->bind.ss))
+	struct ip_addr bind;
+	if (ip_addr_from_sockaddr((const struct sockaddr *)&l->bind.ss, &bind) < 0)
+		return false;
+	if (bind.family == AF_INET6 && ip_addr_is_any(&bind))
 		return true;
-	return l->bind.ss.ss_family == vip->ss_family &&
-	       (cfg_same_ip(&l->bind.ss, vip) || cfg_is_wildcard(&l->bind.ss));
+	return bind.family == vip->family && (ip_addr_equal(&bind, vip) || ip_addr_is_any(&bind));
 }
 
 static void track_from_listeners(const struct config *c, struct cfg_bgp_announce *a)
@@ -205,7 +214,7 @@ static void track_from_listeners(const struct config *c, struct cfg_bgp_announce
 	for (size_t i = 0; i < c->n_listeners; i++) {
 		const struct cfg_listener *l = &c->listeners[i];
 		if (!l->backend || l->backend_idx >= c->n_backends ||
-		    !listener_serves(l, &a->prefix.ss))
+		    !listener_serves(l, &a->prefix.addr))
 			continue;
 		bool dup = false;
 		for (size_t k = 0; k < a->n_track_backends && !dup; k++)
@@ -295,14 +304,15 @@ static bool build_prefix(const struct raw_bgp_announce *r, const char *ap, struc
 			r->prefix);
 		return false;
 	}
-	unsigned host = a->prefix.ss.ss_family == AF_INET ? 32 : 128;
-	if (a->prefix.prefix != host) {
+	unsigned host = (unsigned)ip_addr_len(a->prefix.addr.family) * 8;
+	if (a->prefix.addr.prefix != host) {
 		cfg_err(d, ap, "prefix", "an anycast VIP is one address: /%u, got %s", host,
 			r->prefix);
 		return false;
 	}
-	if ((why = ip_unusable(&a->prefix.ss))) {
-		cfg_err(d, ap, "prefix", "%s is %s", format_ip(&a->prefix.ss, ip, sizeof(ip)), why);
+	if ((why = ip_unusable(&a->prefix.addr))) {
+		cfg_err(d, ap, "prefix", "%s is %s",
+			ip_addr_format(&a->prefix.addr, IP_FMT_ADDR, ip, sizeof(ip)), why);
 		return false;
 	}
 	return true;
@@ -334,7 +344,7 @@ static void build_announce(const struct raw_bgp_announce *r, size_t i, struct cf
 	if (!a->n_track_backends)
 		cfg_err(d, ap, "prefix", "no listener binds %s and no track.backends given: nothing "
 			"would gate the announcement (track: { backends: [] } announces it always)",
-			format_ip(&a->prefix.ss, ip, sizeof(ip)));
+			ip_addr_format(&a->prefix.addr, IP_FMT_ADDR, ip, sizeof(ip)));
 }
 
 static void check_announce(struct cfg_diag *d, const struct config *c, const struct cfg_bgp *b)
@@ -343,15 +353,15 @@ static void check_announce(struct cfg_diag *d, const struct config *c, const str
 		const struct cfg_bgp_announce *a = &b->announce[i];
 		char ap[64], ip[64];
 		snprintf(ap, sizeof(ap), "bgp.announce[%zu]", i);
-		if (!a->prefix.ss.ss_family)
+		if (!a->prefix.addr.family)
 			continue;
-		format_ip(&a->prefix.ss, ip, sizeof(ip));
+		ip_addr_format(&a->prefix.addr, IP_FMT_ADDR, ip, sizeof(ip));
 		for (size_t j = 0; j < i; j++)
-			if (cfg_same_ip(&a->prefix.ss, &b->announce[j].prefix.ss))
+			if (ip_addr_equal(&a->prefix.addr, &b->announce[j].prefix.addr))
 				cfg_err(d, ap, "prefix", "%s is also bgp.announce[%zu]", ip, j);
 		for (size_t v = 0; v < c->n_vrrp; v++)
 			for (size_t k = 0; k < c->vrrp[v].n_vips; k++)
-				if (cfg_same_ip(&a->prefix.ss, &c->vrrp[v].vips[k].ss))
+				if (ip_addr_equal(&a->prefix.addr, &c->vrrp[v].vips[k].addr))
 					cfg_err(d, ap, "prefix", "%s is also a virtual_ip of vrrp[%zu]: one "
 						"address cannot float by VRRP and be anycast by BGP", ip, v);
 	}

@@ -21,11 +21,8 @@ static void build_vips(const struct raw_vrrp *rv, const char *p, struct cfg_diag
 		cfg_err(d, p, "virtual_ips", "an instance needs at least one address");
 		return;
 	}
-	if (rv->virtual_ips_count > MAX_VIPS) {
-		cfg_err(d, p, "virtual_ips", "at most %d addresses per instance", MAX_VIPS);
-		return;
-	}
-	v->vips = calloc(rv->virtual_ips_count, sizeof(*v->vips));
+	v->vips = cfg_list_new(d, p, "virtual_ips", rv->virtual_ips_count, MAX_VIPS,
+			       "addresses per instance", sizeof(*v->vips), NULL);
 	if (!v->vips)
 		return;
 	for (size_t i = 0; i < rv->virtual_ips_count; i++) {
@@ -38,16 +35,16 @@ static void build_vips(const struct raw_vrrp *rv, const char *p, struct cfg_diag
 			continue;
 		}
 		if (!v->family) {
-			v->family = vip->ss.ss_family;
-		} else if (vip->ss.ss_family != v->family) {
+			v->family = vip->addr.family;
+		} else if (vip->addr.family != v->family) {
 			cfg_err(d, item, NULL, "%s is %s but the instance's first address is %s: one "
 				"instance carries one address family (use a second instance)", vip->text,
-				family_name(vip->ss.ss_family), family_name(v->family));
+				family_name(vip->addr.family), family_name(v->family));
 			continue;
 		}
 		bool dup = false;
 		for (size_t j = 0; j < v->n_vips && !dup; j++)
-			dup = cfg_same_ip(&v->vips[j].ss, &vip->ss);
+			dup = ip_addr_equal(&v->vips[j].addr, &vip->addr);
 		if (dup) {
 			cfg_err(d, item, NULL, "duplicate address %s", vip->text);
 			continue;
@@ -305,7 +302,7 @@ static void check_clashes(struct cfg_diag *d, const struct config *c)
 		for (size_t k = 0; k < a->n_vips; k++) {
 			for (size_t j = 0; j < i; j++) {
 				for (size_t m = 0; m < c->vrrp[j].n_vips; m++) {
-					if (cfg_same_ip(&a->vips[k].ss, &c->vrrp[j].vips[m].ss)) {
+					if (ip_addr_equal(&a->vips[k].addr, &c->vrrp[j].vips[m].addr)) {
 						char item[128];
 						snprintf(item, sizeof(item), "%s.virtual_ips[%zu]", p, k);
 						cfg_err(d, item, NULL, "%s is also in vrrp[%zu]",

@@ -71,6 +71,13 @@ bool ip_addr_equal(const struct ip_addr *a, const struct ip_addr *b)
 	return a->family == b->family && memcmp(a->b, b->b, ip_addr_len(a->family)) == 0;
 }
 
+bool ip_addr_is_any(const struct ip_addr *a)
+{
+	static const uint8_t zero[16];
+	size_t n = ip_addr_len(a->family);
+	return n && memcmp(a->b, zero, n) == 0;
+}
+
 int ip_addr_cmp(const struct ip_addr *a, const struct ip_addr *b)
 {
 	if (a->family != b->family)

@@ -42,6 +42,8 @@ const char *ip_addr_format(const struct ip_addr *a, enum ip_fmt fmt, char *buf, 
 
 /* Same family and address; the prefix is ignored. Two family-0 addresses are equal. */
 bool ip_addr_equal(const struct ip_addr *a, const struct ip_addr *b);
+/* The unspecified address, 0.0.0.0 or :: (false for family 0). */
+bool ip_addr_is_any(const struct ip_addr *a);
 /* Numeric order (family first), prefix ignored: <0, 0, >0. */
 int ip_addr_cmp(const struct ip_addr *a, const struct ip_addr *b);
 

@@ -463,8 +463,7 @@ static int load_addresses(struct vrrp_inst *in)
 	if (!in->vips || !in->peers)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->n_vips; i++)
-		if (vip_from_cfg(&c->vips[i], &in->vips[i]) < 0)
-			return -EAFNOSUPPORT;
+		in->vips[i] = c->vips[i].addr;
 	for (size_t i = 0; i < in->n_peers; i++)
 		ip_addr_from_sockaddr((const struct sockaddr *)&c->unicast_peers[i], &in->peers[i]);
 	in->family = c->family ? c->family : c->n_vips ? in->vips[0].family : AF_INET;

@@ -66,7 +66,7 @@ static void test_defaults(void **st)
 	assert_int_equal(b->n_announce, 1);
 	const struct cfg_bgp_announce *a = &b->announce[0];
 	assert_string_equal(a->prefix.text, "198.18.200.1/32");
-	assert_int_equal(a->prefix.prefix, 32);
+	assert_int_equal(a->prefix.addr.prefix, 32);
 	assert_true(a->track_from_listeners);
 	assert_int_equal(a->n_track_backends, 1);
 	assert_string_equal(a->track_backends[0].name, "api");

@@ -167,6 +167,19 @@ static void test_from_sockaddr(void **state)
 	assert_int_equal(ip_addr_len(0), 0);
 }
 
+static void test_is_any(void **state)
+{
+	(void)state;
+	struct ip_addr a = P("0.0.0.0"), b = P("::"), c = P("0.0.0.1"), d = P("::1"), z = { 0 };
+	struct ip_addr e = P("::ffff:0.0.0.0");
+	assert_true(ip_addr_is_any(&a));
+	assert_true(ip_addr_is_any(&b));
+	assert_false(ip_addr_is_any(&c));
+	assert_false(ip_addr_is_any(&d));
+	assert_false(ip_addr_is_any(&e));
+	assert_false(ip_addr_is_any(&z));           /* no family: no address at all */
+}
+
 /* RFC 1071 section 3 example: the one's-complement sum of these bytes is ddf2. */
 static void test_checksum_rfc1071(void **state)
 {
@@ -218,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_format_unknown_and_short_buffer),
 		cmocka_unit_test(test_equal_and_order),
 		cmocka_unit_test(test_from_sockaddr),
+		cmocka_unit_test(test_is_any),
 		cmocka_unit_test(test_checksum_rfc1071),
 		cmocka_unit_test(test_checksum_ipv4_header),
 		cmocka_unit_test(test_checksum_odd_empty_and_fold),
