@@ -76,9 +76,9 @@ static bool vips_equal(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
 		    !ip_addr_equal(&a->vips[i].addr, &b->vips[i].addr))
 			return false;
 	for (size_t i = 0; i < a->n_unicast_peers; i++)
-		if (!sa_equal(&a->unicast_peers[i], &b->unicast_peers[i]))
+		if (!ip_addr_equal(&a->unicast_peers[i], &b->unicast_peers[i]))
 			return false;
-	return sa_equal(&a->unicast_source, &b->unicast_source);
+	return ip_addr_equal(&a->unicast_source, &b->unicast_source);
 }
 
 static bool trackers_equal(const struct cfg_vrrp *a, const struct cfg_vrrp *b)

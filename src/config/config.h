@@ -133,8 +133,8 @@ struct cfg_vrrp {
 	struct cfg_vip *vips;
 	size_t n_vips;
 	char *label;                 /* optional address label */
-	struct sockaddr_storage unicast_source; /* ss_family 0 = unset */
-	struct sockaddr_storage *unicast_peers;
+	struct ip_addr unicast_source; /* family 0 = unset */
+	struct ip_addr *unicast_peers;
 	size_t n_unicast_peers;      /* 0 = multicast */
 	char auth_pass[9];           /* v2 PASS auth, "" = none */
 	struct cfg_garp garp;
@@ -268,7 +268,9 @@ int parse_duration_ms(const char *s, uint64_t *out_ms);          /* "250ms" "2s"
 int parse_hostport(const char *s, struct cfg_addr *out);          /* IPv4, [IPv6], wildcard */
 uint16_t cfg_port(const struct sockaddr_storage *ss);            /* host order; 0 if no IP */
 int parse_cidr(const char *s, struct cfg_vip *out);
-int parse_ip(const char *s, struct sockaddr_storage *out);        /* address, no port */
+/* An address alone, no port or prefix: "198.18.0.1", "2001:db8::1", "[2001:db8::1]". */
+int parse_ip_addr(const char *s, struct ip_addr *out);
+int parse_ip(const char *s, struct sockaddr_storage *out);        /* the same as a sockaddr */
 void format_sockaddr(const struct sockaddr *sa, char *buf, size_t len); /* with port */
 /* The address alone ("198.18.0.1", "2001:db8::1"); "?" if not an IP. Returns buf. */
 const char *format_ip(const struct sockaddr_storage *ss, char *buf, size_t len);

@@ -70,12 +70,13 @@ static int parse_port(const char *s, uint16_t *out)
 	return 0;
 }
 
-/* Address only, no port. Accepts "1.2.3.4", "2001:db8::1" and "[2001:db8::1]". */
-int parse_ip(const char *s, struct sockaddr_storage *out)
+/* Address only, no port, no prefix. Accepts "1.2.3.4", "2001:db8::1" and "[2001:db8::1]". */
+int parse_ip_addr(const char *s, struct ip_addr *out)
 {
 	char buf[INET6_ADDRSTRLEN + 2];
 	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n >= sizeof(buf))
+	memset(out, 0, sizeof(*out));
+	if (n == 0 || n >= sizeof(buf) || strchr(s, '/'))
 		return -1;
 	memcpy(buf, s, n + 1);
 	if (buf[0] == '[') {
@@ -86,20 +87,17 @@ int parse_ip(const char *s, struct sockaddr_storage *out)
 		if (!strchr(buf, ':'))
 			return -1;      /* brackets are for IPv6 only */
 	}
+	return ip_addr_parse(buf, out) < 0 ? -1 : 0;
+}
+
+int parse_ip(const char *s, struct sockaddr_storage *out)
+{
+	struct ip_addr a;
 	memset(out, 0, sizeof(*out));
-	struct sockaddr_in *v4 = (struct sockaddr_in *)out;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
-	if (inet_pton(AF_INET, buf, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		return 0;
-	}
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET6, buf, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		return 0;
-	}
-	memset(out, 0, sizeof(*out));
-	return -1;
+	if (parse_ip_addr(s, &a) < 0)
+		return -1;
+	ip_addr_to_sockaddr(&a, 0, out);
+	return 0;
 }
 
 /* "1.2.3.4:80", "[2001:db8::1]:80", "0.0.0.0:80", "[::]:80", and ":6443" = "[::]:6443"

@@ -57,11 +57,11 @@ static void build_unicast(const struct raw_vrrp *rv, const char *p, struct cfg_d
 			  struct cfg_vrrp *v)
 {
 	if (rv->unicast_source) {
-		if (parse_ip(rv->unicast_source, &v->unicast_source) < 0)
+		if (parse_ip_addr(rv->unicast_source, &v->unicast_source) < 0)
 			cfg_err(d, p, "unicast_source", "invalid address \"%s\"", rv->unicast_source);
-		else if (v->family && v->unicast_source.ss_family != v->family)
+		else if (v->family && v->unicast_source.family != v->family)
 			cfg_err(d, p, "unicast_source", "%s address for an %s instance",
-				family_name(v->unicast_source.ss_family), family_name(v->family));
+				family_name(v->unicast_source.family), family_name(v->family));
 	}
 	v->unicast_peers = cfg_list_new(d, p, "unicast_peers", rv->unicast_peers_count, MAX_PEERS,
 					"peers", sizeof(*v->unicast_peers), NULL);
@@ -70,21 +70,21 @@ static void build_unicast(const struct raw_vrrp *rv, const char *p, struct cfg_d
 	for (size_t i = 0; i < rv->unicast_peers_count; i++) {
 		char item[128];
 		snprintf(item, sizeof(item), "%s.unicast_peers[%zu]", p, i);
-		struct sockaddr_storage *peer = &v->unicast_peers[v->n_unicast_peers];
+		struct ip_addr *peer = &v->unicast_peers[v->n_unicast_peers];
 		const char *s = rv->unicast_peers[i];
 		bool dup = false;
-		if (parse_ip(s, peer) < 0) {
+		if (parse_ip_addr(s, peer) < 0) {
 			cfg_err(d, item, NULL, "invalid address \"%s\"", s);
 			continue;
 		}
-		if (v->family && peer->ss_family != v->family) {
+		if (v->family && peer->family != v->family) {
 			cfg_err(d, item, NULL, "%s peer %s for an %s instance",
-				family_name(peer->ss_family), s, family_name(v->family));
+				family_name(peer->family), s, family_name(v->family));
 			continue;
 		}
 		for (size_t j = 0; j < v->n_unicast_peers && !dup; j++)
-			dup = cfg_same_ip(&v->unicast_peers[j], peer);
-		if (dup || cfg_same_ip(peer, &v->unicast_source)) {
+			dup = ip_addr_equal(&v->unicast_peers[j], peer);
+		if (dup || ip_addr_equal(peer, &v->unicast_source)) {
 			cfg_err(d, item, NULL, dup ? "duplicate peer %s" : "peer %s is the unicast_source", s);
 			continue;
 		}

@@ -100,6 +100,27 @@ int ip_addr_from_sockaddr(const struct sockaddr *sa, struct ip_addr *out)
 	return 0;
 }
 
+socklen_t ip_addr_to_sockaddr(const struct ip_addr *a, uint16_t port,
+			      struct sockaddr_storage *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(port);
+		v4->sin_addr = a->v4;
+		return sizeof(*v4);
+	}
+	if (a->family == AF_INET6) {
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(port);
+		v6->sin6_addr = a->v6;
+		return sizeof(*v6);
+	}
+	return 0;
+}
+
 uint32_t inet_sum(uint32_t sum, const void *data, size_t len)
 {
 	const uint8_t *p = data;

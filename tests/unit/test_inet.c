@@ -161,6 +161,16 @@ static void test_from_sockaddr(void **state)
 	ss.ss_family = AF_UNIX;
 	assert_int_equal(ip_addr_from_sockaddr((struct sockaddr *)&ss, &a), -EAFNOSUPPORT);
 	assert_int_equal(a.family, 0);
+	struct ip_addr back;
+	assert_int_equal(ip_addr_to_sockaddr(&p, 179, &ss), sizeof(struct sockaddr_in6));
+	assert_int_equal(ntohs(s6->sin6_port), 179);
+	assert_int_equal(ip_addr_from_sockaddr((struct sockaddr *)&ss, &back), 0);
+	assert_true(ip_addr_equal(&back, &p));
+	struct ip_addr q = P("198.18.0.7/24");
+	assert_int_equal(ip_addr_to_sockaddr(&q, 80, &ss), sizeof(struct sockaddr_in));
+	assert_memory_equal(&ss, &s4, sizeof(s4));
+	assert_int_equal(ip_addr_to_sockaddr(&a, 80, &ss), 0);  /* a: family 0 from above */
+	assert_int_equal(ss.ss_family, 0);
 	assert_int_equal(ip_addr_len(AF_INET), 4);
 	assert_int_equal(ip_addr_len(AF_INET6), 16);
 	assert_int_equal(ip_addr_len(AF_UNIX), 0);
