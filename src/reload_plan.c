@@ -107,10 +107,10 @@ static bool trackers_equal(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
 
 static bool bgp_peer_equal(const struct cfg_bgp_peer *a, const struct cfg_bgp_peer *b)
 {
-	return streq(a->name, b->name) && sa_equal(&a->addr, &b->addr) && a->asn == b->asn &&
+	return streq(a->name, b->name) && ip_addr_equal(&a->addr, &b->addr) && a->asn == b->asn &&
 	       a->port == b->port && streq(a->password, b->password) && a->bfd == b->bfd &&
 	       a->multihop == b->multihop && a->passive == b->passive &&
-	       sa_equal(&a->source, &b->source);
+	       ip_addr_equal(&a->source, &b->source);
 }
 
 static bool bgp_announce_equal(const struct cfg_bgp_announce *a, const struct cfg_bgp_announce *b)

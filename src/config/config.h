@@ -156,15 +156,15 @@ struct cfg_vrrp {
 struct cfg_bgp_peer {
 	char *name;                  /* BIRD protocol / status name; default "peer<N>" (1-based);
 	                              * <= 59 chars, unique even with '-' and '.' read as '_' */
-	struct sockaddr_storage addr;/* port 0 */
-	char text[64];               /* "198.18.1.1" / "2001:db8::1" */
+	struct ip_addr addr;         /* the router's address */
+	char text[IP_ADDR_STRLEN];   /* "198.18.1.1" / "2001:db8::1" */
 	uint32_t asn;                /* 1..4294967295 */
 	uint16_t port;               /* the peer's BGP port, default 179 */
 	char *password;              /* TCP MD5 (RFC 2385); NULL = none */
 	bool bfd;                    /* default true */
 	uint8_t multihop;            /* 0 = directly connected (default); else the TTL, 2..255 */
 	bool passive;                /* default false: only accept the peer's connection */
-	struct sockaddr_storage source; /* local address; ss_family 0 = BIRD picks */
+	struct ip_addr source;       /* local address; family 0 = BIRD picks */
 };
 
 struct cfg_bgp_community { uint16_t asn, value; };        /* "65000:100" */
@@ -270,7 +270,6 @@ uint16_t cfg_port(const struct sockaddr_storage *ss);            /* host order; 
 int parse_cidr(const char *s, struct cfg_vip *out);
 /* An address alone, no port or prefix: "198.18.0.1", "2001:db8::1", "[2001:db8::1]". */
 int parse_ip_addr(const char *s, struct ip_addr *out);
-int parse_ip(const char *s, struct sockaddr_storage *out);        /* the same as a sockaddr */
 void format_sockaddr(const struct sockaddr *sa, char *buf, size_t len); /* with port */
 /* The address alone ("198.18.0.1", "2001:db8::1"); "?" if not an IP. Returns buf. */
 const char *format_ip(const struct sockaddr_storage *ss, char *buf, size_t len);

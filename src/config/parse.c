@@ -90,16 +90,6 @@ int parse_ip_addr(const char *s, struct ip_addr *out)
 	return ip_addr_parse(buf, out) < 0 ? -1 : 0;
 }
 
-int parse_ip(const char *s, struct sockaddr_storage *out)
-{
-	struct ip_addr a;
-	memset(out, 0, sizeof(*out));
-	if (parse_ip_addr(s, &a) < 0)
-		return -1;
-	ip_addr_to_sockaddr(&a, 0, out);
-	return 0;
-}
-
 /* "1.2.3.4:80", "[2001:db8::1]:80", "0.0.0.0:80", "[::]:80", and ":6443" = "[::]:6443"
  * (all addresses; with Linux's default net.ipv6.bindv6only=0 that includes IPv4). */
 const char *format_ip(const struct sockaddr_storage *ss, char *buf, size_t len)
@@ -139,25 +129,11 @@ int parse_hostport(const char *s, struct cfg_addr *out)
 	memcpy(host, s, hostlen);
 	host[hostlen] = '\0';
 	memset(out, 0, sizeof(*out));
-	if (hostlen == 0) {
-		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->ss;
-		v6->sin6_family = AF_INET6;
-		v6->sin6_addr = in6addr_any;
-	} else if (host[0] == '[') {
-		if (parse_ip(host, &out->ss) < 0)
-			return -1;
-	} else {
-		/* unbracketed IPv6 ("::1:80") is ambiguous: insist on brackets */
-		if (strchr(host, ':') || parse_ip(host, &out->ss) < 0 || out->ss.ss_family != AF_INET)
-			return -1;
-	}
-	if (out->ss.ss_family == AF_INET) {
-		((struct sockaddr_in *)&out->ss)->sin_port = htons(port);
-		out->len = sizeof(struct sockaddr_in);
-	} else {
-		((struct sockaddr_in6 *)&out->ss)->sin6_port = htons(port);
-		out->len = sizeof(struct sockaddr_in6);
-	}
+	struct ip_addr a = { .family = AF_INET6, .v6 = IN6ADDR_ANY_INIT };     /* ":port" */
+	/* unbracketed IPv6 ("::1:80") is ambiguous: insist on brackets */
+	if (hostlen && (parse_ip_addr(host, &a) < 0 || (host[0] != '[' && a.family != AF_INET)))
+		return -1;
+	out->len = ip_addr_to_sockaddr(&a, port, &out->ss);
 	format_sockaddr((struct sockaddr *)&out->ss, out->text, sizeof(out->text));
 	return 0;
 }

@@ -36,14 +36,6 @@ static const char *ip_unusable(const struct ip_addr *a)
 	return NULL;
 }
 
-/* The same for a peer's address, kept as a sockaddr for the socket calls on it. */
-static const char *sa_unusable(const struct sockaddr_storage *ss)
-{
-	struct ip_addr a;
-	ip_addr_from_sockaddr((const struct sockaddr *)ss, &a);
-	return ip_unusable(&a);
-}
-
 /* Whole seconds: BIRD's BGP timers have no finer unit. */
 static void cv_seconds(struct cfg_diag *d, const char *p, const char *key, const char *s,
 		       uint64_t lo, uint64_t hi, uint64_t def, uint64_t *out)
@@ -53,12 +45,12 @@ static void cv_seconds(struct cfg_diag *d, const char *p, const char *key, const
 }
 
 static bool cv_ipaddr(struct cfg_diag *d, const char *p, const char *key, const char *s,
-		      struct sockaddr_storage *out)
+		      struct ip_addr *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!s)
 		return false;
-	if (parse_ip(s, out) < 0) {
+	if (parse_ip_addr(s, out) < 0) {
 		cfg_err(d, p, key, "invalid IP address \"%s\"", s);
 		return false;
 	}
@@ -107,20 +99,20 @@ static void build_peer_addrs(const struct raw_bgp_peer *r, const char *pp, struc
 	if (!r->address)
 		cfg_err(d, pp, NULL, "missing required key \"address\" (the router's address)");
 	if (cv_ipaddr(d, pp, "address", r->address, &p->addr)) {
-		format_ip(&p->addr, p->text, sizeof(p->text));
-		if ((why = sa_unusable(&p->addr)))
+		ip_addr_format(&p->addr, IP_FMT_ADDR, p->text, sizeof(p->text));
+		if ((why = ip_unusable(&p->addr)))
 			cfg_err(d, pp, "address", "%s is %s", p->text, why);
 	}
-	char s[64];
-	if (!cv_ipaddr(d, pp, "source", r->source, &p->source) || !p->addr.ss_family)
+	char s[IP_ADDR_STRLEN];
+	if (!cv_ipaddr(d, pp, "source", r->source, &p->source) || !p->addr.family)
 		return;
-	format_ip(&p->source, s, sizeof(s));
-	if (p->source.ss_family != p->addr.ss_family)
+	ip_addr_format(&p->source, IP_FMT_ADDR, s, sizeof(s));
+	if (p->source.family != p->addr.family)
 		cfg_err(d, pp, "source", "%s is not of the family of the peer's address %s", s,
 			p->text);
-	else if (cfg_same_ip(&p->source, &p->addr))
+	else if (ip_addr_equal(&p->source, &p->addr))
 		cfg_err(d, pp, "source", "%s is the peer's own address", s);
-	else if ((why = sa_unusable(&p->source)))
+	else if ((why = ip_unusable(&p->source)))
 		cfg_err(d, pp, "source", "%s is %s", s, why);
 }
 
@@ -152,7 +144,7 @@ static void build_peer(const struct raw_bgp_peer *r, size_t i, struct cfg_diag *
 	cv_bool(d, pp, "bfd", r->bfd, true, &p->bfd);
 	cv_uint(d, pp, "multihop", r->multihop, 2, 255, 0, &u);
 	p->multihop = (uint8_t)u;
-	if (p->multihop && p->bfd && !p->source.ss_family && !r->source)
+	if (p->multihop && p->bfd && !p->source.family && !r->source)
 		cfg_err(d, pp, "multihop", "a multihop peer with BFD needs \"source\" (BIRD's "
 			"multihop BFD requires the local address); set source, or bfd: false");
 	cv_bool(d, pp, "passive", r->passive, false, &p->passive);
@@ -177,7 +169,7 @@ static void check_peers(const struct raw_bgp *r, struct cfg_diag *d, const struc
 		snprintf(pp, sizeof(pp), "bgp.peers[%zu]", i);
 		for (size_t j = 0; j < i; j++) {
 			q = &b->peers[j];
-			if (p->addr.ss_family && cfg_same_ip(&p->addr, &q->addr))
+			if (p->addr.family && ip_addr_equal(&p->addr, &q->addr))
 				cfg_err(d, pp, "address", "%s is also bgp.peers[%zu]", p->text, j);
 			if (!same_bird_name(p->name, q->name))
 				continue;

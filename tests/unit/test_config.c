@@ -72,7 +72,8 @@ static void test_parse_hostport(void **state)
 	assert_string_equal(a.text, "[::]:6443");
 	const char *bad[] = { "198.18.0.21", "198.18.0.21:", "198.18.0.21:0", "198.18.0.21:65536",
 			      "198.18.0.21:http", "2001:db8::1:80", "[2001:db8::1]", "[198.18.0.1]:80",
-			      "1.2.3:80", "host.example:80", "", ":", "[::1]:80x", "1.2.3.4:-1", NULL };
+			      "1.2.3:80", "host.example:80", "", ":", "[::1]:80x", "1.2.3.4:-1",
+			      "198.18.0.1/32:80", "[2001:db8::1/64]:80", NULL };
 	for (size_t i = 0; bad[i]; i++) {
 		if (parse_hostport(bad[i], &a) == 0)
 			fail_msg("accepted \"%s\"", bad[i]);
@@ -83,17 +84,16 @@ static void test_parse_hostport(void **state)
 static void test_parse_ip_cidr(void **state)
 {
 	(void)state;
-	struct sockaddr_storage ss;
-	struct cfg_vip v;
-	assert_int_equal(parse_ip("198.18.0.12", &ss), 0);
-	assert_int_equal(ss.ss_family, AF_INET);
-	assert_int_equal(parse_ip("2001:db8::12", &ss), 0);
-	assert_int_equal(ss.ss_family, AF_INET6);
-	assert_int_equal(parse_ip("[2001:db8::12]", &ss), 0);
-	assert_int_equal(parse_ip("198.18.0.12:80", &ss), -1);
-	assert_int_equal(parse_ip("[198.18.0.12]", &ss), -1);
-	assert_int_equal(parse_ip("", &ss), -1);
 	struct ip_addr ip;
+	struct cfg_vip v;
+	assert_int_equal(parse_ip_addr("198.18.0.12", &ip), 0);
+	assert_int_equal(ip.family, AF_INET);
+	assert_int_equal(parse_ip_addr("2001:db8::12", &ip), 0);
+	assert_int_equal(ip.family, AF_INET6);
+	assert_int_equal(parse_ip_addr("[2001:db8::12]", &ip), 0);
+	assert_int_equal(parse_ip_addr("198.18.0.12:80", &ip), -1);
+	assert_int_equal(parse_ip_addr("[198.18.0.12]", &ip), -1);
+	assert_int_equal(parse_ip_addr("", &ip), -1);
 	assert_int_equal(parse_ip_addr("[2001:db8::12]", &ip), 0);
 	assert_int_equal(ip.family, AF_INET6);
 	assert_int_equal(ip.prefix, 128);
