@@ -72,13 +72,14 @@ static bool vips_equal(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
 	if (a->n_vips != b->n_vips || a->n_unicast_peers != b->n_unicast_peers)
 		return false;
 	for (size_t i = 0; i < a->n_vips; i++)
-		if (!streq(a->vips[i].text, b->vips[i].text) || a->vips[i].prefix != b->vips[i].prefix ||
-		    !sa_equal(&a->vips[i].ss, &b->vips[i].ss))
+		if (!streq(a->vips[i].text, b->vips[i].text) ||
+		    a->vips[i].addr.prefix != b->vips[i].addr.prefix ||
+		    !ip_addr_equal(&a->vips[i].addr, &b->vips[i].addr))
 			return false;
 	for (size_t i = 0; i < a->n_unicast_peers; i++)
-		if (!sa_equal(&a->unicast_peers[i], &b->unicast_peers[i]))
+		if (!ip_addr_equal(&a->unicast_peers[i], &b->unicast_peers[i]))
 			return false;
-	return sa_equal(&a->unicast_source, &b->unicast_source);
+	return ip_addr_equal(&a->unicast_source, &b->unicast_source);
 }
 
 static bool trackers_equal(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
@@ -107,10 +108,10 @@ static bool trackers_equal(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
 
 static bool bgp_peer_equal(const struct cfg_bgp_peer *a, const struct cfg_bgp_peer *b)
 {
-	return streq(a->name, b->name) && sa_equal(&a->addr, &b->addr) && a->asn == b->asn &&
+	return streq(a->name, b->name) && ip_addr_equal(&a->addr, &b->addr) && a->asn == b->asn &&
 	       a->port == b->port && streq(a->password, b->password) && a->bfd == b->bfd &&
 	       a->multihop == b->multihop && a->passive == b->passive &&
-	       sa_equal(&a->source, &b->source);
+	       ip_addr_equal(&a->source, &b->source);
 }
 
 static bool bgp_announce_equal(const struct cfg_bgp_announce *a, const struct cfg_bgp_announce *b)

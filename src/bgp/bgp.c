@@ -23,14 +23,14 @@
 static int find_router_id(const struct cfg_bgp *c, struct in_addr *out)
 {
 	for (size_t i = 0; i < c->n_peers; i++) {
-		if (c->peers[i].addr.ss_family != AF_INET)
+		if (c->peers[i].addr.family != AF_INET)
 			continue;
 		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		struct sockaddr_in sa = *(const struct sockaddr_in *)&c->peers[i].addr;
+		struct sockaddr_storage sa;
+		socklen_t salen = ip_addr_to_sockaddr(&c->peers[i].addr, 179, &sa);
 		struct sockaddr_in me;
 		socklen_t len = sizeof(me);
-		sa.sin_port = htons(179);
-		int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, salen) == 0 &&
 			 getsockname(fd, (struct sockaddr *)&me, &len) == 0 && me.sin_addr.s_addr;
 		if (fd >= 0)
 			close(fd);
@@ -228,7 +228,7 @@ static void init_ann(struct bgp *b, struct bgp_ann *a, const struct cfg_bgp_anno
 {
 	a->cfg = c;
 	a->bgp = b;
-	vip_from_cfg(&c->prefix, &a->addr);
+	a->addr = c->prefix.addr;
 	if (old) {
 		a->gate = old->gate;
 		a->on_lo = old->on_lo;
@@ -249,10 +249,8 @@ static void init_ann(struct bgp *b, struct bgp_ann *a, const struct cfg_bgp_anno
 static const struct bgp_ann *find_old_ann(const struct bgp_ann *v, size_t n,
 					  const struct cfg_bgp_announce *c)
 {
-	struct ip_addr x;
-	vip_from_cfg(&c->prefix, &x);
 	for (size_t i = 0; i < n; i++)
-		if (ip_addr_equal(&v[i].addr, &x))
+		if (ip_addr_equal(&v[i].addr, &c->prefix.addr))
 			return &v[i];
 	return NULL;
 }

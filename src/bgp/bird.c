@@ -249,16 +249,12 @@ static void on_proto_row(struct bgp *b, const char *text)
 static void on_bfd_row(struct bgp *b, const char *text)
 {
 	struct birdctl_bfd row;
-	struct sockaddr_storage ss;
-	if (birdctl_parse_bfd(text, &row) < 0 || parse_ip(row.address, &ss) < 0)
+	struct ip_addr addr;
+	if (birdctl_parse_bfd(text, &row) < 0 || parse_ip_addr(row.address, &addr) < 0)
 		return;
-	char canon[64];
-	format_sockaddr((struct sockaddr *)&ss, canon, sizeof(canon));
 	for (size_t i = 0; i < b->n_peers; i++) {
 		struct bgp_peer *p = &b->peers[i];
-		char mine[64];
-		format_sockaddr((struct sockaddr *)&p->cfg->addr, mine, sizeof(mine));
-		if (!p->cfg->bfd || strcmp(mine, canon) != 0)
+		if (!p->cfg->bfd || !ip_addr_equal(&p->cfg->addr, &addr))
 			continue;
 		const char *st = bfd_state_lower(row.state);
 		if (strcmp(st, p->bfd) != 0)

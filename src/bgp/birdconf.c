@@ -28,9 +28,7 @@ void birdconf_peer_proto(const struct cfg_bgp_peer *p, char *buf, size_t len)
 /* The prefix as BIRD writes it: "198.18.200.1/32". */
 static const char *prefix_text(const struct cfg_vip *v, char *buf, size_t len)
 {
-	char a[INET6_ADDRSTRLEN];
-	snprintf(buf, len, "%s/%u", format_ip(&v->ss, a, sizeof(a)), v->prefix);
-	return buf;
+	return ip_addr_format(&v->addr, IP_FMT_PREFIX, buf, len);
 }
 
 /* Strings go between double quotes in bird.conf and BIRD 2.0.12's lexer has no escapes (a
@@ -93,7 +91,7 @@ static void render_static(const struct cfg_bgp *b, const bool *announced, int fa
 	sb_printf(o, "protocol static %s {\n\t%s { import all; };\n",
 		  v4 ? BIRDCONF_STATIC4 : BIRDCONF_STATIC6, v4 ? "ipv4" : "ipv6");
 	for (size_t i = 0; i < b->n_announce; i++)
-		if (announced[i] && b->announce[i].prefix.ss.ss_family == family)
+		if (announced[i] && b->announce[i].prefix.addr.family == family)
 			sb_printf(o, "\troute %s unreachable;\n",
 				  prefix_text(&b->announce[i].prefix, p, sizeof(p)));
 	sb_puts(o, "}\n");
@@ -114,7 +112,7 @@ static bool is_ibgp(const struct cfg_bgp *b, const struct cfg_bgp_peer *p)
 static bool any_peer(const struct cfg_bgp *b, int family, bool ibgp)
 {
 	for (size_t i = 0; i < b->n_peers; i++)
-		if (b->peers[i].addr.ss_family == family && is_ibgp(b, &b->peers[i]) == ibgp)
+		if (b->peers[i].addr.family == family && is_ibgp(b, &b->peers[i]) == ibgp)
 			return true;
 	return false;
 }
@@ -134,7 +132,7 @@ static void render_filter(const struct cfg_bgp *b, const bool *degraded, int fam
 	for (size_t i = 0; i < b->n_announce; i++) {
 		const struct cfg_bgp_announce *a = &b->announce[i];
 		bool worse = degraded && degraded[i];
-		if (a->prefix.ss.ss_family != family || (!a->has_med && !a->n_communities && !worse))
+		if (a->prefix.addr.family != family || (!a->has_med && !a->n_communities && !worse))
 			continue;
 		sb_printf(o, "\tif net = %s then {", prefix_text(&a->prefix, p, sizeof(p)));
 		if (a->has_med)
@@ -157,7 +155,7 @@ static bool peer_renderable(const struct cfg_bgp_peer *p)
 {
 	if (p->password && !bird_string_ok(p->password))
 		return false;
-	return !(p->multihop && p->bfd && !p->source.ss_family);
+	return !(p->multihop && p->bfd && !p->source.family);
 }
 
 static void render_timers(const struct cfg_bgp *b, struct strbuf *o)
@@ -174,18 +172,18 @@ static void render_timers(const struct cfg_bgp *b, struct strbuf *o)
 
 static void render_peer(const struct cfg_bgp *b, const struct cfg_bgp_peer *p, struct strbuf *o)
 {
-	char name[BIRDCONF_PROTO_LEN], a[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN];
-	bool v4 = p->addr.ss_family == AF_INET;
+	char name[BIRDCONF_PROTO_LEN], a[IP_ADDR_STRLEN], s[IP_ADDR_STRLEN];
+	bool v4 = p->addr.family == AF_INET;
 	birdconf_peer_proto(p, name, sizeof(name));
 	sb_printf(o, "protocol bgp %s {\n", name);
 	sb_puts(o, "\tlocal");
-	if (p->source.ss_family)
-		sb_printf(o, " %s", format_ip(&p->source, s, sizeof(s)));
+	if (p->source.family)
+		sb_printf(o, " %s", ip_addr_format(&p->source, IP_FMT_ADDR, s, sizeof(s)));
 	if (b->listen_port && b->listen_port != 179)
 		sb_printf(o, " port %u", b->listen_port); /* where BIRD listens; it connects to :179 */
 	sb_printf(o, " as %u;\n", b->asn);
-	sb_printf(o, "\tneighbor %s port %u as %u;\n", format_ip(&p->addr, a, sizeof(a)),
-		  p->port ? p->port : 179, p->asn);
+	sb_printf(o, "\tneighbor %s port %u as %u;\n",
+		  ip_addr_format(&p->addr, IP_FMT_ADDR, a, sizeof(a)), p->port ? p->port : 179, p->asn);
 	if (p->password)
 		sb_printf(o, "\tpassword \"%s\";\n", p->password);
 	if (p->multihop)
@@ -198,7 +196,7 @@ static void render_peer(const struct cfg_bgp *b, const struct cfg_bgp_peer *p, s
 	sb_puts(o, "\tgraceful restart off;\n"); /* a router must not keep a dead LB's route */
 	sb_printf(o, "\tbfd %s;\n", p->bfd ? "on" : "off");
 	sb_printf(o, "\t%s { import none; export filter %s; next hop self; };\n}\n",
-		  v4 ? "ipv4" : "ipv6", filter_name(p->addr.ss_family, is_ibgp(b, p)));
+		  v4 ? "ipv4" : "ipv6", filter_name(p->addr.family, is_ibgp(b, p)));
 }
 
 int birdconf_render(const struct cfg_bgp *b, struct in_addr router_id, const bool *announced,

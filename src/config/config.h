@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "core/inet.h"
+
 #define BUOY_DEFAULT_CONFIG "/etc/buoy/buoy.yaml"
 /* control.socket when the config does not say; also the CLI's when there is no config file */
 #define BUOY_DEFAULT_CONTROL_SOCKET "/run/buoy/buoy.sock"
@@ -113,10 +115,10 @@ struct cfg_garp {
 	uint64_t refresh_ms;         /* default 60000; 0 = off */
 };
 
+/* A VIP or an announced prefix: the address with its prefix length, and its text. */
 struct cfg_vip {
-	struct sockaddr_storage ss;  /* address only, port 0 */
-	uint8_t prefix;
-	char text[64];               /* "198.18.0.100/24" */
+	struct ip_addr addr;         /* prefix 1..32 / 1..128 */
+	char text[IP_ADDR_STRLEN];   /* "198.18.0.100/24" */
 };
 
 struct cfg_vrrp {
@@ -132,8 +134,8 @@ struct cfg_vrrp {
 	struct cfg_vip *vips;
 	size_t n_vips;
 	char *label;                 /* optional address label */
-	struct sockaddr_storage unicast_source; /* ss_family 0 = unset */
-	struct sockaddr_storage *unicast_peers;
+	struct ip_addr unicast_source; /* family 0 = unset */
+	struct ip_addr *unicast_peers;
 	size_t n_unicast_peers;      /* 0 = multicast */
 	char auth_pass[9];           /* v2 PASS auth, "" = none */
 	struct cfg_garp garp;
@@ -155,15 +157,15 @@ struct cfg_vrrp {
 struct cfg_bgp_peer {
 	char *name;                  /* BIRD protocol / status name; default "peer<N>" (1-based);
 	                              * <= 59 chars, unique even with '-' and '.' read as '_' */
-	struct sockaddr_storage addr;/* port 0 */
-	char text[64];               /* "198.18.1.1" / "2001:db8::1" */
+	struct ip_addr addr;         /* the router's address */
+	char text[IP_ADDR_STRLEN];   /* "198.18.1.1" / "2001:db8::1" */
 	uint32_t asn;                /* 1..4294967295 */
 	uint16_t port;               /* the peer's BGP port, default 179 */
 	char *password;              /* TCP MD5 (RFC 2385); NULL = none */
 	bool bfd;                    /* default true */
 	uint8_t multihop;            /* 0 = directly connected (default); else the TTL, 2..255 */
 	bool passive;                /* default false: only accept the peer's connection */
-	struct sockaddr_storage source; /* local address; ss_family 0 = BIRD picks */
+	struct ip_addr source;       /* local address; family 0 = BIRD picks */
 };
 
 struct cfg_bgp_community { uint16_t asn, value; };        /* "65000:100" */
@@ -267,7 +269,8 @@ int parse_duration_ms(const char *s, uint64_t *out_ms);          /* "250ms" "2s"
 int parse_hostport(const char *s, struct cfg_addr *out);          /* IPv4, [IPv6], wildcard */
 uint16_t cfg_port(const struct sockaddr_storage *ss);            /* host order; 0 if no IP */
 int parse_cidr(const char *s, struct cfg_vip *out);
-int parse_ip(const char *s, struct sockaddr_storage *out);        /* address, no port */
+/* An address alone, no port or prefix: "198.18.0.1", "2001:db8::1", "[2001:db8::1]". */
+int parse_ip_addr(const char *s, struct ip_addr *out);
 void format_sockaddr(const struct sockaddr *sa, char *buf, size_t len); /* with port */
 /* The address alone ("198.18.0.1", "2001:db8::1"); "?" if not an IP. Returns buf. */
 const char *format_ip(const struct sockaddr_storage *ss, char *buf, size_t len);

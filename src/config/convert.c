@@ -181,17 +181,6 @@ bool cfg_is_wildcard(const struct sockaddr_storage *ss)
 	return !memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr, &any, sizeof(any));
 }
 
-bool cfg_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
-}
-
 /* ---- lists and references ---- */
 
 bool cfg_list_ok(struct cfg_diag *d, const char *prefix, const char *key, size_t n, size_t max,

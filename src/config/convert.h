@@ -28,8 +28,7 @@ bool cv_name(struct cfg_diag *d, const char *prefix, const char *key, const char
 bool cv_hostport(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
 		 struct cfg_addr *out);
 
-/* Address only (ports ignored); a wildcard is 0.0.0.0 or ::. */
-bool cfg_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/* A wildcard (0.0.0.0 or ::, the port ignored). */
 bool cfg_is_wildcard(const struct sockaddr_storage *ss);
 
 /* A list of n raw items at PREFIX.KEY may hold at most `max`; over it reports

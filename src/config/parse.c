@@ -70,12 +70,13 @@ static int parse_port(const char *s, uint16_t *out)
 	return 0;
 }
 
-/* Address only, no port. Accepts "1.2.3.4", "2001:db8::1" and "[2001:db8::1]". */
-int parse_ip(const char *s, struct sockaddr_storage *out)
+/* Address only, no port, no prefix. Accepts "1.2.3.4", "2001:db8::1" and "[2001:db8::1]". */
+int parse_ip_addr(const char *s, struct ip_addr *out)
 {
 	char buf[INET6_ADDRSTRLEN + 2];
 	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n >= sizeof(buf))
+	memset(out, 0, sizeof(*out));
+	if (n == 0 || n >= sizeof(buf) || strchr(s, '/'))
 		return -1;
 	memcpy(buf, s, n + 1);
 	if (buf[0] == '[') {
@@ -86,20 +87,7 @@ int parse_ip(const char *s, struct sockaddr_storage *out)
 		if (!strchr(buf, ':'))
 			return -1;      /* brackets are for IPv6 only */
 	}
-	memset(out, 0, sizeof(*out));
-	struct sockaddr_in *v4 = (struct sockaddr_in *)out;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
-	if (inet_pton(AF_INET, buf, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		return 0;
-	}
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET6, buf, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		return 0;
-	}
-	memset(out, 0, sizeof(*out));
-	return -1;
+	return ip_addr_parse(buf, out) < 0 ? -1 : 0;
 }
 
 /* "1.2.3.4:80", "[2001:db8::1]:80", "0.0.0.0:80", "[::]:80", and ":6443" = "[::]:6443"
@@ -141,25 +129,11 @@ int parse_hostport(const char *s, struct cfg_addr *out)
 	memcpy(host, s, hostlen);
 	host[hostlen] = '\0';
 	memset(out, 0, sizeof(*out));
-	if (hostlen == 0) {
-		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->ss;
-		v6->sin6_family = AF_INET6;
-		v6->sin6_addr = in6addr_any;
-	} else if (host[0] == '[') {
-		if (parse_ip(host, &out->ss) < 0)
-			return -1;
-	} else {
-		/* unbracketed IPv6 ("::1:80") is ambiguous: insist on brackets */
-		if (strchr(host, ':') || parse_ip(host, &out->ss) < 0 || out->ss.ss_family != AF_INET)
-			return -1;
-	}
-	if (out->ss.ss_family == AF_INET) {
-		((struct sockaddr_in *)&out->ss)->sin_port = htons(port);
-		out->len = sizeof(struct sockaddr_in);
-	} else {
-		((struct sockaddr_in6 *)&out->ss)->sin6_port = htons(port);
-		out->len = sizeof(struct sockaddr_in6);
-	}
+	struct ip_addr a = { .family = AF_INET6, .v6 = IN6ADDR_ANY_INIT };     /* ":port" */
+	/* unbracketed IPv6 ("::1:80") is ambiguous: insist on brackets */
+	if (hostlen && (parse_ip_addr(host, &a) < 0 || (host[0] != '[' && a.family != AF_INET)))
+		return -1;
+	out->len = ip_addr_to_sockaddr(&a, port, &out->ss);
 	format_sockaddr((struct sockaddr *)&out->ss, out->text, sizeof(out->text));
 	return 0;
 }
@@ -168,21 +142,12 @@ int parse_hostport(const char *s, struct cfg_addr *out)
  * parser (core/inet.h), plus what a VIP or an announced prefix may not be. */
 int parse_cidr(const char *s, struct cfg_vip *out)
 {
-	struct ip_addr a;
 	memset(out, 0, sizeof(*out));
-	if (ip_addr_parse(s, &a) < 0 || a.prefix == 0)
+	if (ip_addr_parse(s, &out->addr) < 0 || out->addr.prefix == 0) {
+		memset(out, 0, sizeof(*out));
 		return -1;      /* /0 on a VIP would claim the whole address space */
-	if (a.family == AF_INET) {
-		struct sockaddr_in *v4 = (struct sockaddr_in *)&out->ss;
-		v4->sin_family = AF_INET;
-		v4->sin_addr = a.v4;
-	} else {
-		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->ss;
-		v6->sin6_family = AF_INET6;
-		v6->sin6_addr = a.v6;
 	}
-	out->prefix = a.prefix;
-	ip_addr_format(&a, IP_FMT_PREFIX, out->text, sizeof(out->text));
+	ip_addr_format(&out->addr, IP_FMT_PREFIX, out->text, sizeof(out->text));
 	return 0;
 }
 

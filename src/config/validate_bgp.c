@@ -17,22 +17,21 @@
 #define MAX_RUN_DIR 90 /* + "/bird.ctl" must fit a socket path */
 
 /* Addresses no router would route to one host; NULL when usable. */
-static const char *ip_unusable(const struct sockaddr_storage *ss)
+static const char *ip_unusable(const struct ip_addr *a)
 {
-	if (cfg_is_wildcard(ss))
+	if (ip_addr_is_any(a))
 		return "the unspecified address";
-	if (ss->ss_family == AF_INET) {
-		uint32_t a = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
-		if ((a >> 24) == 127)
+	if (a->family == AF_INET) {
+		uint32_t h = ntohl(a->v4.s_addr);
+		if ((h >> 24) == 127)
 			return "a loopback address";
-		return (a >> 28) >= 14 ? "a multicast or reserved address" : NULL;
+		return (h >> 28) >= 14 ? "a multicast or reserved address" : NULL;
 	}
-	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-	if (IN6_IS_ADDR_LOOPBACK(a6))
+	if (IN6_IS_ADDR_LOOPBACK(&a->v6))
 		return "a loopback address";
-	if (IN6_IS_ADDR_MULTICAST(a6))
+	if (IN6_IS_ADDR_MULTICAST(&a->v6))
 		return "a multicast address";
-	if (IN6_IS_ADDR_LINKLOCAL(a6))
+	if (IN6_IS_ADDR_LINKLOCAL(&a->v6))
 		return "link-local (BIRD needs an interface for it, which bgp: does not take)";
 	return NULL;
 }
@@ -46,12 +45,12 @@ static void cv_seconds(struct cfg_diag *d, const char *p, const char *key, const
 }
 
 static bool cv_ipaddr(struct cfg_diag *d, const char *p, const char *key, const char *s,
-		      struct sockaddr_storage *out)
+		      struct ip_addr *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!s)
 		return false;
-	if (parse_ip(s, out) < 0) {
+	if (parse_ip_addr(s, out) < 0) {
 		cfg_err(d, p, key, "invalid IP address \"%s\"", s);
 		return false;
 	}
@@ -100,18 +99,18 @@ static void build_peer_addrs(const struct raw_bgp_peer *r, const char *pp, struc
 	if (!r->address)
 		cfg_err(d, pp, NULL, "missing required key \"address\" (the router's address)");
 	if (cv_ipaddr(d, pp, "address", r->address, &p->addr)) {
-		format_ip(&p->addr, p->text, sizeof(p->text));
+		ip_addr_format(&p->addr, IP_FMT_ADDR, p->text, sizeof(p->text));
 		if ((why = ip_unusable(&p->addr)))
 			cfg_err(d, pp, "address", "%s is %s", p->text, why);
 	}
-	char s[64];
-	if (!cv_ipaddr(d, pp, "source", r->source, &p->source) || !p->addr.ss_family)
+	char s[IP_ADDR_STRLEN];
+	if (!cv_ipaddr(d, pp, "source", r->source, &p->source) || !p->addr.family)
 		return;
-	format_ip(&p->source, s, sizeof(s));
-	if (p->source.ss_family != p->addr.ss_family)
+	ip_addr_format(&p->source, IP_FMT_ADDR, s, sizeof(s));
+	if (p->source.family != p->addr.family)
 		cfg_err(d, pp, "source", "%s is not of the family of the peer's address %s", s,
 			p->text);
-	else if (cfg_same_ip(&p->source, &p->addr))
+	else if (ip_addr_equal(&p->source, &p->addr))
 		cfg_err(d, pp, "source", "%s is the peer's own address", s);
 	else if ((why = ip_unusable(&p->source)))
 		cfg_err(d, pp, "source", "%s is %s", s, why);
@@ -145,7 +144,7 @@ static void build_peer(const struct raw_bgp_peer *r, size_t i, struct cfg_diag *
 	cv_bool(d, pp, "bfd", r->bfd, true, &p->bfd);
 	cv_uint(d, pp, "multihop", r->multihop, 2, 255, 0, &u);
 	p->multihop = (uint8_t)u;
-	if (p->multihop && p->bfd && !p->source.ss_family && !r->source)
+	if (p->multihop && p->bfd && !p->source.family && !r->source)
 		cfg_err(d, pp, "multihop", "a multihop peer with BFD needs \"source\" (BIRD's "
 			"multihop BFD requires the local address); set source, or bfd: false");
 	cv_bool(d, pp, "passive", r->passive, false, &p->passive);
@@ -170,7 +169,7 @@ static void check_peers(const struct raw_bgp *r, struct cfg_diag *d, const struc
 		snprintf(pp, sizeof(pp), "bgp.peers[%zu]", i);
 		for (size_t j = 0; j < i; j++) {
 			q = &b->peers[j];
-			if (p->addr.ss_family && cfg_same_ip(&p->addr, &q->addr))
+			if (p->addr.family && ip_addr_equal(&p->addr, &q->addr))
 				cfg_err(d, pp, "address", "%s is also bgp.peers[%zu]", p->text, j);
 			if (!same_bird_name(p->name, q->name))
 				continue;
@@ -186,12 +185,14 @@ static void check_peers(const struct raw_bgp *r, struct cfg_diag *d, const struc
 
 /* A listener on the address serves it, and so does one on 0.0.0.0 (IPv4) or on [::], which
  * listeners bind dual-stack (proxy/listener.c). */
-static bool listener_serves(const struct cfg_listener *l, const struct sockaddr_storage *vip)
+static bool listener_serves(const struct cfg_listener *l, const struct ip_addr *vip)
 {
-	if (l->bind.ss.ss_family == AF_INET6 && cfg_is_wildcard(&l->bind.ss))
+	struct ip_addr bind;
+	if (ip_addr_from_sockaddr((const struct sockaddr *)&l->bind.ss, &bind) < 0)
+		return false;
+	if (bind.family == AF_INET6 && ip_addr_is_any(&bind))
 		return true;
-	return l->bind.ss.ss_family == vip->ss_family &&
-	       (cfg_same_ip(&l->bind.ss, vip) || cfg_is_wildcard(&l->bind.ss));
+	return bind.family == vip->family && (ip_addr_equal(&bind, vip) || ip_addr_is_any(&bind));
 }
 
 static void track_from_listeners(const struct config *c, struct cfg_bgp_announce *a)
@@ -205,7 +206,7 @@ static void track_from_listeners(const struct config *c, struct cfg_bgp_announce
 	for (size_t i = 0; i < c->n_listeners; i++) {
 		const struct cfg_listener *l = &c->listeners[i];
 		if (!l->backend || l->backend_idx >= c->n_backends ||
-		    !listener_serves(l, &a->prefix.ss))
+		    !listener_serves(l, &a->prefix.addr))
 			continue;
 		bool dup = false;
 		for (size_t k = 0; k < a->n_track_backends && !dup; k++)
@@ -295,14 +296,15 @@ static bool build_prefix(const struct raw_bgp_announce *r, const char *ap, struc
 			r->prefix);
 		return false;
 	}
-	unsigned host = a->prefix.ss.ss_family == AF_INET ? 32 : 128;
-	if (a->prefix.prefix != host) {
+	unsigned host = (unsigned)ip_addr_len(a->prefix.addr.family) * 8;
+	if (a->prefix.addr.prefix != host) {
 		cfg_err(d, ap, "prefix", "an anycast VIP is one address: /%u, got %s", host,
 			r->prefix);
 		return false;
 	}
-	if ((why = ip_unusable(&a->prefix.ss))) {
-		cfg_err(d, ap, "prefix", "%s is %s", format_ip(&a->prefix.ss, ip, sizeof(ip)), why);
+	if ((why = ip_unusable(&a->prefix.addr))) {
+		cfg_err(d, ap, "prefix", "%s is %s",
+			ip_addr_format(&a->prefix.addr, IP_FMT_ADDR, ip, sizeof(ip)), why);
 		return false;
 	}
 	return true;
@@ -334,7 +336,7 @@ static void build_announce(const struct raw_bgp_announce *r, size_t i, struct cf
 	if (!a->n_track_backends)
 		cfg_err(d, ap, "prefix", "no listener binds %s and no track.backends given: nothing "
 			"would gate the announcement (track: { backends: [] } announces it always)",
-			format_ip(&a->prefix.ss, ip, sizeof(ip)));
+			ip_addr_format(&a->prefix.addr, IP_FMT_ADDR, ip, sizeof(ip)));
 }
 
 static void check_announce(struct cfg_diag *d, const struct config *c, const struct cfg_bgp *b)
@@ -343,15 +345,15 @@ static void check_announce(struct cfg_diag *d, const struct config *c, const str
 		const struct cfg_bgp_announce *a = &b->announce[i];
 		char ap[64], ip[64];
 		snprintf(ap, sizeof(ap), "bgp.announce[%zu]", i);
-		if (!a->prefix.ss.ss_family)
+		if (!a->prefix.addr.family)
 			continue;
-		format_ip(&a->prefix.ss, ip, sizeof(ip));
+		ip_addr_format(&a->prefix.addr, IP_FMT_ADDR, ip, sizeof(ip));
 		for (size_t j = 0; j < i; j++)
-			if (cfg_same_ip(&a->prefix.ss, &b->announce[j].prefix.ss))
+			if (ip_addr_equal(&a->prefix.addr, &b->announce[j].prefix.addr))
 				cfg_err(d, ap, "prefix", "%s is also bgp.announce[%zu]", ip, j);
 		for (size_t v = 0; v < c->n_vrrp; v++)
 			for (size_t k = 0; k < c->vrrp[v].n_vips; k++)
-				if (cfg_same_ip(&a->prefix.ss, &c->vrrp[v].vips[k].ss))
+				if (ip_addr_equal(&a->prefix.addr, &c->vrrp[v].vips[k].addr))
 					cfg_err(d, ap, "prefix", "%s is also a virtual_ip of vrrp[%zu]: one "
 						"address cannot float by VRRP and be anycast by BGP", ip, v);
 	}

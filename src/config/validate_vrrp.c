@@ -21,11 +21,8 @@ static void build_vips(const struct raw_vrrp *rv, const char *p, struct cfg_diag
 		cfg_err(d, p, "virtual_ips", "an instance needs at least one address");
 		return;
 	}
-	if (rv->virtual_ips_count > MAX_VIPS) {
-		cfg_err(d, p, "virtual_ips", "at most %d addresses per instance", MAX_VIPS);
-		return;
-	}
-	v->vips = calloc(rv->virtual_ips_count, sizeof(*v->vips));
+	v->vips = cfg_list_new(d, p, "virtual_ips", rv->virtual_ips_count, MAX_VIPS,
+			       "addresses per instance", sizeof(*v->vips), NULL);
 	if (!v->vips)
 		return;
 	for (size_t i = 0; i < rv->virtual_ips_count; i++) {
@@ -38,16 +35,16 @@ static void build_vips(const struct raw_vrrp *rv, const char *p, struct cfg_diag
 			continue;
 		}
 		if (!v->family) {
-			v->family = vip->ss.ss_family;
-		} else if (vip->ss.ss_family != v->family) {
+			v->family = vip->addr.family;
+		} else if (vip->addr.family != v->family) {
 			cfg_err(d, item, NULL, "%s is %s but the instance's first address is %s: one "
 				"instance carries one address family (use a second instance)", vip->text,
-				family_name(vip->ss.ss_family), family_name(v->family));
+				family_name(vip->addr.family), family_name(v->family));
 			continue;
 		}
 		bool dup = false;
 		for (size_t j = 0; j < v->n_vips && !dup; j++)
-			dup = cfg_same_ip(&v->vips[j].ss, &vip->ss);
+			dup = ip_addr_equal(&v->vips[j].addr, &vip->addr);
 		if (dup) {
 			cfg_err(d, item, NULL, "duplicate address %s", vip->text);
 			continue;
@@ -60,11 +57,11 @@ static void build_unicast(const struct raw_vrrp *rv, const char *p, struct cfg_d
 			  struct cfg_vrrp *v)
 {
 	if (rv->unicast_source) {
-		if (parse_ip(rv->unicast_source, &v->unicast_source) < 0)
+		if (parse_ip_addr(rv->unicast_source, &v->unicast_source) < 0)
 			cfg_err(d, p, "unicast_source", "invalid address \"%s\"", rv->unicast_source);
-		else if (v->family && v->unicast_source.ss_family != v->family)
+		else if (v->family && v->unicast_source.family != v->family)
 			cfg_err(d, p, "unicast_source", "%s address for an %s instance",
-				family_name(v->unicast_source.ss_family), family_name(v->family));
+				family_name(v->unicast_source.family), family_name(v->family));
 	}
 	v->unicast_peers = cfg_list_new(d, p, "unicast_peers", rv->unicast_peers_count, MAX_PEERS,
 					"peers", sizeof(*v->unicast_peers), NULL);
@@ -73,21 +70,21 @@ static void build_unicast(const struct raw_vrrp *rv, const char *p, struct cfg_d
 	for (size_t i = 0; i < rv->unicast_peers_count; i++) {
 		char item[128];
 		snprintf(item, sizeof(item), "%s.unicast_peers[%zu]", p, i);
-		struct sockaddr_storage *peer = &v->unicast_peers[v->n_unicast_peers];
+		struct ip_addr *peer = &v->unicast_peers[v->n_unicast_peers];
 		const char *s = rv->unicast_peers[i];
 		bool dup = false;
-		if (parse_ip(s, peer) < 0) {
+		if (parse_ip_addr(s, peer) < 0) {
 			cfg_err(d, item, NULL, "invalid address \"%s\"", s);
 			continue;
 		}
-		if (v->family && peer->ss_family != v->family) {
+		if (v->family && peer->family != v->family) {
 			cfg_err(d, item, NULL, "%s peer %s for an %s instance",
-				family_name(peer->ss_family), s, family_name(v->family));
+				family_name(peer->family), s, family_name(v->family));
 			continue;
 		}
 		for (size_t j = 0; j < v->n_unicast_peers && !dup; j++)
-			dup = cfg_same_ip(&v->unicast_peers[j], peer);
-		if (dup || cfg_same_ip(peer, &v->unicast_source)) {
+			dup = ip_addr_equal(&v->unicast_peers[j], peer);
+		if (dup || ip_addr_equal(peer, &v->unicast_source)) {
 			cfg_err(d, item, NULL, dup ? "duplicate peer %s" : "peer %s is the unicast_source", s);
 			continue;
 		}
@@ -305,7 +302,7 @@ static void check_clashes(struct cfg_diag *d, const struct config *c)
 		for (size_t k = 0; k < a->n_vips; k++) {
 			for (size_t j = 0; j < i; j++) {
 				for (size_t m = 0; m < c->vrrp[j].n_vips; m++) {
-					if (cfg_same_ip(&a->vips[k].ss, &c->vrrp[j].vips[m].ss)) {
+					if (ip_addr_equal(&a->vips[k].addr, &c->vrrp[j].vips[m].addr)) {
 						char item[128];
 						snprintf(item, sizeof(item), "%s.virtual_ips[%zu]", p, k);
 						cfg_err(d, item, NULL, "%s is also in vrrp[%zu]",

@@ -71,6 +71,13 @@ bool ip_addr_equal(const struct ip_addr *a, const struct ip_addr *b)
 	return a->family == b->family && memcmp(a->b, b->b, ip_addr_len(a->family)) == 0;
 }
 
+bool ip_addr_is_any(const struct ip_addr *a)
+{
+	static const uint8_t zero[16];
+	size_t n = ip_addr_len(a->family);
+	return n && memcmp(a->b, zero, n) == 0;
+}
+
 int ip_addr_cmp(const struct ip_addr *a, const struct ip_addr *b)
 {
 	if (a->family != b->family)
@@ -90,6 +97,27 @@ int ip_addr_from_sockaddr(const struct sockaddr *sa, struct ip_addr *out)
 		return -EAFNOSUPPORT;
 	out->family = (uint8_t)sa->sa_family;
 	out->prefix = (uint8_t)(ip_addr_len(out->family) * 8);
+	return 0;
+}
+
+socklen_t ip_addr_to_sockaddr(const struct ip_addr *a, uint16_t port,
+			      struct sockaddr_storage *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(port);
+		v4->sin_addr = a->v4;
+		return sizeof(*v4);
+	}
+	if (a->family == AF_INET6) {
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(port);
+		v6->sin6_addr = a->v6;
+		return sizeof(*v6);
+	}
 	return 0;
 }
 

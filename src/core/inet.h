@@ -7,11 +7,10 @@
 #ifndef BUOY_INET_H
 #define BUOY_INET_H
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-struct sockaddr;
 
 struct ip_addr {
 	uint8_t family;                    /* AF_INET or AF_INET6; 0 = none (unknown, unset) */
@@ -42,12 +41,19 @@ const char *ip_addr_format(const struct ip_addr *a, enum ip_fmt fmt, char *buf, 
 
 /* Same family and address; the prefix is ignored. Two family-0 addresses are equal. */
 bool ip_addr_equal(const struct ip_addr *a, const struct ip_addr *b);
+/* The unspecified address, 0.0.0.0 or :: (false for family 0). */
+bool ip_addr_is_any(const struct ip_addr *a);
 /* Numeric order (family first), prefix ignored: <0, 0, >0. */
 int ip_addr_cmp(const struct ip_addr *a, const struct ip_addr *b);
 
 /* sockaddr_in / sockaddr_in6 (the port is dropped) -> address with the host prefix.
  * 0, or -EAFNOSUPPORT with *out zeroed (family 0). */
 int ip_addr_from_sockaddr(const struct sockaddr *sa, struct ip_addr *out);
+
+/* The reverse, with a port (host order): fills *out (zeroed first) and returns the length to
+ * pass with it, 0 for family 0. */
+socklen_t ip_addr_to_sockaddr(const struct ip_addr *a, uint16_t port,
+			      struct sockaddr_storage *out);
 
 /* ---- the Internet checksum (RFC 1071) ---- */
 

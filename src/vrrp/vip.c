@@ -7,19 +7,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "config/config.h"
 #include "core/log.h"
 #include "vrrp/nlreq.h"
-
-/* ---- addresses ---- */
-
-int vip_from_cfg(const struct cfg_vip *c, struct ip_addr *out)
-{
-	int rc = ip_addr_from_sockaddr((const struct sockaddr *)&c->ss, out);
-	if (rc == 0)
-		out->prefix = c->prefix;
-	return rc;
-}
 
 /* ---- synchronous requests ---- */
 

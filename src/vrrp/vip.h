@@ -17,12 +17,6 @@
 #include "core/loop.h"
 #include "vrrp/nldecode.h"
 
-struct cfg_vip;
-
-/* A VIP's config form into the address (with its prefix) the calls below take.
- * Returns 0 or -EAFNOSUPPORT. */
-int vip_from_cfg(const struct cfg_vip *c, struct ip_addr *out);
-
 /* Adds the address on the interface. IPv6 addresses get IFA_F_NODAD so they are usable at once
  * (a VIP is by definition a moved address; DAD would delay it by a second and fail against the
  * old holder). `label` (IPv4 only, at most IFNAMSIZ-1 chars; by convention "IFNAME:xxx", which

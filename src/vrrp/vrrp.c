@@ -66,8 +66,8 @@ static uint8_t rx_buf[RX_BUF];
 static int find_primary_addr(struct vrrp_inst *in)
 {
 	const struct cfg_vrrp *c = in->cfg;
-	if (c->unicast_source.ss_family == in->family) {
-		ip_addr_from_sockaddr((const struct sockaddr *)&c->unicast_source, &in->primary);
+	if (c->unicast_source.family == in->family) {
+		in->primary = c->unicast_source;
 		return 0;
 	}
 	int rc = vrrp_io_primary(in->family, c->interface, in->n_peers == 0, in->vips,
@@ -461,10 +461,9 @@ static int load_addresses(struct vrrp_inst *in)
 	if (!in->vips || !in->peers)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->n_vips; i++)
-		if (vip_from_cfg(&c->vips[i], &in->vips[i]) < 0)
-			return -EAFNOSUPPORT;
+		in->vips[i] = c->vips[i].addr;
 	for (size_t i = 0; i < in->n_peers; i++)
-		ip_addr_from_sockaddr((const struct sockaddr *)&c->unicast_peers[i], &in->peers[i]);
+		in->peers[i] = c->unicast_peers[i];
 	in->family = c->family ? c->family : c->n_vips ? in->vips[0].family : AF_INET;
 	return 0;
 }

@@ -25,9 +25,9 @@ static struct cfg_bgp cfg;
 static bool announced[3];
 static bool degraded[3];
 
-static void set_ip(struct sockaddr_storage *ss, const char *s)
+static void set_ip(struct ip_addr *a, const char *s)
 {
-	assert_int_equal(parse_ip(s, ss), 0);
+	assert_int_equal(parse_ip_addr(s, a), 0);
 }
 
 static void peer(size_t i, const char *name, const char *addr, uint32_t asn)

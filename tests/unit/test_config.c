@@ -72,7 +72,8 @@ static void test_parse_hostport(void **state)
 	assert_string_equal(a.text, "[::]:6443");
 	const char *bad[] = { "198.18.0.21", "198.18.0.21:", "198.18.0.21:0", "198.18.0.21:65536",
 			      "198.18.0.21:http", "2001:db8::1:80", "[2001:db8::1]", "[198.18.0.1]:80",
-			      "1.2.3:80", "host.example:80", "", ":", "[::1]:80x", "1.2.3.4:-1", NULL };
+			      "1.2.3:80", "host.example:80", "", ":", "[::1]:80x", "1.2.3.4:-1",
+			      "198.18.0.1/32:80", "[2001:db8::1/64]:80", NULL };
 	for (size_t i = 0; bad[i]; i++) {
 		if (parse_hostport(bad[i], &a) == 0)
 			fail_msg("accepted \"%s\"", bad[i]);
@@ -83,26 +84,38 @@ static void test_parse_hostport(void **state)
 static void test_parse_ip_cidr(void **state)
 {
 	(void)state;
-	struct sockaddr_storage ss;
+	struct ip_addr ip;
 	struct cfg_vip v;
-	assert_int_equal(parse_ip("198.18.0.12", &ss), 0);
-	assert_int_equal(ss.ss_family, AF_INET);
-	assert_int_equal(parse_ip("2001:db8::12", &ss), 0);
-	assert_int_equal(ss.ss_family, AF_INET6);
-	assert_int_equal(parse_ip("[2001:db8::12]", &ss), 0);
-	assert_int_equal(parse_ip("198.18.0.12:80", &ss), -1);
-	assert_int_equal(parse_ip("[198.18.0.12]", &ss), -1);
-	assert_int_equal(parse_ip("", &ss), -1);
+	assert_int_equal(parse_ip_addr("198.18.0.12", &ip), 0);
+	assert_int_equal(ip.family, AF_INET);
+	assert_int_equal(parse_ip_addr("2001:db8::12", &ip), 0);
+	assert_int_equal(ip.family, AF_INET6);
+	assert_int_equal(parse_ip_addr("[2001:db8::12]", &ip), 0);
+	assert_int_equal(parse_ip_addr("198.18.0.12:80", &ip), -1);
+	assert_int_equal(parse_ip_addr("[198.18.0.12]", &ip), -1);
+	assert_int_equal(parse_ip_addr("", &ip), -1);
+	assert_int_equal(parse_ip_addr("[2001:db8::12]", &ip), 0);
+	assert_int_equal(ip.family, AF_INET6);
+	assert_int_equal(ip.prefix, 128);
+	assert_int_equal(parse_ip_addr("198.18.0.12", &ip), 0);
+	assert_int_equal(ip.family, AF_INET);
+	assert_int_equal(parse_ip_addr("198.18.0.12/32", &ip), -1);    /* no prefix here */
+	assert_int_equal(ip.family, 0);
+	assert_int_equal(parse_ip_addr("[2001:db8::12]/128", &ip), -1);
+	assert_int_equal(parse_ip_addr("[198.18.0.12]", &ip), -1);
+	assert_int_equal(parse_ip_addr("[2001:db8::12", &ip), -1);
+	assert_int_equal(parse_ip_addr("[]", &ip), -1);
+	assert_int_equal(parse_ip_addr(NULL, &ip), -1);
 	assert_int_equal(parse_cidr("198.18.0.100/24", &v), 0);
-	assert_int_equal(v.prefix, 24);
+	assert_int_equal(v.addr.prefix, 24);
 	assert_string_equal(v.text, "198.18.0.100/24");
 	assert_int_equal(parse_cidr("198.18.0.100", &v), 0);
-	assert_int_equal(v.prefix, 32);
+	assert_int_equal(v.addr.prefix, 32);
 	assert_int_equal(parse_cidr("2001:db8::100/64", &v), 0);
-	assert_int_equal(v.ss.ss_family, AF_INET6);
-	assert_int_equal(v.prefix, 64);
+	assert_int_equal(v.addr.family, AF_INET6);
+	assert_int_equal(v.addr.prefix, 64);
 	assert_int_equal(parse_cidr("2001:db8::100", &v), 0);
-	assert_int_equal(v.prefix, 128);
+	assert_int_equal(v.addr.prefix, 128);
 	assert_int_equal(parse_cidr("198.18.0.100/33", &v), -1);
 	assert_int_equal(parse_cidr("198.18.0.100/0", &v), -1);
 	assert_int_equal(parse_cidr("198.18.0.100/", &v), -1);
@@ -295,12 +308,12 @@ static void test_full_config_round_trip(void **state)
 	assert_int_equal(v->preempt_delay_ms, 10000);
 	assert_int_equal(v->n_vips, 2);
 	assert_string_equal(v->vips[0].text, "198.18.0.100/24");
-	assert_int_equal(v->vips[0].prefix, 24);
+	assert_int_equal(v->vips[0].addr.prefix, 24);
 	assert_string_equal(v->vips[1].text, "198.18.0.101/32");
 	assert_string_equal(v->label, "eth0:vip");
-	assert_int_equal(v->unicast_source.ss_family, AF_INET);
+	assert_int_equal(v->unicast_source.family, AF_INET);
 	assert_int_equal(v->n_unicast_peers, 2);
-	assert_int_equal(v->unicast_peers[1].ss_family, AF_INET);
+	assert_int_equal(v->unicast_peers[1].family, AF_INET);
 	assert_string_equal(v->auth_pass, "s3cret");
 	assert_int_equal(v->garp.repeat, 3);
 	assert_int_equal(v->garp.interval_ms, 20);
@@ -405,7 +418,7 @@ static void test_defaults(void **state)
 	assert_true(v->preempt);
 	assert_int_equal(v->preempt_delay_ms, 0);
 	assert_null(v->label);
-	assert_int_equal(v->unicast_source.ss_family, 0);
+	assert_int_equal(v->unicast_source.family, 0);
 	assert_int_equal(v->n_unicast_peers, 0);
 	assert_string_equal(v->auth_pass, "");
 	assert_int_equal(v->garp.repeat, 5);
@@ -791,7 +804,7 @@ static void test_vrrp_ipv6_instance(void **state)
 	assert_int_equal(v->advert_interval_ms, 40950);
 	assert_int_equal(v->n_vips, 2);
 	assert_string_equal(v->vips[1].text, "2001:db8::101/128");
-	assert_int_equal(v->unicast_source.ss_family, AF_INET6);
+	assert_int_equal(v->unicast_source.family, AF_INET6);
 	assert_int_equal(v->n_unicast_peers, 1);
 	config_free(c);
 }

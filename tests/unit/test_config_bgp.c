@@ -53,7 +53,7 @@ static void test_defaults(void **st)
 	assert_int_equal(b->n_peers, 1);
 	const struct cfg_bgp_peer *p = &b->peers[0];
 	assert_string_equal(p->name, "peer1");
-	assert_int_equal(p->addr.ss_family, AF_INET);
+	assert_int_equal(p->addr.family, AF_INET);
 	assert_int_equal(((const struct sockaddr_in *)&p->addr)->sin_port, 0);
 	assert_string_equal(p->text, "198.18.1.0");
 	assert_int_equal(p->asn, 65000);
@@ -62,11 +62,11 @@ static void test_defaults(void **st)
 	assert_true(p->bfd);
 	assert_int_equal(p->multihop, 0);
 	assert_false(p->passive);
-	assert_int_equal(p->source.ss_family, 0);
+	assert_int_equal(p->source.family, 0);
 	assert_int_equal(b->n_announce, 1);
 	const struct cfg_bgp_announce *a = &b->announce[0];
 	assert_string_equal(a->prefix.text, "198.18.200.1/32");
-	assert_int_equal(a->prefix.prefix, 32);
+	assert_int_equal(a->prefix.addr.prefix, 32);
 	assert_true(a->track_from_listeners);
 	assert_int_equal(a->n_track_backends, 1);
 	assert_string_equal(a->track_backends[0].name, "api");
@@ -127,7 +127,7 @@ static void test_everything_set(void **st)
 	assert_int_equal(b->n_peers, 2);
 	const struct cfg_bgp_peer *p = &b->peers[0];
 	assert_string_equal(p->name, "tor-1.a");
-	assert_int_equal(p->addr.ss_family, AF_INET6);
+	assert_int_equal(p->addr.family, AF_INET6);
 	assert_string_equal(p->text, "2001:db8:1::1");
 	assert_int_equal(p->asn, 4294967295u);
 	assert_int_equal(p->port, 1179);
@@ -135,7 +135,7 @@ static void test_everything_set(void **st)
 	assert_false(p->bfd);
 	assert_int_equal(p->multihop, 255);
 	assert_true(p->passive);
-	assert_int_equal(p->source.ss_family, AF_INET6);
+	assert_int_equal(p->source.family, AF_INET6);
 	assert_string_equal(b->peers[1].name, "peer2");   /* default names count from 1 */
 	assert_int_equal(b->peers[1].multihop, 2);
 	const struct cfg_bgp_announce *a = b->announce;

@@ -161,10 +161,33 @@ static void test_from_sockaddr(void **state)
 	ss.ss_family = AF_UNIX;
 	assert_int_equal(ip_addr_from_sockaddr((struct sockaddr *)&ss, &a), -EAFNOSUPPORT);
 	assert_int_equal(a.family, 0);
+	struct ip_addr back;
+	assert_int_equal(ip_addr_to_sockaddr(&p, 179, &ss), sizeof(struct sockaddr_in6));
+	assert_int_equal(ntohs(s6->sin6_port), 179);
+	assert_int_equal(ip_addr_from_sockaddr((struct sockaddr *)&ss, &back), 0);
+	assert_true(ip_addr_equal(&back, &p));
+	struct ip_addr q = P("198.18.0.7/24");
+	assert_int_equal(ip_addr_to_sockaddr(&q, 80, &ss), sizeof(struct sockaddr_in));
+	assert_memory_equal(&ss, &s4, sizeof(s4));
+	assert_int_equal(ip_addr_to_sockaddr(&a, 80, &ss), 0);  /* a: family 0 from above */
+	assert_int_equal(ss.ss_family, 0);
 	assert_int_equal(ip_addr_len(AF_INET), 4);
 	assert_int_equal(ip_addr_len(AF_INET6), 16);
 	assert_int_equal(ip_addr_len(AF_UNIX), 0);
 	assert_int_equal(ip_addr_len(0), 0);
+}
+
+static void test_is_any(void **state)
+{
+	(void)state;
+	struct ip_addr a = P("0.0.0.0"), b = P("::"), c = P("0.0.0.1"), d = P("::1"), z = { 0 };
+	struct ip_addr e = P("::ffff:0.0.0.0");
+	assert_true(ip_addr_is_any(&a));
+	assert_true(ip_addr_is_any(&b));
+	assert_false(ip_addr_is_any(&c));
+	assert_false(ip_addr_is_any(&d));
+	assert_false(ip_addr_is_any(&e));
+	assert_false(ip_addr_is_any(&z));           /* no family: no address at all */
 }
 
 /* RFC 1071 section 3 example: the one's-complement sum of these bytes is ddf2. */
@@ -218,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_format_unknown_and_short_buffer),
 		cmocka_unit_test(test_equal_and_order),
 		cmocka_unit_test(test_from_sockaddr),
+		cmocka_unit_test(test_is_any),
 		cmocka_unit_test(test_checksum_rfc1071),
 		cmocka_unit_test(test_checksum_ipv4_header),
 		cmocka_unit_test(test_checksum_odd_empty_and_fold),

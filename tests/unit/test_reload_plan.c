@@ -53,10 +53,9 @@ static struct cfg_vip vip(const char *text)
 {
 	struct cfg_vip v;
 	memset(&v, 0, sizeof(v));
-	struct sockaddr_in *sin = (struct sockaddr_in *)&v.ss;
-	sin->sin_family = AF_INET;
-	inet_pton(AF_INET, "198.18.0.100", &sin->sin_addr);
-	v.prefix = 24;
+	v.addr.family = AF_INET;
+	inet_pton(AF_INET, "198.18.0.100", &v.addr.v4);
+	v.addr.prefix = 24;
 	snprintf(v.text, sizeof(v.text), "%s", text);
 	return v;
 }
