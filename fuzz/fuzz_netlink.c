@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 
 #include "fuzz.h"
-#include "vrrp/nldecode.h"
+#include "netlink/nldecode.h"
 
 static size_t reported;
 

@@ -14,7 +14,7 @@
 
 #include "bgp/birdconf.h"
 #include "core/log.h"
-#include "vrrp/link.h"
+#include "netlink/link.h"
 
 /* ---- router id: the node's primary IPv4 ---- */
 

@@ -10,7 +10,7 @@
 #include "bgp/gate.h"
 #include "core/spawn.h"
 #include "track/track.h"
-#include "vrrp/vip.h"
+#include "netlink/vip.h"
 
 struct bgp_ann {
 	const struct cfg_bgp_announce *cfg;

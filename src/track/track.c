@@ -6,7 +6,7 @@
 
 #include "core/log.h"
 #include "proxy/pool.h"
-#include "vrrp/link.h"
+#include "netlink/link.h"
 
 /* ---- pure ---- */
 

@@ -13,7 +13,7 @@
 
 #include "core/inet.h"
 #include "core/log.h"
-#include "vrrp/link.h"
+#include "netlink/link.h"
 
 static const uint8_t mac_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t mac_all_nodes[6] = { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 };

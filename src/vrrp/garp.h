@@ -15,7 +15,7 @@
 
 #include "config/config.h"
 #include "core/loop.h"
-#include "vrrp/vip.h"
+#include "netlink/vip.h"
 
 #define GARP_ARP_FRAME_LEN 60          /* 14 Ethernet + 28 ARP, padded to the 60-byte minimum */
 #define GARP_NA_FRAME_LEN  86          /* 14 Ethernet + 40 IPv6 + 24 NA + 8 target LL option */

@@ -9,10 +9,10 @@
 
 #include "core/log.h"
 #include "vrrp/garp.h"
-#include "vrrp/link.h"
+#include "netlink/link.h"
 #include "vrrp/notify.h"
 #include "track/track.h"
-#include "vrrp/vip.h"
+#include "netlink/vip.h"
 #include "vrrp/vrrp_io.h"
 
 #define RX_BUF   8192    /* > VRRP_MAX_PKT + a 60-byte IPv4 header: oversize shows as MSG_TRUNC */

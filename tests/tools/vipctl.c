@@ -25,8 +25,8 @@
 #include "vrrp/garp.h"
 #include "vrrp/notify.h"
 #include "core/spawn.h"
-#include "vrrp/link.h"
-#include "vrrp/vip.h"
+#include "netlink/link.h"
+#include "netlink/vip.h"
 
 static int usage(void)
 {

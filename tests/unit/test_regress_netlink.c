@@ -20,9 +20,9 @@
 #include <cmocka.h>
 
 #include "core/loop.h"
-#include "vrrp/link.h"
-#include "vrrp/nldecode.h"
-#include "vrrp/vip.h"
+#include "netlink/link.h"
+#include "netlink/nldecode.h"
+#include "netlink/vip.h"
 
 static int events;
 static struct vip_event last;

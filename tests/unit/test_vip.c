@@ -12,8 +12,8 @@
 #include <cmocka.h>
 
 #include "config/config.h"
-#include "vrrp/link.h"
-#include "vrrp/vip.h"
+#include "netlink/link.h"
+#include "netlink/vip.h"
 
 static void roundtrip(const char *in, const char *want)
 {

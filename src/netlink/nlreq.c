@@ -1,11 +1,11 @@
-#include "vrrp/nlreq.h"
+#include "netlink/nlreq.h"
 
 #include <errno.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
 #include <time.h>
 
-#include "vrrp/nldecode.h"
+#include "netlink/nldecode.h"
 
 int nl_request(struct nlmsghdr *req, mnl_cb_t cb, void *data)
 {

@@ -1,4 +1,4 @@
-#include "vrrp/vip.h"
+#include "netlink/vip.h"
 
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 
 #include "core/log.h"
-#include "vrrp/nlreq.h"
+#include "netlink/nlreq.h"
 
 /* ---- synchronous requests ---- */
 

@@ -15,7 +15,7 @@
 
 #include "core/inet.h"
 #include "core/loop.h"
-#include "vrrp/nldecode.h"
+#include "netlink/nldecode.h"
 
 /* Adds the address on the interface. IPv6 addresses get IFA_F_NODAD so they are usable at once
  * (a VIP is by definition a moved address; DAD would delay it by a second and fail against the

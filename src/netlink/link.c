@@ -1,12 +1,12 @@
-#include "vrrp/link.h"
+#include "netlink/link.h"
 
 #include <errno.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <string.h>
 
-#include "vrrp/nldecode.h"
-#include "vrrp/nlreq.h"
+#include "netlink/nldecode.h"
+#include "netlink/nlreq.h"
 
 int link_ifindex(const char *ifname)
 {

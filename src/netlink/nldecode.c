@@ -1,4 +1,4 @@
-#include "vrrp/nldecode.h"
+#include "netlink/nldecode.h"
 
 #include <linux/if.h>
 #include <linux/if_addr.h>

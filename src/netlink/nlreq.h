@@ -1,4 +1,4 @@
-/* One synchronous rtnetlink request (the shell under vip.c and link.c; internal to src/vrrp):
+/* One synchronous rtnetlink request (the shell under vip.c and link.c; internal to src/netlink):
  * a NETLINK_ROUTE socket opened for the call and connected to the kernel, the request sent with
  * an ack asked for, the reply read and decoded (nldecode.h) until the ack or the end of a dump.
  * It waits only on the kernel, like any other syscall on the loop. */
