@@ -282,11 +282,6 @@ int relay_early_read(struct relay *r)
 	return 0;
 }
 
-bool relay_client_spoke(const struct relay *r)
-{
-	return r->c2s.buf_len || r->c2s.in_pipe;
-}
-
 enum relay_verdict relay_start(struct relay *r, int sfd, uint32_t client_ev, uint32_t server_ev)
 {
 	const uint32_t rd = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
@@ -328,13 +323,6 @@ enum relay_verdict relay_on_event(struct relay *r, bool from_client, uint32_t ev
 	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		in->fin_pending = true;
 	return step(r, from_client ? run_in : run_out, from_client ? run_out : run_in);
-}
-
-void relay_take_bytes(struct relay *r, uint64_t *to_server, uint64_t *from_server)
-{
-	*to_server = r->c2s.bytes;
-	*from_server = r->s2c.bytes;
-	r->c2s.bytes = r->s2c.bytes = 0;
 }
 
 void relay_release(struct relay *r)

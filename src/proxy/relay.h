@@ -58,14 +58,22 @@ void relay_init(struct relay *r, struct relay_pool *rp, int cfd);
  * -1 if the client socket failed, 0 otherwise. */
 int relay_early_read(struct relay *r);
 /* Bytes from the client wait to go out (read at accept, or parked). */
-bool relay_client_spoke(const struct relay *r);
+static inline bool relay_client_spoke(const struct relay *r)
+{
+	return r->c2s.buf_len || r->c2s.in_pipe;
+}
 /* Starts relaying to server socket sfd. client_ev: the client's events seen since accept;
  * server_ev: the event that reported the connect (it may carry data already). */
 enum relay_verdict relay_start(struct relay *r, int sfd, uint32_t client_ev, uint32_t server_ev);
 /* An epoll event on cfd (from_client) or sfd. */
 enum relay_verdict relay_on_event(struct relay *r, bool from_client, uint32_t ev);
-/* Bytes delivered each way since the last call. */
-void relay_take_bytes(struct relay *r, uint64_t *to_server, uint64_t *from_server);
+/* Bytes delivered each way since the last call (inline: the worker asks after every event). */
+static inline void relay_take_bytes(struct relay *r, uint64_t *to_server, uint64_t *from_server)
+{
+	*to_server = r->c2s.bytes;
+	*from_server = r->s2c.bytes;
+	r->c2s.bytes = r->s2c.bytes = 0;
+}
 /* Gives back pipes and buffers (a pipe still holding bytes is closed, not pooled). The fds
  * stay the caller's. */
 void relay_release(struct relay *r);
