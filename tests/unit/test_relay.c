@@ -358,6 +358,13 @@ static void run(struct app *a, void *(*fn)(void *))
 	assert_int_equal(pthread_create(&a->t, NULL, fn, a), 0);
 }
 
+/* Lets a writer fill the relay's receive queue before the relay reads: its first read then
+ * fills the scratch buffer and bulk mode starts whatever the scheduler does. */
+static void let_it_queue(void)
+{
+	usleep(100 * 1000);
+}
+
 static bool c2s_done(struct rig *g)
 {
 	return g->r.c2s.done;
@@ -375,6 +382,7 @@ static void fin_after_parked(bool bulk)
 	struct app w = { .fd = g.capp, .seed = 7, .n = total, .chunk = 65536, .shut = true };
 	if (bulk) {
 		run(&w, writer);
+		let_it_queue();
 		quiet(&g); /* the server app reads nothing yet: the destination fills */
 	} else {
 		/* small writes, each relayed before the next, until one does not fit */
@@ -428,6 +436,7 @@ static void test_splice_and_back(void **state)
 	run(&rd, reader);
 	struct app w = { .fd = g.capp, .seed = 3, .n = 1u << 20, .chunk = 65536 };
 	run(&w, writer);
+	let_it_queue();
 	drive(&g, 200, 10000, NULL);
 	pthread_join(w.t, NULL);
 	drive(&g, 200, 10000, NULL);
@@ -470,6 +479,7 @@ static void test_large_transfer_both_ways(void **state)
 	run(&rc, reader);
 	run(&wc, writer);
 	run(&ws, writer);
+	let_it_queue();
 	drive(&g, 100, 60000, never);
 	assert_int_equal(g.v, RELAY_DONE);
 	close(g.crel); /* as the worker does on DONE: the last FIN goes out with close() */
