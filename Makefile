@@ -27,7 +27,7 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BIN      := $(if $(filter build,$(BUILD)),buoy,$(BUILD)/buoy)
 
-.PHONY: all test unit tools integration check bench bench-failover bench-instructions fuzz soak demo install clean deps deps-test deps-bench deps-demo
+.PHONY: all test unit tools integration check bench bench-failover bench-instructions fuzz soak demo format-check install clean deps deps-test deps-bench deps-demo
 all: $(BIN)
 
 $(BIN): $(OBJ)
@@ -70,6 +70,11 @@ deps-bench:
 	@scripts/deps bench
 deps-demo:
 	@scripts/deps demo
+
+# Fails with a unified diff if a tracked .c/.h file differs from .clang-format (clang-format 14).
+format-check:
+	@scripts/deps format
+	@scripts/format-check
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
