@@ -19,7 +19,11 @@
 
 static const char REQ[] = "GET / HTTP/1.1\r\nHost: bench\r\n\r\n";
 
-struct conn { int fd; int state; double t0, dt; }; /* state 0 connecting, 1 sent, 2 done, 3 failed */
+struct conn {
+	int fd;
+	int state;
+	double t0, dt;
+}; /* state 0 connecting, 1 sent, 2 done, 3 failed */
 
 static double now_ms(void)
 {

@@ -22,10 +22,7 @@ static inline uint8_t fz_u8(struct fz *f)
 	return *f->p++;
 }
 
-static inline uint16_t fz_u16(struct fz *f)
-{
-	return (uint16_t)(fz_u8(f) << 8 | fz_u8(f));
-}
+static inline uint16_t fz_u16(struct fz *f) { return (uint16_t)(fz_u8(f) << 8 | fz_u8(f)); }
 
 /* Copies up to len bytes (zero-filling what the input lacks). */
 static inline void fz_bytes(struct fz *f, void *out, size_t len)
@@ -53,13 +50,13 @@ static inline uint8_t *fz_rest(struct fz *f, size_t *len, int nul)
 	return b;
 }
 
-#define FZ_ASSERT(cond)                                                                    \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
+#define FZ_ASSERT(cond) \
+	do { \
+		if (!(cond)) { \
 			fprintf(stderr, "fuzz invariant broken: %s (%s:%d)\n", #cond, __FILE__, \
-				__LINE__);                                                 \
-			abort();                                                           \
-		}                                                                          \
+				__LINE__); \
+			abort(); \
+		} \
 	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

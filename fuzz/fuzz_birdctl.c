@@ -38,7 +38,9 @@ static struct acc run(const uint8_t *b, size_t len, uint8_t pattern, int *rc)
 	size_t off = 0, i = 0;
 	*rc = 0;
 	while (off < len && *rc == 0) {
-		size_t chunk = pattern == 0 ? len : pattern == 1 ? 1 : (size_t)((pattern >> (i++ % 7)) & 7) + 1;
+		size_t chunk = pattern == 0   ? len
+			       : pattern == 1 ? 1
+					      : (size_t)((pattern >> (i++ % 7)) & 7) + 1;
 		if (chunk > len - off)
 			chunk = len - off;
 		char *c = malloc(chunk); /* exact-size block: an over-read is caught */

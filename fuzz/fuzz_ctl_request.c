@@ -34,12 +34,14 @@ static void setup(void)
 	text(&servers[2].addr, "[2001:db8::23]:6443");
 	for (int i = 0; i < 3; i++)
 		servers[i].weight = 1;
-	backends[0] = (struct cfg_backend){ .name = "apiservers", .servers = servers, .n_servers = 3,
-					    .health = { .type = HEALTH_NONE } };
+	backends[0] = (struct cfg_backend){
+		.name = "apiservers", .servers = servers, .n_servers = 3, .health = { .type = HEALTH_NONE }
+	};
 	listeners[0] = (struct cfg_listener){ .name = "api", .backend = "apiservers" };
 	text(&listeners[0].bind, "198.18.0.100:6443");
-	cfg = (struct config){ .node = "lb1", .backends = backends, .n_backends = 1,
-			       .listeners = listeners, .n_listeners = 1 };
+	cfg = (struct config){
+		.node = "lb1", .backends = backends, .n_backends = 1, .listeners = listeners, .n_listeners = 1
+	};
 	pool = pool_new(&cfg);
 	if (!pool)
 		abort();

@@ -21,7 +21,9 @@ static struct outcome run(const uint8_t *b, size_t len, uint8_t pattern)
 	enum hsp_result r = HSP_NEED_MORE;
 	size_t off = 0, i = 0;
 	while (off < len && r == HSP_NEED_MORE) {
-		size_t chunk = pattern == 0 ? len : pattern == 1 ? 1 : (size_t)((pattern >> (i++ % 7)) & 7) + 1;
+		size_t chunk = pattern == 0   ? len
+			       : pattern == 1 ? 1
+					      : (size_t)((pattern >> (i++ % 7)) & 7) + 1;
 		if (chunk > len - off)
 			chunk = len - off;
 		/* each chunk in its own exact-size block: an over-read is caught */

@@ -27,11 +27,8 @@ static void on_event(void *arg, const struct vip_event *ev)
 		ip_addr_format(&ev->addr, IP_FMT_PREFIX, buf, sizeof(buf));
 		break;
 	}
-	case VIP_EV_LINK:
-		FZ_ASSERT(memchr(ev->ifname, 0, sizeof(ev->ifname)) != NULL);
-		break;
-	case VIP_EV_RESYNC:
-		break;
+	case VIP_EV_LINK: FZ_ASSERT(memchr(ev->ifname, 0, sizeof(ev->ifname)) != NULL); break;
+	case VIP_EV_RESYNC: break;
 	}
 }
 

@@ -14,7 +14,7 @@
 
 struct setup {
 	uint8_t flags, ttl, vrid, prio, n_vips;
-	uint32_t interval_ms;        /* as config validation allows: v2 1..255 s, v3 10..40950 ms */
+	uint32_t interval_ms; /* as config validation allows: v2 1..255 s, v3 10..40950 ms */
 	struct ip_addr src, dst, local, vips[MAX_VIPS];
 	char pass[9];
 };
@@ -49,13 +49,22 @@ static void read_setup(struct fz *f, struct setup *s)
 static void fill_rx(const struct setup *s, struct vrrp_rx *rx, const uint8_t *msg, size_t len)
 {
 	*rx = (struct vrrp_rx){
-		.bytes = msg, .len = len, .ttl = s->ttl, .src = s->src, .dst = s->dst,
-		.version = s->flags & 1 ? 3 : 2, .vrid = s->vrid, .family = s->src.family,
-		.min_ttl = s->flags & 4 ? 1 : 0, .interval_ms = s->interval_ms,
+		.bytes = msg,
+		.len = len,
+		.ttl = s->ttl,
+		.src = s->src,
+		.dst = s->dst,
+		.version = s->flags & 1 ? 3 : 2,
+		.vrid = s->vrid,
+		.family = s->src.family,
+		.min_ttl = s->flags & 4 ? 1 : 0,
+		.interval_ms = s->interval_ms,
 		.auth_pass = s->pass,
 		.local = s->flags & 32 ? &s->local : NULL,
-		.peers = s->flags & 4 ? &s->src : NULL, .n_peers = s->flags & 4 ? 1 : 0,
-		.vips = s->flags & 16 ? s->vips : NULL, .n_vips = s->n_vips,
+		.peers = s->flags & 4 ? &s->src : NULL,
+		.n_peers = s->flags & 4 ? 1 : 0,
+		.vips = s->flags & 16 ? s->vips : NULL,
+		.n_vips = s->n_vips,
 	};
 }
 
@@ -65,9 +74,16 @@ static void round_trip(const struct setup *s)
 	uint8_t version = s->flags & 1 ? 3 : 2;
 	uint32_t interval_ms = s->interval_ms;
 	struct vrrp_encode e = {
-		.version = version, .family = s->src.family, .vrid = s->vrid, .priority = s->prio,
-		.interval_ms = interval_ms, .addrs = s->vips, .n_addrs = s->n_vips,
-		.auth_pass = s->pass, .src = s->src, .dst = s->dst,
+		.version = version,
+		.family = s->src.family,
+		.vrid = s->vrid,
+		.priority = s->prio,
+		.interval_ms = interval_ms,
+		.addrs = s->vips,
+		.n_addrs = s->n_vips,
+		.auth_pass = s->pass,
+		.src = s->src,
+		.dst = s->dst,
 		.v3_msg_only_checksum = s->flags & 64,
 	};
 	uint8_t buf[VRRP_MAX_PKT];

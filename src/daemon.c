@@ -27,7 +27,7 @@
 #define DRAIN_POLL_MS 50
 
 struct daemon {
-	struct running run;             /* cfg, loop, pool, proxy, health, vrrp: reload swaps them */
+	struct running run; /* cfg, loop, pool, proxy, health, vrrp: reload swaps them */
 	struct io sig_io;
 	struct timer drain;
 	uint64_t drain_deadline;
@@ -127,9 +127,12 @@ static int daemon_reload(void *arg, struct strbuf *out)
 static int start_ctl(struct daemon *d)
 {
 	d->ctl_src = (struct ctl_sources){
-		.cfg = d->run.cfg, .pool = d->run.pool,
-		.started_ms = loop_now(d->run.loop), .started_unix = (int64_t)time(NULL),
-		.reload = daemon_reload, .reload_arg = d,
+		.cfg = d->run.cfg,
+		.pool = d->run.pool,
+		.started_ms = loop_now(d->run.loop),
+		.started_unix = (int64_t)time(NULL),
+		.reload = daemon_reload,
+		.reload_arg = d,
 	};
 	d->ctl = ctl_server_start(d->run.loop, &d->ctl_src);
 	if (!d->ctl && d->run.cfg->control_socket && *d->run.cfg->control_socket)
@@ -147,8 +150,8 @@ static int own_control_socket(struct daemon *d, const char *user)
 	if (spawn_user_lookup(user, &u) < 0)
 		return 0; /* privdrop_apply reports the unknown user */
 	if (ctl_server_chown(d->ctl, u.uid, u.gid) < 0) {
-		log_error("startup failed", "reason=\"control socket owner\" user=%s err=\"%s\"", user,
-			  strerror(errno));
+		log_error("startup failed", "reason=\"control socket owner\" user=%s err=\"%s\"",
+			  user, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -163,17 +166,14 @@ static void on_signal(struct loop *l, struct io *io, uint32_t ev)
 	while (read(io->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGTERM:
-		case SIGINT:
-			begin_shutdown(d, (int)si.ssi_signo);
-			break;
+		case SIGINT: begin_shutdown(d, (int)si.ssi_signo); break;
 		case SIGHUP: {
 			struct strbuf out = { 0 };
 			daemon_reload_from(d, "SIGHUP", &out); /* logged; nobody to answer */
 			sb_free(&out);
 			break;
 		}
-		default:
-			break;
+		default: break;
 		}
 	}
 }

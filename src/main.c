@@ -50,8 +50,10 @@ static void check_bgp(const struct cfg_bgp *b)
 	}
 	char path[4096];
 	if (spawn_resolve_program(b->bird ? b->bird : "bird", path, sizeof(path)) < 0)
-		fprintf(stderr, "warning: bgp: BIRD binary %s not found (install bird2): nothing "
-			"will be announced\n", b->bird ? b->bird : "bird");
+		fprintf(stderr,
+			"warning: bgp: BIRD binary %s not found (install bird2): nothing "
+			"will be announced\n",
+			b->bird ? b->bird : "bird");
 }
 
 /* The nftables rules `run` will install (table inet buoy, chains prerouting and output). */
@@ -63,7 +65,8 @@ static void check_intercept(const struct config *c)
 			nftrules_rule(&c->listeners[i], &c->listeners[i].intercept[k], rule,
 				      sizeof(rule));
 			printf("  intercept (nftables " NFTRULES_FAMILY " " NFTRULES_TABLE
-			       ", prerouting and output): %s\n", rule);
+			       ", prerouting and output): %s\n",
+			       rule);
 		}
 }
 
@@ -128,15 +131,9 @@ int main(int argc, char **argv)
 	int o;
 	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (o) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		case 'c': path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (strcmp(cmd, "run") == 0)

@@ -24,7 +24,10 @@ static void fail_line(struct strbuf *out, const char *source, const char *line)
 	sb_printf(out, "%s\n", line);
 }
 
-struct fail_to { struct strbuf *out; const char *source; };
+struct fail_to {
+	struct strbuf *out;
+	const char *source;
+};
 
 static void fail_emit(void *arg, const char *line)
 {
@@ -58,9 +61,10 @@ static int preflight_health(const struct config *c, const char *source, struct s
 /* Settings only a restart applies: kept as they run, said in the log and to the caller. */
 static void warn_restart_only(const struct reload_plan *p, struct strbuf *out)
 {
-	const char *what[4] = { p->workers_changed ? "workers" : NULL,
-				p->control_changed ? "control.socket" : NULL,
-				p->metrics_changed ? "metrics" : NULL, p->user_changed ? "user" : NULL };
+	const char *what[4] = {
+		p->workers_changed ? "workers" : NULL, p->control_changed ? "control.socket" : NULL,
+		p->metrics_changed ? "metrics" : NULL, p->user_changed ? "user" : NULL
+	};
 	for (size_t i = 0; i < 4; i++) {
 		if (!what[i])
 			continue;
@@ -71,8 +75,8 @@ static void warn_restart_only(const struct reload_plan *p, struct strbuf *out)
 
 /* VRRP: unchanged instances keep running as they are; changed, added and removed ones are
  * re-initialised / started / stopped by vrrp_reload(). */
-static int apply_vrrp(struct running *run, const struct config *nc, const struct reload_plan *p,
-		      struct strbuf *out)
+static int apply_vrrp(
+	struct running *run, const struct config *nc, const struct reload_plan *p, struct strbuf *out)
 {
 	if (!run->vrrp && nc->n_vrrp == 0)
 		return 0;
@@ -131,8 +135,8 @@ static int apply_bgp(struct running *run, const struct config *nc, struct strbuf
 
 /* nftables redirects: one atomic transaction; refused, the old rules stay (said in out). Runs
  * after the proxy commit, so a new listener is bound before traffic is sent to it. */
-static int apply_intercept(struct running *run, const struct config *nc,
-			   const struct reload_plan *p, struct strbuf *out)
+static int apply_intercept(
+	struct running *run, const struct config *nc, const struct reload_plan *p, struct strbuf *out)
 {
 	char err[300];
 	if (!p->intercept_changed)
@@ -160,7 +164,7 @@ static void retire_config(struct running *run, struct config *nc)
 /* Everything is prepared: swap. The new config is in force afterwards; returns -1 when a part
  * could not start (health checks, a VRRP instance: logged, said in out). */
 static int commit(struct running *run, struct config *nc, const struct reload_plan *p,
-		   struct pool_update *pu, struct proxy_update *xu, struct strbuf *out)
+		  struct pool_update *pu, struct proxy_update *xu, struct strbuf *out)
 {
 	health_stop(run->health); /* its check objects point at servers being retired */
 	run->health = NULL;
@@ -212,8 +216,8 @@ int reload_apply(struct running *run, struct config *nc, const char *source, str
 		fail_line(out, source, "out of memory");
 		goto fail;
 	}
-	xu = proxy_update_prepare(run->proxy, nc, pool_update_backends(pu), plan.listener_old, err,
-				  sizeof(err));
+	xu = proxy_update_prepare(
+		run->proxy, nc, pool_update_backends(pu), plan.listener_old, err, sizeof(err));
 	if (!xu) {
 		char line[600];
 		snprintf(line, sizeof(line), "%s: %s", nc->file, err);

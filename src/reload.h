@@ -28,14 +28,14 @@ struct intercept;
 /* What runs: the daemon's modules, swapped or updated in place by a reload. */
 struct running {
 	struct loop *loop;
-	struct config *cfg;           /* in force */
-	struct pool *pool;            /* updated in place (same object) */
-	struct proxy *proxy;          /* same object */
-	struct health *health;        /* restarted */
-	struct vrrp_set *vrrp;        /* same object, or a new one; NULL = no VRRP */
-	struct bgp *bgp;              /* same object, started or stopped; NULL = no bgp: */
-	struct intercept *intercept;  /* created with the first interception; NULL = never any */
-	struct config **retired;      /* earlier configs, freed by running_free_retired() */
+	struct config *cfg;          /* in force */
+	struct pool *pool;           /* updated in place (same object) */
+	struct proxy *proxy;         /* same object */
+	struct health *health;       /* restarted */
+	struct vrrp_set *vrrp;       /* same object, or a new one; NULL = no VRRP */
+	struct bgp *bgp;             /* same object, started or stopped; NULL = no bgp: */
+	struct intercept *intercept; /* created with the first interception; NULL = never any */
+	struct config **retired;     /* earlier configs, freed by running_free_retired() */
 	size_t n_retired;
 };
 

@@ -45,10 +45,9 @@ static bool health_equal(const struct cfg_health *a, const struct cfg_health *b)
 			return false;
 	return a->type == b->type && streq(a->path, b->path) && streq(a->host, b->host) &&
 	       a->interval_ms == b->interval_ms && a->timeout_ms == b->timeout_ms &&
-	       a->rise == b->rise && a->fall == b->fall && a->port == b->port &&
-	       a->verify == b->verify && streq(a->ca_file, b->ca_file) &&
-	       streq(a->cert_file, b->cert_file) && streq(a->key_file, b->key_file) &&
-	       a->initial_up == b->initial_up;
+	       a->rise == b->rise && a->fall == b->fall && a->port == b->port && a->verify == b->verify &&
+	       streq(a->ca_file, b->ca_file) && streq(a->cert_file, b->cert_file) &&
+	       streq(a->key_file, b->key_file) && a->initial_up == b->initial_up;
 }
 
 bool cfg_backend_settings_equal(const struct cfg_backend *a, const struct cfg_backend *b)
@@ -57,8 +56,7 @@ bool cfg_backend_settings_equal(const struct cfg_backend *a, const struct cfg_ba
 	       a->connect_timeout_ms == b->connect_timeout_ms && a->retries == b->retries &&
 	       a->max_fails == b->max_fails && a->fail_timeout_ms == b->fail_timeout_ms &&
 	       a->idle_timeout_ms == b->idle_timeout_ms && a->queue_timeout_ms == b->queue_timeout_ms &&
-	       a->max_queue == b->max_queue &&
-	       health_equal(&a->health, &b->health);
+	       a->max_queue == b->max_queue && health_equal(&a->health, &b->health);
 }
 
 bool cfg_server_equal(const struct cfg_server *a, const struct cfg_server *b)
@@ -156,8 +154,8 @@ bool cfg_bgp_equal(const struct cfg_bgp *a, const struct cfg_bgp *b)
 bool cfg_vrrp_same_election(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
 {
 	return streq(a->name, b->name) && streq(a->interface, b->interface) &&
-	       a->router_id == b->router_id && a->version == b->version &&
-	       a->family == b->family && a->advert_interval_ms == b->advert_interval_ms &&
+	       a->router_id == b->router_id && a->version == b->version && a->family == b->family &&
+	       a->advert_interval_ms == b->advert_interval_ms &&
 	       (a->priority == 255) == (b->priority == 255) && streq(a->label, b->label) &&
 	       strcmp(a->auth_pass, b->auth_pass) == 0 && vips_equal(a, b);
 }
@@ -258,8 +256,7 @@ static int plan_servers(const struct cfg_backend *nb, const struct cfg_backend *
 				continue;
 			taken[t] = true;
 			p->server_old[i][s] = (int)t;
-			ch = cfg_server_equal(&nb->servers[s], &ob->servers[t]) ? RELOAD_KEPT
-										 : RELOAD_CHANGED;
+			ch = cfg_server_equal(&nb->servers[s], &ob->servers[t]) ? RELOAD_KEPT : RELOAD_CHANGED;
 			break;
 		}
 		p->server_change[i][s] = ch;
@@ -317,10 +314,13 @@ static int plan_vrrp(const struct config *o, const struct config *n, struct relo
 		for (size_t j = 0; j < o->n_vrrp; j++)
 			if (streq(n->vrrp[i].name, o->vrrp[j].name)) {
 				p->vrrp_old[i] = (int)j;
-				bool same = scripts_user_same && cfg_vrrp_equal(&n->vrrp[i], &o->vrrp[j]);
-				p->vrrp_change[i] = same ? RELOAD_KEPT
-					: cfg_vrrp_same_election(&n->vrrp[i], &o->vrrp[j]) ? RELOAD_UPDATED
-					: RELOAD_CHANGED;
+				bool same = scripts_user_same &&
+					    cfg_vrrp_equal(&n->vrrp[i], &o->vrrp[j]);
+				p->vrrp_change[i] =
+					same ? RELOAD_KEPT
+					: cfg_vrrp_same_election(&n->vrrp[i], &o->vrrp[j])
+						? RELOAD_UPDATED
+						: RELOAD_CHANGED;
 				break;
 			}
 		count_change(&p->vrrp, p->vrrp_change[i]);
@@ -360,14 +360,14 @@ int reload_plan_make(const struct config *o, const struct config *n, struct relo
 	memset(p, 0, sizeof(*p));
 	p->workers_changed = o->workers != n->workers;
 	p->control_changed = !streq(o->control_socket, n->control_socket);
-	p->metrics_changed = o->metrics_enabled != n->metrics_enabled ||
-			     (n->metrics_enabled &&
-			      !streq(o->metrics_listen.text, n->metrics_listen.text));
+	p->metrics_changed =
+		o->metrics_enabled != n->metrics_enabled ||
+		(n->metrics_enabled && !streq(o->metrics_listen.text, n->metrics_listen.text));
 	p->user_changed = !streq(o->user, n->user);
-	p->global_changed = o->log_level != n->log_level || !streq(o->log_format, n->log_format) ||
-			    o->max_conns != n->max_conns ||
-			    o->shutdown_grace_ms != n->shutdown_grace_ms || !streq(o->node, n->node) ||
-			    !streq(o->script_user, n->script_user);
+	p->global_changed =
+		o->log_level != n->log_level || !streq(o->log_format, n->log_format) ||
+		o->max_conns != n->max_conns || o->shutdown_grace_ms != n->shutdown_grace_ms ||
+		!streq(o->node, n->node) || !streq(o->script_user, n->script_user);
 	p->bgp_changed = !cfg_bgp_equal(o->bgp, n->bgp);
 	p->intercept_changed = !intercepts_equal(o, n);
 	p->n_backends_new = n->n_backends; /* server arrays are per new backend */

@@ -16,7 +16,9 @@
  * place; CHANGED = re-initialised (a priority-0 handover). Counted as changed either way. */
 enum reload_change { RELOAD_KEPT, RELOAD_CHANGED, RELOAD_ADDED, RELOAD_UPDATED };
 
-struct reload_counts { size_t kept, changed, added, removed; };
+struct reload_counts {
+	size_t kept, changed, added, removed;
+};
 
 struct reload_plan {
 	/* index of the old item each new item continues, or -1 (added) */
@@ -33,9 +35,9 @@ struct reload_plan {
 	/* settings a reload applies that live outside listeners/backends/VRRP (log level,
 	 * max_conns, shutdown_grace, node, script_user) */
 	bool global_changed;
-	bool bgp_changed;            /* any bgp: setting, or the section added/removed */
-	bool intercept_changed;      /* the listeners' nftables redirects */
-	size_t n_backends_new;       /* length of server_old / server_change */
+	bool bgp_changed;       /* any bgp: setting, or the section added/removed */
+	bool intercept_changed; /* the listeners' nftables redirects */
+	size_t n_backends_new;  /* length of server_old / server_change */
 };
 
 /* Fills plan (free with reload_plan_free). Returns 0, or -1 when out of memory. */

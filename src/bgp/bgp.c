@@ -80,17 +80,16 @@ static void gate_one(struct bgp *b, struct bgp_ann *a, uint64_t now)
 	if (degraded != a->degraded) {
 		if (degraded)
 			describe_unfit(a);
-		log_info("bgp announcement changed", "prefix=%s degraded=%s%s%s", a->cfg->prefix.text,
-			 degraded ? "true" : "false", degraded && *a->why ? " down=" : "",
-			 degraded ? a->why : "");
+		log_info("bgp announcement changed", "prefix=%s degraded=%s%s%s",
+			 a->cfg->prefix.text, degraded ? "true" : "false",
+			 degraded && *a->why ? " down=" : "", degraded ? a->why : "");
 		a->degraded = degraded;
 	}
 	struct gate_verdict v = gate_decide(&a->gate, fit, b->stopping, b->b->hold_down_ms, now);
 	a->reason = v.reason;
 	if (v.reason == GATE_UNFIT)
 		describe_unfit(a);
-	if (v.recheck_at_ms &&
-	    (!timer_armed(&b->recheck) || b->recheck.when_ms > v.recheck_at_ms))
+	if (v.recheck_at_ms && (!timer_armed(&b->recheck) || b->recheck.when_ms > v.recheck_at_ms))
 		timer_arm(b->loop, &b->recheck, v.recheck_at_ms);
 	if (v.changed)
 		log_info("bgp announcement changed", "prefix=%s want=%s reason=%s%s%s",
@@ -134,7 +133,7 @@ void bgp_announce_confirmed(struct bgp *b)
 		if (now == a->confirmed)
 			continue;
 		log_info("bgp announced", "prefix=%s announced=%s", a->cfg->prefix.text,
-				 now ? "true" : "false");
+			 now ? "true" : "false");
 		a->confirmed = now;
 	}
 }
@@ -198,8 +197,7 @@ static int alloc_items(struct bgp *b, const struct cfg_bgp *c)
 	b->asked_set = calloc(na, sizeof(bool));
 	b->bird_set = calloc(na, sizeof(bool));
 	b->file_degraded = calloc(na, sizeof(bool));
-	if (!b->ann || !b->peers || !b->file_set || !b->asked_set || !b->bird_set ||
-	    !b->file_degraded)
+	if (!b->ann || !b->peers || !b->file_set || !b->asked_set || !b->bird_set || !b->file_degraded)
 		return -1;
 	b->n_ann = c->n_announce;
 	b->n_peers = c->n_peers;
@@ -223,8 +221,8 @@ static void init_peer(struct bgp_peer *p, const struct cfg_bgp_peer *c, const st
 		snprintf(p->bfd, sizeof(p->bfd), "off");
 }
 
-static void init_ann(struct bgp *b, struct bgp_ann *a, const struct cfg_bgp_announce *c,
-		     const struct bgp_ann *old)
+static void init_ann(
+	struct bgp *b, struct bgp_ann *a, const struct cfg_bgp_announce *c, const struct bgp_ann *old)
 {
 	a->cfg = c;
 	a->bgp = b;
@@ -235,19 +233,25 @@ static void init_ann(struct bgp *b, struct bgp_ann *a, const struct cfg_bgp_anno
 		a->confirmed = old->confirmed;
 	}
 	struct track_set_params tp = {
-		.owner_kind = "announce", .owner = c->prefix.text, .base_priority = 100,
-		.backends = c->track_backends, .n_backends = c->n_track_backends,
-		.strict = c->track_strict, .script_user = b->cfg->script_user,
-		.backend_ok = b->pool ? track_pool_backend_ok : NULL, .backend_arg = b->pool,
-		.on_change = on_track_change, .arg = a,
+		.owner_kind = "announce",
+		.owner = c->prefix.text,
+		.base_priority = 100,
+		.backends = c->track_backends,
+		.n_backends = c->n_track_backends,
+		.strict = c->track_strict,
+		.script_user = b->cfg->script_user,
+		.backend_ok = b->pool ? track_pool_backend_ok : NULL,
+		.backend_arg = b->pool,
+		.on_change = on_track_change,
+		.arg = a,
 	};
 	a->track = c->n_track_backends ? track_set_new(b->loop, &tp) : NULL;
 	if (!a->on_lo)
 		lo_add(b, a);
 }
 
-static const struct bgp_ann *find_old_ann(const struct bgp_ann *v, size_t n,
-					  const struct cfg_bgp_announce *c)
+static const struct bgp_ann *find_old_ann(
+	const struct bgp_ann *v, size_t n, const struct cfg_bgp_announce *c)
 {
 	for (size_t i = 0; i < n; i++)
 		if (ip_addr_equal(&v[i].addr, &c->prefix.addr))
@@ -255,8 +259,8 @@ static const struct bgp_ann *find_old_ann(const struct bgp_ann *v, size_t n,
 	return NULL;
 }
 
-static const struct bgp_peer *find_old_peer(const struct bgp_peer *v, size_t n,
-					    const struct cfg_bgp_peer *c)
+static const struct bgp_peer *find_old_peer(
+	const struct bgp_peer *v, size_t n, const struct cfg_bgp_peer *c)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(v[i].cfg->name, c->name) == 0)
@@ -306,7 +310,8 @@ struct bgp *bgp_start(struct loop *l, const struct config *cfg, struct pool *poo
 	timer_init(&b->poll, bird_poll, b);
 	b->router_id = cfg->bgp->router_id;
 	if (!b->router_id.s_addr && find_router_id(cfg->bgp, &b->router_id) < 0) {
-		log_error("bgp start failed", "reason=\"no IPv4 address for the router id: set bgp.router_id\"");
+		log_error("bgp start failed",
+			  "reason=\"no IPv4 address for the router id: set bgp.router_id\"");
 		free(b);
 		return NULL;
 	}
@@ -344,8 +349,8 @@ int bgp_reload(struct bgp *b, const struct config *nc)
 	b->b = nc->bgp;
 	b->ann = NULL;
 	b->peers = NULL;
-	if (set_paths(b, nc) < 0 || build_items(b, nc->bgp, old.ann, old.n_ann, old.peers,
-						 old.n_peers) < 0) {
+	if (set_paths(b, nc) < 0 ||
+	    build_items(b, nc->bgp, old.ann, old.n_ann, old.peers, old.n_peers) < 0) {
 		log_error("bgp reload failed", "reason=\"out of memory or run_dir\"");
 		free_items(b);
 		*b = old; /* keep running the old set, without trackers: withdraw nothing new */
@@ -403,10 +408,7 @@ void bgp_shutdown(struct bgp *b)
 	regate(b);
 }
 
-uint64_t bgp_stop_due(const struct bgp *b)
-{
-	return b ? b->stop_due_ms : 0;
-}
+uint64_t bgp_stop_due(const struct bgp *b) { return b ? b->stop_due_ms : 0; }
 
 void bgp_free(struct bgp *b)
 {
@@ -426,12 +428,16 @@ void bgp_free(struct bgp *b)
 void bgp_get_status(const struct bgp *b, struct bgp_status *out)
 {
 	*out = (struct bgp_status){
-		.bird_running = child_running(&b->child), .bird_pid = (int)b->child.pid,
-		.bird_error = b->bird_error, .bird_starts_total = b->bird_starts_total,
+		.bird_running = child_running(&b->child),
+		.bird_pid = (int)b->child.pid,
+		.bird_error = b->bird_error,
+		.bird_starts_total = b->bird_starts_total,
 		.configures_total = b->configures_total,
 		.configure_failures_total = b->configure_failures_total,
-		.ctl_errors_total = b->ctl_errors_total, .router_id = b->router_id.s_addr,
-		.n_peers = b->n_peers, .n_announce = b->n_ann,
+		.ctl_errors_total = b->ctl_errors_total,
+		.router_id = b->router_id.s_addr,
+		.n_peers = b->n_peers,
+		.n_announce = b->n_ann,
 	};
 }
 
@@ -439,8 +445,13 @@ void bgp_get_peer(const struct bgp *b, size_t i, struct bgp_peer_status *out)
 {
 	const struct bgp_peer *p = &b->peers[i];
 	*out = (struct bgp_peer_status){
-		.name = p->cfg->name, .address = p->cfg->text, .asn = p->cfg->asn, .up = p->up,
-		.state = p->state, .since_unix = p->since_unix, .bfd = p->bfd,
+		.name = p->cfg->name,
+		.address = p->cfg->text,
+		.asn = p->cfg->asn,
+		.up = p->up,
+		.state = p->state,
+		.since_unix = p->since_unix,
+		.bfd = p->bfd,
 	};
 }
 
@@ -459,8 +470,10 @@ void bgp_get_announce(const struct bgp *b, size_t i, struct bgp_announce_status 
 		reason = a->reason_buf;
 	}
 	*out = (struct bgp_announce_status){
-		.prefix = a->cfg->prefix.text, .announced = a->confirmed && a->gate.announced,
-		.wanted = a->gate.announced, .degraded = a->gate.announced && a->degraded,
+		.prefix = a->cfg->prefix.text,
+		.announced = a->confirmed && a->gate.announced,
+		.wanted = a->gate.announced,
+		.degraded = a->gate.announced && a->degraded,
 		.reason = reason,
 	};
 }

@@ -25,7 +25,7 @@
 #include "core/loop.h"
 
 #define BGP_WITHDRAW_DEADLINE_MS 3000
-#define BGP_POLL_MS 500            /* session / BFD state poll of the control socket */
+#define BGP_POLL_MS 500 /* session / BFD state poll of the control socket */
 
 struct pool;
 struct bgp;
@@ -46,25 +46,25 @@ void bgp_free(struct bgp *b);
 struct bgp_peer_status {
 	const char *name, *address;
 	uint32_t asn;
-	bool up;                       /* Established */
-	const char *state;             /* BIRD's: "Established" "Active" "Connect" "Idle" ...;
+	bool up;            /* Established */
+	const char *state;  /* BIRD's: "Established" "Active" "Connect" "Idle" ...;
 	                                * "down" while BIRD does not run */
-	int64_t since_unix;            /* when the state began; -1 unknown */
-	const char *bfd;               /* "up" "down" "init" "admindown" "off" (not asked) "" */
+	int64_t since_unix; /* when the state began; -1 unknown */
+	const char *bfd;    /* "up" "down" "init" "admindown" "off" (not asked) "" */
 };
 struct bgp_announce_status {
 	const char *prefix;
-	bool announced;                /* in the config BIRD confirmed, and wanted */
-	bool wanted;                   /* the gate says announce */
-	bool degraded;                 /* announced with a worse path: its backends are down */
-	const char *reason;            /* "announced", "no eligible server: apiservers", ... */
+	bool announced;     /* in the config BIRD confirmed, and wanted */
+	bool wanted;        /* the gate says announce */
+	bool degraded;      /* announced with a worse path: its backends are down */
+	const char *reason; /* "announced", "no eligible server: apiservers", ... */
 };
 struct bgp_status {
 	bool bird_running;
 	int bird_pid;
-	const char *bird_error;        /* "" or why BIRD is not running / not answering */
+	const char *bird_error; /* "" or why BIRD is not running / not answering */
 	uint64_t bird_starts_total, configures_total, configure_failures_total, ctl_errors_total;
-	uint32_t router_id;            /* network order */
+	uint32_t router_id; /* network order */
 	size_t n_peers, n_announce;
 };
 void bgp_get_status(const struct bgp *b, struct bgp_status *out);

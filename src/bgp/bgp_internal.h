@@ -18,18 +18,18 @@ struct bgp_ann {
 	struct track_set *track;
 	struct gate gate;
 	enum gate_reason reason;
-	char why[160];                     /* for status: the reason with the failing trackers */
+	char why[160]; /* for status: the reason with the failing trackers */
 	struct ip_addr addr;
-	bool on_lo;                        /* we added it (removed at exit) */
-	bool confirmed;                    /* announced in the config BIRD last confirmed */
-	bool degraded;                     /* unfit, not strict: announced with a worse path */
-	char reason_buf[200];              /* status text, filled by bgp_get_announce */
+	bool on_lo;           /* we added it (removed at exit) */
+	bool confirmed;       /* announced in the config BIRD last confirmed */
+	bool degraded;        /* unfit, not strict: announced with a worse path */
+	char reason_buf[200]; /* status text, filled by bgp_get_announce */
 };
 
 struct bgp_peer {
 	const struct cfg_bgp_peer *cfg;
-	char proto[80];                    /* BIRD protocol name */
-	char state[32];                    /* BIRD's info column, or "down" */
+	char proto[80]; /* BIRD protocol name */
+	char state[32]; /* BIRD's info column, or "down" */
 	bool up;
 	int64_t since_unix;
 	char bfd[16];
@@ -48,34 +48,34 @@ struct bgp {
 	size_t n_ann;
 	struct bgp_peer *peers;
 	size_t n_peers;
-	struct timer recheck;              /* hold-down ends */
+	struct timer recheck; /* hold-down ends */
 	bool stopping;
 	uint64_t stop_due_ms;
 	int lo_ifindex;
 
 	/* bird.conf generations: written, loaded by the running BIRD, asked by `configure` */
 	uint64_t conf_gen, bird_gen, asked_gen;
-	bool *file_set;                    /* announced[] as written in the file (n_ann) */
-	bool *asked_set;                   /* file_set when `configure` was sent (n_ann) */
-	bool *bird_set;                    /* as in the config BIRD runs (n_ann) */
-	bool *file_degraded;               /* degraded[] as written in the file (n_ann) */
-	uint64_t withdraw_pending_since;   /* 0 = none: BIRD still exports something we withdrew */
+	bool *file_set;                  /* announced[] as written in the file (n_ann) */
+	bool *asked_set;                 /* file_set when `configure` was sent (n_ann) */
+	bool *bird_set;                  /* as in the config BIRD runs (n_ann) */
+	bool *file_degraded;             /* degraded[] as written in the file (n_ann) */
+	uint64_t withdraw_pending_since; /* 0 = none: BIRD still exports something we withdrew */
 
 	/* the child */
 	struct child child;
 	struct timer restart;
 	uint64_t backoff_ms;
 	uint64_t bird_started_ms;
-	bool bird_ready;                   /* greeted us since it started: it has read its file */
+	bool bird_ready; /* greeted us since it started: it has read its file */
 	uint64_t bird_starts_total;
 	char bird_error[160];
 
 	/* the control socket */
-	struct io ctl;                     /* fd -1 = closed */
+	struct io ctl; /* fd -1 = closed */
 	struct birdctl_reader rd;
 	enum bird_cmd cmd;
 	uint64_t cmd_sent_ms;
-	int reply_code;                    /* last line's code of the current reply */
+	int reply_code; /* last line's code of the current reply */
 	char reply_text[160];
 	bool want_bfd_next;
 	struct timer poll;
@@ -84,7 +84,7 @@ struct bgp {
 
 /* bird.c */
 void bird_start(struct bgp *b);
-void bird_stop(struct bgp *b);         /* SIGKILL and reap, no restart */
+void bird_stop(struct bgp *b);                  /* SIGKILL and reap, no restart */
 void bird_kill(struct bgp *b, const char *why); /* SIGKILL; restarted by the supervisor */
 void bird_poll(struct loop *l, struct timer *t);
 void bird_restart_timer(struct loop *l, struct timer *t);

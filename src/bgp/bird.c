@@ -22,7 +22,7 @@
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
 #define STABLE_RUN_MS 60000
-#define BIRD_REPLY_TIMEOUT_MS 5000         /* a BIRD that ran this long restarts without backoff */
+#define BIRD_REPLY_TIMEOUT_MS 5000 /* a BIRD that ran this long restarts without backoff */
 
 /* Logged once per change of the reason, always kept for status. */
 void bird_note_error(struct bgp *b, const char *fmt, ...)
@@ -99,7 +99,8 @@ static void mark_bird_down(struct bgp *b)
 	for (size_t i = 0; i < b->n_peers; i++) {
 		struct bgp_peer *p = &b->peers[i];
 		if (p->up)
-			log_info("bgp session changed", "peer=%s address=%s state=down reason=\"bird not running\"",
+			log_info("bgp session changed",
+				 "peer=%s address=%s state=down reason=\"bird not running\"",
 				 p->cfg->name, p->cfg->text);
 		p->up = false;
 		snprintf(p->state, sizeof(p->state), "down");
@@ -125,8 +126,8 @@ void bird_start(struct bgp *b)
 {
 	if (child_running(&b->child))
 		return;
-	if (spawn_resolve_program(b->b->bird ? b->b->bird : "bird", b->bird_path,
-				  sizeof(b->bird_path)) < 0) {
+	if (spawn_resolve_program(b->b->bird ? b->b->bird : "bird", b->bird_path, sizeof(b->bird_path)) <
+	    0) {
 		bird_note_error(b, "bird binary %s not found", b->b->bird ? b->b->bird : "bird");
 		b->bird_started_ms = loop_now(b->loop);
 		schedule_restart(b);

@@ -9,8 +9,7 @@
 
 static bool is_sym_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
 void birdconf_peer_proto(const struct cfg_bgp_peer *p, char *buf, size_t len)
@@ -34,10 +33,7 @@ static const char *prefix_text(const struct cfg_vip *v, char *buf, size_t len)
 /* Strings go between double quotes in bird.conf and BIRD 2.0.12's lexer has no escapes (a
  * backslash is literal, a quote ends the string): refuse what could end them (validation
  * already does; this keeps the generator safe on its own). */
-static bool bird_string_ok(const char *s)
-{
-	return s && !strpbrk(s, "\"\\\n\r");
-}
+static bool bird_string_ok(const char *s) { return s && !strpbrk(s, "\"\\\n\r"); }
 
 /* Whole seconds for BIRD's BGP timers (validation allows only whole seconds); 0 = `def`. */
 static unsigned long long secs(uint64_t ms, unsigned long long def)
@@ -59,11 +55,15 @@ static void render_bfd(const struct cfg_bgp *b, struct strbuf *o)
 	unsigned mult = b->bfd_multiplier ? b->bfd_multiplier : 3;
 	sb_puts(o, "protocol bfd " BIRDCONF_BFD " {\n");
 	if (any_bfd(b, false))
-		sb_printf(o, "\tinterface \"*\" { min rx interval %u ms; min tx interval %u ms; "
-			  "multiplier %u; };\n", ms, ms, mult);
+		sb_printf(o,
+			  "\tinterface \"*\" { min rx interval %u ms; min tx interval %u ms; "
+			  "multiplier %u; };\n",
+			  ms, ms, mult);
 	if (any_bfd(b, true))
-		sb_printf(o, "\tmultihop { min rx interval %u ms; min tx interval %u ms; "
-			  "multiplier %u; };\n", ms, ms, mult);
+		sb_printf(o,
+			  "\tmultihop { min rx interval %u ms; min tx interval %u ms; "
+			  "multiplier %u; };\n",
+			  ms, ms, mult);
 	sb_puts(o, "}\n");
 }
 
@@ -83,8 +83,7 @@ static void render_global(const struct cfg_bgp *b, struct in_addr rid, struct st
 /* The announced VIPs: routes of a static protocol per family (a withdrawal is this block
  * without the route, applied by `configure`). `unreachable` needs no interface or gateway;
  * BGP sends it with the session's local address as next hop (eBGP and iBGP, verified). */
-static void render_static(const struct cfg_bgp *b, const bool *announced, int family,
-			  struct strbuf *o)
+static void render_static(const struct cfg_bgp *b, const bool *announced, int family, struct strbuf *o)
 {
 	char p[INET6_ADDRSTRLEN + 8];
 	bool v4 = family == AF_INET;
@@ -122,8 +121,8 @@ static bool any_peer(const struct cfg_bgp *b, int family, bool ibgp)
  * prefix (its backends are down, not strict) gets a path the router likes less: towards eBGP
  * the local AS prepended BIRDCONF_PREPEND more times, towards iBGP (where a prepended own AS
  * would be a loop) LOCAL_PREF BIRDCONF_DEGRADED_PREF. One filter per family and kind. */
-static void render_filter(const struct cfg_bgp *b, const bool *degraded, int family, bool ibgp,
-			  struct strbuf *o)
+static void render_filter(
+	const struct cfg_bgp *b, const bool *degraded, int family, bool ibgp, struct strbuf *o)
 {
 	char p[INET6_ADDRSTRLEN + 8];
 	bool v4 = family == AF_INET;

@@ -5,10 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /* One complete line (no newline). Returns 0 or -1 (not BIRD's protocol). */
 static int split_line(struct birdctl_reader *r, const char *s, size_t n, struct birdctl_line *out)
@@ -33,8 +30,7 @@ static int split_line(struct birdctl_reader *r, const char *s, size_t n, struct 
 	return 0;
 }
 
-int birdctl_feed(struct birdctl_reader *r, const char *data, size_t len, birdctl_line_cb cb,
-		 void *arg)
+int birdctl_feed(struct birdctl_reader *r, const char *data, size_t len, birdctl_line_cb cb, void *arg)
 {
 	if (r->len == 0 && !r->started) {
 		r->started = true;
@@ -88,8 +84,7 @@ static int copy_word(char *dst, size_t len, const char *src)
 }
 
 /* A row's words in buf (a copy of text, so a word's offset is the same in both); clears out. */
-static size_t row_words(const char *text, char *buf, char **w, size_t max, void *out,
-			size_t out_len)
+static size_t row_words(const char *text, char *buf, char **w, size_t max, void *out, size_t out_len)
 {
 	snprintf(buf, BIRDCTL_MAX_LINE, "%s", text);
 	memset(out, 0, out_len);

@@ -20,25 +20,24 @@
 #define BIRDCTL_MAX_LINE 1024
 
 struct birdctl_line {
-	int code;                          /* 0..9999; a " text" continuation repeats the last code */
-	bool last;                         /* "DDDD text": the reply ends here */
-	char text[BIRDCTL_MAX_LINE];       /* without the code, the separator and the newline */
+	int code;                    /* 0..9999; a " text" continuation repeats the last code */
+	bool last;                   /* "DDDD text": the reply ends here */
+	char text[BIRDCTL_MAX_LINE]; /* without the code, the separator and the newline */
 };
 
 /* Splitter state; zero-initialise. */
 struct birdctl_reader {
 	char buf[BIRDCTL_MAX_LINE + 8];
 	size_t len;
-	int last_code;                     /* -1: no reply open (a " text" line is garbage) */
+	int last_code; /* -1: no reply open (a " text" line is garbage) */
 	bool started;
-	bool garbage;                      /* sticky: the stream is not BIRD's protocol */
+	bool garbage; /* sticky: the stream is not BIRD's protocol */
 };
 
 /* Calls cb for every complete line in data (len bytes), in order. Returns 0, or -1 once the
  * stream turned out to be garbage (sticky). */
 typedef void (*birdctl_line_cb)(void *arg, const struct birdctl_line *l);
-int birdctl_feed(struct birdctl_reader *r, const char *data, size_t len, birdctl_line_cb cb,
-		 void *arg);
+int birdctl_feed(struct birdctl_reader *r, const char *data, size_t len, birdctl_line_cb cb, void *arg);
 
 /* One row of `show protocols`: code 1002, the first row as "1002-row", the others as " row"
  * continuations; the header is code 2002, the reply ends with "0000 ". Row:
@@ -49,11 +48,11 @@ int birdctl_feed(struct birdctl_reader *r, const char *data, size_t len, birdctl
  * under `timeformat protocol "%s"` (which birdconf sets; BIRD 2.0.12 verified). Returns -1 for
  * the header. */
 struct birdctl_proto {
-	char name[80];                     /* BIRD symbols: at most 64 characters */
-	char proto[16];                    /* "BGP" "BFD" "Static" "Device" */
-	char state[16];                    /* "up" "down" "start" "stop" "flush" */
-	int64_t since_unix;                /* -1 when unparsable */
-	char info[128];                    /* "Established" "Active" "Connect" "Idle" ..., may be "" */
+	char name[80];      /* BIRD symbols: at most 64 characters */
+	char proto[16];     /* "BGP" "BFD" "Static" "Device" */
+	char state[16];     /* "up" "down" "start" "stop" "flush" */
+	int64_t since_unix; /* -1 when unparsable */
+	char info[128];     /* "Established" "Active" "Connect" "Idle" ..., may be "" */
 };
 /* Parses a 1002 row's text. Returns 0 or -1 (not a row). */
 int birdctl_parse_proto(const char *text, struct birdctl_proto *out);
@@ -66,7 +65,7 @@ int birdctl_parse_proto(const char *text, struct birdctl_proto *out);
 struct birdctl_bfd {
 	char address[64];
 	char interface[32];
-	char state[16];                    /* "Up" "Down" "Init" "AdminDown" */
+	char state[16]; /* "Up" "Down" "Init" "AdminDown" */
 	int64_t since_unix;
 };
 int birdctl_parse_bfd(const char *text, struct birdctl_bfd *out);

@@ -1,7 +1,7 @@
 #include "bgp/gate.h"
 
-struct gate_verdict gate_decide(struct gate *g, bool fit, bool stopping, uint64_t hold_down_ms,
-				uint64_t now_ms)
+struct gate_verdict gate_decide(
+	struct gate *g, bool fit, bool stopping, uint64_t hold_down_ms, uint64_t now_ms)
 {
 	struct gate_verdict v = { 0 };
 	bool was = g->announced;

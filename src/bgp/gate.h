@@ -11,10 +11,10 @@
 #include <stdint.h>
 
 enum gate_reason {
-	GATE_ANNOUNCED,        /* fit, announced */
-	GATE_UNFIT,            /* a tracker says no (the caller names which) */
-	GATE_HOLD_DOWN,        /* fit again, waiting out hold_down after a withdrawal */
-	GATE_STOPPING,         /* buoy is shutting down */
+	GATE_ANNOUNCED, /* fit, announced */
+	GATE_UNFIT,     /* a tracker says no (the caller names which) */
+	GATE_HOLD_DOWN, /* fit again, waiting out hold_down after a withdrawal */
+	GATE_STOPPING,  /* buoy is shutting down */
 };
 
 struct gate {
@@ -24,13 +24,13 @@ struct gate {
 };
 
 struct gate_verdict {
-	bool changed;          /* announced flipped */
+	bool changed; /* announced flipped */
 	enum gate_reason reason;
-	uint64_t recheck_at_ms;/* HOLD_DOWN: decide again then; else 0 */
+	uint64_t recheck_at_ms; /* HOLD_DOWN: decide again then; else 0 */
 };
 
-struct gate_verdict gate_decide(struct gate *g, bool fit, bool stopping, uint64_t hold_down_ms,
-				uint64_t now_ms);
+struct gate_verdict gate_decide(
+	struct gate *g, bool fit, bool stopping, uint64_t hold_down_ms, uint64_t now_ms);
 const char *gate_reason_name(enum gate_reason r);
 
 #endif

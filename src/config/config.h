@@ -18,7 +18,7 @@
 struct cfg_addr {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	char text[64];               /* canonical "1.2.3.4:80" / "[2001:db8::1]:80" */
+	char text[64]; /* canonical "1.2.3.4:80" / "[2001:db8::1]:80" */
 };
 
 enum balance_algo { BALANCE_ROUNDROBIN, BALANCE_LEASTCONN, BALANCE_SOURCE, BALANCE_RANDOM };
@@ -29,8 +29,8 @@ bool balance_algo_from_name(const char *s, enum balance_algo *out);
 
 struct cfg_server {
 	struct cfg_addr addr;
-	uint32_t weight;             /* default 1, 1..256 */
-	uint32_t max_conns;          /* 0 = unlimited */
+	uint32_t weight;    /* default 1, 1..256 */
+	uint32_t max_conns; /* 0 = unlimited */
 	bool backup;
 };
 
@@ -39,26 +39,28 @@ enum health_type { HEALTH_TCP, HEALTH_TLS, HEALTH_HTTP, HEALTH_HTTPS, HEALTH_NON
  * check= ("unknown" out of range). from_name: false for any other word. */
 const char *health_type_name(enum health_type t);
 bool health_type_from_name(const char *s, enum health_type *out);
-bool health_type_uses_tls(enum health_type t);       /* tls, https: a TLS handshake, an SSL_CTX */
-bool health_type_uses_http(enum health_type t);      /* http, https: a GET and expect_status */
+bool health_type_uses_tls(enum health_type t);  /* tls, https: a TLS handshake, an SSL_CTX */
+bool health_type_uses_http(enum health_type t); /* http, https: a GET and expect_status */
 
-struct status_range { uint16_t lo, hi; };
+struct status_range {
+	uint16_t lo, hi;
+};
 
 #define CFG_MAX_EXPECT 16
-#define CFG_MAX_INTERCEPT 16         /* addresses per listener */
+#define CFG_MAX_INTERCEPT 16 /* addresses per listener */
 struct cfg_health {
-	enum health_type type;       /* default tcp */
-	char *path;                  /* default "/readyz" */
-	char *host;                  /* Host header / SNI; NULL = server address */
+	enum health_type type; /* default tcp */
+	char *path;            /* default "/readyz" */
+	char *host;            /* Host header / SNI; NULL = server address */
 	struct status_range expect[CFG_MAX_EXPECT];
-	size_t n_expect;             /* default one range 200-200 */
-	uint64_t interval_ms;        /* default 1000 */
-	uint64_t timeout_ms;         /* default 1000 */
-	uint32_t rise, fall;         /* default 2, 2 */
-	uint16_t port;               /* 0 = the server's port */
-	bool verify;                 /* default false */
+	size_t n_expect;      /* default one range 200-200 */
+	uint64_t interval_ms; /* default 1000 */
+	uint64_t timeout_ms;  /* default 1000 */
+	uint32_t rise, fall;  /* default 2, 2 */
+	uint16_t port;        /* 0 = the server's port */
+	bool verify;          /* default false */
 	char *ca_file, *cert_file, *key_file;
-	bool initial_up;             /* default true */
+	bool initial_up; /* default true */
 };
 /* The defaults config_load gives an empty health: block (the builder starts from them), for
  * code that builds one by hand. path points at static text: never pass the result to
@@ -67,7 +69,7 @@ void cfg_health_defaults(struct cfg_health *h);
 
 struct cfg_backend {
 	char *name;
-	enum balance_algo balance;   /* default roundrobin */
+	enum balance_algo balance; /* default roundrobin */
 	struct cfg_server *servers;
 	size_t n_servers;
 	uint64_t connect_timeout_ms; /* default 2000 */
@@ -82,43 +84,50 @@ struct cfg_backend {
 
 struct cfg_listener {
 	char *name;
-	struct cfg_addr bind;        /* host may be a wildcard: "0.0.0.0", "[::]", ":6443" */
-	char *backend;               /* name */
-	size_t backend_idx;          /* index into config.backends, resolved by validation */
-	bool defer_accept;           /* TCP_DEFER_ACCEPT: woken when the client speaks first */
-	struct cfg_addr *intercept;  /* VIP:port that nftables redirects to this listener (bound
+	struct cfg_addr bind;       /* host may be a wildcard: "0.0.0.0", "[::]", ":6443" */
+	char *backend;              /* name */
+	size_t backend_idx;         /* index into config.backends, resolved by validation */
+	bool defer_accept;          /* TCP_DEFER_ACCEPT: woken when the client speaks first */
+	struct cfg_addr *intercept; /* VIP:port that nftables redirects to this listener (bound
 	                              * to every address, another port); src/intercept/ */
 	size_t n_intercept;
 };
 
 struct cfg_track_script {
-	char *name;                  /* defaults to the command */
-	char *command;               /* run with /bin/sh -c */
-	uint64_t interval_ms;        /* default 2000 */
-	uint64_t timeout_ms;         /* default = interval */
-	int32_t weight;              /* default 0: failure -> FAULT */
-	uint32_t rise, fall;         /* default 1, 1 */
-	char *user;                  /* NULL = global script_user */
+	char *name;           /* defaults to the command */
+	char *command;        /* run with /bin/sh -c */
+	uint64_t interval_ms; /* default 2000 */
+	uint64_t timeout_ms;  /* default = interval */
+	int32_t weight;       /* default 0: failure -> FAULT */
+	uint32_t rise, fall;  /* default 1, 1 */
+	char *user;           /* NULL = global script_user */
 };
 /* The defaults of a script with only a command (the builder starts from them), for code that
  * builds one by hand: it sets name and command, and timeout_ms too when it changes interval_ms
  * (the loader's timeout defaults to the interval given). */
 void cfg_track_script_defaults(struct cfg_track_script *s);
 
-struct cfg_track_iface { char *name; int32_t weight; };     /* weight 0: down -> FAULT */
-struct cfg_track_backend { char *name; int32_t weight; size_t backend_idx; };
+struct cfg_track_iface {
+	char *name;
+	int32_t weight;
+}; /* weight 0: down -> FAULT */
+struct cfg_track_backend {
+	char *name;
+	int32_t weight;
+	size_t backend_idx;
+};
 
 struct cfg_garp {
-	uint32_t repeat;             /* default 5 */
-	uint64_t interval_ms;        /* default 10 */
-	uint64_t delay_ms;           /* default 5000: second burst after becoming master */
-	uint64_t refresh_ms;         /* default 60000; 0 = off */
+	uint32_t repeat;      /* default 5 */
+	uint64_t interval_ms; /* default 10 */
+	uint64_t delay_ms;    /* default 5000: second burst after becoming master */
+	uint64_t refresh_ms;  /* default 60000; 0 = off */
 };
 
 /* A VIP or an announced prefix: the address with its prefix length, and its text. */
 struct cfg_vip {
-	struct ip_addr addr;         /* prefix 1..32 / 1..128 */
-	char text[IP_ADDR_STRLEN];   /* "198.18.0.100/24" */
+	struct ip_addr addr;       /* prefix 1..32 / 1..128 */
+	char text[IP_ADDR_STRLEN]; /* "198.18.0.100/24" */
 };
 
 struct cfg_vrrp {
@@ -133,11 +142,11 @@ struct cfg_vrrp {
 	uint64_t preempt_delay_ms;   /* default 0 */
 	struct cfg_vip *vips;
 	size_t n_vips;
-	char *label;                 /* optional address label */
+	char *label;                   /* optional address label */
 	struct ip_addr unicast_source; /* family 0 = unset */
 	struct ip_addr *unicast_peers;
-	size_t n_unicast_peers;      /* 0 = multicast */
-	char auth_pass[9];           /* v2 PASS auth, "" = none */
+	size_t n_unicast_peers; /* 0 = multicast */
+	char auth_pass[9];      /* v2 PASS auth, "" = none */
 	struct cfg_garp garp;
 	struct cfg_track_iface *track_ifaces;
 	size_t n_track_ifaces;
@@ -145,85 +154,86 @@ struct cfg_vrrp {
 	size_t n_track_scripts;
 	struct cfg_track_backend *track_backends;
 	size_t n_track_backends;
-	bool track_strict;           /* default false: a weight-0 backend tracker that fails makes
+	bool track_strict; /* default false: a weight-0 backend tracker that fails makes
 	                              * the node unfit (VRRP_PRIO_UNFIT, gives the VIP only to a
 	                              * node that can serve); true: Fault (keepalived weight 0) */
-	char *notify;                /* command, or NULL */
+	char *notify;      /* command, or NULL */
 };
-
 
 /* ---- bgp: active/active anycast through a supervised BIRD (src/bgp/) ---- */
 
 struct cfg_bgp_peer {
-	char *name;                  /* BIRD protocol / status name; default "peer<N>" (1-based);
+	char *name;                /* BIRD protocol / status name; default "peer<N>" (1-based);
 	                              * <= 59 chars, unique even with '-' and '.' read as '_' */
-	struct ip_addr addr;         /* the router's address */
-	char text[IP_ADDR_STRLEN];   /* "198.18.1.1" / "2001:db8::1" */
-	uint32_t asn;                /* 1..4294967295 */
-	uint16_t port;               /* the peer's BGP port, default 179 */
-	char *password;              /* TCP MD5 (RFC 2385); NULL = none */
-	bool bfd;                    /* default true */
-	uint8_t multihop;            /* 0 = directly connected (default); else the TTL, 2..255 */
-	bool passive;                /* default false: only accept the peer's connection */
-	struct ip_addr source;       /* local address; family 0 = BIRD picks */
+	struct ip_addr addr;       /* the router's address */
+	char text[IP_ADDR_STRLEN]; /* "198.18.1.1" / "2001:db8::1" */
+	uint32_t asn;              /* 1..4294967295 */
+	uint16_t port;             /* the peer's BGP port, default 179 */
+	char *password;            /* TCP MD5 (RFC 2385); NULL = none */
+	bool bfd;                  /* default true */
+	uint8_t multihop;          /* 0 = directly connected (default); else the TTL, 2..255 */
+	bool passive;              /* default false: only accept the peer's connection */
+	struct ip_addr source;     /* local address; family 0 = BIRD picks */
 };
 
-struct cfg_bgp_community { uint16_t asn, value; };        /* "65000:100" */
+struct cfg_bgp_community {
+	uint16_t asn, value;
+}; /* "65000:100" */
 
 struct cfg_bgp_announce {
-	struct cfg_vip prefix;       /* /32 or /128 (prefix defaults to the host length) */
+	struct cfg_vip prefix; /* /32 or /128 (prefix defaults to the host length) */
 	struct cfg_track_backend *track_backends;
-	size_t n_track_backends;     /* default: the backends of the listeners bound on the
+	size_t n_track_backends;   /* default: the backends of the listeners bound on the
 	                              * address, on 0.0.0.0 (IPv4) or on [::] (bound dual-stack:
 	                              * serves both); `backends: []` = 0, ungated; weight unused */
-	bool track_from_listeners;   /* true when derived as above (for `buoy check` output) */
-	bool track_strict;           /* default false: backends down -> still announced, with a
+	bool track_from_listeners; /* true when derived as above (for `buoy check` output) */
+	bool track_strict;         /* default false: backends down -> still announced, with a
 	                              * longer AS path (eBGP) / lower LOCAL_PREF (iBGP), so the
 	                              * router prefers fit nodes and keeps this one when none is;
 	                              * true: withdrawn */
 	bool has_med;
-	uint32_t med;                /* BGP MULTI_EXIT_DISC; absent = not sent */
+	uint32_t med; /* BGP MULTI_EXIT_DISC; absent = not sent */
 	struct cfg_bgp_community *communities;
 	size_t n_communities;
 };
 
 struct cfg_bgp {
-	uint32_t asn;                /* local AS, 1..4294967295 */
-	struct in_addr router_id;    /* s_addr 0 = the node's primary IPv4, found at start */
-	uint16_t listen_port;        /* BIRD's listening port, 1..65535, default 179; another lets it
+	uint32_t asn;               /* local AS, 1..4294967295 */
+	struct in_addr router_id;   /* s_addr 0 = the node's primary IPv4, found at start */
+	uint16_t listen_port;       /* BIRD's listening port, 1..65535, default 179; another lets it
 	                              * run beside a BGP speaker that holds :179 (BIRD 2 cannot
 	                              * run a session without a listening socket) */
-	uint64_t hold_time_ms;       /* 0 = BIRD's default (240 s); else 3 s..65535 s, whole s */
-	uint64_t keepalive_ms;       /* 0 = BIRD's default (hold / 3); whole seconds */
-	uint64_t connect_retry_ms;   /* default 5000 (BIRD's 120 s is far too long for a VIP) */
-	uint64_t error_wait_min_ms;  /* default 1000 (BIRD: 60 s) */
-	uint64_t error_wait_max_ms;  /* default 10000 (BIRD: 300 s) */
-	uint64_t bfd_interval_ms;    /* default 100 (tx and rx) */
-	uint32_t bfd_multiplier;     /* default 3 */
-	uint64_t hold_down_ms;       /* a withdrawn VIP stays withdrawn at least this; default 2000 */
-	uint64_t shutdown_delay_ms;  /* SIGTERM: withdraw, wait this, then stop; default 2000 */
-	char *bird;                  /* the BIRD binary; default "bird" (searched in PATH) */
-	char *run_dir;               /* bird.conf and the control socket; default
+	uint64_t hold_time_ms;      /* 0 = BIRD's default (240 s); else 3 s..65535 s, whole s */
+	uint64_t keepalive_ms;      /* 0 = BIRD's default (hold / 3); whole seconds */
+	uint64_t connect_retry_ms;  /* default 5000 (BIRD's 120 s is far too long for a VIP) */
+	uint64_t error_wait_min_ms; /* default 1000 (BIRD: 60 s) */
+	uint64_t error_wait_max_ms; /* default 10000 (BIRD: 300 s) */
+	uint64_t bfd_interval_ms;   /* default 100 (tx and rx) */
+	uint32_t bfd_multiplier;    /* default 3 */
+	uint64_t hold_down_ms; /* a withdrawn VIP stays withdrawn at least this; default 2000 */
+	uint64_t shutdown_delay_ms; /* SIGTERM: withdraw, wait this, then stop; default 2000 */
+	char *bird;                 /* the BIRD binary; default "bird" (searched in PATH) */
+	char *run_dir;              /* bird.conf and the control socket; default
 	                              * /run/buoy/bird-<node> */
 	struct cfg_bgp_peer *peers;
-	size_t n_peers;              /* >= 1 */
+	size_t n_peers; /* >= 1 */
 	struct cfg_bgp_announce *announce;
-	size_t n_announce;           /* >= 1 */
+	size_t n_announce; /* >= 1 */
 };
 
 struct config {
-	char *file;                  /* the path it was loaded from */
-	char *node;                  /* default: hostname */
-	int log_level;               /* enum log_level, default info */
-	char *log_format;            /* "logfmt" */
-	char *control_socket;        /* default /run/buoy/buoy.sock */
+	char *file;           /* the path it was loaded from */
+	char *node;           /* default: hostname */
+	int log_level;        /* enum log_level, default info */
+	char *log_format;     /* "logfmt" */
+	char *control_socket; /* default /run/buoy/buoy.sock */
 	bool metrics_enabled;
 	struct cfg_addr metrics_listen;
-	char *user;                  /* drop privileges to this user; NULL = stay */
-	char *script_user;           /* default "nobody" */
-	uint32_t max_conns;          /* global, 0 = unlimited */
-	uint32_t workers;            /* default: number of CPUs */
-	uint64_t shutdown_grace_ms;  /* default 30000 */
+	char *user;                 /* drop privileges to this user; NULL = stay */
+	char *script_user;          /* default "nobody" */
+	uint32_t max_conns;         /* global, 0 = unlimited */
+	uint32_t workers;           /* default: number of CPUs */
+	uint64_t shutdown_grace_ms; /* default 30000 */
 
 	struct cfg_listener *listeners;
 	size_t n_listeners;
@@ -231,14 +241,14 @@ struct config {
 	size_t n_backends;
 	struct cfg_vrrp *vrrp;
 	size_t n_vrrp;
-	struct cfg_bgp *bgp;         /* NULL = no bgp: section */
+	struct cfg_bgp *bgp; /* NULL = no bgp: section */
 };
 
 /* One problem found while loading or validating. */
 struct config_error {
 	char *file;
-	unsigned line, col;          /* 1-based; 0 when unknown */
-	char *msg;                   /* "unknown key \"foo\"", "backends[0].connect_timeout: ..." */
+	unsigned line, col; /* 1-based; 0 when unknown */
+	char *msg;          /* "unknown key \"foo\"", "backends[0].connect_timeout: ..." */
 };
 
 struct config_errors {
@@ -261,13 +271,13 @@ void config_error_format(const struct config_error *e, char *buf, size_t len);
 /* The one printer of a failed load: each error as "FILE:LINE:COL: msg" to emit, or
  * "PATH: cannot load config" when the load failed without one (out of memory). */
 typedef void (*config_line_fn)(void *arg, const char *line);
-void config_errors_report(const struct config_errors *errs, const char *path,
-			  config_line_fn emit, void *arg);
+void config_errors_report(
+	const struct config_errors *errs, const char *path, config_line_fn emit, void *arg);
 
 /* Small parsers shared with the rest of buoy (pure). Return 0 or -1. */
-int parse_duration_ms(const char *s, uint64_t *out_ms);          /* "250ms" "2s" "1m" "1h" */
-int parse_hostport(const char *s, struct cfg_addr *out);          /* IPv4, [IPv6], wildcard */
-uint16_t cfg_port(const struct sockaddr_storage *ss);            /* host order; 0 if no IP */
+int parse_duration_ms(const char *s, uint64_t *out_ms);  /* "250ms" "2s" "1m" "1h" */
+int parse_hostport(const char *s, struct cfg_addr *out); /* IPv4, [IPv6], wildcard */
+uint16_t cfg_port(const struct sockaddr_storage *ss);    /* host order; 0 if no IP */
 int parse_cidr(const char *s, struct cfg_vip *out);
 /* An address alone, no port or prefix: "198.18.0.1", "2001:db8::1", "[2001:db8::1]". */
 int parse_ip_addr(const char *s, struct ip_addr *out);

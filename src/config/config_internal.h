@@ -15,7 +15,9 @@
 
 /* ---- raw image (libcyaml). NULL = key absent. ---- */
 
-struct raw_server { char *address, *weight, *max_conns, *backup; };
+struct raw_server {
+	char *address, *weight, *max_conns, *backup;
+};
 
 struct raw_health {
 	char *type, *path, *host, *interval, *timeout, *rise, *fall, *port, *verify;
@@ -32,31 +34,36 @@ struct raw_backend {
 	struct raw_server *servers;
 	unsigned servers_count;
 	char *connect_timeout, *retries, *max_fails, *fail_timeout, *idle_timeout, *queue_timeout,
-	     *max_queue;
+		*max_queue;
 	struct raw_health *health;
 };
 
 struct raw_listener {
 	char *name, *bind, *backend, *defer_accept;
-	char **intercept;                   /* one "VIP:port" or a list; filled from the YAML tree */
+	char **intercept; /* one "VIP:port" or a list; filled from the YAML tree */
 	unsigned intercept_count;
 };
 
-struct raw_garp { char *repeat, *interval, *delay, *refresh; };
+struct raw_garp {
+	char *repeat, *interval, *delay, *refresh;
+};
 
 struct raw_track_script {
 	char *name, *command, *interval, *timeout, *weight, *rise, *fall, *user;
 };
 
 /* track.interfaces / track.backends items: "eth0" or {name: eth0, weight: -20} */
-struct raw_track_ref { char *name, *weight; bool is_map; };
+struct raw_track_ref {
+	char *name, *weight;
+	bool is_map;
+};
 
 struct raw_track {
 	struct raw_track_script *scripts;
 	unsigned scripts_count;
-	struct raw_track_ref *interfaces;   /* filled from the YAML tree */
+	struct raw_track_ref *interfaces; /* filled from the YAML tree */
 	unsigned interfaces_count;
-	struct raw_track_ref *backends;     /* filled from the YAML tree */
+	struct raw_track_ref *backends; /* filled from the YAML tree */
 	unsigned backends_count;
 	char *strict;
 };
@@ -92,8 +99,12 @@ struct raw_bgp_announce {
 	char **communities;
 	unsigned communities_count;
 };
-struct raw_bgp_error_wait { char *min, *max; };
-struct raw_bgp_bfd { char *interval, *multiplier; };
+struct raw_bgp_error_wait {
+	char *min, *max;
+};
+struct raw_bgp_bfd {
+	char *interval, *multiplier;
+};
 struct raw_bgp {
 	char *asn, *router_id, *listen_port, *hold_time, *keepalive, *connect_retry;
 	struct raw_bgp_error_wait *error_wait;
@@ -105,9 +116,15 @@ struct raw_bgp {
 	unsigned announce_count;
 };
 
-struct raw_log { char *level, *format; };
-struct raw_control { char *socket; };
-struct raw_metrics { char *listen; };
+struct raw_log {
+	char *level, *format;
+};
+struct raw_control {
+	char *socket;
+};
+struct raw_metrics {
+	char *listen;
+};
 
 struct raw_config {
 	char *node;
@@ -131,13 +148,13 @@ struct raw_config {
 #define CFG_MAX_LIST 1024
 
 struct cfg_defaults {
-	const char *node;     /* hostname */
-	uint32_t workers;     /* online CPUs */
+	const char *node; /* hostname */
+	uint32_t workers; /* online CPUs */
 };
 
 /* Fills `out` from `raw`, applies defaults, validates; returns the number of errors added. */
-size_t cfg_build(const struct raw_config *raw, const struct cfg_defaults *defs,
-		 struct cfg_diag *d, struct config *out);
+size_t cfg_build(const struct raw_config *raw, const struct cfg_defaults *defs, struct cfg_diag *d,
+		 struct config *out);
 
 /* VRRP instances (validate_vrrp.c); backends must already be built for track.backends. */
 void cfg_build_vrrp(const struct raw_config *raw, struct cfg_diag *d, struct config *c);
@@ -152,8 +169,7 @@ void cfg_free_bgp(struct cfg_bgp *b);
 /* Structural check of the YAML tree against the libcyaml schema: unknown keys, duplicate keys,
  * mapping/sequence/scalar mismatches. Every problem is reported; returns how many. */
 struct cyaml_schema_value;
-size_t ydoc_check(yaml_document_t *doc, const struct cyaml_schema_value *schema,
-		  struct cfg_diag *d);
+size_t ydoc_check(yaml_document_t *doc, const struct cyaml_schema_value *schema, struct cfg_diag *d);
 yaml_node_t *ydoc_find(yaml_document_t *doc, const char *path, bool exact);
 bool ydoc_locate(void *doc, const char *path, struct cfg_pos *out);
 /* True when the tree, aliases expanded, has more than `limit` nodes or nests deeper than

@@ -24,8 +24,8 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
-bool cv_uint(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
-	     uint64_t lo, uint64_t hi, uint64_t def, uint64_t *out)
+bool cv_uint(struct cfg_diag *d, const char *prefix, const char *key, const char *s, uint64_t lo,
+	     uint64_t hi, uint64_t def, uint64_t *out)
 {
 	uint64_t v;
 	*out = def;
@@ -37,16 +37,16 @@ bool cv_uint(struct cfg_diag *d, const char *prefix, const char *key, const char
 		return false;
 	}
 	if (v < lo || v > hi) {
-		cfg_err(d, prefix, key, "%s is out of range %llu..%llu", s,
-			(unsigned long long)lo, (unsigned long long)hi);
+		cfg_err(d, prefix, key, "%s is out of range %llu..%llu", s, (unsigned long long)lo,
+			(unsigned long long)hi);
 		return false;
 	}
 	*out = v;
 	return true;
 }
 
-bool cv_int(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
-	    int64_t lo, int64_t hi, int64_t def, int64_t *out)
+bool cv_int(struct cfg_diag *d, const char *prefix, const char *key, const char *s, int64_t lo,
+	    int64_t hi, int64_t def, int64_t *out)
 {
 	uint64_t mag;
 	*out = def;
@@ -69,8 +69,7 @@ bool cv_int(struct cfg_diag *d, const char *prefix, const char *key, const char 
 	return true;
 }
 
-bool cv_bool(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
-	     bool def, bool *out)
+bool cv_bool(struct cfg_diag *d, const char *prefix, const char *key, const char *s, bool def, bool *out)
 {
 	static const char *const yes[] = { "true", "yes", "on" }, *const no[] = { "false", "no", "off" };
 	*out = def;
@@ -106,8 +105,8 @@ bool cv_duration(struct cfg_diag *d, const char *prefix, const char *key, const 
 	if (!s)
 		return true;
 	if (parse_u64(s, &bare)) {
-		cfg_err(d, prefix, key, "duration \"%s\" has no unit (write e.g. \"%ss\" or \"%sms\")",
-			s, s, s);
+		cfg_err(d, prefix, key,
+			"duration \"%s\" has no unit (write e.g. \"%ss\" or \"%sms\")", s, s, s);
 		return false;
 	}
 	if (parse_duration_ms(s, &v) < 0) {
@@ -125,8 +124,8 @@ bool cv_duration(struct cfg_diag *d, const char *prefix, const char *key, const 
 	return true;
 }
 
-bool cv_str(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
-	    bool required, const char *def, char **out)
+bool cv_str(struct cfg_diag *d, const char *prefix, const char *key, const char *s, bool required,
+	    const char *def, char **out)
 {
 	*out = NULL;
 	if (!s && required) {
@@ -157,7 +156,7 @@ bool cv_name(struct cfg_diag *d, const char *prefix, const char *key, const char
 }
 
 bool cv_hostport(struct cfg_diag *d, const char *prefix, const char *key, const char *s,
-			struct cfg_addr *out)
+		 struct cfg_addr *out)
 {
 	if (!s) {
 		cfg_err(d, prefix, NULL, "missing required key \"%s\"", key);
@@ -192,8 +191,8 @@ bool cfg_list_ok(struct cfg_diag *d, const char *prefix, const char *key, size_t
 	return false;
 }
 
-void *cfg_list_new(struct cfg_diag *d, const char *prefix, const char *key, size_t n,
-		   size_t max, const char *what, size_t size, size_t *count)
+void *cfg_list_new(struct cfg_diag *d, const char *prefix, const char *key, size_t n, size_t max,
+		   const char *what, size_t size, size_t *count)
 {
 	if (!n || !cfg_list_ok(d, prefix, key, n, max, what))
 		return NULL;
@@ -203,8 +202,8 @@ void *cfg_list_new(struct cfg_diag *d, const char *prefix, const char *key, size
 	return v;
 }
 
-void cfg_check_unique(struct cfg_diag *d, const char *list, const char *what,
-		      const void *arr, size_t n, size_t stride, size_t name_off)
+void cfg_check_unique(struct cfg_diag *d, const char *list, const char *what, const void *arr,
+		      size_t n, size_t stride, size_t name_off)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *a = *(char *const *)((const char *)arr + i * stride + name_off);
@@ -213,8 +212,8 @@ void cfg_check_unique(struct cfg_diag *d, const char *list, const char *what,
 			if (b && !strcmp(a, b)) {
 				char p[64];
 				snprintf(p, sizeof(p), "%s[%zu]", list, i);
-				cfg_err(d, p, "name", "duplicate %s name \"%s\" (also %s[%zu])", what, a,
-					list, j);
+				cfg_err(d, p, "name", "duplicate %s name \"%s\" (also %s[%zu])",
+					what, a, list, j);
 				break;
 			}
 		}
@@ -228,7 +227,7 @@ size_t cfg_backend_ref(struct cfg_diag *d, const char *prefix, const char *key,
 		if (c->backends[j].name && !strcmp(c->backends[j].name, name))
 			return j;
 	const char *guess = NULL;
-	size_t best = strlen(name) / 2 + 1;   /* no "did you mean" from two unrelated short names */
+	size_t best = strlen(name) / 2 + 1; /* no "did you mean" from two unrelated short names */
 	if (best > 3)
 		best = 3;
 	for (size_t j = 0; j < c->n_backends; j++) {
@@ -248,8 +247,7 @@ size_t cfg_backend_ref(struct cfg_diag *d, const char *prefix, const char *key,
 			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
 				 *known ? ", " : "", c->backends[j].name);
 	}
-	cfg_err(d, prefix, key, "no backend named \"%s\" (defined: %s)", name,
-		*known ? known : "none");
+	cfg_err(d, prefix, key, "no backend named \"%s\" (defined: %s)", name, *known ? known : "none");
 	return c->n_backends;
 }
 

@@ -8,7 +8,9 @@
 
 #include "config/config.h"
 
-struct cfg_pos { unsigned line, col; };
+struct cfg_pos {
+	unsigned line, col;
+};
 
 /* Finds the position of the value at `path` ("backends[0].servers[1].address"), or of the
  * nearest enclosing node that exists. Returns false when nothing matched. */

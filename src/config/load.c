@@ -20,13 +20,12 @@
 /* ---- libcyaml schema: every scalar is a string, every key optional; types, ranges and
  * required keys are checked in validate.c where the error can name the value's position. ---- */
 
-#define STR(key, st, m) \
-	CYAML_FIELD_STRING_PTR(key, CYAML_FLAG_OPTIONAL, st, m, 0, CYAML_UNLIMITED)
+#define STR(key, st, m) CYAML_FIELD_STRING_PTR(key, CYAML_FLAG_OPTIONAL, st, m, 0, CYAML_UNLIMITED)
 #define MAP(key, st, m, fields) \
 	CYAML_FIELD_MAPPING_PTR(key, CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER_NULL, st, m, fields)
 #define SEQ(key, st, m, entry) \
-	CYAML_FIELD_SEQUENCE(key, CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER_NULL, st, m, entry, \
-			     0, CYAML_UNLIMITED)
+	CYAML_FIELD_SEQUENCE(key, CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER_NULL, st, m, entry, 0, \
+			     CYAML_UNLIMITED)
 
 static const cyaml_schema_value_t string_entry = {
 	CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
@@ -37,7 +36,7 @@ static const cyaml_schema_field_t server_fields[] = {
 	STR("weight", struct raw_server, weight),
 	STR("max_conns", struct raw_server, max_conns),
 	STR("backup", struct raw_server, backup),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t server_entry = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_server, server_fields),
@@ -58,7 +57,7 @@ static const cyaml_schema_field_t health_fields[] = {
 	STR("cert_file", struct raw_health, cert_file),
 	STR("key_file", struct raw_health, key_file),
 	STR("initial_state", struct raw_health, initial_state),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 
 static const cyaml_schema_field_t backend_fields[] = {
@@ -73,7 +72,7 @@ static const cyaml_schema_field_t backend_fields[] = {
 	STR("queue_timeout", struct raw_backend, queue_timeout),
 	STR("max_queue", struct raw_backend, max_queue),
 	MAP("health", struct raw_backend, health, health_fields),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t backend_entry = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_backend, backend_fields),
@@ -85,7 +84,7 @@ static const cyaml_schema_field_t listener_fields[] = {
 	STR("backend", struct raw_listener, backend),
 	STR("defer_accept", struct raw_listener, defer_accept),
 	CYAML_FIELD_IGNORE("intercept", CYAML_FLAG_OPTIONAL),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t listener_entry = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_listener, listener_fields),
@@ -96,7 +95,7 @@ static const cyaml_schema_field_t garp_fields[] = {
 	STR("interval", struct raw_garp, interval),
 	STR("delay", struct raw_garp, delay),
 	STR("refresh", struct raw_garp, refresh),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 
 static const cyaml_schema_field_t script_fields[] = {
@@ -108,7 +107,7 @@ static const cyaml_schema_field_t script_fields[] = {
 	STR("rise", struct raw_track_script, rise),
 	STR("fall", struct raw_track_script, fall),
 	STR("user", struct raw_track_script, user),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t script_entry = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_track_script, script_fields),
@@ -119,7 +118,7 @@ static const cyaml_schema_field_t track_fields[] = {
 	SEQ("scripts", struct raw_track, scripts, &script_entry),
 	CYAML_FIELD_IGNORE("backends", CYAML_FLAG_OPTIONAL),
 	STR("strict", struct raw_track, strict),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 
 static const cyaml_schema_field_t vrrp_fields[] = {
@@ -139,7 +138,7 @@ static const cyaml_schema_field_t vrrp_fields[] = {
 	MAP("garp", struct raw_vrrp, garp, garp_fields),
 	MAP("track", struct raw_vrrp, track, track_fields),
 	STR("notify", struct raw_vrrp, notify),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t vrrp_entry = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_vrrp, vrrp_fields),
@@ -155,7 +154,7 @@ static const cyaml_schema_field_t bgp_peer_fields[] = {
 	STR("multihop", struct raw_bgp_peer, multihop),
 	STR("passive", struct raw_bgp_peer, passive),
 	STR("source", struct raw_bgp_peer, source),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t bgp_peer_entry = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_bgp_peer, bgp_peer_fields),
@@ -163,14 +162,14 @@ static const cyaml_schema_value_t bgp_peer_entry = {
 static const cyaml_schema_field_t bgp_track_fields[] = {
 	CYAML_FIELD_IGNORE("backends", CYAML_FLAG_OPTIONAL),
 	STR("strict", struct raw_bgp_track, strict),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t bgp_announce_fields[] = {
 	STR("prefix", struct raw_bgp_announce, prefix),
 	MAP("track", struct raw_bgp_announce, track, bgp_track_fields),
 	STR("med", struct raw_bgp_announce, med),
 	SEQ("communities", struct raw_bgp_announce, communities, &string_entry),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t bgp_announce_entry = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_bgp_announce, bgp_announce_fields),
@@ -178,12 +177,12 @@ static const cyaml_schema_value_t bgp_announce_entry = {
 static const cyaml_schema_field_t bgp_error_wait_fields[] = {
 	STR("min", struct raw_bgp_error_wait, min),
 	STR("max", struct raw_bgp_error_wait, max),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t bgp_bfd_fields[] = {
 	STR("interval", struct raw_bgp_bfd, interval),
 	STR("multiplier", struct raw_bgp_bfd, multiplier),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t bgp_fields[] = {
 	STR("asn", struct raw_bgp, asn),
@@ -200,21 +199,21 @@ static const cyaml_schema_field_t bgp_fields[] = {
 	STR("run_dir", struct raw_bgp, run_dir),
 	SEQ("peers", struct raw_bgp, peers, &bgp_peer_entry),
 	SEQ("announce", struct raw_bgp, announce, &bgp_announce_entry),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 
 static const cyaml_schema_field_t log_fields[] = {
 	STR("level", struct raw_log, level),
 	STR("format", struct raw_log, format),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t control_fields[] = {
 	STR("socket", struct raw_control, socket),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t metrics_fields[] = {
 	STR("listen", struct raw_metrics, listen),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 
 static const cyaml_schema_field_t top_fields[] = {
@@ -231,7 +230,7 @@ static const cyaml_schema_field_t top_fields[] = {
 	SEQ("listeners", struct raw_config, listeners, &listener_entry),
 	SEQ("backends", struct raw_config, backends, &backend_entry),
 	MAP("bgp", struct raw_config, bgp, bgp_fields),
-	CYAML_FIELD_END
+	CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t top_schema = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct raw_config, top_fields),
@@ -239,7 +238,10 @@ static const cyaml_schema_value_t top_schema = {
 
 /* ---- libcyaml log capture ---- */
 
-struct cyaml_log { char **lines; size_t n; };
+struct cyaml_log {
+	char **lines;
+	size_t n;
+};
 
 static void cyaml_log_capture(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
 {
@@ -268,8 +270,7 @@ static void cyaml_log_free(struct cyaml_log *log)
 }
 
 /* Backtrace frames come innermost first: "  in mapping field 'weight' (line: 5, column: 30)". */
-static void cyaml_frames(char *const *lines, size_t n, char *path, size_t plen,
-			 struct cfg_pos *pos)
+static void cyaml_frames(char *const *lines, size_t n, char *path, size_t plen, struct cfg_pos *pos)
 {
 	path[0] = '\0';
 	*pos = (struct cfg_pos){ 0, 0 };
@@ -279,7 +280,7 @@ static void cyaml_frames(char *const *lines, size_t n, char *path, size_t plen,
 		unsigned line, col;
 		if (!lc || sscanf(lc, "(line: %u, column: %u)", &line, &col) != 2)
 			continue;
-		*pos = (struct cfg_pos){ line, col };   /* ends at the innermost frame */
+		*pos = (struct cfg_pos){ line, col }; /* ends at the innermost frame */
 		const char *q = strchr(l, '\'');
 		const char *qe = q ? strchr(q + 1, '\'') : NULL;
 		if (!q || !qe)
@@ -322,8 +323,7 @@ void cfg_cyaml_translate(struct cfg_diag *d, char *const *lines, size_t n)
 
 /* ---- polymorphic values libcyaml cannot express, read from the tree ---- */
 
-static int extract_expect(yaml_document_t *doc, const char *path, struct raw_health *h,
-			  struct cfg_diag *d)
+static int extract_expect(yaml_document_t *doc, const char *path, struct raw_health *h, struct cfg_diag *d)
 {
 	yaml_node_t *n = ydoc_find(doc, path, true);
 	if (!n || ydoc_is_null(n))
@@ -334,14 +334,14 @@ static int extract_expect(yaml_document_t *doc, const char *path, struct raw_hea
 		return -1;
 	}
 	h->expect_is_list = n->type == YAML_SEQUENCE_NODE;
-	size_t count = h->expect_is_list
-		? (size_t)(n->data.sequence.items.top - n->data.sequence.items.start) : 1;
+	size_t count =
+		h->expect_is_list ? (size_t)(n->data.sequence.items.top - n->data.sequence.items.start) : 1;
 	h->expect = calloc(count ? count : 1, sizeof(char *));
 	if (!h->expect)
 		return -1;
 	for (size_t i = 0; i < count; i++) {
-		yaml_node_t *it = h->expect_is_list
-			? yaml_document_get_node(doc, n->data.sequence.items.start[i]) : n;
+		yaml_node_t *it =
+			h->expect_is_list ? yaml_document_get_node(doc, n->data.sequence.items.start[i]) : n;
 		if (it->type != YAML_SCALAR_NODE) {
 			char sub[256];
 			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
@@ -371,9 +371,12 @@ static int extract_ref(yaml_document_t *doc, yaml_node_t *it, const char *path,
 		yaml_node_t *k = yaml_document_get_node(doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(doc, p->value);
 		const char *ks = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
-		char **slot = !strcmp(ks, "name") ? &r->name : !strcmp(ks, "weight") ? &r->weight : NULL;
+		char **slot = !strcmp(ks, "name")     ? &r->name
+			      : !strcmp(ks, "weight") ? &r->weight
+						      : NULL;
 		if (!slot || *slot) {
-			cfg_diag_add(d, (unsigned)k->start_mark.line + 1, (unsigned)k->start_mark.column + 1,
+			cfg_diag_add(d, (unsigned)k->start_mark.line + 1,
+				     (unsigned)k->start_mark.column + 1,
 				     "%s key \"%s\" in %s (expected name, weight)",
 				     slot ? "duplicate" : "unknown", ks, path);
 			rc = -1;
@@ -416,8 +419,8 @@ static int extract_refs(yaml_document_t *doc, const char *path, struct raw_track
 }
 
 /* One scalar or a list of scalars (e.g. `intercept: "VIP:6443"` or a list of them). */
-static int extract_strings(yaml_document_t *doc, const char *path, const char *what,
-			   char ***out, unsigned *count, struct cfg_diag *d)
+static int extract_strings(yaml_document_t *doc, const char *path, const char *what, char ***out,
+			   unsigned *count, struct cfg_diag *d)
 {
 	yaml_node_t *n = ydoc_find(doc, path, true);
 	if (!n || ydoc_is_null(n))
@@ -541,25 +544,26 @@ static int parse_tree(const char *yaml, size_t len, yaml_document_t *doc, struct
 	if (!ok) {
 		cfg_diag_add(d, (unsigned)parser.problem_mark.line + 1,
 			     (unsigned)parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
-			     parser.problem ? parser.problem : "unknown",
-			     parser.context ? " " : "", parser.context ? parser.context : "");
+			     parser.problem ? parser.problem : "unknown", parser.context ? " " : "",
+			     parser.context ? parser.context : "");
 	}
 	yaml_parser_delete(&parser);
 	return ok ? 0 : -1;
 }
 
-static struct raw_config *load_raw(const char *yaml, size_t len, bool lenient,
-				   struct cfg_diag *d)
+static struct raw_config *load_raw(const char *yaml, size_t len, bool lenient, struct cfg_diag *d)
 {
 	struct cyaml_log log = { 0 };
 	cyaml_config_t cc = {
-		.log_fn = cyaml_log_capture, .log_ctx = &log, .mem_fn = cyaml_mem,
+		.log_fn = cyaml_log_capture,
+		.log_ctx = &log,
+		.mem_fn = cyaml_mem,
 		.log_level = CYAML_LOG_WARNING,
 		.flags = lenient ? CYAML_CFG_IGNORE_UNKNOWN_KEYS : CYAML_CFG_DEFAULT,
 	};
 	struct raw_config *raw = NULL;
-	cyaml_err_t err = cyaml_load_data((const uint8_t *)yaml, len, &cc, &top_schema,
-					  (cyaml_data_t **)&raw, NULL);
+	cyaml_err_t err = cyaml_load_data(
+		(const uint8_t *)yaml, len, &cc, &top_schema, (cyaml_data_t **)&raw, NULL);
 	if (err != CYAML_OK) {
 		/* when the tree walk already explained the problem, libcyaml's view adds nothing */
 		if (!lenient) {
@@ -602,8 +606,7 @@ static void sort_errors(struct config_errors *errs)
 	}
 }
 
-struct config *config_load_buf(const char *name, const char *yaml, size_t len,
-			       struct config_errors *errs)
+struct config *config_load_buf(const char *name, const char *yaml, size_t len, struct config_errors *errs)
 {
 	yaml_document_t doc;
 	struct cfg_diag d = { errs, name, ydoc_locate, &doc };
@@ -622,8 +625,10 @@ struct config *config_load_buf(const char *name, const char *yaml, size_t len,
 		goto out;
 	}
 	if (ydoc_too_big(&doc, MAX_EXPANDED_NODES)) {
-		cfg_diag_add(&d, 1, 1, "document too large: over %u values with aliases expanded, or "
-			     "nested deeper than %d levels", MAX_EXPANDED_NODES, YDOC_MAX_DEPTH);
+		cfg_diag_add(&d, 1, 1,
+			     "document too large: over %u values with aliases expanded, or "
+			     "nested deeper than %d levels",
+			     MAX_EXPANDED_NODES, YDOC_MAX_DEPTH);
 		goto out;
 	}
 	size_t structural = ydoc_check(&doc, &top_schema, &d);
@@ -664,16 +669,19 @@ static int check_world_readable_secrets(const struct config *c, const char *path
 		if (!c->vrrp[i].auth_pass[0])
 			continue;
 		n++;
-		log_warn("auth_pass in a world-readable config file", "file=%s instance=%s mode=%04o "
-			 "hint=\"chmod o-r %s\"", path, c->vrrp[i].name, (unsigned)(st.st_mode & 07777), path);
+		log_warn("auth_pass in a world-readable config file",
+			 "file=%s instance=%s mode=%04o "
+			 "hint=\"chmod o-r %s\"",
+			 path, c->vrrp[i].name, (unsigned)(st.st_mode & 07777), path);
 	}
 	for (size_t i = 0; c->bgp && i < c->bgp->n_peers; i++) {
 		if (!c->bgp->peers[i].password)
 			continue;
 		n++;
-		log_warn("bgp password in a world-readable config file", "file=%s peer=%s mode=%04o "
-			 "hint=\"chmod o-r %s\"", path, c->bgp->peers[i].name,
-			 (unsigned)(st.st_mode & 07777), path);
+		log_warn("bgp password in a world-readable config file",
+			 "file=%s peer=%s mode=%04o "
+			 "hint=\"chmod o-r %s\"",
+			 path, c->bgp->peers[i].name, (unsigned)(st.st_mode & 07777), path);
 	}
 	return n;
 }
@@ -693,8 +701,10 @@ struct config *config_load(const char *path, struct config_errors *errs)
 	int rerr = ferror(f);
 	fclose(f);
 	if (!buf || rerr || len > MAX_CONFIG_BYTES) {
-		cfg_diag_add(&d, 0, 0, "%s", !buf ? "out of memory" : rerr ? "read error"
-						  : "file too large (over 4 MiB)");
+		cfg_diag_add(&d, 0, 0, "%s",
+			     !buf   ? "out of memory"
+			     : rerr ? "read error"
+				    : "file too large (over 4 MiB)");
 		free(buf);
 		return NULL;
 	}

@@ -5,12 +5,14 @@
 #include <string.h>
 
 static const char *const balance_names[] = {
-	[BALANCE_ROUNDROBIN] = "roundrobin", [BALANCE_LEASTCONN] = "leastconn",
-	[BALANCE_SOURCE] = "source", [BALANCE_RANDOM] = "random",
+	[BALANCE_ROUNDROBIN] = "roundrobin",
+	[BALANCE_LEASTCONN] = "leastconn",
+	[BALANCE_SOURCE] = "source",
+	[BALANCE_RANDOM] = "random",
 };
 
 static const char *const health_names[] = {
-	[HEALTH_TCP] = "tcp", [HEALTH_TLS] = "tls", [HEALTH_HTTP] = "http",
+	[HEALTH_TCP] = "tcp",     [HEALTH_TLS] = "tls",   [HEALTH_HTTP] = "http",
 	[HEALTH_HTTPS] = "https", [HEALTH_NONE] = "none",
 };
 

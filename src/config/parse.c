@@ -15,8 +15,14 @@
  * and guessing wrong by a factor of 1000 on a timeout is the kind of bug we refuse to ship. */
 int parse_duration_ms(const char *s, uint64_t *out_ms)
 {
-	static const struct { const char *unit; uint64_t ms; } units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+	static const struct {
+		const char *unit;
+		uint64_t ms;
+	} units[] = {
+		{ "ms", 1 },
+		{ "s", 1000 },
+		{ "m", 60000 },
+		{ "h", 3600000 },
 	};
 	if (!s || !isdigit((unsigned char)*s))
 		return -1;
@@ -33,7 +39,7 @@ int parse_duration_ms(const char *s, uint64_t *out_ms)
 			return -1;
 		for (; isdigit((unsigned char)*p); p++) {
 			if (frac_div >= 1000000000ULL)
-				return -1;      /* more precision than anyone needs */
+				return -1; /* more precision than anyone needs */
 			frac = frac * 10 + (uint64_t)(*p - '0');
 			frac_div *= 10;
 		}
@@ -47,7 +53,7 @@ int parse_duration_ms(const char *s, uint64_t *out_ms)
 			return -1;
 		uint64_t fr = frac * mul;
 		if (fr % frac_div != 0)
-			return -1;      /* "1.5ms": sub-millisecond precision is not representable */
+			return -1; /* "1.5ms": sub-millisecond precision is not representable */
 		*out_ms = whole * mul + fr / frac_div;
 		return 0;
 	}
@@ -85,7 +91,7 @@ int parse_ip_addr(const char *s, struct ip_addr *out)
 		buf[n - 1] = '\0';
 		memmove(buf, buf + 1, n - 1);
 		if (!strchr(buf, ':'))
-			return -1;      /* brackets are for IPv6 only */
+			return -1; /* brackets are for IPv6 only */
 	}
 	return ip_addr_parse(buf, out) < 0 ? -1 : 0;
 }
@@ -95,8 +101,8 @@ int parse_ip_addr(const char *s, struct ip_addr *out)
 const char *format_ip(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
 	const void *a = ss->ss_family == AF_INET
-		? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
-		: (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+				? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
+				: (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
 	if ((ss->ss_family != AF_INET && ss->ss_family != AF_INET6) ||
 	    !inet_ntop(ss->ss_family, a, buf, (socklen_t)len))
 		snprintf(buf, len, "?");
@@ -129,7 +135,7 @@ int parse_hostport(const char *s, struct cfg_addr *out)
 	memcpy(host, s, hostlen);
 	host[hostlen] = '\0';
 	memset(out, 0, sizeof(*out));
-	struct ip_addr a = { .family = AF_INET6, .v6 = IN6ADDR_ANY_INIT };     /* ":port" */
+	struct ip_addr a = { .family = AF_INET6, .v6 = IN6ADDR_ANY_INIT }; /* ":port" */
 	/* unbracketed IPv6 ("::1:80") is ambiguous: insist on brackets */
 	if (hostlen && (parse_ip_addr(host, &a) < 0 || (host[0] != '[' && a.family != AF_INET)))
 		return -1;
@@ -145,7 +151,7 @@ int parse_cidr(const char *s, struct cfg_vip *out)
 	memset(out, 0, sizeof(*out));
 	if (ip_addr_parse(s, &out->addr) < 0 || out->addr.prefix == 0) {
 		memset(out, 0, sizeof(*out));
-		return -1;      /* /0 on a VIP would claim the whole address space */
+		return -1; /* /0 on a VIP would claim the whole address space */
 	}
 	ip_addr_format(&out->addr, IP_FMT_PREFIX, out->text, sizeof(out->text));
 	return 0;

@@ -12,8 +12,8 @@ void config_error_format(const struct config_error *e, char *buf, size_t len)
 		snprintf(buf, len, "%s: %s", e->file ? e->file : "-", e->msg);
 }
 
-void config_errors_report(const struct config_errors *errs, const char *path,
-			  config_line_fn emit, void *arg)
+void config_errors_report(
+	const struct config_errors *errs, const char *path, config_line_fn emit, void *arg)
 {
 	char line[1024];
 	for (size_t i = 0; i < errs->n; i++) {

@@ -23,8 +23,8 @@ static void build_globals(const struct raw_config *raw, const struct cfg_default
 	const struct raw_log *lg = raw->log;
 	enum log_level lvl = LOG_LVL_INFO;
 	if (lg && lg->level && log_level_parse(lg->level, &lvl) < 0)
-		cfg_err(d, "log", "level", "unknown level \"%s\" (expected debug, info, warn, error)",
-			lg->level);
+		cfg_err(d, "log", "level",
+			"unknown level \"%s\" (expected debug, info, warn, error)", lg->level);
 	c->log_level = (int)lvl;
 	cv_str(d, "log", "format", lg ? lg->format : NULL, false, "logfmt", &c->log_format);
 	if (c->log_format && strcmp(c->log_format, "logfmt") != 0)
@@ -34,8 +34,8 @@ static void build_globals(const struct raw_config *raw, const struct cfg_default
 	if (c->control_socket && (c->control_socket[0] != '/' || strlen(c->control_socket) > 107))
 		cfg_err(d, "control", "socket", "must be an absolute path of at most 107 bytes");
 	if (raw->metrics && raw->metrics->listen) {
-		c->metrics_enabled = cv_hostport(d, "metrics", "listen", raw->metrics->listen,
-						 &c->metrics_listen);
+		c->metrics_enabled = cv_hostport(
+			d, "metrics", "listen", raw->metrics->listen, &c->metrics_listen);
 	}
 	cv_str(d, "", "user", raw->user, false, NULL, &c->user);
 	if (c->user && !*c->user)
@@ -76,8 +76,8 @@ static int parse_status_range(const char *s, unsigned *lo, unsigned *hi)
 	return -1;
 }
 
-static void build_expect(const struct raw_health *rh, const char *prefix, struct cfg_diag *d,
-			 struct cfg_health *h)
+static void build_expect(
+	const struct raw_health *rh, const char *prefix, struct cfg_diag *d, struct cfg_health *h)
 {
 	if (!rh || !rh->expect_present)
 		return;
@@ -97,7 +97,8 @@ static void build_expect(const struct raw_health *rh, const char *prefix, struct
 		const char *s = rh->expect[i];
 		unsigned lo, hi;
 		if (parse_status_range(s, &lo, &hi) < 0) {
-			cfg_err(d, item, NULL, "expected a status code or a range like \"200-399\", got \"%s\"", s);
+			cfg_err(d, item, NULL,
+				"expected a status code or a range like \"200-399\", got \"%s\"", s);
 			continue;
 		}
 		if (lo < 100 || hi > 599 || lo > hi) {
@@ -112,12 +113,12 @@ static bool bad_http_token(const char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s <= ' ' || *s == 0x7f)
-			return true;   /* would break or inject into the request line/headers */
+			return true; /* would break or inject into the request line/headers */
 	return false;
 }
 
-static void build_health(const struct raw_health *rh, const char *prefix, struct cfg_diag *d,
-			 struct cfg_health *h)
+static void build_health(
+	const struct raw_health *rh, const char *prefix, struct cfg_diag *d, struct cfg_health *h)
 {
 	char p[256];
 	uint64_t u;
@@ -135,8 +136,7 @@ static void build_health(const struct raw_health *rh, const char *prefix, struct
 	build_expect(rh, p, d, h);
 	cv_duration(d, p, "interval", rh ? rh->interval : NULL, 10, 3600000, h->interval_ms,
 		    &h->interval_ms);
-	cv_duration(d, p, "timeout", rh ? rh->timeout : NULL, 1, 3600000, h->timeout_ms,
-		    &h->timeout_ms);
+	cv_duration(d, p, "timeout", rh ? rh->timeout : NULL, 1, 3600000, h->timeout_ms, &h->timeout_ms);
 	cv_uint(d, p, "rise", rh ? rh->rise : NULL, 1, 1000, h->rise, &u);
 	h->rise = (uint32_t)u;
 	cv_uint(d, p, "fall", rh ? rh->fall : NULL, 1, 1000, h->fall, &u);
@@ -159,8 +159,8 @@ static void build_health(const struct raw_health *rh, const char *prefix, struct
 	}
 }
 
-static void build_servers(const struct raw_backend *rb, const char *prefix, struct cfg_diag *d,
-			  struct cfg_backend *b)
+static void build_servers(
+	const struct raw_backend *rb, const char *prefix, struct cfg_diag *d, struct cfg_backend *b)
 {
 	if (!rb->servers_count) {
 		cfg_err(d, prefix, "servers", "a backend needs at least one server");
@@ -176,11 +176,12 @@ static void build_servers(const struct raw_backend *rb, const char *prefix, stru
 		snprintf(p, sizeof(p), "%s.servers[%zu]", prefix, i);
 		if (cv_hostport(d, p, "address", rs->address, &s->addr)) {
 			if (cfg_is_wildcard(&s->addr.ss))
-				cfg_err(d, p, "address", "a server needs a specific address, not \"%s\"",
-					rs->address);
+				cfg_err(d, p, "address",
+					"a server needs a specific address, not \"%s\"", rs->address);
 			for (size_t j = 0; j < i; j++) {
 				if (!strcmp(b->servers[j].addr.text, s->addr.text)) {
-					cfg_err(d, p, "address", "duplicate server %s (also servers[%zu])",
+					cfg_err(d, p, "address",
+						"duplicate server %s (also servers[%zu])",
 						s->addr.text, j);
 					break;
 				}
@@ -194,8 +195,8 @@ static void build_servers(const struct raw_backend *rb, const char *prefix, stru
 	}
 }
 
-static void build_backend(const struct raw_backend *rb, size_t idx, struct cfg_diag *d,
-			  struct cfg_backend *b)
+static void build_backend(
+	const struct raw_backend *rb, size_t idx, struct cfg_diag *d, struct cfg_backend *b)
 {
 	char p[64];
 	uint64_t u;
@@ -217,8 +218,7 @@ static void build_backend(const struct raw_backend *rb, size_t idx, struct cfg_d
 	cv_duration(d, p, "fail_timeout", rb->fail_timeout, 1, 86400000, 10000, &b->fail_timeout_ms);
 	cv_duration(d, p, "idle_timeout", rb->idle_timeout, 1, 7 * 86400000ULL, 3600000,
 		    &b->idle_timeout_ms);
-	cv_duration(d, p, "queue_timeout", rb->queue_timeout, 0, 3600000, 5000,
-		    &b->queue_timeout_ms);
+	cv_duration(d, p, "queue_timeout", rb->queue_timeout, 0, 3600000, 5000, &b->queue_timeout_ms);
 	cv_uint(d, p, "max_queue", rb->max_queue, 0, 10000000, 0, &u);
 	b->max_queue = (uint32_t)u;
 	build_health(rb->health, p, d, &b->health);
@@ -235,7 +235,8 @@ static void build_listener(const struct raw_listener *rl, size_t idx, const stru
 	cv_bool(d, p, "defer_accept", rl->defer_accept, false, &l->defer_accept);
 	if (cv_hostport(d, p, "bind", rl->bind, &l->bind)) {
 		for (size_t j = 0; j < idx; j++) {
-			if (c->listeners[j].bind.len && !strcmp(c->listeners[j].bind.text, l->bind.text)) {
+			if (c->listeners[j].bind.len &&
+			    !strcmp(c->listeners[j].bind.text, l->bind.text)) {
 				cfg_err(d, p, "bind", "%s is already bound by listeners[%zu]",
 					l->bind.text, j);
 				break;
@@ -249,29 +250,36 @@ static void build_listener(const struct raw_listener *rl, size_t idx, const stru
 
 /* A redirected connection arrives on 127.0.0.1/::1 (from the node itself) or on the incoming
  * interface's own address: the listener must be bound to every address, on another port. */
-static void check_intercept_one(struct cfg_diag *d, const char *ip, const struct config *c,
-				const struct cfg_listener *l, size_t idx, const struct cfg_addr *a)
+static void check_intercept_one(
+	struct cfg_diag *d, const char *ip, const struct config *c, const struct cfg_listener *l,
+	size_t idx, const struct cfg_addr *a)
 {
 	if (cfg_is_wildcard(&a->ss)) {
-		cfg_err(d, ip, NULL, "%s: intercept a specific address (the VIP), not every address",
-			a->text);
+		cfg_err(d, ip, NULL,
+			"%s: intercept a specific address (the VIP), not every address", a->text);
 		return;
 	}
 	if (!l->bind.len)
 		return;
 	uint16_t port = cfg_port(&a->ss);
 	if (!cfg_is_wildcard(&l->bind.ss)) {
-		cfg_err(d, ip, NULL, "needs the listener bound to every address (e.g. bind: \":%u\"): "
+		cfg_err(d, ip, NULL,
+			"needs the listener bound to every address (e.g. bind: \":%u\"): "
 			"redirected connections arrive on 127.0.0.1 / ::1 or on the interface's own "
-			"address, not on %s", cfg_port(&l->bind.ss), l->bind.text);
+			"address, not on %s",
+			cfg_port(&l->bind.ss), l->bind.text);
 		return;
 	}
 	if (a->ss.ss_family == AF_INET6 && l->bind.ss.ss_family == AF_INET)
-		cfg_err(d, ip, NULL, "%s is IPv6 but the listener is bound to 0.0.0.0 only: bind "
-			"\":%u\" (both families)", a->text, cfg_port(&l->bind.ss));
+		cfg_err(d, ip, NULL,
+			"%s is IPv6 but the listener is bound to 0.0.0.0 only: bind "
+			"\":%u\" (both families)",
+			a->text, cfg_port(&l->bind.ss));
 	else if (port == cfg_port(&l->bind.ss))
-		cfg_err(d, ip, NULL, "the listener already receives %s on its own port %u: bind "
-			"another port (e.g. 6444) or drop intercept", a->text, port);
+		cfg_err(d, ip, NULL,
+			"the listener already receives %s on its own port %u: bind "
+			"another port (e.g. 6444) or drop intercept",
+			a->text, port);
 	for (size_t j = 0; j < c->n_listeners && j <= idx; j++) {
 		const struct cfg_listener *o = &c->listeners[j];
 		for (size_t k = 0; k < o->n_intercept && &o->intercept[k] != a; k++)
@@ -286,8 +294,10 @@ static void check_intercept_one(struct cfg_diag *d, const char *ip, const struct
 	const struct cfg_backend *b = &c->backends[l->backend_idx];
 	for (size_t k = 0; k < b->n_servers; k++)
 		if (!strcmp(b->servers[k].addr.text, a->text))
-			cfg_err(d, ip, NULL, "%s is also a server of backend \"%s\": buoy's own "
-				"connections to it would be redirected to itself", a->text, b->name);
+			cfg_err(d, ip, NULL,
+				"%s is also a server of backend \"%s\": buoy's own "
+				"connections to it would be redirected to itself",
+				a->text, b->name);
 }
 
 static void build_intercept(const struct raw_listener *rl, size_t idx, const struct config *c,
@@ -304,8 +314,10 @@ static void build_intercept(const struct raw_listener *rl, size_t idx, const str
 			snprintf(ip, sizeof(ip), "%s.intercept", p);
 		if (parse_hostport(rl->intercept[i], &l->intercept[i]) < 0 ||
 		    !cfg_port(&l->intercept[i].ss)) {
-			cfg_err(d, ip, NULL, "invalid address \"%s\" (expected VIP:port or "
-				"[VIP6]:port)", rl->intercept[i]);
+			cfg_err(d, ip, NULL,
+				"invalid address \"%s\" (expected VIP:port or "
+				"[VIP6]:port)",
+				rl->intercept[i]);
 			memset(&l->intercept[i], 0, sizeof(l->intercept[i]));
 			continue;
 		}
@@ -313,21 +325,21 @@ static void build_intercept(const struct raw_listener *rl, size_t idx, const str
 	}
 }
 
-size_t cfg_build(const struct raw_config *raw, const struct cfg_defaults *defs,
-		 struct cfg_diag *d, struct config *c)
+size_t cfg_build(const struct raw_config *raw, const struct cfg_defaults *defs, struct cfg_diag *d,
+		 struct config *c)
 {
 	size_t before = d->errs->n;
 	build_globals(raw, defs, d, c);
 	if (!cfg_list_ok(d, "", "backends", raw->backends_count, CFG_MAX_LIST, "entries") ||
 	    !cfg_list_ok(d, "", "listeners", raw->listeners_count, CFG_MAX_LIST, "entries") ||
 	    !cfg_list_ok(d, "", "vrrp", raw->vrrp_count, CFG_MAX_LIST, "entries"))
-		return d->errs->n - before;     /* cross-checks below are quadratic */
+		return d->errs->n - before; /* cross-checks below are quadratic */
 	c->backends = cfg_list_new(d, "", "backends", raw->backends_count, CFG_MAX_LIST, "entries",
 				   sizeof(*c->backends), &c->n_backends);
 	for (size_t i = 0; i < c->n_backends; i++)
 		build_backend(&raw->backends[i], i, d, &c->backends[i]);
 	cfg_check_unique(d, "backends", "backend", c->backends, c->n_backends, sizeof(*c->backends),
-		     offsetof(struct cfg_backend, name));
+			 offsetof(struct cfg_backend, name));
 	c->listeners = cfg_list_new(d, "", "listeners", raw->listeners_count, CFG_MAX_LIST,
 				    "entries", sizeof(*c->listeners), &c->n_listeners);
 	for (size_t i = 0; i < c->n_listeners; i++)
@@ -335,7 +347,7 @@ size_t cfg_build(const struct raw_config *raw, const struct cfg_defaults *defs,
 	for (size_t i = 0; i < c->n_listeners; i++)
 		build_intercept(&raw->listeners[i], i, c, d, &c->listeners[i]);
 	cfg_check_unique(d, "listeners", "listener", c->listeners, c->n_listeners,
-		     sizeof(*c->listeners), offsetof(struct cfg_listener, name));
+			 sizeof(*c->listeners), offsetof(struct cfg_listener, name));
 	cfg_build_vrrp(raw, d, c);
 	cfg_build_bgp(raw, d, c);
 	if (!raw->listeners_count && !raw->vrrp_count && !raw->bgp)

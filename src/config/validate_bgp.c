@@ -44,8 +44,8 @@ static void cv_seconds(struct cfg_diag *d, const char *p, const char *key, const
 		cfg_err(d, p, key, "BIRD takes whole seconds, got %s", s);
 }
 
-static bool cv_ipaddr(struct cfg_diag *d, const char *p, const char *key, const char *s,
-		      struct ip_addr *out)
+static bool cv_ipaddr(
+	struct cfg_diag *d, const char *p, const char *key, const char *s, struct ip_addr *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!s)
@@ -61,7 +61,8 @@ static void build_timers(const struct raw_bgp *r, struct cfg_diag *d, struct cfg
 {
 	uint64_t u = 179;
 	if (r->listen_port && !strcmp(r->listen_port, "0"))
-		cfg_err(d, "bgp", "listen_port", "BIRD 2 needs a listening port for every session: "
+		cfg_err(d, "bgp", "listen_port",
+			"BIRD 2 needs a listening port for every session: "
 			"use another port (e.g. 1179) beside a speaker that holds 179");
 	else
 		cv_uint(d, "bgp", "listen_port", r->listen_port, 1, 65535, 179, &u);
@@ -80,20 +81,21 @@ static void build_timers(const struct raw_bgp *r, struct cfg_diag *d, struct cfg
 	cv_seconds(d, "bgp.error_wait", "max", ew ? ew->max : NULL, 1000, 3600000, 10000,
 		   &b->error_wait_max_ms);
 	if (b->error_wait_min_ms > b->error_wait_max_ms)
-		cfg_err(d, "bgp.error_wait", ew && ew->min ? "min" : "max", "min (%llus) must not "
-			"exceed max (%llus)", (unsigned long long)(b->error_wait_min_ms / 1000),
+		cfg_err(d, "bgp.error_wait", ew && ew->min ? "min" : "max",
+			"min (%llus) must not "
+			"exceed max (%llus)",
+			(unsigned long long)(b->error_wait_min_ms / 1000),
 			(unsigned long long)(b->error_wait_max_ms / 1000));
 	cv_duration(d, "bgp.bfd", "interval", r->bfd ? r->bfd->interval : NULL, 10, 10000, 100,
 		    &b->bfd_interval_ms);
 	cv_uint(d, "bgp.bfd", "multiplier", r->bfd ? r->bfd->multiplier : NULL, 1, 255, 3, &u);
 	b->bfd_multiplier = (uint32_t)u;
 	cv_duration(d, "bgp", "hold_down", r->hold_down, 0, 3600000, 2000, &b->hold_down_ms);
-	cv_duration(d, "bgp", "shutdown_delay", r->shutdown_delay, 0, 60000, 2000,
-		    &b->shutdown_delay_ms);
+	cv_duration(d, "bgp", "shutdown_delay", r->shutdown_delay, 0, 60000, 2000, &b->shutdown_delay_ms);
 }
 
-static void build_peer_addrs(const struct raw_bgp_peer *r, const char *pp, struct cfg_diag *d,
-			     struct cfg_bgp_peer *p)
+static void build_peer_addrs(
+	const struct raw_bgp_peer *r, const char *pp, struct cfg_diag *d, struct cfg_bgp_peer *p)
 {
 	const char *why;
 	if (!r->address)
@@ -108,16 +110,14 @@ static void build_peer_addrs(const struct raw_bgp_peer *r, const char *pp, struc
 		return;
 	ip_addr_format(&p->source, IP_FMT_ADDR, s, sizeof(s));
 	if (p->source.family != p->addr.family)
-		cfg_err(d, pp, "source", "%s is not of the family of the peer's address %s", s,
-			p->text);
+		cfg_err(d, pp, "source", "%s is not of the family of the peer's address %s", s, p->text);
 	else if (ip_addr_equal(&p->source, &p->addr))
 		cfg_err(d, pp, "source", "%s is the peer's own address", s);
 	else if ((why = ip_unusable(&p->source)))
 		cfg_err(d, pp, "source", "%s is %s", s, why);
 }
 
-static void build_peer(const struct raw_bgp_peer *r, size_t i, struct cfg_diag *d,
-		       struct cfg_bgp_peer *p)
+static void build_peer(const struct raw_bgp_peer *r, size_t i, struct cfg_diag *d, struct cfg_bgp_peer *p)
 {
 	char pp[64];
 	uint64_t u;
@@ -126,8 +126,10 @@ static void build_peer(const struct raw_bgp_peer *r, size_t i, struct cfg_diag *
 		if (asprintf(&p->name, "peer%zu", i + 1) < 0)
 			p->name = NULL;
 	} else if (cv_name(d, pp, "name", r->name, &p->name) && strlen(p->name) > MAX_PEER_NAME) {
-		cfg_err(d, pp, "name", "at most %d characters (BIRD's protocol name is \"buoy_\" + "
-			"the name, at most 64)", MAX_PEER_NAME);
+		cfg_err(d, pp, "name",
+			"at most %d characters (BIRD's protocol name is \"buoy_\" + "
+			"the name, at most 64)",
+			MAX_PEER_NAME);
 	}
 	build_peer_addrs(r, pp, d, p);
 	if (!r->asn)
@@ -137,15 +139,17 @@ static void build_peer(const struct raw_bgp_peer *r, size_t i, struct cfg_diag *
 	cv_uint(d, pp, "port", r->port, 1, 65535, 179, &u);
 	p->port = (uint16_t)u;
 	cv_str(d, pp, "password", r->password, false, NULL, &p->password);
-	if (p->password && (!*p->password || strlen(p->password) > 80 ||
-			    strpbrk(p->password, "\"\\\n\r")))
-		cfg_err(d, pp, "password", "must be 1..80 characters without quotes, backslashes "
+	if (p->password &&
+	    (!*p->password || strlen(p->password) > 80 || strpbrk(p->password, "\"\\\n\r")))
+		cfg_err(d, pp, "password",
+			"must be 1..80 characters without quotes, backslashes "
 			"or line breaks (a TCP-MD5 key)");
 	cv_bool(d, pp, "bfd", r->bfd, true, &p->bfd);
 	cv_uint(d, pp, "multihop", r->multihop, 2, 255, 0, &u);
 	p->multihop = (uint8_t)u;
 	if (p->multihop && p->bfd && !p->source.family && !r->source)
-		cfg_err(d, pp, "multihop", "a multihop peer with BFD needs \"source\" (BIRD's "
+		cfg_err(d, pp, "multihop",
+			"a multihop peer with BFD needs \"source\" (BIRD's "
 			"multihop BFD requires the local address); set source, or bfd: false");
 	cv_bool(d, pp, "passive", r->passive, false, &p->passive);
 }
@@ -174,11 +178,14 @@ static void check_peers(const struct raw_bgp *r, struct cfg_diag *d, const struc
 			if (!same_bird_name(p->name, q->name))
 				continue;
 			if (strcmp(p->name, q->name))
-				cfg_err(d, pp, "name", "\"%s\" and bgp.peers[%zu]'s \"%s\" are one name "
-					"to BIRD ('-' and '.' become '_')", p->name, j, q->name);
+				cfg_err(d, pp, "name",
+					"\"%s\" and bgp.peers[%zu]'s \"%s\" are one name "
+					"to BIRD ('-' and '.' become '_')",
+					p->name, j, q->name);
 			else
-				cfg_err(d, pp, "name", "duplicate peer name \"%s\" (also bgp.peers[%zu]%s)",
-					p->name, j, r->peers[i].name ? "" : "; unnamed peers are peer<N>");
+				cfg_err(d, pp, "name",
+					"duplicate peer name \"%s\" (also bgp.peers[%zu]%s)", p->name,
+					j, r->peers[i].name ? "" : "; unnamed peers are peer<N>");
 		}
 	}
 }
@@ -225,7 +232,7 @@ static void build_track(const struct raw_bgp_track *t, const char *ap, struct cf
 			const struct config *c, struct cfg_bgp_announce *a)
 {
 	if (!t->backends_count)
-		return;        /* `backends: []`: announced whenever buoy runs */
+		return; /* `backends: []`: announced whenever buoy runs */
 	a->track_backends = calloc(t->backends_count, sizeof(*a->track_backends));
 	if (!a->track_backends)
 		return;
@@ -235,7 +242,8 @@ static void build_track(const struct raw_bgp_track *t, const char *ap, struct cf
 		snprintf(bp, sizeof(bp), "%s.track.backends[%zu]", ap, i);
 		const char *key = t->backends[i].is_map ? "name" : NULL;
 		if (cv_int(d, bp, "weight", t->backends[i].weight, INT32_MIN, INT32_MAX, 0, &w) && w)
-			cfg_err(d, bp, "weight", "bgp announcements have no priority: weight must be "
+			cfg_err(d, bp, "weight",
+				"bgp announcements have no priority: weight must be "
 				"absent or 0");
 		struct cfg_track_backend *tb = &a->track_backends[a->n_track_backends];
 		if (!cv_str(d, bp, key ? key : "", t->backends[i].name, true, NULL, &tb->name))
@@ -260,8 +268,8 @@ static bool parse_u16(const char *s, size_t n, uint16_t *out)
 	return v <= 65535;
 }
 
-static void build_communities(const struct raw_bgp_announce *r, const char *ap,
-			      struct cfg_diag *d, struct cfg_bgp_announce *a)
+static void build_communities(const struct raw_bgp_announce *r, const char *ap, struct cfg_diag *d,
+			      struct cfg_bgp_announce *a)
 {
 	a->communities = cfg_list_new(d, ap, "communities", r->communities_count, MAX_BGP_ITEMS,
 				      "communities", sizeof(*a->communities), NULL);
@@ -298,8 +306,7 @@ static bool build_prefix(const struct raw_bgp_announce *r, const char *ap, struc
 	}
 	unsigned host = (unsigned)ip_addr_len(a->prefix.addr.family) * 8;
 	if (a->prefix.addr.prefix != host) {
-		cfg_err(d, ap, "prefix", "an anycast VIP is one address: /%u, got %s", host,
-			r->prefix);
+		cfg_err(d, ap, "prefix", "an anycast VIP is one address: /%u, got %s", host, r->prefix);
 		return false;
 	}
 	if ((why = ip_unusable(&a->prefix.addr))) {
@@ -334,7 +341,8 @@ static void build_announce(const struct raw_bgp_announce *r, size_t i, struct cf
 		return;
 	track_from_listeners(c, a);
 	if (!a->n_track_backends)
-		cfg_err(d, ap, "prefix", "no listener binds %s and no track.backends given: nothing "
+		cfg_err(d, ap, "prefix",
+			"no listener binds %s and no track.backends given: nothing "
 			"would gate the announcement (track: { backends: [] } announces it always)",
 			ip_addr_format(&a->prefix.addr, IP_FMT_ADDR, ip, sizeof(ip)));
 }
@@ -354,13 +362,15 @@ static void check_announce(struct cfg_diag *d, const struct config *c, const str
 		for (size_t v = 0; v < c->n_vrrp; v++)
 			for (size_t k = 0; k < c->vrrp[v].n_vips; k++)
 				if (ip_addr_equal(&a->prefix.addr, &c->vrrp[v].vips[k].addr))
-					cfg_err(d, ap, "prefix", "%s is also a virtual_ip of vrrp[%zu]: one "
-						"address cannot float by VRRP and be anycast by BGP", ip, v);
+					cfg_err(d, ap, "prefix",
+						"%s is also a virtual_ip of vrrp[%zu]: one "
+						"address cannot float by VRRP and be anycast by BGP",
+						ip, v);
 	}
 }
 
-static void build_lists(const struct raw_bgp *r, struct cfg_diag *d, const struct config *c,
-			struct cfg_bgp *b)
+static void build_lists(
+	const struct raw_bgp *r, struct cfg_diag *d, const struct config *c, struct cfg_bgp *b)
 {
 	if (!r->peers_count)
 		cfg_err(d, "bgp", "peers", "at least one peer is required (the routers to announce to)");
@@ -368,7 +378,7 @@ static void build_lists(const struct raw_bgp *r, struct cfg_diag *d, const struc
 		cfg_err(d, "bgp", "announce", "at least one prefix is required (the VIPs to announce)");
 	if (!cfg_list_ok(d, "bgp", "peers", r->peers_count, MAX_BGP_ITEMS, "entries") ||
 	    !cfg_list_ok(d, "bgp", "announce", r->announce_count, MAX_BGP_ITEMS, "entries"))
-		return;        /* the duplicate checks are quadratic */
+		return; /* the duplicate checks are quadratic */
 	b->peers = cfg_list_new(d, "bgp", "peers", r->peers_count, MAX_BGP_ITEMS, "entries",
 				sizeof(*b->peers), &b->n_peers);
 	b->announce = cfg_list_new(d, "bgp", "announce", r->announce_count, MAX_BGP_ITEMS,
@@ -381,8 +391,8 @@ static void build_lists(const struct raw_bgp *r, struct cfg_diag *d, const struc
 	check_announce(d, c, b);
 }
 
-static void build_paths(const struct raw_bgp *r, struct cfg_diag *d, const struct config *c,
-			struct cfg_bgp *b)
+static void build_paths(
+	const struct raw_bgp *r, struct cfg_diag *d, const struct config *c, struct cfg_bgp *b)
 {
 	cv_str(d, "bgp", "bird", r->bird, false, "bird", &b->bird);
 	if (b->bird && !*b->bird)
@@ -390,8 +400,10 @@ static void build_paths(const struct raw_bgp *r, struct cfg_diag *d, const struc
 	if (r->run_dir) {
 		cv_str(d, "bgp", "run_dir", r->run_dir, false, NULL, &b->run_dir);
 		if (b->run_dir && (b->run_dir[0] != '/' || strlen(b->run_dir) > MAX_RUN_DIR))
-			cfg_err(d, "bgp", "run_dir", "must be an absolute path of at most %d characters "
-				"(the control socket lives there)", MAX_RUN_DIR);
+			cfg_err(d, "bgp", "run_dir",
+				"must be an absolute path of at most %d characters "
+				"(the control socket lives there)",
+				MAX_RUN_DIR);
 		return;
 	}
 	if (!c->node || asprintf(&b->run_dir, "/run/buoy/bird-%s", c->node) < 0) {
@@ -399,8 +411,10 @@ static void build_paths(const struct raw_bgp *r, struct cfg_diag *d, const struc
 		return;
 	}
 	if (strchr(c->node, '/') || strlen(b->run_dir) > MAX_RUN_DIR)
-		cfg_err(d, "bgp", NULL, "the default run_dir %s is no directory name of at most %d "
-			"characters: set run_dir", b->run_dir, MAX_RUN_DIR);
+		cfg_err(d, "bgp", NULL,
+			"the default run_dir %s is no directory name of at most %d "
+			"characters: set run_dir",
+			b->run_dir, MAX_RUN_DIR);
 }
 
 void cfg_build_bgp(const struct raw_config *raw, struct cfg_diag *d, struct config *c)
@@ -416,8 +430,8 @@ void cfg_build_bgp(const struct raw_config *raw, struct cfg_diag *d, struct conf
 		cfg_err(d, "bgp", NULL, "missing required key \"asn\" (this node's AS number)");
 	cv_uint(d, "bgp", "asn", r->asn, 1, UINT32_MAX, 0, &u);
 	b->asn = (uint32_t)u;
-	if (r->router_id && (inet_pton(AF_INET, r->router_id, &b->router_id) != 1 ||
-			     !b->router_id.s_addr))
+	if (r->router_id &&
+	    (inet_pton(AF_INET, r->router_id, &b->router_id) != 1 || !b->router_id.s_addr))
 		cfg_err(d, "bgp", "router_id", "expected a non-zero IPv4 address, got \"%s\"",
 			r->router_id);
 	build_timers(r, d, b);

@@ -14,8 +14,7 @@
 
 static const char *family_name(int af) { return af == AF_INET6 ? "IPv6" : "IPv4"; }
 
-static void build_vips(const struct raw_vrrp *rv, const char *p, struct cfg_diag *d,
-		       struct cfg_vrrp *v)
+static void build_vips(const struct raw_vrrp *rv, const char *p, struct cfg_diag *d, struct cfg_vrrp *v)
 {
 	if (!rv->virtual_ips_count) {
 		cfg_err(d, p, "virtual_ips", "an instance needs at least one address");
@@ -37,9 +36,10 @@ static void build_vips(const struct raw_vrrp *rv, const char *p, struct cfg_diag
 		if (!v->family) {
 			v->family = vip->addr.family;
 		} else if (vip->addr.family != v->family) {
-			cfg_err(d, item, NULL, "%s is %s but the instance's first address is %s: one "
-				"instance carries one address family (use a second instance)", vip->text,
-				family_name(vip->addr.family), family_name(v->family));
+			cfg_err(d, item, NULL,
+				"%s is %s but the instance's first address is %s: one "
+				"instance carries one address family (use a second instance)",
+				vip->text, family_name(vip->addr.family), family_name(v->family));
 			continue;
 		}
 		bool dup = false;
@@ -53,8 +53,7 @@ static void build_vips(const struct raw_vrrp *rv, const char *p, struct cfg_diag
 	}
 }
 
-static void build_unicast(const struct raw_vrrp *rv, const char *p, struct cfg_diag *d,
-			  struct cfg_vrrp *v)
+static void build_unicast(const struct raw_vrrp *rv, const char *p, struct cfg_diag *d, struct cfg_vrrp *v)
 {
 	if (rv->unicast_source) {
 		if (parse_ip_addr(rv->unicast_source, &v->unicast_source) < 0)
@@ -63,8 +62,9 @@ static void build_unicast(const struct raw_vrrp *rv, const char *p, struct cfg_d
 			cfg_err(d, p, "unicast_source", "%s address for an %s instance",
 				family_name(v->unicast_source.family), family_name(v->family));
 	}
-	v->unicast_peers = cfg_list_new(d, p, "unicast_peers", rv->unicast_peers_count, MAX_PEERS,
-					"peers", sizeof(*v->unicast_peers), NULL);
+	v->unicast_peers = cfg_list_new(
+		d, p, "unicast_peers", rv->unicast_peers_count, MAX_PEERS, "peers",
+		sizeof(*v->unicast_peers), NULL);
 	if (!v->unicast_peers)
 		return;
 	for (size_t i = 0; i < rv->unicast_peers_count; i++) {
@@ -85,7 +85,8 @@ static void build_unicast(const struct raw_vrrp *rv, const char *p, struct cfg_d
 		for (size_t j = 0; j < v->n_unicast_peers && !dup; j++)
 			dup = ip_addr_equal(&v->unicast_peers[j], peer);
 		if (dup || ip_addr_equal(peer, &v->unicast_source)) {
-			cfg_err(d, item, NULL, dup ? "duplicate peer %s" : "peer %s is the unicast_source", s);
+			cfg_err(d, item, NULL,
+				dup ? "duplicate peer %s" : "peer %s is the unicast_source", s);
 			continue;
 		}
 		v->n_unicast_peers++;
@@ -93,16 +94,15 @@ static void build_unicast(const struct raw_vrrp *rv, const char *p, struct cfg_d
 }
 
 /* v3 carries the interval in centiseconds (12 bits); v2 in whole seconds (8 bits). */
-static void build_timing(const struct raw_vrrp *rv, const char *p, struct cfg_diag *d,
-			 struct cfg_vrrp *v)
+static void build_timing(const struct raw_vrrp *rv, const char *p, struct cfg_diag *d, struct cfg_vrrp *v)
 {
 	bool ok;
 	if (v->version == 2) {
 		ok = cv_duration(d, p, "advert_interval", rv->advert_interval, 1000, 255000, 1000,
 				 &v->advert_interval_ms);
 		if (ok && v->advert_interval_ms % 1000)
-			cfg_err(d, p, "advert_interval", "VRRPv2 needs whole seconds (1s..255s), got %s",
-				rv->advert_interval);
+			cfg_err(d, p, "advert_interval",
+				"VRRPv2 needs whole seconds (1s..255s), got %s", rv->advert_interval);
 	} else {
 		ok = cv_duration(d, p, "advert_interval", rv->advert_interval, 10, 40950, 200,
 				 &v->advert_interval_ms);
@@ -120,18 +120,17 @@ static void build_timing(const struct raw_vrrp *rv, const char *p, struct cfg_di
 	v->garp.repeat = (uint32_t)u;
 	cv_duration(d, gp, "interval", g ? g->interval : NULL, 1, 10000, 10, &v->garp.interval_ms);
 	cv_duration(d, gp, "delay", g ? g->delay : NULL, 0, 3600000, 5000, &v->garp.delay_ms);
-	cv_duration(d, gp, "refresh", g ? g->refresh : NULL, 0, 86400000, 60000,
-		    &v->garp.refresh_ms);
+	cv_duration(d, gp, "refresh", g ? g->refresh : NULL, 0, 86400000, 60000, &v->garp.refresh_ms);
 }
 
-static void build_auth(const struct raw_vrrp *rv, const char *p, struct cfg_diag *d,
-		       struct cfg_vrrp *v)
+static void build_auth(const struct raw_vrrp *rv, const char *p, struct cfg_diag *d, struct cfg_vrrp *v)
 {
 	const char *s = rv->auth_pass;
 	if (!s || !*s)
 		return;
 	if (v->version == 3)
-		cfg_err(d, p, "auth_pass", "authentication exists only in VRRPv2 (RFC 5798 removed "
+		cfg_err(d, p, "auth_pass",
+			"authentication exists only in VRRPv2 (RFC 5798 removed "
 			"it): remove auth_pass or set version: 2");
 	else if (strlen(s) > 8)
 		cfg_err(d, p, "auth_pass", "at most 8 characters (VRRPv2 simple password), got %zu",
@@ -140,8 +139,7 @@ static void build_auth(const struct raw_vrrp *rv, const char *p, struct cfg_diag
 		memcpy(v->auth_pass, s, strlen(s) + 1);
 }
 
-static bool cv_ifname(struct cfg_diag *d, const char *p, const char *key, const char *s,
-		      char **out)
+static bool cv_ifname(struct cfg_diag *d, const char *p, const char *key, const char *s, char **out)
 {
 	if (!cv_str(d, p, key, s, true, NULL, out))
 		return false;
@@ -152,8 +150,8 @@ static bool cv_ifname(struct cfg_diag *d, const char *p, const char *key, const 
 	return true;
 }
 
-static void build_track_scripts(const struct raw_track *t, const char *p, struct cfg_diag *d,
-				struct cfg_vrrp *v)
+static void build_track_scripts(
+	const struct raw_track *t, const char *p, struct cfg_diag *d, struct cfg_vrrp *v)
 {
 	if (!t->scripts_count)
 		return;
@@ -189,8 +187,8 @@ static void build_track_scripts(const struct raw_track *t, const char *p, struct
 	}
 }
 
-static void build_track_ifaces(const struct raw_track *t, const char *p, struct cfg_diag *d,
-			       struct cfg_vrrp *v)
+static void build_track_ifaces(
+	const struct raw_track *t, const char *p, struct cfg_diag *d, struct cfg_vrrp *v)
 {
 	if (!t->interfaces_count)
 		return;
@@ -217,8 +215,9 @@ static void build_track_ifaces(const struct raw_track *t, const char *p, struct 
 	}
 }
 
-static void build_track_backends(const struct raw_track *t, const char *p, struct cfg_diag *d,
-				 const struct config *c, struct cfg_vrrp *v)
+static void build_track_backends(
+	const struct raw_track *t, const char *p, struct cfg_diag *d, const struct config *c,
+	struct cfg_vrrp *v)
 {
 	if (!t->backends_count)
 		return;
@@ -259,7 +258,8 @@ static void build_instance(const struct raw_vrrp *rv, size_t idx, const struct c
 	v->version = rv->version && !strcmp(rv->version, "2") ? 2 : 3;
 	build_vips(rv, p, d, v);
 	if (v->version == 2 && v->family == AF_INET6)
-		cfg_err(d, p, "version", "VRRPv2 (RFC 3768) is IPv4 only: no peer can take IPv6 "
+		cfg_err(d, p, "version",
+			"VRRPv2 (RFC 3768) is IPv4 only: no peer can take IPv6 "
 			"addresses in v2 adverts; use version 3");
 	build_unicast(rv, p, d, v);
 	build_timing(rv, p, d, v);
@@ -290,12 +290,15 @@ static void check_clashes(struct cfg_diag *d, const struct config *c)
 		snprintf(p, sizeof(p), "vrrp[%zu]", i);
 		for (size_t j = 0; j < i; j++) {
 			const struct cfg_vrrp *b = &c->vrrp[j];
-			if (a->router_id && a->router_id == b->router_id && a->interface && b->interface &&
-			    !strcmp(a->interface, b->interface) && a->family == b->family) {
-				cfg_err(d, p, "router_id", "router_id %u on %s (%s) is already used by "
-					"vrrp[%zu]%s%s%s", a->router_id, a->interface,
-					family_name(a->family), j, b->name ? " \"" : "",
-					b->name ? b->name : "", b->name ? "\"" : "");
+			if (a->router_id && a->router_id == b->router_id && a->interface &&
+			    b->interface && !strcmp(a->interface, b->interface) &&
+			    a->family == b->family) {
+				cfg_err(d, p, "router_id",
+					"router_id %u on %s (%s) is already used by "
+					"vrrp[%zu]%s%s%s",
+					a->router_id, a->interface, family_name(a->family), j,
+					b->name ? " \"" : "", b->name ? b->name : "",
+					b->name ? "\"" : "");
 				break;
 			}
 		}
@@ -304,7 +307,8 @@ static void check_clashes(struct cfg_diag *d, const struct config *c)
 				for (size_t m = 0; m < c->vrrp[j].n_vips; m++) {
 					if (ip_addr_equal(&a->vips[k].addr, &c->vrrp[j].vips[m].addr)) {
 						char item[128];
-						snprintf(item, sizeof(item), "%s.virtual_ips[%zu]", p, k);
+						snprintf(item, sizeof(item), "%s.virtual_ips[%zu]",
+							 p, k);
 						cfg_err(d, item, NULL, "%s is also in vrrp[%zu]",
 							a->vips[k].text, j);
 					}

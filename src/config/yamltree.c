@@ -72,11 +72,9 @@ struct walk {
 	size_t visited;
 };
 
-static size_t check_value(struct walk *w, yaml_node_t *n, const cyaml_schema_value_t *s,
-			  const char *path);
+static size_t check_value(struct walk *w, yaml_node_t *n, const cyaml_schema_value_t *s, const char *path);
 
-static size_t check_mapping(struct walk *w, yaml_node_t *n, const cyaml_schema_value_t *s,
-			    const char *path)
+static size_t check_mapping(struct walk *w, yaml_node_t *n, const cyaml_schema_value_t *s, const char *path)
 {
 	yaml_document_t *doc = w->doc;
 	struct cfg_diag *d = w->d;
@@ -84,7 +82,7 @@ static size_t check_mapping(struct walk *w, yaml_node_t *n, const cyaml_schema_v
 	if (n->data.mapping.pairs.top - n->data.mapping.pairs.start > 1000) {
 		struct cfg_pos mp = node_pos(n);
 		cfg_diag_add(d, mp.line, mp.col, "%s: too many keys", *path ? path : "document");
-		return 1;       /* the duplicate-key scan below is quadratic */
+		return 1; /* the duplicate-key scan below is quadratic */
 	}
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *key = yaml_document_get_node(doc, p->key);
@@ -123,14 +121,13 @@ static size_t check_mapping(struct walk *w, yaml_node_t *n, const cyaml_schema_v
 	return errs;
 }
 
-static size_t check_value(struct walk *w, yaml_node_t *n, const cyaml_schema_value_t *s,
-			  const char *path)
+static size_t check_value(struct walk *w, yaml_node_t *n, const cyaml_schema_value_t *s, const char *path)
 {
 	struct cfg_diag *d = w->d;
 	struct cfg_pos p = node_pos(n);
 	if (++w->visited == WALK_BUDGET) {
-		cfg_diag_add(d, p.line, p.col, "document too large (aliases expand to over %d nodes)",
-			     WALK_BUDGET);
+		cfg_diag_add(d, p.line, p.col,
+			     "document too large (aliases expand to over %d nodes)", WALK_BUDGET);
 		return 1;
 	}
 	if (w->visited > WALK_BUDGET)
@@ -138,10 +135,19 @@ static size_t check_value(struct walk *w, yaml_node_t *n, const cyaml_schema_val
 	const char *want;
 	yaml_node_type_t type;
 	switch (s->type) {
-	case CYAML_IGNORE: return 0;   /* polymorphic values: checked by their own extractor */
-	case CYAML_MAPPING: want = "a mapping"; type = YAML_MAPPING_NODE; break;
-	case CYAML_SEQUENCE: want = "a list"; type = YAML_SEQUENCE_NODE; break;
-	default: want = "a single value"; type = YAML_SCALAR_NODE; break;
+	case CYAML_IGNORE: return 0; /* polymorphic values: checked by their own extractor */
+	case CYAML_MAPPING:
+		want = "a mapping";
+		type = YAML_MAPPING_NODE;
+		break;
+	case CYAML_SEQUENCE:
+		want = "a list";
+		type = YAML_SEQUENCE_NODE;
+		break;
+	default:
+		want = "a single value";
+		type = YAML_SCALAR_NODE;
+		break;
 	}
 	if (n->type != type) {
 		/* "vrrp:" with everything commented out is an empty section, not a mistake.
@@ -149,9 +155,10 @@ static size_t check_value(struct walk *w, yaml_node_t *n, const cyaml_schema_val
 		bool empty = ydoc_is_null(n) && n->data.scalar.length == 0;
 		if ((s->flags & CYAML_FLAG_POINTER_NULL) == CYAML_FLAG_POINTER_NULL && empty)
 			return 0;
-		cfg_diag_add(d, p.line, p.col, "%s: expected %s, got %s%s", *path ? path : "document",
-			     want, ydoc_kind(n), ydoc_is_null(n) && !empty
-			     ? " (leave the value empty or remove the key)" : "");
+		cfg_diag_add(
+			d, p.line, p.col, "%s: expected %s, got %s%s", *path ? path : "document",
+			want, ydoc_kind(n),
+			ydoc_is_null(n) && !empty ? " (leave the value empty or remove the key)" : "");
 		return 1;
 	}
 	if (type == YAML_MAPPING_NODE)
@@ -159,11 +166,12 @@ static size_t check_value(struct walk *w, yaml_node_t *n, const cyaml_schema_val
 	size_t errs = 0;
 	if (type == YAML_SEQUENCE_NODE) {
 		size_t i = 0;
-		for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-		     it++, i++) {
+		for (yaml_node_item_t *it = n->data.sequence.items.start;
+		     it < n->data.sequence.items.top; it++, i++) {
 			char sub[256];
 			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-			errs += check_value(w, yaml_document_get_node(w->doc, *it), s->sequence.entry, sub);
+			errs += check_value(
+				w, yaml_document_get_node(w->doc, *it), s->sequence.entry, sub);
 		}
 	}
 	return errs;
@@ -194,7 +202,8 @@ yaml_node_t *ydoc_find(yaml_document_t *doc, const char *path, bool exact)
 				break;
 			p = end + 1;
 			if (n->type == YAML_SEQUENCE_NODE &&
-			    idx < (unsigned long)(n->data.sequence.items.top - n->data.sequence.items.start))
+			    idx < (unsigned long)(n->data.sequence.items.top -
+						  n->data.sequence.items.start))
 				next = yaml_document_get_node(doc, n->data.sequence.items.start[idx]);
 		} else {
 			size_t len = strcspn(p, ".[");
@@ -247,7 +256,7 @@ static size_t expanded(yaml_document_t *doc, int id, size_t *memo, unsigned dept
 		}
 	}
 	if (total > limit)
-		total = limit + 1;      /* saturate: the caller only asks "more than limit?" */
+		total = limit + 1; /* saturate: the caller only asks "more than limit?" */
 	memo[id - 1] = total;
 	return total;
 }
@@ -277,7 +286,8 @@ bool ydoc_flow_depth_ok(const char *s, size_t len, unsigned max_depth, struct cf
 		if (c == '\n') {
 			line++;
 			col = 0;
-		} else if (c == '#' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t' || s[i - 1] == '\n')) {
+		} else if (c == '#' &&
+			   (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t' || s[i - 1] == '\n')) {
 			while (i + 1 < len && s[i + 1] != '\n')
 				i++;
 		} else if (c == '"' || c == '\'') {

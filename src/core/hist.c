@@ -2,8 +2,8 @@
 
 /* 1 ms .. 10 s: a health check that takes longer than its timeout is cut off anyway. */
 const uint64_t duration_hist_bounds_us[DURATION_HIST_BOUNDS] = {
-	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
-	1000000, 2500000, 5000000, 10000000,
+	1000,   2500,   5000,    10000,   25000,   50000,    100000,
+	250000, 500000, 1000000, 2500000, 5000000, 10000000,
 };
 
 void duration_hist_observe(struct duration_hist *h, uint64_t us)

@@ -6,10 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-size_t ip_addr_len(int family)
-{
-	return family == AF_INET6 ? 16 : family == AF_INET ? 4 : 0;
-}
+size_t ip_addr_len(int family) { return family == AF_INET6 ? 16 : family == AF_INET ? 4 : 0; }
 
 /* "/N": 1 to 3 digits, at most max. */
 static int parse_prefix(const char *p, unsigned max, uint8_t *out)
@@ -100,8 +97,7 @@ int ip_addr_from_sockaddr(const struct sockaddr *sa, struct ip_addr *out)
 	return 0;
 }
 
-socklen_t ip_addr_to_sockaddr(const struct ip_addr *a, uint16_t port,
-			      struct sockaddr_storage *out)
+socklen_t ip_addr_to_sockaddr(const struct ip_addr *a, uint16_t port, struct sockaddr_storage *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (a->family == AF_INET) {

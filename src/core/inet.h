@@ -13,12 +13,12 @@
 #include <stdint.h>
 
 struct ip_addr {
-	uint8_t family;                    /* AF_INET or AF_INET6; 0 = none (unknown, unset) */
-	uint8_t prefix;                    /* 0..32 or 0..128 */
+	uint8_t family; /* AF_INET or AF_INET6; 0 = none (unknown, unset) */
+	uint8_t prefix; /* 0..32 or 0..128 */
 	union {
 		struct in_addr v4;
 		struct in6_addr v6;
-		uint8_t b[16];             /* the first ip_addr_len(family) bytes */
+		uint8_t b[16]; /* the first ip_addr_len(family) bytes */
 	};
 };
 
@@ -33,8 +33,8 @@ size_t ip_addr_len(int family);
 int ip_addr_parse(const char *s, struct ip_addr *out);
 
 enum ip_fmt {
-	IP_FMT_ADDR,                       /* "198.18.0.100" (family 0: "-") */
-	IP_FMT_PREFIX,                     /* "198.18.0.100/24" */
+	IP_FMT_ADDR,   /* "198.18.0.100" (family 0: "-") */
+	IP_FMT_PREFIX, /* "198.18.0.100/24" */
 };
 /* Into buf (IP_ADDR_STRLEN is enough); an unknown family reads "-". Returns buf. */
 const char *ip_addr_format(const struct ip_addr *a, enum ip_fmt fmt, char *buf, size_t len);
@@ -52,8 +52,7 @@ int ip_addr_from_sockaddr(const struct sockaddr *sa, struct ip_addr *out);
 
 /* The reverse, with a port (host order): fills *out (zeroed first) and returns the length to
  * pass with it, 0 for family 0. */
-socklen_t ip_addr_to_sockaddr(const struct ip_addr *a, uint16_t port,
-			      struct sockaddr_storage *out);
+socklen_t ip_addr_to_sockaddr(const struct ip_addr *a, uint16_t port, struct sockaddr_storage *out);
 
 /* ---- the Internet checksum (RFC 1071) ---- */
 

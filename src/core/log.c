@@ -31,9 +31,10 @@ void log_emit(enum log_level lvl, const char *msg, const char *fmt, ...)
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	int n = snprintf(line, sizeof(line), "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=\"%s\"",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, ts.tv_nsec / 1000000, names[lvl], msg);
+	int n = snprintf(
+		line, sizeof(line), "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=\"%s\"",
+		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		ts.tv_nsec / 1000000, names[lvl], msg);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = (int)sizeof(line) - 2;
 	if (fmt && *fmt) {
@@ -43,7 +44,9 @@ void log_emit(enum log_level lvl, const char *msg, const char *fmt, ...)
 		int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 		va_end(ap);
 		if (m > 0)
-			n += m < (int)(sizeof(line) - (size_t)n - 1) ? m : (int)(sizeof(line) - (size_t)n - 2);
+			n += m < (int)(sizeof(line) - (size_t)n - 1)
+				     ? m
+				     : (int)(sizeof(line) - (size_t)n - 2);
 	}
 	line[n++] = '\n';
 	/* one write() per line so lines from worker threads never interleave */

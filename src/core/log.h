@@ -13,9 +13,13 @@ int log_level_parse(const char *s, enum log_level *out);
 void log_emit(enum log_level lvl, const char *msg, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-#define log_debug(msg, ...) do { if (log_get_level() <= LOG_LVL_DEBUG) log_emit(LOG_LVL_DEBUG, msg, __VA_ARGS__); } while (0)
-#define log_info(msg, ...)  log_emit(LOG_LVL_INFO, msg, __VA_ARGS__)
-#define log_warn(msg, ...)  log_emit(LOG_LVL_WARN, msg, __VA_ARGS__)
+#define log_debug(msg, ...) \
+	do { \
+		if (log_get_level() <= LOG_LVL_DEBUG) \
+			log_emit(LOG_LVL_DEBUG, msg, __VA_ARGS__); \
+	} while (0)
+#define log_info(msg, ...) log_emit(LOG_LVL_INFO, msg, __VA_ARGS__)
+#define log_warn(msg, ...) log_emit(LOG_LVL_WARN, msg, __VA_ARGS__)
 #define log_error(msg, ...) log_emit(LOG_LVL_ERROR, msg, __VA_ARGS__)
 
 #endif

@@ -17,10 +17,10 @@ struct io {
 };
 
 struct timer {
-	uint64_t when_ms;                  /* absolute, CLOCK_MONOTONIC ms */
+	uint64_t when_ms; /* absolute, CLOCK_MONOTONIC ms */
 	void (*cb)(struct loop *l, struct timer *t);
 	void *arg;
-	size_t heap_idx;                   /* 0 = not armed; heap is 1-based */
+	size_t heap_idx; /* 0 = not armed; heap is 1-based */
 };
 
 struct loop *loop_new(void);
@@ -55,7 +55,7 @@ struct loop_deferred {
 void loop_defer(struct loop *l, struct loop_deferred *d,
 		void (*fn)(struct loop *l, struct loop_deferred *d));
 /* The object a node (or an io, a timer) is embedded in. */
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* Runs until loop_stop(); returns 0, or -1 on an epoll error. Deferred frees are drained at the
  * end of every iteration, so none is left when it returns. */

@@ -15,10 +15,7 @@
 
 #define KEPT_CAPS ((1ULL << CAP_NET_ADMIN) | (1ULL << CAP_NET_RAW) | (1ULL << CAP_NET_BIND_SERVICE))
 
-uint64_t privdrop_kept_caps(void)
-{
-	return KEPT_CAPS;
-}
+uint64_t privdrop_kept_caps(void) { return KEPT_CAPS; }
 
 /* The highest capability this kernel knows; the bounding set must be cut up to it. */
 static int cap_last(void)
@@ -39,7 +36,8 @@ static int set_caps(uint64_t eff, uint64_t prm, uint64_t inh)
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct d[2] = {
 		{ .effective = (uint32_t)eff, .permitted = (uint32_t)prm, .inheritable = (uint32_t)inh },
-		{ .effective = (uint32_t)(eff >> 32), .permitted = (uint32_t)(prm >> 32),
+		{ .effective = (uint32_t)(eff >> 32),
+		  .permitted = (uint32_t)(prm >> 32),
 		  .inheritable = (uint32_t)(inh >> 32) },
 	};
 	return (int)syscall(SYS_capset, &h, d);
@@ -67,7 +65,8 @@ static int cut_bounding_set(void)
 {
 	int last = cap_last();
 	for (int c = 0; c <= last; c++)
-		if (!(KEPT_CAPS & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+		if (!(KEPT_CAPS & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
+		    errno != EINVAL)
 			return -1;
 	return 0;
 }

@@ -13,7 +13,6 @@
 #define BUOY_PRIVDROP_H
 #include <stdint.h>
 
-
 /* The capability mask kept (bit n = capability n), for logs and tests. */
 uint64_t privdrop_kept_caps(void);
 
@@ -21,6 +20,5 @@ uint64_t privdrop_kept_caps(void);
  * root: 0. Unknown user, not root and not that user, or any step failing: -1 (logged); the
  * caller must not go on running with more privilege than configured. Main thread, once. */
 int privdrop_apply(const char *user);
-
 
 #endif

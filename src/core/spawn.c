@@ -56,8 +56,9 @@ static int first_word(const char *cmd, char *out, size_t len)
 	if (*cmd == '\'' || *cmd == '"')
 		quote = *cmd++;
 	size_t n = 0;
-	while (cmd[n] && (quote ? cmd[n] != quote : (cmd[n] != ' ' && cmd[n] != '\t' &&
-						       cmd[n] != ';' && cmd[n] != '\n')))
+	while (cmd[n] &&
+	       (quote ? cmd[n] != quote
+		      : (cmd[n] != ' ' && cmd[n] != '\t' && cmd[n] != ';' && cmd[n] != '\n')))
 		n++;
 	if (n == 0 || n >= len)
 		return -EINVAL;
@@ -285,15 +286,14 @@ int child_spawn(struct loop *l, struct child *c, char *const argv[], const struc
 	return spawn(l, c, argv, u, timeout_ms, cb, arg, false);
 }
 
-int child_spawn_supervised(struct loop *l, struct child *c, char *const argv[], child_done_cb cb,
-			   void *arg)
+int child_spawn_supervised(struct loop *l, struct child *c, char *const argv[], child_done_cb cb, void *arg)
 {
 	return spawn(l, c, argv, NULL, 0, cb, arg, true);
 }
 
-int child_spawn_shell(struct loop *l, struct child *c, const char *cmd, char *const args[],
-		      size_t n_args, const struct spawn_user *u, uint64_t timeout_ms,
-		      child_done_cb cb, void *arg)
+int child_spawn_shell(
+	struct loop *l, struct child *c, const char *cmd, char *const args[], size_t n_args,
+	const struct spawn_user *u, uint64_t timeout_ms, child_done_cb cb, void *arg)
 {
 	char **argv = calloc(n_args + 5, sizeof(*argv));
 	char *script = NULL;

@@ -12,10 +12,10 @@
 
 #include "core/loop.h"
 
-#define SPAWN_KILL_GRACE_MS 1000       /* SIGTERM -> SIGKILL */
+#define SPAWN_KILL_GRACE_MS 1000 /* SIGTERM -> SIGKILL */
 
 struct spawn_user {
-	bool set;                          /* false: keep the current credentials */
+	bool set; /* false: keep the current credentials */
 	uid_t uid;
 	gid_t gid;
 	char name[64];
@@ -45,9 +45,9 @@ struct child;
 typedef void (*child_done_cb)(struct child *c, enum spawn_result r, int status, void *arg);
 
 struct child {
-	pid_t pid;                         /* 0 = not running */
-	struct io io;                      /* the pidfd */
-	struct timer timeout;              /* SIGTERM at timeout, then SIGKILL */
+	pid_t pid;            /* 0 = not running */
+	struct io io;         /* the pidfd */
+	struct timer timeout; /* SIGTERM at timeout, then SIGKILL */
 	bool timed_out;
 	bool kill_sent;
 	struct loop *loop;
@@ -63,13 +63,13 @@ int child_spawn(struct loop *l, struct child *c, char *const argv[], const struc
 		uint64_t timeout_ms, child_done_cb cb, void *arg);
 /* A long-running engine (BIRD): as buoy's own user with buoy's capabilities, killed by the
  * kernel (SIGKILL) when buoy dies, however it dies. No timeout. 0 or -errno. */
-int child_spawn_supervised(struct loop *l, struct child *c, char *const argv[], child_done_cb cb,
-			   void *arg);
+int child_spawn_supervised(
+	struct loop *l, struct child *c, char *const argv[], child_done_cb cb, void *arg);
 /* Convenience: /bin/sh -c CMD. With n_args > 0 the args are appended as positional parameters
  * ($1..), never parsed by the shell: sh -c 'CMD "$@"' sh args... */
-int child_spawn_shell(struct loop *l, struct child *c, const char *cmd, char *const args[],
-		      size_t n_args, const struct spawn_user *u, uint64_t timeout_ms,
-		      child_done_cb cb, void *arg);
+int child_spawn_shell(
+	struct loop *l, struct child *c, const char *cmd, char *const args[], size_t n_args,
+	const struct spawn_user *u, uint64_t timeout_ms, child_done_cb cb, void *arg);
 static inline bool child_running(const struct child *c) { return c->pid > 0; }
 /* Shutdown: SIGKILL the group and reap now (blocks only on an already-killed child). No cb. */
 void child_abort(struct child *c);

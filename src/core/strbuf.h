@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 struct strbuf {
-	char *p;          /* NUL-terminated when len > 0 */
+	char *p; /* NUL-terminated when len > 0 */
 	size_t len, cap;
 	bool oom;
 };

@@ -72,8 +72,10 @@ int ctl_request(const char *path, const char *line, int timeout_ms, struct strbu
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		sb_printf(body, "cannot connect to control socket %s: %s (is buoy running? "
-			  "use -c FILE or --socket PATH)\n", path, strerror(errno));
+		sb_printf(body,
+			  "cannot connect to control socket %s: %s (is buoy running? "
+			  "use -c FILE or --socket PATH)\n",
+			  path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -81,8 +83,8 @@ int ctl_request(const char *path, const char *line, int timeout_ms, struct strbu
 	struct strbuf resp = { 0 };
 	size_t len = strlen(line);
 	int rc = -1;
-	if (send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len || send(fd, "\n", 1, MSG_NOSIGNAL) != 1 ||
-	    read_all(fd, timeout_ms, &resp) < 0) {
+	if (send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1 || read_all(fd, timeout_ms, &resp) < 0) {
 		sb_printf(body, "control socket %s: %s\n", path, strerror(errno));
 		goto out;
 	}
@@ -101,9 +103,9 @@ out:
 }
 
 struct cli_opts {
-	const char *config;          /* -c; NULL = default */
-	const char *socket;          /* --socket */
-	const char *image;           /* --image */
+	const char *config; /* -c; NULL = default */
+	const char *socket; /* --socket */
+	const char *image;  /* --image */
 	bool json;
 };
 
@@ -117,17 +119,20 @@ static void cli_usage(FILE *f)
 		"       buoy manifest static-pod [-c FILE] [--image IMAGE]\n"
 		"       buoy manifest systemd [-c FILE]\n"
 		"SERVER is the server's address as in the config (198.18.0.21:6443), or its host alone\n"
-		"when that is unique. The socket is control.socket from the config (default "
-		CTL_DEFAULT_SOCKET ").\n");
+		"when that is unique. The socket is control.socket from the config (default " CTL_DEFAULT_SOCKET
+		").\n");
 }
 
 /* Options anywhere on the line; the words left over stay in argv[optind..]. */
 static int parse_opts(int argc, char **argv, struct cli_opts *o)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },         { "image", required_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },         { 0 },
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	optind = 2;
 	int c;
@@ -240,8 +245,10 @@ static int cli_manifest(const struct cli_opts *o, int nargs, char **args)
 		char image[96];
 		snprintf(image, sizeof(image), "buoy:%s", buoy_version);
 		struct pod_options po = {
-			.config_path = file, .image = o->image ? o->image : image,
-			.socket_dir = sock ? sock : "/run/buoy", .with_scripts = config_runs_scripts(c),
+			.config_path = file,
+			.image = o->image ? o->image : image,
+			.socket_dir = sock ? sock : "/run/buoy",
+			.with_scripts = config_runs_scripts(c),
 		};
 		char host[INET6_ADDRSTRLEN] = "";
 		if (c->metrics_enabled)

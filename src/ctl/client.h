@@ -6,7 +6,7 @@
 #include "config/config.h"
 #include "core/strbuf.h"
 
-#define CTL_DEFAULT_SOCKET BUOY_DEFAULT_CONTROL_SOCKET   /* no config file to read it from */
+#define CTL_DEFAULT_SOCKET BUOY_DEFAULT_CONTROL_SOCKET /* no config file to read it from */
 
 /* true for the commands ctl_cli() runs. */
 bool ctl_cli_command(const char *cmd);
@@ -20,12 +20,12 @@ int ctl_request(const char *path, const char *line, int timeout_ms, struct strbu
 
 /* `buoy manifest`: static Pod YAML for /etc/kubernetes/manifests, and the systemd unit. */
 struct pod_options {
-	const char *config_path;     /* absolute, on the host */
+	const char *config_path; /* absolute, on the host */
 	const char *image;
-	const char *socket_dir;      /* the control socket's directory, shared with the host */
-	bool with_scripts;           /* adds SETUID/SETGID: track scripts/notify run as script_user */
-	const char *probe_host;      /* metrics address for the liveness probe; NULL = any */
-	unsigned probe_port;         /* 0 = no liveness probe (metrics off) */
+	const char *socket_dir; /* the control socket's directory, shared with the host */
+	bool with_scripts;      /* adds SETUID/SETGID: track scripts/notify run as script_user */
+	const char *probe_host; /* metrics address for the liveness probe; NULL = any */
+	unsigned probe_port;    /* 0 = no liveness probe (metrics off) */
 };
 void manifest_static_pod(struct strbuf *out, const struct pod_options *o);
 /* The unit of packaging/buoy.service; config_path / bin_path replace /etc/buoy/buoy.yaml and

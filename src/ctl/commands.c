@@ -23,7 +23,8 @@ static const char ctl_help[] =
 static size_t split_words(char *line, char **argv, size_t max)
 {
 	size_t n = 0;
-	for (char *save = NULL, *w = strtok_r(line, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
+	for (char *save = NULL, *w = strtok_r(line, " \t\r\n", &save); w;
+	     w = strtok_r(NULL, " \t\r\n", &save)) {
 		if (n == max)
 			return max + 1;
 		argv[n++] = w;
@@ -91,8 +92,8 @@ static struct server *find_server(struct backend *b, const char *arg, struct str
 	return NULL;
 }
 
-static int cmd_drain(const struct ctl_sources *src, char **argv, size_t argc, bool drain,
-		     struct strbuf *out)
+static int cmd_drain(
+	const struct ctl_sources *src, char **argv, size_t argc, bool drain, struct strbuf *out)
 {
 	if (argc != 3) {
 		sb_printf(out, "usage: %s BACKEND SERVER\n", argv[0]);
@@ -111,8 +112,8 @@ static int cmd_drain(const struct ctl_sources *src, char **argv, size_t argc, bo
 	return 0;
 }
 
-static int cmd_status(const struct ctl_sources *src, char **argv, size_t argc, uint64_t now_ms,
-		      struct strbuf *out)
+static int cmd_status(
+	const struct ctl_sources *src, char **argv, size_t argc, uint64_t now_ms, struct strbuf *out)
 {
 	bool text = argc == 2 && strcmp(argv[1], "text") == 0;
 	if (argc > 2 || (argc == 2 && !text && strcmp(argv[1], "json") != 0)) {

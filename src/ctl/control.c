@@ -25,14 +25,11 @@ struct ctl_server {
 	struct loop *loop;
 	char *path;
 	dev_t dev;
-	ino_t ino;                 /* of our socket file: never unlink someone else's */
-	bool made_dir;             /* we created the socket's directory (chowned with it) */
+	ino_t ino;     /* of our socket file: never unlink someone else's */
+	bool made_dir; /* we created the socket's directory (chowned with it) */
 };
 
-static bool line_complete(const char *buf, size_t len)
-{
-	return memchr(buf, '\n', len) != NULL;
-}
+static bool line_complete(const char *buf, size_t len) { return memchr(buf, '\n', len) != NULL; }
 
 static void ctl_handle(void *arg, enum oneshot_event ev, const char *req, size_t len, struct strbuf *out)
 {
@@ -68,7 +65,7 @@ static int make_parent_dirs(const char *path)
 	if (!slash || slash == dir)
 		return 0;
 	*slash = '\0';
-	for (char *p = dir + 1; ; p++) {
+	for (char *p = dir + 1;; p++) {
 		if (*p == '/' || *p == '\0') {
 			char c = *p;
 			*p = '\0';
@@ -148,16 +145,23 @@ struct ctl_server *ctl_server_start(struct loop *l, const struct ctl_sources *sr
 	bool made_dir = false;
 	int fd = s && copy ? listen_unix(path, &st, &made_dir) : -1;
 	if (fd < 0) {
-		log_error("control socket failed", "path=%s reason=\"%s\"", path, strerror(errno ? errno : ENOMEM));
+		log_error("control socket failed", "path=%s reason=\"%s\"", path,
+			  strerror(errno ? errno : ENOMEM));
 		free(copy);
 		free(s);
 		return NULL;
 	}
-	*s = (struct ctl_server){ .src = src, .loop = l, .path = copy, .dev = st.st_dev,
-				  .ino = st.st_ino, .made_dir = made_dir };
+	*s = (struct ctl_server){
+		.src = src, .loop = l, .path = copy, .dev = st.st_dev, .ino = st.st_ino, .made_dir = made_dir
+	};
 	struct oneshot_cfg cfg = {
-		.what = "control", .max_request = CTL_MAX_REQUEST, .timeout_ms = CTL_TIMEOUT_MS,
-		.max_conns = CTL_MAX_CONNS, .complete = line_complete, .handle = ctl_handle, .arg = s,
+		.what = "control",
+		.max_request = CTL_MAX_REQUEST,
+		.timeout_ms = CTL_TIMEOUT_MS,
+		.max_conns = CTL_MAX_CONNS,
+		.complete = line_complete,
+		.handle = ctl_handle,
+		.arg = s,
 	};
 	s->os = oneshot_start(l, fd, &cfg);
 	if (!s->os) {

@@ -20,12 +20,12 @@ struct intercept;
 struct ctl_sources {
 	const struct config *cfg;
 	struct pool *pool;
-	struct proxy *proxy;          /* listener counters; NULL = none */
-	struct vrrp_set *vrrp;        /* NULL = no VRRP */
-	struct bgp *bgp;              /* NULL = no bgp: */
-	struct intercept *intercept;  /* NULL = no interception ever configured */
-	uint64_t started_ms;          /* monotonic (loop clock) */
-	int64_t started_unix;         /* wall clock, for buoy_start_time_seconds */
+	struct proxy *proxy;         /* listener counters; NULL = none */
+	struct vrrp_set *vrrp;       /* NULL = no VRRP */
+	struct bgp *bgp;             /* NULL = no bgp: */
+	struct intercept *intercept; /* NULL = no interception ever configured */
+	uint64_t started_ms;         /* monotonic (loop clock) */
+	int64_t started_unix;        /* wall clock, for buoy_start_time_seconds */
 	/* `buoy reload`: apply the config file again. Returns 0 or -1; writes a summary or every
 	 * error (one per line) to out. NULL: reload is refused. */
 	int (*reload)(void *arg, struct strbuf *out);

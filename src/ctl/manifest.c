@@ -43,10 +43,7 @@ void manifest_systemd(struct strbuf *out, const char *config_path, const char *b
 }
 
 /* A YAML double-quoted scalar: JSON string syntax is valid YAML. */
-static void yq(struct strbuf *out, const char *s)
-{
-	sb_json_str(out, s);
-}
+static void yq(struct strbuf *out, const char *s) { sb_json_str(out, s); }
 
 void manifest_static_pod(struct strbuf *out, const struct pod_options *o)
 {
@@ -68,7 +65,8 @@ void manifest_static_pod(struct strbuf *out, const struct pod_options *o)
 		"    - name: buoy\n"
 		"      image: ");
 	yq(out, o->image);
-	sb_puts(out, "\n"
+	sb_puts(out,
+		"\n"
 		"      imagePullPolicy: IfNotPresent\n"
 		"      command: [\"buoy\", \"run\", \"-c\", \"/etc/buoy/buoy.yaml\"]\n"
 		"      securityContext:\n"
@@ -87,7 +85,8 @@ void manifest_static_pod(struct strbuf *out, const struct pod_options *o)
 			yq(out, o->probe_host);
 			sb_putc(out, '\n');
 		}
-		sb_printf(out, "          port: %u\n          path: /metrics\n"
+		sb_printf(out,
+			  "          port: %u\n          path: /metrics\n"
 			  "        periodSeconds: 10\n        timeoutSeconds: 5\n        failureThreshold: 3\n",
 			  o->probe_port);
 	}
@@ -99,18 +98,20 @@ void manifest_static_pod(struct strbuf *out, const struct pod_options *o)
 		"        - name: run\n"
 		"          mountPath: ");
 	yq(out, o->socket_dir);
-	sb_puts(out, "\n"
+	sb_puts(out,
+		"\n"
 		"  volumes:\n"
 		"    - name: config\n"
 		"      hostPath:\n"
 		"        path: ");
 	yq(out, o->config_path);
-	sb_puts(out, "\n"
+	sb_puts(out,
+		"\n"
 		"        type: File\n"
 		"    - name: run\n"
 		"      hostPath:\n"
 		"        path: ");
 	yq(out, o->socket_dir);
 	sb_puts(out, "\n"
-		"        type: DirectoryOrCreate\n");
+		     "        type: DirectoryOrCreate\n");
 }

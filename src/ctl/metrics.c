@@ -14,8 +14,7 @@ static void family(struct strbuf *b, const char *name, const char *type, const c
 	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void labels_put(struct strbuf *b, const char *const *labels, const char *extra_k,
-		       const char *extra_v)
+static void labels_put(struct strbuf *b, const char *const *labels, const char *extra_k, const char *extra_v)
 {
 	bool any = (labels && labels[0]) || extra_k;
 	if (!any)
@@ -44,8 +43,8 @@ static void sample(struct strbuf *b, const char *name, const char *const *labels
 }
 
 /* name_bucket{...,le="..."} cumulative counts, then _sum (seconds) and _count. */
-static void histogram(struct strbuf *b, const char *name, const char *const *labels,
-		      const struct duration_hist *h)
+static void histogram(
+	struct strbuf *b, const char *name, const char *const *labels, const struct duration_hist *h)
 {
 	for (size_t i = 0; i <= DURATION_HIST_BOUNDS; i++) {
 		char le[32];
@@ -80,14 +79,17 @@ static const struct {
 	const char *name, *type, *help;
 	server_get get;
 } server_families[] = {
-	{ "buoy_server_up", "gauge", "1 if health checks (active and passive) say the server is up.", sv_up },
+	{ "buoy_server_up", "gauge",
+	  "1 if health checks (active and passive) say the server is up.", sv_up },
 	{ "buoy_server_drained", "gauge", "1 if an operator drained the server.", sv_drained },
 	{ "buoy_server_eligible", "gauge", "1 if the server gets new connections now.", sv_eligible },
 	{ "buoy_server_active_connections", "gauge", "Connections to the server now.", sv_active },
 	{ "buoy_server_connections_total", "counter", "Connections established to the server.", sv_conns },
-	{ "buoy_server_connect_failures_total", "counter", "Failed connection attempts to the server.", sv_fails },
+	{ "buoy_server_connect_failures_total", "counter",
+	  "Failed connection attempts to the server.", sv_fails },
 	{ "buoy_server_health_checks_total", "counter", "Active health checks run.", sv_checks },
-	{ "buoy_server_health_checks_failed_total", "counter", "Active health checks that failed.", sv_checks_failed },
+	{ "buoy_server_health_checks_failed_total", "counter", "Active health checks that failed.",
+	  sv_checks_failed },
 };
 
 static void server_metrics(struct strbuf *b, const struct snapshot *s)
@@ -115,7 +117,8 @@ static void server_metrics(struct strbuf *b, const struct snapshot *s)
 			       LABELS("backend", bn, "server", sv->address, "direction", "from_server"),
 			       sv->bytes_from_server);
 		}
-	family(b, "buoy_health_check_duration_seconds", "histogram", "Duration of active health checks.");
+	family(b, "buoy_health_check_duration_seconds", "histogram",
+	       "Duration of active health checks.");
 	for (size_t i = 0; i < s->n_backends; i++)
 		for (size_t j = 0; j < s->backends[i].n_servers; j++) {
 			const struct snap_server *sv = &s->backends[i].servers[j];
@@ -136,9 +139,13 @@ static const struct {
 	backend_get get;
 } backend_families[] = {
 	{ "buoy_queue_length", "gauge", "Connections waiting for a server slot (max_conns).", be_queue },
-	{ "buoy_queue_timeouts_total", "counter", "Queued connections closed after queue_timeout.", be_qto },
-	{ "buoy_queue_full_total", "counter", "Connections closed unserved because the backend's queue was at max_queue.", be_qfull },
-	{ "buoy_backend_no_server_total", "counter", "Connections closed unserved because no server was available or every try failed (retries exhausted).", be_nosrv },
+	{ "buoy_queue_timeouts_total", "counter", "Queued connections closed after queue_timeout.",
+	  be_qto },
+	{ "buoy_queue_full_total", "counter",
+	  "Connections closed unserved because the backend's queue was at max_queue.", be_qfull },
+	{ "buoy_backend_no_server_total", "counter",
+	  "Connections closed unserved because no server was available or every try failed (retries exhausted).",
+	  be_nosrv },
 };
 
 static void backend_metrics(struct strbuf *b, const struct snapshot *s)
@@ -162,7 +169,8 @@ static const struct {
 } listener_families[] = {
 	{ "buoy_listener_connections_total", "Connections accepted by the listener.", li_acc },
 	{ "buoy_listener_rejected_total",
-	  "Connections accepted and closed unserved: no server available, every try failed, the queue was full or timed out.", li_rej },
+	  "Connections accepted and closed unserved: no server available, every try failed, the queue was full or timed out.",
+	  li_rej },
 	{ "buoy_listener_empty_total",
 	  "Connections the client closed before sending a byte (TCP probes): no server connection was opened.",
 	  li_empty },
@@ -186,34 +194,44 @@ static void bgp_metrics(struct strbuf *b, const struct snapshot *s)
 		return;
 	family(b, "buoy_bgp_bird_running", "gauge", "1 while buoy's BIRD child runs.");
 	sample(b, "buoy_bgp_bird_running", NULL, g->st.bird_running);
-	family(b, "buoy_bgp_bird_starts_total", "counter", "BIRD child starts (the first and every restart).");
+	family(b, "buoy_bgp_bird_starts_total", "counter",
+	       "BIRD child starts (the first and every restart).");
 	sample(b, "buoy_bgp_bird_starts_total", NULL, g->st.bird_starts_total);
 	family(b, "buoy_bgp_configure_failures_total", "counter", "configure commands BIRD refused.");
 	sample(b, "buoy_bgp_configure_failures_total", NULL, g->st.configure_failures_total);
-	family(b, "buoy_bgp_session_up", "gauge", "1 while the BGP session with the peer is Established.");
+	family(b, "buoy_bgp_session_up", "gauge",
+	       "1 while the BGP session with the peer is Established.");
 	for (size_t i = 0; i < g->st.n_peers; i++)
-		sample(b, "buoy_bgp_session_up", LABELS("peer", g->peers[i].name, "address", g->peers[i].address),
+		sample(b, "buoy_bgp_session_up",
+		       LABELS("peer", g->peers[i].name, "address", g->peers[i].address),
 		       g->peers[i].up);
-	family(b, "buoy_bgp_session_uptime_seconds", "gauge", "Seconds the session has been Established (0 when down).");
+	family(b, "buoy_bgp_session_uptime_seconds", "gauge",
+	       "Seconds the session has been Established (0 when down).");
 	for (size_t i = 0; i < g->st.n_peers; i++) {
 		const struct bgp_peer_status *p = &g->peers[i];
-		uint64_t up = p->up && p->since_unix >= 0 && g->now_unix >= p->since_unix ?
-			      (uint64_t)(g->now_unix - p->since_unix) : 0;
-		sample(b, "buoy_bgp_session_uptime_seconds", LABELS("peer", p->name, "address", p->address), up);
+		uint64_t up = p->up && p->since_unix >= 0 && g->now_unix >= p->since_unix
+				      ? (uint64_t)(g->now_unix - p->since_unix)
+				      : 0;
+		sample(b, "buoy_bgp_session_uptime_seconds",
+		       LABELS("peer", p->name, "address", p->address), up);
 	}
-	family(b, "buoy_bgp_bfd_up", "gauge", "1 while the peer's BFD session is Up (peers with bfd: false are not listed).");
+	family(b, "buoy_bgp_bfd_up", "gauge",
+	       "1 while the peer's BFD session is Up (peers with bfd: false are not listed).");
 	for (size_t i = 0; i < g->st.n_peers; i++)
 		if (strcmp(g->peers[i].bfd, "off") != 0)
-			sample(b, "buoy_bgp_bfd_up", LABELS("peer", g->peers[i].name, "address", g->peers[i].address),
+			sample(b, "buoy_bgp_bfd_up",
+			       LABELS("peer", g->peers[i].name, "address", g->peers[i].address),
 			       strcmp(g->peers[i].bfd, "up") == 0);
-	family(b, "buoy_vip_announced", "gauge", "1 while the anycast VIP is announced by BGP (BIRD confirmed it).");
+	family(b, "buoy_vip_announced", "gauge",
+	       "1 while the anycast VIP is announced by BGP (BIRD confirmed it).");
 	for (size_t i = 0; i < g->st.n_announce; i++)
 		sample(b, "buoy_vip_announced", LABELS("prefix", g->announce[i].prefix, NULL, NULL),
 		       g->announce[i].announced);
-	family(b, "buoy_bgp_announce_degraded", "gauge", "1 while the VIP is announced with a worse path (its backends are down; the router prefers fit nodes).");
+	family(b, "buoy_bgp_announce_degraded", "gauge",
+	       "1 while the VIP is announced with a worse path (its backends are down; the router prefers fit nodes).");
 	for (size_t i = 0; i < g->st.n_announce; i++)
-		sample(b, "buoy_bgp_announce_degraded", LABELS("prefix", g->announce[i].prefix, NULL, NULL),
-		       g->announce[i].degraded);
+		sample(b, "buoy_bgp_announce_degraded",
+		       LABELS("prefix", g->announce[i].prefix, NULL, NULL), g->announce[i].degraded);
 }
 
 static void intercept_metrics(struct strbuf *b, const struct snapshot *s)
@@ -221,11 +239,14 @@ static void intercept_metrics(struct strbuf *b, const struct snapshot *s)
 	const struct snap_intercept *x = &s->intercept;
 	if (!x->present)
 		return;
-	family(b, "buoy_intercept_installed", "gauge", "1 while nftables redirects the address to the listener (table inet buoy).");
+	family(b, "buoy_intercept_installed", "gauge",
+	       "1 while nftables redirects the address to the listener (table inet buoy).");
 	for (size_t i = 0; i < x->st.n_items; i++)
-		sample(b, "buoy_intercept_installed", LABELS("listener", x->items[i].listener, "address", x->items[i].address),
+		sample(b, "buoy_intercept_installed",
+		       LABELS("listener", x->items[i].listener, "address", x->items[i].address),
 		       x->items[i].installed);
-	family(b, "buoy_intercept_failures_total", "counter", "nftables transactions the kernel refused (start, reload).");
+	family(b, "buoy_intercept_failures_total", "counter",
+	       "nftables transactions the kernel refused (start, reload).");
 	sample(b, "buoy_intercept_failures_total", NULL, x->st.failures_total);
 }
 
@@ -234,16 +255,20 @@ static void vrrp_metrics(struct strbuf *b, const struct snapshot *s)
 	family(b, "buoy_vrrp_state", "gauge", "One-hot VRRP state: 1 for the current state label.");
 	for (size_t i = 0; i < s->n_vrrp; i++)
 		for (enum vrrp_state k = 0; k < VRRP_STATE__COUNT; k++)
-			sample(b, "buoy_vrrp_state", LABELS("instance", s->vrrp[i].name, "state", vrrp_state_label(k)),
+			sample(b, "buoy_vrrp_state",
+			       LABELS("instance", s->vrrp[i].name, "state", vrrp_state_label(k)),
 			       s->vrrp[i].state && strcmp(s->vrrp[i].state, vrrp_state_label(k)) == 0);
-	family(b, "buoy_vrrp_priority", "gauge", "VRRP priority, kind=base (configured) or effective (trackers applied).");
+	family(b, "buoy_vrrp_priority", "gauge",
+	       "VRRP priority, kind=base (configured) or effective (trackers applied).");
 	for (size_t i = 0; i < s->n_vrrp; i++) {
 		sample(b, "buoy_vrrp_priority", LABELS("instance", s->vrrp[i].name, "kind", "base"),
 		       s->vrrp[i].base_priority);
-		sample(b, "buoy_vrrp_priority", LABELS("instance", s->vrrp[i].name, "kind", "effective"),
+		sample(b, "buoy_vrrp_priority",
+		       LABELS("instance", s->vrrp[i].name, "kind", "effective"),
 		       s->vrrp[i].effective_priority);
 	}
-	family(b, "buoy_vrrp_unfit", "gauge", "1 while the instance's tracked backends are all down: it advertises priority 1 and keeps the VIP only while no fit node can take it.");
+	family(b, "buoy_vrrp_unfit", "gauge",
+	       "1 while the instance's tracked backends are all down: it advertises priority 1 and keeps the VIP only while no fit node can take it.");
 	for (size_t i = 0; i < s->n_vrrp; i++)
 		sample(b, "buoy_vrrp_unfit", LABELS("instance", s->vrrp[i].name), s->vrrp[i].unfit);
 	family(b, "buoy_vrrp_transitions_total", "counter", "VRRP state changes, by the state entered.");
@@ -273,7 +298,8 @@ void metrics_format(const struct snapshot *s, struct strbuf *b)
 	family(b, "buoy_build_info", "gauge", "Always 1; the labels say which buoy this is.");
 	sample(b, "buoy_build_info", LABELS("version", s->version, "node", s->node), 1);
 	family(b, "buoy_start_time_seconds", "gauge", "Start time of the daemon, Unix seconds.");
-	sample(b, "buoy_start_time_seconds", NULL, (uint64_t)(s->start_time_unix > 0 ? s->start_time_unix : 0));
+	sample(b, "buoy_start_time_seconds", NULL,
+	       (uint64_t)(s->start_time_unix > 0 ? s->start_time_unix : 0));
 	listener_metrics(b, s);
 	backend_metrics(b, s);
 	server_metrics(b, s);

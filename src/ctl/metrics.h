@@ -14,7 +14,7 @@ void metrics_format(const struct snapshot *s, struct strbuf *out);
  * for HEAD. */
 int metrics_http_route(const char *req, size_t len, bool *head_only);
 /* A complete HTTP response with the given status and body into out. */
-void metrics_http_response(struct strbuf *out, int status, const char *body, size_t body_len,
-			   bool head_only);
+void metrics_http_response(
+	struct strbuf *out, int status, const char *body, size_t body_len, bool head_only);
 
 #endif

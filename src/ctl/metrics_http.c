@@ -55,7 +55,8 @@ int metrics_http_route(const char *req, size_t len, bool *head_only)
 		return 400;
 	const char *version = sp2 + 1;
 	size_t vlen = line_len - (size_t)(version - req);
-	if (vlen != 8 || strncmp(version, "HTTP/1.", 7) != 0 || (version[7] != '0' && version[7] != '1'))
+	if (vlen != 8 || strncmp(version, "HTTP/1.", 7) != 0 ||
+	    (version[7] != '0' && version[7] != '1'))
 		return 400;
 	size_t mlen = (size_t)(sp1 - req);
 	bool get = mlen == 3 && strncmp(req, "GET", 3) == 0;
@@ -82,23 +83,26 @@ static const char *reason_phrase(int status)
 	}
 }
 
-void metrics_http_response(struct strbuf *out, int status, const char *body, size_t body_len,
-			   bool head_only)
+void metrics_http_response(struct strbuf *out, int status, const char *body, size_t body_len, bool head_only)
 {
-	sb_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
-		  "Connection: close\r\n\r\n", status, reason_phrase(status),
+	sb_printf(out,
+		  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+		  "Connection: close\r\n\r\n",
+		  status, reason_phrase(status),
 		  status == 200 ? METRICS_CONTENT_TYPE : "text/plain; charset=utf-8", body_len,
 		  status == 405 ? "Allow: GET, HEAD\r\n" : "");
 	if (!head_only)
 		sb_putn(out, body, body_len);
 }
 
-static void metrics_handle(void *arg, enum oneshot_event ev, const char *req, size_t len,
-			   struct strbuf *out)
+static void metrics_handle(
+	void *arg, enum oneshot_event ev, const char *req, size_t len, struct strbuf *out)
 {
 	struct metrics_server *m = arg;
 	bool head = false;
-	int status = ev == ONESHOT_TOO_LARGE ? 431 : ev == ONESHOT_EOF ? 400 : metrics_http_route(req, len, &head);
+	int status = ev == ONESHOT_TOO_LARGE ? 431
+		     : ev == ONESHOT_EOF     ? 400
+					     : metrics_http_route(req, len, &head);
 	if (ev == ONESHOT_EOF && len == 0)
 		return;
 	if (status != 200) {
@@ -122,7 +126,6 @@ static void metrics_handle(void *arg, enum oneshot_event ev, const char *req, si
 	sb_free(&body);
 }
 
-
 struct metrics_server *metrics_server_start(struct loop *l, const struct ctl_sources *src)
 {
 	const struct cfg_addr *a = &src->cfg->metrics_listen;
@@ -131,18 +134,25 @@ struct metrics_server *metrics_server_start(struct loop *l, const struct ctl_sou
 	struct metrics_server *m = calloc(1, sizeof(*m));
 	int fd = m ? sock_listen((const struct sockaddr *)&a->ss, a->len, 64, NULL, NULL) : -1;
 	if (fd < 0) {
-		log_error("metrics listener failed", "listen=%s reason=\"%s\"", a->text, strerror(m ? errno : ENOMEM));
+		log_error("metrics listener failed", "listen=%s reason=\"%s\"", a->text,
+			  strerror(m ? errno : ENOMEM));
 		free(m);
 		return NULL;
 	}
 	*m = (struct metrics_server){ .src = src, .loop = l };
 	struct oneshot_cfg cfg = {
-		.what = "metrics", .max_request = METRICS_MAX_REQUEST, .timeout_ms = METRICS_TIMEOUT_MS,
-		.max_conns = METRICS_MAX_CONNS, .complete = head_complete, .handle = metrics_handle, .arg = m,
+		.what = "metrics",
+		.max_request = METRICS_MAX_REQUEST,
+		.timeout_ms = METRICS_TIMEOUT_MS,
+		.max_conns = METRICS_MAX_CONNS,
+		.complete = head_complete,
+		.handle = metrics_handle,
+		.arg = m,
 	};
 	m->os = oneshot_start(l, fd, &cfg);
 	if (!m->os) {
-		log_error("metrics listener failed", "listen=%s reason=\"%s\"", a->text, strerror(errno));
+		log_error("metrics listener failed", "listen=%s reason=\"%s\"", a->text,
+			  strerror(errno));
 		free(m);
 		return NULL;
 	}

@@ -12,7 +12,7 @@ struct oneshot_conn {
 	struct io io;
 	struct timer timer;
 	struct oneshot *o;
-	char *in;                  /* max_request + 1 bytes */
+	char *in; /* max_request + 1 bytes */
 	size_t in_len;
 	struct strbuf out;
 	size_t out_off;
@@ -166,7 +166,8 @@ static void on_accept(struct loop *l, struct io *io, uint32_t ev)
 		int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warn("accept failed", "what=%s reason=\"%s\"", o->cfg.what, strerror(errno));
+				log_warn("accept failed", "what=%s reason=\"%s\"", o->cfg.what,
+					 strerror(errno));
 			return;
 		}
 		if (o->n_conns >= o->cfg.max_conns) {

@@ -11,16 +11,16 @@
 #include "core/strbuf.h"
 
 enum oneshot_event {
-	ONESHOT_REQUEST,     /* req[0..len) is a complete request (NUL-terminated) */
-	ONESHOT_TOO_LARGE,   /* max_request bytes without a complete request */
-	ONESHOT_EOF,         /* the client closed early; req holds what came (maybe nothing) */
+	ONESHOT_REQUEST,   /* req[0..len) is a complete request (NUL-terminated) */
+	ONESHOT_TOO_LARGE, /* max_request bytes without a complete request */
+	ONESHOT_EOF,       /* the client closed early; req holds what came (maybe nothing) */
 };
 
 struct oneshot_cfg {
-	const char *what;            /* for logs: "control" "metrics" */
-	size_t max_request;          /* bytes */
-	uint64_t timeout_ms;         /* whole exchange; a slow client is closed without answer */
-	size_t max_conns;            /* more are accepted and closed at once */
+	const char *what;    /* for logs: "control" "metrics" */
+	size_t max_request;  /* bytes */
+	uint64_t timeout_ms; /* whole exchange; a slow client is closed without answer */
+	size_t max_conns;    /* more are accepted and closed at once */
 	/* true when buf[0..len) (NUL-terminated) holds a complete request */
 	bool (*complete)(const char *buf, size_t len);
 	/* Writes the response to out; an empty out closes without answering. */

@@ -12,18 +12,18 @@
 #include "intercept/intercept.h"
 #include "core/hist.h"
 
-#define SNAP_NEVER UINT64_MAX    /* an "ago" value for something that never happened */
+#define SNAP_NEVER UINT64_MAX /* an "ago" value for something that never happened */
 
 struct snap_server {
-	const char *address;         /* "198.18.0.21:6443": also the SERVER argument of drain */
+	const char *address; /* "198.18.0.21:6443": also the SERVER argument of drain */
 	uint32_t weight;
 	bool backup;
-	bool health_up;              /* active checks say up */
-	bool passive_down;           /* taken out by max_fails/fail_timeout */
-	bool drained;                /* operator drain */
-	bool eligible;               /* gets new connections now */
-	const char *reason;          /* last check's reason, "" before the first check */
-	const char *last_result;     /* "none" "ok" "fail" */
+	bool health_up;          /* active checks say up */
+	bool passive_down;       /* taken out by max_fails/fail_timeout */
+	bool drained;            /* operator drain */
+	bool eligible;           /* gets new connections now */
+	const char *reason;      /* last check's reason, "" before the first check */
+	const char *last_result; /* "none" "ok" "fail" */
 	uint64_t last_check_ago_ms, last_change_ago_ms; /* SNAP_NEVER = never */
 	uint64_t last_duration_us;
 	uint32_t consecutive_ok, consecutive_fail;
@@ -36,8 +36,8 @@ struct snap_server {
 
 struct snap_backend {
 	const char *name;
-	const char *balance;         /* "roundrobin" ... */
-	const char *health_type;     /* "tcp" "tls" "http" "https" "none" */
+	const char *balance;     /* "roundrobin" ... */
+	const char *health_type; /* "tcp" "tls" "http" "https" "none" */
 	uint32_t queue_length;
 	uint64_t queue_timeouts_total, queue_full_total, no_server_total;
 	struct snap_server *servers;
@@ -56,10 +56,10 @@ struct snap_count {
 };
 
 struct snap_tracker {
-	const char *kind;            /* "backend" "script" "interface" */
+	const char *kind; /* "backend" "script" "interface" */
 	const char *name;
-	bool ok;                     /* state == "up" */
-	const char *state;           /* "init" (no result yet) "up" "down" */
+	bool ok;           /* state == "up" */
+	const char *state; /* "init" (no result yet) "up" "down" */
 	int32_t weight;
 };
 
@@ -70,19 +70,19 @@ struct snap_tracker {
 /* Filled by the VRRP module's snapshot hook (see struct ctl_sources). */
 struct snap_vrrp {
 	const char *name, *interface;
-	const char *state;           /* lower case: "init" "backup" "master" "fault" */
+	const char *state; /* lower case: "init" "backup" "master" "fault" */
 	uint8_t version, router_id;
 	uint8_t base_priority, effective_priority;
-	bool unfit;                  /* tracked backends down: advertises VRRP_PRIO_UNFIT */
+	bool unfit; /* tracked backends down: advertises VRRP_PRIO_UNFIT */
 	const char *vips[SNAP_VRRP_MAX_VIPS];
 	size_t n_vips;
 	uint64_t state_since_ago_ms;
-	char master_address[64];     /* as seen in adverts ("" unknown); ourselves when master */
+	char master_address[64]; /* as seen in adverts ("" unknown); ourselves when master */
 	uint8_t master_priority;
 	uint64_t adverts_received_total, adverts_sent_total;
 	struct snap_count transitions[SNAP_VRRP_MAX_COUNTS]; /* label = state entered */
 	size_t n_transitions;
-	struct snap_count drops[SNAP_VRRP_MAX_COUNTS];       /* label = drop reason */
+	struct snap_count drops[SNAP_VRRP_MAX_COUNTS]; /* label = drop reason */
 	size_t n_drops;
 	struct snap_tracker trackers[SNAP_VRRP_MAX_TRACKERS];
 	size_t n_trackers;
@@ -98,7 +98,7 @@ struct snap_intercept {
 /* Filled from bgp.h's status getters; present = a bgp: section runs. */
 struct snap_bgp {
 	bool present;
-	int64_t now_unix;            /* for session uptimes */
+	int64_t now_unix; /* for session uptimes */
 	struct bgp_status st;
 	struct bgp_peer_status *peers;
 	struct bgp_announce_status *announce;
@@ -108,7 +108,7 @@ struct snapshot {
 	const char *node;
 	const char *version;
 	uint64_t uptime_ms;
-	int64_t start_time_unix;     /* wall-clock start, seconds */
+	int64_t start_time_unix; /* wall-clock start, seconds */
 	struct snap_listener *listeners;
 	size_t n_listeners;
 	struct snap_backend *backends;

@@ -163,7 +163,8 @@ static void vrrp_json(struct strbuf *b, const struct snap_vrrp *v)
 		kv_str(b, &t, "kind", v->trackers[i].kind);
 		kv_str(b, &t, "name", v->trackers[i].name);
 		kv_bool(b, &t, "ok", v->trackers[i].ok);
-		kv_str(b, &t, "state", v->trackers[i].state ? v->trackers[i].state : (v->trackers[i].ok ? "up" : "down"));
+		kv_str(b, &t, "state",
+		       v->trackers[i].state ? v->trackers[i].state : (v->trackers[i].ok ? "up" : "down"));
 		kv_i64(b, &t, "weight", v->trackers[i].weight);
 		sb_putc(b, '}');
 	}
@@ -202,8 +203,7 @@ static void intercept_json(struct strbuf *b, const struct snap_intercept *x)
 
 static int64_t peer_uptime(const struct snap_bgp *g, const struct bgp_peer_status *p)
 {
-	return p->up && p->since_unix >= 0 && g->now_unix >= p->since_unix ?
-	       g->now_unix - p->since_unix : 0;
+	return p->up && p->since_unix >= 0 && g->now_unix >= p->since_unix ? g->now_unix - p->since_unix : 0;
 }
 
 static void bgp_json(struct strbuf *b, const struct snap_bgp *g)

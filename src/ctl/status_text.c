@@ -104,11 +104,16 @@ static void vrrp_table(const struct snapshot *s, struct strbuf *b)
 		format_ago(v->state_since_ago_ms, since, sizeof(since));
 		snprintf(master, sizeof(master), "%s", v->master_address[0] ? v->master_address : "-");
 		for (size_t k = 0; k < v->n_vips; k++)
-			snprintf(vips + strlen(vips), sizeof(vips) - strlen(vips), "%s%s", k ? "," : "", v->vips[k]);
+			snprintf(vips + strlen(vips), sizeof(vips) - strlen(vips), "%s%s",
+				 k ? "," : "", v->vips[k]);
 		for (size_t k = 0; k < v->n_trackers; k++)
-			snprintf(trk + strlen(trk), sizeof(trk) - strlen(trk), "%s%s:%s=%s", k ? "," : "",
-				 v->trackers[k].kind, v->trackers[k].name,
-				 v->trackers[k].ok ? "ok" : v->trackers[k].state && strcmp(v->trackers[k].state, track_state_name(TRACK_INIT)) == 0 ? "init" : "FAIL");
+			snprintf(trk + strlen(trk), sizeof(trk) - strlen(trk), "%s%s:%s=%s",
+				 k ? "," : "", v->trackers[k].kind, v->trackers[k].name,
+				 v->trackers[k].ok ? "ok"
+				 : v->trackers[k].state && strcmp(v->trackers[k].state,
+								  track_state_name(TRACK_INIT)) == 0
+					 ? "init"
+					 : "FAIL");
 		table_row(&t, (const char *[]){ v->name, v->state, prio, master, since, vips,
 						trk[0] ? trk : "-" });
 	}
@@ -154,8 +159,13 @@ static void bgp_tables(const struct snapshot *s, struct strbuf *b)
 	table_row(&a, (const char *[]){ "ANNOUNCE", "ANNOUNCED", "REASON" });
 	for (size_t i = 0; i < g->st.n_announce; i++) {
 		const struct bgp_announce_status *x = &g->announce[i];
-		table_row(&a, (const char *[]){ x->prefix, !x->announced ? "NO" : x->degraded ?
-						"DEGRADED" : "yes", x->reason });
+		table_row(&a,
+			  (const char *[]){
+				  x->prefix,
+				  !x->announced ? "NO"
+				  : x->degraded ? "DEGRADED"
+						: "yes",
+				  x->reason });
 	}
 	table_print(&a, b);
 }
@@ -196,21 +206,23 @@ static void check_cell(const struct snap_backend *be, const struct snap_server *
 static void server_row(struct table *t, const struct snap_backend *be, const struct snap_server *sv)
 {
 	char check[CELL_MAX], active[16], total[24], to[16], from[16], fails[24], state[32];
-	snprintf(state, sizeof(state), "%s%s%s", snap_server_state(sv), sv->backup ? " (backup)" : "",
-		 sv->passive_down && !sv->drained ? " (passive)" : "");
+	snprintf(state, sizeof(state), "%s%s%s", snap_server_state(sv),
+		 sv->backup ? " (backup)" : "", sv->passive_down && !sv->drained ? " (passive)" : "");
 	check_cell(be, sv, check, sizeof(check));
 	snprintf(active, sizeof(active), "%u", sv->active);
 	snprintf(total, sizeof(total), "%" PRIu64, sv->connections_total);
 	format_bytes(sv->bytes_to_server, to, sizeof(to));
 	format_bytes(sv->bytes_from_server, from, sizeof(from));
 	snprintf(fails, sizeof(fails), "%" PRIu64, sv->connect_failures_total);
-	table_row(t, (const char *[]){ be->name, sv->address, state, check, active, total, to, from, fails });
+	table_row(t, (const char *[]){
+			     be->name, sv->address, state, check, active, total, to, from, fails });
 }
 
 static void backend_tables(const struct snapshot *s, struct strbuf *b)
 {
 	struct table t = { .ncols = 6 };
-	table_row(&t, (const char *[]){ "BACKEND", "BALANCE", "CHECK", "ELIGIBLE", "QUEUE", "QUEUE_TIMEOUTS" });
+	table_row(&t, (const char *[]){
+			      "BACKEND", "BALANCE", "CHECK", "ELIGIBLE", "QUEUE", "QUEUE_TIMEOUTS" });
 	for (size_t i = 0; i < s->n_backends; i++) {
 		const struct snap_backend *be = &s->backends[i];
 		size_t el = 0;
@@ -226,7 +238,7 @@ static void backend_tables(const struct snapshot *s, struct strbuf *b)
 	sb_putc(b, '\n');
 	t = (struct table){ .ncols = 9 };
 	table_row(&t, (const char *[]){ "BACKEND", "SERVER", "STATE", "CHECK", "ACTIVE", "CONNS",
-					 "TO_SERVER", "FROM_SERVER", "CONNECT_FAILS" });
+					"TO_SERVER", "FROM_SERVER", "CONNECT_FAILS" });
 	for (size_t i = 0; i < s->n_backends; i++)
 		for (size_t j = 0; j < s->backends[i].n_servers; j++)
 			server_row(&t, &s->backends[i], &s->backends[i].servers[j]);

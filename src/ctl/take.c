@@ -45,7 +45,8 @@ static void take_server(struct snap_server *o, struct server *s, uint64_t now_ms
 		.checks_failed_total = h->checks_failed_total,
 		.active = atomic_load_explicit(&s->active, memory_order_relaxed),
 		.connections_total = atomic_load_explicit(&s->conns_total, memory_order_relaxed),
-		.connect_failures_total = atomic_load_explicit(&s->connect_failures_total, memory_order_relaxed),
+		.connect_failures_total =
+			atomic_load_explicit(&s->connect_failures_total, memory_order_relaxed),
 		.bytes_to_server = atomic_load_explicit(&s->bytes_to_server, memory_order_relaxed),
 		.bytes_from_server = atomic_load_explicit(&s->bytes_from_server, memory_order_relaxed),
 		.check_duration = h->check_duration,
@@ -66,7 +67,8 @@ static int take_backends(struct snapshot *o, struct pool *p, uint64_t now_ms)
 			.balance = balance_algo_name(b->cfg.balance),
 			.health_type = health_type_name(b->cfg.health.type),
 			.queue_length = atomic_load_explicit(&b->queue_len, memory_order_relaxed),
-			.queue_timeouts_total = atomic_load_explicit(&b->queue_timeouts_total, memory_order_relaxed),
+			.queue_timeouts_total =
+				atomic_load_explicit(&b->queue_timeouts_total, memory_order_relaxed),
 			.queue_full_total = atomic_load_explicit(&b->queue_full_total, memory_order_relaxed),
 			.no_server_total = atomic_load_explicit(&b->no_server_total, memory_order_relaxed),
 		};
@@ -88,13 +90,18 @@ static int take_listeners(struct snapshot *o, const struct ctl_sources *src)
 		return -1;
 	o->n_listeners = n;
 	for (size_t i = 0; i < n; i++) {
-		const struct cfg_listener *l = src->proxy ? proxy_listener_cfg(src->proxy, i) : &src->cfg->listeners[i];
+		const struct cfg_listener *l =
+			src->proxy ? proxy_listener_cfg(src->proxy, i) : &src->cfg->listeners[i];
 		struct snap_listener *ol = &o->listeners[i];
-		*ol = (struct snap_listener){ .name = l->name, .bind = l->bind.text, .backend = l->backend };
+		*ol = (struct snap_listener){
+			.name = l->name, .bind = l->bind.text, .backend = l->backend
+		};
 		struct listener_stats *st = src->proxy ? proxy_listener_stats(src->proxy, i) : NULL;
 		if (st) {
-			ol->accepted_total = atomic_load_explicit(&st->accepted_total, memory_order_relaxed);
-			ol->rejected_total = atomic_load_explicit(&st->rejected_total, memory_order_relaxed);
+			ol->accepted_total =
+				atomic_load_explicit(&st->accepted_total, memory_order_relaxed);
+			ol->rejected_total =
+				atomic_load_explicit(&st->rejected_total, memory_order_relaxed);
 			ol->empty_total = atomic_load_explicit(&st->empty_total, memory_order_relaxed);
 		}
 	}
@@ -109,15 +116,21 @@ static const struct cfg_vrrp *vrrp_cfg(const struct config *c, const char *name)
 	return NULL;
 }
 
-static void take_vrrp_one(struct snap_vrrp *o, const struct vrrp_status *st, const struct config *c,
-			  uint64_t now_ms)
+static void take_vrrp_one(
+	struct snap_vrrp *o, const struct vrrp_status *st, const struct config *c, uint64_t now_ms)
 {
 	*o = (struct snap_vrrp){
-		.name = st->name, .interface = st->interface, .state = vrrp_state_label(st->state),
-		.version = st->version, .router_id = st->vrid, .base_priority = st->base_priority,
-		.effective_priority = st->effective_priority, .unfit = st->unfit,
+		.name = st->name,
+		.interface = st->interface,
+		.state = vrrp_state_label(st->state),
+		.version = st->version,
+		.router_id = st->vrid,
+		.base_priority = st->base_priority,
+		.effective_priority = st->effective_priority,
+		.unfit = st->unfit,
 		.state_since_ago_ms = ago(now_ms, st->state_since_ms),
-		.master_priority = st->master_priority, .adverts_received_total = st->adverts_rx_total,
+		.master_priority = st->master_priority,
+		.adverts_received_total = st->adverts_rx_total,
 		.adverts_sent_total = st->adverts_tx_total,
 	};
 	memcpy(o->master_address, st->master, sizeof(o->master_address));
@@ -126,7 +139,9 @@ static void take_vrrp_one(struct snap_vrrp *o, const struct vrrp_status *st, con
 	for (size_t k = 0; cv && k < cv->n_vips && k < SNAP_VRRP_MAX_VIPS; k++)
 		o->vips[o->n_vips++] = cv->vips[k].text;
 	for (size_t k = 0; k < VRRP_STATE__COUNT && k < SNAP_VRRP_MAX_COUNTS; k++)
-		o->transitions[o->n_transitions++] = (struct snap_count){ vrrp_state_label(k), st->transitions_total[k] };
+		o->transitions[o->n_transitions++] = (struct snap_count){
+			vrrp_state_label(k), st->transitions_total[k]
+		};
 	for (size_t k = 1; k < VRRP_DROP__COUNT && o->n_drops < SNAP_VRRP_MAX_COUNTS; k++)
 		o->drops[o->n_drops++] = (struct snap_count){ vrrp_drop_names[k], st->drops_total[k] };
 }
@@ -139,8 +154,11 @@ static void take_trackers(struct snap_vrrp *o, const struct track_set *ts)
 		if (!t)
 			continue;
 		o->trackers[o->n_trackers++] = (struct snap_tracker){
-			.kind = track_kind_name(t->kind), .name = t->name, .ok = t->rf.state == TRACK_UP,
-			.state = track_state_name(t->rf.state), .weight = t->weight,
+			.kind = track_kind_name(t->kind),
+			.name = t->name,
+			.ok = t->rf.state == TRACK_UP,
+			.state = track_state_name(t->rf.state),
+			.weight = t->weight,
 		};
 	}
 }
@@ -206,8 +224,7 @@ int snapshot_take(struct snapshot *o, const struct ctl_sources *src, uint64_t no
 		.start_time_unix = src->started_unix,
 	};
 	if (take_listeners(o, src) < 0 || take_backends(o, src->pool, now_ms) < 0 ||
-	    take_vrrp(o, src, now_ms) < 0 || take_bgp(o, src) < 0 ||
-	    take_intercept(o, src) < 0) {
+	    take_vrrp(o, src, now_ms) < 0 || take_bgp(o, src) < 0 || take_intercept(o, src) < 0) {
 		snapshot_free(o);
 		return -1;
 	}

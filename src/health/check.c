@@ -27,22 +27,22 @@ struct hc_backend;
 struct hc_server {
 	struct hc_backend *hb;
 	struct server *s;
-	struct io io;                  /* fd -1 while idle */
-	uint32_t events;               /* epoll interest now registered */
+	struct io io;    /* fd -1 while idle */
+	uint32_t events; /* epoll interest now registered */
 	enum phase phase;
-	struct timer next;             /* when the next check starts */
-	struct timer deadline;         /* `timeout` of the running check */
+	struct timer next;     /* when the next check starts */
+	struct timer deadline; /* `timeout` of the running check */
 	SSL *ssl;
-	struct sockaddr_storage addr;  /* server address, port replaced by health.port */
+	struct sockaddr_storage addr; /* server address, port replaced by health.port */
 	socklen_t addr_len;
-	const char *name;              /* the server as configured: logs ("198.18.0.21:6443") */
-	char target[64];               /* what is checked (port override applied): default Host */
-	char ip[48];                   /* "198.18.0.21": certificate IP check */
-	char *request;                 /* http/https only */
+	const char *name; /* the server as configured: logs ("198.18.0.21:6443") */
+	char target[64];  /* what is checked (port override applied): default Host */
+	char ip[48];      /* "198.18.0.21": certificate IP check */
+	char *request;    /* http/https only */
 	size_t request_len, sent;
 	struct http_status_parser parser;
 	uint64_t started_ms, started_us;
-	uint64_t seed;                 /* jitter */
+	uint64_t seed; /* jitter */
 };
 
 struct hc_backend {
@@ -53,11 +53,11 @@ struct hc_backend {
 	uint64_t interval_ms, timeout_ms;
 	uint32_t rise, fall;
 	bool verify;
-	uint16_t port;                 /* health.port: 0 = the server's own */
-	char *host;                    /* copied: the config may be freed after start */
+	uint16_t port; /* health.port: 0 = the server's own */
+	char *host;    /* copied: the config may be freed after start */
 	struct status_range expect[CFG_MAX_EXPECT];
 	size_t n_expect;
-	SSL_CTX *ctx;                  /* tls/https only */
+	SSL_CTX *ctx; /* tls/https only */
 	struct hc_server *servers;
 	size_t n_servers;
 	bool all_down;
@@ -172,16 +172,17 @@ static void check_done(struct hc_server *cs, bool ok, const char *reason)
 	enum health_change c = health_state_record(&s->health, hb->rise, hb->fall, ok, reason, now, dur);
 	atomic_store(&s->active_up, s->health.up);
 	log_debug("health check", "backend=%s server=%s result=%s reason=\"%s\" duration_us=%llu",
-		  hb->name, cs->name, ok ? "ok" : "fail", s->health.reason,
-		  (unsigned long long)dur);
+		  hb->name, cs->name, ok ? "ok" : "fail", s->health.reason, (unsigned long long)dur);
 	if (c == HEALTH_BECAME_DOWN)
 		log_warn("server down", "backend=%s server=%s reason=\"%s\" checks_failed=%u check=%s%s%s",
 			 hb->name, cs->name, s->health.reason, s->health.consecutive_fail,
-			 health_type_name(hb->type), hb->port ? " checked=" : "", hb->port ? cs->target : "");
+			 health_type_name(hb->type), hb->port ? " checked=" : "",
+			 hb->port ? cs->target : "");
 	else if (c == HEALTH_BECAME_UP)
 		log_info("server up", "backend=%s server=%s reason=\"%s\" checks_ok=%u check=%s%s%s",
 			 hb->name, cs->name, s->health.reason, s->health.consecutive_ok,
-			 health_type_name(hb->type), hb->port ? " checked=" : "", hb->port ? cs->target : "");
+			 health_type_name(hb->type), hb->port ? " checked=" : "",
+			 hb->port ? cs->target : "");
 	log_backend_state(hb, now);
 
 	/* the period is measured from the start of this check, so checks do not drift by their
@@ -215,8 +216,10 @@ static void on_deadline(struct loop *l, struct timer *t)
 	(void)l;
 	struct hc_server *cs = t->arg;
 	static const char *const what[] = {
-		[PH_IDLE] = "timeout", [PH_CONNECT] = "timeout connecting",
-		[PH_TLS] = "timeout in TLS handshake", [PH_SEND] = "timeout sending request",
+		[PH_IDLE] = "timeout",
+		[PH_CONNECT] = "timeout connecting",
+		[PH_TLS] = "timeout in TLS handshake",
+		[PH_SEND] = "timeout sending request",
 		[PH_RECV] = "timeout waiting for response",
 	};
 	check_done(cs, false, what[cs->phase]);
@@ -315,8 +318,8 @@ static void recv_drive(struct hc_server *cs)
 		enum io_outcome o = check_read(cs, buf, sizeof(buf), &n);
 		if (o == IO_AGAIN || o == IO_FAILED)
 			return;
-		enum hsp_result res = o == IO_EOF ? hsp_finish(&cs->parser)
-						  : hsp_feed(&cs->parser, buf, n);
+		enum hsp_result res =
+			o == IO_EOF ? hsp_finish(&cs->parser) : hsp_feed(&cs->parser, buf, n);
 		if (res == HSP_DONE) {
 			on_status(cs);
 			return;
@@ -332,7 +335,8 @@ static void send_drive(struct hc_server *cs)
 {
 	while (cs->sent < cs->request_len) {
 		size_t n = 0;
-		enum io_outcome o = check_write(cs, cs->request + cs->sent, cs->request_len - cs->sent, &n);
+		enum io_outcome o =
+			check_write(cs, cs->request + cs->sent, cs->request_len - cs->sent, &n);
 		if (o != IO_OK)
 			return;
 		cs->sent += n;
@@ -501,8 +505,9 @@ static int server_init(struct hc_backend *hb, struct hc_server *cs, struct serve
 	timer_init(&cs->deadline, on_deadline, cs);
 	cs->name = s->cfg.addr.text;
 	if (server_target(cs, cfg->port) < 0) {
-		log_error("health check setup failed", "backend=%s server=%s reason=\"unsupported address family\"",
-			  hb->name, s->cfg.addr.text);
+		log_error("health check setup failed",
+			  "backend=%s server=%s reason=\"unsupported address family\"", hb->name,
+			  s->cfg.addr.text);
 		return -1;
 	}
 	if (!cs->name[0])
@@ -582,7 +587,8 @@ struct health *health_start(struct loop *l, struct pool *p)
 			struct hc_server *cs = &hb->servers[j];
 			timer_arm_in(l, &cs->next, health_first_delay(hb->interval_ms, &cs->seed));
 		}
-		log_info("health checks started", "backend=%s check=%s servers=%zu interval_ms=%llu timeout_ms=%llu rise=%u fall=%u",
+		log_info("health checks started",
+			 "backend=%s check=%s servers=%zu interval_ms=%llu timeout_ms=%llu rise=%u fall=%u",
 			 hb->name, health_type_name(hb->type), hb->n_servers,
 			 (unsigned long long)hb->interval_ms, (unsigned long long)hb->timeout_ms,
 			 hb->rise, hb->fall);
@@ -614,7 +620,7 @@ void health_stop(struct health *h)
 			struct hc_server *cs = &hb->servers[j];
 			if (!cs->hb)
 				continue; /* setup failed before this one */
-			close_check(cs); /* leaves it idle: check_io ignores a late event */
+			close_check(cs);  /* leaves it idle: check_io ignores a late event */
 			timer_cancel(h->l, &cs->next);
 			free(cs->request);
 			cs->request = NULL;

@@ -4,20 +4,20 @@
 
 /* One state per position of the status-line grammar, then the interim-header skipper. */
 enum {
-	ST_NAME,          /* "HTTP/" — line_len says how far */
-	ST_MAJOR,         /* '1' */
-	ST_DOT,           /* '.' */
-	ST_MINOR,         /* digit */
-	ST_SP,            /* at least one SP */
-	ST_SP_MORE,       /* more SP, or the first status digit */
-	ST_STATUS,        /* remaining status digits */
-	ST_AFTER_STATUS,  /* SP, CR or LF */
-	ST_REASON,        /* reason phrase up to CR or LF */
-	ST_CR,            /* LF after CR of the status line */
-	ST_HDR_START,     /* interim response: start of a header line (or the empty line) */
-	ST_HDR_LINE,      /* interim response: inside a header line */
-	ST_HDR_CR,        /* interim response: LF after CR inside a header line */
-	ST_HDR_END_CR,    /* interim response: LF after CR of the empty line */
+	ST_NAME,         /* "HTTP/" — line_len says how far */
+	ST_MAJOR,        /* '1' */
+	ST_DOT,          /* '.' */
+	ST_MINOR,        /* digit */
+	ST_SP,           /* at least one SP */
+	ST_SP_MORE,      /* more SP, or the first status digit */
+	ST_STATUS,       /* remaining status digits */
+	ST_AFTER_STATUS, /* SP, CR or LF */
+	ST_REASON,       /* reason phrase up to CR or LF */
+	ST_CR,           /* LF after CR of the status line */
+	ST_HDR_START,    /* interim response: start of a header line (or the empty line) */
+	ST_HDR_LINE,     /* interim response: inside a header line */
+	ST_HDR_CR,       /* interim response: LF after CR inside a header line */
+	ST_HDR_END_CR,   /* interim response: LF after CR of the empty line */
 	ST_DONE,
 	ST_ERROR,
 };
@@ -95,8 +95,7 @@ static enum hsp_result step_interim(struct http_status_parser *p, uint8_t c)
 			return fail(p, HSP_ERR_BAD_EOL);
 		restart_status_line(p);
 		return HSP_NEED_MORE;
-	default:
-		return fail(p, HSP_ERR_BAD_HEADER); /* unreachable */
+	default: return fail(p, HSP_ERR_BAD_HEADER); /* unreachable */
 	}
 }
 
@@ -174,8 +173,7 @@ static enum hsp_result step_status_line(struct http_status_parser *p, uint8_t c)
 		if (c != '\n')
 			return fail(p, HSP_ERR_BAD_EOL);
 		return status_line_done(p);
-	default:
-		return fail(p, HSP_ERR_BAD_VERSION); /* unreachable */
+	default: return fail(p, HSP_ERR_BAD_VERSION); /* unreachable */
 	}
 }
 
@@ -185,8 +183,8 @@ enum hsp_result hsp_feed(struct http_status_parser *p, const void *buf, size_t l
 	for (size_t i = 0; i < len; i++) {
 		if (p->state == ST_DONE || p->state == ST_ERROR)
 			break;
-		enum hsp_result r = p->state >= ST_HDR_START ? step_interim(p, b[i])
-							     : step_status_line(p, b[i]);
+		enum hsp_result r =
+			p->state >= ST_HDR_START ? step_interim(p, b[i]) : step_status_line(p, b[i]);
 		p->total++;
 		if (r != HSP_NEED_MORE)
 			return r;

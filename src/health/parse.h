@@ -23,32 +23,32 @@
 
 #include "config/config.h"
 
-#define HSP_MAX_LINE 1024      /* status line, CRLF included */
-#define HSP_MAX_INTERIM 8192   /* all bytes of skipped 1xx responses together */
+#define HSP_MAX_LINE 1024    /* status line, CRLF included */
+#define HSP_MAX_INTERIM 8192 /* all bytes of skipped 1xx responses together */
 
 enum hsp_result { HSP_NEED_MORE = 0, HSP_DONE = 1, HSP_ERROR = -1 };
 
 enum hsp_error {
 	HSP_ERR_NONE,
-	HSP_ERR_BAD_VERSION,   /* not "HTTP/1.x" */
-	HSP_ERR_BAD_STATUS,    /* not exactly 3 digits, or below 100 */
-	HSP_ERR_BAD_REASON,    /* control character in the reason phrase */
-	HSP_ERR_BAD_EOL,       /* CR not followed by LF */
-	HSP_ERR_TOO_LONG,      /* status line > HSP_MAX_LINE, or interim responses > HSP_MAX_INTERIM */
-	HSP_ERR_BAD_HEADER,    /* malformed header block of an interim response */
-	HSP_ERR_EMPTY,         /* connection closed before any byte */
-	HSP_ERR_TRUNCATED,     /* connection closed in the middle of the status line */
+	HSP_ERR_BAD_VERSION, /* not "HTTP/1.x" */
+	HSP_ERR_BAD_STATUS,  /* not exactly 3 digits, or below 100 */
+	HSP_ERR_BAD_REASON,  /* control character in the reason phrase */
+	HSP_ERR_BAD_EOL,     /* CR not followed by LF */
+	HSP_ERR_TOO_LONG,   /* status line > HSP_MAX_LINE, or interim responses > HSP_MAX_INTERIM */
+	HSP_ERR_BAD_HEADER, /* malformed header block of an interim response */
+	HSP_ERR_EMPTY,      /* connection closed before any byte */
+	HSP_ERR_TRUNCATED,  /* connection closed in the middle of the status line */
 };
 
 struct http_status_parser {
 	uint8_t state;
-	uint8_t digits;        /* status digits seen */
-	uint16_t status;       /* valid once DONE */
-	uint8_t minor;         /* HTTP/1.<minor> */
+	uint8_t digits;  /* status digits seen */
+	uint16_t status; /* valid once DONE */
+	uint8_t minor;   /* HTTP/1.<minor> */
 	enum hsp_error err;
-	uint32_t line_len;     /* bytes of the current status line */
-	uint32_t interim_len;  /* bytes of skipped 1xx responses */
-	uint64_t total;        /* bytes consumed */
+	uint32_t line_len;    /* bytes of the current status line */
+	uint32_t interim_len; /* bytes of skipped 1xx responses */
+	uint64_t total;       /* bytes consumed */
 };
 
 void hsp_init(struct http_status_parser *p);

@@ -25,9 +25,9 @@ void health_reason_copy(char *dst, size_t len, const char *reason)
 	dst[i] = '\0';
 }
 
-enum health_change health_state_record(struct server_health *h, uint32_t rise, uint32_t fall,
-				       bool ok, const char *reason, uint64_t now_ms,
-				       uint64_t duration_us)
+enum health_change health_state_record(
+	struct server_health *h, uint32_t rise, uint32_t fall, bool ok, const char *reason,
+	uint64_t now_ms, uint64_t duration_us)
 {
 	/* a provisional initial "up" has never been checked: its first failure decides */
 	bool provisional = h->up && h->last_result == CHECK_NONE;

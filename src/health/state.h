@@ -23,9 +23,9 @@ void health_state_init(struct server_health *h, bool initial_up);
 /* Records one finished check (also into h->check_duration, the metrics histogram). `reason` says what happened ("HTTP 500", "timeout", "HTTP 200");
  * it is copied (truncated, quotes and control characters replaced so it is safe inside a
  * logfmt value). Returns whether the server changed state. */
-enum health_change health_state_record(struct server_health *h, uint32_t rise, uint32_t fall,
-				       bool ok, const char *reason, uint64_t now_ms,
-				       uint64_t duration_us);
+enum health_change health_state_record(
+	struct server_health *h, uint32_t rise, uint32_t fall, bool ok, const char *reason,
+	uint64_t now_ms, uint64_t duration_us);
 
 /* Delay until the next check: interval ± up to HEALTH_JITTER_PCT percent, drawn from *seed
  * (advanced; deterministic), so N servers configured alike are not checked in lockstep. */

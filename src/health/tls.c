@@ -46,8 +46,7 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 	return 0;
 }
 
-SSL_CTX *health_tls_ctx_new(const struct cfg_health *cfg, const char *backend, char *err,
-			    size_t errlen)
+SSL_CTX *health_tls_ctx_new(const struct cfg_health *cfg, const char *backend, char *err, size_t errlen)
 {
 	if (!readable(cfg->verify ? cfg->ca_file : NULL, backend, err, errlen) ||
 	    !readable(cfg->cert_file, backend, err, errlen) ||
@@ -90,10 +89,9 @@ fail:
 	return NULL;
 }
 
-size_t health_tls_preflight(const struct config *c,
-			    void (*bad)(void *arg, size_t i, const struct cfg_backend *b,
-					const char *why),
-			    void *arg)
+size_t health_tls_preflight(
+	const struct config *c,
+	void (*bad)(void *arg, size_t i, const struct cfg_backend *b, const char *why), void *arg)
 {
 	size_t n_bad = 0;
 	for (size_t i = 0; i < c->n_backends; i++) {
@@ -143,8 +141,7 @@ fail:
 	return NULL;
 }
 
-void health_tls_reason(SSL *ssl, int ret, int saved_errno, const char *stage, char *buf,
-		       size_t len)
+void health_tls_reason(SSL *ssl, int ret, int saved_errno, const char *stage, char *buf, size_t len)
 {
 	char why[200];
 	int err = SSL_get_error(ssl, ret);
@@ -152,7 +149,8 @@ void health_tls_reason(SSL *ssl, int ret, int saved_errno, const char *stage, ch
 	/* without VERIFY_PEER OpenSSL still records a verify result but goes on: not the cause */
 	long vr = SSL_get_verify_result(ssl);
 	if ((SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) && vr != X509_V_OK) {
-		snprintf(buf, len, "TLS: certificate verify failed (%s)", X509_verify_cert_error_string(vr));
+		snprintf(buf, len, "TLS: certificate verify failed (%s)",
+			 X509_verify_cert_error_string(vr));
 		return;
 	}
 	if (why[0]) {

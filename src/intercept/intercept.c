@@ -18,9 +18,9 @@ struct item {
 
 struct intercept {
 	struct nft_ctx *nft;
-	bool owner;                /* try `flags owner` (cleared when the kernel lacks it) */
-	bool table;                /* we created the table and did not remove it */
-	struct item *items;        /* of the config last applied or attempted */
+	bool owner;         /* try `flags owner` (cleared when the kernel lacks it) */
+	bool table;         /* we created the table and did not remove it */
+	struct item *items; /* of the config last applied or attempted */
 	size_t n_items;
 	char error[256];
 	uint64_t applies_total, failures_total;
@@ -91,7 +91,8 @@ static int replace(struct intercept *ic, const struct config *c, char *why, size
 		return -1;
 	ic->owner = false;
 	if (try_replace(ic, c) == 0) {
-		log_warn("intercept table not owned", "reason=\"kernel refused flags owner\" "
+		log_warn("intercept table not owned",
+			 "reason=\"kernel refused flags owner\" "
 			 "effect=\"a crashed buoy leaves its redirects until it restarts\"");
 		return 0;
 	}
@@ -155,10 +156,12 @@ int intercept_apply(struct intercept *ic, const struct config *c, char *err, siz
 		set_items(ic, c, true);
 		ic->error[0] = '\0';
 		if (ic->table)
-			log_info("intercept installed", "table=\"" NFTRULES_FAMILY " " NFTRULES_TABLE
-				 "\" rules=%zu owner=%s", nftrules_count(c), ic->owner ? "true" : "false");
+			log_info("intercept installed",
+				 "table=\"" NFTRULES_FAMILY " " NFTRULES_TABLE "\" rules=%zu owner=%s",
+				 nftrules_count(c), ic->owner ? "true" : "false");
 		else
-			log_info("intercept removed", "table=\"" NFTRULES_FAMILY " " NFTRULES_TABLE "\"");
+			log_info("intercept removed",
+				 "table=\"" NFTRULES_FAMILY " " NFTRULES_TABLE "\"");
 		return 0;
 	}
 	ic->failures_total++;
@@ -204,8 +207,10 @@ void intercept_free(struct intercept *ic)
 void intercept_get_status(const struct intercept *ic, struct intercept_status *out)
 {
 	*out = (struct intercept_status){
-		.owner = ic->owner && ic->table, .applies_total = ic->applies_total,
-		.failures_total = ic->failures_total, .n_items = ic->n_items,
+		.owner = ic->owner && ic->table,
+		.applies_total = ic->applies_total,
+		.failures_total = ic->failures_total,
+		.n_items = ic->n_items,
 	};
 	snprintf(out->error, sizeof(out->error), "%s", ic->error);
 }
@@ -215,8 +220,9 @@ int intercept_get_item(const struct intercept *ic, size_t i, struct intercept_it
 	if (i >= ic->n_items)
 		return -1;
 	const struct item *it = &ic->items[i];
-	*out = (struct intercept_item_status){ .listener = it->listener, .to_port = it->to_port,
-					       .installed = it->installed };
+	*out = (struct intercept_item_status){
+		.listener = it->listener, .to_port = it->to_port, .installed = it->installed
+	};
 	snprintf(out->address, sizeof(out->address), "%s", it->address);
 	return 0;
 }

@@ -27,13 +27,13 @@ void intercept_free(struct intercept *ic);
 /* ---- status ---- */
 struct intercept_item_status {
 	const char *listener;
-	char address[64];          /* "198.18.0.100:6443" */
-	uint16_t to_port;          /* the listener's port */
+	char address[64]; /* "198.18.0.100:6443" */
+	uint16_t to_port; /* the listener's port */
 	bool installed;
 };
 struct intercept_status {
-	bool owner;                /* the table has `flags owner` */
-	char error[256];           /* the last failure, "" when the last apply worked */
+	bool owner;      /* the table has `flags owner` */
+	char error[256]; /* the last failure, "" when the last apply worked */
 	uint64_t applies_total, failures_total;
 	size_t n_items;
 };

@@ -26,12 +26,10 @@ size_t nftrules_count(const struct config *c)
 	return n;
 }
 
-static void chain(const struct config *c, long only, const char *name, const char *hook,
-		  struct strbuf *o)
+static void chain(const struct config *c, long only, const char *name, const char *hook, struct strbuf *o)
 {
 	char rule[256];
-	sb_printf(o, "\tchain %s {\n\t\ttype nat hook %s priority -100; policy accept;\n", name,
-		  hook);
+	sb_printf(o, "\tchain %s {\n\t\ttype nat hook %s priority -100; policy accept;\n", name, hook);
 	for (size_t i = 0; i < c->n_listeners; i++) {
 		const struct cfg_listener *l = &c->listeners[i];
 		if (only >= 0 && (size_t)only != i)

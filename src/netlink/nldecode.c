@@ -42,7 +42,8 @@ bool nl_decode_addr(const struct nlmsghdr *nlh, struct ip_addr *out, int *ifinde
 		return false;
 	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
 		return false;
-	mnl_attr_for_each(attr, nlh, sizeof(*ifa)) {
+	mnl_attr_for_each(attr, nlh, sizeof(*ifa))
+	{
 		uint16_t type = mnl_attr_get_type(attr);
 		if (type == IFA_LOCAL)
 			local = attr;
@@ -71,7 +72,8 @@ static void decode_link(const struct nlmsghdr *nlh, struct vip_event *ev)
 	ev->link_flags = ifi->ifi_flags;
 	ev->link_gone = nlh->nlmsg_type == RTM_DELLINK;
 	ev->link_up = !ev->link_gone && nl_link_usable(ifi->ifi_flags);
-	mnl_attr_for_each(attr, nlh, sizeof(*ifi)) {
+	mnl_attr_for_each(attr, nlh, sizeof(*ifi))
+	{
 		if (mnl_attr_get_type(attr) == IFLA_IFNAME &&
 		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
 			snprintf(ev->ifname, sizeof(ev->ifname), "%s", mnl_attr_get_str(attr));
@@ -101,8 +103,7 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 			return MNL_CB_OK; /* too short to say which link (fuzz_netlink) */
 		decode_link(nlh, &ev);
 		break;
-	default:
-		return MNL_CB_OK;
+	default: return MNL_CB_OK;
 	}
 	c->n++;
 	c->cb(c->arg, &ev);
@@ -117,8 +118,7 @@ size_t nl_decode_events(const void *buf, size_t n, vip_event_cb cb, void *arg)
 	return c.n;
 }
 
-int nl_decode_reply(const void *buf, size_t n, unsigned seq, unsigned portid, mnl_cb_t cb,
-		    void *data)
+int nl_decode_reply(const void *buf, size_t n, unsigned seq, unsigned portid, mnl_cb_t cb, void *data)
 {
 	if (!nl_frames_ok(buf, n))
 		return MNL_CB_OK; /* not the kernel's: it frames correctly */
@@ -147,7 +147,8 @@ int nl_link_cb(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *attr;
 	c->got = true;
 	c->flags = ifi->ifi_flags;
-	mnl_attr_for_each(attr, nlh, sizeof(*ifi)) {
+	mnl_attr_for_each(attr, nlh, sizeof(*ifi))
+	{
 		if (mnl_attr_get_type(attr) != IFLA_ADDRESS)
 			continue;
 		c->mac_len = mnl_attr_get_payload_len(attr);

@@ -18,21 +18,21 @@
 /* ---- events, as the monitor reports them ---- */
 
 enum vip_event_kind {
-	VIP_EV_ADDR_DEL,   /* an address was removed from ifindex */
-	VIP_EV_ADDR_ADD,   /* an address was added to ifindex */
-	VIP_EV_LINK,       /* link state of ifindex is now link_up (sent on every RTM_NEWLINK/DELLINK,
+	VIP_EV_ADDR_DEL, /* an address was removed from ifindex */
+	VIP_EV_ADDR_ADD, /* an address was added to ifindex */
+	VIP_EV_LINK,     /* link state of ifindex is now link_up (sent on every RTM_NEWLINK/DELLINK,
 	                    * consumers compare with what they knew) */
-	VIP_EV_RESYNC,     /* the kernel dropped events (socket overrun): re-query everything */
+	VIP_EV_RESYNC,   /* the kernel dropped events (socket overrun): re-query everything */
 };
 
 struct vip_event {
 	enum vip_event_kind kind;
 	int ifindex;
-	struct ip_addr addr;               /* ADDR_* */
-	bool link_up;                      /* LINK: IFF_UP && IFF_RUNNING */
-	bool link_gone;                    /* LINK: RTM_DELLINK, the interface was deleted */
-	unsigned link_flags;               /* LINK: IFF_* */
-	char ifname[IF_NAMESIZE];          /* LINK: when the kernel said it; ADDR_*: may be "" */
+	struct ip_addr addr;      /* ADDR_* */
+	bool link_up;             /* LINK: IFF_UP && IFF_RUNNING */
+	bool link_gone;           /* LINK: RTM_DELLINK, the interface was deleted */
+	unsigned link_flags;      /* LINK: IFF_* */
+	char ifname[IF_NAMESIZE]; /* LINK: when the kernel said it; ADDR_*: may be "" */
 };
 
 typedef void (*vip_event_cb)(void *arg, const struct vip_event *ev);
@@ -63,26 +63,25 @@ bool nl_decode_addr(const struct nlmsghdr *nlh, struct ip_addr *out, int *ifinde
  * ack or the end of a dump. Returns MNL_CB_OK (1: read on), MNL_CB_STOP (0: complete) or
  * MNL_CB_ERROR (-1, errno set: the kernel's error, or a reply that is not ours). A badly framed
  * datagram is not the kernel's: it is skipped (MNL_CB_OK). cb may be NULL (an ack only). */
-int nl_decode_reply(const void *buf, size_t n, unsigned seq, unsigned portid, mnl_cb_t cb,
-		    void *data);
+int nl_decode_reply(const void *buf, size_t n, unsigned seq, unsigned portid, mnl_cb_t cb, void *data);
 
 /* Message parsers for cb (mnl_cb_t: MNL_CB_OK always; anything they cannot read is skipped). */
 
 /* RTM_GETADDR dump: is `want` (prefix ignored) on ifindex, and with which prefix. */
 struct nl_addr_find {
-	int ifindex;                       /* in */
-	const struct ip_addr *want;        /* in */
-	bool found;                        /* out: the first match wins */
-	uint8_t prefix;                    /* out */
+	int ifindex;                /* in */
+	const struct ip_addr *want; /* in */
+	bool found;                 /* out: the first match wins */
+	uint8_t prefix;             /* out */
 };
 int nl_addr_find_cb(const struct nlmsghdr *nlh, void *nl_addr_find);
 
 /* RTM_GETLINK by index: flags and hardware address. */
 struct nl_link {
-	bool got;                          /* a whole RTM_NEWLINK was seen */
-	unsigned flags;                    /* IFF_* */
-	uint8_t mac[6];                    /* when mac_len == 6 */
-	size_t mac_len;                    /* IFLA_ADDRESS length, 0 = none */
+	bool got;       /* a whole RTM_NEWLINK was seen */
+	unsigned flags; /* IFF_* */
+	uint8_t mac[6]; /* when mac_len == 6 */
+	size_t mac_len; /* IFLA_ADDRESS length, 0 = none */
 };
 int nl_link_cb(const struct nlmsghdr *nlh, void *nl_link);
 

@@ -29,8 +29,8 @@ int vip_present(int ifindex, const struct ip_addr *a, uint8_t *prefix_out)
 	return f.found ? 1 : 0;
 }
 
-static struct nlmsghdr *put_addr_msg(char *buf, uint16_t type, uint16_t flags, int ifindex,
-				     const struct ip_addr *a, uint8_t prefix)
+static struct nlmsghdr *put_addr_msg(
+	char *buf, uint16_t type, uint16_t flags, int ifindex, const struct ip_addr *a, uint8_t prefix)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = type;
@@ -47,8 +47,8 @@ static struct nlmsghdr *put_addr_msg(char *buf, uint16_t type, uint16_t flags, i
 int vip_add(int ifindex, const struct ip_addr *a, const char *label)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = put_addr_msg(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex,
-					    a, a->prefix);
+	struct nlmsghdr *nlh =
+		put_addr_msg(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, a, a->prefix);
 	/* IFA_ADDRESS = IFA_LOCAL: no peer; the kernel derives the prefix route from it. */
 	mnl_attr_put(nlh, IFA_ADDRESS, ip_addr_len(a->family), a->b);
 	if (a->family == AF_INET6) {
@@ -133,8 +133,8 @@ static void monitor_read(struct loop *l, struct io *io, uint32_t events)
 		 * for links and addresses. A forged "link down" would otherwise move the VIP. */
 		if (from.nl_pid != 0) {
 			if (m->forged_total++ == 0) /* once at warn: a flood must not flood the log */
-				log_warn("netlink message not from the kernel ignored", "sender_port=%u",
-					 (unsigned)from.nl_pid);
+				log_warn("netlink message not from the kernel ignored",
+					 "sender_port=%u", (unsigned)from.nl_pid);
 			continue;
 		}
 		m->events_total += nl_decode_events(buf, (size_t)n, m->cb, m->arg);

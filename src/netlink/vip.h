@@ -37,13 +37,13 @@ int vip_remove_stale(int ifindex, const struct ip_addr *a, size_t n);
 /* Events (struct vip_event, vip_event_cb) are defined with their decoder in nldecode.h. */
 
 struct vip_monitor {
-	struct io io;                      /* non-blocking NETLINK_ROUTE socket on the loop */
+	struct io io; /* non-blocking NETLINK_ROUTE socket on the loop */
 	struct mnl_socket *nl;
 	vip_event_cb cb;
 	void *arg;
 	uint64_t events_total;
-	uint64_t overruns_total;           /* ENOBUFS seen (each followed by a RESYNC event) */
-	uint64_t forged_total;             /* messages from a process, not the kernel: ignored */
+	uint64_t overruns_total; /* ENOBUFS seen (each followed by a RESYNC event) */
+	uint64_t forged_total;   /* messages from a process, not the kernel: ignored */
 };
 
 /* Opens the monitor (RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR) and registers it on

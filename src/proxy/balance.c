@@ -62,19 +62,15 @@ static int lb_candidates(const struct lb_server *v, size_t n, bool *cand)
 	return count ? count : LB_FULL;
 }
 
-static int lb_dispatch(struct lb_state *st, const struct lb_server *v, const bool *cand,
-		       size_t n, uint64_t client_hash)
+static int lb_dispatch(struct lb_state *st, const struct lb_server *v, const bool *cand, size_t n,
+		       uint64_t client_hash)
 {
 	switch (st->algo) {
-	case BALANCE_LEASTCONN:
-		return lb_pick_leastconn(st, v, cand, n);
-	case BALANCE_SOURCE:
-		return lb_pick_source(v, cand, n, client_hash);
-	case BALANCE_RANDOM:
-		return lb_pick_random(st, v, cand, n);
+	case BALANCE_LEASTCONN: return lb_pick_leastconn(st, v, cand, n);
+	case BALANCE_SOURCE: return lb_pick_source(v, cand, n, client_hash);
+	case BALANCE_RANDOM: return lb_pick_random(st, v, cand, n);
 	case BALANCE_ROUNDROBIN:
-	default:
-		return lb_pick_rr(st, v, cand, n);
+	default: return lb_pick_rr(st, v, cand, n);
 	}
 }
 

@@ -13,19 +13,19 @@
 #define LB_FULL (-2) /* servers are up but every one is at max_conns: queue */
 
 struct lb_server {
-	uint32_t weight;   /* >= 1 */
-	uint32_t active;   /* current connections (leastconn, random) */
-	uint64_t key;      /* stable per-server hash of its address (source hashing) */
-	bool up;           /* eligible and not excluded by this connection's earlier tries */
-	bool full;         /* at max_conns */
-	bool backup;       /* used only when no primary is up */
+	uint32_t weight; /* >= 1 */
+	uint32_t active; /* current connections (leastconn, random) */
+	uint64_t key;    /* stable per-server hash of its address (source hashing) */
+	bool up;         /* eligible and not excluded by this connection's earlier tries */
+	bool full;       /* at max_conns */
+	bool backup;     /* used only when no primary is up */
 };
 
 struct lb_state {
 	enum balance_algo algo;
-	size_t n;          /* servers this state was sized for */
-	int64_t *current;  /* smooth weighted round robin, one per server */
-	uint64_t rng;      /* xorshift64* state for random; never 0 */
+	size_t n;         /* servers this state was sized for */
+	int64_t *current; /* smooth weighted round robin, one per server */
+	uint64_t rng;     /* xorshift64* state for random; never 0 */
 };
 
 int lb_state_init(struct lb_state *st, enum balance_algo algo, size_t n, uint64_t seed);

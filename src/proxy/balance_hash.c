@@ -4,7 +4,6 @@
  * only the clients it had, and each server's share is its weight over the total. Pure. */
 #include "proxy/balance.h"
 
-
 static uint64_t mix64(uint64_t x)
 {
 	x ^= x >> 30;

@@ -21,8 +21,7 @@ static uint64_t rng_below(struct lb_state *st, uint64_t bound)
 }
 
 /* One candidate drawn by weight, leaving out `skip` (pass -1 to leave out none). */
-static int weighted_draw(struct lb_state *st, const struct lb_server *v, const bool *cand,
-			 size_t n, int skip)
+static int weighted_draw(struct lb_state *st, const struct lb_server *v, const bool *cand, size_t n, int skip)
 {
 	uint64_t total = 0;
 	for (size_t i = 0; i < n; i++)

@@ -18,18 +18,18 @@ enum conn_state { CONN_QUEUED, CONN_CONNECTING, CONN_RELAY, CONN_CLOSED };
 struct worker;
 
 struct conn {
-	struct io cio, sio;       /* client and server fds; io.arg points back here */
-	struct timer timer;       /* connect / queue / idle deadline */
+	struct io cio, sio; /* client and server fds; io.arg points back here */
+	struct timer timer; /* connect / queue / idle deadline */
 	struct worker *w;
 	struct backend *b;
 	struct listener_stats *lstats; /* of the listener that accepted it (retired, never freed) */
-	struct server_set *set;   /* the backend's set this connection was dispatched with: its
+	struct server_set *set;        /* the backend's set this connection was dispatched with: its
 				   * settings (timeouts, retries) and server indices; sets are
 				   * retired, never freed, while the daemon runs */
-	struct server *srv;       /* NULL until a server is chosen */
+	struct server *srv;            /* NULL until a server is chosen */
 	uint64_t last_active;
 	uint64_t client_hash;
-	uint64_t tried;           /* servers of `set` already tried, bit i (>= 64 share bit 63) */
+	uint64_t tried; /* servers of `set` already tried, bit i (>= 64 share bit 63) */
 	uint32_t tries;
 	enum conn_state state;
 	bool counted_active;      /* srv->active was incremented */
@@ -47,7 +47,7 @@ struct listen_sock {
 	struct io io;
 	struct worker *w;
 	struct listener *l;
-	bool registered;          /* in the worker's epoll (or paused) */
+	bool registered; /* in the worker's epoll (or paused) */
 	bool paused;
 	struct timer accept_soon; /* accepts run after the epoll batch, see listener_on_event */
 };
@@ -58,7 +58,7 @@ struct listener {
 	const struct cfg_listener *cfg; /* into a config that lives until exit */
 	struct backend *b;
 	struct listener_stats stats;
-	struct listen_sock *socks;      /* one per worker */
+	struct listen_sock *socks; /* one per worker */
 	struct listener *retired_next;
 };
 
@@ -71,7 +71,10 @@ struct listener_table {
 	struct listener *v[];
 };
 
-struct wqueue { struct conn *head, *tail; size_t len; };
+struct wqueue {
+	struct conn *head, *tail;
+	size_t len;
+};
 
 /* A worker's own state for one backend, indexed by backend.idx, grown when first needed. */
 struct wbackend {
@@ -86,11 +89,11 @@ struct worker {
 	size_t id;
 	pthread_t thread;
 	struct loop *loop;
-	struct listener_table *lt;   /* the table this worker's sockets match */
-	_Atomic uint64_t lt_ack;     /* lt->gen, for the main thread */
+	struct listener_table *lt; /* the table this worker's sockets match */
+	_Atomic uint64_t lt_ack;   /* lt->gen, for the main thread */
 	struct wbackend *wb;
 	size_t n_wb;
-	struct conn *conns;       /* everything not queued, for close_all */
+	struct conn *conns; /* everything not queued, for close_all */
 	struct timer resume, queue_poll, ka_sweep;
 	struct relay_pool relay_pool; /* pipes and scratch buffer of this worker's relays */
 	uint64_t last_emfile_log;
@@ -100,16 +103,16 @@ struct worker {
 };
 
 struct proxy {
-	const struct config *cfg;       /* main thread: the config in force */
+	const struct config *cfg; /* main thread: the config in force */
 	struct pool *pool;
 	struct worker *workers;
 	size_t n_workers;
-	struct listener_table *lt;      /* main thread: current table */
+	struct listener_table *lt;               /* main thread: current table */
 	_Atomic(struct listener_table *) lt_pub; /* what workers apply */
 	struct listener_table *retired_tables;
 	struct listener *retired_listeners;
-	_Atomic uint32_t max_conns;     /* global, 0 = unlimited */
-	_Atomic uint64_t total_conns;   /* for global max_conns */
+	_Atomic uint32_t max_conns;   /* global, 0 = unlimited */
+	_Atomic uint64_t total_conns; /* for global max_conns */
 };
 
 #endif

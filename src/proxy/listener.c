@@ -49,14 +49,13 @@ static int listen_opts(int fd, void *arg)
 
 static int listen_socket(const struct cfg_listener *lc)
 {
-	return sock_listen((const struct sockaddr *)&lc->bind.ss, lc->bind.len, 4096, listen_opts,
-			   (void *)lc);
+	return sock_listen(
+		(const struct sockaddr *)&lc->bind.ss, lc->bind.len, 4096, listen_opts, (void *)lc);
 }
 
 /* ---------- listeners and tables (main thread) ---------- */
 
-static struct listener *listener_new(struct proxy *p, const struct cfg_listener *cfg,
-				     struct backend *b)
+static struct listener *listener_new(struct proxy *p, const struct cfg_listener *cfg, struct backend *b)
 {
 	struct listener *l = calloc(1, sizeof(*l));
 	if (!l)
@@ -90,8 +89,8 @@ static int listener_bind(struct proxy *p, struct listener *l, char *err, size_t 
 	for (size_t i = 0; i < p->n_workers; i++) {
 		int fd = listen_socket(l->cfg);
 		if (fd < 0) {
-			snprintf(err, len, "listener %s: bind %s: %s", l->cfg->name, l->cfg->bind.text,
-				 strerror(errno));
+			snprintf(err, len, "listener %s: bind %s: %s", l->cfg->name,
+				 l->cfg->bind.text, strerror(errno));
 			return -1;
 		}
 		l->socks[i].io.fd = fd;
@@ -119,7 +118,7 @@ static struct listener_table *table_new(size_t n, uint64_t gen)
 
 struct proxy_update {
 	struct listener_table *t;
-	bool *added;               /* t->v[i] is new: free it on abort */
+	bool *added; /* t->v[i] is new: free it on abort */
 };
 
 void proxy_update_abort(struct proxy *p, struct proxy_update *u)
@@ -134,9 +133,9 @@ void proxy_update_abort(struct proxy *p, struct proxy_update *u)
 	free(u);
 }
 
-struct proxy_update *proxy_update_prepare(struct proxy *p, const struct config *c,
-					  struct backend *const *backends, const int *listener_old,
-					  char *err, size_t len)
+struct proxy_update *proxy_update_prepare(
+	struct proxy *p, const struct config *c, struct backend *const *backends,
+	const int *listener_old, char *err, size_t len)
 {
 	struct proxy_update *u = calloc(1, sizeof(*u));
 	uint64_t gen = p->lt ? p->lt->gen + 1 : 1;
@@ -199,8 +198,7 @@ static bool wait_applied(struct proxy *p, uint64_t gen)
 	}
 }
 
-void proxy_update_commit(struct proxy *p, struct proxy_update *u, const struct config *c,
-			 bool threads_running)
+void proxy_update_commit(struct proxy *p, struct proxy_update *u, const struct config *c, bool threads_running)
 {
 	struct listener_table *old = p->lt;
 	for (size_t i = 0; old && i < old->n; i++)
@@ -321,10 +319,7 @@ static _Atomic bool *f_close(struct worker *w) { return &w->close_all; }
 void proxy_stop_accepting(struct proxy *p) { signal_workers(p, f_stop); }
 void proxy_close_all(struct proxy *p) { signal_workers(p, f_close); }
 
-uint64_t proxy_active_conns(struct proxy *p)
-{
-	return atomic_load(&p->total_conns);
-}
+uint64_t proxy_active_conns(struct proxy *p) { return atomic_load(&p->total_conns); }
 
 void proxy_free(struct proxy *p)
 {

@@ -6,9 +6,9 @@
 #include <stdint.h>
 
 struct passive {
-	uint32_t fails;          /* failures in the current window */
-	uint64_t window_start;   /* ms of the first failure in the window */
-	uint64_t down_until;     /* ms; server is out while now < down_until */
+	uint32_t fails;        /* failures in the current window */
+	uint64_t window_start; /* ms of the first failure in the window */
+	uint64_t down_until;   /* ms; server is out while now < down_until */
 };
 
 /* Records a failed connect. Returns true when this failure takes the server out. */

@@ -16,17 +16,17 @@ static uint64_t addr_key(const struct cfg_addr *a)
 }
 
 struct pool_update {
-	size_t n;                      /* backends of the new config */
-	struct backend **backends;     /* kept or new object per config backend */
+	size_t n;                  /* backends of the new config */
+	struct backend **backends; /* kept or new object per config backend */
 	bool *is_new;
-	struct server_set **sets;      /* the set each will publish */
-	struct server ***servers;      /* main thread's server array each will hold */
-	struct server **fresh;         /* servers allocated by this update (freed on abort) */
+	struct server_set **sets; /* the set each will publish */
+	struct server ***servers; /* main thread's server array each will hold */
+	struct server **fresh;    /* servers allocated by this update (freed on abort) */
 	size_t n_fresh;
 };
 
-static struct server *server_new(struct backend *b, const struct cfg_backend *bc,
-				 const struct cfg_server *sc)
+static struct server *server_new(
+	struct backend *b, const struct cfg_backend *bc, const struct cfg_server *sc)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -87,8 +87,12 @@ static int prepare_servers(struct pool_update *u, size_t i, const struct cfg_bac
 			u->fresh[u->n_fresh++] = s;
 		}
 		arr[j] = s;
-		set->v[j] = (struct server_slot){ .s = s, .weight = sc->weight ? sc->weight : 1,
-						  .max_conns = sc->max_conns, .backup = sc->backup };
+		set->v[j] = (struct server_slot){
+			.s = s,
+			.weight = sc->weight ? sc->weight : 1,
+			.max_conns = sc->max_conns,
+			.backup = sc->backup
+		};
 	}
 	free(taken);
 	return 0;
@@ -130,10 +134,7 @@ fail:
 	return NULL;
 }
 
-struct backend *const *pool_update_backends(const struct pool_update *u)
-{
-	return u->backends;
-}
+struct backend *const *pool_update_backends(const struct pool_update *u) { return u->backends; }
 
 static void update_free(struct pool_update *u)
 {
@@ -213,8 +214,7 @@ static bool update_has(const struct pool_update *u, const struct backend *b)
 
 /* Kept servers take the new weight/max_conns/backup (for the main thread; workers read the
  * set). A backend that stops checking health forgets its check state: servers count as up. */
-static void refresh_kept_server(struct server *s, const struct cfg_server *sc,
-				const struct cfg_backend *bc)
+static void refresh_kept_server(struct server *s, const struct cfg_server *sc, const struct cfg_backend *bc)
 {
 	s->cfg.weight = sc->weight;
 	s->cfg.max_conns = sc->max_conns;
@@ -334,8 +334,8 @@ bool backend_has_eligible(struct backend *b, uint64_t now_ms)
 	return false;
 }
 
-void server_connect_failed(struct server *s, const struct cfg_backend *cfg, uint64_t now_ms,
-			   const char *reason)
+void server_connect_failed(
+	struct server *s, const struct cfg_backend *cfg, uint64_t now_ms, const char *reason)
 {
 	atomic_fetch_add_explicit(&s->connect_failures_total, 1, memory_order_relaxed);
 	if (cfg->max_fails == 0)
@@ -346,8 +346,9 @@ void server_connect_failed(struct server *s, const struct cfg_backend *cfg, uint
 		atomic_store(&s->passive_down_until, s->passive.down_until);
 	pthread_mutex_unlock(&s->passive_lock);
 	if (down)
-		log_warn("server down", "backend=%s server=%s reason=\"%s\" source=passive for_ms=%llu",
-			 cfg->name, s->cfg.addr.text, reason, (unsigned long long)cfg->fail_timeout_ms);
+		log_warn("server down",
+			 "backend=%s server=%s reason=\"%s\" source=passive for_ms=%llu", cfg->name,
+			 s->cfg.addr.text, reason, (unsigned long long)cfg->fail_timeout_ms);
 }
 
 void server_connect_ok(struct server *s)

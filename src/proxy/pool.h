@@ -16,14 +16,14 @@ enum check_result { CHECK_NONE, CHECK_OK, CHECK_FAIL };
 
 /* Active health state of one server; written only by the main thread (health/). */
 struct server_health {
-	bool up;                       /* mirrored into server.active_up for workers */
+	bool up; /* mirrored into server.active_up for workers */
 	uint32_t consecutive_ok;
 	uint32_t consecutive_fail;
-	uint64_t last_check_ms;        /* monotonic, 0 = never */
+	uint64_t last_check_ms; /* monotonic, 0 = never */
 	uint64_t last_change_ms;
 	uint64_t last_duration_us;
 	enum check_result last_result;
-	char reason[128];              /* "HTTP 500", "connection refused", "timeout", TLS error */
+	char reason[128]; /* "HTTP 500", "connection refused", "timeout", TLS error */
 	uint64_t checks_total, checks_failed_total;
 	/* every check's duration, for buoy_health_check_duration_seconds: the health module calls
 	 * duration_hist_observe(&h->check_duration, duration_us) per finished check */
@@ -34,32 +34,32 @@ struct server_health {
  * (connections count against it) across reloads. A reload that keeps the server (same address
  * in the same backend) keeps this object, hence its health, passive state and counters. */
 struct server {
-	struct cfg_server cfg;         /* address (never changes); weight/max_conns/backup are the
+	struct cfg_server cfg; /* address (never changes); weight/max_conns/backup are the
 					* main thread's copy: workers read the set's (server_slot) */
 	struct backend *backend;
-	uint64_t key;                  /* lb_hash of the address, for source hashing */
+	uint64_t key; /* lb_hash of the address, for source hashing */
 
-	_Atomic bool active_up;        /* health checks say up */
-	_Atomic bool drained;          /* operator: no new connections */
+	_Atomic bool active_up; /* health checks say up */
+	_Atomic bool drained;   /* operator: no new connections */
 	_Atomic uint64_t passive_down_until;
-	_Atomic uint32_t active;       /* connections now */
+	_Atomic uint32_t active; /* connections now */
 	_Atomic uint64_t conns_total;
 	_Atomic uint64_t connect_failures_total;
 	_Atomic uint64_t bytes_to_server, bytes_from_server;
 
 	pthread_mutex_t passive_lock;
 	struct passive passive;
-	struct server_health health;   /* main thread only */
-	bool health_started;           /* main: health/ initialised `health`; a reload keeps it */
-	bool removed;                  /* main: a reload took it out; its connections finish */
-	struct server *retired_next;   /* main: retired objects are freed at exit */
+	struct server_health health; /* main thread only */
+	bool health_started;         /* main: health/ initialised `health`; a reload keeps it */
+	bool removed;                /* main: a reload took it out; its connections finish */
+	struct server *retired_next; /* main: retired objects are freed at exit */
 };
 
 /* A server as workers see it in a set: the per-server settings a reload may change. */
 struct server_slot {
 	struct server *s;
-	uint32_t weight;               /* >= 1 */
-	uint32_t max_conns;            /* 0 = unlimited */
+	uint32_t weight;    /* >= 1 */
+	uint32_t max_conns; /* 0 = unlimited */
 	bool backup;
 };
 
@@ -67,7 +67,7 @@ struct server_slot {
  * publishes a new set with one atomic store; the old one is retired (kept until exit), never
  * changed, so a worker holding it during one callback reads a consistent snapshot. */
 struct server_set {
-	struct cfg_backend cfg;        /* `servers` inside is not used */
+	struct cfg_backend cfg; /* `servers` inside is not used */
 	struct server_set *retired_next;
 	size_t n;
 	struct server_slot v[];
@@ -76,17 +76,17 @@ struct server_set {
 /* A backend, identified by its name. Never moved or freed while the daemon runs: listeners and
  * connections point at it. Workers read only `set`, `idx` and the atomic counters. */
 struct backend {
-	struct cfg_backend cfg;        /* main thread's copy (health, control, VRRP tracking) */
-	struct server **servers;       /* main thread: current servers, config order (== set's) */
+	struct cfg_backend cfg;  /* main thread's copy (health, control, VRRP tracking) */
+	struct server **servers; /* main thread: current servers, config order (== set's) */
 	size_t n_servers;
 	_Atomic(struct server_set *) set;
-	size_t idx;                    /* unique for the process lifetime: per-worker state index */
+	size_t idx; /* unique for the process lifetime: per-worker state index */
 	_Atomic uint32_t queue_len;
 	_Atomic uint64_t queue_timeouts_total;
-	_Atomic uint64_t queue_full_total;    /* closed unserved: the queue was at max_queue */
+	_Atomic uint64_t queue_full_total; /* closed unserved: the queue was at max_queue */
 	_Atomic uint64_t no_server_total;
-	bool all_down_logged;          /* main thread */
-	bool removed;                  /* main: a reload took it out */
+	bool all_down_logged; /* main thread */
+	bool removed;         /* main: a reload took it out */
 	struct backend *retired_next;
 };
 
@@ -95,7 +95,7 @@ struct backend {
 struct pool {
 	struct backend **backends;
 	size_t n_backends;
-	size_t next_idx;               /* backend.idx values handed out so far */
+	size_t next_idx; /* backend.idx values handed out so far */
 	/* retired objects, freed by pool_free (at exit) when no worker runs any more */
 	struct backend *retired_backends;
 	struct server *retired_servers;
@@ -130,8 +130,8 @@ bool backend_has_eligible(struct backend *b, uint64_t now_ms);
 
 /* Passive accounting, thread-safe; the set's cfg gives max_fails / fail_timeout. Logs the
  * transition once. */
-void server_connect_failed(struct server *s, const struct cfg_backend *cfg, uint64_t now_ms,
-			   const char *reason);
+void server_connect_failed(
+	struct server *s, const struct cfg_backend *cfg, uint64_t now_ms, const char *reason);
 void server_connect_ok(struct server *s);
 
 #endif

@@ -11,10 +11,10 @@
 
 struct listener_stats {
 	_Atomic uint64_t accepted_total;
-	_Atomic uint64_t rejected_total;   /* accepted, closed unserved: no server / every try
+	_Atomic uint64_t rejected_total; /* accepted, closed unserved: no server / every try
 	                                    * failed / queue timeout (at max_conns buoy stops
 	                                    * accepting: those wait in the kernel's backlog) */
-	_Atomic uint64_t empty_total;      /* closed by the client before its first byte */
+	_Atomic uint64_t empty_total;    /* closed by the client before its first byte */
 };
 
 struct proxy;
@@ -30,11 +30,11 @@ struct proxy *proxy_start(const struct config *c, struct pool *pool);
  * ones (taking what waits in their accept queue first); their connections drain. With
  * threads_running it waits (bounded) until every worker has applied it. Cannot fail. */
 struct proxy_update;
-struct proxy_update *proxy_update_prepare(struct proxy *p, const struct config *c,
-					  struct backend *const *backends, const int *listener_old,
-					  char *err, size_t len);
-void proxy_update_commit(struct proxy *p, struct proxy_update *u, const struct config *c,
-			 bool threads_running);
+struct proxy_update *proxy_update_prepare(
+	struct proxy *p, const struct config *c, struct backend *const *backends,
+	const int *listener_old, char *err, size_t len);
+void proxy_update_commit(
+	struct proxy *p, struct proxy_update *u, const struct config *c, bool threads_running);
 void proxy_update_abort(struct proxy *p, struct proxy_update *u);
 /* Worker threads (fixed at start). */
 size_t proxy_n_workers(const struct proxy *p);

@@ -22,7 +22,9 @@ enum relay_verdict {
 
 /* What relays of one thread share: free pipes and the recv buffer for small messages. */
 struct relay_pool {
-	struct { int r, w; } *pipes;
+	struct {
+		int r, w;
+	} * pipes;
 	size_t n_pipes, cap_pipes;
 	char *scratch; /* RELAY_SCRATCH bytes */
 };
@@ -30,21 +32,21 @@ struct relay_pool {
 /* One direction: bytes read from its source, parked in a pipe or buffer, written to its
  * destination. */
 struct relay_half {
-	int pipe_r, pipe_w;        /* -1 when no pipe is held (idle connections hold none) */
-	uint32_t in_pipe;          /* bytes parked in the pipe */
-	bool eof;                  /* source saw FIN */
-	bool done;                 /* FIN forwarded (shutdown(SHUT_WR) on the destination) */
-	bool bulk;                 /* splice mode; small messages go through recv/send */
-	bool fin_pending;          /* RDHUP seen on the source: read to EOF, trust no short read */
-	bool drained;              /* source read to EAGAIN or a short read, no readable edge since */
+	int pipe_r, pipe_w; /* -1 when no pipe is held (idle connections hold none) */
+	uint32_t in_pipe;   /* bytes parked in the pipe */
+	bool eof;           /* source saw FIN */
+	bool done;          /* FIN forwarded (shutdown(SHUT_WR) on the destination) */
+	bool bulk;          /* splice mode; small messages go through recv/send */
+	bool fin_pending;   /* RDHUP seen on the source: read to EOF, trust no short read */
+	bool drained;       /* source read to EAGAIN or a short read, no readable edge since */
 	uint32_t buf_off, buf_len; /* bytes a slow destination has not taken yet */
 	char *buf;
-	uint64_t bytes;            /* delivered, not yet taken by relay_take_bytes */
+	uint64_t bytes; /* delivered, not yet taken by relay_take_bytes */
 };
 
 struct relay {
 	struct relay_pool *pool;
-	int cfd, sfd;              /* client and server sockets; sfd is -1 until relay_start */
+	int cfd, sfd; /* client and server sockets; sfd is -1 until relay_start */
 	struct relay_half c2s, s2c;
 };
 

@@ -152,8 +152,8 @@ static void conn_close(struct conn *c, const char *why)
 	if (c->state == CONN_CLOSED)
 		return;
 	if (why)
-		log_debug("connection closed", "backend=%s server=%s reason=\"%s\"", c->set->cfg.name,
-			  c->srv ? c->srv->cfg.addr.text : "-", why);
+		log_debug("connection closed", "backend=%s server=%s reason=\"%s\"",
+			  c->set->cfg.name, c->srv ? c->srv->cfg.addr.text : "-", why);
 	struct wqueue *q = &w->wb[c->b->idx].q; /* exists: every conn went through pick_server */
 	if (c->state == CONN_QUEUED) {
 		queue_unlink(q, c);
@@ -177,7 +177,6 @@ static void conn_close(struct conn *c, const char *why)
 	if (freed_slot && q->len)
 		dispatch_queue(w, c->b);
 }
-
 
 /* The worker's state for backend b, grown on first sight of a backend a reload added. */
 static struct wbackend *wb_of(struct worker *w, struct backend *b)
@@ -304,8 +303,7 @@ static int conn_connect(struct conn *c, int idx)
 		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
 	}
 	c->sio.fd = fd;
-	if (connect(fd, (struct sockaddr *)&s->cfg.addr.ss, s->cfg.addr.len) < 0 &&
-	    errno != EINPROGRESS)
+	if (connect(fd, (struct sockaddr *)&s->cfg.addr.ss, s->cfg.addr.len) < 0 && errno != EINPROGRESS)
 		return -1;
 	c->state = CONN_CONNECTING;
 	if (loop_add(w->loop, &c->sio, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0)
@@ -497,9 +495,7 @@ static void conn_on_timer(struct loop *l, struct timer *t)
 			 (unsigned long long)c->set->cfg.queue_timeout_ms);
 		conn_close(c, "queue timeout");
 		break;
-	case CONN_CONNECTING:
-		conn_retry(c, "connect timeout");
-		break;
+	case CONN_CONNECTING: conn_retry(c, "connect timeout"); break;
 	case CONN_RELAY: {
 		/* lazy idle timer: data events only stamp last_active; re-arm here if needed */
 		uint64_t deadline = c->last_active + c->set->cfg.idle_timeout_ms;
@@ -509,8 +505,7 @@ static void conn_on_timer(struct loop *l, struct timer *t)
 			timer_arm(l, t, deadline);
 		break;
 	}
-	case CONN_CLOSED:
-		break;
+	case CONN_CLOSED: break;
 	}
 }
 
@@ -558,8 +553,7 @@ static void conn_on_event(struct loop *l, struct io *io, uint32_t ev)
 		else if (client_left_silent(c, ev))
 			conn_close(c, "client closed before sending");
 		break;
-	case CONN_CLOSED:
-		break;
+	case CONN_CLOSED: break;
 	}
 }
 
@@ -593,8 +587,7 @@ static bool over_global_limit(struct worker *w)
 	return max && atomic_load_explicit(&w->p->total_conns, memory_order_relaxed) >= max;
 }
 
-static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
-		       const struct sockaddr_storage *peer)
+static void accept_one(struct worker *w, struct listen_sock *ls, int fd, const struct sockaddr_storage *peer)
 {
 	struct backend *b = ls->l->b;
 	struct conn *c = wb_of(w, b) ? calloc(1, sizeof(*c)) : NULL;
@@ -650,8 +643,7 @@ static bool accept_batch(struct loop *l, struct listen_sock *ls, int batch)
 		}
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
-		int fd = accept4(ls->io.fd, (struct sockaddr *)&peer, &plen,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(ls->io.fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
 			accept_one(w, ls, fd, &peer);
 			continue;
@@ -700,8 +692,9 @@ static void listener_on_event(struct loop *l, struct io *io, uint32_t ev)
 
 void listen_sock_init(struct listen_sock *ls, struct worker *w, struct listener *l, int fd)
 {
-	*ls = (struct listen_sock){ .io = { .fd = fd, .cb = listener_on_event, .arg = ls },
-				    .w = w, .l = l };
+	*ls = (struct listen_sock){
+		.io = { .fd = fd, .cb = listener_on_event, .arg = ls }, .w = w, .l = l
+	};
 	timer_init(&ls->accept_soon, accept_soon_cb, ls);
 }
 

@@ -34,10 +34,9 @@ struct track_result track_effective(uint8_t base, const struct track_input *t, s
 	return r;
 }
 
-static const char *const state_names[] = { [TRACK_INIT] = "init", [TRACK_UP] = "up",
-					    [TRACK_DOWN] = "down" };
-static const char *const kind_names[] = { [TRACK_IFACE] = "interface", [TRACK_SCRIPT] = "script",
-					  [TRACK_BACKEND] = "backend" };
+static const char *const state_names[] = { [TRACK_INIT] = "init", [TRACK_UP] = "up", [TRACK_DOWN] = "down" };
+static const char *const
+	kind_names[] = { [TRACK_IFACE] = "interface", [TRACK_SCRIPT] = "script", [TRACK_BACKEND] = "backend" };
 
 const char *track_state_name(enum track_state s)
 {
@@ -81,7 +80,7 @@ struct track_set {
 	struct track_set_params p;
 	struct tracker *t;
 	size_t n;
-	struct track_input *inputs;        /* scratch for track_effective */
+	struct track_input *inputs; /* scratch for track_effective */
 	struct timer backend_poll;
 	size_t n_backends;
 	struct track_result last;
@@ -95,12 +94,10 @@ static void recompute(struct track_set *ts, bool notify)
 		ts->inputs[i].soft = ts->t[i].soft;
 	}
 	struct track_result r = track_effective(ts->p.base_priority, ts->inputs, ts->n);
-	if (r.priority == ts->last.priority && r.fault == ts->last.fault &&
-	    r.unfit == ts->last.unfit)
+	if (r.priority == ts->last.priority && r.fault == ts->last.fault && r.unfit == ts->last.unfit)
 		return;
-	log_info("track verdict", "%s=%s priority=%u fault=%s unfit=%s",
-		 ts->p.owner_kind, ts->p.owner, r.priority, r.fault ? "true" : "false",
-		 r.unfit ? "true" : "false");
+	log_info("track verdict", "%s=%s priority=%u fault=%s unfit=%s", ts->p.owner_kind,
+		 ts->p.owner, r.priority, r.fault ? "true" : "false", r.unfit ? "true" : "false");
 	ts->last = r;
 	if (notify && ts->p.on_change)
 		ts->p.on_change(ts->p.arg, r);
@@ -111,9 +108,8 @@ static void set_state(struct tracker *t, enum track_state s)
 {
 	if (t->rf.state == s)
 		return;
-	log_info("tracker changed", "%s=%s kind=%s name=%s state=%s",
-		 t->set->p.owner_kind, t->set->p.owner, track_kind_name(t->kind), t->name,
-		 track_state_name(s));
+	log_info("tracker changed", "%s=%s kind=%s name=%s state=%s", t->set->p.owner_kind,
+		 t->set->p.owner, track_kind_name(t->kind), t->name, track_state_name(s));
 	t->rf.state = s;
 }
 
@@ -133,8 +129,11 @@ static void script_done(struct child *c, enum spawn_result r, int status, void *
 	if (track_rf_update(&t->rf, ok, t->script->rise, t->script->fall))
 		log_info("track script changed", "%s=%s script=%s state=%s result=%s status=%d",
 			 ts->p.owner_kind, ts->p.owner, t->name, track_state_name(t->rf.state),
-			 r == SPAWN_EXITED ? "exit" : r == SPAWN_SIGNALED ? "signal"
-			 : r == SPAWN_TIMEOUT ? "timeout" : "failed", status);
+			 r == SPAWN_EXITED     ? "exit"
+			 : r == SPAWN_SIGNALED ? "signal"
+			 : r == SPAWN_TIMEOUT  ? "timeout"
+					       : "failed",
+			 status);
 	recompute(ts, true);
 }
 
@@ -173,16 +172,16 @@ static void init_script(struct track_set *ts, struct tracker *t, const struct cf
 	t->child.io.fd = -1;
 	timer_init(&t->next_run, script_timer, t);
 	if (spawn_command_secure(s->command, why, sizeof(why)) < 0) {
-		log_error("track script refused", "%s=%s script=%s reason=\"%s\"",
-			  ts->p.owner_kind, ts->p.owner, t->name, why);
+		log_error("track script refused", "%s=%s script=%s reason=\"%s\"", ts->p.owner_kind,
+			  ts->p.owner, t->name, why);
 		t->insecure = true;
 		t->rf.state = TRACK_DOWN;
 		return;
 	}
 	const char *user = s->user ? s->user : ts->p.script_user;
 	if (spawn_user_lookup(user, &t->user) < 0) {
-		log_error("track script user unknown", "%s=%s script=%s user=%s",
-			  ts->p.owner_kind, ts->p.owner, t->name, user ? user : "nobody");
+		log_error("track script user unknown", "%s=%s script=%s user=%s", ts->p.owner_kind,
+			  ts->p.owner, t->name, user ? user : "nobody");
 		t->insecure = true;
 		t->rf.state = TRACK_DOWN;
 		return;
@@ -224,11 +223,17 @@ static void backend_timer(struct loop *l, struct timer *tm)
 struct track_set_params track_params_vrrp(const struct cfg_vrrp *v, const char *script_user)
 {
 	return (struct track_set_params){
-		.owner_kind = "instance", .owner = v->name, .base_priority = v->priority,
-		.ifaces = v->track_ifaces, .n_ifaces = v->n_track_ifaces,
-		.scripts = v->track_scripts, .n_scripts = v->n_track_scripts,
-		.backends = v->track_backends, .n_backends = v->n_track_backends,
-		.strict = v->track_strict, .script_user = script_user,
+		.owner_kind = "instance",
+		.owner = v->name,
+		.base_priority = v->priority,
+		.ifaces = v->track_ifaces,
+		.n_ifaces = v->n_track_ifaces,
+		.scripts = v->track_scripts,
+		.n_scripts = v->n_track_scripts,
+		.backends = v->track_backends,
+		.n_backends = v->n_track_backends,
+		.strict = v->track_strict,
+		.script_user = script_user,
 	};
 }
 
@@ -326,10 +331,7 @@ void track_set_free(struct track_set *ts)
 	free(ts);
 }
 
-struct track_result track_set_result(const struct track_set *ts)
-{
-	return ts->last;
-}
+struct track_result track_set_result(const struct track_set *ts) { return ts->last; }
 
 void track_set_on_link(struct track_set *ts, int ifindex, bool up)
 {
@@ -358,10 +360,7 @@ void track_set_poll_backends(struct track_set *ts)
 	recompute(ts, true);
 }
 
-size_t track_set_count(const struct track_set *ts)
-{
-	return ts->n;
-}
+size_t track_set_count(const struct track_set *ts) { return ts->n; }
 
 const struct tracker *track_set_get(const struct track_set *ts, size_t i)
 {

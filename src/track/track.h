@@ -38,13 +38,13 @@ const char *track_state_name(enum track_state s);
 struct track_input {
 	int32_t weight;
 	enum track_state state;
-	bool soft;                         /* weight 0 and not up -> unfit, not fault */
+	bool soft; /* weight 0 and not up -> unfit, not fault */
 };
 
 struct track_result {
-	uint8_t priority;                  /* effective priority, 1..255 (weights only) */
-	bool fault;                        /* some hard weight-0 tracker is not up */
-	bool unfit;                        /* some soft weight-0 tracker is not up */
+	uint8_t priority; /* effective priority, 1..255 (weights only) */
+	bool fault;       /* some hard weight-0 tracker is not up */
+	bool unfit;       /* some soft weight-0 tracker is not up */
 };
 
 /* Pure. base is 1..255. */
@@ -53,7 +53,7 @@ struct track_result track_effective(uint8_t base, const struct track_input *t, s
 /* Rise/fall counting, pure. */
 struct track_rf {
 	enum track_state state;
-	uint32_t n_ok, n_fail;             /* consecutive results of each kind */
+	uint32_t n_ok, n_fail; /* consecutive results of each kind */
 };
 /* Feeds one result; returns true when state changed. rise/fall 0 are treated as 1. */
 bool track_rf_update(struct track_rf *s, bool ok, uint32_t rise, uint32_t fall);
@@ -68,19 +68,19 @@ struct track_set;
 
 struct tracker {
 	enum track_kind kind;
-	const char *name;                  /* interface, script name, backend name */
+	const char *name; /* interface, script name, backend name */
 	int32_t weight;
-	bool soft;                         /* backend tracker, weight 0, not strict */
+	bool soft; /* backend tracker, weight 0, not strict */
 	struct track_rf rf;
 	struct track_set *set;
 	/* iface */
-	int ifindex;                       /* 0 = not found (counts as down) */
+	int ifindex; /* 0 = not found (counts as down) */
 	/* backend */
 	size_t backend_idx;
 	/* script */
 	const struct cfg_track_script *script;
 	struct spawn_user user;
-	bool insecure;                     /* refused by spawn_command_secure: always down */
+	bool insecure; /* refused by spawn_command_secure: always down */
 	struct child child;
 	struct timer next_run;
 	uint64_t runs_total, failures_total, timeouts_total;
@@ -88,15 +88,14 @@ struct tracker {
 
 /* Asked for each backend tracker on every poll: does backend (index into config.backends /
  * pool.backends, and its name) have an eligible server now? */
-typedef bool (*track_backend_ok_fn)(void *arg, size_t backend_idx, const char *name,
-				    uint64_t now_ms);
+typedef bool (*track_backend_ok_fn)(void *arg, size_t backend_idx, const char *name, uint64_t now_ms);
 /* Told when the effective priority or the fault flag changed (not on every poll). */
 typedef void (*track_change_cb)(void *arg, struct track_result r);
 
 struct track_set_params {
-	const char *owner_kind;            /* log key: "instance" (VRRP), "announce" (BGP) */
-	const char *owner;                 /* its value: the instance name, the prefix */
-	uint8_t base_priority;             /* 1..255; BGP: any (only the fault flag is read) */
+	const char *owner_kind; /* log key: "instance" (VRRP), "announce" (BGP) */
+	const char *owner;      /* its value: the instance name, the prefix */
+	uint8_t base_priority;  /* 1..255; BGP: any (only the fault flag is read) */
 	/* the trackers (config arrays as config built them, defaults applied: hand-built scripts
 	 * start from cfg_track_script_defaults(); must outlive the set) */
 	const struct cfg_track_iface *ifaces;
@@ -105,11 +104,11 @@ struct track_set_params {
 	size_t n_scripts;
 	const struct cfg_track_backend *backends;
 	size_t n_backends;
-	bool strict;                       /* weight-0 backend trackers fault (not only unfit) */
-	const char *script_user;           /* global default (config.script_user), NULL = nobody */
-	track_backend_ok_fn backend_ok;    /* NULL: backend trackers count as up */
+	bool strict;                    /* weight-0 backend trackers fault (not only unfit) */
+	const char *script_user;        /* global default (config.script_user), NULL = nobody */
+	track_backend_ok_fn backend_ok; /* NULL: backend trackers count as up */
 	void *backend_arg;
-	uint64_t backend_poll_ms;          /* 0 = 100 ms */
+	uint64_t backend_poll_ms; /* 0 = 100 ms */
 	track_change_cb on_change;
 	void *arg;
 };

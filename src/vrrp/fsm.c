@@ -80,8 +80,7 @@ static void cancel_adver(struct vrrp_fsm *f, struct vrrp_actions *out)
 	push(out, VRRP_ACT_ARM_ADVER, 0, 0, 0);
 }
 
-static void arm_master_down(struct vrrp_fsm *f, uint64_t delta, uint64_t now,
-			    struct vrrp_actions *out)
+static void arm_master_down(struct vrrp_fsm *f, uint64_t delta, uint64_t now, struct vrrp_actions *out)
 {
 	f->master_down_deadline_ms = deadline(now, delta);
 	push(out, VRRP_ACT_ARM_MASTER_DOWN, 0, f->master_down_deadline_ms, 0);
@@ -183,13 +182,9 @@ void vrrp_fsm_shutdown(struct vrrp_fsm *f, uint64_t now, struct vrrp_actions *ou
 		send_advert(out, 0); /* backups take over after Skew_Time, not 3 intervals */
 		push(out, VRRP_ACT_DEL_VIPS, 0, 0, 0);
 		break;
-	case VRRP_STATE_BACKUP:
-		cancel_master_down(f, out);
-		break;
-	case VRRP_STATE_FAULT:
-		break;
-	default:
-		return;
+	case VRRP_STATE_BACKUP: cancel_master_down(f, out); break;
+	case VRRP_STATE_FAULT: break;
+	default: return;
 	}
 	enter(f, now, VRRP_STATE_INIT, out);
 }
@@ -204,12 +199,12 @@ static bool preempt_held(struct vrrp_fsm *f, uint64_t now)
 	return now < f->preempt_since_ms + f->cfg.preempt_delay_ms;
 }
 
-static void backup_on_advert(struct vrrp_fsm *f, uint64_t now, const struct vrrp_fsm_advert *a,
-			     struct vrrp_actions *out)
+static void backup_on_advert(
+	struct vrrp_fsm *f, uint64_t now, const struct vrrp_fsm_advert *a, struct vrrp_actions *out)
 {
 	if (a->priority == 0) { /* master is leaving: take over after Skew_Time */
-		arm_master_down(f, vrrp_skew_ms(f->cfg.version, f->priority,
-						f->master_adver_int_ms), now, out);
+		arm_master_down(f, vrrp_skew_ms(f->cfg.version, f->priority, f->master_adver_int_ms),
+				now, out);
 		return;
 	}
 	bool lower = a->priority < f->priority;
@@ -227,8 +222,8 @@ static void backup_on_advert(struct vrrp_fsm *f, uint64_t now, const struct vrrp
 	arm_master_down(f, master_down_ms(f), now, out);
 }
 
-static void master_on_advert(struct vrrp_fsm *f, uint64_t now, const struct vrrp_fsm_advert *a,
-			     struct vrrp_actions *out)
+static void master_on_advert(
+	struct vrrp_fsm *f, uint64_t now, const struct vrrp_fsm_advert *a, struct vrrp_actions *out)
 {
 	if (a->priority == 0) { /* a leaving peer: make sure everyone hears the master now */
 		send_advert(out, f->priority);
@@ -257,8 +252,8 @@ static void master_on_advert(struct vrrp_fsm *f, uint64_t now, const struct vrrp
 	push(out, VRRP_ACT_GARP, 0, 0, 0);
 }
 
-void vrrp_fsm_on_advert(struct vrrp_fsm *f, uint64_t now, const struct vrrp_fsm_advert *a,
-			struct vrrp_actions *out)
+void vrrp_fsm_on_advert(
+	struct vrrp_fsm *f, uint64_t now, const struct vrrp_fsm_advert *a, struct vrrp_actions *out)
 {
 	out->n = 0;
 	if (f->state == VRRP_STATE_BACKUP)
@@ -271,8 +266,7 @@ void vrrp_fsm_on_advert(struct vrrp_fsm *f, uint64_t now, const struct vrrp_fsm_
 void vrrp_fsm_on_timer(struct vrrp_fsm *f, uint64_t now, struct vrrp_actions *out)
 {
 	out->n = 0;
-	if (f->state == VRRP_STATE_MASTER && f->adver_deadline_ms &&
-	    now >= f->adver_deadline_ms) {
+	if (f->state == VRRP_STATE_MASTER && f->adver_deadline_ms && now >= f->adver_deadline_ms) {
 		send_advert(out, f->priority);
 		arm_adver(f, now, out);
 	} else if (f->state == VRRP_STATE_BACKUP && f->master_down_deadline_ms &&
@@ -303,17 +297,13 @@ void vrrp_fsm_set_fault(struct vrrp_fsm *f, uint64_t now, bool fault, struct vrr
 		send_advert(out, 0);
 		push(out, VRRP_ACT_DEL_VIPS, 0, 0, 0);
 		break;
-	case VRRP_STATE_BACKUP:
-		cancel_master_down(f, out);
-		break;
-	default:
-		return; /* Initialize: remembered for startup; Fault: already there */
+	case VRRP_STATE_BACKUP: cancel_master_down(f, out); break;
+	default: return; /* Initialize: remembered for startup; Fault: already there */
 	}
 	enter(f, now, VRRP_STATE_FAULT, out);
 }
 
-void vrrp_fsm_set_priority(struct vrrp_fsm *f, uint64_t now, uint8_t prio,
-			   struct vrrp_actions *out)
+void vrrp_fsm_set_priority(struct vrrp_fsm *f, uint64_t now, uint8_t prio, struct vrrp_actions *out)
 {
 	out->n = 0;
 	if (f->cfg.priority == 255)

@@ -27,8 +27,13 @@
 
 #include "vrrp/packet.h"
 
-enum vrrp_state { VRRP_STATE_INIT, VRRP_STATE_BACKUP, VRRP_STATE_MASTER, VRRP_STATE_FAULT,
-		  VRRP_STATE__COUNT };
+enum vrrp_state {
+	VRRP_STATE_INIT,
+	VRRP_STATE_BACKUP,
+	VRRP_STATE_MASTER,
+	VRRP_STATE_FAULT,
+	VRRP_STATE__COUNT
+};
 
 extern const char *const vrrp_state_names[VRRP_STATE__COUNT]; /* "INIT" "BACKUP" "MASTER" "FAULT" */
 /* Lower case, for status and the buoy_vrrp_state metric label: "init" "backup" "master" "fault"
@@ -36,13 +41,13 @@ extern const char *const vrrp_state_names[VRRP_STATE__COUNT]; /* "INIT" "BACKUP"
 const char *vrrp_state_label(enum vrrp_state s);
 
 enum vrrp_action_type {
-	VRRP_ACT_SEND_ADVERT,       /* .priority (0 on shutdown / fault) */
+	VRRP_ACT_SEND_ADVERT, /* .priority (0 on shutdown / fault) */
 	VRRP_ACT_ADD_VIPS,
 	VRRP_ACT_DEL_VIPS,
-	VRRP_ACT_GARP,              /* start a gratuitous ARP / unsolicited NA burst */
-	VRRP_ACT_ARM_ADVER,         /* .deadline_ms absolute; 0 = cancel */
-	VRRP_ACT_ARM_MASTER_DOWN,   /* .deadline_ms absolute; 0 = cancel */
-	VRRP_ACT_NOTIFY,            /* .state entered */
+	VRRP_ACT_GARP,            /* start a gratuitous ARP / unsolicited NA burst */
+	VRRP_ACT_ARM_ADVER,       /* .deadline_ms absolute; 0 = cancel */
+	VRRP_ACT_ARM_MASTER_DOWN, /* .deadline_ms absolute; 0 = cancel */
+	VRRP_ACT_NOTIFY,          /* .state entered */
 };
 
 /* The advertised priority of an unfit node; a fit node that could be unfit advertises >= 2. */
@@ -66,26 +71,26 @@ struct vrrp_actions {
 };
 
 struct vrrp_fsm_cfg {
-	uint8_t version;             /* 2 or 3: selects the skew formula */
-	uint8_t priority;            /* configured (base) priority 1..255 */
-	uint32_t adver_int_ms;       /* our Advertisement_Interval */
+	uint8_t version;       /* 2 or 3: selects the skew formula */
+	uint8_t priority;      /* configured (base) priority 1..255 */
+	uint32_t adver_int_ms; /* our Advertisement_Interval */
 	bool preempt;
 	uint64_t preempt_delay_ms;
-	struct ip_addr primary;      /* our primary address: the tie-breaker */
+	struct ip_addr primary; /* our primary address: the tie-breaker */
 };
 
 struct vrrp_fsm {
 	struct vrrp_fsm_cfg cfg;
 	enum vrrp_state state;
-	uint8_t priority;            /* effective priority (trackers applied); 255 stays 255 */
-	bool fault;                  /* a tracker holds us in Fault */
+	uint8_t priority;             /* effective priority (trackers applied); 255 stays 255 */
+	bool fault;                   /* a tracker holds us in Fault */
 	uint32_t master_adver_int_ms; /* learned from the master (v3) */
-	uint64_t adver_deadline_ms;  /* 0 = not armed */
+	uint64_t adver_deadline_ms;   /* 0 = not armed */
 	uint64_t master_down_deadline_ms;
-	uint64_t preempt_since_ms;   /* first time we were held back by preempt_delay; 0 = never */
-	bool seen_master;            /* any advert accepted since entering Backup */
-	struct ip_addr master_addr;   /* current master (ourselves when master), family 0 unknown */
-	uint8_t master_priority;     /* last advertised priority of the current master */
+	uint64_t preempt_since_ms;  /* first time we were held back by preempt_delay; 0 = never */
+	bool seen_master;           /* any advert accepted since entering Backup */
+	struct ip_addr master_addr; /* current master (ourselves when master), family 0 unknown */
+	uint8_t master_priority;    /* last advertised priority of the current master */
 	uint64_t state_since_ms;
 	uint64_t transitions[VRRP_STATE__COUNT]; /* number of times each state was entered */
 };
@@ -102,14 +107,13 @@ void vrrp_fsm_init(struct vrrp_fsm *f, const struct vrrp_fsm_cfg *cfg);
 /* Inputs. Each clears `out` and fills it with the actions to perform in order. */
 void vrrp_fsm_startup(struct vrrp_fsm *f, uint64_t now, struct vrrp_actions *out);
 void vrrp_fsm_shutdown(struct vrrp_fsm *f, uint64_t now, struct vrrp_actions *out);
-void vrrp_fsm_on_advert(struct vrrp_fsm *f, uint64_t now, const struct vrrp_fsm_advert *a,
-			struct vrrp_actions *out);
+void vrrp_fsm_on_advert(
+	struct vrrp_fsm *f, uint64_t now, const struct vrrp_fsm_advert *a, struct vrrp_actions *out);
 /* Fires whichever armed timer is due at `now` (both may be checked; at most one is armed). */
 void vrrp_fsm_on_timer(struct vrrp_fsm *f, uint64_t now, struct vrrp_actions *out);
 void vrrp_fsm_set_fault(struct vrrp_fsm *f, uint64_t now, bool fault, struct vrrp_actions *out);
 /* New effective priority; ignored (kept 255) for an address owner. 0 is taken as 1. */
-void vrrp_fsm_set_priority(struct vrrp_fsm *f, uint64_t now, uint8_t prio,
-			   struct vrrp_actions *out);
+void vrrp_fsm_set_priority(struct vrrp_fsm *f, uint64_t now, uint8_t prio, struct vrrp_actions *out);
 
 /* Timing formulas (exposed for tests and status). */
 uint32_t vrrp_skew_ms(uint8_t version, uint8_t priority, uint32_t master_adver_int_ms);

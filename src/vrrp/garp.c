@@ -45,22 +45,22 @@ size_t garp_build_arp(uint8_t *buf, size_t cap, const uint8_t mac[6], const stru
 	static const uint8_t zero_mac[6];
 	memset(buf, 0, GARP_ARP_FRAME_LEN);
 	uint8_t *p = put_eth(buf, mac_broadcast, mac, ETH_P_ARP);
-	p = put16(p, 1);               /* hardware: Ethernet */
-	p = put16(p, ETH_P_IP);        /* protocol: IPv4 */
+	p = put16(p, 1);        /* hardware: Ethernet */
+	p = put16(p, ETH_P_IP); /* protocol: IPv4 */
 	*p++ = 6;
 	*p++ = 4;
-	p = put16(p, 1);               /* request: understood by every stack, RFC 5227 style */
+	p = put16(p, 1); /* request: understood by every stack, RFC 5227 style */
 	p = put_bytes(p, mac, 6);
-	p = put_bytes(p, vip, 4);      /* network order already */
+	p = put_bytes(p, vip, 4); /* network order already */
 	p = put_bytes(p, zero_mac, 6);
 	put_bytes(p, vip, 4);
 	return GARP_ARP_FRAME_LEN;
 }
 
-uint16_t garp_icmp6_csum(const struct in6_addr *src, const struct in6_addr *dst,
-			 const uint8_t *msg, size_t len)
+uint16_t garp_icmp6_csum(
+	const struct in6_addr *src, const struct in6_addr *dst, const uint8_t *msg, size_t len)
 {
-	uint8_t tail[8] = { 0 };       /* upper-layer length (32 bit), 3 zero bytes, next header */
+	uint8_t tail[8] = { 0 }; /* upper-layer length (32 bit), 3 zero bytes, next header */
 	tail[0] = (uint8_t)(len >> 24);
 	tail[1] = (uint8_t)(len >> 16);
 	tail[2] = (uint8_t)(len >> 8);
@@ -82,22 +82,22 @@ size_t garp_build_na(uint8_t *buf, size_t cap, const uint8_t mac[6], const struc
 	const size_t icmp_len = 32;
 	memset(buf, 0, GARP_NA_FRAME_LEN);
 	uint8_t *p = put_eth(buf, mac_all_nodes, mac, ETH_P_IPV6);
-	*p++ = 0x60;                   /* version 6, traffic class 0, flow label 0 */
+	*p++ = 0x60; /* version 6, traffic class 0, flow label 0 */
 	p += 3;
 	p = put16(p, (uint16_t)icmp_len);
 	*p++ = IPPROTO_ICMPV6;
-	*p++ = 255;                    /* hop limit: receivers drop NDP with anything else */
+	*p++ = 255; /* hop limit: receivers drop NDP with anything else */
 	p = put_bytes(p, src, 16);
 	p = put_bytes(p, &all_nodes, 16);
 	uint8_t *icmp = p;
-	*p++ = 136;                    /* neighbour advertisement */
+	*p++ = 136; /* neighbour advertisement */
 	*p++ = 0;
-	p += 2;                        /* checksum, below */
-	*p = 0x20;                     /* Override; not Router, not Solicited (unsolicited) */
+	p += 2;    /* checksum, below */
+	*p = 0x20; /* Override; not Router, not Solicited (unsolicited) */
 	p += 4;
 	p = put_bytes(p, vip, 16);
-	*p++ = 2;                      /* option: target link-layer address */
-	*p++ = 1;                      /* length in units of 8 bytes */
+	*p++ = 2; /* option: target link-layer address */
+	*p++ = 1; /* length in units of 8 bytes */
 	put_bytes(p, mac, 6);
 	uint16_t c = garp_icmp6_csum(src, &all_nodes, icmp, icmp_len);
 	put16(icmp + 2, c);
@@ -203,8 +203,7 @@ static bool link_local_of(int ifindex, struct in6_addr *out)
 	return found;
 }
 
-static int send_frame(struct garp_announcer *g, const uint8_t *frame, size_t len,
-		      uint16_t proto)
+static int send_frame(struct garp_announcer *g, const uint8_t *frame, size_t len, uint16_t proto)
 {
 	struct sockaddr_ll sll = { 0 };
 	sll.sll_family = AF_PACKET;
@@ -238,8 +237,8 @@ int garp_send_round(struct garp_announcer *g)
 				have_ll = link_local_of(g->ifindex, &ll);
 				looked_ll = true;
 			}
-			size_t n = garp_build_na(frame, sizeof(frame), g->mac,
-						 have_ll ? &ll : &a->v6, &a->v6);
+			size_t n = garp_build_na(
+				frame, sizeof(frame), g->mac, have_ll ? &ll : &a->v6, &a->v6);
 			rc = send_frame(g, frame, n, ETH_P_IPV6);
 		}
 		if (rc < 0)

@@ -17,8 +17,8 @@
 #include "core/loop.h"
 #include "netlink/vip.h"
 
-#define GARP_ARP_FRAME_LEN 60          /* 14 Ethernet + 28 ARP, padded to the 60-byte minimum */
-#define GARP_NA_FRAME_LEN  86          /* 14 Ethernet + 40 IPv6 + 24 NA + 8 target LL option */
+#define GARP_ARP_FRAME_LEN 60 /* 14 Ethernet + 28 ARP, padded to the 60-byte minimum */
+#define GARP_NA_FRAME_LEN 86  /* 14 Ethernet + 40 IPv6 + 24 NA + 8 target LL option */
 
 /* Broadcast ARP request, sender IP = target IP = vip, sender MAC = mac, target MAC zero.
  * Returns the frame length or 0 if cap is too small. */
@@ -31,18 +31,18 @@ size_t garp_build_na(uint8_t *buf, size_t cap, const uint8_t mac[6], const struc
 		     const struct in6_addr *vip);
 
 /* Internet checksum of an ICMPv6 message with its pseudo-header (exposed for tests). */
-uint16_t garp_icmp6_csum(const struct in6_addr *src, const struct in6_addr *dst,
-			 const uint8_t *msg, size_t len);
+uint16_t garp_icmp6_csum(
+	const struct in6_addr *src, const struct in6_addr *dst, const uint8_t *msg, size_t len);
 
 /* ---- the burst schedule (pure) ---- */
 
 struct garp_sched {
 	struct cfg_garp cfg;
-	bool active;                       /* master: schedule running */
-	uint32_t rounds_left;              /* in the current burst */
-	uint64_t next_round_ms;            /* when the next round of the current burst is due */
-	uint64_t second_burst_ms;          /* 0 = none pending */
-	uint64_t refresh_ms;               /* next refresh burst, 0 = none */
+	bool active;              /* master: schedule running */
+	uint32_t rounds_left;     /* in the current burst */
+	uint64_t next_round_ms;   /* when the next round of the current burst is due */
+	uint64_t second_burst_ms; /* 0 = none pending */
+	uint64_t refresh_ms;      /* next refresh burst, 0 = none */
 };
 
 /* Became master at now: a burst starts at once, the second burst and refresh are planned. */
@@ -63,17 +63,17 @@ uint64_t garp_sched_next(const struct garp_sched *s);
 
 struct garp_announcer {
 	struct loop *loop;
-	int fd;                            /* AF_PACKET SOCK_RAW, protocol 0: send only */
+	int fd; /* AF_PACKET SOCK_RAW, protocol 0: send only */
 	int ifindex;
 	uint8_t mac[6];
-	struct ip_addr *vips;              /* copy */
+	struct ip_addr *vips; /* copy */
 	size_t n_vips;
 	struct garp_sched sched;
 	struct cfg_garp cfg;
 	struct timer timer;
 	uint64_t frames_sent_total;
 	uint64_t send_errors_total;
-	bool failing;                      /* last round had an error (log once per episode) */
+	bool failing; /* last round had an error (log once per episode) */
 };
 
 /* Opens the socket on ifindex and reads its MAC. vips is copied. 0 or -errno. */

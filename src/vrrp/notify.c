@@ -10,12 +10,12 @@
 struct notify_slot {
 	struct child child;
 	struct notifier *n;
-	char what[96];                     /* "instance state priority", for the log */
+	char what[96]; /* "instance state priority", for the log */
 };
 
 struct notifier {
 	struct loop *loop;
-	char *command;                     /* NULL: nothing to run */
+	char *command; /* NULL: nothing to run */
 	bool refused;
 	struct spawn_user user;
 	struct notify_slot slots[NOTIFY_MAX_RUNNING];
@@ -68,8 +68,11 @@ static void notify_done(struct child *c, enum spawn_result r, int status, void *
 		return;
 	s->n->failures_total++;
 	log_warn("notify command failed", "args=\"%s\" result=%s status=%d", s->what,
-		 r == SPAWN_EXITED ? "exit" : r == SPAWN_SIGNALED ? "signal"
-		 : r == SPAWN_TIMEOUT ? "timeout" : "failed", status);
+		 r == SPAWN_EXITED     ? "exit"
+		 : r == SPAWN_SIGNALED ? "signal"
+		 : r == SPAWN_TIMEOUT  ? "timeout"
+				       : "failed",
+		 status);
 }
 
 int notifier_run(struct notifier *n, const char *instance, const char *state, unsigned priority)
@@ -91,8 +94,8 @@ int notifier_run(struct notifier *n, const char *instance, const char *state, un
 	snprintf(prio, sizeof(prio), "%u", priority);
 	snprintf(s->what, sizeof(s->what), "%s %s %s", instance, state, prio);
 	char *args[] = { (char *)instance, (char *)state, prio };
-	int rc = child_spawn_shell(n->loop, &s->child, n->command, args, 3, &n->user,
-				   NOTIFY_TIMEOUT_MS, notify_done, s);
+	int rc = child_spawn_shell(
+		n->loop, &s->child, n->command, args, 3, &n->user, NOTIFY_TIMEOUT_MS, notify_done, s);
 	if (rc < 0) {
 		n->failures_total++;
 		log_error("notify spawn failed", "args=\"%s\" err=\"%s\"", s->what, strerror(-rc));

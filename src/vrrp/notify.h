@@ -16,7 +16,8 @@
 #include "core/spawn.h"
 
 #define NOTIFY_TIMEOUT_MS 30000
-#define NOTIFY_MAX_RUNNING 8           /* more pending at once: the oldest keep running, new ones
+#define NOTIFY_MAX_RUNNING \
+	8 /* more pending at once: the oldest keep running, new ones
                                         * are dropped and counted (a flapping instance must not
                                         * fork-bomb the node) */
 
@@ -30,7 +31,7 @@ void notifier_free(struct notifier *n);
 int notifier_run(struct notifier *n, const char *instance, const char *state, unsigned priority);
 /* Counters for status/tests. */
 uint64_t notifier_runs_total(const struct notifier *n);
-uint64_t notifier_failures_total(const struct notifier *n);   /* non-zero exit, signal, timeout */
+uint64_t notifier_failures_total(const struct notifier *n); /* non-zero exit, signal, timeout */
 uint64_t notifier_dropped_total(const struct notifier *n);
 size_t notifier_running(const struct notifier *n);
 

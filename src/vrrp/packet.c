@@ -26,8 +26,8 @@ const char *vrrp_drop_name(enum vrrp_drop d)
 	return (unsigned)d < VRRP_DROP__COUNT ? vrrp_drop_names[d] : "unknown";
 }
 
-uint16_t vrrp_checksum(const struct ip_addr *src, const struct ip_addr *dst,
-		       const uint8_t *data, size_t len, bool pseudo)
+uint16_t vrrp_checksum(const struct ip_addr *src, const struct ip_addr *dst, const uint8_t *data,
+		       size_t len, bool pseudo)
 {
 	uint32_t sum = 0;
 	if (pseudo) {
@@ -90,8 +90,7 @@ int vrrp_encode(const struct vrrp_encode *e, uint8_t *buf, size_t cap)
 		memcpy(buf + VRRP_HDR_LEN + i * alen, e->addrs[i].b, alen);
 	}
 	/* v2 over IPv4 has no pseudo-header; IPv6 always has one; v3 IPv4 by default. */
-	bool pseudo = e->family == AF_INET6 ||
-		      (e->version == 3 && !e->v3_msg_only_checksum);
+	bool pseudo = e->family == AF_INET6 || (e->version == 3 && !e->v3_msg_only_checksum);
 	uint16_t ck = vrrp_checksum(&e->src, &e->dst, buf, len, pseudo);
 	buf[6] = (uint8_t)(ck >> 8);
 	buf[7] = (uint8_t)ck;

@@ -15,19 +15,19 @@
 #include "netlink/vip.h"
 #include "vrrp/vrrp_io.h"
 
-#define RX_BUF   8192    /* > VRRP_MAX_PKT + a 60-byte IPv4 header: oversize shows as MSG_TRUNC */
-#define RX_BURST 64      /* packets per readiness event, so one flood cannot starve the loop */
+#define RX_BUF 8192 /* > VRRP_MAX_PKT + a 60-byte IPv4 header: oversize shows as MSG_TRUNC */
+#define RX_BURST 64 /* packets per readiness event, so one flood cannot starve the loop */
 
 struct vrrp_inst {
 	struct vrrp_set *set;
 	const struct cfg_vrrp *cfg;
 	int ifindex;
 	int family;
-	struct io io;                      /* the raw socket */
-	struct timer timer;                /* the FSM's earliest deadline */
+	struct io io;       /* the raw socket */
+	struct timer timer; /* the FSM's earliest deadline */
 	struct vrrp_fsm fsm;
-	struct ip_addr primary;            /* family 0: not found yet */
-	struct ip_addr *vips;              /* with prefixes: in adverts and on the interface */
+	struct ip_addr primary; /* family 0: not found yet */
+	struct ip_addr *vips;   /* with prefixes: in adverts and on the interface */
 	size_t n_vips;
 	struct ip_addr *peers;
 	size_t n_peers;
@@ -37,18 +37,18 @@ struct vrrp_inst {
 	struct track_result track_res;
 	struct notifier *notifier;
 	bool link_up;
-	bool send_failing;                 /* log a send error once until a send works again */
+	bool send_failing; /* log a send error once until a send works again */
 	uint64_t adverts_rx, adverts_tx, send_errors, vip_restores;
 	uint64_t drops[VRRP_DROP__COUNT];
-	bool retired;                      /* a reload stopped it: ignore late events */
-	struct loop_deferred reap;         /* freed after the batch that retired it */
+	bool retired;              /* a reload stopped it: ignore late events */
+	struct loop_deferred reap; /* freed after the batch that retired it */
 };
 
 struct vrrp_set {
 	struct loop *loop;
 	const struct config *cfg;
 	struct pool *pool;
-	struct vrrp_inst **inst;           /* each allocated on its own: a reload keeps some */
+	struct vrrp_inst **inst; /* each allocated on its own: a reload keeps some */
 	size_t n;
 	struct vip_monitor mon;
 	bool mon_open;
@@ -70,8 +70,8 @@ static int find_primary_addr(struct vrrp_inst *in)
 		in->primary = c->unicast_source;
 		return 0;
 	}
-	int rc = vrrp_io_primary(in->family, c->interface, in->n_peers == 0, in->vips,
-				 in->n_vips, &in->primary);
+	int rc = vrrp_io_primary(
+		in->family, c->interface, in->n_peers == 0, in->vips, in->n_vips, &in->primary);
 	if (rc < 0)
 		memset(&in->primary, 0, sizeof(in->primary));
 	return rc;
@@ -118,16 +118,22 @@ static void send_advert(struct vrrp_inst *in, uint8_t prio)
 
 	for (size_t i = 0; i < n; i++) {
 		/* the pseudo-header checksum differs per destination */
-		struct vrrp_encode e = { .version = c->version, .family = (uint8_t)in->family,
-					 .vrid = c->router_id, .priority = prio,
-					 .interval_ms = (uint32_t)c->advert_interval_ms,
-					 .addrs = in->vips, .n_addrs = in->n_vips,
-					 .auth_pass = c->auth_pass, .src = in->primary,
-					 .dst = dsts[i] };
+		struct vrrp_encode e = {
+			.version = c->version,
+			.family = (uint8_t)in->family,
+			.vrid = c->router_id,
+			.priority = prio,
+			.interval_ms = (uint32_t)c->advert_interval_ms,
+			.addrs = in->vips,
+			.n_addrs = in->n_vips,
+			.auth_pass = c->auth_pass,
+			.src = in->primary,
+			.dst = dsts[i]
+		};
 		int len = vrrp_encode(&e, pkt, sizeof(pkt));
-		int rc = len < 0 ? -EINVAL : vrrp_io_send(in->io.fd, in->family, in->ifindex,
-							  &in->primary, &dsts[i], pkt,
-							  (size_t)len);
+		int rc = len < 0 ? -EINVAL
+				 : vrrp_io_send(in->io.fd, in->family, in->ifindex, &in->primary,
+						&dsts[i], pkt, (size_t)len);
 		if (rc < 0) {
 			if (rc == -EADDRNOTAVAIL || rc == -EINVAL)
 				memset(&in->primary, 0, sizeof(in->primary)); /* look again next time */
@@ -148,7 +154,8 @@ static void vips_add(struct vrrp_inst *in)
 		int rc = vip_add(in->ifindex, &in->vips[i], in->cfg->label);
 		if (rc < 0)
 			log_error("vip add failed", "instance=%s vip=%s error=\"%s\"", in->cfg->name,
-				  ip_addr_format(&in->vips[i], IP_FMT_PREFIX, buf, sizeof(buf)), strerror(-rc));
+				  ip_addr_format(&in->vips[i], IP_FMT_PREFIX, buf, sizeof(buf)),
+				  strerror(-rc));
 	}
 }
 
@@ -164,7 +171,8 @@ static void vips_del(struct vrrp_inst *in)
 		int rc = vip_del(in->ifindex, &in->vips[i]);
 		if (rc < 0)
 			log_error("vip del failed", "instance=%s vip=%s error=\"%s\"", in->cfg->name,
-				  ip_addr_format(&in->vips[i], IP_FMT_PREFIX, buf, sizeof(buf)), strerror(-rc));
+				  ip_addr_format(&in->vips[i], IP_FMT_PREFIX, buf, sizeof(buf)),
+				  strerror(-rc));
 	}
 }
 
@@ -240,8 +248,8 @@ static void apply_health(struct vrrp_inst *in)
 	uint64_t now = loop_now(in->set->loop);
 	uint8_t prio = in->cfg->priority;
 	if (in->track)
-		prio = vrrp_unfit_priority(in->track_res.priority, in->track_res.unfit,
-					   can_be_unfit(in->cfg));
+		prio = vrrp_unfit_priority(
+			in->track_res.priority, in->track_res.unfit, can_be_unfit(in->cfg));
 	vrrp_fsm_set_priority(&in->fsm, now, prio, &a);
 	run_actions(in, &a);
 	vrrp_fsm_set_fault(&in->fsm, now, in->track_res.fault || !in->link_up, &a);
@@ -298,8 +306,9 @@ static void handle_packet(struct vrrp_inst *in, struct vrrp_rx *rx)
 		return;
 	}
 	in->adverts_rx++;
-	struct vrrp_fsm_advert fa = { .priority = adv.priority, .interval_ms = adv.interval_ms,
-				      .src = adv.src };
+	struct vrrp_fsm_advert fa = {
+		.priority = adv.priority, .interval_ms = adv.interval_ms, .src = adv.src
+	};
 	struct vrrp_actions a;
 	vrrp_fsm_on_advert(&in->fsm, loop_now(in->set->loop), &fa, &a);
 	run_actions(in, &a);
@@ -359,8 +368,7 @@ static void set_link(struct vrrp_inst *in, bool up)
 static void start_garp(struct vrrp_inst *in)
 {
 	const struct cfg_vrrp *c = in->cfg;
-	int rc = garp_announcer_init(&in->garp, in->set->loop, in->ifindex, &c->garp, in->vips,
-				     in->n_vips);
+	int rc = garp_announcer_init(&in->garp, in->set->loop, in->ifindex, &c->garp, in->vips, in->n_vips);
 	in->garp_ok = rc == 0;
 	if (rc < 0)
 		log_warn("garp disabled", "instance=%s error=\"%s\"", c->name, strerror(-rc));
@@ -552,15 +560,21 @@ static int inst_start(struct vrrp_set *s, struct vrrp_inst *in, const struct cfg
 	timer_init(&in->timer, on_timer, in);
 	start_helpers(in);
 
-	struct vrrp_fsm_cfg fc = { .version = c->version, .priority = c->priority,
-				   .adver_int_ms = (uint32_t)c->advert_interval_ms,
-				   .preempt = c->preempt, .preempt_delay_ms = c->preempt_delay_ms,
-				   .primary = in->primary };
+	struct vrrp_fsm_cfg fc = {
+		.version = c->version,
+		.priority = c->priority,
+		.adver_int_ms = (uint32_t)c->advert_interval_ms,
+		.preempt = c->preempt,
+		.preempt_delay_ms = c->preempt_delay_ms,
+		.primary = in->primary
+	};
 	vrrp_fsm_init(&in->fsm, &fc);
 	in->link_up = link_is_up(in->ifindex) == 1;
-	log_info("vrrp instance", "instance=%s interface=%s vrid=%u version=%u priority=%u "
-		 "primary=%s mode=%s link_up=%s", c->name, c->interface, c->router_id,
-		 c->version, c->priority, ip_addr_format(&in->primary, IP_FMT_ADDR, p, sizeof(p)),
+	log_info("vrrp instance",
+		 "instance=%s interface=%s vrid=%u version=%u priority=%u "
+		 "primary=%s mode=%s link_up=%s",
+		 c->name, c->interface, c->router_id, c->version, c->priority,
+		 ip_addr_format(&in->primary, IP_FMT_ADDR, p, sizeof(p)),
 		 in->n_peers ? "unicast" : "multicast", in->link_up ? "true" : "false");
 	apply_health(in);
 	struct vrrp_actions a;
@@ -568,7 +582,6 @@ static int inst_start(struct vrrp_set *s, struct vrrp_inst *in, const struct cfg
 	run_actions(in, &a);
 	return 0;
 }
-
 
 struct vrrp_set *vrrp_start(struct loop *l, const struct config *c, struct pool *pool)
 {
@@ -680,13 +693,14 @@ void vrrp_free(struct vrrp_set *s)
 /* Reload: instance i of c continues old instance old_of_new[i] unchanged when keep[i] (state,
  * VIPs, socket untouched: no flap); every other old instance hands over (priority-0 advert,
  * VIPs removed) and is freed; every other new one starts fresh. */
-int vrrp_reload(struct vrrp_set *s, const struct config *c, const int *old_of_new,
-		const bool *keep, const bool *update)
+int vrrp_reload(struct vrrp_set *s, const struct config *c, const int *old_of_new, const bool *keep,
+		const bool *update)
 {
 	if (s->stopped)
 		return -ECANCELED;
 	struct vrrp_inst **nv = calloc(c->n_vrrp ? c->n_vrrp : 1, sizeof(*nv));
-	if (!nv || (c->n_vrrp && !s->mon_open && vip_monitor_open(&s->mon, s->loop, on_netlink, s) < 0)) {
+	if (!nv ||
+	    (c->n_vrrp && !s->mon_open && vip_monitor_open(&s->mon, s->loop, on_netlink, s) < 0)) {
 		free(nv);
 		return -ENOMEM;
 	}
@@ -725,10 +739,7 @@ int vrrp_reload(struct vrrp_set *s, const struct config *c, const int *old_of_ne
 	return failed ? -EINVAL : 0;
 }
 
-size_t vrrp_count(const struct vrrp_set *s)
-{
-	return s ? s->n : 0;
-}
+size_t vrrp_count(const struct vrrp_set *s) { return s ? s->n : 0; }
 
 int vrrp_get_status(const struct vrrp_set *s, size_t i, struct vrrp_status *out)
 {

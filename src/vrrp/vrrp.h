@@ -48,8 +48,8 @@ void vrrp_free(struct vrrp_set *s);
  * other old instances hand over and stop (priority-0 advert, VIPs removed), other new ones
  * start. c and the old config must outlive the set. Returns 0, or a negative errno when an
  * instance could not start (logged; the others run). update may be NULL. */
-int vrrp_reload(struct vrrp_set *s, const struct config *c, const int *old_of_new,
-		const bool *keep, const bool *update);
+int vrrp_reload(struct vrrp_set *s, const struct config *c, const int *old_of_new, const bool *keep,
+		const bool *update);
 
 /* Read-only view of one instance, for the control socket and /metrics. */
 struct vrrp_status {
@@ -60,21 +60,21 @@ struct vrrp_status {
 	bool unicast;
 	enum vrrp_state state;
 	uint8_t base_priority, effective_priority;
-	bool fault;                        /* a tracker or the link holds it in Fault */
-	bool unfit;                        /* its tracked backends are down (advertises 1) */
+	bool fault; /* a tracker or the link holds it in Fault */
+	bool unfit; /* its tracked backends are down (advertises 1) */
 	bool link_up;
-	uint64_t state_since_ms;           /* monotonic (loop_now clock) */
-	char master[64];                   /* current master's address, "" if unknown */
+	uint64_t state_since_ms; /* monotonic (loop_now clock) */
+	char master[64];         /* current master's address, "" if unknown */
 	uint8_t master_priority;
-	uint32_t adver_int_ms;             /* ours */
-	uint32_t master_adver_int_ms;      /* learned from the master (v3) */
-	char primary[64];                  /* our source / tie-break address */
-	uint64_t adverts_rx_total;         /* accepted */
-	uint64_t adverts_tx_total;         /* packets sent (one per peer in unicast) */
+	uint32_t adver_int_ms;        /* ours */
+	uint32_t master_adver_int_ms; /* learned from the master (v3) */
+	char primary[64];             /* our source / tie-break address */
+	uint64_t adverts_rx_total;    /* accepted */
+	uint64_t adverts_tx_total;    /* packets sent (one per peer in unicast) */
 	uint64_t send_errors_total;
 	uint64_t drops_total[VRRP_DROP__COUNT]; /* index by enum vrrp_drop; [VRRP_OK] unused */
 	uint64_t transitions_total[VRRP_STATE__COUNT]; /* times each state was entered */
-	uint64_t vip_restores_total;       /* VIPs put back after someone deleted them */
+	uint64_t vip_restores_total; /* VIPs put back after someone deleted them */
 };
 
 size_t vrrp_count(const struct vrrp_set *s);

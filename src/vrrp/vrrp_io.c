@@ -91,8 +91,13 @@ int vrrp_io_send(int fd, int family, int ifindex, const struct ip_addr *src,
 	} cbuf;
 	memset(&cbuf, 0, sizeof(cbuf));
 	struct iovec iov = { .iov_base = (void *)pkt, .iov_len = len };
-	struct msghdr msg = { .msg_name = &to, .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf) };
+	struct msghdr msg = {
+		.msg_name = &to,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf.buf,
+		.msg_controllen = sizeof(cbuf.buf)
+	};
 	if (family == AF_INET) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&to;
 		s4->sin_family = AF_INET;
@@ -162,9 +167,14 @@ enum vrrp_io_rx vrrp_io_recv(int fd, int family, uint8_t *buf, size_t cap, struc
 		struct cmsghdr align;
 	} cbuf;
 	struct iovec iov = { .iov_base = buf, .iov_len = cap };
-	struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
-			      .msg_iovlen = 1, .msg_control = cbuf.buf,
-			      .msg_controllen = sizeof(cbuf.buf) };
+	struct msghdr msg = {
+		.msg_name = &from,
+		.msg_namelen = sizeof(from),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf.buf,
+		.msg_controllen = sizeof(cbuf.buf)
+	};
 	ssize_t n = recvmsg(fd, &msg, 0);
 	if (n < 0)
 		return VRRP_IO_NONE; /* EAGAIN, or an error we cannot act on: the next event retries */
@@ -188,8 +198,8 @@ static bool excluded(const struct ip_addr *a, const struct ip_addr *ex, size_t n
 	return false;
 }
 
-int vrrp_io_primary(int family, const char *ifname, bool link_local,
-		    const struct ip_addr *exclude, size_t n_exclude, struct ip_addr *out)
+int vrrp_io_primary(int family, const char *ifname, bool link_local, const struct ip_addr *exclude,
+		    size_t n_exclude, struct ip_addr *out)
 {
 	struct ifaddrs *ifa;
 	if (getifaddrs(&ifa) < 0)

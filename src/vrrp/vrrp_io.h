@@ -25,10 +25,10 @@ int vrrp_io_send(int fd, int family, int ifindex, const struct ip_addr *src,
 		 const struct ip_addr *dst, const uint8_t *pkt, size_t len);
 
 enum vrrp_io_rx {
-	VRRP_IO_NONE,       /* nothing (more) to read */
-	VRRP_IO_PACKET,     /* rx filled: bytes, len, ttl, src, dst */
-	VRRP_IO_TRUNCATED,  /* larger than buf: rx.src filled */
-	VRRP_IO_SKIP,       /* not a parseable IP packet */
+	VRRP_IO_NONE,      /* nothing (more) to read */
+	VRRP_IO_PACKET,    /* rx filled: bytes, len, ttl, src, dst */
+	VRRP_IO_TRUNCATED, /* larger than buf: rx.src filled */
+	VRRP_IO_SKIP,      /* not a parseable IP packet */
 };
 
 /* Reads one packet into buf; rx->bytes points into buf. */
@@ -36,7 +36,7 @@ enum vrrp_io_rx vrrp_io_recv(int fd, int family, uint8_t *buf, size_t cap, struc
 
 /* The interface's first address of `family` that is not in `exclude`: for IPv6 a link-local one
  * when link_local, else a global one. Labelled IPv4 addresses ("eth0:x") count as ifname's. */
-int vrrp_io_primary(int family, const char *ifname, bool link_local,
-		    const struct ip_addr *exclude, size_t n_exclude, struct ip_addr *out);
+int vrrp_io_primary(int family, const char *ifname, bool link_local, const struct ip_addr *exclude,
+		    size_t n_exclude, struct ip_addr *out);
 
 #endif

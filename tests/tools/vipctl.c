@@ -85,8 +85,9 @@ static int cmd_garp(int argc, char **argv)
 	if (argc < 6)
 		return usage();
 	int idx = ifindex_or_die(argv[2]);
-	struct cfg_garp cfg = { .repeat = (uint32_t)atoi(argv[3]),
-				.interval_ms = (uint64_t)atoll(argv[4]) };
+	struct cfg_garp cfg = {
+		.repeat = (uint32_t)atoi(argv[3]), .interval_ms = (uint64_t)atoll(argv[4])
+	};
 	size_t n = (size_t)(argc - 5);
 	struct ip_addr *v = calloc(n, sizeof(*v));
 	for (size_t i = 0; i < n; i++)
@@ -133,9 +134,7 @@ static void on_event(void *arg, const struct vip_event *ev)
 		printf("link %d %s %s%s\n", ev->ifindex, ev->ifname, ev->link_up ? "up" : "down",
 		       ev->link_gone ? " gone" : "");
 		break;
-	case VIP_EV_RESYNC:
-		printf("resync\n");
-		break;
+	case VIP_EV_RESYNC: printf("resync\n"); break;
 	}
 	fflush(stdout);
 }
@@ -193,8 +192,7 @@ static int cmd_script(int argc, char **argv)
 	struct child c;
 	struct wait_child w = { 0 };
 	uint64_t t0 = mono_ms();
-	int rc = child_spawn_shell(l, &c, argv[3], NULL, 0, &u, (uint64_t)atoll(argv[2]),
-				   child_done, &w);
+	int rc = child_spawn_shell(l, &c, argv[3], NULL, 0, &u, (uint64_t)atoll(argv[2]), child_done, &w);
 	if (rc < 0)
 		return report("spawn", rc);
 	printf("pgid %d\n", c.pid);

@@ -53,6 +53,6 @@ static struct config *expect_ok(const char *yaml)
 	"listeners:\n" \
 	"  - { name: api, bind: \"198.18.0.100:6443\", backend: api }\n"
 
-#define VRRP_HEAD BASE_LISTENERS BASE_BACKENDS "vrrp:\n"   /* vrrp entries start on line 8 */
+#define VRRP_HEAD BASE_LISTENERS BASE_BACKENDS "vrrp:\n" /* vrrp entries start on line 8 */
 
 #endif

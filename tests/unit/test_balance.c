@@ -13,7 +13,10 @@
 
 #define NPICKS 100000
 static const enum balance_algo ALL_ALGOS[] = {
-	BALANCE_ROUNDROBIN, BALANCE_LEASTCONN, BALANCE_SOURCE, BALANCE_RANDOM,
+	BALANCE_ROUNDROBIN,
+	BALANCE_LEASTCONN,
+	BALANCE_SOURCE,
+	BALANCE_RANDOM,
 };
 
 static uint64_t key_of(size_t i)
@@ -35,7 +38,7 @@ static void servers_init(struct lb_server *v, size_t n, const uint32_t *weights)
 
 static uint64_t client_hash(uint32_t i)
 {
-	unsigned char ip[4] = {198, 18, (unsigned char)(i >> 8), (unsigned char)i};
+	unsigned char ip[4] = { 198, 18, (unsigned char)(i >> 8), (unsigned char)i };
 	uint32_t hi = i >> 16;
 	/* beyond 65536 clients, vary a third byte as IPv4 would */
 	ip[1] = (unsigned char)(18 + hi);
@@ -43,8 +46,7 @@ static uint64_t client_hash(uint32_t i)
 }
 
 /* Picks NPICKS times; source sees a different client each pick; counts per server. */
-static void count_picks(enum balance_algo algo, struct lb_server *v, size_t n, size_t *count,
-			size_t picks)
+static void count_picks(enum balance_algo algo, struct lb_server *v, size_t n, size_t *count, size_t picks)
 {
 	struct lb_state st;
 	assert_int_equal(lb_state_init(&st, algo, n, 42), 0);
@@ -58,8 +60,7 @@ static void count_picks(enum balance_algo algo, struct lb_server *v, size_t n, s
 }
 
 /* |observed share - expected share| within tol (absolute fraction of all picks). */
-static void assert_shares(const size_t *count, const uint32_t *weights, size_t n, size_t picks,
-			  double tol)
+static void assert_shares(const size_t *count, const uint32_t *weights, size_t n, size_t picks, double tol)
 {
 	uint64_t total = 0;
 	for (size_t i = 0; i < n; i++)
@@ -94,7 +95,7 @@ static void test_hash_stable_and_spread(void **s)
 	double mean = (double)flips / (double)trials;
 	assert_true(mean > 31.0 && mean < 33.0);
 	/* sequential addresses land evenly in 16 buckets by the low bits */
-	size_t bucket[16] = {0};
+	size_t bucket[16] = { 0 };
 	for (uint32_t i = 0; i < 160000; i++)
 		bucket[client_hash(i) & 15]++;
 	for (int b = 0; b < 16; b++)
@@ -157,7 +158,7 @@ static void test_backup_only_when_no_primary_up(void **s)
 		v[1].backup = v[3].backup = true; /* primaries 0, 2, 4 */
 		struct lb_state st;
 		assert_int_equal(lb_state_init(&st, ALL_ALGOS[a], 5, 3), 0);
-		size_t count[5] = {0};
+		size_t count[5] = { 0 };
 		for (uint32_t k = 0; k < 3000; k++)
 			count[lb_pick(&st, v, 5, client_hash(k))]++;
 		assert_int_equal(count[1] + count[3], 0);
@@ -204,7 +205,7 @@ static void test_exclusions_respected(void **s)
 	(void)s;
 	for (size_t a = 0; a < 4; a++) {
 		struct lb_server v[4];
-		uint32_t w[4] = {1, 2, 3, 4};
+		uint32_t w[4] = { 1, 2, 3, 4 };
 		servers_init(v, 4, w);
 		v[1].up = false; /* e.g. tried already on this connection */
 		size_t count[4];
@@ -234,11 +235,11 @@ static void test_rr_nginx_sequence(void **s)
 {
 	(void)s;
 	struct lb_server v[3];
-	uint32_t w[3] = {5, 1, 1};
+	uint32_t w[3] = { 5, 1, 1 };
 	servers_init(v, 3, w);
 	struct lb_state st;
 	assert_int_equal(lb_state_init(&st, BALANCE_ROUNDROBIN, 3, 0), 0);
-	const int want[] = {0, 0, 1, 0, 2, 0, 0};
+	const int want[] = { 0, 0, 1, 0, 2, 0, 0 };
 	for (int round = 0; round < 3; round++)
 		for (size_t k = 0; k < 7; k++)
 			assert_int_equal(lb_pick(&st, v, 3, 0), want[k]);
@@ -261,13 +262,13 @@ static void test_rr_weights_exact_and_smooth(void **s)
 {
 	(void)s;
 	struct lb_server v[3];
-	uint32_t w[3] = {1, 2, 3};
+	uint32_t w[3] = { 1, 2, 3 };
 	servers_init(v, 3, w);
 	struct lb_state st;
 	assert_int_equal(lb_state_init(&st, BALANCE_ROUNDROBIN, 3, 0), 0);
 	/* every window of sum(weights) picks holds each server exactly weight times */
 	for (int window = 0; window < NPICKS / 6; window++) {
-		size_t c[3] = {0};
+		size_t c[3] = { 0 };
 		for (int k = 0; k < 6; k++)
 			c[lb_pick(&st, v, 3, 0)]++;
 		assert_int_equal(c[0], 1);
@@ -277,11 +278,11 @@ static void test_rr_weights_exact_and_smooth(void **s)
 	lb_state_free(&st);
 
 	/* 1:1:3: the heavy server is interleaved, never three in a row */
-	uint32_t w2[3] = {1, 1, 3};
+	uint32_t w2[3] = { 1, 1, 3 };
 	servers_init(v, 3, w2);
 	assert_int_equal(lb_state_init(&st, BALANCE_ROUNDROBIN, 3, 0), 0);
 	int run = 0, max_run = 0, prev = -1;
-	size_t c[3] = {0};
+	size_t c[3] = { 0 };
 	for (int k = 0; k < NPICKS; k++) {
 		int r = lb_pick(&st, v, 3, 0);
 		c[r]++;
@@ -326,7 +327,7 @@ static void test_rr_server_comes_back(void **s)
 	for (int k = 0; k < 1000; k++)
 		assert_int_not_equal(lb_pick(&st, v, 3, 0), 1);
 	v[1].up = true;
-	size_t c[3] = {0};
+	size_t c[3] = { 0 };
 	for (int k = 0; k < 3000; k++)
 		c[lb_pick(&st, v, 3, 0)]++;
 	for (int i = 0; i < 3; i++)
@@ -341,7 +342,7 @@ static void test_state_grows_with_server_list(void **s)
 	servers_init(v, 6, NULL);
 	struct lb_state st;
 	assert_int_equal(lb_state_init(&st, BALANCE_ROUNDROBIN, 2, 0), 0);
-	size_t c[6] = {0};
+	size_t c[6] = { 0 };
 	for (int k = 0; k < 600; k++)
 		c[lb_pick(&st, v, 6, 0)]++;
 	for (int i = 0; i < 6; i++)
@@ -376,7 +377,7 @@ static void test_leastconn_weighted_ratio(void **s)
 {
 	(void)s;
 	struct lb_server v[3];
-	uint32_t w[3] = {1, 2, 3};
+	uint32_t w[3] = { 1, 2, 3 };
 	servers_init(v, 3, w);
 	struct lb_state st;
 	assert_int_equal(lb_state_init(&st, BALANCE_LEASTCONN, 3, 0), 0);
@@ -409,9 +410,9 @@ static void test_leastconn_ties_rotate_by_weight(void **s)
 	assert_int_equal(lb_state_init(&st, BALANCE_LEASTCONN, 3, 0), 0);
 	for (int k = 0; k < 300; k++)
 		assert_int_equal(lb_pick(&st, v, 3, 0), k % 3);
-	uint32_t w[3] = {1, 2, 3};
+	uint32_t w[3] = { 1, 2, 3 };
 	servers_init(v, 3, w);
-	size_t c[3] = {0};
+	size_t c[3] = { 0 };
 	for (int k = 0; k < NPICKS; k++)
 		c[lb_pick(&st, v, 3, 0)]++;
 	assert_shares(c, w, 3, NPICKS, 0.001);
@@ -474,8 +475,7 @@ static void test_source_sticky(void **s)
 	struct lb_state st2;
 	assert_int_equal(lb_state_init(&st2, BALANCE_SOURCE, 5, 99), 0);
 	for (uint32_t c = 0; c < 1000; c++)
-		assert_int_equal(lb_pick(&st2, v, 5, client_hash(c)),
-				 lb_pick(&st, v, 5, client_hash(c)));
+		assert_int_equal(lb_pick(&st2, v, 5, client_hash(c)), lb_pick(&st, v, 5, client_hash(c)));
 	lb_state_free(&st);
 	lb_state_free(&st2);
 }
@@ -484,16 +484,16 @@ static void test_source_distribution_and_weights(void **s)
 {
 	(void)s;
 	struct lb_server v[3];
-	uint32_t eq[3] = {1, 1, 1};
+	uint32_t eq[3] = { 1, 1, 1 };
 	size_t c[3];
 	servers_init(v, 3, eq);
 	count_picks(BALANCE_SOURCE, v, 3, c, NPICKS);
 	assert_shares(c, eq, 3, NPICKS, 0.01);
-	uint32_t w[3] = {1, 2, 3};
+	uint32_t w[3] = { 1, 2, 3 };
 	servers_init(v, 3, w);
 	count_picks(BALANCE_SOURCE, v, 3, c, NPICKS);
 	assert_shares(c, w, 3, NPICKS, 0.01);
-	uint32_t w4[4] = {10, 1, 100, 5};
+	uint32_t w4[4] = { 10, 1, 100, 5 };
 	struct lb_server v4[4];
 	size_t c4[4];
 	servers_init(v4, 4, w4);
@@ -528,7 +528,7 @@ static void test_source_minimal_disruption(void **s)
 		}
 		assert_true(moved > CLIENTS / N - 300 && moved < CLIENTS / N + 300);
 		/* its clients spread over the four others, not all onto one */
-		size_t dest[N] = {0};
+		size_t dest[N] = { 0 };
 		for (uint32_t c = 0; c < CLIENTS; c++)
 			if (before[c] == (int)gone)
 				dest[lb_pick(&st, v, N, client_hash(c))]++;
@@ -593,7 +593,7 @@ static void test_random_distribution_weights(void **s)
 {
 	(void)s;
 	struct lb_server v[3];
-	uint32_t eq[3] = {1, 1, 1}, w[3] = {1, 2, 3};
+	uint32_t eq[3] = { 1, 1, 1 }, w[3] = { 1, 2, 3 };
 	size_t c[3];
 	servers_init(v, 3, eq);
 	count_picks(BALANCE_RANDOM, v, 3, c, NPICKS);
@@ -617,7 +617,7 @@ static void test_random_prefers_less_loaded(void **s)
 	/* with the load per weight equal, it is picked again */
 	v[0].weight = 100;
 	v[1].active = v[2].active = 1;
-	size_t c[3] = {0};
+	size_t c[3] = { 0 };
 	for (int k = 0; k < 10000; k++)
 		c[lb_pick(&st, v, 3, 0)]++;
 	assert_true(c[0] > 9000);
@@ -630,7 +630,7 @@ static void test_random_held_connections_balanced(void **s)
 	/* p2c with connections held open keeps the spread tight (unlike pure random) */
 	enum { N = 8, PICKS = 80000 };
 	struct lb_server v[N];
-	uint32_t w[N] = {1, 1, 1, 1, 2, 2, 2, 2};
+	uint32_t w[N] = { 1, 1, 1, 1, 2, 2, 2, 2 };
 	servers_init(v, N, w);
 	struct lb_state st;
 	assert_int_equal(lb_state_init(&st, BALANCE_RANDOM, N, 11), 0);
@@ -654,7 +654,7 @@ static void test_random_seeded(void **s)
 	assert_int_equal(lb_state_init(&b, BALANCE_RANDOM, 5, 7), 0);
 	assert_int_equal(lb_state_init(&c, BALANCE_RANDOM, 5, 0), 0); /* seed 0 must work too */
 	assert_int_not_equal(c.rng, 0);
-	size_t same = 0, cc[5] = {0};
+	size_t same = 0, cc[5] = { 0 };
 	for (int k = 0; k < 1000; k++) {
 		int ra = lb_pick(&a, v, 5, 0);
 		assert_int_equal(ra, lb_pick(&b, v, 5, 0));
@@ -677,7 +677,7 @@ static void test_all_single_server_and_big_weights(void **s)
 	(void)s;
 	for (size_t a = 0; a < 4; a++) {
 		struct lb_server v[2];
-		uint32_t w[2] = {256, 1};
+		uint32_t w[2] = { 256, 1 };
 		servers_init(v, 1, w);
 		size_t c[2];
 		count_picks(ALL_ALGOS[a], v, 1, c, 1000);

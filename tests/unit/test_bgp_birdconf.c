@@ -25,15 +25,11 @@ static struct cfg_bgp cfg;
 static bool announced[3];
 static bool degraded[3];
 
-static void set_ip(struct ip_addr *a, const char *s)
-{
-	assert_int_equal(parse_ip_addr(s, a), 0);
-}
+static void set_ip(struct ip_addr *a, const char *s) { assert_int_equal(parse_ip_addr(s, a), 0); }
 
 static void peer(size_t i, const char *name, const char *addr, uint32_t asn)
 {
-	peers[i] = (struct cfg_bgp_peer){ .name = (char *)name, .asn = asn, .port = 179,
-					  .bfd = true };
+	peers[i] = (struct cfg_bgp_peer){ .name = (char *)name, .asn = asn, .port = 179, .bfd = true };
 	set_ip(&peers[i].addr, addr);
 	snprintf(peers[i].text, sizeof(peers[i].text), "%s", addr);
 	cfg.n_peers = i + 1;
@@ -55,9 +51,16 @@ static void base(void)
 	assert_int_equal(parse_cidr("2001:db8:200::1/128", &ann[1].prefix), 0);
 	assert_int_equal(parse_cidr("198.18.200.2/32", &ann[2].prefix), 0);
 	cfg = (struct cfg_bgp){
-		.asn = 65001, .listen_port = 179, .connect_retry_ms = 5000,
-		.error_wait_min_ms = 1000, .error_wait_max_ms = 10000, .bfd_interval_ms = 100,
-		.bfd_multiplier = 3, .peers = peers, .announce = ann, .n_announce = 3,
+		.asn = 65001,
+		.listen_port = 179,
+		.connect_retry_ms = 5000,
+		.error_wait_min_ms = 1000,
+		.error_wait_max_ms = 10000,
+		.bfd_interval_ms = 100,
+		.bfd_multiplier = 3,
+		.peers = peers,
+		.announce = ann,
+		.n_announce = 3,
 	};
 	announced[0] = announced[1] = announced[2] = true;
 }
@@ -187,9 +190,10 @@ static void test_mixed(void **st)
 	has(t, "timeformat protocol \"%s\";\n");
 	has(t, "protocol device { scan time 10; }\n");
 	has(t, "protocol bgp buoy_tor_1_a {\n\tlocal as 65001;\n\tneighbor 198.18.1.0 port 179 as 65000;\n\tdirect;\n");
-	has(t, "\tconnect delay time 1;\n\tconnect retry time 5;\n\terror wait time 1, 10;\n\thold time 9;\n\tkeepalive time 3;\n"
-	       "\tgraceful restart off;\n\tbfd on;\n"
-	       "\tipv4 { import none; export filter export_vips4; next hop self; };\n");
+	has(t,
+	    "\tconnect delay time 1;\n\tconnect retry time 5;\n\terror wait time 1, 10;\n\thold time 9;\n\tkeepalive time 3;\n"
+	    "\tgraceful restart off;\n\tbfd on;\n"
+	    "\tipv4 { import none; export filter export_vips4; next hop self; };\n");
 	has(t, "protocol bgp buoy_tor6 {");
 	has(t, "\tpassword \"s3cret\";\n");
 	has(t, "\tipv6 { import none; export filter export_vips6; next hop self; };\n");
@@ -207,7 +211,7 @@ static void test_mixed(void **st)
 	       "bgp_community.add((65000,200)); }\n");
 	lacks(t, "protocol kernel"); /* never touches the host's routes */
 	lacks(t, "graceful restart on");
-	lacks(t, "local port");      /* 179 is BIRD's own default */
+	lacks(t, "local port"); /* 179 is BIRD's own default */
 	free(t);
 }
 
@@ -352,10 +356,11 @@ static void test_degraded(void **st)
 	sc_degraded();
 	char *t = render();
 	/* eBGP: the local AS three more times; the MED stays */
-	has(t, "filter export_vips4 {\n\tif proto != \"vips4\" then reject;\n"
-	       "\tif net = 198.18.200.1/32 then { bgp_med = 50; bgp_community.add((65000,100)); "
-	       "bgp_community.add((65000,200)); bgp_path.prepend(65001); bgp_path.prepend(65001); "
-	       "bgp_path.prepend(65001); }\n");
+	has(t,
+	    "filter export_vips4 {\n\tif proto != \"vips4\" then reject;\n"
+	    "\tif net = 198.18.200.1/32 then { bgp_med = 50; bgp_community.add((65000,100)); "
+	    "bgp_community.add((65000,200)); bgp_path.prepend(65001); bgp_path.prepend(65001); "
+	    "bgp_path.prepend(65001); }\n");
 	has(t, "\tif net = 2001:db8:200::1/128 then { bgp_path.prepend(65001);");
 	/* iBGP (rr, AS 65001): a prepended own AS would be a loop there; LOCAL_PREF instead */
 	has(t, "filter export_vips4_ibgp {\n");
@@ -365,7 +370,7 @@ static void test_degraded(void **st)
 	has(t, "\tipv4 { import none; export filter export_vips4; next hop self; };\n");
 	lacks(t, "export_vips6_ibgp"); /* no IPv6 iBGP peer */
 	free(t);
-	sc_mixed();                      /* not degraded: no prepend anywhere */
+	sc_mixed(); /* not degraded: no prepend anywhere */
 	t = render();
 	lacks(t, "prepend");
 	lacks(t, "bgp_local_pref");

@@ -70,7 +70,7 @@ static const char DOWN[] =
 struct seen {
 	struct birdctl_line l[MAX_SEEN];
 	size_t n;
-	size_t protos, bfds;             /* rows the parsers took */
+	size_t protos, bfds; /* rows the parsers took */
 };
 
 static void collect(void *arg, const struct birdctl_line *l)
@@ -118,7 +118,7 @@ static void check_up(const struct seen *s)
 	assert_string_equal(s->l[0].text, "BIRD 2.0.12 ready.");
 	assert_int_equal(s->l[1].code, 2002);
 	assert_false(s->l[1].last);
-	assert_int_equal(s->l[3].code, 1002);       /* continuation keeps the code */
+	assert_int_equal(s->l[3].code, 1002); /* continuation keeps the code */
 	assert_false(s->l[3].last);
 	assert_string_equal(s->l[3].text, "bfd1       BFD        ---        up     1796350941    ");
 	assert_int_equal(s->l[9].code, 0);
@@ -187,8 +187,7 @@ static void test_split_at_every_byte(void **st)
 }
 
 /* The rows as the splitter hands them over (code and separator removed). */
-static void proto_row(const char *text, const char *name, const char *state, int64_t since,
-		      const char *info)
+static void proto_row(const char *text, const char *name, const char *state, int64_t since, const char *info)
 {
 	struct birdctl_proto p;
 	assert_int_equal(birdctl_parse_proto(text, &p), 0);
@@ -201,8 +200,8 @@ static void proto_row(const char *text, const char *name, const char *state, int
 static void test_protocol_rows(void **st)
 {
 	(void)st;
-	proto_row("buoy_rt4   BGP        ---        up     1796350942    Established   ", "buoy_rt4",
-		  "up", 1796350942, "Established");
+	proto_row("buoy_rt4   BGP        ---        up     1796350942    Established   ",
+		  "buoy_rt4", "up", 1796350942, "Established");
 	proto_row("buoy_gone  BGP        ---        start  1796350941    Connect       Socket: No route to host",
 		  "buoy_gone", "start", 1796350941, "Connect       Socket: No route to host");
 	proto_row("lb4        BGP        ---        start  1796351053    Idle          Error: BFD session down",
@@ -211,15 +210,18 @@ static void test_protocol_rows(void **st)
 		  1796350941, "");
 	/* a 64-character name is followed by one space; the row still parses whole */
 	proto_row("buoy_nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn BGP        ---        down   1796351066    Error: No listening socket",
-		  "buoy_nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn", "down", 1796351066,
-		  "Error: No listening socket");
+		  "buoy_nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn", "down",
+		  1796351066, "Error: No listening socket");
 	struct birdctl_proto p;
-	assert_int_equal(birdctl_parse_proto("vips4      Static     master4    up     1796350941    ", &p), 0);
+	assert_int_equal(
+		birdctl_parse_proto("vips4      Static     master4    up     1796350941    ", &p), 0);
 	assert_string_equal(p.proto, "Static");
 	/* not Unix seconds (another timeformat): unknown, not garbage */
 	proto_row("x BGP --- up 2026-12-04 Active", "x", "up", -1, "Active");
 	proto_row("x BGP --- up -5 Active", "x", "up", -1, "Active");
-	assert_int_equal(birdctl_parse_proto("Name       Proto      Table      State  Since         Info", &p), -1);
+	assert_int_equal(
+		birdctl_parse_proto("Name       Proto      Table      State  Since         Info", &p),
+		-1);
 	assert_int_equal(birdctl_parse_proto("too few words", &p), -1);
 	assert_int_equal(birdctl_parse_proto("", &p), -1);
 	char longname[300];
@@ -230,8 +232,7 @@ static void test_protocol_rows(void **st)
 	assert_int_equal(birdctl_parse_proto(line, &p), -1); /* longer than the field: refused */
 }
 
-static void bfd_row(const char *text, const char *addr, const char *iface, const char *state,
-		    int64_t since)
+static void bfd_row(const char *text, const char *addr, const char *iface, const char *state, int64_t since)
 {
 	struct birdctl_bfd b;
 	assert_int_equal(birdctl_parse_bfd(text, &b), 0);
@@ -256,7 +257,10 @@ static void test_bfd_rows(void **st)
 		"198.18.7.7", "---", "Down", 1796350974); /* multihop: no interface */
 	struct birdctl_bfd b;
 	assert_int_equal(birdctl_parse_bfd("bfd1:", &b), -1);
-	assert_int_equal(birdctl_parse_bfd("IP address                Interface  State      Since         Interval  Timeout", &b), -1);
+	assert_int_equal(
+		birdctl_parse_bfd("IP address                Interface  State      Since         Interval  Timeout",
+				  &b),
+		-1);
 	assert_int_equal(birdctl_parse_bfd("198.18.1.2 v-lb", &b), -1);
 	assert_int_equal(birdctl_parse_bfd("", &b), -1);
 }
@@ -264,8 +268,9 @@ static void test_bfd_rows(void **st)
 static void test_garbage_is_sticky(void **st)
 {
 	(void)st;
-	const char *bad[] = { "HTTP/1.1 200 OK\n", "12 short\n", " continuation first\n",
-			      "0001x\n", "abcd-xyz\n" };
+	const char *bad[] = {
+		"HTTP/1.1 200 OK\n", "12 short\n", " continuation first\n", "0001x\n", "abcd-xyz\n"
+	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct birdctl_reader r = { 0 };
 		struct seen s = { 0 };
@@ -280,7 +285,7 @@ static void test_garbage_is_sticky(void **st)
 	memcpy(big, "1002-", 5);
 	assert_int_equal(birdctl_feed(&r, big, sizeof(big), collect, &s), -1); /* no newline in sight */
 	struct birdctl_reader z = { 0 };
-	assert_int_equal(birdctl_feed(&z, "0001 a\0b\n", 9, collect, &s), -1);     /* a NUL */
+	assert_int_equal(birdctl_feed(&z, "0001 a\0b\n", 9, collect, &s), -1); /* a NUL */
 }
 
 int main(void)

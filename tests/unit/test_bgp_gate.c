@@ -14,7 +14,7 @@
 struct step {
 	uint64_t now;
 	bool fit, stopping;
-	bool announced;            /* expected after the step */
+	bool announced; /* expected after the step */
 	enum gate_reason reason;
 	uint64_t recheck;
 };
@@ -38,7 +38,7 @@ static void test_first_announce_is_immediate(void **st)
 {
 	(void)st;
 	const struct step s[] = {
-		{ 0, false, false, false, GATE_UNFIT, 0 },     /* not fit at start: no hold-down */
+		{ 0, false, false, false, GATE_UNFIT, 0 }, /* not fit at start: no hold-down */
 		{ 10, true, false, true, GATE_ANNOUNCED, 0 },
 		{ 20, true, false, true, GATE_ANNOUNCED, 0 },
 	};
@@ -50,12 +50,12 @@ static void test_withdraw_then_hold_down(void **st)
 	(void)st;
 	const struct step s[] = {
 		{ 0, true, false, true, GATE_ANNOUNCED, 0 },
-		{ 1000, false, false, false, GATE_UNFIT, 0 },  /* withdrawn at once */
+		{ 1000, false, false, false, GATE_UNFIT, 0 }, /* withdrawn at once */
 		{ 1500, true, false, false, GATE_HOLD_DOWN, 3000 },
 		{ 2999, true, false, false, GATE_HOLD_DOWN, 3000 },
 		{ 3000, true, false, true, GATE_ANNOUNCED, 0 },
 		{ 3100, false, false, false, GATE_UNFIT, 0 },
-		{ 3200, false, false, false, GATE_UNFIT, 0 },  /* unfit again: hold from 3100 */
+		{ 3200, false, false, false, GATE_UNFIT, 0 }, /* unfit again: hold from 3100 */
 		{ 5099, true, false, false, GATE_HOLD_DOWN, 5100 },
 		{ 5100, true, false, true, GATE_ANNOUNCED, 0 },
 	};

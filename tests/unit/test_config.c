@@ -19,6 +19,9 @@
 
 #include "config_test_util.h"
 
+/* The YAML documents below keep one source line per YAML line. */
+/* clang-format off */
+
 static void test_parse_duration(void **state)
 {
 	(void)state;
@@ -859,3 +862,4 @@ int main(void)
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
+/* clang-format on */

@@ -12,6 +12,9 @@
 #include "config/config.h"
 #include "config_test_util.h"
 
+/* The YAML documents below keep one source line per YAML line. */
+/* clang-format off */
+
 /* node line 1, listeners 2-4, backends 5-9, bgp: line 10; HEAD adds asn (11), keys follow on 12 */
 #define HEAD0 \
 	"node: lb1\n" \
@@ -486,3 +489,4 @@ int main(void)
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
+/* clang-format on */

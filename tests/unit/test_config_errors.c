@@ -19,6 +19,9 @@
 
 #include "config_test_util.h"
 
+/* The YAML documents below keep one source line per YAML line. */
+/* clang-format off */
+
 static void test_unknown_key_top(void **state)
 {
 	(void)state;
@@ -790,3 +793,4 @@ int main(void)
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
+/* clang-format on */

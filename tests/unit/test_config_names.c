@@ -37,7 +37,10 @@ static void test_balance_names(void **state)
 static void test_health_names(void **state)
 {
 	(void)state;
-	static const struct { const char *name; bool tls, http; } want[] = {
+	static const struct {
+		const char *name;
+		bool tls, http;
+	} want[] = {
 		[HEALTH_TCP] = { "tcp", false, false },   [HEALTH_TLS] = { "tls", true, false },
 		[HEALTH_HTTP] = { "http", false, true },  [HEALTH_HTTPS] = { "https", true, true },
 		[HEALTH_NONE] = { "none", false, false },
@@ -54,7 +57,7 @@ static void test_health_names(void **state)
 	assert_false(health_type_from_name("HTTPS", &keep));
 	assert_false(health_type_from_name("grpc", &keep));
 	assert_int_equal(keep, HEALTH_HTTP);
-	assert_string_equal(health_type_name((enum health_type)-1), "unknown");
+	assert_string_equal(health_type_name((enum health_type) - 1), "unknown");
 }
 
 /* Status and metric labels are the log names in lower case, and never change. */
@@ -81,7 +84,10 @@ static void test_track_names(void **state)
 	assert_string_equal(track_state_name((enum track_state)7), "unknown");
 }
 
-struct lines { char text[4][256]; size_t n; };
+struct lines {
+	char text[4][256];
+	size_t n;
+};
 
 static void collect(void *arg, const char *line)
 {
@@ -101,7 +107,7 @@ static void test_errors_report(void **state)
 	assert_int_equal(l.n, 2);
 	assert_int_equal(e.n, 2);
 	assert_string_equal(l.text[0], "x.yaml:2:38: listeners[0].backend: no backend named \"b\" "
-			    "(defined: none)");
+				       "(defined: none)");
 	assert_string_equal(l.text[1], "x.yaml:2:41: unknown key \"colour\" in listeners[0]");
 	config_errors_free(&e);
 	l.n = 0;
@@ -117,12 +123,12 @@ static void test_list_new(void **state)
 	struct cfg_diag d = { &e, "x.yaml", NULL, NULL };
 	size_t n = 99;
 	assert_null(cfg_list_new(&d, "p", "k", 0, 4, "things", sizeof(int), &n));
-	assert_int_equal(n, 99);                          /* empty: nothing, no error */
+	assert_int_equal(n, 99); /* empty: nothing, no error */
 	assert_int_equal(e.n, 0);
 	int *v = cfg_list_new(&d, "p", "k", 4, 4, "things", sizeof(int), &n);
 	assert_non_null(v);
 	assert_int_equal(n, 4);
-	assert_int_equal(v[0] | v[3], 0);                 /* zeroed */
+	assert_int_equal(v[0] | v[3], 0); /* zeroed */
 	free(v);
 	assert_null(cfg_list_new(&d, "p", "k", 5, 4, "things", sizeof(int), NULL));
 	assert_int_equal(e.n, 1);
@@ -133,12 +139,9 @@ static void test_list_new(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_balance_names),
-		cmocka_unit_test(test_health_names),
-		cmocka_unit_test(test_vrrp_state_labels),
-		cmocka_unit_test(test_track_names),
-		cmocka_unit_test(test_errors_report),
-		cmocka_unit_test(test_list_new),
+		cmocka_unit_test(test_balance_names),     cmocka_unit_test(test_health_names),
+		cmocka_unit_test(test_vrrp_state_labels), cmocka_unit_test(test_track_names),
+		cmocka_unit_test(test_errors_report),     cmocka_unit_test(test_list_new),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,47 +16,103 @@ static void fixture(struct snapshot *s, bool with_vrrp)
 {
 	memset(fx_servers, 0, sizeof(fx_servers));
 	fx_servers[0] = (struct snap_server){
-		.address = "198.18.0.21:6443", .weight = 1, .health_up = true, .eligible = true,
-		.reason = "HTTP 200", .last_result = "ok", .last_check_ago_ms = 300,
-		.last_change_ago_ms = 65000, .last_duration_us = 1500, .consecutive_ok = 7,
-		.checks_total = 9, .checks_failed_total = 2, .active = 3, .connections_total = 1234,
-		.connect_failures_total = 1, .bytes_to_server = 4096, .bytes_from_server = 10u << 20,
+		.address = "198.18.0.21:6443",
+		.weight = 1,
+		.health_up = true,
+		.eligible = true,
+		.reason = "HTTP 200",
+		.last_result = "ok",
+		.last_check_ago_ms = 300,
+		.last_change_ago_ms = 65000,
+		.last_duration_us = 1500,
+		.consecutive_ok = 7,
+		.checks_total = 9,
+		.checks_failed_total = 2,
+		.active = 3,
+		.connections_total = 1234,
+		.connect_failures_total = 1,
+		.bytes_to_server = 4096,
+		.bytes_from_server = 10u << 20,
 	};
-	duration_hist_observe(&fx_servers[0].check_duration, 800);     /* <= 1ms */
-	duration_hist_observe(&fx_servers[0].check_duration, 1500);    /* <= 2.5ms */
+	duration_hist_observe(&fx_servers[0].check_duration, 800);      /* <= 1ms */
+	duration_hist_observe(&fx_servers[0].check_duration, 1500);     /* <= 2.5ms */
 	duration_hist_observe(&fx_servers[0].check_duration, 20000000); /* +Inf */
 	fx_servers[1] = (struct snap_server){
-		.address = "198.18.0.22:6443", .weight = 2, .health_up = false, .reason = "HTTP 500",
-		.last_result = "fail", .last_check_ago_ms = 100, .last_change_ago_ms = SNAP_NEVER,
-		.consecutive_fail = 4, .checks_total = 4, .checks_failed_total = 4,
+		.address = "198.18.0.22:6443",
+		.weight = 2,
+		.health_up = false,
+		.reason = "HTTP 500",
+		.last_result = "fail",
+		.last_check_ago_ms = 100,
+		.last_change_ago_ms = SNAP_NEVER,
+		.consecutive_fail = 4,
+		.checks_total = 4,
+		.checks_failed_total = 4,
 	};
 	fx_servers[2] = (struct snap_server){
-		.address = "[2001:db8::23]:6443", .weight = 1, .backup = true, .health_up = true,
-		.drained = true, .reason = "say \"hi\"\\", .last_result = "none",
-		.last_check_ago_ms = SNAP_NEVER, .last_change_ago_ms = SNAP_NEVER,
+		.address = "[2001:db8::23]:6443",
+		.weight = 1,
+		.backup = true,
+		.health_up = true,
+		.drained = true,
+		.reason = "say \"hi\"\\",
+		.last_result = "none",
+		.last_check_ago_ms = SNAP_NEVER,
+		.last_change_ago_ms = SNAP_NEVER,
 	};
 	fx_backends[0] = (struct snap_backend){
-		.name = "apiservers", .balance = "roundrobin", .health_type = "https", .queue_length = 2,
-		.queue_timeouts_total = 5, .queue_full_total = 9, .no_server_total = 6, .servers = fx_servers, .n_servers = 3,
+		.name = "apiservers",
+		.balance = "roundrobin",
+		.health_type = "https",
+		.queue_length = 2,
+		.queue_timeouts_total = 5,
+		.queue_full_total = 9,
+		.no_server_total = 6,
+		.servers = fx_servers,
+		.n_servers = 3,
 	};
 	fx_listeners[0] = (struct snap_listener){
-		.name = "api", .bind = "198.18.0.100:6443", .backend = "apiservers",
-		.accepted_total = 1240, .rejected_total = 6, .empty_total = 2,
+		.name = "api",
+		.bind = "198.18.0.100:6443",
+		.backend = "apiservers",
+		.accepted_total = 1240,
+		.rejected_total = 6,
+		.empty_total = 2,
 	};
 	memset(fx_vrrp, 0, sizeof(fx_vrrp));
 	fx_vrrp[0] = (struct snap_vrrp){
-		.name = "vi_1", .interface = "eth0", .state = "master", .version = 3, .router_id = 51,
-		.base_priority = 110, .effective_priority = 90, .vips = { "198.18.0.100/24" }, .n_vips = 1,
-		.state_since_ago_ms = 5000, .master_address = "198.18.0.11", .master_priority = 90,
-		.adverts_received_total = 17, .adverts_sent_total = 40,
-		.transitions = { { "backup", 1 }, { "master", 1 } }, .n_transitions = 2,
-		.drops = { { "checksum", 3 } }, .n_drops = 1,
-		.trackers = { { "backend", "apiservers", false, "down", -20 } }, .n_trackers = 1,
+		.name = "vi_1",
+		.interface = "eth0",
+		.state = "master",
+		.version = 3,
+		.router_id = 51,
+		.base_priority = 110,
+		.effective_priority = 90,
+		.vips = { "198.18.0.100/24" },
+		.n_vips = 1,
+		.state_since_ago_ms = 5000,
+		.master_address = "198.18.0.11",
+		.master_priority = 90,
+		.adverts_received_total = 17,
+		.adverts_sent_total = 40,
+		.transitions = { { "backup", 1 }, { "master", 1 } },
+		.n_transitions = 2,
+		.drops = { { "checksum", 3 } },
+		.n_drops = 1,
+		.trackers = { { "backend", "apiservers", false, "down", -20 } },
+		.n_trackers = 1,
 	};
 	*s = (struct snapshot){
-		.node = "lb1", .version = "1.2.3", .uptime_ms = 3723000, .start_time_unix = 1700000000,
-		.listeners = fx_listeners, .n_listeners = 1, .backends = fx_backends, .n_backends = 1,
-		.vrrp = with_vrrp ? fx_vrrp : NULL, .n_vrrp = with_vrrp ? 1 : 0,
+		.node = "lb1",
+		.version = "1.2.3",
+		.uptime_ms = 3723000,
+		.start_time_unix = 1700000000,
+		.listeners = fx_listeners,
+		.n_listeners = 1,
+		.backends = fx_backends,
+		.n_backends = 1,
+		.vrrp = with_vrrp ? fx_vrrp : NULL,
+		.n_vrrp = with_vrrp ? 1 : 0,
 	};
 }
 
@@ -66,20 +122,43 @@ static struct bgp_announce_status fx_bgp_ann[2];
 /* A BGP section: one session up for 90 s with BFD up, one down; one VIP announced, one not. */
 static inline void fixture_bgp(struct snapshot *s)
 {
-	fx_bgp_peers[0] = (struct bgp_peer_status){ .name = "tor1", .address = "198.18.1.0",
-		.asn = 65000, .up = true, .state = "Established", .since_unix = 1000, .bfd = "up" };
-	fx_bgp_peers[1] = (struct bgp_peer_status){ .name = "tor2", .address = "2001:db8:1::1",
-		.asn = 65000, .up = false, .state = "Active", .since_unix = 1080, .bfd = "off" };
-	fx_bgp_ann[0] = (struct bgp_announce_status){ .prefix = "198.18.200.1/32",
-		.announced = true, .wanted = true, .reason = "announced" };
-	fx_bgp_ann[1] = (struct bgp_announce_status){ .prefix = "2001:db8:200::1/128",
-		.announced = false, .wanted = false, .reason = "no eligible server: apiservers" };
+	fx_bgp_peers[0] = (struct bgp_peer_status){
+		.name = "tor1",
+		.address = "198.18.1.0",
+		.asn = 65000,
+		.up = true,
+		.state = "Established",
+		.since_unix = 1000,
+		.bfd = "up"
+	};
+	fx_bgp_peers[1] = (struct bgp_peer_status){
+		.name = "tor2",
+		.address = "2001:db8:1::1",
+		.asn = 65000,
+		.up = false,
+		.state = "Active",
+		.since_unix = 1080,
+		.bfd = "off"
+	};
+	fx_bgp_ann[0] = (struct bgp_announce_status){
+		.prefix = "198.18.200.1/32", .announced = true, .wanted = true, .reason = "announced"
+	};
+	fx_bgp_ann[1] = (struct bgp_announce_status){
+		.prefix = "2001:db8:200::1/128", .announced = false, .wanted = false, .reason = "no eligible server: apiservers"
+	};
 	s->bgp = (struct snap_bgp){
-		.present = true, .now_unix = 1090,
-		.st = { .bird_running = true, .bird_pid = 42, .bird_error = "", .bird_starts_total = 2,
-			.configures_total = 7, .router_id = htonl(0xc6120101), .n_peers = 2,
+		.present = true,
+		.now_unix = 1090,
+		.st = { .bird_running = true,
+			.bird_pid = 42,
+			.bird_error = "",
+			.bird_starts_total = 2,
+			.configures_total = 7,
+			.router_id = htonl(0xc6120101),
+			.n_peers = 2,
 			.n_announce = 2 },
-		.peers = fx_bgp_peers, .announce = fx_bgp_ann,
+		.peers = fx_bgp_peers,
+		.announce = fx_bgp_ann,
 	};
 }
 

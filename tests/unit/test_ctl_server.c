@@ -35,12 +35,19 @@ static struct pool *make_pool(const char *sock)
 	addr(&servers[2].addr, "[2001:db8::23]:6443");
 	for (int i = 0; i < 3; i++)
 		servers[i].weight = 1;
-	backends[0] = (struct cfg_backend){ .name = "apiservers", .servers = servers, .n_servers = 3,
-					    .health = { .type = HEALTH_NONE } };
+	backends[0] = (struct cfg_backend){
+		.name = "apiservers", .servers = servers, .n_servers = 3, .health = { .type = HEALTH_NONE }
+	};
 	listeners[0] = (struct cfg_listener){ .name = "api", .backend = "apiservers" };
 	addr(&listeners[0].bind, "198.18.0.100:6443");
-	cfg = (struct config){ .node = "lb1", .control_socket = (char *)sock, .backends = backends,
-			       .n_backends = 1, .listeners = listeners, .n_listeners = 1 };
+	cfg = (struct config){
+		.node = "lb1",
+		.control_socket = (char *)sock,
+		.backends = backends,
+		.n_backends = 1,
+		.listeners = listeners,
+		.n_listeners = 1
+	};
 	return pool_new(&cfg);
 }
 
@@ -80,7 +87,9 @@ static void test_drain_enable(void **st)
 	assert_true(atomic_load(&p->backends[0]->servers[2]->drained));
 	/* status reflects it */
 	assert_int_equal(exec(&src, "status", &out), 0);
-	assert_non_null(strstr(sb_str(&out), "\"address\":\"[2001:db8::23]:6443\",\"state\":\"drained\",\"eligible\":false"));
+	assert_non_null(strstr(
+		sb_str(&out),
+		"\"address\":\"[2001:db8::23]:6443\",\"state\":\"drained\",\"eligible\":false"));
 	assert_int_equal(exec(&src, "status text", &out), 0);
 	assert_non_null(strstr(sb_str(&out), "BACKEND     SERVER"));
 	sb_free(&out);
@@ -97,8 +106,10 @@ static void test_errors(void **st)
 	assert_int_equal(exec(&src, "drain nope 198.18.0.22:6443", &out), -1);
 	assert_string_equal(sb_str(&out), "unknown backend \"nope\" (backends: apiservers)\n");
 	assert_int_equal(exec(&src, "drain apiservers 198.18.0.99:1", &out), -1);
-	assert_string_equal(sb_str(&out), "unknown server \"198.18.0.99:1\" in backend \"apiservers\" "
-					  "(servers: 198.18.0.21:6443, 198.18.0.22:6443, [2001:db8::23]:6443)\n");
+	assert_string_equal(
+		sb_str(&out),
+		"unknown server \"198.18.0.99:1\" in backend \"apiservers\" "
+		"(servers: 198.18.0.21:6443, 198.18.0.22:6443, [2001:db8::23]:6443)\n");
 	assert_int_equal(exec(&src, "drain apiservers", &out), -1);
 	assert_int_equal(exec(&src, "frobnicate", &out), -1);
 	assert_non_null(strstr(sb_str(&out), "unknown command \"frobnicate\""));
@@ -183,10 +194,10 @@ static void test_socket_server(void **st)
 
 	int fd = connect_unix(path);
 	assert_int_equal(write(fd, "drain apiservers 198.18.0.21:6443\n", 34), 34);
-	int fd2 = connect_unix(path);            /* a request without newline, then EOF */
+	int fd2 = connect_unix(path); /* a request without newline, then EOF */
 	assert_int_equal(write(fd2, "bogus", 5), 5);
 	shutdown(fd2, SHUT_WR);
-	int idle = connect_unix(path);           /* says nothing: timed out, never blocks others */
+	int idle = connect_unix(path); /* says nothing: timed out, never blocks others */
 	spin(l, 100);
 	char buf[4096];
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
@@ -243,7 +254,11 @@ static void test_http_route(void **st)
 {
 	(void)st;
 	bool head;
-	struct { const char *req; int want; bool head; } cases[] = {
+	struct {
+		const char *req;
+		int want;
+		bool head;
+	} cases[] = {
 		{ "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", 200, false },
 		{ "GET /metrics HTTP/1.0\n\n", 200, false },
 		{ "GET /metrics?x=1 HTTP/1.1\r\n\r\n", 200, false },
@@ -267,8 +282,10 @@ static void test_http_route(void **st)
 	}
 	struct strbuf out = { 0 };
 	metrics_http_response(&out, 200, "a 1\n", 4, false);
-	assert_string_equal(sb_str(&out), "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; "
-					  "charset=utf-8\r\nContent-Length: 4\r\nConnection: close\r\n\r\na 1\n");
+	assert_string_equal(
+		sb_str(&out),
+		"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; "
+		"charset=utf-8\r\nContent-Length: 4\r\nConnection: close\r\n\r\na 1\n");
 	sb_free(&out);
 }
 
@@ -286,7 +303,8 @@ static void test_manifest_systemd(void **st)
 	assert_null(strstr(u, "/usr/local"));
 	sb_reset(&out);
 	manifest_systemd(&out, NULL, NULL); /* verbatim */
-	assert_non_null(strstr(sb_str(&out), "ExecStart=/usr/local/sbin/buoy run -c /etc/buoy/buoy.yaml\n"));
+	assert_non_null(
+		strstr(sb_str(&out), "ExecStart=/usr/local/sbin/buoy run -c /etc/buoy/buoy.yaml\n"));
 	assert_non_null(strstr(sb_str(&out), "[Install]\nWantedBy=multi-user.target\n"));
 	sb_free(&out);
 }
@@ -299,8 +317,10 @@ static void test_random_requests(void **st)
 	struct pool *p = make_pool(NULL);
 	struct ctl_sources src = { .cfg = &cfg, .pool = p };
 	struct strbuf out = { 0 };
-	static const char *const seeds[] = { "GET /metrics HTTP/1.1\r\n\r\n", "drain apiservers 198.18.0.21",
-					     "status text", "enable apiservers [2001:db8::23]:6443" };
+	static const char *const seeds[] = {
+		"GET /metrics HTTP/1.1\r\n\r\n", "drain apiservers 198.18.0.21", "status text",
+		"enable apiservers [2001:db8::23]:6443"
+	};
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 	char buf[200];
 	for (int i = 0; i < 20000; i++) {
@@ -327,12 +347,9 @@ static void test_random_requests(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_drain_enable),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_socket_server),
-		cmocka_unit_test(test_http_route),
-		cmocka_unit_test(test_manifest_systemd),
-		cmocka_unit_test(test_random_requests),
+		cmocka_unit_test(test_drain_enable),     cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_socket_server),    cmocka_unit_test(test_http_route),
+		cmocka_unit_test(test_manifest_systemd), cmocka_unit_test(test_random_requests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

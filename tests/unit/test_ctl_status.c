@@ -75,7 +75,8 @@ static const char *json_value(const char *p)
 		return json_container(p, ']', false);
 	if (*p == '"')
 		return json_string(p);
-	for (const char *const *lit = (const char *const[]){ "true", "false", "null", NULL }; *lit; lit++)
+	for (const char *const *lit = (const char *const[]){ "true", "false", "null", NULL }; *lit;
+	     lit++)
 		if (strncmp(p, *lit, strlen(*lit)) == 0)
 			return p + strlen(*lit);
 	const char *s = p;
@@ -105,20 +106,24 @@ static void test_json_fields(void **st)
 	char *j = render_json(false);
 	assert_non_null(strstr(j, "{\"node\":\"lb1\",\"version\":\"1.2.3\",\"uptime_s\":3723,"));
 	assert_non_null(strstr(j, "\"vrrp\":[]"));
-	assert_non_null(strstr(j, "\"listeners\":[{\"name\":\"api\",\"bind\":\"198.18.0.100:6443\","
-				  "\"backend\":\"apiservers\",\"accepted_total\":1240,\"rejected_total\":6,"
-				  "\"empty_total\":2}]"));
-	assert_non_null(strstr(j, "\"address\":\"198.18.0.21:6443\",\"state\":\"up\",\"eligible\":true"));
-	assert_non_null(strstr(j, "\"address\":\"198.18.0.22:6443\",\"state\":\"down\",\"eligible\":false"));
+	assert_non_null(strstr(
+		j, "\"listeners\":[{\"name\":\"api\",\"bind\":\"198.18.0.100:6443\","
+		   "\"backend\":\"apiservers\",\"accepted_total\":1240,\"rejected_total\":6,"
+		   "\"empty_total\":2}]"));
+	assert_non_null(
+		strstr(j, "\"address\":\"198.18.0.21:6443\",\"state\":\"up\",\"eligible\":true"));
+	assert_non_null(
+		strstr(j, "\"address\":\"198.18.0.22:6443\",\"state\":\"down\",\"eligible\":false"));
 	assert_non_null(strstr(j, "\"state\":\"drained\""));
 	assert_non_null(strstr(j, "\"reason\":\"HTTP 500\""));
 	assert_non_null(strstr(j, "\"last_check_ago_ms\":null"));
 	assert_non_null(strstr(j, "\"last_check_ago_ms\":300"));
 	assert_non_null(strstr(j, "\"queue_length\":2"));
 	assert_non_null(strstr(j, "\"eligible_servers\":1"));
-	assert_non_null(strstr(j, "\"active_connections\":3,\"connections_total\":1234,"
-				  "\"connect_failures_total\":1,\"bytes_to_server\":4096,"
-				  "\"bytes_from_server\":10485760"));
+	assert_non_null(strstr(
+		j, "\"active_connections\":3,\"connections_total\":1234,"
+		   "\"connect_failures_total\":1,\"bytes_to_server\":4096,"
+		   "\"bytes_from_server\":10485760"));
 	/* quotes and backslashes in a check reason stay valid JSON */
 	assert_non_null(strstr(j, "\"reason\":\"say \\\"hi\\\"\\\\\""));
 	free(j);
@@ -128,11 +133,14 @@ static void test_json_vrrp(void **st)
 {
 	(void)st;
 	char *j = render_json(true);
-	assert_non_null(strstr(j, "\"vrrp\":[{\"name\":\"vi_1\",\"interface\":\"eth0\",\"router_id\":51,"));
-	assert_non_null(strstr(j, "\"state\":\"master\",\"state_since_ago_ms\":5000,\"base_priority\":110,"
-				  "\"effective_priority\":90,\"unfit\":false,\"vips\":[\"198.18.0.100/24\"]"));
+	assert_non_null(
+		strstr(j, "\"vrrp\":[{\"name\":\"vi_1\",\"interface\":\"eth0\",\"router_id\":51,"));
+	assert_non_null(strstr(
+		j, "\"state\":\"master\",\"state_since_ago_ms\":5000,\"base_priority\":110,"
+		   "\"effective_priority\":90,\"unfit\":false,\"vips\":[\"198.18.0.100/24\"]"));
 	assert_non_null(strstr(j, "\"master\":{\"address\":\"198.18.0.11\",\"priority\":90}"));
-	assert_non_null(strstr(j, "\"trackers\":[{\"kind\":\"backend\",\"name\":\"apiservers\",\"ok\":false,\"state\":\"down\",\"weight\":-20}]"));
+	assert_non_null(strstr(
+		j, "\"trackers\":[{\"kind\":\"backend\",\"name\":\"apiservers\",\"ok\":false,\"state\":\"down\",\"weight\":-20}]"));
 	assert_non_null(strstr(j, "\"transitions_total\":{\"backup\":1,\"master\":1}"));
 	assert_non_null(strstr(j, "\"adverts_dropped_total\":{\"checksum\":3}"));
 	free(j);
@@ -148,9 +156,11 @@ static void test_json_bgp(void **st)
 	status_format_json(&s, &b);
 	const char *j = b.p;
 	assert_non_null(json_value(j));
-	assert_non_null(strstr(j, "\"bgp\":{\"router_id\":\"198.18.1.1\",\"bird_running\":true,\"bird_pid\":42,"));
-	assert_non_null(strstr(j, "\"peers\":[{\"name\":\"tor1\",\"address\":\"198.18.1.0\",\"asn\":65000,"
-				  "\"state\":\"Established\",\"up\":true,\"uptime_s\":90,\"bfd\":\"up\"}"));
+	assert_non_null(strstr(
+		j, "\"bgp\":{\"router_id\":\"198.18.1.1\",\"bird_running\":true,\"bird_pid\":42,"));
+	assert_non_null(
+		strstr(j, "\"peers\":[{\"name\":\"tor1\",\"address\":\"198.18.1.0\",\"asn\":65000,"
+			  "\"state\":\"Established\",\"up\":true,\"uptime_s\":90,\"bfd\":\"up\"}"));
 	assert_non_null(strstr(j, "\"announce\":[{\"prefix\":\"198.18.200.1/32\",\"announced\":true,"
 				  "\"wanted\":true,\"degraded\":false,\"reason\":\"announced\"}"));
 	assert_non_null(strstr(j, "\"reason\":\"no eligible server: apiservers\""));
@@ -199,10 +209,12 @@ static void test_text_table(void **st)
 	status_format_text(&s, &b);
 	const char *t = b.p;
 	assert_non_null(strstr(t, "node lb1  version 1.2.3  uptime 1h02m\n"));
-	assert_non_null(strstr(t, "vi_1  master  90/110  198.18.0.11  5.0s   198.18.0.100/24  backend:apiservers=FAIL\n"));
+	assert_non_null(strstr(
+		t, "vi_1  master  90/110  198.18.0.11  5.0s   198.18.0.100/24  backend:apiservers=FAIL\n"));
 	assert_non_null(strstr(t, "api       198.18.0.100:6443  apiservers  1240      6         2\n"));
 	assert_non_null(strstr(t, "apiservers  roundrobin  https  1/3       2      5\n"));
-	assert_non_null(strstr(t, "198.18.0.21:6443     up                HTTP 200 (7 ok, 300ms ago)    3       1234   4.0K       10M          1\n"));
+	assert_non_null(strstr(
+		t, "198.18.0.21:6443     up                HTTP 200 (7 ok, 300ms ago)    3       1234   4.0K       10M          1\n"));
 	assert_non_null(strstr(t, "HTTP 500 (4 fail, 100ms ago)"));
 	assert_non_null(strstr(t, "drained (backup)"));
 	assert_non_null(strstr(t, "4.0K       10M"));
@@ -248,14 +260,10 @@ static void test_strbuf_growth(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_json_fields),
-		cmocka_unit_test(test_json_vrrp),
-		cmocka_unit_test(test_json_control_chars),
-		cmocka_unit_test(test_json_bgp),
-		cmocka_unit_test(test_text_bgp),
-		cmocka_unit_test(test_text_table),
-		cmocka_unit_test(test_format_helpers),
-		cmocka_unit_test(test_strbuf_growth),
+		cmocka_unit_test(test_json_fields),        cmocka_unit_test(test_json_vrrp),
+		cmocka_unit_test(test_json_control_chars), cmocka_unit_test(test_json_bgp),
+		cmocka_unit_test(test_text_bgp),           cmocka_unit_test(test_text_table),
+		cmocka_unit_test(test_format_helpers),     cmocka_unit_test(test_strbuf_growth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,16 +26,16 @@ static void test_arp_frame(void **state)
 		0xff, 0xff, 0xff, 0xff, 0xff, 0xff,             /* broadcast */
 		0x02, 0x42, 0xc6, 0x12, 0x00, 0x0b,             /* our MAC */
 		0x08, 0x06,                                     /* ARP */
-		0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01,       /* Ethernet/IPv4, request */
+		0x00, 0x01, 0x08, 0x00, 6,    4,    0x00, 0x01, /* Ethernet/IPv4, request */
 		0x02, 0x42, 0xc6, 0x12, 0x00, 0x0b,             /* sender MAC */
-		198, 18, 0, 100,                                /* sender IP = VIP */
-		0, 0, 0, 0, 0, 0,                               /* target MAC */
-		198, 18, 0, 100,                                /* target IP = VIP */
+		198,  18,   0,    100,                          /* sender IP = VIP */
+		0,    0,    0,    0,    0,    0,                /* target MAC */
+		198,  18,   0,    100,                          /* target IP = VIP */
 	};
 	assert_memory_equal(buf, want, sizeof(want));
 	for (size_t i = 42; i < 60; i++)
 		assert_int_equal(buf[i], 0); /* padding zeroed */
-	assert_int_equal(buf[60], 0xaa); /* nothing written past the frame */
+	assert_int_equal(buf[60], 0xaa);     /* nothing written past the frame */
 	assert_int_equal(garp_build_arp(buf, 59, MAC, &vip), 0);
 }
 
@@ -47,8 +47,9 @@ static void test_na_frame(void **state)
 	inet_pton(AF_INET6, "fe80::42:c6ff:fe12:b", &src);
 	inet_pton(AF_INET6, "2001:db8::100", &vip);
 	assert_int_equal(garp_build_na(buf, sizeof(buf), MAC, &src, &vip), 86);
-	static const uint8_t eth[14] = { 0x33, 0x33, 0, 0, 0, 1, 0x02, 0x42, 0xc6, 0x12, 0x00,
-					 0x0b, 0x86, 0xdd };
+	static const uint8_t eth[14] = {
+		0x33, 0x33, 0, 0, 0, 1, 0x02, 0x42, 0xc6, 0x12, 0x00, 0x0b, 0x86, 0xdd
+	};
 	assert_memory_equal(buf, eth, 14);
 	const uint8_t *ip = buf + 14;
 	assert_int_equal(ip[0], 0x60);
@@ -64,10 +65,10 @@ static void test_na_frame(void **state)
 	assert_int_equal(icmp[0], 136);
 	assert_int_equal(icmp[1], 0);
 	assert_int_equal(icmp[2] << 8 | icmp[3], 0x9ba6); /* computed independently (python) */
-	assert_int_equal(icmp[4], 0x20);                    /* O=1, R=0, S=0 */
+	assert_int_equal(icmp[4], 0x20);                  /* O=1, R=0, S=0 */
 	assert_int_equal(icmp[5] | icmp[6] | icmp[7], 0);
 	assert_memory_equal(icmp + 8, &vip, 16);
-	assert_int_equal(icmp[24], 2);  /* target link-layer address */
+	assert_int_equal(icmp[24], 2); /* target link-layer address */
 	assert_int_equal(icmp[25], 1);
 	assert_memory_equal(icmp + 26, MAC, 6);
 	/* Verifying with the checksum in place gives zero, as a receiver does. */
@@ -91,13 +92,11 @@ static void test_icmp6_csum_odd_and_fold(void **state)
 	assert_int_equal(c, (uint16_t)~sum);
 }
 
-static const struct cfg_garp DEF = { .repeat = 5, .interval_ms = 10, .delay_ms = 5000,
-				     .refresh_ms = 60000 };
+static const struct cfg_garp DEF = { .repeat = 5, .interval_ms = 10, .delay_ms = 5000, .refresh_ms = 60000 };
 
 /* Steps time 1 ms at a time from `from` to `to`, polling like a perfect timer would, and
  * records the times at which rounds went out. */
-static size_t simulate(struct garp_sched *s, uint64_t from, uint64_t to, uint64_t *times,
-		       size_t cap)
+static size_t simulate(struct garp_sched *s, uint64_t from, uint64_t to, uint64_t *times, size_t cap)
 {
 	size_t n = 0;
 	for (uint64_t t = from; t <= to; t++) {
@@ -160,7 +159,7 @@ static void test_sched_interval_zero_and_no_extras(void **state)
 	assert_int_equal(garp_sched_poll(&s, 50), 3);
 	assert_int_equal(garp_sched_poll(&s, 50), 0);
 	assert_int_equal(garp_sched_next(&s), UINT64_MAX); /* no delay burst, no refresh */
-	c.repeat = 0;                                       /* garp off */
+	c.repeat = 0;                                      /* garp off */
 	garp_sched_start(&s, &c, 50);
 	assert_int_equal(garp_sched_poll(&s, 50), 0);
 	assert_int_equal(garp_sched_next(&s), UINT64_MAX);

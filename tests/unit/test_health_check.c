@@ -38,7 +38,7 @@ struct tsrv {
 	struct io lio;
 	uint16_t port;
 	enum mode mode;
-	const char *reply;        /* M_REPLY: written after the request's empty line */
+	const char *reply; /* M_REPLY: written after the request's empty line */
 	char last_req[1024];
 	unsigned accepted;
 	struct conn *conns[MAX_CONNS];
@@ -281,8 +281,10 @@ static void test_http_500_refused_garbage_blackhole(void **state)
 	srv_start(&sgarb, M_REPLY, "SSH-2.0-OpenSSH_9.2\r\n");
 	srv_start(&sblack, M_BLACKHOLE, NULL);
 	srv_start(&sok, M_REPLY, "HTTP/1.0 200 OK\r\n\r\n");
-	srv_start(&sclose, M_REPLY, "");  /* reads the request, closes without a word */
-	uint16_t ports[] = { s500.port, closed_port(), sgarb.port, sblack.port, sok.port, sclose.port };
+	srv_start(&sclose, M_REPLY, ""); /* reads the request, closes without a word */
+	uint16_t ports[] = {
+		s500.port, closed_port(), sgarb.port, sblack.port, sok.port, sclose.port
+	};
 	struct fixture f;
 	fixture_init(&f, HEALTH_HTTP, ports, 6);
 	capture_start();
@@ -295,7 +297,8 @@ static void test_http_500_refused_garbage_blackhole(void **state)
 	health_stop(h);
 	char *log = capture_stop();
 	assert_false(f.servers[5].health.up);
-	assert_string_equal(f.servers[5].health.reason, "bad response: connection closed without a response");
+	assert_string_equal(
+		f.servers[5].health.reason, "bad response: connection closed without a response");
 
 	assert_false(f.servers[0].health.up);
 	assert_string_equal(f.servers[0].health.reason, "HTTP 500");
@@ -312,11 +315,14 @@ static void test_http_500_refused_garbage_blackhole(void **state)
 
 	/* each transition logged exactly once; the provisional initial up falls at the first failure */
 	char line[200];
-	snprintf(line, sizeof(line), "msg=\"server down\" backend=apiservers server=127.0.0.1:%u reason=\"HTTP 500\" checks_failed=1", ports[0]);
+	snprintf(line, sizeof(line),
+		 "msg=\"server down\" backend=apiservers server=127.0.0.1:%u reason=\"HTTP 500\" checks_failed=1",
+		 ports[0]);
 	assert_int_equal(count(log, line), 1);
 	snprintf(line, sizeof(line), "server=127.0.0.1:%u reason=\"connection refused\"", ports[1]);
 	assert_int_equal(count(log, line), 1);
-	snprintf(line, sizeof(line), "server=127.0.0.1:%u reason=\"timeout waiting for response\"", ports[3]);
+	snprintf(line, sizeof(line), "server=127.0.0.1:%u reason=\"timeout waiting for response\"",
+		 ports[3]);
 	assert_int_equal(count(log, line), 1);
 	assert_int_equal(count(log, "msg=\"server down\""), 5);
 	assert_int_equal(count(log, "msg=\"server up\""), 0);
@@ -330,7 +336,6 @@ static void test_http_500_refused_garbage_blackhole(void **state)
 	srv_stop(&sok);
 	srv_stop(&sclose);
 }
-
 
 static void test_flip_fall_and_rise(void **state)
 {
@@ -372,7 +377,7 @@ static void test_expect_range_port_override_initial_down(void **state)
 	uint16_t traffic_port = closed_port();
 	struct fixture f;
 	fixture_init(&f, HEALTH_HTTP, &traffic_port, 1);
-	f.b.cfg.health.port = s.port;             /* check another port than traffic */
+	f.b.cfg.health.port = s.port; /* check another port than traffic */
 	f.b.cfg.health.expect[0] = (struct status_range){ 200, 399 };
 	f.b.cfg.health.initial_up = false;
 	f.b.cfg.health.host = "apiserver.example";
@@ -386,14 +391,16 @@ static void test_expect_range_port_override_initial_down(void **state)
 	char *log = capture_stop();
 	/* logged under the server's own address, with the port actually checked */
 	char line[160];
-	snprintf(line, sizeof(line), "msg=\"server up\" backend=apiservers server=127.0.0.1:%u reason=\"HTTP 302\" checks_ok=2 check=http checked=127.0.0.1:%u",
+	snprintf(line, sizeof(line),
+		 "msg=\"server up\" backend=apiservers server=127.0.0.1:%u reason=\"HTTP 302\" checks_ok=2 check=http checked=127.0.0.1:%u",
 		 traffic_port, s.port);
 	assert_non_null(strstr(log, line));
 	free(log);
 	assert_true(f.servers[0].health.up);
 	assert_true(atomic_load(&f.servers[0].active_up));
 	assert_string_equal(f.servers[0].health.reason, "HTTP 302");
-	assert_non_null(strstr(s.last_req, "GET /livez?verbose HTTP/1.1\r\nHost: apiserver.example\r\n"));
+	assert_non_null(
+		strstr(s.last_req, "GET /livez?verbose HTTP/1.1\r\nHost: apiserver.example\r\n"));
 	assert_false(health_backend_all_down(&f.b));
 	health_stop(h);
 	srv_stop(&s);
@@ -425,7 +432,8 @@ static void test_tcp_checks_and_all_down(void **state)
 	char *log = capture_stop();
 	assert_true(health_backend_all_down(&f.b));
 	assert_true(f.b.all_down_logged);
-	unsigned n = count(log, "level=error msg=\"backend down\" backend=apiservers servers=2 servers_up=0");
+	unsigned n = count(
+		log, "level=error msg=\"backend down\" backend=apiservers servers=2 servers_up=0");
 	assert_in_range(n, 3, 11);
 	/* and the checks go on while everything is down */
 	assert_true(f.servers[0].health.checks_total >= 6);
@@ -442,8 +450,9 @@ static void test_tcp_connect_timeout(void **state)
 	int fillers[4];
 	for (int i = 0; i < 4; i++) {
 		fillers[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
-					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		struct sockaddr_in a = {
+			.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)
+		};
 		connect(fillers[i], (struct sockaddr *)&a, sizeof(a));
 	}
 	usleep(50000);
@@ -471,7 +480,9 @@ static void test_setup_errors_and_none(void **state)
 	capture_start();
 	assert_null(health_start(L, &f.pool));
 	char *log = capture_stop();
-	assert_non_null(strstr(log, "msg=\"health check setup failed\" backend=apiservers reason=\"TLS: backend apiservers: /nonexistent/ca.pem: No such file or directory\""));
+	assert_non_null(strstr(
+		log,
+		"msg=\"health check setup failed\" backend=apiservers reason=\"TLS: backend apiservers: /nonexistent/ca.pem: No such file or directory\""));
 	free(log);
 
 	/* a file that is there but is not PEM: the cause, not OpenSSL's generic "PEM lib" */
@@ -491,17 +502,18 @@ static void test_setup_errors_and_none(void **state)
 	unlink(junk);
 
 	/* a path that would inject a header never reaches a check: config refuses it */
-	const char *inject = "listeners: [ { name: a, bind: \":80\", backend: b } ]\n"
-			     "backends:\n"
-			     "  - name: b\n"
-			     "    servers: [ { address: \"127.0.0.1:80\" } ]\n"
-			     "    health: { type: http, path: \"/readyz HTTP/1.1\\r\\nX: y\" }\n";
+	const char *inject =
+		"listeners: [ { name: a, bind: \":80\", backend: b } ]\n"
+		"backends:\n"
+		"  - name: b\n"
+		"    servers: [ { address: \"127.0.0.1:80\" } ]\n"
+		"    health: { type: http, path: \"/readyz HTTP/1.1\\r\\nX: y\" }\n";
 	struct config_errors errs;
 	assert_null(config_load_buf("buoy.yaml", inject, strlen(inject), &errs));
 	assert_int_equal(errs.n, 1);
 	assert_int_equal(errs.v[0].line, 5);
 	assert_non_null(strstr(errs.v[0].msg, "backends[0].health.path: must start with '/' and "
-				"contain no spaces or control characters"));
+					      "contain no spaces or control characters"));
 	config_errors_free(&errs);
 
 	/* type none: nothing is checked, servers stay as the pool made them */
@@ -641,7 +653,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_setup_errors_and_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_with_checks_in_flight, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stop_inside_a_callback_of_the_same_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_stop_inside_a_callback_of_the_same_batch, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,38 +12,48 @@
 
 struct resp_case {
 	const char *in;
-	size_t len;            /* 0 = strlen(in) */
-	enum hsp_result want;  /* after feeding everything and, if NEED_MORE, hsp_finish() */
-	unsigned status;       /* when DONE */
-	enum hsp_error err;    /* when ERROR */
+	size_t len;           /* 0 = strlen(in) */
+	enum hsp_result want; /* after feeding everything and, if NEED_MORE, hsp_finish() */
+	unsigned status;      /* when DONE */
+	enum hsp_error err;   /* when ERROR */
 };
 
-#define OK(s, st) { s, 0, HSP_DONE, st, HSP_ERR_NONE }
-#define BAD(s, e) { s, 0, HSP_ERROR, 0, e }
+#define OK(s, st) \
+	{ \
+		s, 0, HSP_DONE, st, HSP_ERR_NONE \
+	}
+#define BAD(s, e) \
+	{ \
+		s, 0, HSP_ERROR, 0, e \
+	}
 
 static const struct resp_case cases[] = {
 	OK("HTTP/1.1 200 OK\r\n", 200),
 	OK("HTTP/1.0 503 Service Unavailable\r\n", 503),
-	OK("HTTP/1.1 200\r\n", 200),                       /* no reason phrase */
-	OK("HTTP/1.1 200 \r\n", 200),                      /* empty reason phrase */
-	OK("HTTP/1.1 404 Not Found\n", 404),               /* bare LF */
+	OK("HTTP/1.1 200\r\n", 200),         /* no reason phrase */
+	OK("HTTP/1.1 200 \r\n", 200),        /* empty reason phrase */
+	OK("HTTP/1.1 404 Not Found\n", 404), /* bare LF */
 	OK("HTTP/1.1 500\n", 500),
-	OK("HTTP/1.1   204 No Content\r\n", 204),          /* several SP */
+	OK("HTTP/1.1   204 No Content\r\n", 204), /* several SP */
 	OK("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
-	   "5\r\nhello\r\n0\r\n\r\n", 200),
+	   "5\r\nhello\r\n0\r\n\r\n",
+	   200),
 	OK("HTTP/1.1 200 OK\r\n\x00\x01\xff garbage after the status line", 200),
 	OK("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n", 200),
 	OK("HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\nX: y\r\n\r\n"
-	   "HTTP/1.1 500 Internal Server Error\r\n", 500),
+	   "HTTP/1.1 500 Internal Server Error\r\n",
+	   500),
 	OK("HTTP/1.1 100 Continue\n\nHTTP/1.1 302 Found\n", 302),
 	OK("HTTP/1.1 101 Switching Protocols\r\n\r\n", 101), /* final, not interim */
 	OK("HTTP/1.1 999 Weird\r\n", 999),
 	OK("HTTP/1.1 100\r\n\r\nHTTP/1.1 100\r\n\r\nHTTP/1.0 201 Created\r\n", 201),
 	OK("HTTP/1.1 200 tab\there and obs-text \x80\xfe\xff\r\n", 200),
 	OK("HTTP/1.9 200 OK\r\n", 200),
-	OK("HTTP/1.1 200 OK\r\n" "HTTP/1.1 500 second response ignored\r\n", 200),
+	OK("HTTP/1.1 200 OK\r\n"
+	   "HTTP/1.1 500 second response ignored\r\n",
+	   200),
 
-	BAD("http/1.1 200 OK\r\n", HSP_ERR_BAD_VERSION),    /* HTTP-name is case-sensitive */
+	BAD("http/1.1 200 OK\r\n", HSP_ERR_BAD_VERSION), /* HTTP-name is case-sensitive */
 	BAD("Http/1.1 200 OK\r\n", HSP_ERR_BAD_VERSION),
 	BAD("HTTP/2 200\r\n", HSP_ERR_BAD_VERSION),
 	BAD("HTTP/2.0 200 OK\r\n", HSP_ERR_BAD_VERSION),
@@ -67,7 +77,7 @@ static const struct resp_case cases[] = {
 	BAD("HTTP/1.1 200OK\r\n", HSP_ERR_BAD_STATUS),
 	BAD("HTTP/1.1 \r\n", HSP_ERR_BAD_STATUS),
 	BAD("HTTP/1.1 OK 200\r\n", HSP_ERR_BAD_STATUS),
-	BAD("HTTP/1.1 ２００ OK\r\n", HSP_ERR_BAD_STATUS),   /* fullwidth digits */
+	BAD("HTTP/1.1 ２００ OK\r\n", HSP_ERR_BAD_STATUS), /* fullwidth digits */
 	BAD("HTTP/1.1 200 O\x01K\r\n", HSP_ERR_BAD_REASON),
 	BAD("HTTP/1.1 200 O\x7fK\r\n", HSP_ERR_BAD_REASON),
 	BAD("HTTP/1.1 200 OK\rX\n", HSP_ERR_BAD_EOL),
@@ -88,8 +98,8 @@ static const struct resp_case cases[] = {
 };
 
 /* Feeds buf split at the given cut points (sorted, within len), then finishes on NEED_MORE. */
-static enum hsp_result run_split(struct http_status_parser *p, const char *in, size_t len,
-				 const size_t *cuts, size_t n_cuts)
+static enum hsp_result run_split(
+	struct http_status_parser *p, const char *in, size_t len, const size_t *cuts, size_t n_cuts)
 {
 	/* an exact-size heap copy so ASan would catch any read past the end of a chunk */
 	char *copy = malloc(len ? len : 1);
@@ -114,8 +124,7 @@ static enum hsp_result run_split(struct http_status_parser *p, const char *in, s
 	return r;
 }
 
-static void check_case(const struct resp_case *c, const struct http_status_parser *p,
-		       enum hsp_result r)
+static void check_case(const struct resp_case *c, const struct http_status_parser *p, enum hsp_result r)
 {
 	if (r != c->want || (r == HSP_DONE && p->status != c->status) ||
 	    (r == HSP_ERROR && p->err != c->err))
@@ -294,8 +303,9 @@ static void test_random_inputs_chunking_invariant(void **state)
 {
 	(void)state;
 	static const char *const pieces[] = {
-		"HTTP/1.1 ", "HTTP/1.0 ", "http/", "200", "100", "1", "0", " ", "OK", "\r\n", "\n",
-		"\r", "\t", "X: y", ":", "\x00", "\xff", "2", "HTTP/", "\r\n\r\n", "9",
+		"HTTP/1.1 ", "HTTP/1.0 ", "http/", "200", "100",   "1",        "0",
+		" ",         "OK",        "\r\n",  "\n",  "\r",    "\t",       "X: y",
+		":",         "\x00",      "\xff",  "2",   "HTTP/", "\r\n\r\n", "9",
 	};
 	uint64_t seed = 0x1234567;
 	char buf[256];

@@ -14,14 +14,13 @@
 
 /* Runs a sequence of check results ('+' ok, '-' fail) one second apart and returns the
  * transitions as a string: 'U' became up, 'D' became down, '.' no change. */
-static void run_seq(struct server_health *h, uint32_t rise, uint32_t fall, const char *seq,
-		    char *out)
+static void run_seq(struct server_health *h, uint32_t rise, uint32_t fall, const char *seq, char *out)
 {
 	uint64_t now = 1000;
 	for (size_t i = 0; seq[i]; i++, now += 1000) {
 		bool ok = seq[i] == '+';
-		enum health_change c = health_state_record(h, rise, fall, ok, ok ? "HTTP 200" : "HTTP 500",
-							   now, 1234);
+		enum health_change c = health_state_record(
+			h, rise, fall, ok, ok ? "HTTP 200" : "HTTP 500", now, 1234);
 		out[i] = c == HEALTH_BECAME_UP ? 'U' : c == HEALTH_BECAME_DOWN ? 'D' : '.';
 	}
 	out[strlen(seq)] = '\0';
@@ -42,7 +41,7 @@ static const struct seq_case seqs[] = {
 	/* a first success confirms it; then fall applies */
 	{ true, 2, 2, "+-", "..", true },
 	{ true, 2, 2, "+--", "..D", false },
-	{ true, 2, 2, "+-+-+-", "......", true },          /* flapping never reaches fall */
+	{ true, 2, 2, "+-+-+-", "......", true }, /* flapping never reaches fall */
 	{ true, 2, 3, "+--+---", "......D", false },
 	{ true, 1, 1, "+-+-", ".DUD", false },
 	/* initial down: needs rise successes */
@@ -68,8 +67,8 @@ static void test_sequences(void **state)
 		run_seq(&h, c->rise, c->fall, c->seq, got);
 		if (strcmp(got, c->want) != 0 || h.up != c->final_up)
 			fail_msg("case %zu (init %s rise %u fall %u seq %s): got %s up=%d, want %s up=%d",
-				 i, c->initial_up ? "up" : "down", c->rise, c->fall, c->seq, got, h.up,
-				 c->want, c->final_up);
+				 i, c->initial_up ? "up" : "down", c->rise, c->fall, c->seq, got,
+				 h.up, c->want, c->final_up);
 	}
 }
 
@@ -106,7 +105,8 @@ static void test_counters_and_times(void **state)
 	assert_int_equal(h.consecutive_ok, 0);
 	assert_int_equal(h.consecutive_fail, 1);
 	assert_true(h.up);
-	assert_int_equal(health_state_record(&h, 2, 2, false, "timeout", 7000, 1000000), HEALTH_BECAME_DOWN);
+	assert_int_equal(health_state_record(&h, 2, 2, false, "timeout", 7000, 1000000),
+			 HEALTH_BECAME_DOWN);
 	assert_int_equal(h.consecutive_fail, 2);
 	assert_int_equal(h.last_change_ms, 7000);
 	assert_string_equal(h.reason, "timeout");

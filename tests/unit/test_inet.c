@@ -13,8 +13,7 @@
 
 #include "core/inet.h"
 
-static struct ip_addr P(const char *s)
-{
+static struct ip_addr P(const char *s) {
 	struct ip_addr a;
 	if (ip_addr_parse(s, &a) != 0)
 		fail_msg("parse %s failed", s);
@@ -22,7 +21,8 @@ static struct ip_addr P(const char *s)
 }
 
 /* in -> (family, prefix) -> both text forms */
-static void expect(const char *in, int family, unsigned prefix, const char *addr, const char *pfx)
+static void
+expect(const char *in, int family, unsigned prefix, const char *addr, const char *pfx)
 {
 	struct ip_addr a = P(in);
 	char buf[IP_ADDR_STRLEN];
@@ -58,8 +58,7 @@ static void test_parse_format_v6(void **state)
 	expect("::/0", AF_INET6, 0, "::", "::/0");
 	expect("::1", AF_INET6, 128, "::1", "::1/128");
 	expect("fe80::1/10", AF_INET6, 10, "fe80::1", "fe80::1/10");
-	expect("::ffff:198.18.0.100", AF_INET6, 128, "::ffff:198.18.0.100",
-	       "::ffff:198.18.0.100/128");
+	expect("::ffff:198.18.0.100", AF_INET6, 128, "::ffff:198.18.0.100", "::ffff:198.18.0.100/128");
 	expect("2001:db8:1:2:3:4:5:6/127", AF_INET6, 127, "2001:db8:1:2:3:4:5:6",
 	       "2001:db8:1:2:3:4:5:6/127");
 	/* the longest text form fits IP_ADDR_STRLEN */
@@ -78,12 +77,33 @@ static void test_parse_rejects(void **state)
 {
 	(void)state;
 	static const char *bad[] = {
-		"", "/", "/24", "198.18.0.100/", "198.18.0.100/33", "198.18.0.100/2x",
-		"198.18.0.100/-1", "198.18.0.100/+8", "198.18.0.100/ 8", "198.18.0.100/8 ",
-		"198.18.0.100/0024", "198.18.0.100/24/24", "198.18.0.256", "198.18.0", "198.18.0.1.",
-		" 198.18.0.1", "198.18.0.1 ", "host", "host/24", "2001:db8::1/129",
-		"2001:db8::1::2/64", "[2001:db8::1]", "[2001:db8::1]/64", "fe80::1%eth0",
-		"2001:db8::g", "198.18.0.1:80", "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255:1",
+		"",
+		"/",
+		"/24",
+		"198.18.0.100/",
+		"198.18.0.100/33",
+		"198.18.0.100/2x",
+		"198.18.0.100/-1",
+		"198.18.0.100/+8",
+		"198.18.0.100/ 8",
+		"198.18.0.100/8 ",
+		"198.18.0.100/0024",
+		"198.18.0.100/24/24",
+		"198.18.0.256",
+		"198.18.0",
+		"198.18.0.1.",
+		" 198.18.0.1",
+		"198.18.0.1 ",
+		"host",
+		"host/24",
+		"2001:db8::1/129",
+		"2001:db8::1::2/64",
+		"[2001:db8::1]",
+		"[2001:db8::1]/64",
+		"fe80::1%eth0",
+		"2001:db8::g",
+		"198.18.0.1:80",
+		"ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255:1",
 		"0123456789012345678901234567890123456789012345678901234567890123456789",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -120,9 +140,9 @@ static void test_equal_and_order(void **state)
 	struct ip_addr a = P("198.18.0.100/24"), b = P("198.18.0.100/32"), c = P("198.18.0.101/24");
 	struct ip_addr m = P("::ffff:198.18.0.100"), v6 = P("2001:db8::1/64");
 	struct ip_addr v6b = P("2001:0db8:0:0::1"), none = { 0 }, none2 = { 0 };
-	assert_true(ip_addr_equal(&a, &b));            /* prefix ignored */
+	assert_true(ip_addr_equal(&a, &b)); /* prefix ignored */
 	assert_false(ip_addr_equal(&a, &c));
-	assert_false(ip_addr_equal(&a, &m));           /* mapped is another family */
+	assert_false(ip_addr_equal(&a, &m)); /* mapped is another family */
 	assert_true(ip_addr_equal(&v6, &v6b));
 	assert_false(ip_addr_equal(&v6, &a));
 	assert_true(ip_addr_equal(&none, &none2));
@@ -137,7 +157,7 @@ static void test_equal_and_order(void **state)
 	assert_true(ip_addr_cmp(&two, &ten) < 0);
 	assert_true(ip_addr_cmp(&ten, &two) > 0);
 	assert_int_equal(ip_addr_cmp(&a, &b), 0);
-	assert_true(ip_addr_cmp(&a, &v6) < 0);         /* AF_INET before AF_INET6 */
+	assert_true(ip_addr_cmp(&a, &v6) < 0); /* AF_INET before AF_INET6 */
 	assert_true(ip_addr_cmp(&v6, &a) > 0);
 }
 
@@ -169,7 +189,7 @@ static void test_from_sockaddr(void **state)
 	struct ip_addr q = P("198.18.0.7/24");
 	assert_int_equal(ip_addr_to_sockaddr(&q, 80, &ss), sizeof(struct sockaddr_in));
 	assert_memory_equal(&ss, &s4, sizeof(s4));
-	assert_int_equal(ip_addr_to_sockaddr(&a, 80, &ss), 0);  /* a: family 0 from above */
+	assert_int_equal(ip_addr_to_sockaddr(&a, 80, &ss), 0); /* a: family 0 from above */
 	assert_int_equal(ss.ss_family, 0);
 	assert_int_equal(ip_addr_len(AF_INET), 4);
 	assert_int_equal(ip_addr_len(AF_INET6), 16);
@@ -187,7 +207,7 @@ static void test_is_any(void **state)
 	assert_false(ip_addr_is_any(&c));
 	assert_false(ip_addr_is_any(&d));
 	assert_false(ip_addr_is_any(&e));
-	assert_false(ip_addr_is_any(&z));           /* no family: no address at all */
+	assert_false(ip_addr_is_any(&z)); /* no family: no address at all */
 }
 
 /* RFC 1071 section 3 example: the one's-complement sum of these bytes is ddf2. */
@@ -223,7 +243,7 @@ static void test_checksum_odd_empty_and_fold(void **state)
 	assert_int_equal(inet_csum(inet_sum(0, "", 0)), 0xffff);
 	/* an odd last byte is the high half of a zero-padded word */
 	static const uint8_t odd[3] = { 0x12, 0x34, 0x56 };
-	assert_int_equal(inet_csum(inet_sum(0, odd, 3)), (uint16_t)~(0x1234 + 0x5600));
+	assert_int_equal(inet_csum(inet_sum(0, odd, 3)), (uint16_t) ~(0x1234 + 0x5600));
 	/* carries wrap around more than once */
 	uint8_t ff[64];
 	memset(ff, 0xff, sizeof(ff));

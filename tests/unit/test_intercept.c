@@ -25,8 +25,7 @@
 /* listeners start on line 6 */
 #define LHEAD API_BACKEND "listeners:\n"
 
-static const char *const two =
-	LHEAD
+static const char *const two = LHEAD
 	"  - { name: apiserver, bind: \":6444\", backend: api,\n"
 	"      intercept: [\"198.18.0.100:6443\", \"[2001:db8::100]:6443\"] }\n"
 	"  - { name: etcd, bind: \"0.0.0.0:12379\", backend: api, intercept: 198.18.0.100:2379 }\n"
@@ -39,7 +38,7 @@ static void test_parse_forms(void **st)
 	assert_int_equal(c->listeners[0].n_intercept, 2);
 	assert_string_equal(c->listeners[0].intercept[0].text, "198.18.0.100:6443");
 	assert_string_equal(c->listeners[0].intercept[1].text, "[2001:db8::100]:6443");
-	assert_int_equal(c->listeners[1].n_intercept, 1);   /* a single string */
+	assert_int_equal(c->listeners[1].n_intercept, 1); /* a single string */
 	assert_string_equal(c->listeners[1].intercept[0].text, "198.18.0.100:2379");
 	assert_int_equal(c->listeners[2].n_intercept, 0);
 	assert_int_equal(nftrules_count(c), 3);
@@ -50,35 +49,38 @@ static void test_errors(void **st)
 {
 	(void)st;
 	expect_error(LHEAD "  - { name: a, bind: \"198.18.0.10:6444\", backend: api, "
-		     "intercept: \"198.18.0.100:6443\" }\n", 6, 67,
-		     "listeners[0].intercept: needs the listener bound to every address");
+			   "intercept: \"198.18.0.100:6443\" }\n",
+		     6, 67, "listeners[0].intercept: needs the listener bound to every address");
 	expect_error(LHEAD "  - { name: a, bind: \":6443\", backend: api, "
-		     "intercept: \"198.18.0.100:6443\" }\n", 6, 56,
-		     "the listener already receives 198.18.0.100:6443 on its own port 6443");
+			   "intercept: \"198.18.0.100:6443\" }\n",
+		     6, 56, "the listener already receives 198.18.0.100:6443 on its own port 6443");
 	expect_error(LHEAD "  - { name: a, bind: \":6444\", backend: api, intercept: \":6443\" }\n",
 		     6, 56, "intercept a specific address (the VIP), not every address");
 	expect_error(LHEAD "  - { name: a, bind: \"0.0.0.0:6444\", backend: api, "
-		     "intercept: \"[2001:db8::100]:6443\" }\n", 6, 63,
-		     "is IPv6 but the listener is bound to 0.0.0.0 only");
+			   "intercept: \"[2001:db8::100]:6443\" }\n",
+		     6, 63, "is IPv6 but the listener is bound to 0.0.0.0 only");
 	expect_error(LHEAD "  - { name: a, bind: \":6444\", backend: api, "
-		     "intercept: \"198.18.0.21:6443\" }\n", 6, 56,
-		     "is also a server of backend \"api\"");
+			   "intercept: \"198.18.0.21:6443\" }\n",
+		     6, 56, "is also a server of backend \"api\"");
 	expect_error(LHEAD "  - { name: a, bind: \":6444\", backend: api, intercept: vip:6443 }\n",
 		     6, 56, "listeners[0].intercept: invalid address \"vip:6443\"");
 	expect_error(LHEAD "  - { name: a, bind: \":6444\", backend: api, intercept: 198.18.0.100 }\n",
 		     6, 56, "invalid address");
 	expect_error(LHEAD "  - { name: a, bind: \":6444\", backend: api,\n"
-		     "      intercept: [198.18.0.100:6443, { x: 1 }] }\n", 7, 38,
-		     "listeners[0].intercept[1]: expected an address:port, got a mapping");
+			   "      intercept: [198.18.0.100:6443, { x: 1 }] }\n",
+		     7, 38, "listeners[0].intercept[1]: expected an address:port, got a mapping");
 	expect_error(LHEAD "  - { name: a, bind: \":6444\", backend: api, intercept: { x: 1 } }\n",
 		     6, 56, "expected an address:port or a list of them, got a mapping");
-	expect_error(LHEAD "  - { name: a, bind: \":6444\", backend: api, intercept: 198.18.0.100:6443 }\n"
-		     "  - { name: b, bind: \":6445\", backend: api, intercept: 198.18.0.100:6443 }\n",
-		     7, 56, "listeners[1].intercept: 198.18.0.100:6443 is already intercepted by "
-		     "listeners[0]");
+	expect_error(
+		LHEAD
+		"  - { name: a, bind: \":6444\", backend: api, intercept: 198.18.0.100:6443 }\n"
+		"  - { name: b, bind: \":6445\", backend: api, intercept: 198.18.0.100:6443 }\n",
+		7, 56,
+		"listeners[1].intercept: 198.18.0.100:6443 is already intercepted by "
+		"listeners[0]");
 	expect_error(LHEAD "  - { name: a, bind: \":6444\", backend: api,\n"
-		     "      intercept: [198.18.0.100:6443, 198.18.0.100:6443] }\n", 7, 38,
-		     "listeners[0].intercept[1]: 198.18.0.100:6443 is already intercepted");
+			   "      intercept: [198.18.0.100:6443, 198.18.0.100:6443] }\n",
+		     7, 38, "listeners[0].intercept[1]: 198.18.0.100:6443 is already intercepted");
 }
 
 static void test_ruleset_text(void **st)
@@ -107,7 +109,7 @@ static void test_ruleset_text(void **st)
 		"}\n";
 	assert_string_equal(sb_str(&b), want);
 
-	sb_reset(&b);                     /* one listener alone, unowned */
+	sb_reset(&b); /* one listener alone, unowned */
 	assert_int_equal(nftrules_render(c, false, 1, &b), 0);
 	assert_non_null(strstr(sb_str(&b), "add table inet buoy\n"));
 	assert_null(strstr(sb_str(&b), "owner"));
@@ -121,7 +123,7 @@ static void test_ruleset_text(void **st)
 	config_free(c);
 
 	c = expect_ok(LHEAD "  - { name: a, bind: \":6444\", backend: api }\n");
-	b = (struct strbuf){ 0 };         /* nothing intercepted: only the removal */
+	b = (struct strbuf){ 0 }; /* nothing intercepted: only the removal */
 	assert_int_equal(nftrules_render(c, true, -1, &b), 0);
 	assert_string_equal(sb_str(&b), "add table inet buoy { flags owner; }\ndelete table inet buoy\n");
 	sb_free(&b);
@@ -154,7 +156,8 @@ static void test_reload_plan_sees_change(void **st)
 	(void)st;
 	struct config *a = expect_ok(two);
 	struct config *same = expect_ok(two);
-	struct config *other = expect_ok(LHEAD
+	struct config *other = expect_ok(
+		LHEAD
 		"  - { name: apiserver, bind: \":6444\", backend: api, intercept: 198.18.0.100:6443 }\n"
 		"  - { name: etcd, bind: \"0.0.0.0:12379\", backend: api, intercept: 198.18.0.100:2379 }\n"
 		"  - { name: plain, bind: \"198.18.0.100:9000\", backend: api }\n");

@@ -14,8 +14,8 @@
 
 struct obj {
 	struct loop_deferred reap;
-	int *freed;         /* counter the free bumps */
-	struct obj *chain;  /* deferred by this one's free */
+	int *freed;        /* counter the free bumps */
+	struct obj *chain; /* deferred by this one's free */
 };
 
 static void obj_free(struct loop *l, struct loop_deferred *d)

@@ -158,7 +158,7 @@ static void test_hist_observe(void **st)
 {
 	(void)st;
 	struct duration_hist h = { 0 };
-	duration_hist_observe(&h, 1000);     /* exactly on a bound: le is inclusive */
+	duration_hist_observe(&h, 1000); /* exactly on a bound: le is inclusive */
 	duration_hist_observe(&h, 1001);
 	duration_hist_observe(&h, 0);
 	assert_int_equal(duration_hist_cumulative(&h, 0), 2);
@@ -171,12 +171,9 @@ static void test_hist_observe(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_server_samples),
-		cmocka_unit_test(test_histogram_cumulative),
-		cmocka_unit_test(test_label_escaping),
-		cmocka_unit_test(test_families_grouped),
-		cmocka_unit_test(test_vrrp),
-		cmocka_unit_test(test_bgp),
+		cmocka_unit_test(test_server_samples), cmocka_unit_test(test_histogram_cumulative),
+		cmocka_unit_test(test_label_escaping), cmocka_unit_test(test_families_grouped),
+		cmocka_unit_test(test_vrrp),           cmocka_unit_test(test_bgp),
 		cmocka_unit_test(test_hist_observe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

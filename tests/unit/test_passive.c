@@ -12,7 +12,7 @@
 static void test_single_failure_takes_out_with_max_fails_1(void **s)
 {
 	(void)s;
-	struct passive p = {0};
+	struct passive p = { 0 };
 	assert_false(passive_is_down(&p, 5000, 1));
 	assert_true(passive_on_failure(&p, 5000, 1, FT));
 	assert_int_equal(p.down_until, 5000 + FT);
@@ -24,7 +24,7 @@ static void test_single_failure_takes_out_with_max_fails_1(void **s)
 static void test_failure_at_time_zero(void **s)
 {
 	(void)s;
-	struct passive p = {0};
+	struct passive p = { 0 };
 	assert_false(passive_on_failure(&p, 0, 2, FT));
 	assert_true(passive_on_failure(&p, 1, 2, FT));
 	assert_true(passive_is_down(&p, 1, 2));
@@ -34,7 +34,7 @@ static void test_failure_at_time_zero(void **s)
 static void test_max_fails_within_window(void **s)
 {
 	(void)s;
-	struct passive p = {0};
+	struct passive p = { 0 };
 	assert_false(passive_on_failure(&p, 1000, 3, FT));
 	assert_false(passive_is_down(&p, 1000, 3));
 	assert_false(passive_on_failure(&p, 2000, 3, FT));
@@ -47,7 +47,7 @@ static void test_max_fails_within_window(void **s)
 static void test_failures_spread_outside_window_do_not_take_out(void **s)
 {
 	(void)s;
-	struct passive p = {0};
+	struct passive p = { 0 };
 	/* one failure every fail_timeout: never 3 inside one window */
 	for (uint64_t t = 0; t < 20 * FT; t += FT)
 		assert_false(passive_on_failure(&p, t, 3, FT));
@@ -60,7 +60,7 @@ static void test_failures_spread_outside_window_do_not_take_out(void **s)
 static void test_window_restarts_at_boundary(void **s)
 {
 	(void)s;
-	struct passive p = {0};
+	struct passive p = { 0 };
 	assert_false(passive_on_failure(&p, 0, 2, FT));
 	/* exactly fail_timeout later: the old window is over, this opens a new one */
 	assert_false(passive_on_failure(&p, FT, 2, FT));
@@ -72,7 +72,7 @@ static void test_window_restarts_at_boundary(void **s)
 static void test_success_resets(void **s)
 {
 	(void)s;
-	struct passive p = {0};
+	struct passive p = { 0 };
 	assert_false(passive_on_failure(&p, 100, 3, FT));
 	assert_false(passive_on_failure(&p, 200, 3, FT));
 	passive_on_success(&p);
@@ -86,7 +86,7 @@ static void test_success_resets(void **s)
 static void test_failures_while_down_do_not_extend(void **s)
 {
 	(void)s;
-	struct passive p = {0};
+	struct passive p = { 0 };
 	assert_true(passive_on_failure(&p, 1000, 1, FT));
 	/* connects already in flight fail while the server is out: no new transition */
 	assert_false(passive_on_failure(&p, 1500, 1, FT));
@@ -98,7 +98,7 @@ static void test_failures_while_down_do_not_extend(void **s)
 static void test_back_after_expiry_needs_fresh_failures(void **s)
 {
 	(void)s;
-	struct passive p = {0};
+	struct passive p = { 0 };
 	assert_false(passive_on_failure(&p, 0, 2, FT));
 	assert_true(passive_on_failure(&p, 10, 2, FT));
 	assert_false(passive_is_down(&p, 10 + FT, 2));
@@ -112,7 +112,7 @@ static void test_back_after_expiry_needs_fresh_failures(void **s)
 static void test_max_fails_zero_disables(void **s)
 {
 	(void)s;
-	struct passive p = {0};
+	struct passive p = { 0 };
 	for (uint64_t t = 0; t < 1000; t++)
 		assert_false(passive_on_failure(&p, t, 0, FT));
 	assert_int_equal(p.fails, 0);
@@ -126,7 +126,7 @@ static void test_max_fails_zero_disables(void **s)
 static void test_zero_fail_timeout(void **s)
 {
 	(void)s;
-	struct passive p = {0};
+	struct passive p = { 0 };
 	/* fail_timeout 0: never out for any time, each failure its own window */
 	assert_false(passive_on_failure(&p, 100, 2, 0));
 	assert_false(passive_on_failure(&p, 100, 2, 0));

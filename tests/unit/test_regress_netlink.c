@@ -82,7 +82,6 @@ static void test_short_addr_message_is_ignored(void **st)
 	free(buf);
 }
 
-
 /* A process (here: us, through a second netlink socket) unicasts a "link down" to the
  * monitor's port id. The kernel delivers it; the monitor must not believe it. */
 static void test_forged_link_down_from_a_process_is_ignored(void **st)

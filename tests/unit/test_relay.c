@@ -61,8 +61,7 @@ static void tcp_pair(int *conn, int *acc, int acc_rcvbuf, int conn_sndbuf)
 
 static void watch(struct rig *g, int fd, uint32_t tag)
 {
-	struct epoll_event e = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-				 .data.u32 = tag };
+	struct epoll_event e = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u32 = tag };
 	assert_int_equal(epoll_ctl(g->ep, EPOLL_CTL_ADD, fd, &e), 0);
 }
 
@@ -143,10 +142,7 @@ static bool never(struct rig *g)
 	return false;
 }
 
-static void quiet(struct rig *g)
-{
-	drive(g, 100, 5000, NULL);
-}
+static void quiet(struct rig *g) { drive(g, 100, 5000, NULL); }
 
 static void send_all(int fd, const void *p, size_t n)
 {
@@ -218,7 +214,7 @@ static void half_close(bool client_first)
 	shutdown(first, SHUT_WR);
 	quiet(&g);
 	expect_bytes(second, "last words", 10);
-	expect_eof(second); /* the FIN came through, after the data */
+	expect_eof(second);    /* the FIN came through, after the data */
 	expect_nothing(first); /* ... and only that way */
 	assert_int_equal(g.v, RELAY_GOING);
 	/* the other way still flows */
@@ -308,11 +304,11 @@ struct app {
 	pthread_t t;
 	int fd;
 	uint32_t seed;
-	uint64_t n;       /* writer: the stream's length; reader: bytes received */
-	uint64_t skip;    /* writer: bytes of the stream already sent */
-	size_t chunk;     /* writer's send size */
-	bool shut;        /* writer: shutdown(SHUT_WR) when done */
-	bool ok, eof;     /* reader: every byte matched; saw EOF */
+	uint64_t n;    /* writer: the stream's length; reader: bytes received */
+	uint64_t skip; /* writer: bytes of the stream already sent */
+	size_t chunk;  /* writer's send size */
+	bool shut;     /* writer: shutdown(SHUT_WR) when done */
+	bool ok, eof;  /* reader: every byte matched; saw EOF */
 };
 
 static void *writer(void *arg)
@@ -360,15 +356,9 @@ static void run(struct app *a, void *(*fn)(void *))
 
 /* Lets a writer fill the relay's receive queue before the relay reads: its first read then
  * fills the scratch buffer and bulk mode starts whatever the scheduler does. */
-static void let_it_queue(void)
-{
-	usleep(100 * 1000);
-}
+static void let_it_queue(void) { usleep(100 * 1000); }
 
-static bool c2s_done(struct rig *g)
-{
-	return g->r.c2s.done;
-}
+static bool c2s_done(struct rig *g) { return g->r.c2s.done; }
 
 /* A slow server: the relay parks what it cannot send and forwards the FIN only after it.
  * bulk: the bytes wait in a pipe (splice); small: in the parked buffer (recv/send). */

@@ -32,21 +32,32 @@ static struct cfg_server srv(const char *ip, uint32_t weight)
 
 static struct cfg_backend backend(const char *name, struct cfg_server *s, size_t n)
 {
-	return (struct cfg_backend){ .name = (char *)name, .servers = s, .n_servers = n,
-				     .connect_timeout_ms = 2000, .retries = 2, .max_fails = 1,
-				     .fail_timeout_ms = 10000, .idle_timeout_ms = 3600000,
-				     .queue_timeout_ms = 5000,
-				     .health = { .type = HEALTH_TCP, .interval_ms = 1000,
-						 .timeout_ms = 1000, .rise = 2, .fall = 2,
-						 .initial_up = true, .n_expect = 1,
-						 .expect = { { 200, 200 } } } };
+	return (struct cfg_backend){
+		.name = (char *)name,
+		.servers = s,
+		.n_servers = n,
+		.connect_timeout_ms = 2000,
+		.retries = 2,
+		.max_fails = 1,
+		.fail_timeout_ms = 10000,
+		.idle_timeout_ms = 3600000,
+		.queue_timeout_ms = 5000,
+		.health = { .type = HEALTH_TCP,
+			    .interval_ms = 1000,
+			    .timeout_ms = 1000,
+			    .rise = 2,
+			    .fall = 2,
+			    .initial_up = true,
+			    .n_expect = 1,
+			    .expect = { { 200, 200 } } }
+	};
 }
 
-static struct cfg_listener listener(const char *name, const char *ip, int port, const char *be,
-				    size_t idx)
+static struct cfg_listener listener(const char *name, const char *ip, int port, const char *be, size_t idx)
 {
-	return (struct cfg_listener){ .name = (char *)name, .bind = addr(ip, port),
-				      .backend = (char *)be, .backend_idx = idx };
+	return (struct cfg_listener){
+		.name = (char *)name, .bind = addr(ip, port), .backend = (char *)be, .backend_idx = idx
+	};
 }
 
 static struct cfg_vip vip(const char *text)
@@ -86,20 +97,43 @@ static void two_init(struct two *t)
 	t->ol[0] = t->nl[0] = listener("api", "198.18.0.100", 6443, "api", 0);
 	t->ol[1] = t->nl[1] = listener("etcd", "198.18.0.100", 2379, "etcd", 1);
 	t->vips[0] = t->vips[1] = vip("198.18.0.100/24");
-	t->ov[0] = (struct cfg_vrrp){ .name = "api", .interface = "eth0", .router_id = 51,
-				      .priority = 110, .version = 3, .family = AF_INET,
-				      .advert_interval_ms = 200, .preempt = true, .vips = &t->vips[0],
-				      .n_vips = 1, .garp = { 5, 10, 5000, 60000 } };
+	t->ov[0] = (struct cfg_vrrp){
+		.name = "api",
+		.interface = "eth0",
+		.router_id = 51,
+		.priority = 110,
+		.version = 3,
+		.family = AF_INET,
+		.advert_interval_ms = 200,
+		.preempt = true,
+		.vips = &t->vips[0],
+		.n_vips = 1,
+		.garp = { 5, 10, 5000, 60000 }
+	};
 	t->ov[1] = t->ov[0];
 	t->ov[1].name = "other";
 	t->ov[1].router_id = 52;
 	t->nv[0] = t->ov[0];
 	t->nv[0].vips = &t->vips[1];
 	t->nv[1] = t->ov[1];
-	t->o = (struct config){ .listeners = t->ol, .n_listeners = 2, .backends = t->ob,
-				.n_backends = 2, .vrrp = t->ov, .n_vrrp = 2, .workers = 2 };
-	t->n = (struct config){ .listeners = t->nl, .n_listeners = 2, .backends = t->nb,
-				.n_backends = 2, .vrrp = t->nv, .n_vrrp = 2, .workers = 2 };
+	t->o = (struct config){
+		.listeners = t->ol,
+		.n_listeners = 2,
+		.backends = t->ob,
+		.n_backends = 2,
+		.vrrp = t->ov,
+		.n_vrrp = 2,
+		.workers = 2
+	};
+	t->n = (struct config){
+		.listeners = t->nl,
+		.n_listeners = 2,
+		.backends = t->nb,
+		.n_backends = 2,
+		.vrrp = t->nv,
+		.n_vrrp = 2,
+		.workers = 2
+	};
 }
 
 static void test_identical_configs_keep_everything(void **state)
@@ -122,11 +156,13 @@ static void test_identical_configs_keep_everything(void **state)
 	assert_true(reload_plan_is_noop(&p));
 	char buf[400];
 	reload_plan_summary(&p, buf, sizeof(buf));
-	assert_string_equal(buf, "listeners_kept=2 listeners_changed=0 listeners_added=0 "
-				 "listeners_removed=0 backends_kept=2 backends_changed=0 "
-				 "backends_added=0 backends_removed=0 servers_kept=4 "
-				 "servers_changed=0 servers_added=0 servers_removed=0 vrrp_kept=2 "
-				 "vrrp_changed=0 vrrp_added=0 vrrp_removed=0");
+	assert_string_equal(
+		buf,
+		"listeners_kept=2 listeners_changed=0 listeners_added=0 "
+		"listeners_removed=0 backends_kept=2 backends_changed=0 "
+		"backends_added=0 backends_removed=0 servers_kept=4 "
+		"servers_changed=0 servers_added=0 servers_removed=0 vrrp_kept=2 "
+		"vrrp_changed=0 vrrp_added=0 vrrp_removed=0");
 	reload_plan_free(&p);
 }
 
@@ -135,8 +171,8 @@ static void test_listener_identity_is_name_bind_backend(void **state)
 	(void)state;
 	struct two t;
 	two_init(&t);
-	t.nl[0] = listener("api", "198.18.0.100", 7443, "api", 0);   /* new port */
-	t.nl[1] = listener("etcd", "198.18.0.100", 2379, "api", 0);  /* other backend */
+	t.nl[0] = listener("api", "198.18.0.100", 7443, "api", 0);  /* new port */
+	t.nl[1] = listener("etcd", "198.18.0.100", 2379, "api", 0); /* other backend */
 	struct reload_plan p;
 	assert_int_equal(reload_plan_make(&t.o, &t.n, &p), 0);
 	assert_int_equal(p.listener_old[0], -1);
@@ -165,11 +201,11 @@ static void test_listener_option_change_keeps_the_sockets(void **state)
 	t.nl[1].defer_accept = true;
 	struct reload_plan p;
 	assert_int_equal(reload_plan_make(&t.o, &t.n, &p), 0);
-	assert_int_equal(p.listener_old[1], 1);  /* continued, not rebound */
+	assert_int_equal(p.listener_old[1], 1); /* continued, not rebound */
 	assert_int_equal(p.listeners.kept, 1);
 	assert_int_equal(p.listeners.changed, 1);
 	assert_int_equal(p.listeners.added + p.listeners.removed, 0);
-	assert_false(reload_plan_is_noop(&p));   /* the commit must run to apply it */
+	assert_false(reload_plan_is_noop(&p)); /* the commit must run to apply it */
 	reload_plan_free(&p);
 }
 
@@ -251,8 +287,8 @@ static void test_backends_added_removed_by_name(void **state)
 	assert_false(p.backend_removed[0]);
 	assert_int_equal(p.backends.added, 1);
 	assert_int_equal(p.backends.removed, 1);
-	assert_int_equal(p.servers.added, 1);   /* etcd2's server is new */
-	assert_int_equal(p.servers.removed, 1); /* etcd's goes with its backend */
+	assert_int_equal(p.servers.added, 1);     /* etcd2's server is new */
+	assert_int_equal(p.servers.removed, 1);   /* etcd's goes with its backend */
 	assert_int_equal(p.listeners.removed, 1); /* the etcd listener names another backend */
 	reload_plan_free(&p);
 }
@@ -273,15 +309,36 @@ static void test_vrrp_updated_in_place_or_reinitialised(void **state)
 		case 2: t.nv[0].preempt_delay_ms = 5000; break;
 		case 3: t.nv[0].garp.repeat = 2; break;
 		case 4: t.nv[0].notify = "/usr/local/bin/n"; break;
-		case 5: t.nv[0].track_backends = &tb; t.nv[0].n_track_backends = 1; break;
+		case 5:
+			t.nv[0].track_backends = &tb;
+			t.nv[0].n_track_backends = 1;
+			break;
 		case 6: t.nv[0].track_strict = true; break;
 		case 7: t.n.script_user = "root"; break;
-		case 8: t.nv[0].router_id = 60; want = RELOAD_CHANGED; break;
-		case 9: t.nv[0].interface = "eth1"; want = RELOAD_CHANGED; break;
-		case 10: t.nv[0].vips = &other; want = RELOAD_CHANGED; break;
-		case 11: t.nv[0].priority = 255; want = RELOAD_CHANGED; break; /* becomes the owner */
-		case 12: t.nv[0].advert_interval_ms = 1000; want = RELOAD_CHANGED; break;
-		case 13: t.nv[0].version = 2; want = RELOAD_CHANGED; break;
+		case 8:
+			t.nv[0].router_id = 60;
+			want = RELOAD_CHANGED;
+			break;
+		case 9:
+			t.nv[0].interface = "eth1";
+			want = RELOAD_CHANGED;
+			break;
+		case 10:
+			t.nv[0].vips = &other;
+			want = RELOAD_CHANGED;
+			break;
+		case 11:
+			t.nv[0].priority = 255;
+			want = RELOAD_CHANGED;
+			break; /* becomes the owner */
+		case 12:
+			t.nv[0].advert_interval_ms = 1000;
+			want = RELOAD_CHANGED;
+			break;
+		case 13:
+			t.nv[0].version = 2;
+			want = RELOAD_CHANGED;
+			break;
 		}
 		struct reload_plan p;
 		assert_int_equal(reload_plan_make(&t.o, &t.n, &p), 0);
@@ -298,8 +355,8 @@ static void test_vrrp_kept_changed_added_removed(void **state)
 	(void)state;
 	struct two t;
 	two_init(&t);
-	t.nv[0].router_id = 53;   /* changed: another election */
-	t.nv[1].name = "third";   /* "other" removed, "third" added */
+	t.nv[0].router_id = 53; /* changed: another election */
+	t.nv[1].name = "third"; /* "other" removed, "third" added */
 	struct reload_plan p;
 	assert_int_equal(reload_plan_make(&t.o, &t.n, &p), 0);
 	assert_int_equal(p.vrrp_old[0], 0);

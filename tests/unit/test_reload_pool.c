@@ -27,21 +27,26 @@ static struct cfg_server srv(const char *ip, uint32_t weight)
 	return s;
 }
 
-static struct cfg_backend backend(const char *name, struct cfg_server *s, size_t n,
-				  enum health_type ht)
+static struct cfg_backend backend(const char *name, struct cfg_server *s, size_t n, enum health_type ht)
 {
-	return (struct cfg_backend){ .name = (char *)name, .servers = s, .n_servers = n,
-				     .connect_timeout_ms = 2000, .retries = 2, .max_fails = 1,
-				     .fail_timeout_ms = 10000, .idle_timeout_ms = 3600000,
-				     .queue_timeout_ms = 5000,
-				     .health = { .type = ht, .initial_up = true } };
+	return (struct cfg_backend){
+		.name = (char *)name,
+		.servers = s,
+		.n_servers = n,
+		.connect_timeout_ms = 2000,
+		.retries = 2,
+		.max_fails = 1,
+		.fail_timeout_ms = 10000,
+		.idle_timeout_ms = 3600000,
+		.queue_timeout_ms = 5000,
+		.health = { .type = ht, .initial_up = true }
+	};
 }
 
 static void test_kept_servers_are_the_same_objects(void **state)
 {
 	(void)state;
-	struct cfg_server s1[] = { srv("198.18.0.21", 1), srv("198.18.0.22", 1),
-				   srv("198.18.0.23", 1) };
+	struct cfg_server s1[] = { srv("198.18.0.21", 1), srv("198.18.0.22", 1), srv("198.18.0.23", 1) };
 	struct cfg_backend b1[] = { backend("api", s1, 3, HEALTH_TCP) };
 	struct config c1 = { .backends = b1, .n_backends = 1 };
 	struct pool *p = pool_new(&c1);
@@ -59,8 +64,7 @@ static void test_kept_servers_are_the_same_objects(void **state)
 	atomic_store(&s23->active, 1); /* a connection still on a server being removed */
 
 	/* .22 weight 5, .23 removed, .24 added; balance and timeout changed */
-	struct cfg_server s2[] = { srv("198.18.0.21", 1), srv("198.18.0.22", 5),
-				   srv("198.18.0.24", 1) };
+	struct cfg_server s2[] = { srv("198.18.0.21", 1), srv("198.18.0.22", 5), srv("198.18.0.24", 1) };
 	struct cfg_backend b2[] = { backend("api", s2, 3, HEALTH_TCP) };
 	b2[0].balance = BALANCE_LEASTCONN;
 	b2[0].connect_timeout_ms = 500;
@@ -109,23 +113,25 @@ static void test_backends_added_removed_get_stable_indices(void **state)
 {
 	(void)state;
 	struct cfg_server sa[] = { srv("198.18.0.21", 1) }, sb[] = { srv("198.18.0.31", 1) };
-	struct cfg_backend b1[] = { backend("api", sa, 1, HEALTH_NONE),
-				    backend("etcd", sb, 1, HEALTH_NONE) };
+	struct cfg_backend b1[] = {
+		backend("api", sa, 1, HEALTH_NONE), backend("etcd", sb, 1, HEALTH_NONE)
+	};
 	struct config c1 = { .backends = b1, .n_backends = 2 };
 	struct pool *p = pool_new(&c1);
 	struct backend *api = p->backends[0], *etcd = p->backends[1];
 	assert_int_equal(api->idx, 0);
 	assert_int_equal(etcd->idx, 1);
 
-	struct cfg_backend b2[] = { backend("etcd2", sb, 1, HEALTH_NONE),
-				    backend("api", sa, 1, HEALTH_NONE) };
+	struct cfg_backend b2[] = {
+		backend("etcd2", sb, 1, HEALTH_NONE), backend("api", sa, 1, HEALTH_NONE)
+	};
 	struct config c2 = { .backends = b2, .n_backends = 2 };
 	pool_update_commit(p, pool_update_prepare(p, &c2));
 	assert_ptr_equal(p->backends[1], api);
 	assert_int_equal(api->idx, 0);            /* per-worker state stays where it is */
 	assert_int_equal(p->backends[0]->idx, 2); /* never reuses etcd's index */
 	assert_true(etcd->removed);
-	assert_non_null(backend_set(etcd));       /* its connections keep their set */
+	assert_non_null(backend_set(etcd)); /* its connections keep their set */
 	assert_null(pool_find_backend(p, "etcd"));
 	assert_ptr_equal(pool_find_backend(p, "etcd2"), p->backends[0]);
 	pool_free(p);
@@ -140,8 +146,9 @@ static void test_abort_changes_nothing(void **state)
 	struct pool *p = pool_new(&c1);
 	struct server_set *set = backend_set(p->backends[0]);
 	struct cfg_server s2[] = { srv("198.18.0.21", 1), srv("198.18.0.22", 1) };
-	struct cfg_backend b2[] = { backend("api", s2, 2, HEALTH_NONE),
-				    backend("new", s2, 1, HEALTH_NONE) };
+	struct cfg_backend b2[] = {
+		backend("api", s2, 2, HEALTH_NONE), backend("new", s2, 1, HEALTH_NONE)
+	};
 	struct config c2 = { .backends = b2, .n_backends = 2 };
 	pool_update_abort(pool_update_prepare(p, &c2));
 	assert_int_equal(p->n_backends, 1);

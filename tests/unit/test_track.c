@@ -34,40 +34,60 @@ struct prio_case {
 };
 
 static const struct prio_case prio_cases[] = {
-	{ "no trackers", 100, 0, {{ 0 }}, 100, false, false },
-	{ "weight 0 up", 100, 1, {{ 0, U, false }}, 100, false, false },
-	{ "weight 0 down faults", 100, 1, {{ 0, D, false }}, 100, true, false },
-	{ "weight 0 init faults", 100, 1, {{ 0, I, false }}, 100, true, false },
-	{ "positive up adds", 100, 1, {{ 20, U, false }}, 120, false, false },
-	{ "positive down adds nothing", 100, 1, {{ 20, D, false }}, 100, false, false },
-	{ "positive init adds nothing", 100, 1, {{ 20, I, false }}, 100, false, false },
-	{ "negative down subtracts", 100, 1, {{ -30, D, false }}, 70, false, false },
-	{ "negative up subtracts nothing", 100, 1, {{ -30, U, false }}, 100, false, false },
-	{ "negative init subtracts nothing", 100, 1, {{ -30, I, false }}, 100, false, false },
-	{ "sum of several", 100, 3, {{ 10, U, false }, { -20, D, false }, { 5, U, false }}, 95, false, false },
-	{ "mixed, one fault", 100, 3, {{ 10, U, false }, { 0, D, false }, { -5, D, false }}, 105, true, false },
-	{ "clamp high", 200, 2, {{ 50, U, false }, { 40, U, false }}, 254, false, false },
-	{ "clamp exactly 254", 204, 1, {{ 50, U, false }}, 254, false, false },
-	{ "clamp low", 50, 2, {{ -40, D, false }, { -40, D, false }}, 1, false, false },
-	{ "clamp low exactly 1", 41, 1, {{ -40, D, false }}, 1, false, false },
-	{ "clamp way low", 10, 1, {{ -254, D, false }}, 1, false, false },
-	{ "base 254 + positive stays 254", 254, 1, {{ 1, U, false }}, 254, false, false },
-	{ "base 1 - negative stays 1", 1, 1, {{ -1, D, false }}, 1, false, false },
-	{ "255 ignores positive", 255, 1, {{ 10, U, false }}, 255, false, false },
-	{ "255 ignores negative", 255, 1, {{ -100, D, false }}, 255, false, false },
-	{ "255 still faults on weight 0", 255, 1, {{ 0, D, false }}, 255, true, false },
-	{ "huge weights do not wrap", 100, 4, {{ 2000000000, U, false }, { 2000000000, U, false },
-					       { 2000000000, U, false }, { 2000000000, U, false }}, 254, false, false },
-	{ "huge negative do not wrap", 100, 2, {{ -2000000000, D, false }, { -2000000000, D, false }}, 1, false, false },
-	{ "backup drops below peer", 110, 1, {{ -20, D, false }}, 90, false, false },
-	{ "all ok, all counted", 100, 4, {{ 1, U, false }, { 2, U, false }, { 3, U, false }, { 0, U, false }}, 106, false, false },
+	{ "no trackers", 100, 0, { { 0 } }, 100, false, false },
+	{ "weight 0 up", 100, 1, { { 0, U, false } }, 100, false, false },
+	{ "weight 0 down faults", 100, 1, { { 0, D, false } }, 100, true, false },
+	{ "weight 0 init faults", 100, 1, { { 0, I, false } }, 100, true, false },
+	{ "positive up adds", 100, 1, { { 20, U, false } }, 120, false, false },
+	{ "positive down adds nothing", 100, 1, { { 20, D, false } }, 100, false, false },
+	{ "positive init adds nothing", 100, 1, { { 20, I, false } }, 100, false, false },
+	{ "negative down subtracts", 100, 1, { { -30, D, false } }, 70, false, false },
+	{ "negative up subtracts nothing", 100, 1, { { -30, U, false } }, 100, false, false },
+	{ "negative init subtracts nothing", 100, 1, { { -30, I, false } }, 100, false, false },
+	{ "sum of several", 100, 3, { { 10, U, false }, { -20, D, false }, { 5, U, false } }, 95, false, false },
+	{ "mixed, one fault", 100, 3, { { 10, U, false }, { 0, D, false }, { -5, D, false } }, 105, true, false },
+	{ "clamp high", 200, 2, { { 50, U, false }, { 40, U, false } }, 254, false, false },
+	{ "clamp exactly 254", 204, 1, { { 50, U, false } }, 254, false, false },
+	{ "clamp low", 50, 2, { { -40, D, false }, { -40, D, false } }, 1, false, false },
+	{ "clamp low exactly 1", 41, 1, { { -40, D, false } }, 1, false, false },
+	{ "clamp way low", 10, 1, { { -254, D, false } }, 1, false, false },
+	{ "base 254 + positive stays 254", 254, 1, { { 1, U, false } }, 254, false, false },
+	{ "base 1 - negative stays 1", 1, 1, { { -1, D, false } }, 1, false, false },
+	{ "255 ignores positive", 255, 1, { { 10, U, false } }, 255, false, false },
+	{ "255 ignores negative", 255, 1, { { -100, D, false } }, 255, false, false },
+	{ "255 still faults on weight 0", 255, 1, { { 0, D, false } }, 255, true, false },
+	{ "huge weights do not wrap",
+	  100,
+	  4,
+	  { { 2000000000, U, false },
+	    { 2000000000, U, false },
+	    { 2000000000, U, false },
+	    { 2000000000, U, false } },
+	  254,
+	  false,
+	  false },
+	{ "huge negative do not wrap",
+	  100,
+	  2,
+	  { { -2000000000, D, false }, { -2000000000, D, false } },
+	  1,
+	  false,
+	  false },
+	{ "backup drops below peer", 110, 1, { { -20, D, false } }, 90, false, false },
+	{ "all ok, all counted",
+	  100,
+	  4,
+	  { { 1, U, false }, { 2, U, false }, { 3, U, false }, { 0, U, false } },
+	  106,
+	  false,
+	  false },
 	/* soft (backend, not strict): unfit, never fault */
-	{ "soft down is unfit", 100, 1, {{ 0, D, true }}, 100, false, true },
-	{ "soft init is unfit", 100, 1, {{ 0, I, true }}, 100, false, true },
-	{ "soft up is fit", 100, 1, {{ 0, U, true }}, 100, false, false },
-	{ "soft and hard down", 100, 2, {{ 0, D, true }, { 0, D, false }}, 100, true, true },
-	{ "soft down, weights still count", 100, 2, {{ 0, D, true }, { -30, D, false }}, 70, false, true },
-	{ "255 soft down is unfit", 255, 1, {{ 0, D, true }}, 255, false, true },
+	{ "soft down is unfit", 100, 1, { { 0, D, true } }, 100, false, true },
+	{ "soft init is unfit", 100, 1, { { 0, I, true } }, 100, false, true },
+	{ "soft up is fit", 100, 1, { { 0, U, true } }, 100, false, false },
+	{ "soft and hard down", 100, 2, { { 0, D, true }, { 0, D, false } }, 100, true, true },
+	{ "soft down, weights still count", 100, 2, { { 0, D, true }, { -30, D, false } }, 70, false, true },
+	{ "255 soft down is unfit", 255, 1, { { 0, D, true } }, 255, false, true },
 };
 
 static void test_effective_table(void **state)
@@ -76,11 +96,9 @@ static void test_effective_table(void **state)
 	for (size_t i = 0; i < sizeof(prio_cases) / sizeof(prio_cases[0]); i++) {
 		const struct prio_case *c = &prio_cases[i];
 		struct track_result r = track_effective(c->base, c->in, c->n);
-		if (r.priority != c->want_prio || r.fault != c->want_fault ||
-		    r.unfit != c->want_unfit)
-			fail_msg("%s: got prio %u fault %d unfit %d, want %u %d %d", c->what,
-				 r.priority, r.fault, r.unfit, c->want_prio, c->want_fault,
-				 c->want_unfit);
+		if (r.priority != c->want_prio || r.fault != c->want_fault || r.unfit != c->want_unfit)
+			fail_msg("%s: got prio %u fault %d unfit %d, want %u %d %d", c->what, r.priority,
+				 r.fault, r.unfit, c->want_prio, c->want_fault, c->want_unfit);
 	}
 }
 
@@ -103,13 +121,13 @@ static void test_rise_fall(void **state)
 {
 	(void)state;
 	rf_seq(1, 1, "1010", "UDUD");
-	rf_seq(2, 2, "1", "U");          /* first result decides at once */
+	rf_seq(2, 2, "1", "U"); /* first result decides at once */
 	rf_seq(2, 2, "0", "D");
 	rf_seq(2, 2, "10011", "UUDDU");
 	rf_seq(3, 2, "0110111", "DDDDDDU");
 	rf_seq(2, 3, "1000", "UUUD");
 	rf_seq(2, 3, "10010001", "UUUUUUDD");
-	rf_seq(0, 0, "1010", "UDUD");   /* 0 behaves as 1 */
+	rf_seq(0, 0, "1010", "UDUD"); /* 0 behaves as 1 */
 	rf_seq(5, 1, "01111011111", "DDDDDDDDDDU");
 	rf_seq(1, 4, "1000100001", "UUUUUUUUDU");
 }
@@ -160,8 +178,7 @@ static void run_for(struct loop *l, uint64_t ms)
 
 /* A script as config builds it (rise/fall 1, weight 0 unless given), run every interval_ms and
  * given as long (the loader's timeout defaults to the interval). */
-static struct cfg_track_script script(const char *name, const char *cmd, uint64_t interval_ms,
-				      int32_t weight)
+static struct cfg_track_script script(const char *name, const char *cmd, uint64_t interval_ms, int32_t weight)
 {
 	struct cfg_track_script s;
 	cfg_track_script_defaults(&s);
@@ -219,11 +236,11 @@ static void test_inherit_across_reload(void **state)
 	struct cfg_vrrp v = vrrp_with_scripts(s, 1, 100);
 	struct track_set_params p = track_params_vrrp(&v, "root");
 	struct track_set *old = track_set_new(l, &p);
-	assert_true(track_set_result(old).fault);   /* INIT faults a weight-0 instance */
+	assert_true(track_set_result(old).fault); /* INIT faults a weight-0 instance */
 	run_for(l, 300);
 	assert_false(track_set_result(old).fault);
 	struct track_set *ts = track_set_new(l, &p);
-	assert_true(track_set_result(ts).fault);    /* fresh: INIT again */
+	assert_true(track_set_result(ts).fault); /* fresh: INIT again */
 	track_set_inherit(ts, old);
 	assert_false(track_set_result(ts).fault);
 	assert_true(track_set_get(ts, 0)->runs_total >= 1);
@@ -234,7 +251,7 @@ static void test_inherit_across_reload(void **state)
 	p = track_params_vrrp(&v2, "root");
 	ts = track_set_new(l, &p);
 	track_set_inherit(ts, old);
-	assert_true(track_set_result(ts).fault);    /* another command: nothing inherited */
+	assert_true(track_set_result(ts).fault); /* another command: nothing inherited */
 	track_set_free(ts);
 	track_set_free(old);
 	loop_free(l);
@@ -329,7 +346,11 @@ static int group_live(pid_t pgid)
 	return n;
 }
 
-struct done { bool done; enum spawn_result r; int status; };
+struct done {
+	bool done;
+	enum spawn_result r;
+	int status;
+};
 
 static void spawn_done(struct child *c, enum spawn_result r, int status, void *arg)
 {
@@ -447,11 +468,19 @@ static void test_backend_and_iface_trackers(void **state)
 	(void)state;
 	struct loop *l = loop_new();
 	bool ok[2] = { true, true };
-	struct cfg_track_backend b[2] = { { .name = "api", .weight = 0, .backend_idx = 0 },
-					  { .name = "etcd", .weight = -50, .backend_idx = 1 } };
+	struct cfg_track_backend b[2] = {
+		{ .name = "api", .weight = 0, .backend_idx = 0 },
+		{ .name = "etcd", .weight = -50, .backend_idx = 1 }
+	};
 	struct cfg_track_iface ifc[1] = { { .name = "lo", .weight = 5 } };
-	struct cfg_vrrp v = { .name = "vi", .priority = 100, .track_backends = b,
-			      .n_track_backends = 2, .track_ifaces = ifc, .n_track_ifaces = 1 };
+	struct cfg_vrrp v = {
+		.name = "vi",
+		.priority = 100,
+		.track_backends = b,
+		.n_track_backends = 2,
+		.track_ifaces = ifc,
+		.n_track_ifaces = 1
+	};
 	struct watch w = { .loop = l };
 	struct track_set_params p = track_params_vrrp(&v, NULL);
 	p.backend_ok = fake_backend_ok;
@@ -469,7 +498,7 @@ static void test_backend_and_iface_trackers(void **state)
 	assert_int_equal(track_set_result(ts).priority, 55);
 	ok[0] = false;
 	track_set_poll_backends(ts);
-	assert_true(w.last.unfit);  /* a backend tracker: unfit, not fault (not strict) */
+	assert_true(w.last.unfit); /* a backend tracker: unfit, not fault (not strict) */
 	assert_false(w.last.fault);
 	int changes = w.changes;
 	track_set_poll_backends(ts); /* no change, no callback */
@@ -486,7 +515,7 @@ static void test_backend_and_iface_trackers(void **state)
 	assert_false(w.last.unfit);
 	track_set_free(ts);
 
-	v.track_strict = true;        /* strict: keepalived's weight 0, Fault */
+	v.track_strict = true; /* strict: keepalived's weight 0, Fault */
 	p = track_params_vrrp(&v, NULL);
 	p.backend_ok = fake_backend_ok;
 	p.backend_arg = ok;

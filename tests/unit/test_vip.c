@@ -40,9 +40,18 @@ static void test_parse_format(void **state)
 static void test_parse_rejects(void **state)
 {
 	(void)state;
-	static const char *bad[] = { "", "/24", "198.18.0.100/33", "198.18.0.100/", "198.18.0.1/2x",
-				     "2001:db8::1/129", "198.18.0.256/24", "host/24", "1.2.3.4/-1",
-				     "2001:db8::1::2/64" };
+	static const char *bad[] = {
+		"",
+		"/24",
+		"198.18.0.100/33",
+		"198.18.0.100/",
+		"198.18.0.1/2x",
+		"2001:db8::1/129",
+		"198.18.0.256/24",
+		"host/24",
+		"1.2.3.4/-1",
+		"2001:db8::1::2/64"
+	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct ip_addr a;
 		if (ip_addr_parse(bad[i], &a) != -EINVAL)
@@ -78,8 +87,7 @@ static void test_from_cfg(void **state)
 	assert_int_equal(parse_cidr("198.18.0.100/24", &c), 0);
 	assert_int_equal(c.addr.family, AF_INET);
 	assert_int_equal(c.addr.prefix, 24);
-	assert_string_equal(ip_addr_format(&c.addr, IP_FMT_PREFIX, buf, sizeof(buf)),
-			    "198.18.0.100/24");
+	assert_string_equal(ip_addr_format(&c.addr, IP_FMT_PREFIX, buf, sizeof(buf)), "198.18.0.100/24");
 	assert_int_equal(parse_cidr("198.18.0.100/0", &c), -1);
 	assert_int_equal(c.addr.family, 0);
 }
@@ -105,10 +113,8 @@ static void test_lookups_on_lo(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_format),
-		cmocka_unit_test(test_parse_rejects),
-		cmocka_unit_test(test_equal_ignores_prefix),
-		cmocka_unit_test(test_from_cfg),
+		cmocka_unit_test(test_parse_format),         cmocka_unit_test(test_parse_rejects),
+		cmocka_unit_test(test_equal_ignores_prefix), cmocka_unit_test(test_from_cfg),
 		cmocka_unit_test(test_lookups_on_lo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

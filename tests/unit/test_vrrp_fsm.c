@@ -15,14 +15,14 @@
 
 #define LOCAL "198.18.0.10"
 
-static struct ip_addr A(const char *s)
-{
+static struct ip_addr A(const char *s) {
 	struct ip_addr a;
 	assert_int_equal(ip_addr_parse(s, &a), 0);
 	return a;
 }
 
-static void fmt_actions(const struct vrrp_actions *acts, uint64_t now, char *buf, size_t len)
+static void
+fmt_actions(const struct vrrp_actions *acts, uint64_t now, char *buf, size_t len)
 {
 	size_t off = 0;
 	buf[0] = 0;
@@ -56,18 +56,18 @@ enum input { IN_STARTUP, IN_SHUTDOWN, IN_ADVERT, IN_TIMER, IN_FAULT_ON, IN_FAULT
 
 struct row {
 	const char *name;
-	enum vrrp_state from;   /* reached by: INIT as is; BACKUP via startup; MASTER via the
+	enum vrrp_state from; /* reached by: INIT as is; BACKUP via startup; MASTER via the
 				 * master-down timer; FAULT via fault-on then startup */
-	uint8_t version;        /* 0 = 3 */
-	uint8_t prio;           /* 0 = 100 */
-	uint32_t interval;      /* 0 = 1000 ms */
+	uint8_t version;      /* 0 = 3 */
+	uint8_t prio;         /* 0 = 100 */
+	uint32_t interval;    /* 0 = 1000 ms */
 	bool no_preempt;
-	bool pre_fault;         /* INIT only: a tracker holds us in fault before startup */
+	bool pre_fault; /* INIT only: a tracker holds us in fault before startup */
 	enum input in;
-	uint64_t at;            /* ms after reaching `from` */
-	uint8_t arg;            /* advert priority / new priority */
-	const char *src;        /* advert source (default 198.18.0.20, higher than ours) */
-	uint32_t adv_int;       /* advert interval (default = ours) */
+	uint64_t at;      /* ms after reaching `from` */
+	uint8_t arg;      /* advert priority / new priority */
+	const char *src;  /* advert source (default 198.18.0.20, higher than ours) */
+	uint32_t adv_int; /* advert interval (default = ours) */
 	enum vrrp_state to;
 	const char *want;
 };
@@ -75,8 +75,8 @@ struct row {
 /* Priority 100, 1 s: Skew = 156*1000/256 = 609 ms, Master_Down_Interval = 3609 ms. */
 static const struct row rows[] = {
 	/* Initialize (RFC 5798 6.4.1) */
-	{ "init startup -> backup", VRRP_STATE_INIT, .in = IN_STARTUP,
-	  .to = VRRP_STATE_BACKUP, .want = "md:+3609 notify:BACKUP" },
+	{ "init startup -> backup", VRRP_STATE_INIT, .in = IN_STARTUP, .to = VRRP_STATE_BACKUP,
+	  .want = "md:+3609 notify:BACKUP" },
 	{ "init startup owner -> master", VRRP_STATE_INIT, .prio = 255, .in = IN_STARTUP,
 	  .to = VRRP_STATE_MASTER, .want = "adv:255 add garp adver:+1000 notify:MASTER" },
 	{ "init startup in fault -> fault", VRRP_STATE_INIT, .pre_fault = true, .in = IN_STARTUP,
@@ -89,14 +89,14 @@ static const struct row rows[] = {
 	  .to = VRRP_STATE_BACKUP, .want = "md:+721 notify:BACKUP" },
 	{ "init ignores advert", VRRP_STATE_INIT, .in = IN_ADVERT, .arg = 100,
 	  .to = VRRP_STATE_INIT, .want = "" },
-	{ "init ignores timer", VRRP_STATE_INIT, .in = IN_TIMER, .at = 99999,
-	  .to = VRRP_STATE_INIT, .want = "" },
+	{ "init ignores timer", VRRP_STATE_INIT, .in = IN_TIMER, .at = 99999, .to = VRRP_STATE_INIT,
+	  .want = "" },
 	{ "init shutdown", VRRP_STATE_INIT, .in = IN_SHUTDOWN, .to = VRRP_STATE_INIT, .want = "" },
 	{ "init fault on", VRRP_STATE_INIT, .in = IN_FAULT_ON, .to = VRRP_STATE_INIT, .want = "" },
 
 	/* Backup (RFC 5798 6.4.2) */
-	{ "backup shutdown", VRRP_STATE_BACKUP, .in = IN_SHUTDOWN,
-	  .to = VRRP_STATE_INIT, .want = "md:0 notify:INIT" },
+	{ "backup shutdown", VRRP_STATE_BACKUP, .in = IN_SHUTDOWN, .to = VRRP_STATE_INIT,
+	  .want = "md:0 notify:INIT" },
 	{ "backup master down -> master", VRRP_STATE_BACKUP, .in = IN_TIMER, .at = 3609,
 	  .to = VRRP_STATE_MASTER, .want = "md:0 adv:100 add garp adver:+1000 notify:MASTER" },
 	{ "backup timer not yet due", VRRP_STATE_BACKUP, .in = IN_TIMER, .at = 3608,
@@ -114,14 +114,13 @@ static const struct row rows[] = {
 	{ "backup v3 adopts master interval", VRRP_STATE_BACKUP, .in = IN_ADVERT, .arg = 120,
 	  .adv_int = 500, .to = VRRP_STATE_BACKUP, .want = "md:+1804" },
 	{ "backup v2 keeps own interval", VRRP_STATE_BACKUP, .version = 2, .interval = 2000,
-	  .in = IN_ADVERT, .arg = 120, .adv_int = 1000, .to = VRRP_STATE_BACKUP,
-	  .want = "md:+6609" },
+	  .in = IN_ADVERT, .arg = 120, .adv_int = 1000, .to = VRRP_STATE_BACKUP, .want = "md:+6609" },
 	{ "backup prio 0 v3 200ms skew", VRRP_STATE_BACKUP, .interval = 200, .in = IN_ADVERT,
 	  .arg = 0, .to = VRRP_STATE_BACKUP, .want = "md:+121" },
-	{ "backup fault on -> fault", VRRP_STATE_BACKUP, .in = IN_FAULT_ON,
-	  .to = VRRP_STATE_FAULT, .want = "md:0 notify:FAULT" },
-	{ "backup fault off no-op", VRRP_STATE_BACKUP, .in = IN_FAULT_OFF,
-	  .to = VRRP_STATE_BACKUP, .want = "" },
+	{ "backup fault on -> fault", VRRP_STATE_BACKUP, .in = IN_FAULT_ON, .to = VRRP_STATE_FAULT,
+	  .want = "md:0 notify:FAULT" },
+	{ "backup fault off no-op", VRRP_STATE_BACKUP, .in = IN_FAULT_OFF, .to = VRRP_STATE_BACKUP,
+	  .want = "" },
 	{ "backup priority change quiet", VRRP_STATE_BACKUP, .in = IN_PRIO, .arg = 150,
 	  .to = VRRP_STATE_BACKUP, .want = "" },
 	{ "backup startup again no-op", VRRP_STATE_BACKUP, .in = IN_STARTUP,
@@ -132,25 +131,25 @@ static const struct row rows[] = {
 	  .to = VRRP_STATE_MASTER, .want = "adv:100 adver:+1000" },
 	{ "master timer not yet due", VRRP_STATE_MASTER, .in = IN_TIMER, .at = 999,
 	  .to = VRRP_STATE_MASTER, .want = "" },
-	{ "master shutdown -> prio 0", VRRP_STATE_MASTER, .in = IN_SHUTDOWN,
-	  .to = VRRP_STATE_INIT, .want = "adver:0 adv:0 del notify:INIT" },
+	{ "master shutdown -> prio 0", VRRP_STATE_MASTER, .in = IN_SHUTDOWN, .to = VRRP_STATE_INIT,
+	  .want = "adver:0 adv:0 del notify:INIT" },
 	{ "master advert prio 0 answers", VRRP_STATE_MASTER, .in = IN_ADVERT, .arg = 0,
 	  .to = VRRP_STATE_MASTER, .want = "adv:100 adver:+1000" },
 	{ "master advert higher -> backup", VRRP_STATE_MASTER, .in = IN_ADVERT, .arg = 120,
 	  .to = VRRP_STATE_BACKUP, .want = "adv:100 adver:0 del md:+3609 notify:BACKUP" },
 	{ "master advert higher v3 interval", VRRP_STATE_MASTER, .in = IN_ADVERT, .arg = 120,
 	  .adv_int = 500, .to = VRRP_STATE_BACKUP, .want = "adv:100 adver:0 del md:+1804 notify:BACKUP" },
-	{ "master equal prio higher addr -> backup", VRRP_STATE_MASTER, .in = IN_ADVERT,
-	  .arg = 100, .src = "198.18.0.20", .to = VRRP_STATE_BACKUP,
+	{ "master equal prio higher addr -> backup", VRRP_STATE_MASTER, .in = IN_ADVERT, .arg = 100,
+	  .src = "198.18.0.20", .to = VRRP_STATE_BACKUP,
 	  .want = "adv:100 adver:0 del md:+3609 notify:BACKUP" },
 	{ "master equal prio lower addr answers", VRRP_STATE_MASTER, .in = IN_ADVERT, .arg = 100,
 	  .src = "198.18.0.5", .to = VRRP_STATE_MASTER, .want = "adv:100 adver:+1000 garp" },
 	{ "master lower prio answers + garp", VRRP_STATE_MASTER, .in = IN_ADVERT, .arg = 90,
 	  .to = VRRP_STATE_MASTER, .want = "adv:100 adver:+1000 garp" },
-	{ "master fault on -> fault", VRRP_STATE_MASTER, .in = IN_FAULT_ON,
-	  .to = VRRP_STATE_FAULT, .want = "adver:0 adv:0 del notify:FAULT" },
-	{ "master fault off no-op", VRRP_STATE_MASTER, .in = IN_FAULT_OFF,
-	  .to = VRRP_STATE_MASTER, .want = "" },
+	{ "master fault on -> fault", VRRP_STATE_MASTER, .in = IN_FAULT_ON, .to = VRRP_STATE_FAULT,
+	  .want = "adver:0 adv:0 del notify:FAULT" },
+	{ "master fault off no-op", VRRP_STATE_MASTER, .in = IN_FAULT_OFF, .to = VRRP_STATE_MASTER,
+	  .want = "" },
 	{ "master priority drop advertised", VRRP_STATE_MASTER, .in = IN_PRIO, .arg = 80,
 	  .to = VRRP_STATE_MASTER, .want = "adv:80 adver:+1000" },
 	{ "master priority same", VRRP_STATE_MASTER, .in = IN_PRIO, .arg = 100,
@@ -159,10 +158,10 @@ static const struct row rows[] = {
 	  .to = VRRP_STATE_MASTER, .want = "adv:1 adver:+1000" },
 	{ "master priority 255 clamps to 254", VRRP_STATE_MASTER, .in = IN_PRIO, .arg = 255,
 	  .to = VRRP_STATE_MASTER, .want = "adv:254 adver:+1000" },
-	{ "owner priority never changes", VRRP_STATE_MASTER, .prio = 255, .in = IN_PRIO,
-	  .arg = 10, .to = VRRP_STATE_MASTER, .want = "" },
-	{ "owner hears 254 answers", VRRP_STATE_MASTER, .prio = 255, .in = IN_ADVERT,
-	  .arg = 254, .to = VRRP_STATE_MASTER, .want = "adv:255 adver:+1000 garp" },
+	{ "owner priority never changes", VRRP_STATE_MASTER, .prio = 255, .in = IN_PRIO, .arg = 10,
+	  .to = VRRP_STATE_MASTER, .want = "" },
+	{ "owner hears 254 answers", VRRP_STATE_MASTER, .prio = 255, .in = IN_ADVERT, .arg = 254,
+	  .to = VRRP_STATE_MASTER, .want = "adv:255 adver:+1000 garp" },
 	{ "master startup again no-op", VRRP_STATE_MASTER, .in = IN_STARTUP,
 	  .to = VRRP_STATE_MASTER, .want = "" },
 
@@ -171,21 +170,26 @@ static const struct row rows[] = {
 	  .to = VRRP_STATE_FAULT, .want = "" },
 	{ "fault ignores timer", VRRP_STATE_FAULT, .in = IN_TIMER, .at = 99999,
 	  .to = VRRP_STATE_FAULT, .want = "" },
-	{ "fault off -> backup", VRRP_STATE_FAULT, .in = IN_FAULT_OFF,
-	  .to = VRRP_STATE_BACKUP, .want = "md:+3609 notify:BACKUP" },
+	{ "fault off -> backup", VRRP_STATE_FAULT, .in = IN_FAULT_OFF, .to = VRRP_STATE_BACKUP,
+	  .want = "md:+3609 notify:BACKUP" },
 	{ "fault off owner -> master", VRRP_STATE_FAULT, .prio = 255, .in = IN_FAULT_OFF,
 	  .to = VRRP_STATE_MASTER, .want = "adv:255 add garp adver:+1000 notify:MASTER" },
 	{ "fault on again", VRRP_STATE_FAULT, .in = IN_FAULT_ON, .to = VRRP_STATE_FAULT, .want = "" },
-	{ "fault shutdown", VRRP_STATE_FAULT, .in = IN_SHUTDOWN,
-	  .to = VRRP_STATE_INIT, .want = "notify:INIT" },
+	{ "fault shutdown", VRRP_STATE_FAULT, .in = IN_SHUTDOWN, .to = VRRP_STATE_INIT,
+	  .want = "notify:INIT" },
 };
 
 static void fsm_for(struct vrrp_fsm *f, uint8_t version, uint8_t prio, uint32_t interval,
 		    bool preempt, uint64_t preempt_delay)
 {
-	struct vrrp_fsm_cfg cfg = { .version = version, .priority = prio,
-				    .adver_int_ms = interval, .preempt = preempt,
-				    .preempt_delay_ms = preempt_delay, .primary = A(LOCAL) };
+	struct vrrp_fsm_cfg cfg = {
+		.version = version,
+		.priority = prio,
+		.adver_int_ms = interval,
+		.preempt = preempt,
+		.preempt_delay_ms = preempt_delay,
+		.primary = A(LOCAL)
+	};
 	vrrp_fsm_init(f, &cfg);
 }
 
@@ -215,12 +219,13 @@ static void run_row(const struct row *r)
 	struct vrrp_fsm f;
 	struct vrrp_actions acts = { .n = 0 };
 	uint32_t interval = r->interval ? r->interval : 1000;
-	fsm_for(&f, r->version ? r->version : 3, r->prio ? r->prio : 100, interval,
-		!r->no_preempt, 0);
+	fsm_for(&f, r->version ? r->version : 3, r->prio ? r->prio : 100, interval, !r->no_preempt, 0);
 	uint64_t now = reach(&f, r) + r->at;
-	struct vrrp_fsm_advert adv = { .priority = r->arg,
-				       .interval_ms = r->adv_int ? r->adv_int : interval,
-				       .src = A(r->src ? r->src : "198.18.0.20") };
+	struct vrrp_fsm_advert adv = {
+		.priority = r->arg,
+		.interval_ms = r->adv_int ? r->adv_int : interval,
+		.src = A(r->src ? r->src : "198.18.0.20")
+	};
 	switch (r->in) {
 	case IN_STARTUP: vrrp_fsm_startup(&f, now, &acts); break;
 	case IN_SHUTDOWN: vrrp_fsm_shutdown(&f, now, &acts); break;
@@ -266,8 +271,8 @@ static void test_table_covers_all_pairs(void **state)
 				fail_msg("no row for state %s input %d", vrrp_state_names[s], in);
 }
 
-static void expect(struct vrrp_fsm *f, uint64_t now, struct vrrp_actions *acts,
-		   enum vrrp_state st, const char *want)
+static void expect(struct vrrp_fsm *f, uint64_t now, struct vrrp_actions *acts, enum vrrp_state st,
+		   const char *want)
 {
 	char got[256];
 	fmt_actions(acts, now, got, sizeof(got));
@@ -275,11 +280,10 @@ static void expect(struct vrrp_fsm *f, uint64_t now, struct vrrp_actions *acts,
 	assert_int_equal(f->state, st);
 }
 
-static void advert_i(struct vrrp_fsm *f, uint64_t now, uint8_t prio, uint32_t interval,
-		     struct vrrp_actions *acts)
+static void advert_i(
+	struct vrrp_fsm *f, uint64_t now, uint8_t prio, uint32_t interval, struct vrrp_actions *acts)
 {
-	struct vrrp_fsm_advert a = { .priority = prio, .interval_ms = interval,
-				     .src = A("198.18.0.20") };
+	struct vrrp_fsm_advert a = { .priority = prio, .interval_ms = interval, .src = A("198.18.0.20") };
 	vrrp_fsm_on_advert(f, now, &a, acts);
 }
 
@@ -303,7 +307,7 @@ static void test_preempt_delay(void **state)
 	expect(&f, 5999, &a, VRRP_STATE_BACKUP, "md:+3609");
 	advert(&f, 6000, 90, &a);
 	expect(&f, 6000, &a, VRRP_STATE_BACKUP, ""); /* delay over: discard */
-	vrrp_fsm_on_timer(&f, 9607, &a); /* deadline set by the 5999 advert */
+	vrrp_fsm_on_timer(&f, 9607, &a);             /* deadline set by the 5999 advert */
 	expect(&f, 9607, &a, VRRP_STATE_BACKUP, "");
 	vrrp_fsm_on_timer(&f, 9608, &a);
 	expect(&f, 9608, &a, VRRP_STATE_MASTER, "md:0 adv:100 add garp adver:+1000 notify:MASTER");
@@ -349,8 +353,7 @@ static void test_no_preempt_then_handover(void **state)
 		advert_i(&f, t, 50, 200, &a);
 		assert_int_equal(f.state, VRRP_STATE_BACKUP);
 	}
-	struct vrrp_fsm_advert leave = { .priority = 0, .interval_ms = 200,
-					 .src = A("198.18.0.20") };
+	struct vrrp_fsm_advert leave = { .priority = 0, .interval_ms = 200, .src = A("198.18.0.20") };
 	vrrp_fsm_on_advert(&f, 5000, &leave, &a);
 	/* skew for prio 200 at 200 ms: 56*200/256 = 43 */
 	expect(&f, 5000, &a, VRRP_STATE_BACKUP, "md:+43");
@@ -395,7 +398,7 @@ static void test_unfit_master_recovering_keeps_vip(void **state)
 	vrrp_fsm_startup(&f, 0, &a);
 	advert(&f, 1000, VRRP_PRIO_UNFIT, &a);
 	expect(&f, 1000, &a, VRRP_STATE_BACKUP, ""); /* we are fit (90): the master is not */
-	advert(&f, 2000, 100, &a);                    /* it recovered first */
+	advert(&f, 2000, 100, &a);                   /* it recovered first */
 	assert_int_equal(f.state, VRRP_STATE_BACKUP);
 	for (uint64_t t = 3000; t < 20000; t += 1000) {
 		advert(&f, t, 100, &a);
@@ -427,8 +430,8 @@ static void test_unfit_priority(void **state)
 	(void)state;
 	assert_int_equal(vrrp_unfit_priority(100, false, true), 100);
 	assert_int_equal(vrrp_unfit_priority(100, true, true), VRRP_PRIO_UNFIT);
-	assert_int_equal(vrrp_unfit_priority(1, false, true), 2);   /* fit never looks unfit */
-	assert_int_equal(vrrp_unfit_priority(1, false, false), 1);  /* keepalived's clamp */
+	assert_int_equal(vrrp_unfit_priority(1, false, true), 2);    /* fit never looks unfit */
+	assert_int_equal(vrrp_unfit_priority(1, false, false), 1);   /* keepalived's clamp */
 	assert_int_equal(vrrp_unfit_priority(255, true, true), 255); /* the address owner */
 	assert_int_equal(vrrp_unfit_priority(254, true, true), VRRP_PRIO_UNFIT);
 }
@@ -461,7 +464,8 @@ static void test_two_nodes_elect_one(void **state)
 			for (size_t k = 0; k < a.n; k++)
 				if (a.v[k].type == VRRP_ACT_SEND_ADVERT)
 					sent[i][n_sent[i]++] = (struct vrrp_fsm_advert){
-						a.v[k].priority, 100, n[i].cfg.primary };
+						a.v[k].priority, 100, n[i].cfg.primary
+					};
 		}
 		/* deliver, including answers (bounded: one round of replies per ms) */
 		for (int i = 0; i < 2; i++)
@@ -470,8 +474,9 @@ static void test_two_nodes_elect_one(void **state)
 				vrrp_fsm_on_advert(&n[1 - i], t, &sent[i][k], &b);
 				for (size_t m = 0; m < b.n; m++)
 					if (b.v[m].type == VRRP_ACT_SEND_ADVERT) {
-						struct vrrp_fsm_advert r = { b.v[m].priority, 100,
-									     n[1 - i].cfg.primary };
+						struct vrrp_fsm_advert r = {
+							b.v[m].priority, 100, n[1 - i].cfg.primary
+						};
 						struct vrrp_actions c;
 						vrrp_fsm_on_advert(&n[i], t, &r, &c);
 					}
@@ -519,12 +524,11 @@ static void test_counters_and_master_info(void **state)
 	assert_int_equal(f.transitions[VRRP_STATE_INIT], 0);
 }
 
-
 /* Property test: 200k random inputs against one FSM, checking invariants after each step with a
  * model of what the shell would have done (VIPs present, timer armed). */
 struct model {
 	bool vips;
-	uint64_t timer;   /* what the shell would have armed: earliest of the two deadlines */
+	uint64_t timer; /* what the shell would have armed: earliest of the two deadlines */
 	uint64_t adver, md;
 };
 
@@ -557,9 +561,7 @@ static void check_step(const struct vrrp_fsm *f, enum vrrp_state before,
 			assert_true(m->vips);
 			m->vips = false;
 			break;
-		case VRRP_ACT_GARP:
-			assert_true(m->vips);
-			break;
+		case VRRP_ACT_GARP: assert_true(m->vips); break;
 		case VRRP_ACT_ARM_ADVER: m->adver = x->deadline_ms; break;
 		case VRRP_ACT_ARM_MASTER_DOWN: m->md = x->deadline_ms; break;
 		case VRRP_ACT_NOTIFY:
@@ -611,7 +613,9 @@ static void test_random_inputs_keep_invariants(void **state)
 				snprintf(src, sizeof(src), "198.18.0.%u", 1 + lcg(&seed) % 20);
 				struct vrrp_fsm_advert adv = {
 					.priority = (uint8_t)(lcg(&seed) % 256),
-					.interval_ms = 10 * (1 + lcg(&seed) % 100), .src = A(src) };
+					.interval_ms = 10 * (1 + lcg(&seed) % 100),
+					.src = A(src)
+				};
 				vrrp_fsm_on_advert(&f, now, &adv, &a);
 			}
 			check_step(&f, before, &a, &m);

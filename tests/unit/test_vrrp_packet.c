@@ -11,26 +11,30 @@
 
 #include "vrrp/packet.h"
 
-static struct ip_addr A(const char *s)
-{
+static struct ip_addr A(const char *s) {
 	struct ip_addr a;
 	assert_int_equal(ip_addr_parse(s, &a), 0);
 	return a;
 }
 
 /* v3, IPv4, VRID 51, prio 100, 1 s, VIP 198.18.0.100, 198.18.0.10 -> 224.0.0.18, pseudo-header. */
-static const uint8_t V3V4[] = { 0x31, 0x33, 0x64, 0x01, 0x00, 0x64, 0xfd, 0x44,
-				0xc6, 0x12, 0x00, 0x64 };
+static const uint8_t V3V4[] = {
+	0x31, 0x33, 0x64, 0x01, 0x00, 0x64, 0xfd, 0x44, 0xc6, 0x12, 0x00, 0x64
+};
 /* Same with the RFC 9568 message-only checksum. */
-static const uint8_t V3V4_MSGONLY[] = { 0x31, 0x33, 0x64, 0x01, 0x00, 0x64, 0xa3, 0xf0,
-					0xc6, 0x12, 0x00, 0x64 };
+static const uint8_t V3V4_MSGONLY[] = {
+	0x31, 0x33, 0x64, 0x01, 0x00, 0x64, 0xa3, 0xf0, 0xc6, 0x12, 0x00, 0x64
+};
 /* v2, IPv4, VRID 1, prio 200, PASS "secret", 1 s, VIP 198.18.0.100. */
-static const uint8_t V2V4[] = { 0x21, 0x01, 0xc8, 0x01, 0x01, 0x01, 0x13, 0x39, 0xc6, 0x12,
-				0x00, 0x64, 0x73, 0x65, 0x63, 0x72, 0x65, 0x74, 0x00, 0x00 };
+static const uint8_t V2V4[] = {
+	0x21, 0x01, 0xc8, 0x01, 0x01, 0x01, 0x13, 0x39, 0xc6, 0x12,
+	0x00, 0x64, 0x73, 0x65, 0x63, 0x72, 0x65, 0x74, 0x00, 0x00
+};
 /* v3, IPv6, VRID 7, prio 150, 200 ms, VIP 2001:db8::100, fe80::1 -> ff02::12. */
-static const uint8_t V3V6[] = { 0x31, 0x07, 0x96, 0x01, 0x00, 0x14, 0x0c, 0x0b, 0x20, 0x01,
-				0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-				0x00, 0x00, 0x01, 0x00 };
+static const uint8_t V3V6[] = {
+	0x31, 0x07, 0x96, 0x01, 0x00, 0x14, 0x0c, 0x0b, 0x20, 0x01, 0x0d, 0xb8,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00
+};
 
 struct fixture {
 	struct ip_addr vip, src, dst;
@@ -46,12 +50,28 @@ static void setup_v3v4(struct fixture *f)
 	f->vip = A("198.18.0.100");
 	f->src = A("198.18.0.10");
 	f->dst = A("224.0.0.18");
-	f->enc = (struct vrrp_encode){ .version = 3, .family = AF_INET, .vrid = 51,
-				       .priority = 100, .interval_ms = 1000, .addrs = &f->vip,
-				       .n_addrs = 1, .src = f->src, .dst = f->dst };
-	f->rx = (struct vrrp_rx){ .ttl = 255, .src = f->src, .dst = f->dst, .version = 3,
-				  .vrid = 51, .family = AF_INET, .interval_ms = 1000,
-				  .vips = &f->vip, .n_vips = 1 };
+	f->enc = (struct vrrp_encode){
+		.version = 3,
+		.family = AF_INET,
+		.vrid = 51,
+		.priority = 100,
+		.interval_ms = 1000,
+		.addrs = &f->vip,
+		.n_addrs = 1,
+		.src = f->src,
+		.dst = f->dst
+	};
+	f->rx = (struct vrrp_rx){
+		.ttl = 255,
+		.src = f->src,
+		.dst = f->dst,
+		.version = 3,
+		.vrid = 51,
+		.family = AF_INET,
+		.interval_ms = 1000,
+		.vips = &f->vip,
+		.n_vips = 1
+	};
 }
 
 static void setup_v2v4(struct fixture *f)
@@ -69,12 +89,28 @@ static void setup_v3v6(struct fixture *f)
 	f->vip = A("2001:db8::100");
 	f->src = A("fe80::1");
 	f->dst = A("ff02::12");
-	f->enc = (struct vrrp_encode){ .version = 3, .family = AF_INET6, .vrid = 7,
-				       .priority = 150, .interval_ms = 200, .addrs = &f->vip,
-				       .n_addrs = 1, .src = f->src, .dst = f->dst };
-	f->rx = (struct vrrp_rx){ .ttl = 255, .src = f->src, .dst = f->dst, .version = 3,
-				  .vrid = 7, .family = AF_INET6, .interval_ms = 200,
-				  .vips = &f->vip, .n_vips = 1 };
+	f->enc = (struct vrrp_encode){
+		.version = 3,
+		.family = AF_INET6,
+		.vrid = 7,
+		.priority = 150,
+		.interval_ms = 200,
+		.addrs = &f->vip,
+		.n_addrs = 1,
+		.src = f->src,
+		.dst = f->dst
+	};
+	f->rx = (struct vrrp_rx){
+		.ttl = 255,
+		.src = f->src,
+		.dst = f->dst,
+		.version = 3,
+		.vrid = 7,
+		.family = AF_INET6,
+		.interval_ms = 200,
+		.vips = &f->vip,
+		.n_vips = 1
+	};
 }
 
 static void encode_matches(struct fixture *f, const uint8_t *want, size_t want_len)
@@ -98,8 +134,7 @@ static void test_vectors_encode(void **state)
 	encode_matches(&f, V3V6, sizeof(V3V6));
 }
 
-static enum vrrp_drop decode_bytes(struct fixture *f, const uint8_t *b, size_t n,
-				   struct vrrp_advert *a)
+static enum vrrp_drop decode_bytes(struct fixture *f, const uint8_t *b, size_t n, struct vrrp_advert *a)
 {
 	memcpy(f->buf, b, n);
 	f->rx.bytes = f->buf;
@@ -169,8 +204,9 @@ static void test_round_trips(void **state)
 				assert_int_equal(a.n_addrs, 3);
 				assert_int_equal(a.interval_ms, f.enc.interval_ms);
 				assert_int_equal(a.priority, f.enc.priority);
-				assert_memory_equal(a.addrs, fam ? (void *)&vips6[0].b : (void *)&vips4[0].b,
-						    fam ? 16 : 4);
+				assert_memory_equal(
+					a.addrs, fam ? (void *)&vips6[0].b : (void *)&vips4[0].b,
+					fam ? 16 : 4);
 			}
 		}
 	}
@@ -216,6 +252,8 @@ static void refix(struct fixture *f, int n)
 	f->buf[7] = (uint8_t)c;
 }
 
+/* One mutation per line: a table in all but name. */
+/* clang-format off */
 static void m_none(struct fixture *f, int *n) { (void)f; (void)n; }
 static void m_ttl(struct fixture *f, int *n) { (void)n; f->rx.ttl = 64; }
 static void m_own(struct fixture *f, int *n) { (void)n; f->rx.local = &f->src; }
@@ -263,6 +301,7 @@ static void m_peer_ok(struct fixture *f, int *n)
 	((struct ip_addr *)f->rx.peers)[1] = f->src;
 }
 static void m_min_ttl(struct fixture *f, int *n) { m_ttl(f, n); f->rx.min_ttl = 1; }
+/* clang-format on */
 
 struct drop_case {
 	const char *name;
@@ -374,14 +413,10 @@ static void test_addr_helpers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vectors_encode),
-		cmocka_unit_test(test_vectors_decode),
-		cmocka_unit_test(test_round_trips),
-		cmocka_unit_test(test_encode_limits),
-		cmocka_unit_test(test_drop_reasons),
-		cmocka_unit_test(test_drop_v2),
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_addr_helpers),
+		cmocka_unit_test(test_vectors_encode), cmocka_unit_test(test_vectors_decode),
+		cmocka_unit_test(test_round_trips),    cmocka_unit_test(test_encode_limits),
+		cmocka_unit_test(test_drop_reasons),   cmocka_unit_test(test_drop_v2),
+		cmocka_unit_test(test_names),          cmocka_unit_test(test_addr_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
