@@ -2,6 +2,8 @@
 """Writes the hand-made seed corpora under fuzz/corpus/<target>/ (valid and near-valid inputs).
 Run once after changing a target's input layout; the files are committed. Crashers found later
 are added next to these by hand (named regress-*)."""
+import hashlib
+import hmac
 import os
 import socket
 import struct
@@ -216,3 +218,32 @@ put(T, "near-types", "workers: many\nmax_conns: -1\nshutdown_grace: 5\nvrrp: yes
 put(T, "near-anchors", "a: &x [1, 2]\nb: *x\nlisteners: *x\n")
 put(T, "near-tabs", "listeners:\n\t- name: a\n")
 put(T, "empty", "")
+
+# ---- fuzz_sync: flags byte (bit 0: patch in the HMAC), cap byte, then the datagram ------------
+def sync_msg(kind=1, flags=0, node=b"lb1", epoch=1764835200000, seq=1, entries=(), count=None,
+             key=b"buoy-fuzz-sync-key"):
+    m = b"BSY1" + bytes([1, kind, flags, len(node)])
+    m += struct.pack("!QQHH", epoch, seq, len(entries) if count is None else count, 0) + node
+    for op, v6, vip, vport, cl, cport in entries:
+        fam = socket.AF_INET6 if v6 else socket.AF_INET
+        m += bytes([op, 6 if v6 else 4]) + socket.inet_pton(fam, vip).ljust(16, b"\0")
+        m += struct.pack("!H", vport) + socket.inet_pton(fam, cl).ljust(16, b"\0")
+        m += struct.pack("!H", cport)
+    return m + hmac.new(key, m, hashlib.sha256).digest()
+
+
+T = "fuzz_sync"
+E4 = (1, False, "198.18.0.100", 6443, "198.18.0.50", 40000)
+D4 = (2, False, "198.18.0.100", 6443, "198.18.0.51", 40001)
+E6 = (1, True, "2001:db8::100", 443, "2001:db8::7", 51234)
+put(T, "delta-mixed", b"\0\0" + sync_msg(entries=(E4, D4, E6)))
+put(T, "delta-empty", b"\0\0" + sync_msg(seq=7))
+put(T, "full-first-last", b"\0\0" + sync_msg(kind=2, flags=3, entries=(E4, E6)))
+put(T, "full-max", b"\0\0" + sync_msg(kind=2, flags=1, node=b"n" * 63, entries=(E4, E6) * 16 + (E4,)))
+put(T, "fixmac-delta", b"\1\0" + sync_msg(entries=(E4, D4)))
+put(T, "fixmac-cap1", b"\3\1" + sync_msg(entries=(E4, D4)))
+put(T, "near-wrong-key", b"\0\0" + sync_msg(entries=(E4,), key=b"other"))
+put(T, "near-count-ffff", b"\1\0" + sync_msg(entries=(E4,), count=0xffff))
+put(T, "near-count-plus1", b"\1\0" + sync_msg(entries=(E4,), count=2))
+put(T, "near-del-in-full", b"\1\0" + sync_msg(kind=2, entries=(D4,)))
+put(T, "near-truncated", b"\0\0" + sync_msg(entries=(E4,))[:-1])
