@@ -348,11 +348,12 @@ static void conn_retry(struct conn *c, const char *why)
 /* Only the worker acts on what the relay says. */
 static void relay_verdict(struct conn *c, enum relay_verdict v)
 {
-	flush_counters(c);
 	if (v == RELAY_RESET)
-		conn_close(c, "reset");
+		conn_close(c, "reset"); /* conn_close flushes the counters */
 	else if (v == RELAY_DONE)
 		conn_close(c, NULL);
+	else
+		flush_counters(c);
 }
 
 static void conn_connected(struct conn *c, uint32_t ev)
@@ -430,9 +431,11 @@ static void conn_dispatch(struct conn *c)
 	for (;;) {
 		int idx = pick_server(c);
 		if (idx == LB_FULL) {
-			if (c->state != CONN_QUEUED && queue_full(c))
+			if (c->state == CONN_QUEUED)
+				return; /* waits on where it is */
+			if (queue_full(c))
 				conn_reject_full(c);
-			else if (c->state != CONN_QUEUED)
+			else
 				conn_enqueue(c);
 			return;
 		}

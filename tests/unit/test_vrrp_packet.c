@@ -43,19 +43,20 @@ struct fixture {
 	struct vrrp_encode enc;
 };
 
-/* A v3 IPv4 instance matching V3V4. */
-static void setup_v3v4(struct fixture *f)
+/* A v3 instance: what it encodes and what it expects to receive agree. */
+static void setup_v3(struct fixture *f, int family, const char *vip, const char *src,
+		     const char *dst, uint8_t vrid, uint8_t prio, uint32_t interval_ms)
 {
 	memset(f, 0, sizeof(*f));
-	f->vip = A("198.18.0.100");
-	f->src = A("198.18.0.10");
-	f->dst = A("224.0.0.18");
+	f->vip = A(vip);
+	f->src = A(src);
+	f->dst = A(dst);
 	f->enc = (struct vrrp_encode){
 		.version = 3,
-		.family = AF_INET,
-		.vrid = 51,
-		.priority = 100,
-		.interval_ms = 1000,
+		.family = family,
+		.vrid = vrid,
+		.priority = prio,
+		.interval_ms = interval_ms,
 		.addrs = &f->vip,
 		.n_addrs = 1,
 		.src = f->src,
@@ -66,12 +67,18 @@ static void setup_v3v4(struct fixture *f)
 		.src = f->src,
 		.dst = f->dst,
 		.version = 3,
-		.vrid = 51,
-		.family = AF_INET,
-		.interval_ms = 1000,
+		.vrid = vrid,
+		.family = family,
+		.interval_ms = interval_ms,
 		.vips = &f->vip,
 		.n_vips = 1
 	};
+}
+
+/* A v3 IPv4 instance matching V3V4. */
+static void setup_v3v4(struct fixture *f)
+{
+	setup_v3(f, AF_INET, "198.18.0.100", "198.18.0.10", "224.0.0.18", 51, 100, 1000);
 }
 
 static void setup_v2v4(struct fixture *f)
@@ -85,32 +92,7 @@ static void setup_v2v4(struct fixture *f)
 
 static void setup_v3v6(struct fixture *f)
 {
-	memset(f, 0, sizeof(*f));
-	f->vip = A("2001:db8::100");
-	f->src = A("fe80::1");
-	f->dst = A("ff02::12");
-	f->enc = (struct vrrp_encode){
-		.version = 3,
-		.family = AF_INET6,
-		.vrid = 7,
-		.priority = 150,
-		.interval_ms = 200,
-		.addrs = &f->vip,
-		.n_addrs = 1,
-		.src = f->src,
-		.dst = f->dst
-	};
-	f->rx = (struct vrrp_rx){
-		.ttl = 255,
-		.src = f->src,
-		.dst = f->dst,
-		.version = 3,
-		.vrid = 7,
-		.family = AF_INET6,
-		.interval_ms = 200,
-		.vips = &f->vip,
-		.n_vips = 1
-	};
+	setup_v3(f, AF_INET6, "2001:db8::100", "fe80::1", "ff02::12", 7, 150, 200);
 }
 
 static void encode_matches(struct fixture *f, const uint8_t *want, size_t want_len)

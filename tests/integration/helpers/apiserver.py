@@ -18,10 +18,11 @@ APIS = {"api1": "198.18.0.21", "api2": "198.18.0.22", "api3": "198.18.0.23"}
 
 
 def need(*binaries):
-    """Skips the test unless every one of binaries is on PATH."""
+    """Fails the test unless every one of binaries is on PATH: scripts/deps test installs them
+    all (CI runs it), so a missing one is a broken setup, not a reason to skip."""
     for b in binaries:
         if not shutil.which(b):
-            pytest.skip("%s not installed (scripts/deps test)" % b)
+            pytest.fail("%s not installed: run scripts/deps test" % b)
 
 
 # ---------------------------------------------------------------------------------------------
