@@ -94,7 +94,9 @@ static void rig_close(struct rig *g)
 
 static void sample(struct rig *g)
 {
-	g->saw_bulk |= g->r.c2s.bulk;
+	/* a pipe exists only once splice ran; the bulk flag alone can rise and fall within one
+	 * event when the relay drains a whole burst at once */
+	g->saw_bulk |= g->r.c2s.bulk || g->r.c2s.pipe_r >= 0 || g->pool.n_pipes > 0;
 	g->saw_buf |= g->r.c2s.buf_len != 0;
 	g->saw_pipe |= g->r.c2s.in_pipe != 0;
 }
