@@ -221,6 +221,23 @@ struct cfg_bgp {
 	size_t n_announce; /* >= 1 */
 };
 
+/* ---- sync: connection sync between LBs and tickle ACKs on takeover (src/sync/) ---- */
+
+struct cfg_sync {
+	char *key_file; /* required: the shared secret's file */
+	uint8_t *key;   /* its bytes, trailing "\n" / "\r\n" removed; >= 16 of them */
+	size_t key_len;
+	uint16_t port;         /* UDP, default 9255 */
+	struct ip_addr source; /* bind address; family 0 = wildcard */
+	struct ip_addr *peers; /* default: every vrrp instance's unicast_peers, deduplicated */
+	size_t n_peers;        /* >= 1 after validation */
+	bool peers_from_vrrp;  /* peers: was omitted */
+	uint64_t interval_ms;  /* opens/closes are sent in batches this often, default 100ms */
+	uint64_t refresh_ms;   /* full refresh period, default 10s */
+	uint32_t max_entries;  /* per peer table and for our own, default 100000 */
+	uint32_t tickle_rate;  /* tickle ACKs per second, default 10000 */
+};
+
 struct config {
 	char *file;           /* the path it was loaded from */
 	char *node;           /* default: hostname */
@@ -241,7 +258,8 @@ struct config {
 	size_t n_backends;
 	struct cfg_vrrp *vrrp;
 	size_t n_vrrp;
-	struct cfg_bgp *bgp; /* NULL = no bgp: section */
+	struct cfg_bgp *bgp;   /* NULL = no bgp: section */
+	struct cfg_sync *sync; /* NULL = no sync: section (off) */
 };
 
 /* One problem found while loading or validating. */
