@@ -22,6 +22,7 @@
 #include "proxy/pool.h"
 #include "proxy/proxy.h"
 #include "reload.h"
+#include "sync/sync.h"
 #include "vrrp/vrrp.h"
 
 #define DRAIN_POLL_MS 50
@@ -64,7 +65,8 @@ static void drain_tick(struct loop *l, struct timer *t)
 		d->drain_deadline = loop_now(l) + d->run.cfg->shutdown_grace_ms;
 	}
 	uint64_t left = proxy_active_conns(d->run.proxy);
-	if (left == 0 && !vrrp_busy(d->run.vrrp)) { /* VRRP: let STOP notifications finish */
+	/* VRRP: let STOP notifications finish; sync: the handover tickles */
+	if (left == 0 && !vrrp_busy(d->run.vrrp) && !sync_busy(d->run.sync)) {
 		log_info("drained", "connections=0");
 		loop_stop(l);
 		return;
@@ -261,6 +263,15 @@ int daemon_run(struct config *cfg)
 			goto out;
 		}
 	}
+	if (cfg->sync) { /* raw sockets: before the privilege drop */
+		d.run.sync = sync_start(d.run.loop, cfg, d.run.proxy);
+		if (!d.run.sync) {
+			log_error("startup failed", "reason=\"sync\"");
+			d.exit_code = 1;
+			goto out;
+		}
+	}
+	running_watch_vrrp(&d.run);
 	if (cfg->bgp) {
 		d.run.bgp = bgp_start(d.run.loop, cfg, d.run.pool);
 		if (!d.run.bgp) {
@@ -290,6 +301,7 @@ out:
 	ctl_server_stop(d.ctl);
 	metrics_server_stop(d.metrics);
 	intercept_free(d.run.intercept); /* before the listeners close */
+	sync_free(d.run.sync, false);    /* before the workers' logs go */
 	proxy_free(d.run.proxy);
 	health_stop(d.run.health);
 	vrrp_free(d.run.vrrp);

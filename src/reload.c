@@ -14,6 +14,7 @@
 #include "proxy/proxy.h"
 #include "reload_plan.h"
 #include "bgp/bgp.h"
+#include "sync/sync.h"
 #include "vrrp/vrrp.h"
 
 static void fail_line(struct strbuf *out, const char *source, const char *line)
@@ -151,6 +152,35 @@ static int apply_intercept(
 	return -1;
 }
 
+/* Connection sync: updated in place, or a new engine (bound before the old one goes, whose
+ * workers' logs it takes over), or stopped. */
+static int apply_sync(struct running *run, const struct config *nc, struct strbuf *out)
+{
+	if (!nc->sync) {
+		sync_free(run->sync, false);
+		run->sync = NULL;
+		return 0;
+	}
+	if (run->sync && sync_reload(run->sync, nc) == 0)
+		return 0;
+	struct sync *s = sync_start(run->loop, nc, run->proxy);
+	if (!s) {
+		sb_puts(out, "error: sync could not start (see log)\n");
+		return -1;
+	}
+	sync_free(run->sync, true);
+	run->sync = s;
+	return 0;
+}
+
+static void on_vrrp_change(void *arg, const struct cfg_vrrp *inst, enum vrrp_state from, enum vrrp_state to)
+{
+	struct running *run = arg;
+	sync_on_vrrp(run->sync, inst, from, to);
+}
+
+void running_watch_vrrp(struct running *run) { vrrp_set_observer(run->vrrp, on_vrrp_change, run); }
+
 static void retire_config(struct running *run, struct config *nc)
 {
 	struct config **v = realloc(run->retired, (run->n_retired + 1) * sizeof(*v));
@@ -177,8 +207,11 @@ static int commit(struct running *run, struct config *nc, const struct reload_pl
 		sb_puts(out, "error: health checks could not start (see log)\n");
 		rc = -1;
 	}
+	if (apply_sync(run, nc, out) < 0) /* first: it hears the handovers vrrp makes */
+		rc = -1;
 	if (apply_vrrp(run, nc, p, out) < 0)
 		rc = -1;
+	running_watch_vrrp(run);
 	if (apply_bgp(run, nc, out) < 0)
 		rc = -1;
 	if (apply_intercept(run, nc, p, out) < 0)

@@ -24,6 +24,7 @@ struct health;
 struct vrrp_set;
 struct bgp;
 struct intercept;
+struct sync;
 
 /* What runs: the daemon's modules, swapped or updated in place by a reload. */
 struct running {
@@ -35,6 +36,7 @@ struct running {
 	struct vrrp_set *vrrp;       /* same object, or a new one; NULL = no VRRP */
 	struct bgp *bgp;             /* same object, started or stopped; NULL = no bgp: */
 	struct intercept *intercept; /* created with the first interception; NULL = never any */
+	struct sync *sync;           /* NULL = no sync: section */
 	struct config **retired;     /* earlier configs, freed by running_free_retired() */
 	size_t n_retired;
 };
@@ -48,5 +50,7 @@ int reload_run(struct running *run, const char *source, struct strbuf *out);
 /* Same with an already loaded config (taken over on success, freed on failure). */
 int reload_apply(struct running *run, struct config *nc, const char *source, struct strbuf *out);
 void running_free_retired(struct running *run);
+/* Points run->vrrp's state changes at run->sync (after vrrp_start, and by reloads). */
+void running_watch_vrrp(struct running *run);
 
 #endif

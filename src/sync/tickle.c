@@ -70,3 +70,20 @@ size_t tickle_build_ipv4(uint8_t *buf, size_t cap, const struct ip_addr *vip, ui
 	buf[11] = (uint8_t)ck;
 	return TICKLE_IPV4_LEN;
 }
+
+size_t tickle_build_ipv6(uint8_t *buf, size_t cap, const struct ip_addr *vip, uint16_t vport,
+			 const struct ip_addr *client, uint16_t cport)
+{
+	if (cap < TICKLE_IPV6_LEN || vip->family != AF_INET6)
+		return 0;
+	if (!tickle_build_tcp(buf + 40, cap - 40, vip, vport, client, cport))
+		return 0;
+	memset(buf, 0, 40);
+	buf[0] = 0x60; /* version 6; traffic class and flow label 0 */
+	buf[5] = TICKLE_TCP_LEN;
+	buf[6] = TCP_PROTO;
+	buf[7] = TICKLE_TTL;
+	memcpy(buf + 8, vip->b, 16);
+	memcpy(buf + 24, client->b, 16);
+	return TICKLE_IPV6_LEN;
+}

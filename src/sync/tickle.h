@@ -9,13 +9,14 @@
  * answers RST with seq = the client's ack, which the client accepts: the connection fails and
  * the client reconnects, through the new holder.
  *
- * Two forms, after the raw sockets that send them:
- *  - IPv4, SOCK_RAW + IP_HDRINCL: the whole packet (tickle_build_ipv4). Linux fills in the IP ID
- *    when it is 0 (then recomputes the header checksum); everything else is sent as built.
- *  - IPv6, SOCK_RAW IPPROTO_TCP: the TCP segment only (tickle_build_tcp); the kernel adds the IPv6
- *    header and does NOT compute the TCP checksum (no IPV6_CHECKSUM), so it is computed here
- *    over the pseudo-header with the VIP as source: the socket must send from the VIP (bind to
- *    it, or IPV6_PKTINFO), or the checksum is wrong and the client drops the tickle.
+ * Whole packets, for SOCK_RAW IPPROTO_RAW sockets (IP_HDRINCL, and IPV6_HDRINCL which
+ * IPPROTO_RAW implies on AF_INET6): such a socket receives nothing (an IPPROTO_TCP raw socket
+ * would get a copy of every TCP packet of the host) and may send from an address the host no
+ * longer holds (the old holder's handover tickles, sync.h).
+ *  - IPv4 (tickle_build_ipv4): Linux fills in the IP ID when it is 0 (then recomputes the
+ *    header checksum); everything else is sent as built.
+ *  - IPv6 (tickle_build_ipv6): sent as built; the TCP checksum covers the pseudo-header with
+ *    the VIP as source (tickle_build_tcp).
  * Clients see the tickle's ACK rate-limited per socket (Linux: net.ipv4.tcp_invalid_ratelimit,
  * 500 ms), so a resend sooner than that is wasted. */
 #ifndef BUOY_SYNC_TICKLE_H
@@ -27,6 +28,7 @@
 
 #define TICKLE_TCP_LEN 20
 #define TICKLE_IPV4_LEN 40 /* 20 IPv4 + 20 TCP */
+#define TICKLE_IPV6_LEN 60 /* 40 IPv6 + 20 TCP */
 #define TICKLE_TTL 64
 #define TICKLE_WINDOW 65535
 
@@ -40,6 +42,12 @@ size_t tickle_build_tcp(uint8_t *buf, size_t cap, const struct ip_addr *vip, uin
  * protocol 6, header checksum, src vip, dst client) then the segment of tickle_build_tcp.
  * Returns TICKLE_IPV4_LEN, or 0 as tickle_build_tcp does or if the family is not AF_INET. */
 size_t tickle_build_ipv4(uint8_t *buf, size_t cap, const struct ip_addr *vip, uint16_t vport,
+			 const struct ip_addr *client, uint16_t cport);
+
+/* The whole IPv6 packet: header (version 6, traffic class 0, flow label 0, payload length 20,
+ * next header 6, hop limit 64, src vip, dst client) then the segment of tickle_build_tcp.
+ * Returns TICKLE_IPV6_LEN, or 0 as tickle_build_tcp does or if the family is not AF_INET6. */
+size_t tickle_build_ipv6(uint8_t *buf, size_t cap, const struct ip_addr *vip, uint16_t vport,
 			 const struct ip_addr *client, uint16_t cport);
 
 #endif

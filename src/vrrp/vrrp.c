@@ -41,6 +41,7 @@ struct vrrp_inst {
 	uint64_t adverts_rx, adverts_tx, send_errors, vip_restores;
 	uint64_t drops[VRRP_DROP__COUNT];
 	bool retired;              /* a reload stopped it: ignore late events */
+	enum vrrp_state reported;  /* the state the observer last heard of */
 	struct loop_deferred reap; /* freed after the batch that retired it */
 };
 
@@ -53,6 +54,8 @@ struct vrrp_set {
 	struct vip_monitor mon;
 	bool mon_open;
 	bool stopped;
+	vrrp_observer_fn observer;
+	void *observer_arg;
 };
 
 static uint8_t rx_buf[RX_BUF];
@@ -201,6 +204,10 @@ static void on_state(struct vrrp_inst *in, enum vrrp_state s)
 		 ip_addr_format(&in->fsm.master_addr, IP_FMT_ADDR, m, sizeof(m)));
 	if (in->notifier)
 		notifier_run(in->notifier, in->cfg->name, notify_word(s), in->fsm.priority);
+	enum vrrp_state from = in->reported;
+	in->reported = s;
+	if (in->set->observer && from != s)
+		in->set->observer(in->set->observer_arg, in->cfg, from, s);
 }
 
 static void run_actions(struct vrrp_inst *in, const struct vrrp_actions *a)
@@ -659,6 +666,14 @@ static void inst_retire(struct vrrp_set *s, struct vrrp_inst *in)
 	inst_shutdown(s, in);
 	in->retired = true;
 	loop_defer(s->loop, &in->reap, inst_reap);
+}
+
+void vrrp_set_observer(struct vrrp_set *s, vrrp_observer_fn fn, void *arg)
+{
+	if (!s)
+		return;
+	s->observer = fn;
+	s->observer_arg = arg;
 }
 
 void vrrp_shutdown(struct vrrp_set *s)

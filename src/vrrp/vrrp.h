@@ -33,6 +33,13 @@ struct vrrp_set;
  * NULL if an instance could not be started (unknown interface, socket error); logged. pool may be
  * NULL (backend trackers then count as up). c and pool must outlive the set. */
 struct vrrp_set *vrrp_start(struct loop *l, const struct config *c, struct pool *pool);
+/* Told of every state change of every instance, after the change's actions ran (VIPs added
+ * and GARP sent, or VIPs removed), on the main loop: for engines that act when a VIP moves
+ * (sync/). One observer per set; NULL fn removes it. Changes during vrrp_start happen before
+ * anyone can observe them. */
+typedef void (*vrrp_observer_fn)(
+	void *arg, const struct cfg_vrrp *inst, enum vrrp_state from, enum vrrp_state to);
+void vrrp_set_observer(struct vrrp_set *s, vrrp_observer_fn fn, void *arg);
 /* Graceful stop: a master sends a priority-0 advert (backups take over after Skew_Time) and
  * removes its VIPs; notify STOP. Timers are cancelled; safe to call twice. */
 void vrrp_shutdown(struct vrrp_set *s);

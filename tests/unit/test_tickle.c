@@ -190,6 +190,28 @@ static void test_ipv4_packet(void **state)
 	assert_int_equal(p.window, 65535);
 }
 
+static void test_ipv6_packet(void **state)
+{
+	(void)state;
+	struct ip_addr vip = A("2001:db8::100"), cl = A("2001:db8::7");
+	uint8_t buf[61];
+	memset(buf, 0xaa, sizeof(buf));
+	assert_int_equal(tickle_build_ipv6(buf, sizeof(buf), &vip, 443, &cl, 51234), 60);
+	assert_int_equal(buf[60], 0xaa);
+	static const uint8_t want_ip[8] = {
+		0x60, 0,  0, 0,  /* version 6, traffic class 0, flow label 0 */
+		0,    20, 6, 64, /* payload length 20, next header TCP, hop limit 64 */
+	};
+	assert_memory_equal(buf, want_ip, 8);
+	assert_memory_equal(buf + 8, vip.b, 16);
+	assert_memory_equal(buf + 24, cl.b, 16);
+	uint8_t seg[20];
+	assert_int_equal(tickle_build_tcp(seg, sizeof(seg), &vip, 443, &cl, 51234), 20);
+	assert_memory_equal(buf + 40, seg, 20);
+	assert_int_equal(buf[56] << 8 | buf[57], 0x897e); /* as in test_tcp_ipv6 */
+	assert_int_equal(tcp_verify(&vip, &cl, buf + 40, 20), 0xffff);
+}
+
 static void test_refusals(void **state)
 {
 	(void)state;
@@ -207,14 +229,18 @@ static void test_refusals(void **state)
 	assert_int_equal(tickle_build_ipv4(buf, 64, &v4, 1, &c6, 1), 0);
 	assert_int_equal(tickle_build_ipv4(buf, 64, &v4, 0, &c4, 1), 0);
 	assert_int_equal(tickle_build_ipv4(buf, 40, &v4, 1, &c4, 1), 40);
+	assert_int_equal(tickle_build_ipv6(buf, 59, &v6, 1, &c6, 1), 0);
+	assert_int_equal(tickle_build_ipv6(buf, 64, &v4, 1, &c4, 1), 0); /* IPv6 only */
+	assert_int_equal(tickle_build_ipv6(buf, 64, &v6, 1, &c4, 1), 0);
+	assert_int_equal(tickle_build_ipv6(buf, 64, &v6, 1, &c6, 0), 0);
+	assert_int_equal(tickle_build_ipv6(buf, 60, &v6, 1, &c6, 1), 60);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tcp_ipv4_bytes),
-		cmocka_unit_test(test_tcp_ipv6),
-		cmocka_unit_test(test_ipv4_packet),
+		cmocka_unit_test(test_tcp_ipv4_bytes), cmocka_unit_test(test_tcp_ipv6),
+		cmocka_unit_test(test_ipv4_packet),    cmocka_unit_test(test_ipv6_packet),
 		cmocka_unit_test(test_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

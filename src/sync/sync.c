@@ -1,0 +1,745 @@
+#include "sync/sync.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "proxy/connlog.h"
+#include "proxy/proxy.h"
+#include "sync/table.h"
+#include "sync/tickle.h"
+
+#define RX_BUF 2048
+#define LOG_BATCH 256
+#define REFRESH_MSGS_PER_TICK 64 /* per interval: 64 x 33 entries, a 100k table in ~5 s */
+#define HANDOVER_MARGIN_MS 100   /* after one advert interval: the backup has taken over */
+#define UDP_BUF (4 << 20)
+
+struct peer {
+	char node[SYNC_NODE_MAX + 1];
+	struct ip_addr addr;
+	struct sync_seen seen;
+	struct peer_table tab;
+	uint64_t gen;         /* refresh generations seen; delta adds carry the newest */
+	uint64_t refresh_gen; /* gen of the refresh in progress (its FIRST), 0 = none */
+	bool refresh_whole;   /* no message lost since that FIRST */
+	uint64_t messages, gaps, refreshes, restarts, last_ms;
+};
+
+/* A round of tickles: targets sent from `next` on once `due` has come. */
+struct round {
+	struct sync_tuple *v;
+	size_t n, cap, next;
+	uint64_t due;
+	bool handover;
+};
+
+struct sync {
+	struct loop *loop;
+	const struct config *cfg;
+	const struct cfg_sync *sc;
+	struct proxy *proxy;
+	struct io io; /* UDP */
+	int family;   /* of the UDP socket */
+	int raw4, raw6;
+	struct timer batch, refresh, tick;
+	uint64_t epoch, seq;
+	struct ip_addr *vips; /* every VRRP VIP: only connections to one are synced */
+	size_t n_vips;
+	struct own_table own;
+	struct sync_tuple *dels; /* announced connections closed since the last batch */
+	size_t n_dels, cap_dels;
+	bool refreshing;
+	uint64_t *log_dropped; /* per worker, as last seen */
+	size_t n_workers;
+	struct peer *peers[SYNC_MAX_PEERS];
+	size_t n_peers;
+	struct round **rounds;
+	size_t n_rounds, cap_rounds;
+	bool refresh_first; /* the next refresh chunk is its FIRST */
+	struct sync_status st;
+};
+
+static const char *const reject_names[SYNC_REJECT__COUNT - SYNC_VERDICT__COUNT] = {
+	"unknown_source",
+	"own_node",
+	"too_many_peers",
+	"replay",
+};
+
+const char *sync_reject_name(int reason)
+{
+	if (reason >= 0 && reason < SYNC_VERDICT__COUNT)
+		return sync_verdict_name((enum sync_verdict)reason);
+	if (reason >= SYNC_VERDICT__COUNT && reason < SYNC_REJECT__COUNT)
+		return reject_names[reason - SYNC_VERDICT__COUNT];
+	return "unknown";
+}
+
+static bool grow(void **v, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return true;
+	size_t n = *cap ? *cap * 2 : 64;
+	while (n < need)
+		n *= 2;
+	void *p = realloc(*v, n * size);
+	if (!p)
+		return false;
+	*v = p;
+	*cap = n;
+	return true;
+}
+
+/* ---------- sending ---------- */
+
+static size_t per_message(const struct sync *s)
+{
+	size_t room = SYNC_MAX_MSG - SYNC_HDR_LEN - strlen(s->cfg->node) - SYNC_MAC_LEN;
+	return room / SYNC_ENTRY_LEN;
+}
+
+static void to_peer(struct sync *s, const struct ip_addr *a, struct sockaddr_storage *ss, socklen_t *len)
+{
+	if (s->family == AF_INET6 && a->family == AF_INET) {
+		struct ip_addr m = { .family = AF_INET6, .prefix = 128 };
+		m.b[10] = m.b[11] = 0xff; /* ::ffff:a.b.c.d on a dual-stack socket */
+		memcpy(m.b + 12, a->b, 4);
+		*len = ip_addr_to_sockaddr(&m, s->sc->port, ss);
+		return;
+	}
+	*len = ip_addr_to_sockaddr(a, s->sc->port, ss);
+}
+
+static void send_msg(
+	struct sync *s, uint8_t kind, uint8_t flags, const struct sync_tuple *t, size_t n, uint8_t op)
+{
+	struct sync_hdr h = { .kind = kind, .flags = flags, .epoch = s->epoch, .seq = ++s->seq };
+	snprintf(h.node, sizeof(h.node), "%s", s->cfg->node);
+	struct sync_entry e[SYNC_MAX_ENTRIES];
+	for (size_t i = 0; i < n; i++)
+		e[i] = (struct sync_entry){
+			.op = op,
+			.vip = t[i].vip,
+			.client = t[i].client,
+			.vport = t[i].vport,
+			.cport = t[i].cport
+		};
+	uint8_t buf[SYNC_MAX_MSG];
+	size_t len = sync_encode(&h, e, n, s->sc->key, s->sc->key_len, buf, sizeof(buf));
+	if (!len) {
+		s->st.send_errors_total++; /* an entry the codec refuses: nothing we can send */
+		return;
+	}
+	for (size_t i = 0; i < s->sc->n_peers; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		to_peer(s, &s->sc->peers[i], &ss, &sl);
+		if (sendto(s->io.fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0) {
+			s->st.send_errors_total++;
+			continue;
+		}
+		s->st.messages_sent_total++;
+		s->st.bytes_sent_total += len;
+	}
+}
+
+/* Changes since the last batch: dels first (a closed and reopened 4-tuple ends up present). */
+static void send_deltas(struct sync *s)
+{
+	size_t per = per_message(s);
+	for (size_t i = 0; i < s->n_dels; i += per) {
+		size_t n = s->n_dels - i < per ? s->n_dels - i : per;
+		send_msg(s, SYNC_KIND_DELTA, 0, s->dels + i, n, SYNC_OP_DEL);
+	}
+	s->n_dels = 0;
+	struct sync_tuple t[SYNC_MAX_ENTRIES];
+	size_t n;
+	while ((n = own_take_pending(&s->own, t, per)) > 0)
+		send_msg(s, SYNC_KIND_DELTA, 0, t, n, SYNC_OP_ADD);
+}
+
+static void send_refresh(struct sync *s)
+{
+	size_t per = per_message(s);
+	for (int i = 0; i < REFRESH_MSGS_PER_TICK && s->refreshing; i++) {
+		struct sync_tuple t[SYNC_MAX_ENTRIES];
+		bool last = false;
+		size_t n = own_refresh_next(&s->own, t, per, &last);
+		uint8_t flags =
+			(uint8_t)((s->refresh_first ? SYNC_F_FIRST : 0) | (last ? SYNC_F_LAST : 0));
+		s->refresh_first = false;
+		send_msg(s, SYNC_KIND_FULL, flags, t, n, SYNC_OP_ADD);
+		if (last)
+			s->refreshing = false;
+	}
+}
+
+/* ---------- the workers' logs ---------- */
+
+static void queue_del(void *arg, const struct sync_tuple *t)
+{
+	struct sync *s = arg;
+	if (grow((void **)&s->dels, &s->cap_dels, s->n_dels + 1, sizeof(*s->dels)))
+		s->dels[s->n_dels++] = *t;
+}
+
+static void on_log(void *arg, uint32_t worker, const struct connlog_ev *e)
+{
+	struct sync *s = arg;
+	switch (e->op) {
+	case CONNLOG_OPEN: {
+		struct sync_tuple t = {
+			.vip = e->local, .client = e->peer, .vport = e->lport, .cport = e->pport
+		};
+		if (!sync_tuple_on(&t, s->vips, s->n_vips))
+			return; /* not to a VIP: no other node can take it over */
+		own_open(&s->own, worker, e->id, &t, queue_del, s);
+		return;
+	}
+	case CONNLOG_CLOSE: {
+		struct sync_tuple t;
+		if (own_close(&s->own, worker, e->id, &t) == 2)
+			queue_del(s, &t);
+		return;
+	}
+	case CONNLOG_RESYNC_BEGIN: own_resync_begin(&s->own, worker); return;
+	case CONNLOG_RESYNC_END: own_resync_end(&s->own, worker, queue_del, s); return;
+	default: return;
+	}
+}
+
+/* A worker whose log overflowed since the last batch rebuilds our view of it. */
+static void check_log_losses(struct sync *s)
+{
+	for (uint32_t w = 0; w < s->n_workers; w++) {
+		uint64_t d = proxy_connlog_dropped_of(s->proxy, w);
+		if (d != s->log_dropped[w]) {
+			log_warn("sync log overflow", "worker=%u lost=%llu", w,
+				 (unsigned long long)(d - s->log_dropped[w]));
+			s->log_dropped[w] = d;
+			proxy_connlog_resync(s->proxy, w);
+		}
+	}
+}
+
+static void on_batch(struct loop *l, struct timer *t)
+{
+	struct sync *s = t->arg;
+	proxy_connlog_drain(s->proxy, on_log, s);
+	check_log_losses(s);
+	send_deltas(s);
+	send_refresh(s);
+	timer_arm_in(l, t, s->sc->interval_ms);
+}
+
+static void on_refresh(struct loop *l, struct timer *t)
+{
+	struct sync *s = t->arg;
+	if (!s->refreshing) { /* a refresh still walking is finished first */
+		own_refresh_start(&s->own);
+		s->refreshing = true;
+		s->refresh_first = true;
+	}
+	timer_arm_in(l, t, s->sc->refresh_ms);
+}
+
+/* ---------- receiving ---------- */
+
+static bool from_peer(const struct sync *s, const struct sockaddr_storage *ss, struct ip_addr *a)
+{
+	if (ip_addr_from_sockaddr((const struct sockaddr *)ss, a) < 0)
+		return false;
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	if (a->family == AF_INET6 && !memcmp(a->b, mapped, 12)) {
+		struct ip_addr v4 = { .family = AF_INET, .prefix = 32 };
+		memcpy(v4.b, a->b + 12, 4);
+		*a = v4;
+	}
+	for (size_t i = 0; i < s->sc->n_peers; i++)
+		if (ip_addr_equal(a, &s->sc->peers[i]))
+			return true;
+	return false;
+}
+
+static struct peer *peer_of(struct sync *s, const char *node)
+{
+	for (size_t i = 0; i < s->n_peers; i++)
+		if (!strcmp(s->peers[i]->node, node))
+			return s->peers[i];
+	if (s->n_peers == SYNC_MAX_PEERS)
+		return NULL;
+	struct peer *p = calloc(1, sizeof(*p));
+	if (!p || peer_init(&p->tab, s->sc->max_entries) < 0) {
+		free(p);
+		return NULL;
+	}
+	snprintf(p->node, sizeof(p->node), "%s", node);
+	s->peers[s->n_peers++] = p;
+	log_info("sync peer", "node=%s", node);
+	return p;
+}
+
+static void apply(struct peer *p, const struct sync_hdr *h, const struct sync_entry *e, size_t n)
+{
+	if (h->kind == SYNC_KIND_FULL && (h->flags & SYNC_F_FIRST)) {
+		p->refresh_gen = ++p->gen;
+		p->refresh_whole = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct sync_tuple t = {
+			.vip = e[i].vip, .client = e[i].client, .vport = e[i].vport, .cport = e[i].cport
+		};
+		if (e[i].op == SYNC_OP_DEL)
+			peer_del(&p->tab, &t);
+		else
+			peer_add(&p->tab, &t, p->gen);
+	}
+	if (h->kind == SYNC_KIND_FULL && (h->flags & SYNC_F_LAST)) {
+		if (p->refresh_gen && p->refresh_whole) {
+			peer_prune(&p->tab, p->refresh_gen);
+			p->refreshes++;
+		}
+		p->refresh_gen = 0;
+	}
+}
+
+/* Every check before a single entry is believed; see sync.h. */
+static void on_datagram(struct sync *s, const uint8_t *buf, size_t len, const struct sockaddr_storage *ss)
+{
+	s->st.messages_received_total++;
+	struct ip_addr src;
+	if (!from_peer(s, ss, &src)) {
+		s->st.rejected_total[SYNC_REJECT_UNKNOWN_SOURCE]++;
+		return;
+	}
+	struct sync_hdr h;
+	struct sync_entry e[SYNC_MAX_ENTRIES];
+	size_t n = 0;
+	enum sync_verdict v =
+		sync_decode(buf, len, s->sc->key, s->sc->key_len, &h, e, SYNC_MAX_ENTRIES, &n);
+	if (v != SYNC_OK) {
+		s->st.rejected_total[v]++;
+		return;
+	}
+	if (!strcmp(h.node, s->cfg->node)) {
+		s->st.rejected_total[SYNC_REJECT_OWN_NODE]++;
+		return;
+	}
+	struct peer *p = peer_of(s, h.node);
+	if (!p) {
+		s->st.rejected_total[SYNC_REJECT_TOO_MANY_PEERS]++;
+		return;
+	}
+	struct sync_seen was = p->seen;
+	if (!sync_fresh(&p->seen, h.epoch, h.seq)) {
+		s->st.rejected_total[SYNC_REJECT_REPLAY]++;
+		return;
+	}
+	if (was.epoch && h.epoch != was.epoch) { /* it restarted: what it held is gone */
+		peer_clear(&p->tab);
+		p->refresh_gen = 0;
+		p->restarts++;
+		log_info("sync peer restarted", "node=%s", p->node);
+	} else if (was.epoch && h.seq != was.seq + 1) {
+		p->gaps += h.seq - was.seq - 1;
+		p->refresh_whole = false;
+	}
+	p->addr = src;
+	p->messages++;
+	p->last_ms = loop_now(s->loop);
+	apply(p, &h, e, n);
+}
+
+static void on_udp(struct loop *l, struct io *io, uint32_t ev)
+{
+	(void)l;
+	(void)ev;
+	struct sync *s = io->arg;
+	static uint8_t buf[RX_BUF];
+	for (int i = 0; i < 256; i++) { /* bounded: the loop has other work */
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		ssize_t n = recvfrom(io->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&ss, &sl);
+		if (n < 0)
+			return;
+		on_datagram(s, buf, (size_t)n, &ss);
+	}
+}
+
+/* ---------- tickles ---------- */
+
+static void round_free(struct round *r)
+{
+	if (r)
+		free(r->v);
+	free(r);
+}
+
+static void collect(void *arg, const struct sync_tuple *t)
+{
+	struct round *r = arg;
+	if (grow((void **)&r->v, &r->cap, r->n + 1, sizeof(*r->v)))
+		r->v[r->n++] = *t;
+}
+
+static void arm_tick(struct sync *s)
+{
+	uint64_t due = UINT64_MAX;
+	for (size_t i = 0; i < s->n_rounds; i++)
+		if (s->rounds[i]->due < due)
+			due = s->rounds[i]->due;
+	uint64_t now = loop_now(s->loop);
+	if (due == UINT64_MAX)
+		timer_cancel(s->loop, &s->tick);
+	else
+		timer_arm(s->loop, &s->tick, due > now ? due : now);
+}
+
+/* Queues r and a copy of it TICKLE_AGAIN_MS later. Takes r. */
+static void add_rounds(struct sync *s, struct round *r)
+{
+	struct round *again = calloc(1, sizeof(*again));
+	if (again && r->n && (again->v = malloc(r->n * sizeof(*r->v)))) {
+		memcpy(again->v, r->v, r->n * sizeof(*r->v));
+		again->n = again->cap = r->n;
+		again->due = r->due + TICKLE_AGAIN_MS;
+		again->handover = r->handover;
+	} else {
+		round_free(again);
+		again = NULL;
+	}
+	struct round *add[2] = { r, again };
+	for (int i = 0; i < 2; i++) {
+		if (!add[i])
+			continue;
+		if (!add[i]->n ||
+		    !grow((void **)&s->rounds, &s->cap_rounds, s->n_rounds + 1, sizeof(*s->rounds))) {
+			round_free(add[i]);
+			continue;
+		}
+		s->rounds[s->n_rounds++] = add[i];
+		s->st.tickles_pending += add[i]->n;
+	}
+	arm_tick(s);
+}
+
+static void send_tickle(struct sync *s, const struct sync_tuple *t)
+{
+	uint8_t pkt[TICKLE_IPV6_LEN];
+	struct sockaddr_storage ss;
+	socklen_t sl = ip_addr_to_sockaddr(&t->client, 0, &ss);
+	size_t len = 0;
+	int fd = -1;
+	if (t->vip.family == AF_INET) {
+		len = tickle_build_ipv4(pkt, sizeof(pkt), &t->vip, t->vport, &t->client, t->cport);
+		fd = s->raw4;
+	} else {
+		len = tickle_build_ipv6(pkt, sizeof(pkt), &t->vip, t->vport, &t->client, t->cport);
+		fd = s->raw6;
+	}
+	if (!len || fd < 0 || sendto(fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0) {
+		s->st.tickle_errors_total++;
+		return;
+	}
+	s->st.tickles_sent_total++;
+}
+
+static void on_tick(struct loop *l, struct timer *t)
+{
+	struct sync *s = t->arg;
+	uint64_t now = loop_now(l);
+	uint64_t budget = (uint64_t)s->sc->tickle_rate * TICKLE_TICK_MS / 1000;
+	if (!budget)
+		budget = 1;
+	bool more = false;
+	for (size_t i = 0; i < s->n_rounds;) {
+		struct round *r = s->rounds[i];
+		while (r->due <= now && budget && r->next < r->n) {
+			send_tickle(s, &r->v[r->next++]);
+			s->st.tickles_pending--;
+			budget--;
+		}
+		if (r->next == r->n) {
+			round_free(r);
+			s->rounds[i] = s->rounds[--s->n_rounds];
+			continue;
+		}
+		more |= r->due <= now;
+		i++;
+	}
+	if (more)
+		timer_arm_in(l, t, TICKLE_TICK_MS);
+	else
+		arm_tick(s);
+}
+
+static void vips_of(const struct cfg_vrrp *inst, struct ip_addr *out)
+{
+	for (size_t i = 0; i < inst->n_vips; i++)
+		out[i] = inst->vips[i].addr;
+}
+
+static void takeover(struct sync *s, const struct cfg_vrrp *inst, const struct ip_addr *vips)
+{
+	struct round *r = calloc(1, sizeof(*r));
+	if (!r)
+		return;
+	r->due = loop_now(s->loop);
+	for (size_t i = 0; i < s->n_peers; i++)
+		peer_take_on(&s->peers[i]->tab, vips, inst->n_vips, collect, r);
+	if (r->n) {
+		s->st.takeovers_total++;
+		log_info("sync takeover", "instance=%s tickles=%zu rate=%u", inst->name, r->n,
+			 s->sc->tickle_rate);
+	}
+	add_rounds(s, r);
+}
+
+static void handover(struct sync *s, const struct cfg_vrrp *inst, const struct ip_addr *vips)
+{
+	struct round *r = calloc(1, sizeof(*r));
+	if (r) {
+		r->due = loop_now(s->loop) + inst->advert_interval_ms + HANDOVER_MARGIN_MS;
+		r->handover = true;
+		own_take_on(&s->own, vips, inst->n_vips, collect, r);
+		if (r->n)
+			log_info("sync handover", "instance=%s connections=%zu", inst->name, r->n);
+		add_rounds(s, r);
+	}
+	proxy_reset_local(s->proxy, vips, inst->n_vips);
+}
+
+void sync_on_vrrp(struct sync *s, const struct cfg_vrrp *inst, enum vrrp_state from, enum vrrp_state to)
+{
+	if (!s || !inst->n_vips || from == to)
+		return;
+	struct ip_addr *vips = calloc(inst->n_vips, sizeof(*vips));
+	if (!vips)
+		return;
+	vips_of(inst, vips);
+	/* what the workers logged so far is in the tables before they are read */
+	proxy_connlog_drain(s->proxy, on_log, s);
+	if (to == VRRP_STATE_MASTER)
+		takeover(s, inst, vips);
+	else if (from == VRRP_STATE_MASTER)
+		handover(s, inst, vips);
+	free(vips);
+}
+
+bool sync_busy(const struct sync *s)
+{
+	for (size_t i = 0; s && i < s->n_rounds; i++)
+		if (s->rounds[i]->handover)
+			return true;
+	return false;
+}
+
+/* ---------- start, stop, status ---------- */
+
+static int open_udp(struct sync *s)
+{
+	s->family = s->sc->source.family ? s->sc->source.family : AF_INET6;
+	int fd = socket(s->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 && !s->sc->source.family) { /* no IPv6 in this kernel */
+		s->family = AF_INET;
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	if (fd < 0)
+		return -1;
+	int zero = 0, one = 1, buf = UDP_BUF;
+	if (s->family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	struct sockaddr_storage ss = { .ss_family = (sa_family_t)s->family };
+	socklen_t sl;
+	if (s->sc->source.family) {
+		sl = ip_addr_to_sockaddr(&s->sc->source, s->sc->port, &ss);
+	} else if (s->family == AF_INET6) {
+		struct ip_addr any = { .family = AF_INET6 };
+		sl = ip_addr_to_sockaddr(&any, s->sc->port, &ss);
+	} else {
+		struct ip_addr any = { .family = AF_INET };
+		sl = ip_addr_to_sockaddr(&any, s->sc->port, &ss);
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	s->io = (struct io){ .fd = fd, .cb = on_udp, .arg = s };
+	return loop_add(s->loop, &s->io, EPOLLIN);
+}
+
+static int open_raw(int family)
+{
+	int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (fd < 0)
+		return -1;
+	int buf = 1 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	return fd;
+}
+
+static int set_vips(struct sync *s, const struct config *c)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->n_vrrp; i++)
+		n += c->vrrp[i].n_vips;
+	struct ip_addr *v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return -1;
+	n = 0;
+	for (size_t i = 0; i < c->n_vrrp; i++)
+		for (size_t j = 0; j < c->vrrp[i].n_vips; j++)
+			v[n++] = c->vrrp[i].vips[j].addr;
+	free(s->vips);
+	s->vips = v;
+	s->n_vips = n;
+	return 0;
+}
+
+static bool needs_family(const struct config *c, int family)
+{
+	for (size_t i = 0; i < c->n_vrrp; i++)
+		if (c->vrrp[i].family == family)
+			return true;
+	return false;
+}
+
+struct sync *sync_start(struct loop *l, const struct config *c, struct proxy *p)
+{
+	struct sync *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->loop = l;
+	s->cfg = c;
+	s->sc = c->sync;
+	s->proxy = p;
+	s->io.fd = s->raw4 = s->raw6 = -1;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	s->epoch = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	s->n_workers = proxy_n_workers(p);
+	timer_init(&s->batch, on_batch, s);
+	timer_init(&s->refresh, on_refresh, s);
+	timer_init(&s->tick, on_tick, s);
+	const char *what = "memory";
+	if (own_init(&s->own, s->sc->max_entries) < 0 || set_vips(s, c) < 0 ||
+	    !(s->log_dropped = calloc(s->n_workers ? s->n_workers : 1, sizeof(uint64_t))))
+		goto fail;
+	what = "udp socket";
+	if (open_udp(s) < 0)
+		goto fail;
+	what = "raw socket";
+	if (needs_family(c, AF_INET) && (s->raw4 = open_raw(AF_INET)) < 0)
+		goto fail;
+	if (needs_family(c, AF_INET6) && (s->raw6 = open_raw(AF_INET6)) < 0)
+		goto fail;
+	what = "connection log";
+	if (proxy_connlog_enable(p) < 0)
+		goto fail;
+	for (uint32_t w = 0; w < s->n_workers; w++) {
+		s->log_dropped[w] = proxy_connlog_dropped_of(p, w);
+		proxy_connlog_resync(p, w); /* after a reload: take their connections in again */
+	}
+	timer_arm_in(l, &s->batch, s->sc->interval_ms);
+	timer_arm_in(l, &s->refresh, 0);
+	s->st.port = s->sc->port;
+	log_info("sync started", "port=%u peers=%zu interval_ms=%llu refresh_ms=%llu", s->sc->port,
+		 s->sc->n_peers, (unsigned long long)s->sc->interval_ms,
+		 (unsigned long long)s->sc->refresh_ms);
+	return s;
+fail:
+	log_error("sync start failed", "what=\"%s\" error=\"%s\"", what, strerror(errno));
+	sync_free(s, true);
+	return NULL;
+}
+
+void sync_free(struct sync *s, bool keep_log)
+{
+	if (!s)
+		return;
+	if (!keep_log)
+		proxy_connlog_disable(s->proxy);
+	timer_cancel(s->loop, &s->batch);
+	timer_cancel(s->loop, &s->refresh);
+	timer_cancel(s->loop, &s->tick);
+	if (s->io.fd >= 0) {
+		loop_del(s->loop, &s->io);
+		close(s->io.fd);
+	}
+	if (s->raw4 >= 0)
+		close(s->raw4);
+	if (s->raw6 >= 0)
+		close(s->raw6);
+	for (size_t i = 0; i < s->n_peers; i++) {
+		peer_free(&s->peers[i]->tab);
+		free(s->peers[i]);
+	}
+	for (size_t i = 0; i < s->n_rounds; i++)
+		round_free(s->rounds[i]);
+	free(s->rounds);
+	own_free(&s->own);
+	free(s->dels);
+	free(s->vips);
+	free(s->log_dropped);
+	free(s);
+}
+
+int sync_reload(struct sync *s, const struct config *c)
+{
+	const struct cfg_sync *n = c->sync;
+	if (n->port != s->sc->port || !ip_addr_equal(&n->source, &s->sc->source) ||
+	    (needs_family(c, AF_INET) && s->raw4 < 0) || (needs_family(c, AF_INET6) && s->raw6 < 0))
+		return -1; /* other sockets: the caller starts a new engine */
+	if (set_vips(s, c) < 0)
+		return -1;
+	s->cfg = c;
+	s->sc = n;
+	s->own.cap = n->max_entries; /* a smaller cap keeps what is there, refuses new entries */
+	for (size_t i = 0; i < s->n_peers; i++)
+		s->peers[i]->tab.cap = n->max_entries;
+	timer_arm_in(s->loop, &s->batch, n->interval_ms);
+	timer_arm_in(s->loop, &s->refresh, 0); /* peers learn the new VIP set's view at once */
+	return 0;
+}
+
+void sync_get_status(const struct sync *s, struct sync_status *out)
+{
+	*out = s->st;
+	out->n_peers_cfg = s->sc->n_peers;
+	out->local_connections = s->own.n;
+	out->local_cap_hits_total = s->own.cap_hits;
+	out->log_dropped_total = proxy_connlog_dropped(s->proxy);
+	out->resets_total = proxy_reset_total(s->proxy);
+	out->n_peers = s->n_peers;
+}
+
+int sync_get_peer(const struct sync *s, size_t i, struct sync_peer_status *out)
+{
+	if (!s || i >= s->n_peers)
+		return -1;
+	const struct peer *p = s->peers[i];
+	*out = (struct sync_peer_status){
+		.connections = p->tab.n,
+		.messages_total = p->messages,
+		.cap_hits_total = p->tab.cap_hits,
+		.gaps_total = p->gaps,
+		.refreshes_total = p->refreshes,
+		.restarts_total = p->restarts,
+		.last_ms = p->last_ms,
+	};
+	snprintf(out->node, sizeof(out->node), "%s", p->node);
+	ip_addr_format(&p->addr, IP_FMT_ADDR, out->addr, sizeof(out->addr));
+	return 0;
+}
