@@ -148,7 +148,8 @@ static void *backend_main(void *arg)
 	return NULL;
 }
 
-static void rig_start(struct rig *g)
+/* host: the listener's bind address ("127.0.0.1", or a wildcard) */
+static void rig_start(struct rig *g, const char *host)
 {
 	log_set_level(LOG_LVL_WARN);
 	g->backend = tcp_listen(0);
@@ -159,13 +160,13 @@ static void rig_start(struct rig *g)
 	snprintf(yaml, sizeof(yaml),
 		 "workers: \"2\"\n"
 		 "listeners:\n"
-		 "  - { name: t, bind: \"127.0.0.1:%u\", backend: b, defer_accept: \"false\" }\n"
+		 "  - { name: t, bind: \"%s:%u\", backend: b, defer_accept: \"false\" }\n"
 		 "backends:\n"
 		 "  - name: b\n"
 		 "    health: { type: none }\n"
 		 "    servers:\n"
 		 "      - { address: \"127.0.0.1:%u\" }\n",
-		 g->port, port_of(g->backend));
+		 host, g->port, port_of(g->backend));
 	struct config_errors e;
 	g->cfg = config_load_buf("buoy.yaml", yaml, strlen(yaml), &e);
 	for (size_t i = 0; !g->cfg && i < e.n; i++) {
@@ -214,6 +215,17 @@ static const struct connlog_ev *open_of(const struct rec *r, int fd, uint32_t *w
 	return found;
 }
 
+/* The client sees a reset (within WAIT_MS), not an end of stream. */
+static void expect_reset(int fd)
+{
+	struct timeval tv = { .tv_sec = WAIT_MS / 1000 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	char b;
+	errno = 0;
+	assert_int_equal(recv(fd, &b, 1, 0), -1);
+	assert_int_equal(errno, ECONNRESET);
+}
+
 static bool has_close(const struct rec *r, uint32_t worker, uint64_t id)
 {
 	for (size_t i = 0; i < r->n; i++)
@@ -226,7 +238,7 @@ static void test_open_close_reset(void **state)
 {
 	(void)state;
 	struct rig g;
-	rig_start(&g);
+	rig_start(&g, "127.0.0.1");
 	struct rec r = { 0 };
 	assert_int_equal(proxy_connlog_drain(g.p, on_ev, &r), 0); /* never enabled */
 	assert_int_equal(proxy_connlog_enable(g.p), 0);
@@ -259,12 +271,7 @@ static void test_open_close_reset(void **state)
 	sleep_ms(50);
 	assert_int_equal(proxy_reset_total(g.p), 0);
 	proxy_reset_local(g.p, &lo, 1);
-	struct timeval tv = { .tv_sec = WAIT_MS / 1000 };
-	setsockopt(fds[2], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	char b;
-	errno = 0;
-	assert_int_equal(recv(fds[2], &b, 1, 0), -1);
-	assert_int_equal(errno, ECONNRESET);
+	expect_reset(fds[2]);
 	drain_until(g.p, &r, CONNLOG_CLOSE, 3);
 	assert_true(has_close(&r, workers[2], ids[2]));
 	assert_int_equal(proxy_reset_total(g.p), 1);
@@ -277,7 +284,7 @@ static void test_resync_and_disable(void **state)
 {
 	(void)state;
 	struct rig g;
-	rig_start(&g);
+	rig_start(&g, "127.0.0.1");
 	/* two connections before the log is on: not logged, but a resync reports them */
 	int fds[2] = { client(g.port), client(g.port) };
 	for (int t = 0; t < WAIT_MS && proxy_active_conns(g.p) < 2; t += 5)
@@ -336,11 +343,55 @@ static void test_resync_and_disable(void **state)
 	rig_stop(&g);
 }
 
+/* "[::]" if this host has IPv6 (v4 clients then show as v4-mapped: logged as IPv4), else
+ * "0.0.0.0". */
+static const char *wildcard(void)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+	bool v6 = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return v6 ? "[::]" : "0.0.0.0";
+}
+
+/* A wildcard listener: the local address comes from getsockname() on the accepted socket. */
+static void test_wildcard_listener(void **state)
+{
+	(void)state;
+	struct rig g;
+	const char *host = wildcard();
+	rig_start(&g, host);
+	assert_int_equal(proxy_connlog_enable(g.p), 0);
+	struct rec r = { 0 };
+	int fds[2] = { client(g.port), client(g.port) };
+	drain_until(g.p, &r, CONNLOG_OPEN, 2);
+	uint32_t w[2];
+	uint64_t ids[2];
+	for (int i = 0; i < 2; i++) {
+		const struct connlog_ev *e = open_of(&r, fds[i], &w[i]); /* 127.0.0.1, AF_INET */
+		assert_int_equal(e->lport, g.port);
+		ids[i] = e->id;
+	}
+	struct ip_addr lo = loopback();
+	proxy_reset_local(g.p, &lo, 1);
+	drain_until(g.p, &r, CONNLOG_CLOSE, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_true(has_close(&r, w[i], ids[i]));
+		expect_reset(fds[i]);
+		close(fds[i]);
+	}
+	assert_int_equal(proxy_reset_total(g.p), 2);
+	printf("    bound to %s\n", host);
+	rig_stop(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_close_reset),
 		cmocka_unit_test(test_resync_and_disable),
+		cmocka_unit_test(test_wildcard_listener),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
