@@ -5,10 +5,12 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/loop.h"
 #include "proxy/balance.h"
+#include "proxy/connlog.h"
 #include "proxy/pool.h"
 #include "proxy/proxy.h"
 #include "proxy/relay.h"
@@ -34,12 +36,18 @@ struct conn {
 	enum conn_state state;
 	bool counted_active;      /* srv->active was incremented */
 	bool server_ka;           /* keepalive set on the server socket (see ka_sweep) */
+	bool logged;              /* its OPEN is in the worker's connection log (accept's push
+	                           * succeeded, or a resync reported it): its close is logged */
 	uint32_t early_ev;        /* client epoll events seen before the relay started */
 	uint64_t queued_at;       /* first time it waited in a queue, 0 = never */
 	struct relay relay;       /* the bytes; its fds are cio.fd and sio.fd */
 	struct conn *next, *prev; /* worker's list: all conns, or a backend queue */
 	struct loop_deferred reap;
 };
+/* `logged` sits in the padding after server_ka: connection sync costs no memory per
+ * connection (312 bytes on x86-64 with or without it). */
+_Static_assert(offsetof(struct conn, logged) < offsetof(struct conn, early_ev),
+	       "conn.logged must stay in the padding before early_ev");
 
 /* One worker's socket of a listener: allocated by the main thread (fd bound), registered in
  * epoll and closed by the worker that owns it. */
@@ -59,6 +67,9 @@ struct listener {
 	struct backend *b;
 	struct listener_stats stats;
 	struct listen_sock *socks; /* one per worker */
+	struct ip_addr local;      /* the bind address, v4-mapped unmapped (connection log) */
+	uint16_t lport;            /* the bind port, host order */
+	bool local_any;            /* bound to a wildcard: getsockname() says the local address */
 	struct listener *retired_next;
 };
 
@@ -100,6 +111,18 @@ struct worker {
 	_Atomic uint64_t n_conns;
 	_Atomic bool stop_accepting, close_all, quit;
 	bool accepting_closed;
+	/* connection sync (connsync.c): the ring this worker logs into, NULL = sync off (set by
+	 * the main thread; the ring outlives any load of it, until proxy_free); a resync request;
+	 * and a pending reset of moved VIPs (handed over: whoever takes the pointer frees it) */
+	_Atomic(struct connlog *) clog;
+	_Atomic bool resync;
+	_Atomic(struct reset_list *) reset_req;
+};
+
+/* Local addresses whose connections a worker resets (proxy_reset_local). */
+struct reset_list {
+	size_t n;
+	struct ip_addr v[];
 };
 
 struct proxy {
@@ -113,6 +136,8 @@ struct proxy {
 	struct listener *retired_listeners;
 	_Atomic uint32_t max_conns;   /* global, 0 = unlimited */
 	_Atomic uint64_t total_conns; /* for global max_conns */
+	struct connlog *logs; /* one per worker, allocated by the first proxy_connlog_enable */
+	_Atomic uint64_t reset_total; /* connections reset by proxy_reset_local */
 };
 
 #endif

@@ -62,6 +62,8 @@ static struct listener *listener_new(struct proxy *p, const struct cfg_listener 
 		return NULL;
 	l->cfg = cfg;
 	l->b = b;
+	sockaddr_tuple(&cfg->bind.ss, &l->local, &l->lport);
+	l->local_any = ip_addr_is_any(&l->local);
 	l->socks = calloc(p->n_workers, sizeof(*l->socks));
 	if (!l->socks) {
 		free(l);
@@ -260,6 +262,7 @@ static void proxy_destroy(struct proxy *p, size_t started)
 		p->retired_tables = t->retired_next;
 		free(t);
 	}
+	proxy_sync_free(p);
 	for (size_t i = 0; i < p->n_workers; i++)
 		worker_destroy(&p->workers[i]);
 	free(p->workers);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "core/inet.h"
 #include "proxy/pool.h"
 
 struct listener_stats {
@@ -47,6 +48,39 @@ void proxy_close_all(struct proxy *p);
 uint64_t proxy_active_conns(struct proxy *p);
 /* Stops and joins the workers, frees everything. */
 void proxy_free(struct proxy *p);
+
+/* ---- connection sync: the workers' side (proxy/connlog.h, proxy/connsync.c) ---- */
+
+struct connlog_ev; /* proxy/connlog.h */
+/* Connection sync: workers log opens and closes of client connections from now on (rings
+ * allocated on first call, kept until proxy_free). Main thread. 0, or -1 out of memory.
+ * Connections accepted before are not logged until a resync reports them. */
+int proxy_connlog_enable(struct proxy *p);
+/* Workers stop logging (a worker may still push what it was pushing). Events already in the
+ * rings stay there for proxy_connlog_drain; a later enable logs the CLOSE of a connection
+ * opened before, whose OPEN may have been discarded: the consumer ignores unknown ids. */
+void proxy_connlog_disable(struct proxy *p);
+typedef void (*proxy_connlog_fn)(void *arg, uint32_t worker, const struct connlog_ev *e);
+/* Main thread: every worker's pending events, each worker's in its order. Returns how many.
+ * Drains each ring until it is empty, at most one ring's capacity per worker per call, so a
+ * busy worker cannot keep the caller here. 0 when never enabled. */
+size_t proxy_connlog_drain(struct proxy *p, proxy_connlog_fn fn, void *arg);
+/* Sum of events lost to full rings; and the per-worker count (for deciding a resync). */
+uint64_t proxy_connlog_dropped(const struct proxy *p);
+uint64_t proxy_connlog_dropped_of(const struct proxy *p, uint32_t worker);
+/* Asks worker `worker` to resync its log (see connlog.h): RESYNC_BEGIN, an OPEN for every
+ * connection it holds (relaying, connecting or queued; those accepted before the log was
+ * enabled or whose OPEN was dropped included), RESYNC_END, pushed together once the ring has
+ * room for all of them, retried every few seconds until then. Ignored while sync is off.
+ * Main thread; returns at once. */
+void proxy_connlog_resync(struct proxy *p, uint32_t worker);
+/* Moved VIPs: every worker closes with a reset (SO_LINGER 0: RST, not FIN) each client
+ * connection whose local address is one of addrs[0..n) (ports and prefixes ignored), counted
+ * in proxy_reset_total. Main thread; returns at once (workers apply it when woken). Each
+ * worker gets its own copy of the list and frees it once applied; a call before a worker
+ * applied the previous one adds to it. */
+void proxy_reset_local(struct proxy *p, const struct ip_addr *addrs, size_t n);
+uint64_t proxy_reset_total(const struct proxy *p);
 
 size_t proxy_n_listeners(const struct proxy *p);
 const struct cfg_listener *proxy_listener_cfg(const struct proxy *p, size_t i);

@@ -107,6 +107,7 @@ void set_keepalive(int fd)
 static void ka_sweep_cb(struct loop *l, struct timer *t)
 {
 	struct worker *w = t->arg;
+	worker_resync(w); /* a resync that found the ring too full tries again here */
 	for (struct conn *c = w->conns; c; c = c->next)
 		if (!c->server_ka && c->sio.fd >= 0 && c->state == CONN_RELAY) {
 			set_keepalive_late(c->sio.fd);
@@ -146,11 +147,23 @@ static void flush_counters(struct conn *c)
 		atomic_fetch_add_explicit(&c->srv->bytes_from_server, from, memory_order_relaxed);
 }
 
-static void conn_close(struct conn *c, const char *why)
+/* Its OPEN was logged: the CLOSE too, unless sync was turned off meanwhile. */
+static void conn_log_close(struct conn *c)
+{
+	struct connlog *r = worker_clog(c->w);
+	if (r) {
+		struct connlog_ev e = { .op = CONNLOG_CLOSE, .id = (uint64_t)(uintptr_t)c };
+		connlog_push(r, &e);
+	}
+}
+
+void conn_close(struct conn *c, const char *why)
 {
 	struct worker *w = c->w;
 	if (c->state == CONN_CLOSED)
 		return;
+	if (c->logged)
+		conn_log_close(c);
 	if (why)
 		log_debug("connection closed", "backend=%s server=%s reason=\"%s\"",
 			  c->set->cfg.name, c->srv ? c->srv->cfg.addr.text : "-", why);
@@ -619,6 +632,10 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd, const s
 	atomic_fetch_add_explicit(&ls->l->stats.accepted_total, 1, memory_order_relaxed);
 	list_push(&w->conns, c);
 	c->state = CONN_CONNECTING;
+	/* connection sync: logged before the early read, whose close pairs with it */
+	struct connlog *r = worker_clog(w);
+	if (r)
+		c->logged = conn_log_open(r, c, ls->l, peer);
 	int early = relay_early_read(&c->relay);
 	if (early != 0) {
 		/* A client that closes before its first byte (a TCP probe, a scanner) gets no server
@@ -771,6 +788,8 @@ static void worker_wake(struct loop *l, void *arg)
 	if (atomic_load(&w->stop_accepting) && !w->accepting_closed)
 		close_listeners(w);
 	worker_apply_listeners(w);
+	worker_resync(w);
+	worker_apply_reset(w);
 	if (atomic_load(&w->close_all))
 		close_all_conns(w);
 	if (atomic_load(&w->quit))

@@ -11,5 +11,29 @@ void worker_apply_listeners(struct worker *w);
 void listen_sock_init(struct listen_sock *ls, struct worker *w, struct listener *l, int fd);
 void *worker_main(void *arg);
 void worker_destroy(struct worker *w);
+/* Closes a connection (worker thread; a second call does nothing). why: debug log, or NULL. */
+void conn_close(struct conn *c, const char *why);
+
+/* ---- connection sync, the workers' side (connsync.c) ---- */
+
+/* The worker's ring, NULL while sync is off. Acquire pairs with the enabling store (the ring
+ * set up before it is used); on x86-64 it is the same plain load as a relaxed one (a relaxed
+ * load plus an acquire fence when non-NULL would do too, but TSan cannot check fences). */
+static inline struct connlog *worker_clog(struct worker *w)
+{
+	return atomic_load_explicit(&w->clog, memory_order_acquire);
+}
+/* A socket address as a tuple half: the address (an IPv4-mapped IPv6 one as IPv4: a [::]
+ * listener's v4 clients) and the port in host order. */
+void sockaddr_tuple(const struct sockaddr_storage *ss, struct ip_addr *a, uint16_t *port);
+/* Logs the OPEN of a just-accepted connection. true if it is in the ring. */
+bool conn_log_open(struct connlog *r, const struct conn *c, const struct listener *l,
+		   const struct sockaddr_storage *peer);
+/* Worker thread, when woken and on its sweep timer: a pending resync (if the ring has room)
+ * and a pending reset of moved VIPs. */
+void worker_resync(struct worker *w);
+void worker_apply_reset(struct worker *w);
+/* proxy_free, workers joined: the rings and any reset list no worker took. */
+void proxy_sync_free(struct proxy *p);
 
 #endif
