@@ -6,7 +6,18 @@
  * Memory is bounded: every table has a cap on entries (the caller's config); an insert beyond
  * it fails and counts a cap hit. Entries are allocated one by one (malloc) and freed when
  * removed; the hash index grows by doubling and never shrinks below its initial size.
- * Return convention: as documented per function; -1 always means nothing changed. */
+ * Return convention: as documented per function; -1 always means nothing changed.
+ *
+ * Where this contract was silent, table.c chose (safest reading):
+ *  - the index starts at 256 buckets and doubles when n exceeds the bucket count; a failed
+ *    doubling keeps the old index (the insert still succeeds, chains are only longer) and is
+ *    tried again at the next insert; it never shrinks. The hash is a fixed mix (FNV-1a plus the
+ *    splitmix64 finalizer), not seeded per process: the caps bound any chain;
+ *  - a callback (gone, fn) must not change the table it is called from; fn may be NULL (the
+ *    functions then only count); gone() sees a tuple that is no longer in the table;
+ *  - own_init/peer_init with cap 0 return -1; after -1 the table is empty and *_free is safe;
+ *    *_free leaves an empty table (a second free is harmless);
+ *  - the cap counts only inserts of a new key: re-opening or refreshing one at the cap works. */
 #ifndef BUOY_SYNC_TABLE_H
 #define BUOY_SYNC_TABLE_H
 #include <stdbool.h>
@@ -49,7 +60,9 @@ void own_free(struct own_table *t);
  * resync re-opening it), it is kept (no longer stale) and 1 is returned; if its tuple
  * differs, the old tuple is replaced and the entry is treated as new (its old tuple goes to
  * gone(), if it had been announced). Returns 0 added, 1 kept, -1 at the cap (counted) or out of
- * memory. gone may be NULL. */
+ * memory. gone may be NULL. A changed tuple that had been announced goes to the pending list's
+ * tail; one not yet announced keeps its place there (nothing was sent for the old tuple). The
+ * entry keeps its place in insertion order (the refresh skips it until it is announced again). */
 int own_open(struct own_table *t, uint32_t worker, uint64_t id, const struct sync_tuple *tu,
 	     sync_tuple_fn gone, void *arg);
 
@@ -61,12 +74,14 @@ int own_close(struct own_table *t, uint32_t worker, uint64_t id, struct sync_tup
 /* Takes up to max entries not yet announced, oldest first, into out and marks them announced.
  * Returns how many. */
 size_t own_take_pending(struct own_table *t, struct sync_tuple *out, size_t max);
+/* How many wait to be announced (walks the pending list: the struct keeps no count). */
 size_t own_pending(const struct own_table *t);
 
 /* Resync of one worker (its connection log overflowed): begin marks every entry of the worker
  * stale; own_open of the same (worker, id) clears the mark; end removes what is still stale and
  * passes each removed entry that had been announced to gone() (send a del). Returns how many
- * were removed. */
+ * were removed. A mark lasts until an end of that worker (a begin without an end leaves it; an
+ * end without a begin removes nothing). */
 void own_resync_begin(struct own_table *t, uint32_t worker);
 size_t own_resync_end(struct own_table *t, uint32_t worker, sync_tuple_fn gone, void *arg);
 
@@ -74,11 +89,15 @@ size_t own_resync_end(struct own_table *t, uint32_t worker, sync_tuple_fn gone, 
  * entries from the cursor on into out and returns how many, and *last true when the walk
  * reached the end (then the refresh is over). Entries opened meanwhile may or may not be
  * included (they go out as deltas anyway); entries removed meanwhile are skipped safely. A
- * new start restarts the walk. */
+ * new start restarts the walk. *last turns true as soon as no announced entry is left after
+ * the cursor (the chunk holding the last one says so; an empty table or one with nothing
+ * announced gives one empty last chunk). Without a refresh in progress (never started, or
+ * over): 0 and *last true. max 0 returns 0 without progress. */
 void own_refresh_start(struct own_table *t);
 size_t own_refresh_next(struct own_table *t, struct sync_tuple *out, size_t max, bool *last);
 
-/* Calls fn for every entry whose vip is in vips[0..n) (announced or not). Returns how many. */
+/* Calls fn for every entry whose vip is in vips[0..n) (announced or not), in insertion order.
+ * Returns how many. */
 size_t own_each_on(const struct own_table *t, const struct ip_addr *vips, size_t n,
 		   sync_tuple_fn fn, void *arg);
 
@@ -110,7 +129,8 @@ bool peer_del(struct peer_table *t, const struct sync_tuple *tu);
 size_t peer_prune(struct peer_table *t, uint64_t gen);
 /* Removes everything (the peer restarted). */
 void peer_clear(struct peer_table *t);
-/* Calls fn for, then removes, every entry whose vip is in vips[0..n). Returns how many. */
+/* Calls fn for, then removes, every entry whose vip is in vips[0..n), in no particular order.
+ * Returns how many. */
 size_t peer_take_on(
 	struct peer_table *t, const struct ip_addr *vips, size_t n, sync_tuple_fn fn, void *arg);
 
