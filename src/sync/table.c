@@ -324,6 +324,23 @@ size_t own_each_on(
 	return k;
 }
 
+size_t own_take_on(struct own_table *t, const struct ip_addr *vips, size_t n, sync_tuple_fn fn, void *arg)
+{
+	size_t k = 0;
+	struct own_entry *next;
+	for (struct own_entry *e = t->all_head; e; e = next) {
+		next = e->all_next;
+		if (!sync_tuple_on(&e->tu, vips, n))
+			continue;
+		struct sync_tuple tu = e->tu;
+		own_remove(t, own_slot(t, e->worker, e->id));
+		k++;
+		if (fn)
+			fn(arg, &tu);
+	}
+	return k;
+}
+
 /* ---- peer table ---- */
 
 int peer_init(struct peer_table *t, size_t cap)

@@ -519,6 +519,43 @@ static void test_own_each_on(void **state)
 	own_free(&t);
 }
 
+/* A handover: the VIP's entries leave silently, announced or not; their closes find nothing
+ * and send no del; the rest stay, pending ones still pending. */
+static void test_own_take_on(void **state)
+{
+	(void)state;
+	struct own_table t;
+	struct sync_tuple tu[] = {
+		T("198.18.0.100", 6443, "198.18.0.50", 40000),
+		T("198.18.0.101", 6443, "198.18.0.50", 40001),
+		T("198.18.0.100", 443, "198.18.0.51", 40002),
+		T("198.18.0.101", 443, "198.18.0.52", 40003),
+	};
+	assert_int_equal(own_init(&t, 100), 0);
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(own_open(&t, 1, i, &tu[i], NULL, NULL), 0);
+	struct sync_tuple got[4];
+	assert_int_equal(own_take_pending(&t, got, 2), 2); /* 0 and 1 announced */
+	struct ip_addr v = A("198.18.0.100");
+	struct coll c = { .n = 0 };
+	assert_int_equal(own_take_on(&t, &v, 1, collect, &c), 2);
+	assert_int_equal(c.n, 2);
+	assert_tuple(&c.t[0], &tu[0]);
+	assert_tuple(&c.t[1], &tu[2]);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(own_close(&t, 1, 0, NULL), 0); /* gone silently: no del */
+	assert_int_equal(own_close(&t, 1, 2, NULL), 0);
+	assert_int_equal(own_pending(&t), 1); /* 3 is still to be announced */
+	assert_int_equal(own_take_pending(&t, got, 4), 1);
+	assert_tuple(&got[0], &tu[3]);
+	bool last = false;
+	own_refresh_start(&t);
+	assert_int_equal(own_refresh_next(&t, got, 4, &last), 2); /* 1 and 3 */
+	assert_true(last);
+	assert_int_equal(own_take_on(&t, &v, 1, NULL, NULL), 0);
+	own_free(&t);
+}
+
 static void test_own_cap(void **state)
 {
 	(void)state;
@@ -955,6 +992,7 @@ int main(void)
 		cmocka_unit_test(test_own_refresh_edges),
 		cmocka_unit_test(test_own_refresh_random),
 		cmocka_unit_test(test_own_each_on),
+		cmocka_unit_test(test_own_take_on),
 		cmocka_unit_test(test_own_cap),
 		cmocka_unit_test(test_peer_basic),
 		cmocka_unit_test(test_peer_take_on),
