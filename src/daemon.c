@@ -113,6 +113,7 @@ static int daemon_reload_from(struct daemon *d, const char *source, struct strbu
 	d->ctl_src.cfg = d->run.cfg;
 	d->ctl_src.vrrp = d->run.vrrp;
 	d->ctl_src.bgp = d->run.bgp;
+	d->ctl_src.sync = d->run.sync;
 	d->ctl_src.intercept = d->run.intercept;
 	return rc;
 }
@@ -293,6 +294,7 @@ int daemon_run(struct config *cfg)
 	d.ctl_src.proxy = d.run.proxy;
 	d.ctl_src.vrrp = d.run.vrrp;
 	d.ctl_src.bgp = d.run.bgp;
+	d.ctl_src.sync = d.run.sync;
 	d.ctl_src.intercept = d.run.intercept;
 	log_info("started", "node=%s version=%s listeners=%zu backends=%zu workers=%u", cfg->node,
 		 buoy_version, cfg->n_listeners, cfg->n_backends, cfg->workers);

@@ -16,6 +16,7 @@ struct proxy;
 struct vrrp_set;
 struct bgp;
 struct intercept;
+struct sync;
 
 struct ctl_sources {
 	const struct config *cfg;
@@ -23,6 +24,7 @@ struct ctl_sources {
 	struct proxy *proxy;         /* listener counters; NULL = none */
 	struct vrrp_set *vrrp;       /* NULL = no VRRP */
 	struct bgp *bgp;             /* NULL = no bgp: */
+	struct sync *sync;           /* NULL = no sync: */
 	struct intercept *intercept; /* NULL = no interception ever configured */
 	uint64_t started_ms;         /* monotonic (loop clock) */
 	int64_t started_unix;        /* wall clock, for buoy_start_time_seconds */

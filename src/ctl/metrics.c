@@ -234,6 +234,80 @@ static void bgp_metrics(struct strbuf *b, const struct snapshot *s)
 		       LABELS("prefix", g->announce[i].prefix, NULL, NULL), g->announce[i].degraded);
 }
 
+/* Sync families without labels: name, type, help, value. */
+static void scalar(struct strbuf *b, const char *name, const char *type, const char *help, uint64_t v)
+{
+	family(b, name, type, help);
+	sample(b, name, NULL, v);
+}
+
+typedef uint64_t (*sync_peer_get)(const struct sync_peer_status *);
+static uint64_t sp_conns(const struct sync_peer_status *p) { return p->connections; }
+static uint64_t sp_msgs(const struct sync_peer_status *p) { return p->messages_total; }
+static uint64_t sp_caps(const struct sync_peer_status *p) { return p->cap_hits_total; }
+static uint64_t sp_gaps(const struct sync_peer_status *p) { return p->gaps_total; }
+static uint64_t sp_restarts(const struct sync_peer_status *p) { return p->restarts_total; }
+
+static const struct {
+	const char *name, *type, *help;
+	sync_peer_get get;
+} sync_peer_families[] = {
+	{ "buoy_sync_peer_connections", "gauge", "Connections the peer node holds, as it told us.",
+	  sp_conns },
+	{ "buoy_sync_peer_messages_total", "counter", "Sync messages accepted from the peer node.",
+	  sp_msgs },
+	{ "buoy_sync_cap_hits_total", "counter",
+	  "Peer connections not stored: its table was at sync max_entries.", sp_caps },
+	{ "buoy_sync_gaps_total", "counter",
+	  "Sync messages from the peer lost in between (seq jumps).", sp_gaps },
+	{ "buoy_sync_peer_restarts_total", "counter",
+	  "Times the peer node restarted (a new epoch after the first).", sp_restarts },
+};
+
+static void sync_metrics(struct strbuf *b, const struct snapshot *s)
+{
+	const struct snap_sync *y = &s->sync;
+	if (!y->present)
+		return;
+	scalar(b, "buoy_sync_local_connections", "gauge",
+	       "This node's connections to a VRRP VIP, as announced to peers.",
+	       y->st.local_connections);
+	scalar(b, "buoy_sync_local_cap_hits_total", "counter",
+	       "This node's connections not tracked: its table was at sync max_entries.",
+	       y->st.local_cap_hits_total);
+	scalar(b, "buoy_sync_log_dropped_total", "counter",
+	       "Connection log events the workers lost (full ring; a resync follows).",
+	       y->st.log_dropped_total);
+	scalar(b, "buoy_sync_messages_sent_total", "counter",
+	       "Sync datagrams sent (one per peer per message).", y->st.messages_sent_total);
+	scalar(b, "buoy_sync_bytes_sent_total", "counter", "Sync bytes sent.", y->st.bytes_sent_total);
+	scalar(b, "buoy_sync_send_errors_total", "counter", "Sync datagrams the kernel refused.",
+	       y->st.send_errors_total);
+	scalar(b, "buoy_sync_messages_received_total", "counter",
+	       "Sync datagrams read, accepted or not.", y->st.messages_received_total);
+	family(b, "buoy_sync_rejected_total", "counter", "Sync datagrams not used, by reason.");
+	for (size_t i = 0; i < y->n_rejected; i++)
+		sample(b, "buoy_sync_rejected_total", LABELS("reason", y->rejected[i].label),
+		       y->rejected[i].value);
+	for (size_t f = 0; f < sizeof(sync_peer_families) / sizeof(sync_peer_families[0]); f++) {
+		family(b, sync_peer_families[f].name, sync_peer_families[f].type,
+		       sync_peer_families[f].help);
+		for (size_t i = 0; i < y->n_peers; i++)
+			sample(b, sync_peer_families[f].name, LABELS("peer", y->peers[i].st.node),
+			       sync_peer_families[f].get(&y->peers[i].st));
+	}
+	scalar(b, "buoy_sync_takeovers_total", "counter",
+	       "VRRP takeovers that tickled the peers' clients.", y->st.takeovers_total);
+	scalar(b, "buoy_sync_resets_total", "counter",
+	       "Own connections closed at once on a VRRP handover.", y->st.resets_total);
+	scalar(b, "buoy_tickles_sent_total", "counter", "Tickle ACKs sent to clients.",
+	       y->st.tickles_sent_total);
+	scalar(b, "buoy_tickle_errors_total", "counter", "Tickle ACKs the kernel refused.",
+	       y->st.tickle_errors_total);
+	scalar(b, "buoy_tickles_pending", "gauge", "Tickle ACKs queued now (both rounds).",
+	       y->st.tickles_pending);
+}
+
 static void intercept_metrics(struct strbuf *b, const struct snapshot *s)
 {
 	const struct snap_intercept *x = &s->intercept;
@@ -306,5 +380,6 @@ void metrics_format(const struct snapshot *s, struct strbuf *b)
 	if (s->n_vrrp) /* a node-local balancer has no VRRP families at all */
 		vrrp_metrics(b, s);
 	bgp_metrics(b, s);
+	sync_metrics(b, s);
 	intercept_metrics(b, s);
 }

@@ -10,6 +10,7 @@
 
 #include "bgp/bgp.h"
 #include "intercept/intercept.h"
+#include "sync/sync.h"
 #include "core/hist.h"
 
 #define SNAP_NEVER UINT64_MAX /* an "ago" value for something that never happened */
@@ -104,6 +105,21 @@ struct snap_bgp {
 	struct bgp_announce_status *announce;
 };
 
+struct snap_sync_peer {
+	struct sync_peer_status st;
+	uint64_t last_message_ago_ms; /* from st.last_ms; SNAP_NEVER = none yet */
+};
+
+/* Filled from sync.h's status getters; present = a sync: section runs. */
+struct snap_sync {
+	bool present;
+	struct sync_status st;
+	struct snap_count rejected[SYNC_REJECT__COUNT]; /* label = reason, every one (zeros too) */
+	size_t n_rejected;
+	struct snap_sync_peer peers[SYNC_MAX_PEERS];
+	size_t n_peers;
+};
+
 struct snapshot {
 	const char *node;
 	const char *version;
@@ -116,6 +132,7 @@ struct snapshot {
 	struct snap_vrrp *vrrp;
 	size_t n_vrrp;
 	struct snap_bgp bgp;
+	struct snap_sync sync;
 	struct snap_intercept intercept;
 };
 

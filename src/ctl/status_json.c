@@ -252,6 +252,46 @@ static void bgp_json(struct strbuf *b, const struct snap_bgp *g)
 	sb_puts(b, "]}");
 }
 
+static void sync_json(struct strbuf *b, const struct snap_sync *y)
+{
+	bool f = true;
+	sb_putc(b, '{');
+	kv_u64(b, &f, "port", y->st.port);
+	kv_u64(b, &f, "peers_configured", y->st.n_peers_cfg);
+	kv_u64(b, &f, "local_connections", y->st.local_connections);
+	kv_u64(b, &f, "local_cap_hits_total", y->st.local_cap_hits_total);
+	kv_u64(b, &f, "log_dropped_total", y->st.log_dropped_total);
+	kv_u64(b, &f, "messages_sent_total", y->st.messages_sent_total);
+	kv_u64(b, &f, "bytes_sent_total", y->st.bytes_sent_total);
+	kv_u64(b, &f, "send_errors_total", y->st.send_errors_total);
+	kv_u64(b, &f, "messages_received_total", y->st.messages_received_total);
+	key(b, &f, "rejected");
+	counts_json(b, y->rejected, y->n_rejected);
+	kv_u64(b, &f, "takeovers_total", y->st.takeovers_total);
+	kv_u64(b, &f, "tickles_sent_total", y->st.tickles_sent_total);
+	kv_u64(b, &f, "tickle_errors_total", y->st.tickle_errors_total);
+	kv_u64(b, &f, "tickles_pending", y->st.tickles_pending);
+	kv_u64(b, &f, "resets_total", y->st.resets_total);
+	key(b, &f, "peers");
+	sb_putc(b, '[');
+	for (size_t i = 0; i < y->n_peers; i++) {
+		const struct snap_sync_peer *p = &y->peers[i];
+		bool t = true;
+		sb_puts(b, i ? ",{" : "{");
+		kv_str(b, &t, "node", p->st.node);
+		kv_str(b, &t, "address", p->st.addr);
+		kv_u64(b, &t, "connections", p->st.connections);
+		kv_u64(b, &t, "messages_total", p->st.messages_total);
+		kv_u64(b, &t, "cap_hits_total", p->st.cap_hits_total);
+		kv_u64(b, &t, "gaps_total", p->st.gaps_total);
+		kv_u64(b, &t, "refreshes_total", p->st.refreshes_total);
+		kv_u64(b, &t, "restarts_total", p->st.restarts_total);
+		kv_ago(b, &t, "last_message_age_ms", p->last_message_ago_ms);
+		sb_putc(b, '}');
+	}
+	sb_puts(b, "]}");
+}
+
 void status_format_json(const struct snapshot *s, struct strbuf *b)
 {
 	bool f = true;
@@ -271,6 +311,10 @@ void status_format_json(const struct snapshot *s, struct strbuf *b)
 	if (s->bgp.present) {
 		key(b, &f, "bgp");
 		bgp_json(b, &s->bgp);
+	}
+	if (s->sync.present) {
+		key(b, &f, "sync");
+		sync_json(b, &s->sync);
 	}
 	if (s->intercept.present) {
 		key(b, &f, "intercept");

@@ -245,6 +245,45 @@ static void backend_tables(const struct snapshot *s, struct strbuf *b)
 	table_print(&t, b);
 }
 
+/* A header line, one row per peer heard from, then the totals an operator checks after a
+ * takeover (tickles) or when peers seem silent (rejections, by reason). */
+static void sync_tables(const struct snapshot *s, struct strbuf *b)
+{
+	const struct snap_sync *y = &s->sync;
+	sb_printf(b, "sync: port %u, %zu peers configured, %" PRIu64 " local connections\n",
+		  y->st.port, y->st.n_peers_cfg, y->st.local_connections);
+	struct table t = { .ncols = 4 };
+	table_row(&t, (const char *[]){ "SYNC PEER", "ADDRESS", "CONNS", "LAST_MESSAGE" });
+	for (size_t i = 0; i < y->n_peers; i++) {
+		const struct snap_sync_peer *p = &y->peers[i];
+		char conns[24], last[32];
+		snprintf(conns, sizeof(conns), "%" PRIu64, p->st.connections);
+		format_ago(p->last_message_ago_ms, last, sizeof(last));
+		table_row(&t,
+			  (const char *[]){ p->st.node, p->st.addr[0] ? p->st.addr : "-", conns, last });
+	}
+	table_print(&t, b);
+	uint64_t rejected = 0;
+	for (size_t i = 0; i < y->n_rejected; i++)
+		rejected += y->rejected[i].value;
+	sb_printf(b, "tickles sent %" PRIu64 ", rejected %" PRIu64, y->st.tickles_sent_total, rejected);
+	const char *sep = " (";
+	for (size_t i = 0; i < y->n_rejected; i++)
+		if (y->rejected[i].value) {
+			sb_printf(b, "%s%s %" PRIu64, sep, y->rejected[i].label, y->rejected[i].value);
+			sep = ", ";
+		}
+	if (sep[0] == ',') /* some reason was listed */
+		sb_putc(b, ')');
+	if (y->st.tickle_errors_total)
+		sb_printf(b, ", tickle errors %" PRIu64, y->st.tickle_errors_total);
+	if (y->st.send_errors_total)
+		sb_printf(b, ", send errors %" PRIu64, y->st.send_errors_total);
+	if (y->st.log_dropped_total)
+		sb_printf(b, ", log events dropped %" PRIu64, y->st.log_dropped_total);
+	sb_putc(b, '\n');
+}
+
 void status_format_text(const struct snapshot *s, struct strbuf *b)
 {
 	char up[32];
@@ -256,6 +295,10 @@ void status_format_text(const struct snapshot *s, struct strbuf *b)
 	}
 	if (s->bgp.present) {
 		bgp_tables(s, b);
+		sb_putc(b, '\n');
+	}
+	if (s->sync.present) {
+		sync_tables(s, b);
 		sb_putc(b, '\n');
 	}
 	if (s->intercept.present && s->intercept.st.n_items) {

@@ -1,4 +1,5 @@
-/* snapshot_take: copies pool, proxy and VRRP state into a struct snapshot (main thread). */
+/* snapshot_take: copies pool, proxy, VRRP, BGP, sync and interception state into a struct
+ * snapshot (main thread). */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "ctl/ctl.h"
 #include "proxy/pool.h"
 #include "proxy/proxy.h"
+#include "sync/sync.h"
 #include "track/track.h"
 #include "vrrp/vrrp.h"
 
@@ -215,6 +217,26 @@ static int take_bgp(struct snapshot *o, const struct ctl_sources *src)
 	return 0;
 }
 
+static void take_sync(struct snapshot *o, const struct ctl_sources *src, uint64_t now_ms)
+{
+	if (!src->sync)
+		return;
+	struct snap_sync *y = &o->sync;
+	sync_get_status(src->sync, &y->st);
+	y->present = true;
+	for (int r = 1; r < SYNC_REJECT__COUNT; r++) /* [0] is SYNC_OK: not a rejection */
+		y->rejected[y->n_rejected++] = (struct snap_count){
+			sync_reject_name(r), y->st.rejected_total[r]
+		};
+	for (size_t i = 0; i < y->st.n_peers && y->n_peers < SYNC_MAX_PEERS; i++) {
+		struct snap_sync_peer *p = &y->peers[y->n_peers];
+		if (sync_get_peer(src->sync, i, &p->st) < 0)
+			continue;
+		p->last_message_ago_ms = ago(now_ms, p->st.last_ms);
+		y->n_peers++;
+	}
+}
+
 int snapshot_take(struct snapshot *o, const struct ctl_sources *src, uint64_t now_ms)
 {
 	*o = (struct snapshot){
@@ -228,5 +250,6 @@ int snapshot_take(struct snapshot *o, const struct ctl_sources *src, uint64_t no
 		snapshot_free(o);
 		return -1;
 	}
+	take_sync(o, src, now_ms);
 	return 0;
 }

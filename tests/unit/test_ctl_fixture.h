@@ -162,4 +162,63 @@ static inline void fixture_bgp(struct snapshot *s)
 	};
 }
 
+/* The reasons of sync_reject_name(1..SYNC_REJECT__COUNT-1), in order: metric label values. */
+static const char *const fx_sync_reasons[] = {
+	"bad_magic", "bad_version", "truncated",      "bad_mac",  "bad_header",     "bad_node",
+	"bad_count", "bad_entry",   "unknown_source", "own_node", "too_many_peers", "replay",
+};
+
+/* A sync section: two peers heard from (one with a name that needs escaping), two
+ * rejections by reason, some tickles sent. */
+static inline void fixture_sync(struct snapshot *s)
+{
+	struct snap_sync *y = &s->sync;
+	*y = (struct snap_sync){
+		.present = true,
+		.st = { .port = 7946,
+			.n_peers_cfg = 2,
+			.local_connections = 5,
+			.local_cap_hits_total = 1,
+			.log_dropped_total = 0,
+			.messages_sent_total = 80,
+			.bytes_sent_total = 9000,
+			.send_errors_total = 0,
+			.messages_received_total = 45,
+			.takeovers_total = 1,
+			.tickles_sent_total = 12,
+			.tickle_errors_total = 0,
+			.tickles_pending = 4,
+			.resets_total = 6,
+			.n_peers = 2 },
+	};
+	for (size_t r = 0; r < sizeof(fx_sync_reasons) / sizeof(fx_sync_reasons[0]); r++) {
+		uint64_t v = strcmp(fx_sync_reasons[r], "bad_mac") == 0 ? 2
+			     : strcmp(fx_sync_reasons[r], "replay") == 0
+				     ? 1
+				     : 0;
+		y->rejected[y->n_rejected++] = (struct snap_count){ fx_sync_reasons[r], v };
+	}
+	y->peers[0] = (struct snap_sync_peer){
+		.st = { .node = "lb2",
+			.addr = "198.18.0.12",
+			.connections = 3,
+			.messages_total = 40,
+			.gaps_total = 1,
+			.refreshes_total = 2,
+			.last_ms = 1000 },
+		.last_message_ago_ms = 200,
+	};
+	y->peers[1] = (struct snap_sync_peer){
+		.st = { .node = "lb\"3",
+			.addr = "2001:db8::13",
+			.connections = 7,
+			.messages_total = 2,
+			.cap_hits_total = 9,
+			.restarts_total = 1,
+			.last_ms = 1000 },
+		.last_message_ago_ms = 61000,
+	};
+	y->n_peers = 2;
+}
+
 #endif

@@ -187,6 +187,97 @@ static void test_text_bgp(void **st)
 	sb_free(&b);
 }
 
+static void test_json_sync(void **st)
+{
+	(void)st;
+	struct snapshot s;
+	fixture(&s, true);
+	fixture_sync(&s);
+	struct strbuf b = { 0 };
+	status_format_json(&s, &b);
+	assert_false(b.oom);
+	const char *j = b.p, *end = json_value(j);
+	assert_non_null(end);
+	assert_string_equal(ws(end), "");
+	assert_non_null(strstr(
+		j, "\"sync\":{\"port\":7946,\"peers_configured\":2,\"local_connections\":5,"
+		   "\"local_cap_hits_total\":1,\"log_dropped_total\":0,\"messages_sent_total\":80,"
+		   "\"bytes_sent_total\":9000,\"send_errors_total\":0,"
+		   "\"messages_received_total\":45,\"rejected\":{\"bad_magic\":0,"));
+	assert_non_null(strstr(
+		j, "\"unknown_source\":0,\"own_node\":0,\"too_many_peers\":0,\"replay\":1},"
+		   "\"takeovers_total\":1,\"tickles_sent_total\":12,\"tickle_errors_total\":0,"
+		   "\"tickles_pending\":4,\"resets_total\":6,\"peers\":["));
+	assert_non_null(strstr(j, "\"bad_mac\":2,"));
+	assert_null(strstr(j, "\"rejected\":{\"ok\"")); /* SYNC_OK is not a rejection */
+	for (size_t r = 0; r < sizeof(fx_sync_reasons) / sizeof(fx_sync_reasons[0]); r++) {
+		char k[64];
+		snprintf(k, sizeof(k), "\"%s\":", fx_sync_reasons[r]);
+		assert_non_null(strstr(j, k));
+	}
+	assert_non_null(strstr(
+		j, "\"peers\":[{\"node\":\"lb2\",\"address\":\"198.18.0.12\",\"connections\":3,"
+		   "\"messages_total\":40,\"cap_hits_total\":0,\"gaps_total\":1,"
+		   "\"refreshes_total\":2,\"restarts_total\":0,\"last_message_age_ms\":200},"
+		   "{\"node\":\"lb\\\"3\",\"address\":\"2001:db8::13\",\"connections\":7,"));
+	assert_non_null(strstr(j, "\"last_message_age_ms\":61000}]}"));
+	sb_free(&b);
+	s.sync.peers[0].last_message_ago_ms = SNAP_NEVER; /* no message yet: null */
+	s.sync.n_peers = 1;
+	status_format_json(&s, &b);
+	assert_non_null(strstr(b.p, "\"last_message_age_ms\":null}]}"));
+	assert_non_null(json_value(b.p));
+	sb_free(&b);
+	fixture(&s, true); /* no section: no key */
+	status_format_json(&s, &b);
+	assert_null(strstr(b.p, "\"sync\""));
+	sb_free(&b);
+}
+
+static void test_text_sync(void **st)
+{
+	(void)st;
+	struct snapshot s;
+	fixture(&s, true);
+	fixture_sync(&s);
+	struct strbuf b = { 0 };
+	status_format_text(&s, &b);
+	const char *t = b.p;
+	assert_non_null(strstr(
+		t, "\nsync: port 7946, 2 peers configured, 5 local connections\n"
+		   "SYNC PEER  ADDRESS       CONNS  LAST_MESSAGE\n"
+		   "lb2        198.18.0.12   3      200ms\n"
+		   "lb\"3       2001:db8::13  7      1m01s\n"
+		   "tickles sent 12, rejected 3 (bad_mac 2, replay 1)\n\n"));
+	sb_free(&b);
+	/* quiet: no reason listed; errors only when there are some */
+	s.sync.n_peers = 0;
+	for (size_t i = 0; i < s.sync.n_rejected; i++)
+		s.sync.rejected[i].value = 0;
+	s.sync.st.tickle_errors_total = 2;
+	s.sync.st.log_dropped_total = 8;
+	status_format_text(&s, &b);
+	assert_non_null(strstr(
+		b.p, "SYNC PEER  ADDRESS  CONNS  LAST_MESSAGE\n"
+		     "tickles sent 12, rejected 0, tickle errors 2, "
+		     "log events dropped 8\n"));
+	sb_free(&b);
+	fixture(&s, true);
+	status_format_text(&s, &b);
+	assert_null(strstr(b.p, "sync"));
+	sb_free(&b);
+}
+
+/* The fixture's reason list is the engine's, in order: the label values are a contract. */
+static void test_sync_reason_names(void **st)
+{
+	(void)st;
+	assert_int_equal(SYNC_REJECT__COUNT - 1, sizeof(fx_sync_reasons) / sizeof(fx_sync_reasons[0]));
+	for (int r = 1; r < SYNC_REJECT__COUNT; r++)
+		assert_string_equal(sync_reject_name(r), fx_sync_reasons[r - 1]);
+	assert_string_equal(sync_reject_name(SYNC_REJECT__COUNT), "unknown");
+}
+
 static void test_json_control_chars(void **st)
 {
 	(void)st;
@@ -262,8 +353,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_fields),        cmocka_unit_test(test_json_vrrp),
 		cmocka_unit_test(test_json_control_chars), cmocka_unit_test(test_json_bgp),
-		cmocka_unit_test(test_text_bgp),           cmocka_unit_test(test_text_table),
-		cmocka_unit_test(test_format_helpers),     cmocka_unit_test(test_strbuf_growth),
+		cmocka_unit_test(test_text_bgp),           cmocka_unit_test(test_json_sync),
+		cmocka_unit_test(test_text_sync),          cmocka_unit_test(test_sync_reason_names),
+		cmocka_unit_test(test_text_table),         cmocka_unit_test(test_format_helpers),
+		cmocka_unit_test(test_strbuf_growth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

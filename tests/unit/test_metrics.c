@@ -94,7 +94,13 @@ static void test_label_escaping(void **st)
 static void test_families_grouped(void **st)
 {
 	(void)st;
-	char *t = render(true);
+	struct snapshot s;
+	fixture(&s, true);
+	fixture_bgp(&s);
+	fixture_sync(&s);
+	struct strbuf b = { 0 };
+	metrics_format(&s, &b);
+	char *t = b.p;
 	char fam[128] = "", seen[64][128];
 	size_t nseen = 0;
 	for (char *line = strtok(t, "\n"); line; line = strtok(NULL, "\n")) {
@@ -154,6 +160,55 @@ static void test_bgp(void **st)
 	sb_free(&b);
 }
 
+static void test_sync(void **st)
+{
+	(void)st;
+	struct snapshot s;
+	fixture(&s, true);
+	struct strbuf b = { 0 };
+	metrics_format(&s, &b);
+	assert_null(strstr(b.p, "sync")); /* no sync: section, no families */
+	assert_null(strstr(b.p, "tickle"));
+	sb_free(&b);
+	fixture_sync(&s);
+	metrics_format(&s, &b);
+	const char *t = b.p;
+	has_line(t, "# TYPE buoy_sync_local_connections gauge");
+	has_line(t, "buoy_sync_local_connections 5");
+	has_line(t, "# TYPE buoy_sync_peer_connections gauge");
+	has_line(t, "buoy_sync_peer_connections{peer=\"lb2\"} 3");
+	has_line(t, "buoy_sync_peer_connections{peer=\"lb\\\"3\"} 7"); /* escaped */
+	has_line(t, "# TYPE buoy_sync_messages_sent_total counter");
+	has_line(t, "buoy_sync_messages_sent_total 80");
+	has_line(t, "buoy_sync_bytes_sent_total 9000");
+	has_line(t, "buoy_sync_send_errors_total 0");
+	has_line(t, "buoy_sync_messages_received_total 45");
+	has_line(t, "buoy_sync_peer_messages_total{peer=\"lb2\"} 40");
+	has_line(t, "# TYPE buoy_sync_rejected_total counter");
+	for (size_t r = 0; r < sizeof(fx_sync_reasons) / sizeof(fx_sync_reasons[0]); r++) {
+		char line[128];
+		uint64_t v = strcmp(fx_sync_reasons[r], "bad_mac") == 0 ? 2
+			     : strcmp(fx_sync_reasons[r], "replay") == 0
+				     ? 1
+				     : 0;
+		snprintf(line, sizeof(line), "buoy_sync_rejected_total{reason=\"%s\"} %llu",
+			 fx_sync_reasons[r], (unsigned long long)v);
+		has_line(t, line);
+	}
+	has_line(t, "buoy_sync_cap_hits_total{peer=\"lb\\\"3\"} 9");
+	has_line(t, "buoy_sync_local_cap_hits_total 1");
+	has_line(t, "buoy_sync_log_dropped_total 0");
+	has_line(t, "buoy_sync_gaps_total{peer=\"lb2\"} 1");
+	has_line(t, "buoy_sync_peer_restarts_total{peer=\"lb\\\"3\"} 1");
+	has_line(t, "buoy_tickles_sent_total 12");
+	has_line(t, "buoy_tickle_errors_total 0");
+	has_line(t, "# TYPE buoy_tickles_pending gauge");
+	has_line(t, "buoy_tickles_pending 4");
+	has_line(t, "buoy_sync_takeovers_total 1");
+	has_line(t, "buoy_sync_resets_total 6");
+	sb_free(&b);
+}
+
 static void test_hist_observe(void **st)
 {
 	(void)st;
@@ -174,7 +229,7 @@ int main(void)
 		cmocka_unit_test(test_server_samples), cmocka_unit_test(test_histogram_cumulative),
 		cmocka_unit_test(test_label_escaping), cmocka_unit_test(test_families_grouped),
 		cmocka_unit_test(test_vrrp),           cmocka_unit_test(test_bgp),
-		cmocka_unit_test(test_hist_observe),
+		cmocka_unit_test(test_sync),           cmocka_unit_test(test_hist_observe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
