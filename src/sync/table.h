@@ -104,8 +104,7 @@ size_t own_each_on(const struct own_table *t, const struct ip_addr *vips, size_t
 /* Calls fn for, then removes, every entry whose vip is in vips[0..n), silently: their CLOSE
  * events will find nothing (own_close 0) and no del goes out (a handover: the new holder
  * tickles what it knows, and must not hear first that they are gone). Returns how many. */
-size_t own_take_on(struct own_table *t, const struct ip_addr *vips, size_t n, sync_tuple_fn fn,
-		   void *arg);
+size_t own_take_on(struct own_table *t, const struct ip_addr *vips, size_t n, sync_tuple_fn fn, void *arg);
 
 /* ---- a peer's connections: keyed by the tuple ---- */
 
