@@ -237,6 +237,9 @@ struct cfg_sync {
 	uint32_t max_entries;  /* per peer table and for our own, default 100000 */
 	uint32_t tickle_rate;  /* tickle ACKs per second, default 10000 */
 };
+/* The defaults of the scalar keys (port, interval, refresh, max_entries, tickle_rate; the
+ * builder starts from them), for code that builds one by hand. Pointers are NULL. */
+void cfg_sync_defaults(struct cfg_sync *s);
 
 struct config {
 	char *file;           /* the path it was loaded from */

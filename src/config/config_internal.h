@@ -116,6 +116,13 @@ struct raw_bgp {
 	unsigned announce_count;
 };
 
+struct raw_sync {
+	char *key_file, *port, *source;
+	char **peers; /* NULL = absent: the vrrp instances' unicast_peers */
+	unsigned peers_count;
+	char *interval, *refresh, *max_entries, *tickle_rate;
+};
+
 struct raw_log {
 	char *level, *format;
 };
@@ -139,6 +146,7 @@ struct raw_config {
 	struct raw_vrrp *vrrp;
 	unsigned vrrp_count;
 	struct raw_bgp *bgp;
+	struct raw_sync *sync;
 };
 
 /* ---- the builders (validate*.c, pure) ---- */
@@ -163,6 +171,11 @@ void cfg_free_vrrp(struct cfg_vrrp *v, size_t n);
 /* The bgp: section (validate_bgp.c); listeners and VRRP must already be built. */
 void cfg_build_bgp(const struct raw_config *raw, struct cfg_diag *d, struct config *c);
 void cfg_free_bgp(struct cfg_bgp *b);
+
+/* The sync: section (validate_sync.c); VRRP must already be built (peers default to its
+ * unicast_peers). Reads the key file: a missing, unreadable or short key is an error. */
+void cfg_build_sync(const struct raw_config *raw, struct cfg_diag *d, struct config *c);
+void cfg_free_sync(struct cfg_sync *s);
 
 /* ---- YAML tree helpers (yamltree.c) ---- */
 

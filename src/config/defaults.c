@@ -1,5 +1,5 @@
 /* The defaults of the sections engines read field by field, written once: the builders start
- * from these (validate.c, validate_vrrp.c), and code that builds a struct by hand (tests) calls
+ * from these (validate.c, validate_vrrp.c, validate_sync.c), and code that builds a struct by hand (tests) calls
  * the same functions. Engines apply no default of their own. */
 #include "config/config.h"
 
@@ -27,5 +27,16 @@ void cfg_track_script_defaults(struct cfg_track_script *s)
 		.timeout_ms = 2000,
 		.rise = 1,
 		.fall = 1,
+	};
+}
+
+void cfg_sync_defaults(struct cfg_sync *s)
+{
+	*s = (struct cfg_sync){
+		.port = 9255,
+		.interval_ms = 100,
+		.refresh_ms = 10000,
+		.max_entries = 100000,
+		.tickle_rate = 10000,
 	};
 }

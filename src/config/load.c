@@ -202,6 +202,18 @@ static const cyaml_schema_field_t bgp_fields[] = {
 	CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t sync_fields[] = {
+	STR("key_file", struct raw_sync, key_file),
+	STR("port", struct raw_sync, port),
+	STR("source", struct raw_sync, source),
+	SEQ("peers", struct raw_sync, peers, &string_entry),
+	STR("interval", struct raw_sync, interval),
+	STR("refresh", struct raw_sync, refresh),
+	STR("max_entries", struct raw_sync, max_entries),
+	STR("tickle_rate", struct raw_sync, tickle_rate),
+	CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t log_fields[] = {
 	STR("level", struct raw_log, level),
 	STR("format", struct raw_log, format),
@@ -230,6 +242,7 @@ static const cyaml_schema_field_t top_fields[] = {
 	SEQ("listeners", struct raw_config, listeners, &listener_entry),
 	SEQ("backends", struct raw_config, backends, &backend_entry),
 	MAP("bgp", struct raw_config, bgp, bgp_fields),
+	MAP("sync", struct raw_config, sync, sync_fields),
 	CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t top_schema = {
@@ -657,14 +670,21 @@ out:
 	return cfg;
 }
 
-/* Secrets (VRRP auth_pass, BGP peer passwords) in a file every local user can read: a
- * warning per secret, not an error (the file may be on a single-user box). Returns how many. */
+/* Secrets (VRRP auth_pass, BGP peer passwords) in a file every local user can read, and a
+ * secret file of its own (sync.key_file) every local user can read: a warning per secret, not
+ * an error (the file may be on a single-user box). Returns how many. */
 static int check_world_readable_secrets(const struct config *c, const char *path)
 {
 	struct stat st;
-	if (!c || !path || stat(path, &st) < 0 || !(st.st_mode & S_IROTH))
-		return 0;
 	int n = 0;
+	if (c && c->sync && c->sync->key_file && stat(c->sync->key_file, &st) == 0 &&
+	    (st.st_mode & S_IROTH)) {
+		n++;
+		log_warn("sync key_file is world-readable", "file=%s mode=%04o hint=\"chmod 600 %s\"",
+			 c->sync->key_file, (unsigned)(st.st_mode & 07777), c->sync->key_file);
+	}
+	if (!c || !path || stat(path, &st) < 0 || !(st.st_mode & S_IROTH))
+		return n;
 	for (size_t i = 0; i < c->n_vrrp; i++) {
 		if (!c->vrrp[i].auth_pass[0])
 			continue;

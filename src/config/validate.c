@@ -350,6 +350,7 @@ size_t cfg_build(const struct raw_config *raw, const struct cfg_defaults *defs, 
 			 sizeof(*c->listeners), offsetof(struct cfg_listener, name));
 	cfg_build_vrrp(raw, d, c);
 	cfg_build_bgp(raw, d, c);
+	cfg_build_sync(raw, d, c);
 	if (!raw->listeners_count && !raw->vrrp_count && !raw->bgp)
 		cfg_err(d, "", NULL, "nothing to do: define listeners, vrrp instances and/or bgp");
 	return d->errs->n - before;
@@ -384,6 +385,7 @@ void config_free(struct config *c)
 	free(c->backends);
 	cfg_free_vrrp(c->vrrp, c->n_vrrp);
 	cfg_free_bgp(c->bgp);
+	cfg_free_sync(c->sync);
 	free(c->file);
 	free(c->node);
 	free(c->log_format);
