@@ -264,6 +264,11 @@ static bool from_peer(const struct sync *s, const struct sockaddr_storage *ss, s
 	for (size_t i = 0; i < s->sc->n_peers; i++)
 		if (ip_addr_equal(a, &s->sc->peers[i]))
 			return true;
+	/* a master's datagrams may leave from the VIP it holds (IPv6 source selection picks it
+	 * on the same prefix): a VIP of ours is a peer's address too */
+	for (size_t i = 0; i < s->n_vips; i++)
+		if (ip_addr_equal(a, &s->vips[i]))
+			return true;
 	return false;
 }
 

@@ -64,7 +64,7 @@ def lb_yaml(node, prio, peer, backend, key_file, vip=VIP4 + "/24", sync=True, ex
     return "\n".join(y) + "\n"
 
 
-def setup(topo, buoy, workdir, sync=True, ipv6=False):
+def pair(topo, buoy, workdir, sync=True, ipv6=False):
     """lb1 (master), lb2, api (echo backend), client. Returns (lb1, lb2, client, b1, b2, vip)."""
     lb1 = topo.add_host("lb1", ipv6=ipv6)
     lb2 = topo.add_host("lb2", ipv6=ipv6)
@@ -144,7 +144,7 @@ def echo_once(client, host, port=PORT):
 
 def test_link_cut_resets_idle_clients_at_once(topo, buoy, workdir):
     n = 200
-    lb1, lb2, client, b1, b2, vip = setup(topo, buoy, workdir)
+    lb1, lb2, client, b1, b2, vip = pair(topo, buoy, workdir)
     p = start_idle(client, vip, n, wait_s=15)
     wait_synced(b2, "lb1", n)
     cap = os.path.join(topo.workdir, "tickles.pcap")
@@ -189,7 +189,7 @@ def test_link_cut_resets_idle_clients_at_once(topo, buoy, workdir):
 
 def test_link_cut_without_sync_leaves_idle_clients_hanging(topo, buoy, workdir):
     n = 20
-    lb1, lb2, client, b1, b2, vip = setup(topo, buoy, workdir, sync=False)
+    lb1, lb2, client, b1, b2, vip = pair(topo, buoy, workdir, sync=False)
     p = start_idle(client, vip, n, wait_s=20)
     topo.link_down("lb1")
     vip_moved_at(lb2, vip, master_down_s(100) + 3)
@@ -199,7 +199,7 @@ def test_link_cut_without_sync_leaves_idle_clients_hanging(topo, buoy, workdir):
 
 def test_sigterm_resets_vip_clients_and_spares_the_rest(topo, buoy, workdir):
     n = 200
-    lb1, lb2, client, b1, b2, vip = setup(topo, buoy, workdir)
+    lb1, lb2, client, b1, b2, vip = pair(topo, buoy, workdir)
     p = start_idle(client, vip, n, wait_s=15)
     # a connection to lb1's own address (not a VIP): it must drain as before
     own = client.popen([netns.PYTHON, "-u", "-c",
@@ -234,7 +234,7 @@ def test_sigterm_resets_vip_clients_and_spares_the_rest(topo, buoy, workdir):
 
 def test_ipv6_link_cut_resets_idle_clients(topo, buoy, workdir):
     n = 50
-    lb1, lb2, client, b1, b2, vip = setup(topo, buoy, workdir, ipv6=True)
+    lb1, lb2, client, b1, b2, vip = pair(topo, buoy, workdir, ipv6=True)
     p = start_idle(client, vip, n, wait_s=15)
     wait_synced(b2, "lb1", n)
     t_fault = time.monotonic()
@@ -262,7 +262,7 @@ def test_hostile_sync_datagrams_change_nothing(topo, buoy, workdir):
 
     bad = [
         syncmsg.message(b"another-key-0123456789abcdef", "lb9", 1000, 1, e),  # bad_mac
-        good[:-1],                                                           # truncated
+        good[:-1],                          # cut short: the MAC is read where it should be
         syncmsg.message(KEY, "lb9", 1000, 2, e, count=200),                 # lying count
         syncmsg.message(KEY, "lb2", 1000, 3, e),                            # our own name
         b"GET / HTTP/1.0\r\n\r\n",                                          # not ours
@@ -270,7 +270,7 @@ def test_hostile_sync_datagrams_change_nothing(topo, buoy, workdir):
     syncmsg.send(lb1, lb2.ipv4, 9255, bad)
     netns.wait_until(lambda: rejected()["own_node"] == 1, timeout=5, msg="own_node counted")
     r = rejected()
-    assert r["bad_mac"] == 1 and r["truncated"] == 2 and r["bad_magic"] == 1, r
+    assert r["bad_mac"] == 2 and r["bad_count"] == 1 and r["bad_magic"] == 1, r
     assert status_json(b2)["sync"]["peers"] == []
 
     # a good message from a stranger's address is not believed either

@@ -17,24 +17,37 @@ import sys
 import time
 
 
+def open_one(fam, host, port, i, tries=5):
+    """One connection that has echoed; a failed try (a server still starting) is retried."""
+    want = b"hello %d\n" % i
+    for t in range(tries):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(5)
+        try:
+            s.connect((host, port))
+            s.sendall(want)
+            got = b""
+            while len(got) < len(want):
+                chunk = s.recv(64)
+                if not chunk:
+                    raise OSError("closed before its echo")
+                got += chunk
+            s.setblocking(False)
+            return s
+        except OSError as e:
+            s.close()
+            print("retry %d %s" % (i, e), file=sys.stderr, flush=True)
+            if t == tries - 1:
+                raise
+            time.sleep(0.2)
+
+
 def main():
     host, port, n, wait_s = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     socks = []
     for i in range(n):
-        s = socket.socket(fam, socket.SOCK_STREAM)
-        s.settimeout(5)
-        s.connect((host, port))
-        s.sendall(b"hello %d\n" % i)
-        want = b"hello %d\n" % i
-        got = b""
-        while len(got) < len(want):
-            chunk = s.recv(64)
-            if not chunk:
-                raise SystemExit("connection %d closed before its echo" % i)
-            got += chunk
-        s.setblocking(False)
-        socks.append(s)
+        socks.append(open_one(fam, host, port, i))
     print("ready %d" % n, flush=True)
     sel = selectors.DefaultSelector()
     for i, s in enumerate(socks):
