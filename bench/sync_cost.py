@@ -32,7 +32,7 @@ KEY = b"bench-sync-key-0123456789abcdef0123"
 
 
 def lb_yaml(node, prio, peer, api, key_file, sync):
-    y = ("node: %s\nlog: { level: warn }\n"
+    y = ("node: %s\nlog: { level: info }\n"
          "vrrp:\n  - name: vi1\n    interface: eth0\n    router_id: 51\n    priority: %d\n"
          "    virtual_ips: [%s/24]\n    unicast_peers: [%s]\n"
          "listeners:\n  - { name: web, bind: \"0.0.0.0:8080\", backend: web }\n"

@@ -101,7 +101,8 @@ static bool grow(void **v, size_t *cap, size_t need, size_t size)
 static size_t per_message(const struct sync *s)
 {
 	size_t room = SYNC_MAX_MSG - SYNC_HDR_LEN - strlen(s->cfg->node) - SYNC_MAC_LEN;
-	return room / SYNC_ENTRY_LEN;
+	size_t n = room / SYNC_ENTRY_LEN;
+	return n < SYNC_MAX_ENTRIES ? n : SYNC_MAX_ENTRIES; /* what every decoder accepts */
 }
 
 static void to_peer(struct sync *s, const struct ip_addr *a, struct sockaddr_storage *ss, socklen_t *len)
