@@ -243,6 +243,8 @@ def test_ipv6_link_cut_resets_idle_clients(topo, buoy, workdir):
     gone = finish_idle(p, timeout=15)
     assert len(gone) == n, "%d of %d idle IPv6 clients were reset" % (len(gone), n)
     report("IPv6 link cut", gone, t_fault, t_vip)
+    s2 = status_json(b2)["sync"]
+    print("IPv6 tickles sent %d, errors %d" % (s2["tickles_sent_total"], s2["tickle_errors_total"]))
     assert echo_once(client, vip) == "again"
 
 
