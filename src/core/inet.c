@@ -97,6 +97,15 @@ int ip_addr_from_sockaddr(const struct sockaddr *sa, struct ip_addr *out)
 	return 0;
 }
 
+void ip_addr_unmap(struct ip_addr *a)
+{
+	if (a->family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&a->v6))
+		return;
+	struct ip_addr v4 = { .family = AF_INET, .prefix = 32 };
+	memcpy(v4.b, a->b + 12, 4);
+	*a = v4;
+}
+
 socklen_t ip_addr_to_sockaddr(const struct ip_addr *a, uint16_t port, struct sockaddr_storage *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -49,6 +49,9 @@ int ip_addr_cmp(const struct ip_addr *a, const struct ip_addr *b);
 /* sockaddr_in / sockaddr_in6 (the port is dropped) -> address with the host prefix.
  * 0, or -EAFNOSUPPORT with *out zeroed (family 0). */
 int ip_addr_from_sockaddr(const struct sockaddr *sa, struct ip_addr *out);
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d, what a dual-stack socket reports for an IPv4
+ * peer) becomes that IPv4 address with the host prefix; any other address is left as is. */
+void ip_addr_unmap(struct ip_addr *a);
 
 /* The reverse, with a port (host order): fills *out (zeroed first) and returns the length to
  * pass with it, 0 for family 0. */

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
+
 int lb_state_init(struct lb_state *st, enum balance_algo algo, size_t n, uint64_t seed)
 {
 	memset(st, 0, sizeof(*st));
@@ -98,17 +100,6 @@ int lb_pick(struct lb_state *st, const struct lb_server *v, size_t n, uint64_t c
  * that addresses differing in one bit give unrelated hashes (rendezvous needs that). */
 uint64_t lb_hash_bytes(const void *p, size_t len)
 {
-	const unsigned char *b = p;
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < len; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ull;
-	}
-	h ^= len;
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebull;
-	h ^= h >> 31;
-	return h;
+	uint64_t h = hash_fnv1a(HASH_FNV_OFFSET, p, len);
+	return hash_mix64(h ^ len);
 }

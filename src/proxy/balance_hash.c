@@ -4,15 +4,7 @@
  * only the clients it had, and each server's share is its weight over the total. Pure. */
 #include "proxy/balance.h"
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
+#include "core/hash.h"
 
 /* ln(u) for u = odd / 2^54, u in (0,1). Written out instead of libm's log() so that every
  * node computes bit-identical scores whatever its libm: two balancers behind one VIP must
@@ -31,7 +23,7 @@ static double ln_dyadic(uint64_t odd)
 
 static double rendezvous_score(uint64_t client_hash, const struct lb_server *s)
 {
-	uint64_t h = mix64(client_hash ^ mix64(s->key + 0x9e3779b97f4a7c15ull));
+	uint64_t h = hash_mix64(client_hash ^ hash_mix64(s->key + HASH_GOLDEN));
 	/* 53 random bits, centred in their interval: u = (2k+1)/2^54 is never 0 or 1 */
 	return -(double)s->weight / ln_dyadic(((h >> 11) << 1) | 1);
 }

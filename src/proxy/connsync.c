@@ -18,20 +18,9 @@
 
 void sockaddr_tuple(const struct sockaddr_storage *ss, struct ip_addr *a, uint16_t *port)
 {
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)ss;
-		*port = ntohs(s6->sin6_port);
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-			*a = (struct ip_addr){ .family = AF_INET, .prefix = 32 };
-			memcpy(&a->v4, &s6->sin6_addr.s6_addr[12], 4);
-			return;
-		}
-	} else if (ss->ss_family == AF_INET) {
-		*port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	} else {
-		*port = 0;
-	}
+	*port = cfg_port(ss);
 	ip_addr_from_sockaddr((const struct sockaddr *)ss, a);
+	ip_addr_unmap(a); /* a [::] listener's IPv4 clients, as VRRP's IPv4 VIPs are written */
 }
 
 static bool local_of(int fd, struct ip_addr *a, uint16_t *port)

@@ -54,7 +54,6 @@ struct sync {
 	struct own_table own;
 	struct sync_tuple *dels; /* announced connections closed since the last batch */
 	size_t n_dels, cap_dels;
-	bool refreshing;
 	uint64_t *log_dropped; /* per worker, as last seen */
 	size_t n_workers;
 	struct peer *peers[SYNC_MAX_PEERS];
@@ -168,16 +167,14 @@ static void send_deltas(struct sync *s)
 static void send_refresh(struct sync *s)
 {
 	size_t per = per_message(s);
-	for (int i = 0; i < REFRESH_MSGS_PER_TICK && s->refreshing; i++) {
+	for (int i = 0; i < REFRESH_MSGS_PER_TICK && s->own.refreshing; i++) {
 		struct sync_tuple t[SYNC_MAX_ENTRIES];
 		bool last = false;
 		size_t n = own_refresh_next(&s->own, t, per, &last);
 		uint8_t flags =
 			(uint8_t)((s->refresh_first ? SYNC_F_FIRST : 0) | (last ? SYNC_F_LAST : 0));
 		s->refresh_first = false;
-		send_msg(s, SYNC_KIND_FULL, flags, t, n, SYNC_OP_ADD);
-		if (last)
-			s->refreshing = false;
+		send_msg(s, SYNC_KIND_FULL, flags, t, n, SYNC_OP_ADD); /* the last ends own.refreshing */
 	}
 }
 
@@ -242,9 +239,8 @@ static void on_batch(struct loop *l, struct timer *t)
 static void on_refresh(struct loop *l, struct timer *t)
 {
 	struct sync *s = t->arg;
-	if (!s->refreshing) { /* a refresh still walking is finished first */
+	if (!s->own.refreshing) { /* a refresh still walking is finished first */
 		own_refresh_start(&s->own);
-		s->refreshing = true;
 		s->refresh_first = true;
 	}
 	timer_arm_in(l, t, s->sc->refresh_ms);
@@ -256,12 +252,7 @@ static bool from_peer(const struct sync *s, const struct sockaddr_storage *ss, s
 {
 	if (ip_addr_from_sockaddr((const struct sockaddr *)ss, a) < 0)
 		return false;
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	if (a->family == AF_INET6 && !memcmp(a->b, mapped, 12)) {
-		struct ip_addr v4 = { .family = AF_INET, .prefix = 32 };
-		memcpy(v4.b, a->b + 12, 4);
-		*a = v4;
-	}
+	ip_addr_unmap(a); /* a dual-stack socket's IPv4 peer */
 	for (size_t i = 0; i < s->sc->n_peers; i++)
 		if (ip_addr_equal(a, &s->sc->peers[i]))
 			return true;

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
+
 #define INITIAL_BUCKETS 256 /* a power of two; the index doubles when n exceeds it */
 
 /* An own entry is on three lists: its hash chain, the "all" list (insertion order, walked by
@@ -26,29 +28,6 @@ struct peer_entry {
 
 /* ---- hashing ---- */
 
-/* splitmix64's finalizer: every input bit reaches every output bit. */
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
-static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= FNV_PRIME;
-	}
-	return h;
-}
-
 /* Over exactly what sync_tuple_equal compares: family and ip_addr_len(family) address bytes of
  * both addresses, and the ports (prefixes and unused address bytes never count), so that equal
  * tuples hash alike. FNV-1a spreads the bytes, the finalizer fixes its weak low bits (the
@@ -58,18 +37,18 @@ static uint64_t tuple_hash(const struct sync_tuple *t)
 	uint8_t ports[4] = {
 		(uint8_t)(t->vport >> 8), (uint8_t)t->vport, (uint8_t)(t->cport >> 8), (uint8_t)t->cport
 	};
-	uint64_t h = FNV_OFFSET;
-	h = fnv(h, &t->vip.family, 1);
-	h = fnv(h, t->vip.b, ip_addr_len(t->vip.family));
-	h = fnv(h, &t->client.family, 1);
-	h = fnv(h, t->client.b, ip_addr_len(t->client.family));
-	h = fnv(h, ports, sizeof(ports));
-	return mix64(h);
+	uint64_t h = HASH_FNV_OFFSET;
+	h = hash_fnv1a(h, &t->vip.family, 1);
+	h = hash_fnv1a(h, t->vip.b, ip_addr_len(t->vip.family));
+	h = hash_fnv1a(h, &t->client.family, 1);
+	h = hash_fnv1a(h, t->client.b, ip_addr_len(t->client.family));
+	h = hash_fnv1a(h, ports, sizeof(ports));
+	return hash_mix64(h);
 }
 
 static uint64_t own_hash(uint32_t worker, uint64_t id)
 {
-	return mix64(id ^ mix64((uint64_t)worker + 0x9e3779b97f4a7c15ULL));
+	return hash_mix64(id ^ hash_mix64((uint64_t)worker + HASH_GOLDEN));
 }
 
 bool sync_tuple_equal(const struct sync_tuple *a, const struct sync_tuple *b)

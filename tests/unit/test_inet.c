@@ -252,10 +252,27 @@ static void test_checksum_odd_empty_and_fold(void **state)
 	assert_int_equal(inet_csum(0x0002ffff), (uint16_t)~0x0002);
 }
 
+static void test_unmap(void **state)
+{
+	(void)state;
+	struct ip_addr a = P("::ffff:198.18.0.7"), want = P("198.18.0.7");
+	ip_addr_unmap(&a);
+	assert_int_equal(a.family, AF_INET);
+	assert_int_equal(a.prefix, 32);
+	assert_true(ip_addr_equal(&a, &want));
+	const char *same[] = { "2001:db8::7", "::ffff:0:198.18.0.7", "198.18.0.7", "::" };
+	for (size_t i = 0; i < sizeof(same) / sizeof(*same); i++) {
+		struct ip_addr b = P(same[i]), c = b;
+		ip_addr_unmap(&b);
+		assert_memory_equal(&b, &c, sizeof(b));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_format_v4),
+		cmocka_unit_test(test_unmap),
 		cmocka_unit_test(test_parse_format_v6),
 		cmocka_unit_test(test_parse_rejects),
 		cmocka_unit_test(test_format_unknown_and_short_buffer),
