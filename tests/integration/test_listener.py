@@ -21,6 +21,15 @@ def _probe(addr, n, hold=0.0):
         s.close()
 
 
+def _all_threads_stopped(pid):
+    """kill(SIGSTOP) returns before every thread has stopped: a worker may still accept."""
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] != "T":
+                return False
+    return True
+
+
 def _empty_total(b):
     return status_json(b)["listeners"][0]["empty_total"]
 
@@ -38,6 +47,8 @@ def test_client_closing_before_its_first_byte_gets_no_server_connection(buoy, ba
     b = start_lb(buoy, config(listen, ["%s:%d" % (SERVER, srv.port)]))
     os.kill(b.pid, signal.SIGSTOP)
     try:
+        netns.wait_until(lambda: _all_threads_stopped(b.pid), timeout=5, interval=0.01,
+                         msg="every buoy thread stopped")
         _probe(listen, 5)
     finally:
         os.kill(b.pid, signal.SIGCONT)
