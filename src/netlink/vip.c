@@ -29,6 +29,32 @@ int vip_present(int ifindex, const struct ip_addr *a, uint8_t *prefix_out)
 	return f.found ? 1 : 0;
 }
 
+static int route_type_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type == RTM_NEWROUTE && mnl_nlmsg_get_payload_len(nlh) >= sizeof(struct rtmsg)) {
+		const struct rtmsg *rt = mnl_nlmsg_get_payload(nlh);
+		*(int *)data = rt->rtm_type;
+	}
+	return MNL_CB_OK;
+}
+
+int vip_is_local(const struct ip_addr *a)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	struct rtmsg *rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
+	rt->rtm_family = (uint8_t)a->family;
+	rt->rtm_dst_len = (uint8_t)(ip_addr_len(a->family) * 8);
+	mnl_attr_put(nlh, RTA_DST, ip_addr_len(a->family), a->b);
+	int type = -1;
+	int rc = nl_request(nlh, route_type_cb, &type);
+	if (rc < 0)
+		return rc;
+	return type == RTN_LOCAL;
+}
+
 static struct nlmsghdr *put_addr_msg(
 	char *buf, uint16_t type, uint16_t flags, int ifindex, const struct ip_addr *a, uint8_t prefix)
 {

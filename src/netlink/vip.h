@@ -27,6 +27,11 @@ int vip_del(int ifindex, const struct ip_addr *a);
 /* 1 if the address is on the interface (any prefix), 0 if not, -errno. *prefix_out (may be NULL)
  * gets the prefix it is configured with. */
 int vip_present(int ifindex, const struct ip_addr *a, uint8_t *prefix_out);
+/* 1 if the kernel routes the address to this host (RTM_GETROUTE: type RTN_LOCAL), 0 if not,
+ * -errno. An IPv6 address is in the interface list a moment before its local route is in
+ * (the kernel finishes adding it from a work queue): until then what is sent to it is dropped. */
+int vip_is_local(const struct ip_addr *a);
+
 /* At startup: removes any of these addresses still on the interface (left by a crashed run).
  * Returns how many were removed, or -errno on the first failure. The caller must not call this
  * for an address-owner instance (priority 255), whose addresses are the interface's own. */

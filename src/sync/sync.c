@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "netlink/vip.h"
 #include "proxy/connlog.h"
 #include "proxy/proxy.h"
 #include "sync/table.h"
@@ -19,6 +20,7 @@
 #define REFRESH_MSGS_PER_TICK 64 /* per interval: 64 x 33 entries, a 100k table in ~5 s */
 #define HANDOVER_MARGIN_MS 100   /* after one advert interval: the backup has taken over */
 #define UDP_BUF (4 << 20)
+#define LOCAL_WAIT_MS 200 /* at most, for a taken-over IPv6 VIP to be routed here */
 
 struct peer {
 	char node[SYNC_NODE_MAX + 1];
@@ -37,6 +39,14 @@ struct round {
 	size_t n, cap, next;
 	uint64_t due;
 	bool handover;
+	/* A takeover's IPv6 VIPs: the first round waits until each is routed here (RTN_LOCAL),
+	 * else the client's neighbour advertisement, answering the solicitation the tickle
+	 * triggers from the VIP, is dropped and its neighbour entry stays unresolved for a
+	 * second (measured: every first IPv6 round lost); at most until local_deadline. */
+	struct ip_addr *local_wait;
+	size_t n_local_wait;
+	uint64_t local_deadline;
+	bool waited;
 };
 
 struct sync {
@@ -373,8 +383,10 @@ static void on_udp(struct loop *l, struct io *io, uint32_t ev)
 
 static void round_free(struct round *r)
 {
-	if (r)
+	if (r) {
 		free(r->v);
+		free(r->local_wait);
+	}
 	free(r);
 }
 
@@ -447,6 +459,28 @@ static void send_tickle(struct sync *s, const struct sync_tuple *t)
 	s->st.tickles_sent_total++;
 }
 
+/* True once every IPv6 VIP the round waits for is routed here, or the wait is over. */
+static bool round_ready(struct round *r, uint64_t now)
+{
+	while (r->n_local_wait) {
+		if (vip_is_local(&r->local_wait[r->n_local_wait - 1]) != 0) { /* or cannot tell */
+			r->n_local_wait--;
+		} else if (now < r->local_deadline) {
+			r->waited = true;
+			return false;
+		} else {
+			log_warn("sync tickles", "vip_routed=no waited_ms=%d", LOCAL_WAIT_MS);
+			r->n_local_wait = 0;
+			return true;
+		}
+	}
+	if (r->waited)
+		log_info("sync tickles", "vip_routed=yes waited_ms=%llu",
+			 (unsigned long long)(now + LOCAL_WAIT_MS - r->local_deadline));
+	r->waited = false;
+	return true;
+}
+
 static void on_tick(struct loop *l, struct timer *t)
 {
 	struct sync *s = t->arg;
@@ -457,6 +491,11 @@ static void on_tick(struct loop *l, struct timer *t)
 	bool more = false;
 	for (size_t i = 0; i < s->n_rounds;) {
 		struct round *r = s->rounds[i];
+		if (r->due <= now && !round_ready(r, now)) {
+			more = true;
+			i++;
+			continue;
+		}
 		while (r->due <= now && budget && r->next < r->n) {
 			send_tickle(s, &r->v[r->next++]);
 			s->st.tickles_pending--;
@@ -488,6 +527,11 @@ static void takeover(struct sync *s, const struct cfg_vrrp *inst, const struct i
 	if (!r)
 		return;
 	r->due = loop_now(s->loop);
+	r->local_deadline = r->due + LOCAL_WAIT_MS;
+	r->local_wait = calloc(inst->n_vips, sizeof(*r->local_wait));
+	for (size_t i = 0; r->local_wait && i < inst->n_vips; i++)
+		if (vips[i].family == AF_INET6)
+			r->local_wait[r->n_local_wait++] = vips[i];
 	for (size_t i = 0; i < s->n_peers; i++)
 		peer_take_on(&s->peers[i]->tab, vips, inst->n_vips, collect, r);
 	if (r->n) {

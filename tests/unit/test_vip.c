@@ -107,6 +107,9 @@ static void test_lookups_on_lo(void **state)
 	assert_int_equal(prefix, 8);
 	ip_addr_parse("198.18.255.254/32", &a);
 	assert_int_equal(vip_present(idx, &a, NULL), 0);
+	assert_true(vip_is_local(&a) != 1); /* routed elsewhere, or unreachable */
+	ip_addr_parse("127.0.0.2/32", &a);  /* any address of 127/8 is local */
+	assert_int_equal(vip_is_local(&a), 1);
 	assert_true(link_is_up(999999) < 0);
 }
 
