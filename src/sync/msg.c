@@ -121,6 +121,14 @@ static void put_addr(uint8_t *p, const struct ip_addr *a)
 	memcpy(p, a->b, ip_addr_len(a->family));
 }
 
+size_t sync_entries_per_msg(const char *node)
+{
+	if (!sync_node_valid(node))
+		return 0;
+	size_t n = (SYNC_MAX_MSG - SYNC_HDR_LEN - strlen(node) - SYNC_MAC_LEN) / SYNC_ENTRY_LEN;
+	return n < SYNC_MAX_ENTRIES ? n : SYNC_MAX_ENTRIES;
+}
+
 size_t sync_encode(const struct sync_hdr *h, const struct sync_entry *e, size_t n,
 		   const uint8_t *key, size_t keylen, uint8_t *out, size_t cap)
 {

@@ -100,6 +100,11 @@ const char *sync_verdict_name(enum sync_verdict v); /* "unknown" out of range */
 /* Is this a node name the wire can carry (1..63 printable non-space bytes)? */
 bool sync_node_valid(const char *node);
 
+/* How many entries a message from node may carry: what fits SYNC_MAX_MSG after its name, and
+ * never more than SYNC_MAX_ENTRIES, which every decoder accepts (a short name fits 35, and a
+ * receiver's array holds 33). 0 for an invalid name. */
+size_t sync_entries_per_msg(const char *node);
+
 /* Encodes one message into out. key/keylen: the shared secret (keylen >= 1). Returns the bytes
  * written, or 0 if the input is invalid (n > SYNC_MAX_ENTRIES, bad kind/flags/node, epoch or
  * seq 0, an entry the decoder would refuse, family mismatch between vip and client) or the

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/hash.h"
 #include "core/log.h"
 #include "netlink/vip.h"
 #include "proxy/connlog.h"
@@ -57,6 +59,7 @@ struct sync {
 	struct io io; /* UDP */
 	int family;   /* of the UDP socket */
 	int raw4, raw6;
+	uint64_t seed; /* of the peer tables' hash */
 	struct timer batch, refresh, tick;
 	uint64_t epoch, seq;
 	struct ip_addr *vips; /* every VRRP VIP: only connections to one are synced */
@@ -107,12 +110,7 @@ static bool grow(void **v, size_t *cap, size_t need, size_t size)
 
 /* ---------- sending ---------- */
 
-static size_t per_message(const struct sync *s)
-{
-	size_t room = SYNC_MAX_MSG - SYNC_HDR_LEN - strlen(s->cfg->node) - SYNC_MAC_LEN;
-	size_t n = room / SYNC_ENTRY_LEN;
-	return n < SYNC_MAX_ENTRIES ? n : SYNC_MAX_ENTRIES; /* what every decoder accepts */
-}
+static size_t per_message(const struct sync *s) { return sync_entries_per_msg(s->cfg->node); }
 
 static void to_peer(struct sync *s, const struct ip_addr *a, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -282,7 +280,7 @@ static struct peer *peer_of(struct sync *s, const char *node)
 	if (s->n_peers == SYNC_MAX_PEERS)
 		return NULL;
 	struct peer *p = calloc(1, sizeof(*p));
-	if (!p || peer_init(&p->tab, s->sc->max_entries) < 0) {
+	if (!p || peer_init(&p->tab, s->sc->max_entries, s->seed) < 0) {
 		free(p);
 		return NULL;
 	}
@@ -670,6 +668,8 @@ struct sync *sync_start(struct loop *l, const struct config *c, struct proxy *p)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	s->epoch = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (getrandom(&s->seed, sizeof(s->seed), GRND_NONBLOCK) != sizeof(s->seed))
+		s->seed = hash_mix64(s->epoch ^ (uint64_t)getpid()); /* no entropy yet: still varies */
 	s->n_workers = proxy_n_workers(p);
 	timer_init(&s->batch, on_batch, s);
 	timer_init(&s->refresh, on_refresh, s);

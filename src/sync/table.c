@@ -32,12 +32,12 @@ struct peer_entry {
  * both addresses, and the ports (prefixes and unused address bytes never count), so that equal
  * tuples hash alike. FNV-1a spreads the bytes, the finalizer fixes its weak low bits (the
  * bucket is taken from the low bits). */
-static uint64_t tuple_hash(const struct sync_tuple *t)
+static uint64_t tuple_hash(const struct sync_tuple *t, uint64_t seed)
 {
 	uint8_t ports[4] = {
 		(uint8_t)(t->vport >> 8), (uint8_t)t->vport, (uint8_t)(t->cport >> 8), (uint8_t)t->cport
 	};
-	uint64_t h = HASH_FNV_OFFSET;
+	uint64_t h = HASH_FNV_OFFSET ^ seed;
 	h = hash_fnv1a(h, &t->vip.family, 1);
 	h = hash_fnv1a(h, t->vip.b, ip_addr_len(t->vip.family));
 	h = hash_fnv1a(h, &t->client.family, 1);
@@ -322,9 +322,10 @@ size_t own_take_on(struct own_table *t, const struct ip_addr *vips, size_t n, sy
 
 /* ---- peer table ---- */
 
-int peer_init(struct peer_table *t, size_t cap)
+int peer_init(struct peer_table *t, size_t cap, uint64_t seed)
 {
 	memset(t, 0, sizeof(*t));
+	t->seed = seed;
 	if (cap == 0)
 		return -1;
 	t->idx = calloc(INITIAL_BUCKETS, sizeof(*t->idx));
@@ -358,7 +359,7 @@ void peer_free(struct peer_table *t)
 
 static struct peer_entry **peer_slot(const struct peer_table *t, const struct sync_tuple *tu)
 {
-	struct peer_entry **p = &t->idx[tuple_hash(tu) & (t->n_idx - 1)];
+	struct peer_entry **p = &t->idx[tuple_hash(tu, t->seed) & (t->n_idx - 1)];
 	while (*p && !sync_tuple_equal(&(*p)->tu, tu))
 		p = &(*p)->hnext;
 	return p;
@@ -374,7 +375,7 @@ static void peer_grow(struct peer_table *t)
 		struct peer_entry *e = t->idx[i], *next;
 		for (; e; e = next) {
 			next = e->hnext;
-			struct peer_entry **b = &idx[tuple_hash(&e->tu) & (n_idx - 1)];
+			struct peer_entry **b = &idx[tuple_hash(&e->tu, t->seed) & (n_idx - 1)];
 			e->hnext = *b;
 			*b = e;
 		}

@@ -11,8 +11,9 @@
  * Where this contract was silent, table.c chose (safest reading):
  *  - the index starts at 256 buckets and doubles when n exceeds the bucket count; a failed
  *    doubling keeps the old index (the insert still succeeds, chains are only longer) and is
- *    tried again at the next insert; it never shrinks. The hash is a fixed mix (FNV-1a plus the
- *    splitmix64 finalizer), not seeded per process: the caps bound any chain;
+ *    tried again at the next insert; it never shrinks. The peer table's hash (FNV-1a plus the
+ *    splitmix64 finalizer) starts from a seed the caller draws per process, so that clients
+ *    choosing their ports cannot aim at one chain; the own table's keys are ours;
  *  - a callback (gone, fn) must not change the table it is called from; fn may be NULL (the
  *    functions then only count); gone() sees a tuple that is no longer in the table;
  *  - own_init/peer_init with cap 0 return -1; after -1 the table is empty and *_free is safe;
@@ -114,9 +115,10 @@ struct peer_table {
 	struct peer_entry **idx;
 	size_t n_idx, n, cap;
 	uint64_t cap_hits;
+	uint64_t seed;
 };
 
-int peer_init(struct peer_table *t, size_t cap);
+int peer_init(struct peer_table *t, size_t cap, uint64_t seed);
 void peer_free(struct peer_table *t);
 /* Adds or refreshes a tuple with refresh generation gen (the entry keeps the larger of its
  * gen and this one). Returns 0 added, 1 refreshed, -1 at the cap (counted) or out of memory. */

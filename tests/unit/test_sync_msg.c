@@ -196,6 +196,42 @@ static void test_round_trip_max(void **state)
 	assert_int_equal(sync_encode(&h, e, SYNC_MAX_ENTRIES + 1, KEY, KEYLEN, buf, sizeof(buf)), 0);
 }
 
+/* The sender's batch size: a one-letter name would fit 35 entries, but the receiver decodes into
+ * SYNC_MAX_ENTRIES (ASan once caught the sender overflowing a 33-entry array); every count it
+ * gives encodes within SYNC_MAX_MSG and decodes. */
+static void test_entries_per_msg(void **state)
+{
+	(void)state;
+	char toolong[SYNC_NODE_MAX + 2], name[SYNC_NODE_MAX + 1];
+	assert_int_equal(sync_entries_per_msg(""), 0);
+	memset(toolong, 'n', sizeof(toolong) - 1);
+	toolong[sizeof(toolong) - 1] = 0; /* 64 bytes */
+	assert_int_equal(sync_entries_per_msg(toolong), 0);
+	memset(name, 'n', sizeof(name));
+	struct sync_entry e[SYNC_MAX_ENTRIES];
+	for (size_t i = 0; i < SYNC_MAX_ENTRIES; i++) {
+		char c[64];
+		snprintf(c, sizeof(c), "2001:db8::%zx", i + 1);
+		e[i] = E(SYNC_OP_ADD, "2001:db8::100", 6443, c, (uint16_t)(30000 + i));
+	}
+	for (size_t len = 1; len <= SYNC_NODE_MAX; len++) {
+		name[len] = 0;
+		size_t n = sync_entries_per_msg(name);
+		assert_true(n >= 1 && n <= SYNC_MAX_ENTRIES);
+		assert_int_equal(n, SYNC_MAX_ENTRIES); /* 33 fit even with the longest name */
+		struct sync_hdr h = H(SYNC_KIND_FULL, 0, name, 1, 1);
+		uint8_t buf[SYNC_MAX_MSG];
+		size_t w = sync_encode(&h, e, n, KEY, KEYLEN, buf, sizeof(buf));
+		assert_true(w > 0 && w <= SYNC_MAX_MSG);
+		struct sync_hdr g;
+		struct sync_entry out[SYNC_MAX_ENTRIES];
+		size_t m = 0;
+		assert_int_equal(sync_decode(buf, w, KEY, KEYLEN, &g, out, SYNC_MAX_ENTRIES, &m), SYNC_OK);
+		assert_int_equal(m, n);
+		name[len] = 'n';
+	}
+}
+
 static void test_encode_refuses(void **state)
 {
 	(void)state;
@@ -510,6 +546,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exact_bytes),
+		cmocka_unit_test(test_entries_per_msg),
 		cmocka_unit_test(test_round_trip_delta_mixed),
 		cmocka_unit_test(test_round_trip_full_and_empty),
 		cmocka_unit_test(test_round_trip_max),

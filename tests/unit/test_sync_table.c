@@ -590,9 +590,9 @@ static void test_peer_basic(void **state)
 	struct sync_tuple a = T("198.18.0.100", 6443, "198.18.0.50", 40000);
 	struct sync_tuple b = T("2001:db8::100", 443, "2001:db8::7", 51234);
 	struct sync_tuple c = T("198.18.0.100", 443, "198.18.0.51", 40001);
-	assert_int_equal(peer_init(&t, 0), -1);
+	assert_int_equal(peer_init(&t, 0, 0x1234), -1);
 	peer_free(&t);
-	assert_int_equal(peer_init(&t, 100), 0);
+	assert_int_equal(peer_init(&t, 100, 0x1234), 0);
 
 	assert_false(peer_del(&t, &a));
 	assert_int_equal(peer_add(&t, &a, 5), 0);
@@ -639,7 +639,7 @@ static void test_peer_take_on(void **state)
 		T("2001:db8::100", 80, "2001:db8::8", 51235),
 		T("2001:db8::101", 443, "2001:db8::7", 51234),
 	};
-	assert_int_equal(peer_init(&t, 100), 0);
+	assert_int_equal(peer_init(&t, 100, 0x1234), 0);
 	for (unsigned i = 0; i < 6; i++)
 		assert_int_equal(peer_add(&t, &tu[i], 1), 0);
 
@@ -667,7 +667,7 @@ static void test_peer_cap(void **state)
 {
 	(void)state;
 	struct peer_table t;
-	assert_int_equal(peer_init(&t, 2), 0);
+	assert_int_equal(peer_init(&t, 2, 0x1234), 0);
 	assert_int_equal(peer_add(&t, (struct sync_tuple[]){ TI(1, 1000) }, 1), 0);
 	assert_int_equal(peer_add(&t, (struct sync_tuple[]){ TI(2, 1000) }, 1), 0);
 	assert_int_equal(peer_add(&t, (struct sync_tuple[]){ TI(3, 1000) }, 1), -1);
@@ -875,7 +875,7 @@ static void test_peer_model(void **state)
 	size_t n = 0, max_n = 0;
 	uint64_t gen = 1;
 	srandom(54321);
-	assert_int_equal(peer_init(&t, MODEL_N), 0);
+	assert_int_equal(peer_init(&t, MODEL_N, 0x1234), 0);
 	for (int op = 0; op < 100000; op++) {
 		unsigned i = (unsigned)random() % MODEL_N;
 		struct sync_tuple tu = peer_tuple(i);
@@ -941,7 +941,7 @@ static void test_peer_prune_gens(void **state)
 {
 	(void)state;
 	struct peer_table t;
-	assert_int_equal(peer_init(&t, 10000), 0);
+	assert_int_equal(peer_init(&t, 10000, 0x1234), 0);
 	for (unsigned i = 0; i < 5000; i++)
 		assert_int_equal(peer_add(&t, (struct sync_tuple[]){ peer_tuple(i) }, i / 1000 + 1), 0);
 	for (unsigned i = 0; i < 5000; i += 3) /* a lower gen never lowers */
@@ -962,7 +962,7 @@ static void test_free_with_entries(void **state)
 	struct peer_table p;
 	struct sync_tuple got[8];
 	assert_int_equal(own_init(&o, 1000), 0);
-	assert_int_equal(peer_init(&p, 1000), 0);
+	assert_int_equal(peer_init(&p, 1000, 0x1234), 0);
 	for (unsigned i = 0; i < 600; i++) {
 		assert_int_equal(
 			own_open(&o, i % 2, i, (struct sync_tuple[]){ TI(i, 1000) }, NULL, NULL), 0);
