@@ -179,7 +179,33 @@ static void on_vrrp_change(void *arg, const struct cfg_vrrp *inst, enum vrrp_sta
 	sync_on_vrrp(run->sync, inst, from, to);
 }
 
-void running_watch_vrrp(struct running *run) { vrrp_set_observer(run->vrrp, on_vrrp_change, run); }
+/* Anycast: we carry traffic when BIRD runs, a session is up and something is announced. */
+static bool bgp_serving(void *arg)
+{
+	struct running *run = arg;
+	if (!run->bgp)
+		return false;
+	struct bgp_status st;
+	bgp_get_status(run->bgp, &st);
+	bool up = false, announced = false;
+	for (size_t i = 0; st.bird_running && i < st.n_peers && !up; i++) {
+		struct bgp_peer_status p;
+		bgp_get_peer(run->bgp, i, &p);
+		up = p.up;
+	}
+	for (size_t i = 0; up && i < st.n_announce && !announced; i++) {
+		struct bgp_announce_status a;
+		bgp_get_announce(run->bgp, i, &a);
+		announced = a.announced;
+	}
+	return up && announced;
+}
+
+void running_watch_vrrp(struct running *run)
+{
+	vrrp_set_observer(run->vrrp, on_vrrp_change, run);
+	sync_set_serving(run->sync, bgp_serving, run);
+}
 
 static void retire_config(struct running *run, struct config *nc)
 {

@@ -50,7 +50,8 @@ int reload_run(struct running *run, const char *source, struct strbuf *out);
 /* Same with an already loaded config (taken over on success, freed on failure). */
 int reload_apply(struct running *run, struct config *nc, const char *source, struct strbuf *out);
 void running_free_retired(struct running *run);
-/* Points run->vrrp's state changes at run->sync (after vrrp_start, and by reloads). */
+/* Points run->vrrp's state changes at run->sync, and tells sync whether run->bgp carries
+ * traffic (anycast peers hear it); after vrrp_start and sync_start, and by reloads. */
 void running_watch_vrrp(struct running *run);
 
 #endif

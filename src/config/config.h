@@ -227,15 +227,17 @@ struct cfg_sync {
 	char *key_file; /* required: the shared secret's file */
 	uint8_t *key;   /* its bytes, trailing "\n" / "\r\n" removed; >= 16 of them */
 	size_t key_len;
-	uint16_t port;         /* UDP, default 9255 */
-	struct ip_addr source; /* bind address; family 0 = wildcard */
-	struct ip_addr *peers; /* default: every vrrp instance's unicast_peers, deduplicated */
-	size_t n_peers;        /* >= 1 after validation */
-	bool peers_from_vrrp;  /* peers: was omitted */
-	uint64_t interval_ms;  /* opens/closes are sent in batches this often, default 100ms */
-	uint64_t refresh_ms;   /* full refresh period, default 10s */
-	uint32_t max_entries;  /* per peer table and for our own, default 100000 */
-	uint32_t tickle_rate;  /* tickle ACKs per second, default 10000 */
+	uint16_t port;            /* UDP, default 9255 */
+	struct ip_addr source;    /* bind address; family 0 = wildcard */
+	struct ip_addr *peers;    /* default: every vrrp instance's unicast_peers, deduplicated */
+	size_t n_peers;           /* >= 1 after validation */
+	bool peers_from_vrrp;     /* peers: was omitted */
+	uint64_t interval_ms;     /* opens/closes are sent in batches this often, default 100ms */
+	uint64_t refresh_ms;      /* full refresh period, default 10s */
+	uint32_t max_entries;     /* per peer table and for our own, default 100000 */
+	uint32_t tickle_rate;     /* tickle ACKs per second, default 10000 */
+	uint64_t peer_timeout_ms; /* anycast (bgp:): a peer silent this long is lost, default 1s;
+	                           * heartbeats go every quarter of it */
 };
 /* The defaults of the scalar keys (port, interval, refresh, max_entries, tickle_rate; the
  * builder starts from them), for code that builds one by hand. Pointers are NULL. */

@@ -120,7 +120,7 @@ struct raw_sync {
 	char *key_file, *port, *source;
 	char **peers; /* NULL = absent: the vrrp instances' unicast_peers */
 	unsigned peers_count;
-	char *interval, *refresh, *max_entries, *tickle_rate;
+	char *interval, *refresh, *max_entries, *tickle_rate, *peer_timeout;
 };
 
 struct raw_log {

@@ -38,5 +38,6 @@ void cfg_sync_defaults(struct cfg_sync *s)
 		.refresh_ms = 10000,
 		.max_entries = 100000,
 		.tickle_rate = 10000,
+		.peer_timeout_ms = 1000,
 	};
 }

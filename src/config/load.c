@@ -211,6 +211,7 @@ static const cyaml_schema_field_t sync_fields[] = {
 	STR("refresh", struct raw_sync, refresh),
 	STR("max_entries", struct raw_sync, max_entries),
 	STR("tickle_rate", struct raw_sync, tickle_rate),
+	STR("peer_timeout", struct raw_sync, peer_timeout),
 	CYAML_FIELD_END,
 };
 

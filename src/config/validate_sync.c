@@ -198,6 +198,14 @@ void cfg_build_sync(const struct raw_config *raw, struct cfg_diag *d, struct con
 	s->max_entries = (uint32_t)u;
 	cv_uint(d, "sync", "tickle_rate", r->tickle_rate, 1, 1000000, s->tickle_rate, &u);
 	s->tickle_rate = (uint32_t)u;
+	cv_duration(d, "sync", "peer_timeout", r->peer_timeout, 100, 60000, s->peer_timeout_ms,
+		    &s->peer_timeout_ms);
+	if (!r->peer_timeout && s->peer_timeout_ms < 4 * s->interval_ms)
+		s->peer_timeout_ms = 4 * s->interval_ms; /* a long interval stretches the default */
+	if (s->peer_timeout_ms < 3 * s->interval_ms)     /* heartbeats go from the batch timer */
+		cfg_err(d, "sync", "peer_timeout",
+			"peer_timeout (%llums) must be at least 3 x interval (%llums)",
+			(unsigned long long)s->peer_timeout_ms, (unsigned long long)s->interval_ms);
 	build_peers(r, d, c, s);
 	check_families(r, d, s);
 }

@@ -270,7 +270,7 @@ static void sync_metrics(struct strbuf *b, const struct snapshot *s)
 	if (!y->present)
 		return;
 	scalar(b, "buoy_sync_local_connections", "gauge",
-	       "This node's connections to a VRRP VIP, as announced to peers.",
+	       "This node's connections to a VRRP VIP or anycast address, as announced to peers.",
 	       y->st.local_connections);
 	scalar(b, "buoy_sync_local_cap_hits_total", "counter",
 	       "This node's connections not tracked: its table was at sync max_entries.",
@@ -298,6 +298,9 @@ static void sync_metrics(struct strbuf *b, const struct snapshot *s)
 	}
 	scalar(b, "buoy_sync_takeovers_total", "counter",
 	       "VRRP takeovers that tickled the peers' clients.", y->st.takeovers_total);
+	scalar(b, "buoy_sync_peers_lost_total", "counter",
+	       "Anycast peers gone (silent for peer_timeout, or withdrawn): their clients tickled.",
+	       y->st.peers_lost_total);
 	scalar(b, "buoy_sync_resets_total", "counter",
 	       "Own connections closed at once on a VRRP handover.", y->st.resets_total);
 	scalar(b, "buoy_tickles_sent_total", "counter", "Tickle ACKs sent to clients.",

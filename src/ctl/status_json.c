@@ -272,6 +272,7 @@ static void sync_json(struct strbuf *b, const struct snap_sync *y)
 	kv_u64(b, &f, "tickle_errors_total", y->st.tickle_errors_total);
 	kv_u64(b, &f, "tickles_pending", y->st.tickles_pending);
 	kv_u64(b, &f, "resets_total", y->st.resets_total);
+	kv_u64(b, &f, "peers_lost_total", y->st.peers_lost_total);
 	key(b, &f, "peers");
 	sb_putc(b, '[');
 	for (size_t i = 0; i < y->n_peers; i++) {
@@ -287,6 +288,8 @@ static void sync_json(struct strbuf *b, const struct snap_sync *y)
 		kv_u64(b, &t, "refreshes_total", p->st.refreshes_total);
 		kv_u64(b, &t, "restarts_total", p->st.restarts_total);
 		kv_ago(b, &t, "last_message_age_ms", p->last_message_ago_ms);
+		kv_bool(b, &t, "lost", p->st.lost);
+		kv_bool(b, &t, "withdrawn", p->st.withdrawn);
 		sb_putc(b, '}');
 	}
 	sb_puts(b, "]}");

@@ -256,9 +256,12 @@ static void sync_tables(const struct snapshot *s, struct strbuf *b)
 	table_row(&t, (const char *[]){ "SYNC PEER", "ADDRESS", "CONNS", "LAST_MESSAGE" });
 	for (size_t i = 0; i < y->n_peers; i++) {
 		const struct snap_sync_peer *p = &y->peers[i];
-		char conns[24], last[32];
+		char conns[24], last[48];
 		snprintf(conns, sizeof(conns), "%" PRIu64, p->st.connections);
 		format_ago(p->last_message_ago_ms, last, sizeof(last));
+		if (p->st.lost || p->st.withdrawn) /* anycast: why its clients were tickled */
+			snprintf(last + strlen(last), sizeof(last) - strlen(last), " (%s)",
+				 p->st.lost ? "lost" : "withdrawn");
 		table_row(&t,
 			  (const char *[]){ p->st.node, p->st.addr[0] ? p->st.addr : "-", conns, last });
 	}

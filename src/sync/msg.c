@@ -80,11 +80,11 @@ bool sync_mac(const uint8_t *key, size_t keylen, const uint8_t *data, size_t len
 /* Header fields after the MAC matched (or before encoding). */
 static bool hdr_ok(uint8_t kind, uint8_t flags, uint64_t epoch, uint64_t seq)
 {
-	if (kind == SYNC_KIND_DELTA && flags != 0)
+	if (kind == SYNC_KIND_DELTA && (flags & (SYNC_F_LAST | SYNC_F_FIRST)))
 		return false;
 	if (kind != SYNC_KIND_DELTA && kind != SYNC_KIND_FULL)
 		return false;
-	if (flags & ~(SYNC_F_LAST | SYNC_F_FIRST))
+	if (flags & ~(SYNC_F_LAST | SYNC_F_FIRST | SYNC_F_WITHDRAWN))
 		return false;
 	return epoch != 0 && seq != 0;
 }

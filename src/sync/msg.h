@@ -11,8 +11,10 @@
  *     4    1  version             1
  *     5    1  kind                1 = delta (adds/removes since the sender's last message),
  *                                 2 = full (one chunk of a periodic full refresh)
- *     6    1  flags               full only, 0 on delta: bit 0 LAST chunk of the refresh,
- *                                 bit 1 FIRST chunk (both set: a one-chunk refresh); others 0
+ *     6    1  flags               bit 0 LAST chunk of the refresh, bit 1 FIRST chunk (both
+ *                                 set: a one-chunk refresh), full only; bit 2 WITHDRAWN (the
+ *                                 sender carries no anycast traffic now), either kind;
+ *                                 others 0
  *     7    1  node_len            N, 1..63
  *     8    8  epoch               sender's start time, ms since the Unix epoch, >= 1
  *    16    8  seq                 1, 2, ... per epoch, +1 per message (full chunks included)
@@ -60,12 +62,13 @@
 
 enum sync_kind { SYNC_KIND_DELTA = 1, SYNC_KIND_FULL = 2 };
 enum sync_op { SYNC_OP_ADD = 1, SYNC_OP_DEL = 2 };
-#define SYNC_F_LAST 0x01  /* full: the last chunk of this refresh */
-#define SYNC_F_FIRST 0x02 /* full: the first chunk of this refresh */
+#define SYNC_F_LAST 0x01      /* full: the last chunk of this refresh */
+#define SYNC_F_FIRST 0x02     /* full: the first chunk of this refresh */
+#define SYNC_F_WITHDRAWN 0x04 /* any: the sender announces no anycast VIP now (sync.h) */
 
 struct sync_hdr {
 	uint8_t kind;                 /* enum sync_kind */
-	uint8_t flags;                /* SYNC_F_*, full only */
+	uint8_t flags;                /* SYNC_F_*: LAST and FIRST full only */
 	char node[SYNC_NODE_MAX + 1]; /* NUL-terminated */
 	uint64_t epoch, seq;          /* both >= 1 */
 };

@@ -33,6 +33,8 @@ struct peer {
 	uint64_t refresh_gen; /* gen of the refresh in progress (its FIRST), 0 = none */
 	bool refresh_whole;   /* no message lost since that FIRST */
 	uint64_t messages, gaps, refreshes, restarts, last_ms;
+	bool lost;      /* anycast: silent for peer_timeout */
+	bool withdrawn; /* anycast: its last message said it announces nothing */
 };
 
 /* A round of tickles: targets sent from `next` on once `due` has come. */
@@ -62,8 +64,14 @@ struct sync {
 	uint64_t seed; /* of the peer tables' hash */
 	struct timer batch, refresh, tick;
 	uint64_t epoch, seq;
-	struct ip_addr *vips; /* every VRRP VIP: only connections to one are synced */
+	struct ip_addr *vips; /* every VRRP VIP and anycast address: only connections to one are
+	                       * synced */
 	size_t n_vips;
+	size_t n_anycast; /* the last n_anycast of vips are bgp: announce addresses */
+	sync_serving_fn serving_fn;
+	void *serving_arg;
+	bool withdrawn;        /* anycast: we announce nothing (said in every message) */
+	uint64_t last_sent_ms; /* anycast: a heartbeat goes when nothing else did for a while */
 	struct own_table own;
 	struct sync_tuple *dels; /* announced connections closed since the last batch */
 	size_t n_dels, cap_dels;
@@ -127,6 +135,9 @@ static void to_peer(struct sync *s, const struct ip_addr *a, struct sockaddr_sto
 static void send_msg(
 	struct sync *s, uint8_t kind, uint8_t flags, const struct sync_tuple *t, size_t n, uint8_t op)
 {
+	if (s->withdrawn)
+		flags |= SYNC_F_WITHDRAWN;
+	s->last_sent_ms = loop_now(s->loop);
 	struct sync_hdr h = { .kind = kind, .flags = flags, .epoch = s->epoch, .seq = ++s->seq };
 	snprintf(h.node, sizeof(h.node), "%s", s->cfg->node);
 	struct sync_entry e[SYNC_MAX_ENTRIES];
@@ -234,6 +245,9 @@ static void check_log_losses(struct sync *s)
 	}
 }
 
+static void anycast_check(struct sync *s);
+static void peer_gone(struct sync *s, struct peer *p, const char *why);
+
 static void on_batch(struct loop *l, struct timer *t)
 {
 	struct sync *s = t->arg;
@@ -241,6 +255,7 @@ static void on_batch(struct loop *l, struct timer *t)
 	check_log_losses(s);
 	send_deltas(s);
 	send_refresh(s);
+	anycast_check(s);
 	timer_arm_in(l, t, s->sc->interval_ms);
 }
 
@@ -358,7 +373,15 @@ static void on_datagram(struct sync *s, const uint8_t *buf, size_t len, const st
 	p->addr = src;
 	p->messages++;
 	p->last_ms = loop_now(s->loop);
+	if (p->lost) {
+		p->lost = false;
+		log_info("sync peer back", "node=%s", p->node);
+	}
+	bool withdrawn = h.flags & SYNC_F_WITHDRAWN, was_withdrawn = p->withdrawn;
+	p->withdrawn = withdrawn;
 	apply(p, &h, e, n);
+	if (withdrawn && !was_withdrawn)
+		peer_gone(s, p, "withdrawn");
 }
 
 static void on_udp(struct loop *l, struct io *io, uint32_t ev)
@@ -554,6 +577,64 @@ static void handover(struct sync *s, const struct cfg_vrrp *inst, const struct i
 	proxy_reset_local(s->proxy, vips, inst->n_vips);
 }
 
+/* Anycast: a peer no longer carries traffic (silent: its node or its link died; or it said it
+ * withdrew). The router has moved its flows to the nodes left, which have no socket for them:
+ * tickle its clients, so that their challenge ACKs reach one of us and are answered by RST.
+ * Our own clients too: with hash-threshold ECMP a changed next-hop set moves some flows
+ * between the nodes left; a tickled client whose flow still reaches us answers with an ACK
+ * our socket takes as a duplicate, harmless. */
+static void peer_gone(struct sync *s, struct peer *p, const char *why)
+{
+	if (!s->n_anycast)
+		return;
+	const struct ip_addr *any = s->vips + s->n_vips - s->n_anycast;
+	struct round *r = calloc(1, sizeof(*r));
+	if (!r)
+		return;
+	r->due = loop_now(s->loop);
+	size_t theirs = peer_take_on(&p->tab, any, s->n_anycast, collect, r);
+	size_t ours = s->withdrawn ? 0 : own_each_on(&s->own, any, s->n_anycast, collect, r);
+	s->st.peers_lost_total++;
+	if (r->n)
+		s->st.takeovers_total++;
+	log_info("sync anycast peer gone", "node=%s why=%s tickles=%zu theirs=%zu ours=%zu",
+		 p->node, why, r->n, theirs, ours);
+	add_rounds(s, r);
+}
+
+/* Every batch, with anycast addresses: our own state into the next message, a heartbeat when
+ * nothing went for a quarter of peer_timeout, and the peers that fell silent. */
+static void anycast_check(struct sync *s)
+{
+	if (!s->n_anycast)
+		return;
+	uint64_t now = loop_now(s->loop);
+	bool withdrawn = s->serving_fn && !s->serving_fn(s->serving_arg);
+	if (withdrawn != s->withdrawn) {
+		s->withdrawn = withdrawn;
+		log_info("sync anycast", "announcing=%s", withdrawn ? "no" : "yes");
+		s->last_sent_ms = 0; /* peers hear it now */
+	}
+	if (now - s->last_sent_ms >= s->sc->peer_timeout_ms / 4)
+		send_msg(s, SYNC_KIND_DELTA, 0, NULL, 0, SYNC_OP_ADD);
+	for (size_t i = 0; i < s->n_peers; i++) {
+		struct peer *p = s->peers[i];
+		if (p->lost || now - p->last_ms < s->sc->peer_timeout_ms)
+			continue;
+		p->lost = true;
+		if (!p->withdrawn) /* a withdrawn peer's clients were tickled then */
+			peer_gone(s, p, "silent");
+	}
+}
+
+void sync_set_serving(struct sync *s, sync_serving_fn fn, void *arg)
+{
+	if (!s)
+		return;
+	s->serving_fn = fn;
+	s->serving_arg = arg;
+}
+
 void sync_on_vrrp(struct sync *s, const struct cfg_vrrp *inst, enum vrrp_state from, enum vrrp_state to)
 {
 	if (!s || !inst->n_vips || from == to)
@@ -631,19 +712,22 @@ static int open_raw(int family)
 
 static int set_vips(struct sync *s, const struct config *c)
 {
-	size_t n = 0;
+	size_t n = 0, n_any = c->bgp ? c->bgp->n_announce : 0;
 	for (size_t i = 0; i < c->n_vrrp; i++)
 		n += c->vrrp[i].n_vips;
-	struct ip_addr *v = calloc(n ? n : 1, sizeof(*v));
+	struct ip_addr *v = calloc(n + n_any ? n + n_any : 1, sizeof(*v));
 	if (!v)
 		return -1;
 	n = 0;
 	for (size_t i = 0; i < c->n_vrrp; i++)
 		for (size_t j = 0; j < c->vrrp[i].n_vips; j++)
 			v[n++] = c->vrrp[i].vips[j].addr;
+	for (size_t i = 0; i < n_any; i++) /* last: peer_gone takes them as one slice */
+		v[n++] = c->bgp->announce[i].prefix.addr;
 	free(s->vips);
 	s->vips = v;
 	s->n_vips = n;
+	s->n_anycast = n_any;
 	return 0;
 }
 
@@ -651,6 +735,9 @@ static bool needs_family(const struct config *c, int family)
 {
 	for (size_t i = 0; i < c->n_vrrp; i++)
 		if (c->vrrp[i].family == family)
+			return true;
+	for (size_t i = 0; c->bgp && i < c->bgp->n_announce; i++)
+		if (c->bgp->announce[i].prefix.addr.family == family)
 			return true;
 	return false;
 }
@@ -779,6 +866,8 @@ int sync_get_peer(const struct sync *s, size_t i, struct sync_peer_status *out)
 		.refreshes_total = p->refreshes,
 		.restarts_total = p->restarts,
 		.last_ms = p->last_ms,
+		.lost = p->lost,
+		.withdrawn = p->withdrawn,
 	};
 	snprintf(out->node, sizeof(out->node), "%s", p->node);
 	ip_addr_format(&p->addr, IP_FMT_ADDR, out->addr, sizeof(out->addr));

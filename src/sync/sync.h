@@ -5,7 +5,8 @@
  *
  * What it does, in order of the data:
  *  - Workers log opens and closes (proxy/connlog.h). Every `interval` the engine drains the
- *    logs into its own table (sync/table.h), keeping only connections to a VRRP VIP; a
+ *    logs into its own table (sync/table.h), keeping only connections to a VRRP VIP or an
+ *    anycast (bgp: announce) address; a
  *    connection that opened and closed within one interval is never announced.
  *  - It sends the changes (sync/msg.h deltas) to every peer over UDP, authenticated with the
  *    shared key, and every `refresh` a full list in chunks (FIRST..LAST), so a restarted or
@@ -26,6 +27,12 @@
  *    (advert interval + 100 ms): a connection opened in the last interval is in no peer's
  *    table. The kernel cannot send a RST from an address the host no longer holds (measured);
  *    a raw IP_HDRINCL packet can.
+ *  - Anycast (bgp: announce addresses are synced like VIPs): every node sends at least one
+ *    message per quarter of `peer_timeout` (an empty delta as heartbeat), each saying whether
+ *    it announces anything (SYNC_F_WITHDRAWN, from sync_set_serving's callback). A peer that
+ *    falls silent for peer_timeout, or says it withdrew, is gone: the router has moved its
+ *    flows to the nodes left, so each of them tickles that peer's clients, and its own (a
+ *    changed ECMP set moves flows between the nodes left too; see peer_gone in sync.c).
  *
  * Threads: the main loop only. Owns its sockets (UDP; raw IPPROTO_RAW for IPv4 and IPv6,
  * opened at start: CAP_NET_RAW, kept after the privilege drop), tables and timers. Errors:
@@ -74,6 +81,10 @@ int sync_reload(struct sync *s, const struct config *c);
 /* A VRRP instance went from `from` to `to` (called after its actions ran: VIPs added and
  * GARP sent, or VIPs removed). */
 void sync_on_vrrp(struct sync *s, const struct cfg_vrrp *inst, enum vrrp_state from, enum vrrp_state to);
+/* Anycast: fn says whether this node announces (carries traffic) now; asked every interval.
+ * Without one, a node with bgp: announce addresses counts as announcing. */
+typedef bool (*sync_serving_fn)(void *arg);
+void sync_set_serving(struct sync *s, sync_serving_fn fn, void *arg);
 /* Handover tickles still to send (the daemon's shutdown waits for them). */
 bool sync_busy(const struct sync *s);
 
@@ -87,6 +98,8 @@ struct sync_peer_status {
 	uint64_t refreshes_total;  /* full refreshes seen whole (pruning ones) */
 	uint64_t restarts_total;   /* new epochs after the first */
 	uint64_t last_ms;          /* loop time of its last accepted message */
+	bool lost;                 /* anycast: silent for peer_timeout */
+	bool withdrawn;            /* anycast: it says it announces nothing */
 };
 
 struct sync_status {
@@ -103,9 +116,10 @@ struct sync_status {
 	uint64_t takeovers_total;                    /* takeovers that tickled (any count) */
 	uint64_t tickles_sent_total;
 	uint64_t tickle_errors_total;
-	uint64_t tickles_pending; /* queued now, both rounds */
-	uint64_t resets_total;    /* own connections closed on handover */
-	size_t n_peers;           /* peer nodes heard from */
+	uint64_t tickles_pending;  /* queued now, both rounds */
+	uint64_t resets_total;     /* own connections closed on handover */
+	uint64_t peers_lost_total; /* anycast: peers gone silent or withdrawn */
+	size_t n_peers;            /* peer nodes heard from */
 };
 
 void sync_get_status(const struct sync *s, struct sync_status *out);

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -54,8 +55,14 @@ def addr(vip):
     return "[%s]:%d" % (vip, PORT) if ":" in vip else "%s:%d" % (vip, PORT)
 
 
+def lan(lb):
+    """lbN's address on the backend switch (eth0): where connection sync goes."""
+    return "198.18.0.%d" % (10 + int(lb[2:]))
+
+
 def buoy_yaml(lb, run_dir, strict=False):
     (l4, _), (r4, r6) = uplink(lb)
+    peers = ", ".join(lan(o) for o in LBS if o != lb)
     servers = ", ".join('{address: "%s:%d"}' % (ip, PORT) for ip in APIS.values())
     listen_port = SPEAKER_PORT if lb == SPEAKER_LB else 179
     return textwrap.dedent("""\
@@ -85,7 +92,10 @@ def buoy_yaml(lb, run_dir, strict=False):
           announce:
             - {{ prefix: {pfx4}{strict} }}
             - {{ prefix: "{pfx6}"{strict} }}
-        """).format(strict=", track: { strict: true }" if strict else "",lb=lb, metrics=METRICS, vip4=VIP4, vip6=VIP6, port=PORT, servers=servers,
+        # anycast connection sync: a node gone silent has its clients tickled by the others
+        sync: {{ key_file: {key}, source: {lan}, peers: [{peers}] }}
+        """).format(key=os.path.join(os.path.dirname(run_dir), "sync.key"), lan=lan(lb),
+                    peers=peers, strict=", track: { strict: true }" if strict else "",lb=lb, metrics=METRICS, vip4=VIP4, vip6=VIP6, port=PORT, servers=servers,
                     l4=l4, r4=r4, r6=r6, run_dir=run_dir, listen_port=listen_port, pfx4=PFX4,
                     pfx6=PFX6)
 
@@ -245,8 +255,12 @@ def fabric(buoy_bin, tmp_path_factory):
         for name, ip in APIS.items():
             fab.apis[name] = Nginx(topo.add_host(name, ipv4=ip), ip, name, crt, key, workdir)
         neighbors = []
-        for i, lb in enumerate(LBS):
-            ns = fab.lbs[lb] = topo.add_host(lb, ipv4="198.18.0.%d" % (11 + i))
+        key = os.path.join(workdir, "sync.key")
+        with open(key, "wb") as f:
+            f.write(b"buoy-bgp-test-sync-key-0123456789\n")
+        os.chmod(key, 0o600)
+        for lb in LBS:
+            ns = fab.lbs[lb] = topo.add_host(lb, ipv4=lan(lb))
             (l4, l6), (r4, r6) = uplink(lb)
             fab.links[lb] = topo.add_link(ns, rt, [l4 + "/31", l6 + "/64"],
                                           [r4 + "/31", r6 + "/64"])
@@ -515,6 +529,84 @@ def test_sigterm_withdraws_before_exit(fab):
 
     fab.start_buoy(lb)
     fab.wait_hops(VIP4, ALL_DEVS, timeout=30)
+
+
+def _held(fab, lb):
+    """Client ports of lb's established connections on VIP4:6443 (ss in its namespace)."""
+    out = fab.lbs[lb].run(["ss", "-Htn", "state", "established", "( sport = :%d )" % PORT]).stdout
+    ports = set()
+    for line in out.splitlines():
+        w = line.split()
+        if len(w) >= 4 and w[-2] == "%s:%d" % (VIP4, PORT) and w[-1].startswith("198.18.2.2:"):
+            ports.add(int(w[-1].rsplit(":", 1)[1]))
+    return ports
+
+
+def _peer_conns(b, node):
+    for p in (anycast.status(b).get("sync") or {}).get("peers", []):
+        if p["node"] == node:
+            return p["connections"]
+    return -1
+
+
+@pytest.mark.parametrize("cut", ["every_cable", "uplink_only"])
+def test_lost_lb_its_idle_clients_are_reset_by_the_others(fab, cut):
+    """every_cable: a node dies (no FIN, no RST from it). The router drops it by BFD and
+    re-hashes its flows; the others hear no sync heartbeat for peer_timeout (1 s) and tickle
+    its clients, whose challenge ACKs reach a node without the socket: RST, at once, instead of
+    an idle TLS session (a watch) hanging until the client's own timer.
+    uplink_only: the node lives but its BGP session is gone (BFD); its sync messages say it
+    withdrew, and the others tickle its clients at once."""
+    lb, n = "lb1", 90
+    idle = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers", "idle_clients.py")
+    p = fab.client.popen([netns.PYTHON, "-u", idle, "--tls", VIP4, str(PORT), str(n), "20"],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().startswith("ready"), "idle TLS clients did not come up"
+        ports = [int(x) for x in p.stdout.readline().split()[1:]]
+        index = {port: i for i, port in enumerate(ports)}
+        held = {x: _held(fab, x) & set(ports) for x in LBS}  # not an earlier test's stale ones
+        print("idle TLS sessions per LB: %s" % {x: len(v) for x, v in held.items()})
+        assert sum(len(v) for v in held.values()) == n, held
+        mine = {index[port] for port in held[lb]}
+        assert mine, "ECMP gave %s none of %d connections" % (lb, n)
+        for o in LBS:
+            if o != lb:
+                netns.wait_until(lambda: _peer_conns(fab.buoys[o], lb) == len(mine), timeout=5,
+                                 msg="%s knows %s's %d connections" % (o, lb, len(mine)))
+        t0 = time.monotonic()
+        fab.links[lb].drop(fab.lbs[lb])        # uplink blackholed: BFD notices
+        if cut == "every_cable":
+            fab.lbs[lb].drop_dev("eth0")       # and the LAN: its sync falls silent
+        gone = {}
+        deadline = time.monotonic() + 15
+        while not mine <= set(gone) and time.monotonic() < deadline:
+            line = p.stdout.readline()
+            w = line.split()
+            if not w or w[0] == "done":
+                break
+            if w[0] == "gone":
+                gone[int(w[1])] = (float(w[2]) - t0, w[3])
+        p.stop()
+        late = sorted(i for i in mine if i not in gone)
+        ts = sorted(t for i, (t, _) in gone.items() if i in mine)
+        others = [i for i in gone if i not in mine]
+        if ts:
+            print("%s %s cut: %d of its %d idle sessions reset, median %.3f s max %.3f s "
+                  "after the cut; %d sessions of the other LBs reset too (flows re-hashed)"
+                  % (lb, cut, len(ts), len(mine), ts[len(ts) // 2], ts[-1], len(others)))
+        assert not late, "%d of %s's %d idle sessions never heard: %s" % (
+            len(late), lb, len(mine), late[:10])
+        assert {gone[i][1] for i in mine} == {"reset"}, gone
+        assert ts[-1] < 6.0, "reset %.1f s after the cut (peer_timeout 1 s + BFD)" % ts[-1]
+        s = anycast.status(fab.buoys["lb2"])["sync"]
+        assert s["peers_lost_total"] >= 1 and s["tickles_sent_total"] >= 1, s
+        peer = [x for x in s["peers"] if x["node"] == lb][0]
+        assert peer["lost" if cut == "every_cable" else "withdrawn"], peer
+    finally:
+        p.stop()
+        fab.links[lb].undrop(fab.lbs[lb])
+        fab.lbs[lb].undrop_dev()
 
 
 def test_check_reports_bad_bgp_section_with_position(buoy_bin, tmp_path):

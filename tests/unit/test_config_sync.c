@@ -114,6 +114,7 @@ static void test_defaults(void **st)
 	assert_int_equal(s->refresh_ms, 10000);
 	assert_int_equal(s->max_entries, 100000);
 	assert_int_equal(s->tickle_rate, 10000);
+	assert_int_equal(s->peer_timeout_ms, 1000);
 	/* the builder starts from the defaults code that builds one by hand gets */
 	struct cfg_sync d;
 	cfg_sync_defaults(&d);
@@ -246,6 +247,10 @@ static void test_value_errors(void **st)
 	expect_error(fmt(HEAD PEER "  max_entries: 0\n", key_ok), 11, 16,
 		     "sync.max_entries: 0 is out of range 1..10000000");
 	expect_error(fmt(HEAD PEER "  max_entries: 10000001\n", key_ok), 11, 16, "out of range");
+	expect_error(fmt(HEAD PEER "  peer_timeout: 50ms\n", key_ok), 11, 17,
+		     "sync.peer_timeout: 50ms is out of range 100ms..1m");
+	expect_error(fmt(HEAD PEER "  interval: 200ms\n  peer_timeout: 500ms\n", key_ok), 12, 17,
+		     "sync.peer_timeout: peer_timeout (500ms) must be at least 3 x interval (200ms)");
 	expect_error(fmt(HEAD PEER "  tickle_rate: 0\n", key_ok), 11, 16,
 		     "sync.tickle_rate: 0 is out of range 1..1000000");
 	expect_error(fmt(HEAD PEER "  tickle_rate: 1000001\n", key_ok), 11, 16, "out of range");

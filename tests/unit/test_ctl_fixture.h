@@ -215,7 +215,8 @@ static inline void fixture_sync(struct snapshot *s)
 			.messages_total = 2,
 			.cap_hits_total = 9,
 			.restarts_total = 1,
-			.last_ms = 1000 },
+			.last_ms = 1000,
+			.lost = true },
 		.last_message_ago_ms = 61000,
 	};
 	y->n_peers = 2;

@@ -207,7 +207,7 @@ static void test_json_sync(void **st)
 	assert_non_null(strstr(
 		j, "\"unknown_source\":0,\"own_node\":0,\"too_many_peers\":0,\"replay\":1},"
 		   "\"takeovers_total\":1,\"tickles_sent_total\":12,\"tickle_errors_total\":0,"
-		   "\"tickles_pending\":4,\"resets_total\":6,\"peers\":["));
+		   "\"tickles_pending\":4,\"resets_total\":6,\"peers_lost_total\":0,\"peers\":["));
 	assert_non_null(strstr(j, "\"bad_mac\":2,"));
 	assert_null(strstr(j, "\"rejected\":{\"ok\"")); /* SYNC_OK is not a rejection */
 	for (size_t r = 0; r < sizeof(fx_sync_reasons) / sizeof(fx_sync_reasons[0]); r++) {
@@ -218,14 +218,15 @@ static void test_json_sync(void **st)
 	assert_non_null(strstr(
 		j, "\"peers\":[{\"node\":\"lb2\",\"address\":\"198.18.0.12\",\"connections\":3,"
 		   "\"messages_total\":40,\"cap_hits_total\":0,\"gaps_total\":1,"
-		   "\"refreshes_total\":2,\"restarts_total\":0,\"last_message_age_ms\":200},"
+		   "\"refreshes_total\":2,\"restarts_total\":0,\"last_message_age_ms\":200,"
+		   "\"lost\":false,\"withdrawn\":false},"
 		   "{\"node\":\"lb\\\"3\",\"address\":\"2001:db8::13\",\"connections\":7,"));
-	assert_non_null(strstr(j, "\"last_message_age_ms\":61000}]}"));
+	assert_non_null(strstr(j, "\"last_message_age_ms\":61000,\"lost\":true,\"withdrawn\":false}]}"));
 	sb_free(&b);
 	s.sync.peers[0].last_message_ago_ms = SNAP_NEVER; /* no message yet: null */
 	s.sync.n_peers = 1;
 	status_format_json(&s, &b);
-	assert_non_null(strstr(b.p, "\"last_message_age_ms\":null}]}"));
+	assert_non_null(strstr(b.p, "\"last_message_age_ms\":null,\"lost\":false"));
 	assert_non_null(json_value(b.p));
 	sb_free(&b);
 	fixture(&s, true); /* no section: no key */
@@ -247,7 +248,7 @@ static void test_text_sync(void **st)
 		t, "\nsync: port 7946, 2 peers configured, 5 local connections\n"
 		   "SYNC PEER  ADDRESS       CONNS  LAST_MESSAGE\n"
 		   "lb2        198.18.0.12   3      200ms\n"
-		   "lb\"3       2001:db8::13  7      1m01s\n"
+		   "lb\"3       2001:db8::13  7      1m01s (lost)\n"
 		   "tickles sent 12, rejected 3 (bad_mac 2, replay 1)\n\n"));
 	sb_free(&b);
 	/* quiet: no reason listed; errors only when there are some */

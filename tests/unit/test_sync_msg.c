@@ -261,7 +261,7 @@ static void test_encode_refuses(void **state)
 	assert_int_equal(sync_encode(&b, &ok, 1, KEY, KEYLEN, buf, sizeof(buf)), 0);
 	b = H(3, 0, "lb1", 1, 1);
 	assert_int_equal(sync_encode(&b, &ok, 1, KEY, KEYLEN, buf, sizeof(buf)), 0);
-	b = H(SYNC_KIND_FULL, 4, "lb1", 1, 1);
+	b = H(SYNC_KIND_FULL, 8, "lb1", 1, 1); /* unknown flag */
 	assert_int_equal(sync_encode(&b, &ok, 1, KEY, KEYLEN, buf, sizeof(buf)), 0);
 	b = H(SYNC_KIND_DELTA, 0, "lb1", 0, 1);
 	assert_int_equal(sync_encode(&b, &ok, 1, KEY, KEYLEN, buf, sizeof(buf)), 0);
@@ -412,7 +412,10 @@ static void test_bad_header(void **state)
 	assert_int_equal(patched(5, 0, 4), SYNC_BAD_HEADER); /* kind */
 	assert_int_equal(patched(5, 3, 4), SYNC_BAD_HEADER);
 	assert_int_equal(patched(6, SYNC_F_LAST, 4), SYNC_BAD_HEADER); /* flags on a delta */
-	assert_int_equal(patched(26, 1, 4), SYNC_BAD_HEADER);          /* reserved */
+	assert_int_equal(patched(6, SYNC_F_FIRST, 4), SYNC_BAD_HEADER);
+	assert_int_equal(patched(6, SYNC_F_WITHDRAWN, 4), SYNC_OK); /* allowed on both kinds */
+	assert_int_equal(patched(6, 0x08, 4), SYNC_BAD_HEADER);
+	assert_int_equal(patched(26, 1, 4), SYNC_BAD_HEADER); /* reserved */
 	assert_int_equal(patched(27, 0x80, 4), SYNC_BAD_HEADER);
 	uint8_t buf[sizeof(SMALL)];
 	memcpy(buf, SMALL, sizeof(SMALL));
@@ -437,13 +440,13 @@ static void test_full_flags_and_del(void **state)
 {
 	(void)state;
 	uint8_t buf[SYNC_MAX_MSG];
-	for (uint8_t f = 0; f <= 3; f++) {
+	for (uint8_t f = 0; f <= 7; f++) { /* LAST, FIRST, WITHDRAWN in every mix */
 		size_t len = full_one(buf, f);
 		assert_int_not_equal(len, 0);
 		assert_int_equal(dec(buf, len, 1), SYNC_OK);
 	}
 	size_t len = full_one(buf, 0);
-	buf[6] = 4; /* unknown flag */
+	buf[6] = 8; /* unknown flag */
 	remac(buf, len);
 	assert_int_equal(dec(buf, len, 1), SYNC_BAD_HEADER);
 	len = full_one(buf, 0);

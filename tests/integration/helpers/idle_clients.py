@@ -4,27 +4,61 @@ each proves it reaches a backend (one echo round trip), then sits silent, no TCP
 Run inside a namespace; prints, flushed, one line per event:
 
     ready <n>                     every connection is up and echoed
+    ports <p0> <p1> ...           their local ports, in order
     gone <i> <monotonic> <how>    connection i ended (how: reset | eof | error:<errno>)
     done <n_gone>                 --wait seconds passed after ready, or every connection ended
 
 CLOCK_MONOTONIC is the host's, the same in every namespace, so the test compares these times
-with its own. Usage: idle_clients.py HOST PORT N WAIT_S"""
+with its own. Usage: idle_clients.py [--tls] HOST PORT N WAIT_S
+
+--tls: instead of the echo, a TLS session (no certificate check) and one keep-alive
+GET /name answered (nginx apiserver stand-ins), then silence: an idle TLS session."""
 import errno
 import os
 import selectors
 import socket
+import ssl
 import sys
 import time
 
+TCP_CLOSE = 7  # linux/tcp.h tcp_state
 
-def open_one(fam, host, port, i, tries=5):
-    """One connection that has echoed; a failed try (a server still starting) is retried."""
+
+def tls_get(s):
+    """One keep-alive GET /name over s (TLS); returns once the whole answer is read."""
+    s.sendall(b"GET /name HTTP/1.1\r\nHost: apiserver\r\n\r\n")
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise OSError("closed before its answer")
+        got += chunk
+    head, body = got.split(b"\r\n\r\n", 1)
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    while len(body) < length:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise OSError("closed in its answer")
+        body += chunk
+
+
+def open_one(fam, host, port, i, tls=None, tries=5):
+    """One connection that has echoed (or, tls, been answered); a failed try (a server still
+    starting) is retried."""
     want = b"hello %d\n" % i
     for t in range(tries):
         s = socket.socket(fam, socket.SOCK_STREAM)
         s.settimeout(5)
         try:
             s.connect((host, port))
+            if tls:
+                s = tls.wrap_socket(s)
+                tls_get(s)
+                s.setblocking(False)
+                return s
             s.sendall(want)
             got = b""
             while len(got) < len(want):
@@ -43,12 +77,20 @@ def open_one(fam, host, port, i, tries=5):
 
 
 def main():
-    host, port, n, wait_s = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    args = sys.argv[1:]
+    tls = None
+    if args[0] == "--tls":
+        args = args[1:]
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
+    host, port, n, wait_s = args[0], int(args[1]), int(args[2]), float(args[3])
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     socks = []
     for i in range(n):
-        socks.append(open_one(fam, host, port, i))
+        socks.append(open_one(fam, host, port, i, tls))
     print("ready %d" % n, flush=True)
+    print("ports %s" % " ".join(str(s.getsockname()[1]) for s in socks), flush=True)
     sel = selectors.DefaultSelector()
     for i, s in enumerate(socks):
         sel.register(s, selectors.EVENT_READ, i)
@@ -63,8 +105,11 @@ def main():
             how = None
             try:
                 if s.recv(4096) == b"":
-                    how = "eof"
-            except BlockingIOError:
+                    # TLS hides an RST as EOF: the kernel's state tells (CLOSE after a RST,
+                    # CLOSE_WAIT after a FIN)
+                    state = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+                    how = "reset" if state == TCP_CLOSE else "eof"
+            except (BlockingIOError, ssl.SSLWantReadError):
                 continue
             except ConnectionResetError:
                 how = "reset"
