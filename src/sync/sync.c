@@ -11,18 +11,16 @@
 
 #include "core/hash.h"
 #include "core/log.h"
-#include "netlink/vip.h"
 #include "proxy/connlog.h"
 #include "proxy/proxy.h"
 #include "sync/table.h"
-#include "sync/tickle.h"
+#include "sync/tickler.h"
 
 #define RX_BUF 2048
 #define LOG_BATCH 256
 #define REFRESH_MSGS_PER_TICK 64 /* per interval: 64 x 33 entries, a 100k table in ~5 s */
 #define HANDOVER_MARGIN_MS 100   /* after one advert interval: the backup has taken over */
 #define UDP_BUF (4 << 20)
-#define LOCAL_WAIT_MS 200 /* at most, for a taken-over IPv6 VIP to be routed here */
 
 struct peer {
 	char node[SYNC_NODE_MAX + 1];
@@ -37,32 +35,16 @@ struct peer {
 	bool withdrawn; /* anycast: its last message said it announces nothing */
 };
 
-/* A round of tickles: targets sent from `next` on once `due` has come. */
-struct round {
-	struct sync_tuple *v;
-	size_t n, cap, next;
-	uint64_t due;
-	bool handover;
-	/* A takeover's IPv6 VIPs: the first round waits until each is routed here (RTN_LOCAL),
-	 * else the client's neighbour advertisement, answering the solicitation the tickle
-	 * triggers from the VIP, is dropped and its neighbour entry stays unresolved for a
-	 * second (measured: every first IPv6 round lost); at most until local_deadline. */
-	struct ip_addr *local_wait;
-	size_t n_local_wait;
-	uint64_t local_deadline;
-	bool waited;
-};
-
 struct sync {
 	struct loop *loop;
 	const struct config *cfg;
 	const struct cfg_sync *sc;
 	struct proxy *proxy;
-	struct io io; /* UDP */
-	int family;   /* of the UDP socket */
-	int raw4, raw6;
-	uint64_t seed; /* of the peer tables' hash */
-	struct timer batch, refresh, tick;
+	struct io io;      /* UDP */
+	int family;        /* of the UDP socket */
+	struct tickler tk; /* raw sockets, paced rounds */
+	uint64_t seed;     /* of the peer tables' hash */
+	struct timer batch, refresh;
 	uint64_t epoch, seq;
 	struct ip_addr *vips; /* every VRRP VIP and anycast address: only connections to one are
 	                       * synced */
@@ -79,8 +61,6 @@ struct sync {
 	size_t n_workers;
 	struct peer *peers[SYNC_MAX_PEERS];
 	size_t n_peers;
-	struct round **rounds;
-	size_t n_rounds, cap_rounds;
 	bool refresh_first; /* the next refresh chunk is its FIRST */
 	struct sync_status st;
 };
@@ -402,140 +382,6 @@ static void on_udp(struct loop *l, struct io *io, uint32_t ev)
 
 /* ---------- tickles ---------- */
 
-static void round_free(struct round *r)
-{
-	if (r) {
-		free(r->v);
-		free(r->local_wait);
-	}
-	free(r);
-}
-
-static void collect(void *arg, const struct sync_tuple *t)
-{
-	struct round *r = arg;
-	if (grow((void **)&r->v, &r->cap, r->n + 1, sizeof(*r->v)))
-		r->v[r->n++] = *t;
-}
-
-static void arm_tick(struct sync *s)
-{
-	uint64_t due = UINT64_MAX;
-	for (size_t i = 0; i < s->n_rounds; i++)
-		if (s->rounds[i]->due < due)
-			due = s->rounds[i]->due;
-	uint64_t now = loop_now(s->loop);
-	if (due == UINT64_MAX)
-		timer_cancel(s->loop, &s->tick);
-	else
-		timer_arm(s->loop, &s->tick, due > now ? due : now);
-}
-
-/* Queues r and a copy of it TICKLE_AGAIN_MS later. Takes r. */
-static void add_rounds(struct sync *s, struct round *r)
-{
-	struct round *again = calloc(1, sizeof(*again));
-	if (again && r->n && (again->v = malloc(r->n * sizeof(*r->v)))) {
-		memcpy(again->v, r->v, r->n * sizeof(*r->v));
-		again->n = again->cap = r->n;
-		again->due = r->due + TICKLE_AGAIN_MS;
-		again->handover = r->handover;
-	} else {
-		round_free(again);
-		again = NULL;
-	}
-	struct round *add[2] = { r, again };
-	for (int i = 0; i < 2; i++) {
-		if (!add[i])
-			continue;
-		if (!add[i]->n ||
-		    !grow((void **)&s->rounds, &s->cap_rounds, s->n_rounds + 1, sizeof(*s->rounds))) {
-			round_free(add[i]);
-			continue;
-		}
-		s->rounds[s->n_rounds++] = add[i];
-		s->st.tickles_pending += add[i]->n;
-	}
-	arm_tick(s);
-}
-
-static void send_tickle(struct sync *s, const struct sync_tuple *t)
-{
-	uint8_t pkt[TICKLE_IPV6_LEN];
-	struct sockaddr_storage ss;
-	socklen_t sl = ip_addr_to_sockaddr(&t->client, 0, &ss);
-	size_t len = 0;
-	int fd = -1;
-	if (t->vip.family == AF_INET) {
-		len = tickle_build_ipv4(pkt, sizeof(pkt), &t->vip, t->vport, &t->client, t->cport);
-		fd = s->raw4;
-	} else {
-		len = tickle_build_ipv6(pkt, sizeof(pkt), &t->vip, t->vport, &t->client, t->cport);
-		fd = s->raw6;
-	}
-	if (!len || fd < 0 || sendto(fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0) {
-		s->st.tickle_errors_total++;
-		return;
-	}
-	s->st.tickles_sent_total++;
-}
-
-/* True once every IPv6 VIP the round waits for is routed here, or the wait is over. */
-static bool round_ready(struct round *r, uint64_t now)
-{
-	while (r->n_local_wait) {
-		if (vip_is_local(&r->local_wait[r->n_local_wait - 1]) != 0) { /* or cannot tell */
-			r->n_local_wait--;
-		} else if (now < r->local_deadline) {
-			r->waited = true;
-			return false;
-		} else {
-			log_warn("sync tickles", "vip_routed=no waited_ms=%d", LOCAL_WAIT_MS);
-			r->n_local_wait = 0;
-			return true;
-		}
-	}
-	if (r->waited)
-		log_info("sync tickles", "vip_routed=yes waited_ms=%llu",
-			 (unsigned long long)(now + LOCAL_WAIT_MS - r->local_deadline));
-	r->waited = false;
-	return true;
-}
-
-static void on_tick(struct loop *l, struct timer *t)
-{
-	struct sync *s = t->arg;
-	uint64_t now = loop_now(l);
-	uint64_t budget = (uint64_t)s->sc->tickle_rate * TICKLE_TICK_MS / 1000;
-	if (!budget)
-		budget = 1;
-	bool more = false;
-	for (size_t i = 0; i < s->n_rounds;) {
-		struct round *r = s->rounds[i];
-		if (r->due <= now && !round_ready(r, now)) {
-			more = true;
-			i++;
-			continue;
-		}
-		while (r->due <= now && budget && r->next < r->n) {
-			send_tickle(s, &r->v[r->next++]);
-			s->st.tickles_pending--;
-			budget--;
-		}
-		if (r->next == r->n) {
-			round_free(r);
-			s->rounds[i] = s->rounds[--s->n_rounds];
-			continue;
-		}
-		more |= r->due <= now;
-		i++;
-	}
-	if (more)
-		timer_arm_in(l, t, TICKLE_TICK_MS);
-	else
-		arm_tick(s);
-}
-
 static void vips_of(const struct cfg_vrrp *inst, struct ip_addr *out)
 {
 	for (size_t i = 0; i < inst->n_vips; i++)
@@ -544,35 +390,31 @@ static void vips_of(const struct cfg_vrrp *inst, struct ip_addr *out)
 
 static void takeover(struct sync *s, const struct cfg_vrrp *inst, const struct ip_addr *vips)
 {
-	struct round *r = calloc(1, sizeof(*r));
+	uint64_t now = loop_now(s->loop);
+	struct tickle_round *r = tickle_round_new(now, false);
 	if (!r)
 		return;
-	r->due = loop_now(s->loop);
-	r->local_deadline = r->due + LOCAL_WAIT_MS;
-	r->local_wait = calloc(inst->n_vips, sizeof(*r->local_wait));
-	for (size_t i = 0; r->local_wait && i < inst->n_vips; i++)
-		if (vips[i].family == AF_INET6)
-			r->local_wait[r->n_local_wait++] = vips[i];
+	tickle_round_wait_local(r, vips, inst->n_vips, now + TICKLE_LOCAL_WAIT_MS);
 	for (size_t i = 0; i < s->n_peers; i++)
-		peer_take_on(&s->peers[i]->tab, vips, inst->n_vips, collect, r);
-	if (r->n) {
+		peer_take_on(&s->peers[i]->tab, vips, inst->n_vips, tickle_round_collect, r);
+	if (tickle_round_len(r)) {
 		s->st.takeovers_total++;
-		log_info("sync takeover", "instance=%s tickles=%zu rate=%u", inst->name, r->n,
-			 s->sc->tickle_rate);
+		log_info("sync takeover", "instance=%s tickles=%zu rate=%u", inst->name,
+			 tickle_round_len(r), s->sc->tickle_rate);
 	}
-	add_rounds(s, r);
+	tickler_add(&s->tk, r);
 }
 
 static void handover(struct sync *s, const struct cfg_vrrp *inst, const struct ip_addr *vips)
 {
-	struct round *r = calloc(1, sizeof(*r));
+	struct tickle_round *r = tickle_round_new(
+		loop_now(s->loop) + inst->advert_interval_ms + HANDOVER_MARGIN_MS, true);
 	if (r) {
-		r->due = loop_now(s->loop) + inst->advert_interval_ms + HANDOVER_MARGIN_MS;
-		r->handover = true;
-		own_take_on(&s->own, vips, inst->n_vips, collect, r);
-		if (r->n)
-			log_info("sync handover", "instance=%s connections=%zu", inst->name, r->n);
-		add_rounds(s, r);
+		own_take_on(&s->own, vips, inst->n_vips, tickle_round_collect, r);
+		if (tickle_round_len(r))
+			log_info("sync handover", "instance=%s connections=%zu", inst->name,
+				 tickle_round_len(r));
+		tickler_add(&s->tk, r);
 	}
 	proxy_reset_local(s->proxy, vips, inst->n_vips);
 }
@@ -588,18 +430,17 @@ static void peer_gone(struct sync *s, struct peer *p, const char *why)
 	if (!s->n_anycast)
 		return;
 	const struct ip_addr *any = s->vips + s->n_vips - s->n_anycast;
-	struct round *r = calloc(1, sizeof(*r));
+	struct tickle_round *r = tickle_round_new(loop_now(s->loop), false);
 	if (!r)
 		return;
-	r->due = loop_now(s->loop);
-	size_t theirs = peer_take_on(&p->tab, any, s->n_anycast, collect, r);
-	size_t ours = s->withdrawn ? 0 : own_each_on(&s->own, any, s->n_anycast, collect, r);
+	size_t theirs = peer_take_on(&p->tab, any, s->n_anycast, tickle_round_collect, r);
+	size_t ours = s->withdrawn ? 0 : own_each_on(&s->own, any, s->n_anycast, tickle_round_collect, r);
 	s->st.peers_lost_total++;
-	if (r->n)
+	if (tickle_round_len(r))
 		s->st.takeovers_total++;
 	log_info("sync anycast peer gone", "node=%s why=%s tickles=%zu theirs=%zu ours=%zu",
-		 p->node, why, r->n, theirs, ours);
-	add_rounds(s, r);
+		 p->node, why, tickle_round_len(r), theirs, ours);
+	tickler_add(&s->tk, r);
 }
 
 /* Every batch, with anycast addresses: our own state into the next message, a heartbeat when
@@ -652,13 +493,7 @@ void sync_on_vrrp(struct sync *s, const struct cfg_vrrp *inst, enum vrrp_state f
 	free(vips);
 }
 
-bool sync_busy(const struct sync *s)
-{
-	for (size_t i = 0; s && i < s->n_rounds; i++)
-		if (s->rounds[i]->handover)
-			return true;
-	return false;
-}
+bool sync_busy(const struct sync *s) { return s && tickler_busy(&s->tk); }
 
 /* ---------- start, stop, status ---------- */
 
@@ -697,17 +532,6 @@ static int open_udp(struct sync *s)
 	}
 	s->io = (struct io){ .fd = fd, .cb = on_udp, .arg = s };
 	return loop_add(s->loop, &s->io, EPOLLIN);
-}
-
-static int open_raw(int family)
-{
-	int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
-	if (fd < 0)
-		return -1;
-	int buf = 1 << 20;
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-	return fd;
 }
 
 static int set_vips(struct sync *s, const struct config *c)
@@ -751,7 +575,7 @@ struct sync *sync_start(struct loop *l, const struct config *c, struct proxy *p)
 	s->cfg = c;
 	s->sc = c->sync;
 	s->proxy = p;
-	s->io.fd = s->raw4 = s->raw6 = -1;
+	s->io.fd = s->tk.raw4 = s->tk.raw6 = -1; /* sync_free before tickler_open closes none */
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	s->epoch = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
@@ -760,7 +584,6 @@ struct sync *sync_start(struct loop *l, const struct config *c, struct proxy *p)
 	s->n_workers = proxy_n_workers(p);
 	timer_init(&s->batch, on_batch, s);
 	timer_init(&s->refresh, on_refresh, s);
-	timer_init(&s->tick, on_tick, s);
 	const char *what = "memory";
 	if (own_init(&s->own, s->sc->max_entries) < 0 || set_vips(s, c) < 0 ||
 	    !(s->log_dropped = calloc(s->n_workers ? s->n_workers : 1, sizeof(uint64_t))))
@@ -769,9 +592,8 @@ struct sync *sync_start(struct loop *l, const struct config *c, struct proxy *p)
 	if (open_udp(s) < 0)
 		goto fail;
 	what = "raw socket";
-	if (needs_family(c, AF_INET) && (s->raw4 = open_raw(AF_INET)) < 0)
-		goto fail;
-	if (needs_family(c, AF_INET6) && (s->raw6 = open_raw(AF_INET6)) < 0)
+	if (tickler_open(&s->tk, l, needs_family(c, AF_INET), needs_family(c, AF_INET6),
+			 s->sc->tickle_rate) < 0)
 		goto fail;
 	what = "connection log";
 	if (proxy_connlog_enable(p) < 0)
@@ -801,22 +623,15 @@ void sync_free(struct sync *s, bool keep_log)
 		proxy_connlog_disable(s->proxy);
 	timer_cancel(s->loop, &s->batch);
 	timer_cancel(s->loop, &s->refresh);
-	timer_cancel(s->loop, &s->tick);
 	if (s->io.fd >= 0) {
 		loop_del(s->loop, &s->io);
 		close(s->io.fd);
 	}
-	if (s->raw4 >= 0)
-		close(s->raw4);
-	if (s->raw6 >= 0)
-		close(s->raw6);
+	tickler_close(&s->tk);
 	for (size_t i = 0; i < s->n_peers; i++) {
 		peer_free(&s->peers[i]->tab);
 		free(s->peers[i]);
 	}
-	for (size_t i = 0; i < s->n_rounds; i++)
-		round_free(s->rounds[i]);
-	free(s->rounds);
 	own_free(&s->own);
 	free(s->dels);
 	free(s->vips);
@@ -828,12 +643,14 @@ int sync_reload(struct sync *s, const struct config *c)
 {
 	const struct cfg_sync *n = c->sync;
 	if (n->port != s->sc->port || !ip_addr_equal(&n->source, &s->sc->source) ||
-	    (needs_family(c, AF_INET) && s->raw4 < 0) || (needs_family(c, AF_INET6) && s->raw6 < 0))
+	    (needs_family(c, AF_INET) && !tickler_can(&s->tk, AF_INET)) ||
+	    (needs_family(c, AF_INET6) && !tickler_can(&s->tk, AF_INET6)))
 		return -1; /* other sockets: the caller starts a new engine */
 	if (set_vips(s, c) < 0)
 		return -1;
 	s->cfg = c;
 	s->sc = n;
+	s->tk.rate = n->tickle_rate;
 	s->own.cap = n->max_entries; /* a smaller cap keeps what is there, refuses new entries */
 	for (size_t i = 0; i < s->n_peers; i++)
 		s->peers[i]->tab.cap = n->max_entries;
@@ -845,6 +662,9 @@ int sync_reload(struct sync *s, const struct config *c)
 void sync_get_status(const struct sync *s, struct sync_status *out)
 {
 	*out = s->st;
+	out->tickles_sent_total = s->tk.sent_total;
+	out->tickle_errors_total = s->tk.errors_total;
+	out->tickles_pending = s->tk.pending;
 	out->n_peers_cfg = s->sc->n_peers;
 	out->local_connections = s->own.n;
 	out->local_cap_hits_total = s->own.cap_hits;

@@ -47,11 +47,10 @@
 #include "config/config.h"
 #include "core/loop.h"
 #include "sync/msg.h"
+#include "sync/tickler.h"
 #include "vrrp/fsm.h"
 
-#define SYNC_MAX_PEERS 32    /* distinct sender node names remembered */
-#define TICKLE_AGAIN_MS 1000 /* the second round, after the client's 500 ms rate limit */
-#define TICKLE_TICK_MS 10
+#define SYNC_MAX_PEERS 32 /* distinct sender node names remembered */
 
 struct proxy;
 struct sync;
