@@ -33,7 +33,12 @@ static bool sa_equal(const struct sockaddr_storage *a, const struct sockaddr_sto
 bool cfg_listener_same(const struct cfg_listener *a, const struct cfg_listener *b)
 {
 	return streq(a->name, b->name) && streq(a->bind.text, b->bind.text) &&
-	       sa_equal(&a->bind.ss, &b->bind.ss) && streq(a->backend, b->backend);
+	       sa_equal(&a->bind.ss, &b->bind.ss) && streq(a->backend, b->backend) &&
+	       a->protocol == b->protocol &&
+	       /* a UDP listener's settings are its workers' session tables': a change rebinds */
+	       (a->protocol == PROTO_TCP ||
+		(a->udp_idle_timeout_ms == b->udp_idle_timeout_ms &&
+		 a->proxy_responses == b->proxy_responses && a->max_sessions == b->max_sessions));
 }
 
 static bool health_equal(const struct cfg_health *a, const struct cfg_health *b)

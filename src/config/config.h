@@ -82,15 +82,26 @@ struct cfg_backend {
 	struct cfg_health health;
 };
 
+enum listener_proto { PROTO_TCP, PROTO_UDP };
+
+/* UDP listener defaults (nginx stream: proxy_timeout, proxy_responses) */
+#define CFG_UDP_IDLE_TIMEOUT_MS 30000
+#define CFG_UDP_MAX_SESSIONS 10000
+
 struct cfg_listener {
 	char *name;
-	struct cfg_addr bind;       /* host may be a wildcard: "0.0.0.0", "[::]", ":6443" */
-	char *backend;              /* name */
-	size_t backend_idx;         /* index into config.backends, resolved by validation */
-	bool defer_accept;          /* TCP_DEFER_ACCEPT: woken when the client speaks first */
-	struct cfg_addr *intercept; /* VIP:port that nftables redirects to this listener (bound
+	enum listener_proto protocol; /* default tcp */
+	struct cfg_addr bind;         /* host may be a wildcard: "0.0.0.0", "[::]", ":6443" */
+	char *backend;                /* name */
+	size_t backend_idx;           /* index into config.backends, resolved by validation */
+	bool defer_accept;            /* TCP_DEFER_ACCEPT: woken when the client speaks first */
+	struct cfg_addr *intercept;   /* VIP:port that nftables redirects to this listener (bound
 	                              * to every address, another port); src/intercept/ */
 	size_t n_intercept;
+	/* protocol udp (proxy/udp.c): sessions keyed by client addr:port */
+	uint64_t udp_idle_timeout_ms; /* a session ends idle this long, default 30 s */
+	uint32_t proxy_responses;     /* replies per datagram that end a session; 0 = unlimited */
+	uint32_t max_sessions;        /* sessions at once, all workers; default 10000 */
 };
 
 struct cfg_track_script {

@@ -40,6 +40,7 @@ struct raw_backend {
 
 struct raw_listener {
 	char *name, *bind, *backend, *defer_accept;
+	char *protocol, *udp_idle_timeout, *proxy_responses, *max_sessions;
 	char **intercept; /* one "VIP:port" or a list; filled from the YAML tree */
 	unsigned intercept_count;
 };

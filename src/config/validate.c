@@ -226,6 +226,32 @@ static void build_backend(
 
 /* ---- listeners ---- */
 
+/* protocol, and the keys only a UDP listener has (or only TCP: defer_accept). */
+static void build_listener_udp(
+	const struct raw_listener *rl, const char *p, struct cfg_diag *d, struct cfg_listener *l)
+{
+	uint64_t u;
+	l->protocol = PROTO_TCP;
+	if (rl->protocol && !strcmp(rl->protocol, "udp"))
+		l->protocol = PROTO_UDP;
+	else if (rl->protocol && strcmp(rl->protocol, "tcp") != 0)
+		cfg_err(d, p, "protocol", "expected tcp or udp, got \"%s\"", rl->protocol);
+	bool udp = l->protocol == PROTO_UDP;
+	const char *udp_only[] = { rl->udp_idle_timeout, rl->proxy_responses, rl->max_sessions };
+	const char *udp_names[] = { "udp_idle_timeout", "proxy_responses", "max_sessions" };
+	for (size_t i = 0; i < 3 && !udp; i++)
+		if (udp_only[i])
+			cfg_err(d, p, udp_names[i], "only for a listener with protocol: udp");
+	if (udp && l->defer_accept)
+		cfg_err(d, p, "defer_accept", "only for a TCP listener");
+	cv_duration(d, p, "udp_idle_timeout", rl->udp_idle_timeout, 1, 86400000,
+		    CFG_UDP_IDLE_TIMEOUT_MS, &l->udp_idle_timeout_ms);
+	cv_uint(d, p, "proxy_responses", rl->proxy_responses, 0, 1000000, 0, &u);
+	l->proxy_responses = (uint32_t)u;
+	cv_uint(d, p, "max_sessions", rl->max_sessions, 1, 1000000, CFG_UDP_MAX_SESSIONS, &u);
+	l->max_sessions = (uint32_t)u;
+}
+
 static void build_listener(const struct raw_listener *rl, size_t idx, const struct config *c,
 			   struct cfg_diag *d, struct cfg_listener *l)
 {
@@ -233,9 +259,11 @@ static void build_listener(const struct raw_listener *rl, size_t idx, const stru
 	snprintf(p, sizeof(p), "listeners[%zu]", idx);
 	cv_name(d, p, "name", rl->name, &l->name);
 	cv_bool(d, p, "defer_accept", rl->defer_accept, false, &l->defer_accept);
+	build_listener_udp(rl, p, d, l);
 	if (cv_hostport(d, p, "bind", rl->bind, &l->bind)) {
 		for (size_t j = 0; j < idx; j++) {
-			if (c->listeners[j].bind.len &&
+			/* DNS listens on TCP and UDP at one address:port */
+			if (c->listeners[j].bind.len && c->listeners[j].protocol == l->protocol &&
 			    !strcmp(c->listeners[j].bind.text, l->bind.text)) {
 				cfg_err(d, p, "bind", "%s is already bound by listeners[%zu]",
 					l->bind.text, j);
@@ -305,6 +333,10 @@ static void build_intercept(const struct raw_listener *rl, size_t idx, const str
 {
 	char p[64], ip[96];
 	snprintf(p, sizeof(p), "listeners[%zu]", idx);
+	if (l->protocol == PROTO_UDP && rl->intercept_count) {
+		cfg_err(d, p, "intercept", "only for a TCP listener (the redirect is TCP's)");
+		return;
+	}
 	l->intercept = cfg_list_new(d, p, "intercept", rl->intercept_count, CFG_MAX_INTERCEPT,
 				    "addresses", sizeof(*l->intercept), &l->n_intercept);
 	for (size_t i = 0; i < l->n_intercept; i++) {
