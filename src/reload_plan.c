@@ -50,9 +50,11 @@ static bool health_equal(const struct cfg_health *a, const struct cfg_health *b)
 			return false;
 	return a->type == b->type && streq(a->path, b->path) && streq(a->host, b->host) &&
 	       a->interval_ms == b->interval_ms && a->timeout_ms == b->timeout_ms &&
-	       a->rise == b->rise && a->fall == b->fall && a->port == b->port && a->verify == b->verify &&
-	       streq(a->ca_file, b->ca_file) && streq(a->cert_file, b->cert_file) &&
-	       streq(a->key_file, b->key_file) && a->initial_up == b->initial_up;
+	       a->rise == b->rise && a->fall == b->fall && a->port == b->port &&
+	       a->verify == b->verify && streq(a->ca_file, b->ca_file) &&
+	       streq(a->cert_file, b->cert_file) && streq(a->key_file, b->key_file) &&
+	       a->initial_up == b->initial_up && a->udp_send_len == b->udp_send_len &&
+	       (!a->udp_send_len || !memcmp(a->udp_send, b->udp_send, a->udp_send_len));
 }
 
 bool cfg_backend_settings_equal(const struct cfg_backend *a, const struct cfg_backend *b)

@@ -57,6 +57,8 @@ static const cyaml_schema_field_t health_fields[] = {
 	STR("cert_file", struct raw_health, cert_file),
 	STR("key_file", struct raw_health, key_file),
 	STR("initial_state", struct raw_health, initial_state),
+	STR("send", struct raw_health, send),
+	STR("send_hex", struct raw_health, send_hex),
 	CYAML_FIELD_END,
 };
 

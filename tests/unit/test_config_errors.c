@@ -69,6 +69,25 @@ static void test_listener_udp_keys(void **state)
 		"  - { name: dns2, bind: \"198.18.0.100:53\", backend: api, protocol: udp }\n"
 		BASE_BACKENDS,
 		3, 25, "listeners[1].bind: 198.18.0.100:53 is already bound by listeners[0]");
+	/* the udp health check's datagram */
+	expect_error(BASE_LISTENERS BASE_BACKENDS
+		"    health: { type: http, send: ping }\n",
+		7, 33, "backends[0].health.send: only for type: udp");
+	expect_error(BASE_LISTENERS BASE_BACKENDS
+		"    health: { type: udp }\n",
+		7, 21, "a udp check needs one of send (text) or send_hex");
+	expect_error(BASE_LISTENERS BASE_BACKENDS
+		"    health: { type: udp, send_hex: \"00fg\" }\n",
+		7, 36, "backends[0].health.send_hex: not a hex digit at offset 3");
+	expect_error(BASE_LISTENERS BASE_BACKENDS
+		"    health: { type: udp, send_hex: \"0\" }\n",
+		7, 36, "backends[0].health.send_hex: expected 1 to 1024 bytes as pairs of hex digits");
+	struct config *hc = expect_ok(BASE_LISTENERS BASE_BACKENDS
+		"    health: { type: udp, send_hex: \"00Ff10\" }\n");
+	assert_int_equal(hc->backends[0].health.type, HEALTH_UDP);
+	assert_int_equal(hc->backends[0].health.udp_send_len, 3);
+	assert_memory_equal(hc->backends[0].health.udp_send, "\x00\xff\x10", 3);
+	config_free(hc);
 	/* TCP and UDP on one address:port (DNS), the defaults, and values */
 	struct config *c = expect_ok("listeners:\n"
 		"  - { name: dns-tcp, bind: \"198.18.0.100:53\", backend: api }\n"
