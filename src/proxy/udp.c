@@ -38,7 +38,7 @@ union pktinfo_ctl {
 struct udp_batch {
 	struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
 	struct iovec iov[UDP_BATCH], oiov[UDP_BATCH];
-	struct sockaddr_in6 name[UDP_BATCH];
+	struct sockaddr_storage name[UDP_BATCH];
 	union pktinfo_ctl ctl[UDP_BATCH];
 	uint8_t data[UDP_BATCH][UDP_BUF]; /* calloc'd: pages become resident as datagrams fill them */
 };
@@ -358,8 +358,10 @@ static uint32_t session_open(
 		return UDP_SESS_NONE;
 	}
 	p->srv = set->v[idx].s;
-	memcpy(&p->client, &bt->name[k], sizeof(p->client));
 	p->client_len = bt->in[k].msg_hdr.msg_namelen;
+	if (p->client_len > sizeof(p->client))
+		p->client_len = sizeof(p->client);
+	memcpy(&p->client, &bt->name[k], p->client_len);
 	if (u->pktinfo)
 		keep_pktinfo(p, &bt->in[k].msg_hdr);
 	atomic_fetch_add_explicit(&p->srv->active, 1, memory_order_relaxed);
@@ -377,7 +379,7 @@ static uint32_t session_of(struct udp_listen *u, struct udp_batch *bt, int k, ui
 {
 	struct ip_addr a;
 	uint16_t port;
-	sockaddr_tuple((const struct sockaddr_storage *)&bt->name[k], &a, &port);
+	sockaddr_tuple(&bt->name[k], &a, &port);
 	if (cur != UDP_SESS_NONE && udp_table_at(&u->t, cur)->port == port &&
 	    ip_addr_equal(&udp_table_at(&u->t, cur)->addr, &a))
 		return cur; /* the run goes on (checked at its first datagram) */
