@@ -329,32 +329,45 @@ static int peer_socket(struct server *s)
 	return fd;
 }
 
+/* A slot under the listener's max_sessions, all workers: taken first and given back on failure,
+ * so that two workers racing for the last one cannot both get it. */
+static bool cap_take(struct udp_listen *u)
+{
+	_Atomic uint64_t *n = &u->l->stats.udp_sessions_active;
+	if (atomic_fetch_add_explicit(n, 1, memory_order_relaxed) < u->l->cfg->max_sessions)
+		return true;
+	atomic_fetch_sub_explicit(n, 1, memory_order_relaxed);
+	count_drop(u, UDP_DROP_SESSION_CAP, 1);
+	return false;
+}
+
 /* A new session for the datagram bt->in[k] from client a:port. Its index, or NONE (dropped). */
 static uint32_t session_open(
 	struct udp_listen *u, struct udp_batch *bt, int k, const struct ip_addr *a, uint16_t port)
 {
 	struct listener_stats *st = &u->l->stats;
-	uint64_t now = loop_now(u->w->loop);
-	if (atomic_load_explicit(&st->udp_sessions_active, memory_order_relaxed) >=
-	    u->l->cfg->max_sessions) {
-		count_drop(u, UDP_DROP_SESSION_CAP, 1);
+	if (!cap_take(u))
 		return UDP_SESS_NONE;
-	}
-	uint32_t i = udp_table_insert(&u->t, a, port, now);
-	if (i == UDP_SESS_NONE) {
-		count_drop(u, UDP_DROP_SESSION_CAP, 1);
-		return UDP_SESS_NONE;
-	}
+	uint32_t i = udp_table_insert(&u->t, a, port, loop_now(u->w->loop));
 	const struct server_set *set = backend_set(u->l->b);
-	int idx = worker_pick(u->w, u->l->b, set, 0, lb_hash_bytes(a->b, ip_addr_len(a->family)));
+	int idx = i == UDP_SESS_NONE
+			  ? LB_NONE
+			  : worker_pick(u->w, u->l->b, set, 0, lb_hash_bytes(a->b, ip_addr_len(a->family)));
 	int fd = idx >= 0 ? peer_socket(set->v[idx].s) : -1;
-	struct udp_peer *p = &u->peers[i];
-	*p = (struct udp_peer){ .io = { .fd = fd, .cb = peer_on_event, .arg = p }, .u = u };
+	struct udp_peer *p = i == UDP_SESS_NONE ? NULL : &u->peers[i];
+	if (p)
+		*p = (struct udp_peer){ .io = { .fd = fd, .cb = peer_on_event, .arg = p }, .u = u };
 	if (fd < 0 || loop_add(u->w->loop, &p->io, EPOLLIN) < 0) {
-		count_drop(u, idx < 0 ? UDP_DROP_NO_SERVER : UDP_DROP_LOCAL, 1);
+		count_drop(u,
+			   !p        ? UDP_DROP_SESSION_CAP
+			   : idx < 0 ? UDP_DROP_NO_SERVER
+				     : UDP_DROP_LOCAL,
+			   1);
 		if (fd >= 0)
 			close(fd);
-		udp_table_remove(&u->t, i);
+		if (p)
+			udp_table_remove(&u->t, i);
+		atomic_fetch_sub_explicit(&st->udp_sessions_active, 1, memory_order_relaxed);
 		return UDP_SESS_NONE;
 	}
 	p->srv = set->v[idx].s;
@@ -367,7 +380,6 @@ static uint32_t session_open(
 	atomic_fetch_add_explicit(&p->srv->active, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&p->srv->conns_total, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&st->udp_sessions_total, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&st->udp_sessions_active, 1, memory_order_relaxed);
 	if (!timer_armed(&u->sweep))
 		timer_arm_in(u->w->loop, &u->sweep, 1);
 	return i;

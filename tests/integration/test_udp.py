@@ -99,6 +99,80 @@ def test_dns_through_vip(topo, buoy):
     assert listener(b2, "dns")["sessions_total"] == 6
 
 
+def server(b, backend, addr):
+    be = next(x for x in b.status_json()["backends"] if x["name"] == backend)
+    return next(x for x in be["servers"] if x["address"] == addr)
+
+
+SILENT = ("import socket,time\n"
+          "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+          "s.bind(('%s',%d))\n"
+          "t=time.monotonic()+%d\n"
+          "while time.monotonic()<t:\n"
+          "  s.settimeout(1)\n"
+          "  try: s.recv(65535)\n"
+          "  except OSError: pass\n")
+
+ASK = r"""
+import socket, binascii
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(binascii.unhexlify("%s"), ("%s", 53))
+data, src = s.recvfrom(4096)
+print(src[0], len(data))
+"""
+
+
+def test_passive_wildcard_and_reload(topo, buoy):
+    """A wildcard listener answers from the address the client asked (IP_PKTINFO); a closed
+    server port (ICMP port unreachable) and a silent server (proxy_responses 1, no reply within
+    udp_idle_timeout) are passive failures that take them out; a reload adds a UDP listener."""
+    lb = topo.add_host("lb")
+    srv = topo.add_host("srv")
+    client = topo.add_host("client")
+    second = "198.18.0.200"
+    lb.run(["ip", "addr", "add", second + "/24", "dev", "eth0"])
+    start_dnsmasq(srv, srv.ipv4, ANSWERS[0])
+    srv.popen([netns.PYTHON, "-c", SILENT % (srv.ipv4, 55, 60)])
+    listeners = ('  - { name: any, protocol: udp, bind: "0.0.0.0:53", backend: mix,'
+                 ' proxy_responses: 1 }\n')
+    backends = ("  - name: mix\n    health: { type: none }\n    max_fails: 1\n"
+                "    fail_timeout: 60s\n    servers:\n"
+                '      - { address: "%s:54" }\n      - { address: "%s:53" }\n'
+                % (srv.ipv4, srv.ipv4))
+    head = "node: lb\nlog: { level: info }\nworkers: 2\nlisteners:\n"
+    b = buoy(head + listeners + "backends:\n" + backends, name="lb", ns=lb).wait_started()
+
+    # every query is answered (a retry after the dead port's ICMP), and from the address asked
+    got = [dig(client, second, tries=2, timeout=1) for _ in range(6)]
+    assert got == [ANSWERS[0]] * 6, got
+    dead = server(b, "mix", "%s:54" % srv.ipv4)
+    assert dead["passive_down"] and dead["connect_failures_total"] >= 1, dead
+    r = client.python(ASK % (query_hex(), second))
+    src, n = r.stdout.decode().split() if isinstance(r.stdout, bytes) else r.stdout.split()
+    assert src == second and int(n) > 12, r.stdout
+
+    # reload: a second UDP listener whose backend has a server that never answers
+    listeners += ('  - { name: quiet, protocol: udp, bind: "%s:5300", backend: quiet,'
+                  ' proxy_responses: 1, udp_idle_timeout: 300ms }\n' % lb.ipv4)
+    backends += ("  - name: quiet\n    health: { type: none }\n    max_fails: 1\n"
+                 "    fail_timeout: 60s\n    servers:\n"
+                 '      - { address: "%s:55" }\n      - { address: "%s:53" }\n'
+                 % (srv.ipv4, srv.ipv4))
+    with open(b.config_path, "w") as f:
+        f.write(head + listeners + "backends:\n" + backends
+                + "control: { socket: %s }\n" % b.socket_path)
+    b.reload()
+    b.wait_log(r'msg="listener added" listener=quiet protocol=udp')
+    got = [dig(client, lb.ipv4, port=5300, tries=3, timeout=1) for _ in range(4)]
+    assert got == [ANSWERS[0]] * 4, got
+    silent = server(b, "quiet", "%s:55" % srv.ipv4)
+    assert silent["passive_down"] and silent["connect_failures_total"] >= 1, silent
+    assert "no reply" in b.log()
+    # the first listener was kept across the reload: its counters go on
+    assert listener(b, "any")["sessions_total"] >= 7
+
+
 FLOOD = r"""
 import socket, struct, random, time
 dst = "%(dst)s"

@@ -23,14 +23,15 @@ def start_dnsmasq(ns, addr, answer, name="x.test", port=53):
 
 
 def dig(ns, server, name="x.test", port=53, tries=1, timeout=2):
-    """`dig +short` from namespace ns: the answer's text ("" on no answer / error)."""
+    """`dig +short` from namespace ns: the answer's text ("" on no answer / error). A try that
+    timed out before a retry got the answer leaves a ";;" line: not part of the answer."""
     r = ns.run(["dig", "@%s" % server, "-p", str(port), name, "A", "+short",
                 "+tries=%d" % tries, "+time=%d" % timeout], check=False,
                timeout=tries * timeout + 5)
     if r.returncode != 0:
         return ""
     out = r.stdout.decode() if isinstance(r.stdout, bytes) else r.stdout
-    return out.strip()
+    return "\n".join(l for l in out.strip().splitlines() if not l.startswith(";;"))
 
 
 def query_hex(name="x.test", qid=0x1234):
