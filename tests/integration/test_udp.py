@@ -4,6 +4,7 @@ held by two buoy nodes; dig is the client. Then a spoofed-source flood against m
 
 Topology (netns.py, one switch): lb1 (prio 120), lb2 (prio 100), dns1..dns3, client."""
 import re
+import subprocess
 import time
 
 import pytest
@@ -16,15 +17,18 @@ ANSWERS = ["198.18.1.1", "198.18.1.2", "198.18.1.3"]
 
 
 def lb_yaml(node, prio, servers, extra_listener=""):
-    """Two UDP listeners on the VIP with the same three servers: :53 round robin, :54 source;
-    a udp health check that asks the servers a real DNS question."""
+    """UDP listeners on the VIP with the same three servers: :53 round robin, :54 source, :55
+    source with long sessions (no proxy_responses); a udp health check that asks the servers a
+    real DNS question."""
     health = ('{ type: udp, send_hex: "%s", interval: 200ms, timeout: 300ms, rise: 1, fall: 1 }'
               % query_hex())
     y = vrrp_yaml(node, prio) + "workers: 2\n"
     y += ("listeners:\n"
           "  - { name: dns, protocol: udp, bind: \"%s:53\", backend: dns, proxy_responses: 1 }\n"
           "  - { name: dns-src, protocol: udp, bind: \"%s:54\", backend: dns-src,"
-          " proxy_responses: 1 }\n" % (VIP4, VIP4)) + extra_listener
+          " proxy_responses: 1 }\n"
+          "  - { name: dns-long, protocol: udp, bind: \"%s:55\", backend: dns-src }\n"
+          % (VIP4, VIP4, VIP4)) + extra_listener
     y += "backends:\n"
     for name, balance in (("dns", "roundrobin"), ("dns-src", "source")):
         y += ("  - name: %s\n    balance: %s\n    health: %s\n    servers:\n" % (name, balance, health))
@@ -49,6 +53,31 @@ def listener(b, name):
     return next(l for l in b.status_json()["listeners"] if l["name"] == name)
 
 
+# One socket (one session on a listener without proxy_responses): a query per input line, the
+# answer's address (the last 4 bytes of a one-A-record reply) or "timeout" per output line.
+LONG = r"""
+import socket, sys, binascii
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+for line in sys.stdin:
+    s.sendto(binascii.unhexlify("%s"), ("%s", 55))
+    try:
+        d = s.recv(4096)
+        print(socket.inet_ntoa(d[-4:]), flush=True)
+    except socket.timeout:
+        print("timeout", flush=True)
+"""
+
+
+def ask_long(p, n):
+    out = []
+    for _ in range(n):
+        p.stdin.write("q\n")
+        p.stdin.flush()
+        out.append(p.stdout.readline().strip())
+    return out
+
+
 def test_dns_through_vip(topo, buoy):
     lb1 = topo.add_host("lb1")
     lb2 = topo.add_host("lb2")
@@ -69,6 +98,9 @@ def test_dns_through_vip(topo, buoy):
     assert all(a in ANSWERS for a in src), src
     assert len(set(src)) == 1, src
     print("21 queries through the VIP in %.2fs" % (time.monotonic() - t0))
+    long_client = client.popen([netns.PYTHON, "-c", LONG % (query_hex(), VIP4)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert ask_long(long_client, 3) == [src[0]] * 3  # one session, source's server
 
     st = listener(b1, "dns")
     assert st["protocol"] == "udp"
@@ -87,6 +119,9 @@ def test_dns_through_vip(topo, buoy):
     after = digs(client, 53, 9) + digs(client, 54, 6)
     assert all(a in ANSWERS and a != victim for a in after), after
     assert len(set(after[9:])) == 1, after  # source: one server again
+    # the long session's server is out: its next datagram picks another, the client sees none lost
+    moved = ask_long(long_client, 3)
+    assert len(set(moved)) == 1 and moved[0] in ANSWERS and moved[0] != victim, moved
 
     # the VIP moves to lb2 (lb1 stops): clients keep getting answers from the same VIP
     netns.wait_until(lambda: not server_up(b2, "dns", servers[k] + ":53"), timeout=3.0)
