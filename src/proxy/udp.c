@@ -61,7 +61,8 @@ struct udp_listen {
 	struct udp_table t;
 	struct udp_peer *peers;
 	struct timer sweep;
-	bool pktinfo; /* wildcard bind: replies name their source address */
+	bool pktinfo;           /* wildcard bind: replies name their source address */
+	uint64_t cap_logged_ms; /* the last "udp session cap" log line (one per second) */
 };
 
 static void count_drop(struct udp_listen *u, enum udp_drop d, uint64_t n)
@@ -338,6 +339,14 @@ static bool cap_take(struct udp_listen *u)
 		return true;
 	atomic_fetch_sub_explicit(n, 1, memory_order_relaxed);
 	count_drop(u, UDP_DROP_SESSION_CAP, 1);
+	uint64_t now = loop_now(u->w->loop);
+	if (!u->cap_logged_ms || now - u->cap_logged_ms >= 1000) { /* a flood: one line a second */
+		u->cap_logged_ms = now;
+		log_warn("udp session cap", "listener=%s max_sessions=%u worker=%zu dropped_total=%llu",
+			 u->l->cfg->name, u->l->cfg->max_sessions, u->w->id,
+			 (unsigned long long)atomic_load_explicit(
+				 &u->l->stats.udp_drops[UDP_DROP_SESSION_CAP], memory_order_relaxed));
+	}
 	return false;
 }
 
