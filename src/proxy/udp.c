@@ -394,6 +394,16 @@ static uint32_t session_open(
 	return i;
 }
 
+/* Somewhere better to go. With every server out, the balancer fails open (worker_pick): a
+ * session then stays where it is rather than being closed and reopened at every datagram. */
+static bool set_has_eligible(const struct server_set *set, uint64_t now)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (server_eligible(set->v[i].s, now))
+			return true;
+	return false;
+}
+
 /* The session of the datagram bt->in[k], opened if new; NONE when dropped. A session whose
  * server went out (health, passive, drain) ends here and the client picks again. */
 static uint32_t session_of(struct udp_listen *u, struct udp_batch *bt, int k, uint32_t cur)
@@ -405,7 +415,9 @@ static uint32_t session_of(struct udp_listen *u, struct udp_batch *bt, int k, ui
 	    ip_addr_equal(&udp_table_at(&u->t, cur)->addr, &a))
 		return cur; /* the run goes on (checked at its first datagram) */
 	uint32_t i = udp_table_find(&u->t, &a, port);
-	if (i != UDP_SESS_NONE && !server_eligible(u->peers[i].srv, loop_now(u->w->loop))) {
+	uint64_t now = loop_now(u->w->loop);
+	if (i != UDP_SESS_NONE && !server_eligible(u->peers[i].srv, now) &&
+	    set_has_eligible(backend_set(u->l->b), now)) {
 		session_close(u, i, "server out", false);
 		i = UDP_SESS_NONE;
 	}
