@@ -62,10 +62,12 @@ static int echo(int port, int seconds)
 	while (now_ms() < end) {
 		for (int i = 0; i < BATCH; i++) {
 			iov[i] = (struct iovec){ buf[i], MAXSZ };
-			m[i].msg_hdr = (struct msghdr){ .msg_name = &from[i],
-							.msg_namelen = sizeof(from[i]),
-							.msg_iov = &iov[i],
-							.msg_iovlen = 1 };
+			m[i].msg_hdr = (struct msghdr){
+				.msg_name = &from[i],
+				.msg_namelen = sizeof(from[i]),
+				.msg_iov = &iov[i],
+				.msg_iovlen = 1
+			};
 		}
 		int n = recvmmsg(fd, m, BATCH, MSG_WAITFORONE, NULL);
 		if (n <= 0)
@@ -160,8 +162,8 @@ static int blast(int port, int nclients, int window, int seconds, int size)
 	}
 	double secs = (double)(now_ms() - t0) / 1000.0;
 	printf("sent=%llu replies=%llu lost=%llu seconds=%.2f dps=%.0f loss=%.5f\n",
-	       (unsigned long long)sent, (unsigned long long)replies, (unsigned long long)lost, secs,
-	       (double)replies / secs, sent ? (double)lost / (double)sent : 0.0);
+	       (unsigned long long)sent, (unsigned long long)replies, (unsigned long long)lost,
+	       secs, (double)replies / secs, sent ? (double)lost / (double)sent : 0.0);
 	return 0;
 }
 

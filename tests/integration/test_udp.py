@@ -36,6 +36,11 @@ def lb_yaml(node, prio, servers, extra_listener=""):
     return y
 
 
+def text(r):
+    """A finished command's stdout as text."""
+    return (r.stdout.decode() if isinstance(r.stdout, bytes) else r.stdout).strip()
+
+
 def digs(client, port, n):
     return [dig(client, VIP4, port=port, tries=1, timeout=2) for _ in range(n)]
 
@@ -148,6 +153,15 @@ SILENT = ("import socket,time\n"
           "  try: s.recv(65535)\n"
           "  except OSError: pass\n")
 
+ONE_SOCKET = r"""
+import socket, binascii
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+for _ in range(%d):
+    s.sendto(binascii.unhexlify("%s"), ("%s", %d))
+    print(socket.inet_ntoa(s.recv(4096)[-4:]))
+"""
+
 ASK = r"""
 import socket, binascii
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -184,16 +198,22 @@ def test_passive_wildcard_and_reload(topo, buoy):
     dead = server(b, "mix", "%s:54" % srv.ipv4)
     assert dead["passive_down"] and dead["connect_failures_total"] >= 1, dead
     r = client.python(ASK % (query_hex(), second))
-    src, n = r.stdout.decode().split() if isinstance(r.stdout, bytes) else r.stdout.split()
+    src, n = text(r).split()
     assert src == second and int(n) > 12, r.stdout
 
     # reload: a second UDP listener whose backend has a server that never answers
     listeners += ('  - { name: quiet, protocol: udp, bind: "%s:5300", backend: quiet,'
-                  ' proxy_responses: 1, udp_idle_timeout: 300ms }\n' % lb.ipv4)
+                  ' proxy_responses: 1, udp_idle_timeout: 300ms }\n'
+                  '  - { name: open, protocol: udp, bind: "%s:5301", backend: open }\n'
+                  % (lb.ipv4, lb.ipv4))
     backends += ("  - name: quiet\n    health: { type: none }\n    max_fails: 1\n"
                  "    fail_timeout: 60s\n    servers:\n"
                  '      - { address: "%s:55" }\n      - { address: "%s:53" }\n'
                  % (srv.ipv4, srv.ipv4))
+    # every server's check fails (nothing on the health port): the balancer fails open
+    backends += ("  - name: open\n    health: { type: udp, send: x, port: 9, interval: 200ms,"
+                 " timeout: 200ms, fall: 1 }\n    servers:\n"
+                 '      - { address: "%s:53" }\n' % srv.ipv4)
     with open(b.config_path, "w") as f:
         f.write(head + listeners + "backends:\n" + backends
                 + "control: { socket: %s }\n" % b.socket_path)
@@ -204,6 +224,12 @@ def test_passive_wildcard_and_reload(topo, buoy):
     silent = server(b, "quiet", "%s:55" % srv.ipv4)
     assert silent["passive_down"] and silent["connect_failures_total"] >= 1, silent
     assert "no reply" in b.log()
+    # one client socket, all servers down: answered (fail open), and in one session, not one
+    # reopened per datagram
+    netns.wait_until(lambda: not server(b, "open", "%s:53" % srv.ipv4)["eligible"], timeout=3.0)
+    r = client.python(ONE_SOCKET % (3, query_hex(), lb.ipv4, 5301))
+    assert text(r).split() == [ANSWERS[0]] * 3, r.stdout
+    assert listener(b, "open")["sessions_total"] == 1
     # the first listener was kept across the reload: its counters go on
     assert listener(b, "any")["sessions_total"] >= 7
 
@@ -275,7 +301,7 @@ def test_spoofed_flood_stays_under_cap(topo, buoy):
     def flood(n, seed):
         r = client.python(FLOOD % {"dst": lb.ipv4, "port": 5000, "n": n, "seed": seed},
                           timeout=40)
-        return int(r.stdout.decode().strip() if isinstance(r.stdout, bytes) else r.stdout)
+        return int(text(r))
 
     t0 = time.monotonic()
     sent1 = flood(20000, 1)
