@@ -47,7 +47,8 @@ struct udp_batch {
 struct udp_peer {
 	struct io io; /* the socket connected to the server */
 	struct udp_listen *u;
-	struct server *srv; /* NULL: no session here */
+	struct server *srv;           /* NULL: no session here */
+	const struct server_set *set; /* the backend's set srv was last found in */
 	struct sockaddr_in6 client;
 	socklen_t client_len;
 	union pktinfo_ctl ctl; /* the address the client sent to (wildcard bind), for replies */
@@ -380,6 +381,7 @@ static uint32_t session_open(
 		return UDP_SESS_NONE;
 	}
 	p->srv = set->v[idx].s;
+	p->set = set;
 	p->client_len = bt->in[k].msg_hdr.msg_namelen;
 	if (p->client_len > sizeof(p->client))
 		p->client_len = sizeof(p->client);
@@ -404,6 +406,23 @@ static bool set_has_eligible(const struct server_set *set, uint64_t now)
 	return false;
 }
 
+/* The session's server may go on: it is eligible, or every server is out (fail open); and a
+ * reload has not taken it out of the backend. */
+static bool session_server_ok(struct udp_listen *u, struct udp_peer *p)
+{
+	const struct server_set *set = backend_set(u->l->b);
+	if (set != p->set) {
+		size_t k = 0;
+		while (k < set->n && set->v[k].s != p->srv)
+			k++;
+		if (k == set->n)
+			return false;
+		p->set = set;
+	}
+	uint64_t now = loop_now(u->w->loop);
+	return server_eligible(p->srv, now) || !set_has_eligible(set, now);
+}
+
 /* The session of the datagram bt->in[k], opened if new; NONE when dropped. A session whose
  * server went out (health, passive, drain) ends here and the client picks again. */
 static uint32_t session_of(struct udp_listen *u, struct udp_batch *bt, int k, uint32_t cur)
@@ -415,9 +434,7 @@ static uint32_t session_of(struct udp_listen *u, struct udp_batch *bt, int k, ui
 	    ip_addr_equal(&udp_table_at(&u->t, cur)->addr, &a))
 		return cur; /* the run goes on (checked at its first datagram) */
 	uint32_t i = udp_table_find(&u->t, &a, port);
-	uint64_t now = loop_now(u->w->loop);
-	if (i != UDP_SESS_NONE && !server_eligible(u->peers[i].srv, now) &&
-	    set_has_eligible(backend_set(u->l->b), now)) {
+	if (i != UDP_SESS_NONE && !session_server_ok(u, &u->peers[i])) {
 		session_close(u, i, "server out", false);
 		i = UDP_SESS_NONE;
 	}

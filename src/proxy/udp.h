@@ -12,8 +12,8 @@
  *
  * A session ends after udp_idle_timeout without a datagram either way, after proxy_responses
  * replies per datagram, on an ICMP port unreachable from its server, or when its server is out
- * (health, passive, drained) at the client's next datagram, which then picks again (unless
- * every server is out: the balancer fails open and the session stays). Passive
+ * (health, passive, drained; a reload removed it) at the client's next datagram, which then
+ * picks again (unless every server is out: the balancer fails open and the session stays). Passive
  * failures: an ICMP port unreachable; a session ending idle still waiting for replies the user
  * said to expect (proxy_responses > 0).
  *

@@ -65,7 +65,7 @@ import socket, sys, binascii
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(2)
 for line in sys.stdin:
-    s.sendto(binascii.unhexlify("%s"), ("%s", 55))
+    s.sendto(binascii.unhexlify("%s"), ("%s", %d))
     try:
         d = s.recv(4096)
         print(socket.inet_ntoa(d[-4:]), flush=True)
@@ -103,7 +103,7 @@ def test_dns_through_vip(topo, buoy):
     assert all(a in ANSWERS for a in src), src
     assert len(set(src)) == 1, src
     print("21 queries through the VIP in %.2fs" % (time.monotonic() - t0))
-    long_client = client.popen([netns.PYTHON, "-c", LONG % (query_hex(), VIP4)],
+    long_client = client.popen([netns.PYTHON, "-c", LONG % (query_hex(), VIP4, 55)],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert ask_long(long_client, 3) == [src[0]] * 3  # one session, source's server
 
@@ -152,15 +152,6 @@ SILENT = ("import socket,time\n"
           "  s.settimeout(1)\n"
           "  try: s.recv(65535)\n"
           "  except OSError: pass\n")
-
-ONE_SOCKET = r"""
-import socket, binascii
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(3)
-for _ in range(%d):
-    s.sendto(binascii.unhexlify("%s"), ("%s", %d))
-    print(socket.inet_ntoa(s.recv(4096)[-4:]))
-"""
 
 ASK = r"""
 import socket, binascii
@@ -211,12 +202,15 @@ def test_passive_wildcard_and_reload(topo, buoy):
                  '      - { address: "%s:55" }\n      - { address: "%s:53" }\n'
                  % (srv.ipv4, srv.ipv4))
     # every server's check fails (nothing on the health port): the balancer fails open
-    backends += ("  - name: open\n    health: { type: udp, send: x, port: 9, interval: 200ms,"
-                 " timeout: 200ms, fall: 1 }\n    servers:\n"
-                 '      - { address: "%s:53" }\n' % srv.ipv4)
-    with open(b.config_path, "w") as f:
-        f.write(head + listeners + "backends:\n" + backends
-                + "control: { socket: %s }\n" % b.socket_path)
+    open_be = ("  - name: open\n    health: { type: udp, send: x, port: 9, interval: 200ms,"
+               " timeout: 200ms, fall: 1 }\n    servers:\n"
+               '      - { address: "%s:%%d" }\n' % srv.ipv4)
+
+    def rewrite(open_port):
+        with open(b.config_path, "w") as f:
+            f.write(head + listeners + "backends:\n" + backends + open_be % open_port
+                    + "control: { socket: %s }\n" % b.socket_path)
+    rewrite(53)
     b.reload()
     b.wait_log(r'msg="listener added" listener=quiet protocol=udp')
     got = [dig(client, lb.ipv4, port=5300, tries=3, timeout=1) for _ in range(4)]
@@ -227,9 +221,20 @@ def test_passive_wildcard_and_reload(topo, buoy):
     # one client socket, all servers down: answered (fail open), and in one session, not one
     # reopened per datagram
     netns.wait_until(lambda: not server(b, "open", "%s:53" % srv.ipv4)["eligible"], timeout=3.0)
-    r = client.python(ONE_SOCKET % (3, query_hex(), lb.ipv4, 5301))
-    assert text(r).split() == [ANSWERS[0]] * 3, r.stdout
+    one = client.popen([netns.PYTHON, "-c", LONG % (query_hex(), lb.ipv4, 5301)],
+                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert ask_long(one, 3) == [ANSWERS[0]] * 3
     assert listener(b, "open")["sessions_total"] == 1
+
+    # a reload replaces the backend's server: the same client's session moves to the new one
+    start_dnsmasq(srv, srv.ipv4, ANSWERS[1], port=5353)
+    rewrite(5353)
+    b.reload()
+    netns.wait_until(lambda: b.log().count('msg="reloaded"') == 2, timeout=5.0)
+    # (once the new server is down too: fail open would otherwise keep the session where it is)
+    netns.wait_until(lambda: not server(b, "open", "%s:5353" % srv.ipv4)["eligible"], timeout=3.0)
+    assert ask_long(one, 2) == [ANSWERS[1]] * 2
+    assert listener(b, "open")["sessions_total"] == 2
     # the first listener was kept across the reload: its counters go on
     assert listener(b, "any")["sessions_total"] >= 7
 
