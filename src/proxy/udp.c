@@ -29,9 +29,11 @@ static const char *const drop_names[UDP_DROP_N] = {
 
 const char *udp_drop_name(enum udp_drop d) { return d < UDP_DROP_N ? drop_names[d] : "unknown"; }
 
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message, aligned as a cmsghdr (whose
+ * glibc type ends in a flexible array: it cannot be a member here). */
 union pktinfo_ctl {
 	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	struct cmsghdr align;
+	size_t align;
 };
 
 /* One worker's buffers for every UDP socket it reads (one callback at a time). */
