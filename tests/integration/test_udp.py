@@ -239,6 +239,50 @@ def test_passive_wildcard_and_reload(topo, buoy):
     assert listener(b, "any")["sessions_total"] >= 7
 
 
+ECHO6 = r"""
+import socket, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind(("::1", 9053))
+s.settimeout(1)
+end = time.monotonic() + 30
+while time.monotonic() < end:
+    try:
+        d, a = s.recvfrom(4096)
+        s.sendto(b"echo:" + d, a)
+    except socket.timeout:
+        pass
+"""
+
+DUAL = r"""
+import socket
+for fam, dst in ((socket.AF_INET6, "::1"), (socket.AF_INET, "127.0.0.1")):
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.sendto(b"hi", (dst, 5353))
+    d, src = s.recvfrom(4096)
+    print(dst, src[0], d.decode())
+"""
+
+
+def test_ipv6_dual_stack(topo, buoy):
+    """An IPv6 server behind a "[::]" listener, which also takes IPv4 clients (dual stack, as
+    TCP listeners): each gets its reply from the address it wrote to."""
+    lb = topo.add_host("lb", ipv6=True)
+    lb.popen([netns.PYTHON, "-c", ECHO6])
+    y = ("node: lb\nlog: { level: info }\nworkers: 2\n"
+         "listeners:\n"
+         '  - { name: dual, protocol: udp, bind: "[::]:5353", backend: six }\n'
+         "backends:\n"
+         "  - name: six\n    health: { type: udp, send: ping, interval: 200ms }\n"
+         '    servers: [ { address: "[::1]:9053" } ]\n')
+    b = buoy(y, name="lb", ns=lb).wait_started()
+    netns.wait_until(lambda: server(b, "six", "[::1]:9053")["health"]["reason"] == "reply",
+                     timeout=3.0)
+    lines = text(lb.python(DUAL)).splitlines()
+    assert lines == ["::1 ::1 echo:hi", "127.0.0.1 127.0.0.1 echo:hi"], lines
+    assert listener(b, "dual")["sessions_total"] == 2
+
+
 FLOOD = r"""
 import socket, struct, random, time
 dst = "%(dst)s"
