@@ -11,6 +11,9 @@ void worker_apply_listeners(struct worker *w);
 void listen_sock_init(struct listen_sock *ls, struct worker *w, struct listener *l, int fd);
 void *worker_main(void *arg);
 void worker_destroy(struct worker *w);
+/* The worker's state for backend b (pick.c), grown on first sight of a backend a reload
+ * added. NULL out of memory. */
+struct wbackend *worker_backend(struct worker *w, struct backend *b);
 /* A server index of `set` (b's current set) for a new client by b's balancer, this worker's
  * state; `tried` (bit i: server i) excluded; every server down: any not drained (fail open).
  * LB_NONE / LB_FULL as lb_pick. */
