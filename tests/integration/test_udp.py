@@ -270,6 +270,7 @@ def test_ipv6_dual_stack(topo, buoy):
     lb = topo.add_host("lb", ipv6=True)
     lb.popen([netns.PYTHON, "-c", ECHO6])
     y = ("node: lb\nlog: { level: info }\nworkers: 2\n"
+         'metrics: { listen: "127.0.0.1:9254" }\n'
          "listeners:\n"
          '  - { name: dual, protocol: udp, bind: "[::]:5353", backend: six }\n'
          "backends:\n"
@@ -281,6 +282,12 @@ def test_ipv6_dual_stack(topo, buoy):
     lines = text(lb.python(DUAL)).splitlines()
     assert lines == ["::1 ::1 echo:hi", "127.0.0.1 127.0.0.1 echo:hi"], lines
     assert listener(b, "dual")["sessions_total"] == 2
+    m = text(lb.run(["curl", "-s", "http://127.0.0.1:9254/metrics"]))
+    for line in ('buoy_listener_udp_sessions_total{listener="dual",backend="six"} 2',
+                 'buoy_listener_udp_datagrams_total{listener="dual",backend="six",direction="out"} 2',
+                 'buoy_listener_udp_bytes_total{listener="dual",backend="six",direction="in"} 4',
+                 'buoy_listener_udp_drops_total{listener="dual",backend="six",reason="session_cap"} 0'):
+        assert line in m.splitlines(), (line, m)
 
 
 FLOOD = r"""
