@@ -27,7 +27,7 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BIN      := $(if $(filter build,$(BUILD)),buoy,$(BUILD)/buoy)
 
-.PHONY: all test unit tools integration check bench bench-failover bench-instructions fuzz soak demo format-check install clean deps deps-test deps-bench deps-demo
+.PHONY: all test unit tools integration check bench bench-udp bench-failover bench-instructions fuzz soak demo format-check install clean deps deps-test deps-bench deps-demo
 all: $(BIN)
 
 $(BIN): $(OBJ)
@@ -94,6 +94,9 @@ check: deps-test
 
 bench: deps-bench $(BIN)
 	BUOY_BIN=$(abspath $(BIN)) bench/bench.sh $(ARGS)
+
+bench-udp: deps-bench $(BIN)
+	BUOY_BIN=$(abspath $(BIN)) bench/udp_bench.sh $(ARGS)
 
 bench-failover: deps-test $(BIN)
 	BUOY_BIN=$(abspath $(BIN)) $(PYTHON) bench/failover.py $(ARGS)

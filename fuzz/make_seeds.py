@@ -167,7 +167,11 @@ vrrp:
     track: { backends: [apiservers], scripts: [{ command: "true", interval: 2s, weight: -20 }], interfaces: [eth0] }
 listeners:
   - { name: apiserver, bind: "198.18.0.100:6443", backend: apiservers, defer_accept: true }
+  - { name: dns, protocol: udp, bind: "198.18.0.100:53", backend: dns, udp_idle_timeout: 5s, proxy_responses: 1, max_sessions: 100 }
 backends:
+  - name: dns
+    health: { type: udp, send_hex: "00ff10", interval: 1s }
+    servers: [ { address: "198.18.0.31:53" } ]
   - name: apiservers
     balance: roundrobin
     health: { type: https, path: /readyz, interval: 1s, timeout: 1s, rise: 2, fall: 2, expect_status: ["200-299"] }

@@ -33,7 +33,12 @@ static bool sa_equal(const struct sockaddr_storage *a, const struct sockaddr_sto
 bool cfg_listener_same(const struct cfg_listener *a, const struct cfg_listener *b)
 {
 	return streq(a->name, b->name) && streq(a->bind.text, b->bind.text) &&
-	       sa_equal(&a->bind.ss, &b->bind.ss) && streq(a->backend, b->backend);
+	       sa_equal(&a->bind.ss, &b->bind.ss) && streq(a->backend, b->backend) &&
+	       a->protocol == b->protocol &&
+	       /* a UDP listener's settings are its workers' session tables': a change rebinds */
+	       (a->protocol == PROTO_TCP ||
+		(a->udp_idle_timeout_ms == b->udp_idle_timeout_ms &&
+		 a->proxy_responses == b->proxy_responses && a->max_sessions == b->max_sessions));
 }
 
 static bool health_equal(const struct cfg_health *a, const struct cfg_health *b)
@@ -45,9 +50,11 @@ static bool health_equal(const struct cfg_health *a, const struct cfg_health *b)
 			return false;
 	return a->type == b->type && streq(a->path, b->path) && streq(a->host, b->host) &&
 	       a->interval_ms == b->interval_ms && a->timeout_ms == b->timeout_ms &&
-	       a->rise == b->rise && a->fall == b->fall && a->port == b->port && a->verify == b->verify &&
-	       streq(a->ca_file, b->ca_file) && streq(a->cert_file, b->cert_file) &&
-	       streq(a->key_file, b->key_file) && a->initial_up == b->initial_up;
+	       a->rise == b->rise && a->fall == b->fall && a->port == b->port &&
+	       a->verify == b->verify && streq(a->ca_file, b->ca_file) &&
+	       streq(a->cert_file, b->cert_file) && streq(a->key_file, b->key_file) &&
+	       a->initial_up == b->initial_up && a->udp_send_len == b->udp_send_len &&
+	       (!a->udp_send_len || !memcmp(a->udp_send, b->udp_send, a->udp_send_len));
 }
 
 bool cfg_backend_settings_equal(const struct cfg_backend *a, const struct cfg_backend *b)

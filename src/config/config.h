@@ -34,8 +34,8 @@ struct cfg_server {
 	bool backup;
 };
 
-enum health_type { HEALTH_TCP, HEALTH_TLS, HEALTH_HTTP, HEALTH_HTTPS, HEALTH_NONE };
-/* "tcp" "tls" "http" "https" "none": the YAML word, also status's "health" type and the log's
+enum health_type { HEALTH_TCP, HEALTH_TLS, HEALTH_HTTP, HEALTH_HTTPS, HEALTH_NONE, HEALTH_UDP };
+/* "tcp" "tls" "http" "https" "none" "udp": the YAML word, also status's "health" type and the log's
  * check= ("unknown" out of range). from_name: false for any other word. */
 const char *health_type_name(enum health_type t);
 bool health_type_from_name(const char *s, enum health_type *out);
@@ -61,7 +61,12 @@ struct cfg_health {
 	bool verify;          /* default false */
 	char *ca_file, *cert_file, *key_file;
 	bool initial_up; /* default true */
+	/* udp: a datagram of these bytes (send: text, or send_hex); any reply is up, an ICMP
+	 * port unreachable or silence until timeout is down */
+	uint8_t *udp_send;
+	size_t udp_send_len;
 };
+#define CFG_MAX_UDP_SEND 1024
 /* The defaults config_load gives an empty health: block (the builder starts from them), for
  * code that builds one by hand. path points at static text: never pass the result to
  * config_free (the loader's own path is a copy). */
@@ -82,15 +87,26 @@ struct cfg_backend {
 	struct cfg_health health;
 };
 
+enum listener_proto { PROTO_TCP, PROTO_UDP };
+
+/* UDP listener defaults (nginx stream: proxy_timeout, proxy_responses) */
+#define CFG_UDP_IDLE_TIMEOUT_MS 30000
+#define CFG_UDP_MAX_SESSIONS 10000
+
 struct cfg_listener {
 	char *name;
-	struct cfg_addr bind;       /* host may be a wildcard: "0.0.0.0", "[::]", ":6443" */
-	char *backend;              /* name */
-	size_t backend_idx;         /* index into config.backends, resolved by validation */
-	bool defer_accept;          /* TCP_DEFER_ACCEPT: woken when the client speaks first */
-	struct cfg_addr *intercept; /* VIP:port that nftables redirects to this listener (bound
+	enum listener_proto protocol; /* default tcp */
+	struct cfg_addr bind;         /* host may be a wildcard: "0.0.0.0", "[::]", ":6443" */
+	char *backend;                /* name */
+	size_t backend_idx;           /* index into config.backends, resolved by validation */
+	bool defer_accept;            /* TCP_DEFER_ACCEPT: woken when the client speaks first */
+	struct cfg_addr *intercept;   /* VIP:port that nftables redirects to this listener (bound
 	                              * to every address, another port); src/intercept/ */
 	size_t n_intercept;
+	/* protocol udp (proxy/udp.c): sessions keyed by client addr:port */
+	uint64_t udp_idle_timeout_ms; /* a session ends idle this long, default 30 s */
+	uint32_t proxy_responses;     /* replies per datagram that end a session; 0 = unlimited */
+	uint32_t max_sessions;        /* sessions at once, all workers; default 10000 */
 };
 
 struct cfg_track_script {

@@ -22,6 +22,7 @@ struct raw_server {
 struct raw_health {
 	char *type, *path, *host, *interval, *timeout, *rise, *fall, *port, *verify;
 	char *ca_file, *cert_file, *key_file, *initial_state;
+	char *send, *send_hex; /* type udp */
 	/* expect_status: int, "200-399", or a list of those; filled from the YAML tree */
 	char **expect;
 	unsigned expect_count;
@@ -40,6 +41,7 @@ struct raw_backend {
 
 struct raw_listener {
 	char *name, *bind, *backend, *defer_accept;
+	char *protocol, *udp_idle_timeout, *proxy_responses, *max_sessions;
 	char **intercept; /* one "VIP:port" or a list; filled from the YAML tree */
 	unsigned intercept_count;
 };

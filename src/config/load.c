@@ -57,6 +57,8 @@ static const cyaml_schema_field_t health_fields[] = {
 	STR("cert_file", struct raw_health, cert_file),
 	STR("key_file", struct raw_health, key_file),
 	STR("initial_state", struct raw_health, initial_state),
+	STR("send", struct raw_health, send),
+	STR("send_hex", struct raw_health, send_hex),
 	CYAML_FIELD_END,
 };
 
@@ -83,6 +85,10 @@ static const cyaml_schema_field_t listener_fields[] = {
 	STR("bind", struct raw_listener, bind),
 	STR("backend", struct raw_listener, backend),
 	STR("defer_accept", struct raw_listener, defer_accept),
+	STR("protocol", struct raw_listener, protocol),
+	STR("udp_idle_timeout", struct raw_listener, udp_idle_timeout),
+	STR("proxy_responses", struct raw_listener, proxy_responses),
+	STR("max_sessions", struct raw_listener, max_sessions),
 	CYAML_FIELD_IGNORE("intercept", CYAML_FLAG_OPTIONAL),
 	CYAML_FIELD_END,
 };

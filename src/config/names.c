@@ -13,7 +13,7 @@ static const char *const balance_names[] = {
 
 static const char *const health_names[] = {
 	[HEALTH_TCP] = "tcp",     [HEALTH_TLS] = "tls",   [HEALTH_HTTP] = "http",
-	[HEALTH_HTTPS] = "https", [HEALTH_NONE] = "none",
+	[HEALTH_HTTPS] = "https", [HEALTH_NONE] = "none", [HEALTH_UDP] = "udp",
 };
 
 #define N(tab) (sizeof(tab) / sizeof(tab[0]))

@@ -117,6 +117,53 @@ static bool bad_http_token(const char *s)
 	return false;
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The udp check's datagram: send (text) or send_hex ("0a1b..."), one of them, only for udp. */
+static void build_udp_send(
+	const struct raw_health *rh, const char *p, struct cfg_diag *d, struct cfg_health *h)
+{
+	const char *txt = rh ? rh->send : NULL, *hex = rh ? rh->send_hex : NULL;
+	if (h->type != HEALTH_UDP) {
+		if (txt || hex)
+			cfg_err(d, p, txt ? "send" : "send_hex", "only for type: udp");
+		return;
+	}
+	if (!txt == !hex) {
+		cfg_err(d, p, txt ? "send_hex" : "type",
+			"a udp check needs one of send (text) or send_hex (the datagram to send)");
+		return;
+	}
+	size_t n = txt ? strlen(txt) : strlen(hex) / 2;
+	if ((hex && strlen(hex) % 2) || n == 0 || n > CFG_MAX_UDP_SEND) {
+		cfg_err(d, p, txt ? "send" : "send_hex", "expected 1 to %d bytes%s",
+			CFG_MAX_UDP_SEND, hex ? " as pairs of hex digits" : "");
+		return;
+	}
+	if (!(h->udp_send = malloc(n)))
+		return;
+	h->udp_send_len = n;
+	for (size_t i = 0; i < n; i++) {
+		if (txt) {
+			h->udp_send[i] = (uint8_t)txt[i];
+			continue;
+		}
+		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			cfg_err(d, p, "send_hex", "not a hex digit at offset %zu",
+				hi < 0 ? 2 * i : 2 * i + 1);
+			return;
+		}
+		h->udp_send[i] = (uint8_t)(hi << 4 | lo);
+	}
+}
+
 static void build_health(
 	const struct raw_health *rh, const char *prefix, struct cfg_diag *d, struct cfg_health *h)
 {
@@ -125,8 +172,8 @@ static void build_health(
 	cfg_path_join(p, sizeof(p), prefix, "health");
 	cfg_health_defaults(h);
 	if (rh && rh->type && !health_type_from_name(rh->type, &h->type))
-		cfg_err(d, p, "type", "unknown type \"%s\" (expected tcp, tls, http, https, none)",
-			rh->type);
+		cfg_err(d, p, "type",
+			"unknown type \"%s\" (expected tcp, tls, http, https, udp, none)", rh->type);
 	cv_str(d, p, "path", rh ? rh->path : NULL, false, h->path, &h->path);
 	if (h->path && (h->path[0] != '/' || bad_http_token(h->path)))
 		cfg_err(d, p, "path", "must start with '/' and contain no spaces or control characters");
@@ -134,6 +181,7 @@ static void build_health(
 	if (h->host && (!*h->host || bad_http_token(h->host)))
 		cfg_err(d, p, "host", "must be a non-empty name without spaces");
 	build_expect(rh, p, d, h);
+	build_udp_send(rh, p, d, h);
 	cv_duration(d, p, "interval", rh ? rh->interval : NULL, 10, 3600000, h->interval_ms,
 		    &h->interval_ms);
 	cv_duration(d, p, "timeout", rh ? rh->timeout : NULL, 1, 3600000, h->timeout_ms, &h->timeout_ms);
@@ -226,6 +274,32 @@ static void build_backend(
 
 /* ---- listeners ---- */
 
+/* protocol, and the keys only a UDP listener has (or only TCP: defer_accept). */
+static void build_listener_udp(
+	const struct raw_listener *rl, const char *p, struct cfg_diag *d, struct cfg_listener *l)
+{
+	uint64_t u;
+	l->protocol = PROTO_TCP;
+	if (rl->protocol && !strcmp(rl->protocol, "udp"))
+		l->protocol = PROTO_UDP;
+	else if (rl->protocol && strcmp(rl->protocol, "tcp") != 0)
+		cfg_err(d, p, "protocol", "expected tcp or udp, got \"%s\"", rl->protocol);
+	bool udp = l->protocol == PROTO_UDP;
+	const char *udp_only[] = { rl->udp_idle_timeout, rl->proxy_responses, rl->max_sessions };
+	const char *udp_names[] = { "udp_idle_timeout", "proxy_responses", "max_sessions" };
+	for (size_t i = 0; i < 3 && !udp; i++)
+		if (udp_only[i])
+			cfg_err(d, p, udp_names[i], "only for a listener with protocol: udp");
+	if (udp && l->defer_accept)
+		cfg_err(d, p, "defer_accept", "only for a TCP listener");
+	cv_duration(d, p, "udp_idle_timeout", rl->udp_idle_timeout, 1, 86400000,
+		    CFG_UDP_IDLE_TIMEOUT_MS, &l->udp_idle_timeout_ms);
+	cv_uint(d, p, "proxy_responses", rl->proxy_responses, 0, 1000000, 0, &u);
+	l->proxy_responses = (uint32_t)u;
+	cv_uint(d, p, "max_sessions", rl->max_sessions, 1, 1000000, CFG_UDP_MAX_SESSIONS, &u);
+	l->max_sessions = (uint32_t)u;
+}
+
 static void build_listener(const struct raw_listener *rl, size_t idx, const struct config *c,
 			   struct cfg_diag *d, struct cfg_listener *l)
 {
@@ -233,9 +307,11 @@ static void build_listener(const struct raw_listener *rl, size_t idx, const stru
 	snprintf(p, sizeof(p), "listeners[%zu]", idx);
 	cv_name(d, p, "name", rl->name, &l->name);
 	cv_bool(d, p, "defer_accept", rl->defer_accept, false, &l->defer_accept);
+	build_listener_udp(rl, p, d, l);
 	if (cv_hostport(d, p, "bind", rl->bind, &l->bind)) {
 		for (size_t j = 0; j < idx; j++) {
-			if (c->listeners[j].bind.len &&
+			/* DNS listens on TCP and UDP at one address:port */
+			if (c->listeners[j].bind.len && c->listeners[j].protocol == l->protocol &&
 			    !strcmp(c->listeners[j].bind.text, l->bind.text)) {
 				cfg_err(d, p, "bind", "%s is already bound by listeners[%zu]",
 					l->bind.text, j);
@@ -305,6 +381,10 @@ static void build_intercept(const struct raw_listener *rl, size_t idx, const str
 {
 	char p[64], ip[96];
 	snprintf(p, sizeof(p), "listeners[%zu]", idx);
+	if (l->protocol == PROTO_UDP && rl->intercept_count) {
+		cfg_err(d, p, "intercept", "only for a TCP listener (the redirect is TCP's)");
+		return;
+	}
 	l->intercept = cfg_list_new(d, p, "intercept", rl->intercept_count, CFG_MAX_INTERCEPT,
 				    "addresses", sizeof(*l->intercept), &l->n_intercept);
 	for (size_t i = 0; i < l->n_intercept; i++) {
@@ -365,6 +445,7 @@ static void free_health(struct cfg_health *h)
 	free(h->ca_file);
 	free(h->cert_file);
 	free(h->key_file);
+	free(h->udp_send);
 }
 
 void config_free(struct config *c)

@@ -176,14 +176,71 @@ static const struct {
 	  li_empty },
 };
 
+/* UDP listeners' families, present only when one is configured. */
+static void udp_listener_metrics(struct strbuf *b, const struct snapshot *s)
+{
+	bool any = false;
+	for (size_t i = 0; i < s->n_listeners; i++)
+		any |= s->listeners[i].udp;
+	if (!any)
+		return;
+#define EACH_UDP(l) \
+	for (const struct snap_listener *l = s->listeners; l < s->listeners + s->n_listeners; l++) \
+		if (l->udp)
+	family(b, "buoy_listener_udp_sessions_total", "counter",
+	       "UDP sessions opened (a new client address:port).");
+	EACH_UDP(l)
+	sample(b, "buoy_listener_udp_sessions_total",
+	       LABELS("listener", l->name, "backend", l->backend), l->u.sessions_total);
+	family(b, "buoy_listener_udp_sessions", "gauge",
+	       "UDP sessions open now (max_sessions caps it).");
+	EACH_UDP(l)
+	sample(b, "buoy_listener_udp_sessions", LABELS("listener", l->name, "backend", l->backend),
+	       l->u.sessions_active);
+	family(b, "buoy_listener_udp_datagrams_total", "counter",
+	       "UDP datagrams relayed: direction in = client to server, out = server to client.");
+	EACH_UDP(l)
+	{
+		sample(b, "buoy_listener_udp_datagrams_total",
+		       LABELS("listener", l->name, "backend", l->backend, "direction", "in"),
+		       l->u.datagrams_in);
+		sample(b, "buoy_listener_udp_datagrams_total",
+		       LABELS("listener", l->name, "backend", l->backend, "direction", "out"),
+		       l->u.datagrams_out);
+	}
+	family(b, "buoy_listener_udp_bytes_total", "counter",
+	       "UDP payload bytes relayed, by direction.");
+	EACH_UDP(l)
+	{
+		sample(b, "buoy_listener_udp_bytes_total",
+		       LABELS("listener", l->name, "backend", l->backend, "direction", "in"),
+		       l->u.bytes_in);
+		sample(b, "buoy_listener_udp_bytes_total",
+		       LABELS("listener", l->name, "backend", l->backend, "direction", "out"),
+		       l->u.bytes_out);
+	}
+	family(b, "buoy_listener_udp_drops_total", "counter",
+	       "UDP datagrams dropped, by reason: session_cap, no_server, local, to_server, to_client, truncated.");
+	EACH_UDP(l)
+	for (size_t d = 0; d < SNAP_UDP_DROPS; d++)
+		sample(b, "buoy_listener_udp_drops_total",
+		       LABELS("listener", l->name, "backend", l->backend, "reason",
+			      snap_udp_drop_name(d)),
+		       l->u.drops[d]);
+#undef EACH_UDP
+}
+
 static void listener_metrics(struct strbuf *b, const struct snapshot *s)
 {
+	udp_listener_metrics(b, s);
 	for (size_t f = 0; f < sizeof(listener_families) / sizeof(listener_families[0]); f++) {
 		family(b, listener_families[f].name, "counter", listener_families[f].help);
 		for (size_t i = 0; i < s->n_listeners; i++)
-			sample(b, listener_families[f].name,
-			       LABELS("listener", s->listeners[i].name, "backend", s->listeners[i].backend),
-			       listener_families[f].get(&s->listeners[i]));
+			if (!s->listeners[i].udp)
+				sample(b, listener_families[f].name,
+				       LABELS("listener", s->listeners[i].name, "backend",
+					      s->listeners[i].backend),
+				       listener_families[f].get(&s->listeners[i]));
 	}
 }
 

@@ -45,10 +45,21 @@ struct snap_backend {
 	size_t n_servers;
 };
 
+#define SNAP_UDP_DROPS 6 /* enum udp_drop (proxy/proxy.h) */
+struct snap_udp {
+	uint64_t sessions_total, sessions_active;
+	uint64_t datagrams_in, datagrams_out, bytes_in, bytes_out; /* in: client -> server */
+	uint64_t drops[SNAP_UDP_DROPS];
+};
+
 struct snap_listener {
 	const char *name, *bind, *backend;
+	bool udp; /* protocol udp: `udp` holds its counters, the TCP ones stay 0 */
 	uint64_t accepted_total, rejected_total, empty_total;
+	struct snap_udp u;
 };
+/* The drop reasons' names ("session_cap" ...), index as snap_udp.drops. */
+const char *snap_udp_drop_name(size_t i);
 
 /* A labelled counter (VRRP transitions by target state, drops by reason). */
 struct snap_count {

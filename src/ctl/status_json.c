@@ -113,10 +113,26 @@ static void listener_json(struct strbuf *b, const struct snap_listener *l)
 	kv_str(b, &f, "name", l->name);
 	kv_str(b, &f, "bind", l->bind);
 	kv_str(b, &f, "backend", l->backend);
-	kv_u64(b, &f, "accepted_total", l->accepted_total);
-	kv_u64(b, &f, "rejected_total", l->rejected_total);
-	kv_u64(b, &f, "empty_total", l->empty_total);
-	sb_putc(b, '}');
+	kv_str(b, &f, "protocol", l->udp ? "udp" : "tcp");
+	if (!l->udp) {
+		kv_u64(b, &f, "accepted_total", l->accepted_total);
+		kv_u64(b, &f, "rejected_total", l->rejected_total);
+		kv_u64(b, &f, "empty_total", l->empty_total);
+		sb_putc(b, '}');
+		return;
+	}
+	kv_u64(b, &f, "sessions_total", l->u.sessions_total);
+	kv_u64(b, &f, "sessions_active", l->u.sessions_active);
+	kv_u64(b, &f, "datagrams_in_total", l->u.datagrams_in);
+	kv_u64(b, &f, "datagrams_out_total", l->u.datagrams_out);
+	kv_u64(b, &f, "bytes_in_total", l->u.bytes_in);
+	kv_u64(b, &f, "bytes_out_total", l->u.bytes_out);
+	key(b, &f, "drops");
+	bool g = true;
+	sb_putc(b, '{');
+	for (size_t d = 0; d < SNAP_UDP_DROPS; d++)
+		kv_u64(b, &g, snap_udp_drop_name(d), l->u.drops[d]);
+	sb_puts(b, "}}");
 }
 
 static void counts_json(struct strbuf *b, const struct snap_count *c, size_t n)

@@ -170,19 +170,57 @@ static void bgp_tables(const struct snapshot *s, struct strbuf *b)
 	table_print(&a, b);
 }
 
+/* UDP listeners: sessions, datagrams each way, drops by reason ("-" when none). */
+static void udp_listener_table(const struct snapshot *s, struct strbuf *b, bool gap)
+{
+	struct table t = { .ncols = 8 };
+	table_row(&t, (const char *[]){ "UDP LISTENER", "BIND", "BACKEND", "SESSIONS", "ACTIVE",
+					"DGRAMS IN", "DGRAMS OUT", "DROPS" });
+	for (size_t i = 0; i < s->n_listeners; i++) {
+		const struct snap_listener *l = &s->listeners[i];
+		if (!l->udp)
+			continue;
+		char tot[24], act[24], in[24], out[24], drops[256] = "-";
+		snprintf(tot, sizeof(tot), "%" PRIu64, l->u.sessions_total);
+		snprintf(act, sizeof(act), "%" PRIu64, l->u.sessions_active);
+		snprintf(in, sizeof(in), "%" PRIu64, l->u.datagrams_in);
+		snprintf(out, sizeof(out), "%" PRIu64, l->u.datagrams_out);
+		size_t off = 0;
+		for (size_t d = 0; d < SNAP_UDP_DROPS && off < sizeof(drops); d++)
+			if (l->u.drops[d])
+				off += (size_t)snprintf(
+					drops + off, sizeof(drops) - off, "%s%s=%" PRIu64,
+					off ? " " : "", snap_udp_drop_name(d), l->u.drops[d]);
+		table_row(&t, (const char *[]){ l->name, l->bind, l->backend, tot, act, in, out, drops });
+	}
+	if (gap)
+		sb_putc(b, '\n');
+	table_print(&t, b);
+}
+
 static void listener_table(const struct snapshot *s, struct strbuf *b)
 {
 	struct table t = { .ncols = 6 };
 	table_row(&t, (const char *[]){ "LISTENER", "BIND", "BACKEND", "ACCEPTED", "REJECTED", "EMPTY" });
+	size_t n_udp = 0;
 	for (size_t i = 0; i < s->n_listeners; i++) {
 		const struct snap_listener *l = &s->listeners[i];
 		char acc[24], rej[24], emp[24];
+		if (l->udp) {
+			n_udp++;
+			continue;
+		}
 		snprintf(acc, sizeof(acc), "%" PRIu64, l->accepted_total);
 		snprintf(rej, sizeof(rej), "%" PRIu64, l->rejected_total);
 		snprintf(emp, sizeof(emp), "%" PRIu64, l->empty_total);
 		table_row(&t, (const char *[]){ l->name, l->bind, l->backend, acc, rej, emp });
 	}
-	table_print(&t, b);
+	if (n_udp < s->n_listeners || !n_udp)
+		table_print(&t, b);
+	else
+		free(t.cells);
+	if (n_udp)
+		udp_listener_table(s, b, n_udp < s->n_listeners);
 }
 
 /* "HTTP 200 (3 ok, 0.4s ago)", "timeout (2 fail, 1.0s ago)", "no check", "pending". */

@@ -84,6 +84,26 @@ static int take_backends(struct snapshot *o, struct pool *p, uint64_t now_ms)
 	return 0;
 }
 
+_Static_assert(SNAP_UDP_DROPS == UDP_DROP_N, "snap_udp.drops mirrors listener_stats");
+
+const char *snap_udp_drop_name(size_t i) { return udp_drop_name((enum udp_drop)i); }
+
+static void take_udp(struct snap_udp *o, struct listener_stats *st)
+{
+#define LD(f) atomic_load_explicit(&st->f, memory_order_relaxed)
+	*o = (struct snap_udp){
+		.sessions_total = LD(udp_sessions_total),
+		.sessions_active = LD(udp_sessions_active),
+		.datagrams_in = LD(udp_datagrams_in),
+		.datagrams_out = LD(udp_datagrams_out),
+		.bytes_in = LD(udp_bytes_in),
+		.bytes_out = LD(udp_bytes_out),
+	};
+	for (size_t d = 0; d < UDP_DROP_N; d++)
+		o->drops[d] = LD(udp_drops[d]);
+#undef LD
+}
+
 static int take_listeners(struct snapshot *o, const struct ctl_sources *src)
 {
 	size_t n = src->proxy ? proxy_n_listeners(src->proxy) : src->cfg->n_listeners;
@@ -98,8 +118,11 @@ static int take_listeners(struct snapshot *o, const struct ctl_sources *src)
 		*ol = (struct snap_listener){
 			.name = l->name, .bind = l->bind.text, .backend = l->backend
 		};
+		ol->udp = l->protocol == PROTO_UDP;
 		struct listener_stats *st = src->proxy ? proxy_listener_stats(src->proxy, i) : NULL;
-		if (st) {
+		if (st && ol->udp)
+			take_udp(&ol->u, st);
+		else if (st) {
 			ol->accepted_total =
 				atomic_load_explicit(&st->accepted_total, memory_order_relaxed);
 			ol->rejected_total =

@@ -53,8 +53,10 @@ struct hc_backend {
 	uint64_t interval_ms, timeout_ms;
 	uint32_t rise, fall;
 	bool verify;
-	uint16_t port; /* health.port: 0 = the server's own */
-	char *host;    /* copied: the config may be freed after start */
+	uint16_t port;     /* health.port: 0 = the server's own */
+	char *host;        /* copied: the config may be freed after start */
+	uint8_t *udp_send; /* udp: the datagram, copied too */
+	size_t udp_send_len;
 	struct status_range expect[CFG_MAX_EXPECT];
 	size_t n_expect;
 	SSL_CTX *ctx; /* tls/https only */
@@ -403,10 +405,53 @@ static void on_connect_ready(struct hc_server *cs, uint32_t events)
 		on_connected(cs);
 }
 
+/* udp: the reply (any datagram) or the kernel's report of an ICMP port unreachable. */
+static void udp_recv(struct hc_server *cs)
+{
+	char b;
+	ssize_t n = recv(cs->io.fd, &b, 1, MSG_DONTWAIT | MSG_TRUNC);
+	if (n >= 0)
+		check_done(cs, true, "reply");
+	else if (errno == ECONNREFUSED)
+		check_done(cs, false, "port unreachable");
+	else if (errno != EAGAIN && errno != EINTR)
+		check_fail_errno(cs, errno, "");
+}
+
+/* udp: one datagram of health.send on a connected socket, then wait for a reply. */
+static void udp_start(struct hc_server *cs)
+{
+	struct loop *l = cs->hb->h->l;
+	int fd = socket(cs->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		check_fail_errno(cs, errno, "socket: ");
+		return;
+	}
+	cs->io.fd = fd;
+	cs->phase = PH_RECV;
+	timer_arm_in(l, &cs->deadline, cs->hb->timeout_ms);
+	if (loop_add(l, &cs->io, EPOLLIN) < 0) {
+		int err = errno;
+		close(fd);
+		cs->io.fd = -1;
+		check_fail_errno(cs, err, "epoll: ");
+		return;
+	}
+	cs->events = EPOLLIN;
+	if (connect(fd, (struct sockaddr *)&cs->addr, cs->addr_len) < 0 ||
+	    send(fd, cs->hb->udp_send, cs->hb->udp_send_len, MSG_DONTWAIT) < 0)
+		check_fail_errno(cs, errno, "");
+}
+
 static void check_io(struct loop *l, struct io *io, uint32_t events)
 {
 	(void)l;
 	struct hc_server *cs = io->arg;
+	if (cs->hb->type == HEALTH_UDP) {
+		if (cs->phase == PH_RECV)
+			udp_recv(cs);
+		return;
+	}
 	switch (cs->phase) {
 	case PH_CONNECT: on_connect_ready(cs, events); break;
 	case PH_TLS: tls_drive(cs); break;
@@ -421,6 +466,10 @@ static void check_start(struct loop *l, struct timer *t)
 	struct hc_server *cs = t->arg;
 	cs->started_ms = loop_now(l);
 	cs->started_us = mono_us();
+	if (cs->hb->type == HEALTH_UDP) {
+		udp_start(cs);
+		return;
+	}
 	int fd = socket(cs->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		check_fail_errno(cs, errno, "socket: ");
@@ -540,6 +589,12 @@ static int backend_init(struct health *h, struct hc_backend *hb, struct backend 
 	memcpy(hb->expect, cfg->expect, sizeof(hb->expect));
 	if (cfg->host && !(hb->host = strdup(cfg->host)))
 		return -1;
+	if (cfg->udp_send_len) {
+		if (!(hb->udp_send = malloc(cfg->udp_send_len)))
+			return -1;
+		memcpy(hb->udp_send, cfg->udp_send, cfg->udp_send_len);
+		hb->udp_send_len = cfg->udp_send_len;
+	}
 	if (health_type_uses_tls(hb->type)) {
 		char err[300];
 		hb->ctx = health_tls_ctx_new(cfg, hb->name, err, sizeof(err));
@@ -626,6 +681,8 @@ void health_stop(struct health *h)
 			cs->request = NULL;
 		}
 		free(hb->host);
+		free(hb->udp_send);
+		hb->udp_send = NULL;
 		hb->host = NULL;
 		SSL_CTX_free(hb->ctx);
 		hb->ctx = NULL;

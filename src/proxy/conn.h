@@ -58,6 +58,8 @@ struct listen_sock {
 	bool registered; /* in the worker's epoll (or paused) */
 	bool paused;
 	struct timer accept_soon; /* accepts run after the epoll batch, see listener_on_event */
+	struct udp_listen *udp;   /* protocol udp: this worker's sessions (proxy/udp.c), created on
+				   * the first datagram, freed when the socket closes */
 };
 
 /* A configured listener, shared by all workers. Never freed while the daemon runs: a reload
@@ -107,6 +109,7 @@ struct worker {
 	struct conn *conns; /* everything not queued, for close_all */
 	struct timer resume, queue_poll, ka_sweep;
 	struct relay_pool relay_pool; /* pipes and scratch buffer of this worker's relays */
+	struct udp_batch *udp_batch;  /* recvmmsg/sendmmsg buffers of its UDP listeners, lazily */
 	uint64_t last_emfile_log;
 	_Atomic uint64_t n_conns;
 	_Atomic bool stop_accepting, close_all, quit;

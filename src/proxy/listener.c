@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "core/sock.h"
+#include "proxy/udp.h"
 #include "proxy/worker.h"
 
 #ifndef IPV6_FREEBIND
@@ -89,7 +90,7 @@ static void listener_free(struct listener *l, size_t n_workers)
 static int listener_bind(struct proxy *p, struct listener *l, char *err, size_t len)
 {
 	for (size_t i = 0; i < p->n_workers; i++) {
-		int fd = listen_socket(l->cfg);
+		int fd = l->cfg->protocol == PROTO_UDP ? udp_listen_socket(l->cfg) : listen_socket(l->cfg);
 		if (fd < 0) {
 			snprintf(err, len, "listener %s: bind %s: %s", l->cfg->name,
 				 l->cfg->bind.text, strerror(errno));
@@ -171,8 +172,17 @@ struct proxy_update *proxy_update_prepare(
 
 static void log_listener(const struct proxy *p, const struct listener *l, const char *msg)
 {
-	log_info(msg, "listener=%s bind=%s backend=%s workers=%zu defer_accept=%d", l->cfg->name,
-		 l->cfg->bind.text, l->cfg->backend, p->n_workers, l->cfg->defer_accept);
+	const struct cfg_listener *c = l->cfg;
+	if (c->protocol == PROTO_UDP)
+		log_info(msg,
+			 "listener=%s protocol=udp bind=%s backend=%s workers=%zu "
+			 "udp_idle_timeout_ms=%llu proxy_responses=%u max_sessions=%u",
+			 c->name, c->bind.text, c->backend, p->n_workers,
+			 (unsigned long long)c->udp_idle_timeout_ms, c->proxy_responses,
+			 c->max_sessions);
+	else
+		log_info(msg, "listener=%s bind=%s backend=%s workers=%zu defer_accept=%d", c->name,
+			 c->bind.text, c->backend, p->n_workers, c->defer_accept);
 }
 
 static void wake_all(struct proxy *p)
@@ -215,7 +225,7 @@ void proxy_update_commit(struct proxy *p, struct proxy_update *u, const struct c
 			continue;
 		}
 		/* a kept listener's options apply to its sockets in place: no rebind, no lost queue */
-		for (size_t k = 0; k < p->n_workers; k++)
+		for (size_t k = 0; k < p->n_workers && c->listeners[i].protocol == PROTO_TCP; k++)
 			if (u->t->v[i]->socks[k].io.fd >= 0)
 				set_defer_accept(u->t->v[i]->socks[k].io.fd, c->listeners[i].defer_accept);
 	}

@@ -16,7 +16,26 @@ struct listener_stats {
 	                                    * failed / queue timeout (at max_conns buoy stops
 	                                    * accepting: those wait in the kernel's backlog) */
 	_Atomic uint64_t empty_total;    /* closed by the client before its first byte */
+	/* protocol udp (proxy/udp.c); "in" is client -> server, "out" server -> client */
+	_Atomic uint64_t udp_sessions_total;
+	_Atomic uint64_t udp_sessions_active; /* all workers: the max_sessions cap counts it */
+	_Atomic uint64_t udp_datagrams_in, udp_datagrams_out;
+	_Atomic uint64_t udp_bytes_in, udp_bytes_out;
+	_Atomic uint64_t udp_drops[6]; /* by enum udp_drop */
 };
+
+/* Why a UDP listener dropped a datagram (udp_drop_name: the metrics' reason label). */
+enum udp_drop {
+	UDP_DROP_SESSION_CAP, /* a new client while max_sessions are open */
+	UDP_DROP_NO_SERVER,   /* no server to pick (all down, drained, or at max_conns) */
+	UDP_DROP_LOCAL,       /* our own shortage: socket, connect (fds, memory, ports) */
+	UDP_DROP_TO_SERVER,   /* sending to the server failed (buffer full, unreachable) */
+	UDP_DROP_TO_CLIENT,   /* sending the reply to the client failed */
+	UDP_DROP_TRUNCATED,   /* larger than the buffer (64 KiB): cut, not forwarded */
+	UDP_DROP_N
+};
+_Static_assert(UDP_DROP_N == 6, "listener_stats.udp_drops size");
+const char *udp_drop_name(enum udp_drop d);
 
 struct proxy;
 

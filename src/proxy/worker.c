@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "proxy/udp.h"
 #include "proxy/worker.h"
 
 #define ACCEPT_BATCH 64
@@ -191,62 +192,6 @@ void conn_close(struct conn *c, const char *why)
 		dispatch_queue(w, c->b);
 }
 
-/* The worker's state for backend b, grown on first sight of a backend a reload added. */
-static struct wbackend *wb_of(struct worker *w, struct backend *b)
-{
-	if (b->idx >= w->n_wb) {
-		size_t n = b->idx + 1 > 2 * w->n_wb ? b->idx + 1 : 2 * w->n_wb;
-		struct wbackend *wb = realloc(w->wb, n * sizeof(*wb));
-		if (!wb)
-			return NULL;
-		memset(wb + w->n_wb, 0, (n - w->n_wb) * sizeof(*wb));
-		w->wb = wb;
-		w->n_wb = n;
-	}
-	struct wbackend *x = &w->wb[b->idx];
-	x->b = b;
-	return x;
-}
-
-/* The balancer state for the backend's current set; a new set (reload) starts a fresh one. */
-static struct lb_state *lb_for(struct worker *w, struct wbackend *x, const struct server_set *set)
-{
-	if (x->lb_set == set)
-		return &x->lb;
-	lb_state_free(&x->lb);
-	x->lb_set = NULL;
-	if (lb_state_init(&x->lb, set->cfg.balance, set->n,
-			  0x9e3779b97f4a7c15ull * (w->id + 1) + x->b->idx) < 0)
-		return NULL;
-	x->lb_set = set;
-	return &x->lb;
-}
-
-/* Builds the balancer's view. fail_open: ignore health (every server down: try them all). */
-static size_t build_view(struct conn *c, struct lb_server *v, bool fail_open, uint64_t now)
-{
-	const struct server_set *set = c->set;
-	size_t n_up = 0;
-	for (size_t i = 0; i < set->n; i++) {
-		const struct server_slot *sl = &set->v[i];
-		struct server *s = sl->s;
-		bool tried = c->tried & (1ull << (i < 63 ? i : 63));
-		bool ok = fail_open ? !atomic_load_explicit(&s->drained, memory_order_relaxed)
-				    : server_eligible(s, now);
-		uint32_t active = atomic_load_explicit(&s->active, memory_order_relaxed);
-		v[i] = (struct lb_server){
-			.weight = sl->weight,
-			.active = active,
-			.key = s->key,
-			.up = ok && !tried,
-			.full = sl->max_conns && active >= sl->max_conns,
-			.backup = sl->backup,
-		};
-		n_up += ok;
-	}
-	return n_up;
-}
-
 /* Picks from the backend's current set. A reload between two tries of one connection gives a
  * new set whose indices mean other servers: forget which were tried (tries stay bounded). */
 static int pick_server(struct conn *c)
@@ -256,22 +201,7 @@ static int pick_server(struct conn *c)
 		c->set = set;
 		c->tried = 0;
 	}
-	struct wbackend *x = wb_of(c->w, c->b);
-	struct lb_state *lb = x ? lb_for(c->w, x, set) : NULL;
-	if (!lb)
-		return LB_NONE;
-	struct lb_server stackv[64];
-	struct lb_server *v = set->n <= 64 ? stackv : calloc(set->n, sizeof(*v));
-	if (!v)
-		return LB_NONE;
-	uint64_t now = loop_now(c->w->loop);
-	size_t eligible = build_view(c, v, false, now);
-	if (eligible == 0) /* all down: fail open, like k0s, rather than refuse everything */
-		build_view(c, v, true, now);
-	int idx = lb_pick(lb, v, set->n, c->client_hash);
-	if (v != stackv)
-		free(v);
-	return idx;
+	return worker_pick(c->w, c->b, set, c->tried, c->client_hash);
 }
 
 /* Closed unserved (no server, retries exhausted, queue timeout): the listener's rejected_total. */
@@ -606,7 +536,7 @@ static bool over_global_limit(struct worker *w)
 static void accept_one(struct worker *w, struct listen_sock *ls, int fd, const struct sockaddr_storage *peer)
 {
 	struct backend *b = ls->l->b;
-	struct conn *c = wb_of(w, b) ? calloc(1, sizeof(*c)) : NULL;
+	struct conn *c = worker_backend(w, b) ? calloc(1, sizeof(*c)) : NULL;
 	if (!c) {
 		close(fd);
 		return;
@@ -712,8 +642,11 @@ static void listener_on_event(struct loop *l, struct io *io, uint32_t ev)
 
 void listen_sock_init(struct listen_sock *ls, struct worker *w, struct listener *l, int fd)
 {
+	bool udp = l->cfg->protocol == PROTO_UDP;
 	*ls = (struct listen_sock){
-		.io = { .fd = fd, .cb = listener_on_event, .arg = ls }, .w = w, .l = l
+		.io = { .fd = fd, .cb = udp ? udp_on_readable : listener_on_event, .arg = ls },
+		.w = w,
+		.l = l,
 	};
 	timer_init(&ls->accept_soon, accept_soon_cb, ls);
 }
@@ -724,8 +657,11 @@ static void listen_sock_close(struct worker *w, struct listen_sock *ls, bool dra
 {
 	if (ls->io.fd < 0)
 		return;
-	if (drain && !atomic_load(&w->stop_accepting))
+	bool udp = ls->l->cfg->protocol == PROTO_UDP;
+	if (drain && !udp && !atomic_load(&w->stop_accepting))
 		accept_batch(w->loop, ls, 4096);
+	if (udp)
+		udp_listen_close(ls); /* datagrams have no queue to hand over */
 	if (ls->registered && !ls->paused)
 		loop_del(w->loop, &ls->io);
 	timer_cancel(w->loop, &ls->accept_soon);
@@ -824,6 +760,7 @@ void *worker_main(void *arg)
 void worker_destroy(struct worker *w)
 {
 	relay_pool_free(&w->relay_pool);
+	udp_worker_free(w);
 	for (size_t i = 0; i < w->n_wb; i++)
 		lb_state_free(&w->wb[i].lb);
 	free(w->wb);

@@ -11,6 +11,14 @@ void worker_apply_listeners(struct worker *w);
 void listen_sock_init(struct listen_sock *ls, struct worker *w, struct listener *l, int fd);
 void *worker_main(void *arg);
 void worker_destroy(struct worker *w);
+/* The worker's state for backend b (pick.c), grown on first sight of a backend a reload
+ * added. NULL out of memory. */
+struct wbackend *worker_backend(struct worker *w, struct backend *b);
+/* A server index of `set` (b's current set) for a new client by b's balancer, this worker's
+ * state; `tried` (bit i: server i) excluded; every server down: any not drained (fail open).
+ * LB_NONE / LB_FULL as lb_pick. */
+int worker_pick(struct worker *w, struct backend *b, const struct server_set *set, uint64_t tried,
+		uint64_t client_hash);
 /* Closes a connection (worker thread; a second call does nothing). why: debug log, or NULL. */
 void conn_close(struct conn *c, const char *why);
 

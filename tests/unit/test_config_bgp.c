@@ -33,6 +33,32 @@
 #define PEERS "  peers:\n"        /* then one peer per line */
 #define ANNS "  announce:\n"
 
+/* A UDP listener on the anycast VIP gates its announcement like a TCP one (DNS beside the
+ * apiservers: both backends count). */
+static void test_udp_listener_gates(void **st)
+{
+	(void)st;
+	struct config *c = expect_ok(
+		"node: lb1\n"
+		"listeners:\n"
+		"  - { name: api, bind: \"198.18.200.1:6443\", backend: api }\n"
+		"  - { name: dns, protocol: udp, bind: \"198.18.200.1:53\", backend: dns }\n"
+		"backends:\n"
+		"  - name: api\n"
+		"    servers: [ { address: \"198.18.0.21:6443\" } ]\n"
+		"  - name: dns\n"
+		"    servers: [ { address: \"198.18.0.21:53\" } ]\n"
+		"bgp:\n"
+		"  asn: 65001\n" PEER ANN);
+	const struct cfg_bgp_announce *a = &c->bgp->announce[0];
+	assert_true(a->track_from_listeners);
+	assert_int_equal(a->n_track_backends, 2);
+	assert_string_equal(a->track_backends[0].name, "api");
+	assert_string_equal(a->track_backends[1].name, "dns");
+	assert_int_equal(a->track_backends[1].backend_idx, 1);
+	config_free(c);
+}
+
 static void test_defaults(void **st)
 {
 	(void)st;
@@ -473,6 +499,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_udp_listener_gates),
 		cmocka_unit_test(test_no_bgp_section),
 		cmocka_unit_test(test_everything_set),
 		cmocka_unit_test(test_gate_from_wildcard_listeners),

@@ -38,6 +38,74 @@ static void test_listener_defer_accept_not_bool(void **state)
 		2, 73, "listeners[0].defer_accept: expected true or false, got \"1s\"");
 }
 
+static void test_listener_udp_keys(void **state)
+{
+	(void)state;
+	expect_error("listeners:\n"
+		"  - { name: dns, bind: \"198.18.0.100:53\", backend: api, protocol: sctp }\n"
+		BASE_BACKENDS,
+		2, 67, "listeners[0].protocol: expected tcp or udp, got \"sctp\"");
+	expect_error("listeners:\n"
+		"  - { name: api, bind: \"198.18.0.100:53\", backend: api, proxy_responses: 1 }\n"
+		BASE_BACKENDS,
+		2, 74, "listeners[0].proxy_responses: only for a listener with protocol: udp");
+	expect_error("listeners:\n"
+		"  - { name: dns, bind: \"198.18.0.100:53\", backend: api, protocol: udp,\n"
+		"      udp_idle_timeout: 30 }\n"
+		BASE_BACKENDS,
+		3, 25, "listeners[0].udp_idle_timeout");
+	expect_error("listeners:\n"
+		"  - { name: dns, bind: \"198.18.0.100:53\", backend: api, protocol: udp,\n"
+		"      max_sessions: 0 }\n"
+		BASE_BACKENDS,
+		3, 21, "listeners[0].max_sessions");
+	expect_error("listeners:\n"
+		"  - { name: dns, bind: \"198.18.0.100:53\", backend: api, protocol: udp,\n"
+		"      defer_accept: true }\n"
+		BASE_BACKENDS,
+		3, 21, "listeners[0].defer_accept: only for a TCP listener");
+	expect_error("listeners:\n"
+		"  - { name: dns, bind: \"198.18.0.100:53\", backend: api, protocol: udp }\n"
+		"  - { name: dns2, bind: \"198.18.0.100:53\", backend: api, protocol: udp }\n"
+		BASE_BACKENDS,
+		3, 25, "listeners[1].bind: 198.18.0.100:53 is already bound by listeners[0]");
+	/* the udp health check's datagram */
+	expect_error(BASE_LISTENERS BASE_BACKENDS
+		"    health: { type: http, send: ping }\n",
+		7, 33, "backends[0].health.send: only for type: udp");
+	expect_error(BASE_LISTENERS BASE_BACKENDS
+		"    health: { type: udp }\n",
+		7, 21, "a udp check needs one of send (text) or send_hex");
+	expect_error(BASE_LISTENERS BASE_BACKENDS
+		"    health: { type: udp, send_hex: \"00fg\" }\n",
+		7, 36, "backends[0].health.send_hex: not a hex digit at offset 3");
+	expect_error(BASE_LISTENERS BASE_BACKENDS
+		"    health: { type: udp, send_hex: \"0\" }\n",
+		7, 36, "backends[0].health.send_hex: expected 1 to 1024 bytes as pairs of hex digits");
+	struct config *hc = expect_ok(BASE_LISTENERS BASE_BACKENDS
+		"    health: { type: udp, send_hex: \"00Ff10\" }\n");
+	assert_int_equal(hc->backends[0].health.type, HEALTH_UDP);
+	assert_int_equal(hc->backends[0].health.udp_send_len, 3);
+	assert_memory_equal(hc->backends[0].health.udp_send, "\x00\xff\x10", 3);
+	config_free(hc);
+	/* TCP and UDP on one address:port (DNS), the defaults, and values */
+	struct config *c = expect_ok("listeners:\n"
+		"  - { name: dns-tcp, bind: \"198.18.0.100:53\", backend: api }\n"
+		"  - { name: dns, bind: \"198.18.0.100:53\", backend: api, protocol: udp }\n"
+		"  - { name: ntp, bind: \"198.18.0.100:123\", backend: api, protocol: udp,\n"
+		"      udp_idle_timeout: 5s, proxy_responses: 1, max_sessions: 50 }\n"
+		BASE_BACKENDS);
+	assert_int_equal(c->listeners[0].protocol, PROTO_TCP);
+	assert_int_equal(c->listeners[1].protocol, PROTO_UDP);
+	assert_int_equal(c->listeners[1].udp_idle_timeout_ms, 30000);
+	assert_int_equal(c->listeners[1].proxy_responses, 0);
+	assert_int_equal(c->listeners[1].max_sessions, 10000);
+	assert_int_equal(c->listeners[2].udp_idle_timeout_ms, 5000);
+	assert_int_equal(c->listeners[2].proxy_responses, 1);
+	assert_int_equal(c->listeners[2].max_sessions, 50);
+	config_free(c);
+}
+
 static void test_unknown_key_nested(void **state)
 {
 	(void)state;
@@ -757,6 +825,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unknown_key_top),
 		cmocka_unit_test(test_listener_defer_accept_not_bool),
+		cmocka_unit_test(test_listener_udp_keys),
 		cmocka_unit_test(test_unknown_key_nested),
 		cmocka_unit_test(test_duplicate_key),
 		cmocka_unit_test(test_wrong_shape),

@@ -108,7 +108,7 @@ static void test_json_fields(void **st)
 	assert_non_null(strstr(j, "\"vrrp\":[]"));
 	assert_non_null(strstr(
 		j, "\"listeners\":[{\"name\":\"api\",\"bind\":\"198.18.0.100:6443\","
-		   "\"backend\":\"apiservers\",\"accepted_total\":1240,\"rejected_total\":6,"
+		   "\"backend\":\"apiservers\",\"protocol\":\"tcp\",\"accepted_total\":1240,\"rejected_total\":6,"
 		   "\"empty_total\":2}]"));
 	assert_non_null(
 		strstr(j, "\"address\":\"198.18.0.21:6443\",\"state\":\"up\",\"eligible\":true"));
@@ -349,15 +349,69 @@ static void test_strbuf_growth(void **st)
 	sb_free(&b);
 }
 
+/* A UDP listener beside the TCP one: its own counters in JSON, its own table in text. */
+static void udp_fixture(struct snapshot *s, struct snap_listener *two)
+{
+	fixture(s, false);
+	two[0] = s->listeners[0];
+	two[1] = (struct snap_listener){
+		.name = "dns",
+		.bind = "198.18.0.100:53",
+		.backend = "apiservers",
+		.udp = true,
+		.u = { .sessions_total = 70,
+		       .sessions_active = 3,
+		       .datagrams_in = 71,
+		       .datagrams_out = 69,
+		       .bytes_in = 2840,
+		       .bytes_out = 5520,
+		       .drops = { [0] = 5, [4] = 2 } },
+	};
+	s->listeners = two;
+	s->n_listeners = 2;
+}
+
+static void test_udp_listener(void **st)
+{
+	(void)st;
+	struct snapshot s;
+	struct snap_listener two[2];
+	udp_fixture(&s, two);
+	struct strbuf b = { 0 };
+	status_format_json(&s, &b);
+	assert_false(b.oom);
+	assert_non_null(json_value(b.p));
+	assert_non_null(strstr(
+		b.p,
+		"{\"name\":\"dns\",\"bind\":\"198.18.0.100:53\",\"backend\":\"apiservers\","
+		"\"protocol\":\"udp\",\"sessions_total\":70,\"sessions_active\":3,"
+		"\"datagrams_in_total\":71,\"datagrams_out_total\":69,\"bytes_in_total\":2840,"
+		"\"bytes_out_total\":5520,\"drops\":{\"session_cap\":5,\"no_server\":0,"
+		"\"local\":0,\"to_server\":0,\"to_client\":2,\"truncated\":0}}"));
+	free(b.p);
+	b = (struct strbuf){ 0 };
+	status_format_text(&s, &b);
+	assert_false(b.oom);
+	assert_non_null(strstr(b.p, "UDP LISTENER"));
+	assert_non_null(strstr(b.p, "session_cap=5 to_client=2\n"));
+	const char *row = strstr(b.p, "\ndns ");
+	assert_non_null(row);
+	assert_non_null(strstr(row, " 70 "));
+	/* the TCP table does not list it */
+	const char *tcp = strstr(b.p, "LISTENER  ");
+	assert_true(tcp && tcp < strstr(b.p, "UDP LISTENER"));
+	free(b.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_json_fields),        cmocka_unit_test(test_json_vrrp),
-		cmocka_unit_test(test_json_control_chars), cmocka_unit_test(test_json_bgp),
-		cmocka_unit_test(test_text_bgp),           cmocka_unit_test(test_json_sync),
-		cmocka_unit_test(test_text_sync),          cmocka_unit_test(test_sync_reason_names),
-		cmocka_unit_test(test_text_table),         cmocka_unit_test(test_format_helpers),
-		cmocka_unit_test(test_strbuf_growth),
+		cmocka_unit_test(test_udp_listener),      cmocka_unit_test(test_json_fields),
+		cmocka_unit_test(test_json_vrrp),         cmocka_unit_test(test_json_control_chars),
+		cmocka_unit_test(test_json_bgp),          cmocka_unit_test(test_text_bgp),
+		cmocka_unit_test(test_json_sync),         cmocka_unit_test(test_text_sync),
+		cmocka_unit_test(test_sync_reason_names), cmocka_unit_test(test_text_table),
+		cmocka_unit_test(test_format_helpers),    cmocka_unit_test(test_strbuf_growth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

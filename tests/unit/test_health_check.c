@@ -441,6 +441,61 @@ static void test_tcp_checks_and_all_down(void **state)
 	srv_stop(&s);
 }
 
+/* ---- udp: an echo on the loop, a socket that never answers, a closed port ---- */
+
+static char udp_seen[64];
+
+static void udp_echo(struct loop *l, struct io *io, uint32_t ev)
+{
+	(void)l;
+	(void)ev;
+	struct sockaddr_storage from;
+	socklen_t fl = sizeof(from);
+	ssize_t n = recvfrom(io->fd, udp_seen, sizeof(udp_seen) - 1, 0, (struct sockaddr *)&from, &fl);
+	if (n > 0) {
+		udp_seen[n] = 0;
+		sendto(io->fd, "ok", 2, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
+static int udp_bound(uint16_t *port)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	getsockname(fd, (struct sockaddr *)&a, &al);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static void test_udp_check(void **state)
+{
+	(void)state;
+	uint16_t ports[3];
+	struct io echo = { .fd = udp_bound(&ports[0]), .cb = udp_echo };
+	assert_int_equal(loop_add(L, &echo, EPOLLIN), 0);
+	int silent = udp_bound(&ports[1]);
+	close(udp_bound(&ports[2])); /* nothing listens there: ICMP port unreachable */
+	struct fixture f;
+	fixture_init(&f, HEALTH_UDP, ports, 3);
+	f.b.cfg.health.udp_send = (uint8_t *)"ping";
+	f.b.cfg.health.udp_send_len = 4;
+	struct health *h = health_start(L, &f.pool);
+	run_for(400);
+	health_stop(h);
+	assert_string_equal(udp_seen, "ping");
+	assert_true(f.servers[0].health.up);
+	assert_string_equal(f.servers[0].health.reason, "reply");
+	assert_false(f.servers[1].health.up);
+	assert_string_equal(f.servers[1].health.reason, "timeout waiting for response");
+	assert_false(f.servers[2].health.up);
+	assert_string_equal(f.servers[2].health.reason, "port unreachable");
+	loop_del(L, &echo);
+	close(echo.fd);
+	close(silent);
+}
+
 static void test_tcp_connect_timeout(void **state)
 {
 	(void)state;
@@ -650,6 +705,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expect_range_port_override_initial_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_checks_and_all_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_connect_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setup_errors_and_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_with_checks_in_flight, setup, teardown),

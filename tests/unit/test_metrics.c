@@ -223,13 +223,56 @@ static void test_hist_observe(void **st)
 	assert_int_equal(h.sum_us, 2001);
 }
 
+static void test_udp_listener(void **st)
+{
+	(void)st;
+	struct snapshot s;
+	fixture(&s, false);
+	struct snap_listener two[2] = { s.listeners[0] };
+	two[1] = (struct snap_listener){
+		.name = "dns",
+		.bind = "198.18.0.100:53",
+		.backend = "apiservers",
+		.udp = true,
+		.u = { .sessions_total = 70,
+		       .sessions_active = 3,
+		       .datagrams_in = 71,
+		       .datagrams_out = 69,
+		       .bytes_in = 2840,
+		       .bytes_out = 5520,
+		       .drops = { [0] = 5 } },
+	};
+	s.listeners = two;
+	s.n_listeners = 2;
+	struct strbuf b = { 0 };
+	metrics_format(&s, &b);
+	assert_false(b.oom);
+	const char *t = b.p;
+	has_line(t, "buoy_listener_udp_sessions_total{listener=\"dns\",backend=\"apiservers\"} 70");
+	has_line(t, "buoy_listener_udp_sessions{listener=\"dns\",backend=\"apiservers\"} 3");
+	has_line(t, "buoy_listener_udp_datagrams_total{listener=\"dns\",backend=\"apiservers\",direction=\"in\"} 71");
+	has_line(t, "buoy_listener_udp_datagrams_total{listener=\"dns\",backend=\"apiservers\",direction=\"out\"} 69");
+	has_line(t, "buoy_listener_udp_bytes_total{listener=\"dns\",backend=\"apiservers\",direction=\"out\"} 5520");
+	has_line(t, "buoy_listener_udp_drops_total{listener=\"dns\",backend=\"apiservers\",reason=\"session_cap\"} 5");
+	has_line(t, "buoy_listener_udp_drops_total{listener=\"dns\",backend=\"apiservers\",reason=\"to_server\"} 0");
+	/* TCP families do not list the UDP listener, and the UDP ones not the TCP listener */
+	assert_null(strstr(t, "buoy_listener_connections_total{listener=\"dns\""));
+	assert_null(strstr(t, "buoy_listener_udp_sessions_total{listener=\"api\""));
+	free(b.p);
+	/* no UDP listener: no UDP family at all */
+	t = render(false);
+	assert_null(strstr(t, "buoy_listener_udp"));
+	free((char *)t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_server_samples), cmocka_unit_test(test_histogram_cumulative),
 		cmocka_unit_test(test_label_escaping), cmocka_unit_test(test_families_grouped),
 		cmocka_unit_test(test_vrrp),           cmocka_unit_test(test_bgp),
-		cmocka_unit_test(test_sync),           cmocka_unit_test(test_hist_observe),
+		cmocka_unit_test(test_udp_listener),   cmocka_unit_test(test_sync),
+		cmocka_unit_test(test_hist_observe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -209,6 +209,41 @@ static void test_listener_option_change_keeps_the_sockets(void **state)
 	reload_plan_free(&p);
 }
 
+/* A UDP listener: the protocol is part of its identity, and so are its session settings
+ * (its workers' tables are sized and timed by them): a change rebinds. Same settings: kept. */
+static void test_udp_listener_identity(void **state)
+{
+	(void)state;
+	struct two t;
+	struct reload_plan p;
+	two_init(&t);
+	t.nl[1].protocol = PROTO_UDP; /* same name, bind, backend, other protocol */
+	assert_int_equal(reload_plan_make(&t.o, &t.n, &p), 0);
+	assert_int_equal(p.listener_old[0], 0);
+	assert_int_equal(p.listener_old[1], -1);
+	reload_plan_free(&p);
+
+	for (int k = 0; k < 4; k++) {
+		two_init(&t);
+		for (int side = 0; side < 2; side++) {
+			struct cfg_listener *l = side ? &t.nl[1] : &t.ol[1];
+			l->protocol = PROTO_UDP;
+			l->udp_idle_timeout_ms = 30000;
+			l->max_sessions = 10000;
+		}
+		if (k == 1)
+			t.nl[1].udp_idle_timeout_ms = 5000;
+		else if (k == 2)
+			t.nl[1].proxy_responses = 1;
+		else if (k == 3)
+			t.nl[1].max_sessions = 10;
+		assert_int_equal(reload_plan_make(&t.o, &t.n, &p), 0);
+		assert_int_equal(p.listener_old[1], k == 0 ? 1 : -1);
+		assert_int_equal(p.listeners.kept, k == 0 ? 2 : 1);
+		reload_plan_free(&p);
+	}
+}
+
 static void test_servers_added_removed_changed(void **state)
 {
 	(void)state;
@@ -464,6 +499,7 @@ int main(void)
 		cmocka_unit_test(test_identical_configs_keep_everything),
 		cmocka_unit_test(test_listener_identity_is_name_bind_backend),
 		cmocka_unit_test(test_listener_option_change_keeps_the_sockets),
+		cmocka_unit_test(test_udp_listener_identity),
 		cmocka_unit_test(test_servers_added_removed_changed),
 		cmocka_unit_test(test_backend_settings_changes),
 		cmocka_unit_test(test_backends_added_removed_by_name),
