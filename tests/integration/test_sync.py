@@ -4,6 +4,8 @@ VIP with no TCP keepalive, the way an informer's watch waits.
 
  - link cut of the master: every idle client is reset soon after the VIP moves (and the
    tickles on the wire carry good checksums, read by tshark); the client reconnects at once;
+   an active transfer on a reused 4-tuple through the new master completes although the
+   second tickle round hits it;
  - the same with sync off: nobody is reset (the clients would hang until their own timers);
  - SIGTERM of the master: the idle VIP clients are reset, a connection to the old master's own
    address (not a VIP) is not and keeps working through the drain;
@@ -90,7 +92,37 @@ def start_idle(client, vip, n, wait_s):
                      stdout=subprocess.PIPE, text=True)
     line = p.stdout.readline()
     assert line.startswith("ready"), "idle clients did not come up: %r" % line
+    p.ports = [int(x) for x in p.stdout.readline().split()[1:]]
     return p
+
+
+# An active transfer through the VIP from a given client port: CHUNKS x 64 KiB echoed, one per
+# PACE s, each checked byte for byte. Prints "connected <monotonic>" then "ok <bytes>".
+TRANSFER = """
+import socket, sys, time
+vip, port, cport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+fam = socket.AF_INET6 if ":" in vip else socket.AF_INET
+s = socket.socket(fam)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", cport))
+s.settimeout(10)
+s.connect((vip, port))
+print("connected %.6f" % time.monotonic(), flush=True)
+total = 0
+for i in range(60):
+    chunk = bytes([i % 251]) * 65536
+    s.sendall(chunk)
+    got = b""
+    while len(got) < len(chunk):
+        b = s.recv(65536)
+        if not b:
+            raise SystemExit("closed after %d bytes" % total)
+        got += b
+    assert got == chunk, "chunk %d differs" % i
+    total += len(got)
+    time.sleep(0.04)
+print("ok %d" % total, flush=True)
+"""
 
 
 def finish_idle(p, timeout):
@@ -160,8 +192,22 @@ def test_link_cut_resets_idle_clients_at_once(topo, buoy, workdir):
     topo.link_down("lb1")
     t_vip = vip_moved_at(lb2, vip, master_down_s(100) + 3)
     gone = finish_idle(p, timeout=15)
+    # Issue test 3, active connections behave as before: client 0 reconnects from the same port
+    # (the same 4-tuple) through the new master and streams while the second tickle round,
+    # 1 s after the first, hits that tuple: its socket takes the client's answer as a
+    # duplicate ACK and the transfer completes byte for byte.
+    xfer = client.popen([netns.PYTHON, "-u", "-c", TRANSFER, vip, str(PORT), str(p.ports[0])],
+                        stdout=subprocess.PIPE, text=True)
+    line = xfer.stdout.readline().split()
+    assert line and line[0] == "connected", "same-port reconnect failed: %r" % line
+    t_connected = float(line[1])
+    done = xfer.stdout.readline().split()
+    xfer.stop()
     time.sleep(0.3)
     tshark.stop()
+    assert done == ["ok", str(60 * 65536)], "transfer through the new master: %r" % done
+    first_reset = min(t for t, _ in gone.values())
+    assert t_connected < first_reset + 0.9, "reconnected after the second round: proves nothing"
 
     assert len(gone) == n, "%d of %d idle clients were reset" % (len(gone), n)
     assert {how for _, how in gone.values()} == {"reset"}
@@ -176,14 +222,17 @@ def test_link_cut_resets_idle_clients_at_once(topo, buoy, workdir):
     r = subprocess.run(["tshark", "-r", cap, "-o", "tcp.check_checksum:TRUE",
                         "-o", "ip.check_checksum:TRUE", "-o", "tcp.relative_sequence_numbers:FALSE",
                         "-T", "fields", "-e", "tcp.seq", "-e", "tcp.ack", "-e", "tcp.flags",
-                        "-e", "tcp.checksum.status", "-e", "ip.checksum.status"],
+                        "-e", "tcp.checksum.status", "-e", "ip.checksum.status",
+                        "-e", "tcp.dstport"],
                        capture_output=True, text=True, timeout=60)
     rows = [line.split("\t") for line in r.stdout.splitlines() if line.strip()]
     tickles = [w for w in rows if w[0] == "0" and w[1] == "0"]
     assert len(tickles) >= n, "captured %d tickles: %s" % (len(tickles), r.stdout[:500])
-    for seq, ack, flags, tcp_ck, ip_ck in tickles:
+    for seq, ack, flags, tcp_ck, ip_ck, dport in tickles:
         assert int(flags, 16) == 0x10
         assert tcp_ck == "1" and ip_ck == "1", "bad checksum: %s" % (tcp_ck, ip_ck)
+    hits = [w for w in tickles if int(w[5]) == p.ports[0]]
+    assert len(hits) == 2, "client 0's tuple got %d tickles, want both rounds" % len(hits)
 
     # and the clients come back through the new master
     assert echo_once(client, vip) == "again"
