@@ -67,6 +67,23 @@ struct cfg_health {
  * config_free (the loader's own path is a copy). */
 void cfg_health_defaults(struct cfg_health *h);
 
+/* backends[].discover: where the server list follows the cluster (src/discover/). The static
+ * servers stay the seed and the fallback, and discovery reaches the API through them. */
+enum discover_kind { DISCOVER_APISERVER, DISCOVER_ETCD };
+enum discover_api { DISCOVER_API_AUTO, DISCOVER_API_ENDPOINTSLICES, DISCOVER_API_ENDPOINTS };
+struct cfg_discover {
+	enum discover_kind kind;
+	char *kubeconfig;      /* apiserver: required */
+	char *context;         /* NULL = current-context */
+	enum discover_api api; /* default auto: EndpointSlices, Endpoints on a 404 */
+	uint64_t timeout_ms;   /* connect + one request (LIST, member/list); default 5000 */
+	uint64_t stall_ms;     /* a watch silent this long is dropped; default 90000 */
+	uint64_t retry_ms;     /* first retry after a failure, doubling to 30 s; default 1000 */
+	uint64_t interval_ms;  /* etcd: member/list every; default 10000 */
+	char *ca_file, *cert_file, *key_file; /* etcd: default the health check's */
+};
+const char *discover_kind_name(enum discover_kind k);
+
 struct cfg_backend {
 	char *name;
 	enum balance_algo balance; /* default roundrobin */
@@ -80,6 +97,7 @@ struct cfg_backend {
 	uint64_t queue_timeout_ms;   /* default 5000 */
 	uint32_t max_queue;          /* waiting connections, all workers; 0 = no cap of its own */
 	struct cfg_health health;
+	struct cfg_discover *discover; /* NULL: the static servers only */
 };
 
 struct cfg_listener {

@@ -222,6 +222,7 @@ static void build_backend(
 	cv_uint(d, p, "max_queue", rb->max_queue, 0, 10000000, 0, &u);
 	b->max_queue = (uint32_t)u;
 	build_health(rb->health, p, d, &b->health);
+	cfg_build_discover(rb->discover, p, d, &b->health, &b->discover);
 }
 
 /* ---- listeners ---- */
@@ -381,6 +382,7 @@ void config_free(struct config *c)
 		free(c->backends[i].name);
 		free(c->backends[i].servers);
 		free_health(&c->backends[i].health);
+		cfg_free_discover(c->backends[i].discover);
 	}
 	free(c->backends);
 	cfg_free_vrrp(c->vrrp, c->n_vrrp);
