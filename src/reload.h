@@ -25,6 +25,7 @@ struct vrrp_set;
 struct bgp;
 struct intercept;
 struct sync;
+struct discover;
 
 /* What runs: the daemon's modules, swapped or updated in place by a reload. */
 struct running {
@@ -37,6 +38,7 @@ struct running {
 	struct bgp *bgp;             /* same object, started or stopped; NULL = no bgp: */
 	struct intercept *intercept; /* created with the first interception; NULL = never any */
 	struct sync *sync;           /* NULL = no sync: section */
+	struct discover *discover;   /* NULL = no backend has discover: */
 	struct config **retired;     /* earlier configs, freed by running_free_retired() */
 	size_t n_retired;
 };
@@ -50,6 +52,11 @@ int reload_run(struct running *run, const char *source, struct strbuf *out);
 /* Same with an already loaded config (taken over on success, freed on failure). */
 int reload_apply(struct running *run, struct config *nc, const char *source, struct strbuf *out);
 void running_free_retired(struct running *run);
+/* Discovery's apply (discover.h): the config in force with backend's servers replaced by
+ * v[0..n), applied as a reload would (added servers start down and pass health checks first;
+ * removed ones keep their connections). 0, or -1 with the reason in err. */
+int reload_apply_servers(struct running *run, const char *backend, const struct cfg_server *v,
+			 size_t n, char *err, size_t errlen);
 /* Points run->vrrp's state changes at run->sync (after vrrp_start, and by reloads). */
 void running_watch_vrrp(struct running *run);
 

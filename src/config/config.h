@@ -32,6 +32,7 @@ struct cfg_server {
 	uint32_t weight;    /* default 1, 1..256 */
 	uint32_t max_conns; /* 0 = unlimited */
 	bool backup;
+	bool discovered; /* put there by discovery: starts down, whatever initial_state says */
 };
 
 enum health_type { HEALTH_TCP, HEALTH_TLS, HEALTH_HTTP, HEALTH_HTTPS, HEALTH_NONE };
@@ -281,6 +282,10 @@ struct config {
 	size_t n_vrrp;
 	struct cfg_bgp *bgp;   /* NULL = no bgp: section */
 	struct cfg_sync *sync; /* NULL = no sync: section (off) */
+	/* A derived config (config_derive): owns only its backends array and their server
+	 * arrays; everything else is base's, which must outlive it (retired configs live until
+	 * exit). NULL for a loaded config. */
+	const struct config *base;
 };
 
 /* One problem found while loading or validating. */
@@ -297,6 +302,14 @@ struct config_errors {
 
 /* Loads and validates. On success returns a config (free with config_free) and errs->n == 0.
  * On failure returns NULL and fills errs with every problem found (free with config_errors_free). */
+/* A copy of c that shares every string and section with it but owns its backends array and
+ * each backend's server list, so that one backend's servers can be replaced
+ * (config_set_servers) without touching c. NULL when out of memory. config_free frees only
+ * what it owns. */
+struct config *config_derive(const struct config *c);
+/* Replaces backend bi's servers with v[0..n) (copied; n >= 1). 0 or -1 (out of memory). */
+int config_set_servers(struct config *c, size_t bi, const struct cfg_server *v, size_t n);
+
 struct config *config_load(const char *path, struct config_errors *errs);
 /* Same, from a buffer; `name` is used as the file name in errors. */
 struct config *config_load_buf(const char *name, const char *yaml, size_t len, struct config_errors *errs);

@@ -368,10 +368,54 @@ static void free_health(struct cfg_health *h)
 	free(h->key_file);
 }
 
+struct config *config_derive(const struct config *c)
+{
+	struct config *d = malloc(sizeof(*d));
+	struct cfg_backend *b = calloc(c->n_backends ? c->n_backends : 1, sizeof(*b));
+	if (!d || !b)
+		goto fail;
+	*d = *c;
+	d->base = c->base ? c->base : c;
+	d->backends = b;
+	for (size_t i = 0; i < c->n_backends; i++) {
+		b[i] = c->backends[i];
+		b[i].servers = NULL;
+		if (config_set_servers(d, i, c->backends[i].servers, c->backends[i].n_servers) < 0)
+			goto fail_servers;
+	}
+	return d;
+fail_servers:
+	for (size_t i = 0; i < c->n_backends; i++)
+		free(b[i].servers);
+fail:
+	free(b);
+	free(d);
+	return NULL;
+}
+
+int config_set_servers(struct config *c, size_t bi, const struct cfg_server *v, size_t n)
+{
+	struct cfg_server *s = malloc((n ? n : 1) * sizeof(*s));
+	if (!s)
+		return -1;
+	memcpy(s, v, n * sizeof(*s));
+	free(c->backends[bi].servers);
+	c->backends[bi].servers = s;
+	c->backends[bi].n_servers = n;
+	return 0;
+}
+
 void config_free(struct config *c)
 {
 	if (!c)
 		return;
+	if (c->base) { /* derived: the rest is base's */
+		for (size_t i = 0; i < c->n_backends; i++)
+			free(c->backends[i].servers);
+		free(c->backends);
+		free(c);
+		return;
+	}
 	for (size_t i = 0; i < c->n_listeners; i++) {
 		free(c->listeners[i].name);
 		free(c->listeners[i].backend);

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum {
 	CK_SIZE,
@@ -160,4 +161,65 @@ int ndjson_feed(struct ndjson *s, const void *data, size_t len, ndjson_line_fn f
 		len -= n + 1;
 	}
 	return 0;
+}
+
+/* One header field line [p, e) (no CRLF): Transfer-Encoding and Content-Length matter. */
+static int head_field(const char *p, const char *e, struct http_head *h)
+{
+	const char *colon = memchr(p, ':', (size_t)(e - p));
+	if (!colon || colon == p)
+		return -1;
+	size_t klen = (size_t)(colon - p);
+	const char *v = colon + 1;
+	while (v < e && (*v == ' ' || *v == '\t'))
+		v++;
+	const char *ve = e;
+	while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+		ve--;
+	if (klen == 17 && !strncasecmp(p, "transfer-encoding", 17))
+		h->chunked = ve - v >= 7 && !strncasecmp(ve - 7, "chunked", 7);
+	else if (klen == 14 && !strncasecmp(p, "content-length", 14)) {
+		int64_t n = 0;
+		if (v == ve || ve - v > 15)
+			return -1;
+		for (const char *q = v; q < ve; q++) {
+			if (*q < '0' || *q > '9')
+				return -1;
+			n = n * 10 + (*q - '0');
+		}
+		h->content_length = n;
+	}
+	return 0;
+}
+
+long http_head_parse(const char *buf, size_t len, struct http_head *h)
+{
+	*h = (struct http_head){ .content_length = -1 };
+	size_t scan = len < HTTP_HEAD_MAX ? len : HTTP_HEAD_MAX;
+	const char *end = NULL;
+	for (size_t i = 3; i < scan && !end; i++)
+		if (!memcmp(buf + i - 3, "\r\n\r\n", 4))
+			end = buf + i + 1;
+	if (!end)
+		return len >= HTTP_HEAD_MAX ? -1 : 0;
+	/* "HTTP/1.x SSS" */
+	if ((size_t)(end - buf) < 16 || memcmp(buf, "HTTP/1.", 7) || buf[8] != ' ')
+		return -1;
+	unsigned st = 0;
+	for (int i = 9; i < 12; i++) {
+		if (buf[i] < '0' || buf[i] > '9')
+			return -1;
+		st = st * 10 + (unsigned)(buf[i] - '0');
+	}
+	if (st < 100 || (buf[12] != ' ' && buf[12] != '\r'))
+		return -1;
+	h->status = st;
+	const char *p = memchr(buf, '\n', (size_t)(end - buf)) + 1;
+	while (p < end - 2) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl || nl == p || nl[-1] != '\r' || head_field(p, nl - 1, h) < 0)
+			return -1;
+		p = nl + 1;
+	}
+	return end - buf;
 }

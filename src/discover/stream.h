@@ -43,4 +43,15 @@ void ndjson_reset(struct ndjson *s);
 /* 0; the callback's nonzero value; -1 when a line passes max bytes or memory runs out. */
 int ndjson_feed(struct ndjson *s, const void *data, size_t len, ndjson_line_fn fn, void *ctx);
 
+/* An HTTP/1.1 response head: status line and header fields up to the empty line. */
+struct http_head {
+	unsigned status;
+	int chunked;            /* Transfer-Encoding ends in chunked */
+	int64_t content_length; /* -1 when absent */
+};
+#define HTTP_HEAD_MAX 16384
+/* buf[0..len) holds the start of a response: >0 the head's length (body follows), 0 need more
+ * (and len < HTTP_HEAD_MAX), -1 malformed or too long. */
+long http_head_parse(const char *buf, size_t len, struct http_head *h);
+
 #endif

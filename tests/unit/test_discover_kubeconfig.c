@@ -161,17 +161,22 @@ static void server_split(void **state)
 	(void)state;
 	char host[64];
 	unsigned port;
-	assert_int_equal(kubeconfig_server_split("https://198.18.0.100:6443", host, sizeof(host), &port), 0);
+	assert_int_equal(
+		kubeconfig_server_split("https://198.18.0.100:6443", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "198.18.0.100");
 	assert_int_equal(port, 6443);
-	assert_int_equal(kubeconfig_server_split("https://api.example/prefix", host, sizeof(host), &port), 0);
+	assert_int_equal(
+		kubeconfig_server_split("https://api.example/prefix", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "api.example");
 	assert_int_equal(port, 443);
-	assert_int_equal(kubeconfig_server_split("https://[2001:db8::1]:8443", host, sizeof(host), &port), 0);
+	assert_int_equal(
+		kubeconfig_server_split("https://[2001:db8::1]:8443", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "2001:db8::1");
-	static const char *const bad[] = { "http://h", "https://", "https://:1", "https://h:0",
-					   "https://h:70000", "https://h:12x", "https://[::1",
-					   "https://u@h", "https://h:1234567" };
+	static const char *const bad[] = {
+		"http://h",     "https://",        "https://:1",
+		"https://h:0",  "https://h:70000", "https://h:12x",
+		"https://[::1", "https://u@h",     "https://h:1234567"
+	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(kubeconfig_server_split(bad[i], host, sizeof(host), &port), -1);
 	assert_int_equal(kubeconfig_server_split("https://a-very-long-name", host, 8, &port), -1);
