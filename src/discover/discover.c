@@ -28,11 +28,8 @@ static uint64_t wall_ms(void)
 static void apply_set(struct dwatch *w, const struct disc_set *set, const char *why)
 {
 	enum disc_verdict v = disc_decide(&w->applied, set);
+	w->empty_kept = v == DISC_KEEP_EMPTY;
 	if (v == DISC_KEEP_EMPTY) {
-		snprintf(w->last_error, sizeof(w->last_error),
-			 "the API listed no ready %s: "
-			 "empty list not applied, last good list kept",
-			 w->cfg.kind == DISCOVER_ETCD ? "member" : "apiserver");
 		log_warn("discovery: empty list not applied", "backend=%s rv=%s", w->backend,
 			 w->view.rv[0] ? w->view.rv : "-");
 		return;
@@ -343,7 +340,12 @@ void discover_get(const struct discover *d, size_t i, struct discover_status *o)
 			 : "endpoints";
 	memcpy(o->rv, w->view.rv, sizeof(o->rv));
 	o->last_update_unix_ms = w->last_update_unix_ms;
-	snprintf(o->last_error, sizeof(o->last_error), "%s", w->last_error);
+	if (w->last_error[0] || !w->empty_kept)
+		snprintf(o->last_error, sizeof(o->last_error), "%s", w->last_error);
+	else
+		snprintf(o->last_error, sizeof(o->last_error),
+			 "the API lists no ready %s: empty list not applied, last good list kept",
+			 w->cfg.kind == DISCOVER_ETCD ? "member" : "apiserver");
 	o->n_servers = w->have_applied ? w->applied.n : 0;
 	o->events_total = w->events_total;
 	o->applies_total = w->applies_total;

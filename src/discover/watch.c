@@ -402,6 +402,7 @@ static int on_bytes(struct dwatch *w, char *p, size_t n)
 		memcpy(tmp, w->buf + h, rest);
 		w->len = 0;
 		if (w->watching) {
+			dw_on_success(w); /* a watch is up: the API answers again */
 			w->state = DW_STREAM;
 			timer_arm_in(w->loop, &w->deadline, w->cfg.stall_ms);
 		} else

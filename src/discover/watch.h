@@ -48,6 +48,7 @@ struct dwatch {
 	struct disc_view view;
 	struct disc_set applied;
 	bool have_applied;
+	bool empty_kept; /* the API's current answer is empty: not applied (status says so) */
 	uint64_t last_update_unix_ms;
 	char last_error[200];
 	uint64_t events_total, applies_total, errors_total, relists_total;
