@@ -61,7 +61,7 @@ static void apply_set(struct dwatch *w, const struct disc_set *set, const char *
 	if (w->d->apply(w->d->arg, w->backend, sv, n, err, sizeof(err)) < 0) {
 		w->applied = before;
 		w->have_applied = had;
-		snprintf(w->last_error, sizeof(w->last_error), "apply failed: %s", err);
+		snprintf(w->last_error, sizeof(w->last_error), "apply failed: %.150s", err);
 		log_error("discovery: apply failed", "backend=%s reason=\"%s\"", w->backend, err);
 	} else {
 		w->applies_total++;

@@ -118,6 +118,8 @@ static int emit(const char *p, size_t n, ndjson_line_fn fn, void *ctx)
 
 static int append(struct ndjson *s, const char *p, size_t n)
 {
+	if (!n)
+		return 0;
 	if (n > s->max - s->len)
 		return -1;
 	if (s->len + n > s->cap) {

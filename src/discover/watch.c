@@ -303,6 +303,8 @@ void dw_begin(struct dwatch *w)
 
 static int buf_append(struct dwatch *w, const char *p, size_t n)
 {
+	if (!n)
+		return 0;
 	if (w->len + n > DW_BODY_MAX)
 		return -1;
 	if (w->len + n > w->cap) {
@@ -399,7 +401,8 @@ static int on_bytes(struct dwatch *w, char *p, size_t n)
 		char *tmp = rest ? malloc(rest) : NULL;
 		if (rest && !tmp)
 			return dw_fail(w, "out of memory"), -1;
-		memcpy(tmp, w->buf + h, rest);
+		if (rest)
+			memcpy(tmp, w->buf + h, rest);
 		w->len = 0;
 		if (w->watching) {
 			dw_on_success(w); /* a watch is up: the API answers again */

@@ -32,7 +32,8 @@ static struct kube_event EV(
 	snprintf(ev.obj.name, sizeof(ev.obj.name), "%s", name);
 	snprintf(ev.obj.rv, sizeof(ev.obj.rv), "%s", rv);
 	ev.obj.n = n;
-	memcpy(ev.obj.eps, eps, n * sizeof(*eps));
+	if (n)
+		memcpy(ev.obj.eps, eps, n * sizeof(*eps));
 	return ev;
 }
 
