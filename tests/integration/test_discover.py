@@ -43,12 +43,13 @@ def env(tmp_path_factory):
     other = os.path.join(d, "other")
     make_ca(other)  # a CA that signed nothing here: the wrong-CA case
     port = free_port("127.0.0.2")
-    api = FakeAPI(cert, key, token=TOKEN)
+    client_cert, client_key = issue_server(os.path.join(d, "pki"), "buoy-client", ["127.0.0.1"], cn="buoy")
+    api = FakeAPI(cert, key, token=TOKEN, ca=os.path.join(d, "pki", "ca.crt"))
     for i, ip in enumerate(IPS):
         api.listen(ip, port, "api%d" % (i + 1))
     api.set_endpoints([(IPS[0], port), (IPS[1], port), (IPS[2], port)])
 
-    def kubeconfig(name, token=TOKEN, ca_dir="pki"):
+    def kubeconfig(name, token=TOKEN, ca_dir="pki", user=None):
         ca = open(os.path.join(d, ca_dir, "ca.crt"), "rb").read()
         path = os.path.join(d, name)
         with open(path, "w") as f:
@@ -56,8 +57,8 @@ def env(tmp_path_factory):
                     "clusters:\n- name: k\n  cluster:\n    server: https://apiserver.test:%d\n"
                     "    certificate-authority-data: %s\n"
                     "contexts:\n- name: buoy\n  context: {cluster: k, user: buoy}\n"
-                    "users:\n- name: buoy\n  user: {token: %s}\n"
-                    % (port, base64.b64encode(ca).decode(), token))
+                    "users:\n- name: buoy\n  user: %s\n"
+                    % (port, base64.b64encode(ca).decode(), user or "{token: %s}" % token))
         return path
 
     e = type("Env", (), {})()
@@ -65,6 +66,10 @@ def env(tmp_path_factory):
     e.kc = kubeconfig("good.conf")
     e.kc_badtoken = kubeconfig("badtoken.conf", token="wrong")
     e.kc_badca = kubeconfig("badca.conf", ca_dir="other")
+    b64 = lambda p: base64.b64encode(open(p, "rb").read()).decode()
+    # kubeadm's admin.conf shape: inline client certificate and key, no token
+    e.kc_cert = kubeconfig("cert.conf", user="{client-certificate-data: %s, client-key-data: %s}"
+                           % (b64(client_cert), b64(client_key)))
     yield e
     api.stop_all()
 
@@ -233,3 +238,23 @@ def test_bad_credentials_keep_static(env, buoy, which, reason):
     assert set(servers) == {addr(env, 0)}
     assert set(names(lb, 6)) == {"api1"}
     assert "discovery failed" in b.log() and reason in b.log()
+
+
+def test_client_certificate_and_endpoints_fallback(env, buoy):
+    """admin.conf-style client-certificate auth; a cluster without the EndpointSlice API: the
+    v1 Endpoints after a 404 (api: auto)."""
+    api = env.api
+    api.set_endpoints([(IPS[0], env.port), (IPS[4], env.port), (IPS[3], env.port, {"ready": False})])
+    api.state.slices_api = False
+    try:
+        lb = free_port()
+        b = buoy(config(env, env.kc_cert, lb)).wait_started()
+        eventually(lambda: disc(b)[0]["api"] == "endpoints" and disc(b)[0]["state"] == "watching",
+                   msg="no fallback to Endpoints")
+        eventually(lambda: set(disc(b)[1]) == {addr(env, 0), addr(env, 4)}, msg="not applied")
+        eventually(lambda: set(names(lb, 10)) == {"api1", "api5"}, msg="not in rotation")
+        assert 'no EndpointSlice API, using Endpoints' in b.log()
+        assert any("endpoints?fieldSelector" in p and "watch=1" in p and a == ""
+                   for p, a in api.state.requests)  # watched, with no token: the certificate
+    finally:
+        api.state.slices_api = True

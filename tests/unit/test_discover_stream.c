@@ -208,12 +208,53 @@ static void stacked_random(void **state)
 	}
 }
 
+static void http_head(void **state)
+{
+	(void)state;
+	struct http_head h;
+	const char *ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			 "Transfer-Encoding:  gzip, chunked \r\n\r\n5\r\nhello";
+	long n = http_head_parse(ok, strlen(ok), &h);
+	assert_int_equal(n, strstr(ok, "5\r\n") - ok);
+	assert_int_equal(h.status, 200);
+	assert_true(h.chunked);
+	assert_int_equal(h.content_length, -1);
+	for (size_t cut = 0; cut < (size_t)n; cut++) /* every prefix of the head needs more */
+		assert_int_equal(http_head_parse(ok, cut, &h), 0);
+	const char *cl = "HTTP/1.0 401 Unauthorized\r\ncontent-length: 12\r\n\r\n";
+	assert_int_equal(http_head_parse(cl, strlen(cl), &h), (long)strlen(cl));
+	assert_int_equal(h.status, 401);
+	assert_false(h.chunked);
+	assert_int_equal(h.content_length, 12);
+	const char *nr = "HTTP/1.1 404\r\n\r\n";
+	assert_int_equal(http_head_parse(nr, strlen(nr), &h), (long)strlen(nr));
+	assert_int_equal(h.status, 404);
+	static const char *const bad[] = {
+		"HTTP/2 200 OK\r\n\r\n",               /* not 1.x */
+		"HTTP/1.1 20x OK\r\n\r\n",             /* status digits */
+		"HTTP/1.1 099 Low\r\n\r\n",            /* below 100 */
+		"HTTP/1.1 200 OK\r\nno colon\r\n\r\n", /* header without ':' */
+		"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 9999999999999999\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nA: b\nC: d\r\n\r\n", /* bare LF inside the head */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(http_head_parse(bad[i], strlen(bad[i]), &h), -1);
+	/* no end of head within HTTP_HEAD_MAX: an error, not a wait without end */
+	char *big = malloc(HTTP_HEAD_MAX + 10);
+	memcpy(big, "HTTP/1.1 200 OK\r\nX: ", 21);
+	memset(big + 21, 'a', HTTP_HEAD_MAX - 11);
+	assert_int_equal(http_head_parse(big, HTTP_HEAD_MAX + 10, &h), -1);
+	assert_int_equal(http_head_parse(big, HTTP_HEAD_MAX - 1, &h), 0);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(chunked_every_split), cmocka_unit_test(chunked_bad),
 		cmocka_unit_test(ndjson_every_split),  cmocka_unit_test(ndjson_limits_and_stop),
-		cmocka_unit_test(stacked_random),
+		cmocka_unit_test(stacked_random),      cmocka_unit_test(http_head),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
