@@ -9,6 +9,8 @@ reached). One module-wide setup (PKI, API, kubeconfigs); each test starts its ow
 """
 import base64
 import os
+import re
+import urllib.request
 import socket
 import ssl
 import time
@@ -18,6 +20,7 @@ import pytest
 from helpers.apiserver import issue_server, make_ca
 from helpers.client import free_port
 from helpers.fakeapi import FakeAPI
+from helpers.status import ctl
 
 TOKEN = "buoy-discovery-token"
 IPS = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"]
@@ -144,6 +147,8 @@ def test_follows_slice_through_health_checks(env, buoy):
     d, servers = disc(b)
     assert d["servers"] == 3 and d["kind"] == "apiserver" and d["api"] == "endpointslices"
     assert d["resource_version"] and d["last_error"] == ""
+    rc, text, _ = ctl(b, "status")
+    assert "discover apis: discovered, watching via endpointslices, rv %s, 3 servers\n" % d["resource_version"] in text, text
     # a fourth apiserver appears, not ready yet: listed but no traffic until its checks pass
     api.set_ready(IPS[3], False)
     api.set_endpoints([(IPS[i], env.port) for i in range(4)])
@@ -178,8 +183,8 @@ def test_faults_keep_last_good_list(env, buoy):
     api = env.api
     good = [(IPS[0], env.port), (IPS[1], env.port)]
     api.set_endpoints(good)
-    lb = free_port()
-    b = buoy(config(env, env.kc, lb)).wait_started()
+    lb, mport = free_port(), free_port()
+    b = buoy(config(env, env.kc, lb) + "metrics: { listen: \"127.0.0.1:%d\" }\n" % mport).wait_started()
     eventually(lambda: disc(b)[0]["servers"] == 2 and disc(b)[0]["state"] == "watching")
 
     def kept(reason, serving=("api1", "api2")):
@@ -224,6 +229,12 @@ def test_faults_keep_last_good_list(env, buoy):
     # and a change after all that still arrives
     api.set_endpoints([(IPS[0], env.port), (IPS[2], env.port)])
     eventually(lambda: set(disc(b)[1]) == {addr(env, 0), addr(env, 2)}, msg="change lost")
+    metrics = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=5).read().decode()
+    val = lambda name: float(re.search(r'^%s\{backend="apis"\} (\S+)$' % name, metrics, re.M).group(1))
+    assert val("buoy_discover_servers") == 2 and val("buoy_discover_healthy") == 1
+    assert val("buoy_discover_errors_total") >= 5 and val("buoy_discover_relists_total") >= 1
+    assert val("buoy_discover_applies_total") >= 2 and val("buoy_discover_events_total") >= 3
+    assert abs(val("buoy_discover_last_update_timestamp_seconds") - time.time()) < 60
 
 
 @pytest.mark.parametrize("which,reason", [("badtoken", "HTTP 401"),
@@ -238,6 +249,8 @@ def test_bad_credentials_keep_static(env, buoy, which, reason):
     assert set(servers) == {addr(env, 0)}
     assert set(names(lb, 6)) == {"api1"}
     assert "discovery failed" in b.log() and reason in b.log()
+    rc, text, _ = ctl(b, "status")
+    assert rc == 0 and "discover apis: static" in text and reason in text, text
 
 
 def test_client_certificate_and_endpoints_fallback(env, buoy):
