@@ -9,7 +9,9 @@
  *
  * Memory: configs, server sets, servers, backends and listeners a reload replaces are retired,
  * not freed, until exit (a few KB per reload; a daemon reloads rarely). That is what lets
- * workers read them without locks or grace periods: nothing they can reach is ever freed. */
+ * workers read them without locks or grace periods: nothing they can reach is ever freed.
+ * Discovery applies through this path too (reload_apply_servers): about 2 KB stays retired per
+ * applied membership change (measured: 1000 changes, RSS 8.4 -> 10.6 MB, fds flat). */
 #ifndef BUOY_RELOAD_H
 #define BUOY_RELOAD_H
 #include <stddef.h>

@@ -170,10 +170,13 @@ class Handler(BaseHTTPRequestHandler):
                             "reason": "Expired", "code": 410}}) + "\n")
                         return self.end_chunks()
                 if not st.stalled:
-                    for rv, typ, _ in st.events:
-                        if rv > sent:
-                            self.chunk(json.dumps({"type": typ, "object": make(st, rv)}) + "\n")
-                            sent = rv
+                    # events are in rv order: only the tail after `sent` is new
+                    i = len(st.events)
+                    while i > 0 and st.events[i - 1][0] > sent:
+                        i -= 1
+                    for rv, typ, _ in st.events[i:]:
+                        self.chunk(json.dumps({"type": typ, "object": make(st, rv)}) + "\n")
+                        sent = rv
                     if bookmarks and time.monotonic() - last_bm >= st.bookmark_s:
                         self.chunk(json.dumps({"type": "BOOKMARK", "object": {
                             "kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
