@@ -11,7 +11,7 @@
  * not freed, until exit (a few KB per reload; a daemon reloads rarely). That is what lets
  * workers read them without locks or grace periods: nothing they can reach is ever freed.
  * Discovery applies through this path too (reload_apply_servers): about 2 KB stays retired per
- * applied membership change (measured: 1000 changes, RSS 8.4 -> 10.6 MB, fds flat). */
+ * applied membership change (measured: 10 000 changes, RSS 8.4 -> 30.3 MB, fds flat at 14). */
 #ifndef BUOY_RELOAD_H
 #define BUOY_RELOAD_H
 #include <stddef.h>
