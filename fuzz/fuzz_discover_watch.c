@@ -6,7 +6,8 @@
  * bytes. Invariants: chunked decoding and framing do not depend on the split (whole vs. one byte
  * at a time give the same lines and result); a decoded object's endpoints are at most
  * KUBE_MAX_EPS with ports 1..65535; the view never holds more than KUBE_MAX_ITEMS objects; the
- * flattened set is strictly sorted; an empty set is never applied. */
+ * flattened set is strictly sorted; an empty set is never applied; the HTTP head parser
+ * stays within the bytes it is given. */
 #include "discover/merge.h"
 #include "discover/stream.h"
 #include "fuzz.h"
@@ -87,6 +88,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   set.eps[i - 1].port < set.eps[i].port));
 	applied.n = 0;
 	FZ_ASSERT(disc_decide(&applied, &set) == (set.n ? DISC_APPLY : DISC_KEEP_EMPTY));
+
+	/* the raw bytes as a response head: a length within them, a 3-digit status */
+	struct http_head h;
+	long hl = http_head_parse((const char *)b, len, &h);
+	FZ_ASSERT(hl >= -1 && (hl <= 0 || (size_t)hl <= len));
+	if (hl > 0)
+		FZ_ASSERT(h.status >= 100 && h.status <= 999 && h.content_length >= -1);
+	if (hl == 0)
+		FZ_ASSERT(len < HTTP_HEAD_MAX);
 
 	/* the raw bytes as a LIST answer and as an etcd member list */
 	static struct kube_list l;
