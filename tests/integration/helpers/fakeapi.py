@@ -272,3 +272,70 @@ class FakeAPI:
         with self.state.cv:
             self.state.stalled = on
             self.state.cv.notify_all()
+
+
+def serve_control(api, path):
+    """Commands on a unix socket, one JSON object per connection, for a FakeAPI running as its
+    own process (inside a test namespace): {"cmd": "endpoints", "eps": [[ip, port, {cond}]]},
+    {"cmd": "ready", "ip": ip, "ready": bool}, {"cmd": "drop"|"garbage"|"expire"},
+    {"cmd": "stall", "on": bool}, {"cmd": "empty", "on": bool}. Answers "ok" or "error: ..."."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(8)
+    while True:
+        c, _ = s.accept()
+        with c:
+            data = b""
+            while not data.endswith(b"\n"):
+                b = c.recv(65536)
+                if not b:
+                    break
+                data += b
+            try:
+                m = json.loads(data)
+                cmd = m["cmd"]
+                if cmd == "endpoints":
+                    api.set_endpoints([tuple(e) for e in m["eps"]])
+                elif cmd == "ready":
+                    api.set_ready(m["ip"], m["ready"])
+                elif cmd in ("drop", "garbage", "expire"):
+                    {"drop": api.drop_watches, "garbage": api.garbage, "expire": api.expire}[cmd]()
+                elif cmd == "stall":
+                    api.stall(m["on"])
+                elif cmd == "empty":
+                    api.set_empty(m["on"])
+                else:
+                    raise ValueError("unknown command")
+                c.sendall(b"ok\n")
+            except Exception as e:  # the test sees it
+                c.sendall(("error: %s\n" % e).encode())
+
+
+def command(path, **msg):
+    """Sends one control command to a FakeAPI process; raises unless it answers ok."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    with s:
+        s.sendall((json.dumps(msg) + "\n").encode())
+        r = s.makefile().readline().strip()
+    if r != "ok":
+        raise RuntimeError(r)
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description="kube-apiserver stand-in (tests only)")
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--token")
+    ap.add_argument("--ca")
+    ap.add_argument("--port", type=int, default=6443)
+    ap.add_argument("--listen", action="append", required=True, help="IP=NAME")
+    ap.add_argument("--control", required=True, help="unix socket path")
+    a = ap.parse_args()
+    fake = FakeAPI(a.cert, a.key, token=a.token, ca=a.ca)
+    for item in a.listen:
+        ip, name = item.split("=", 1)
+        fake.listen(ip, a.port, name)
+    serve_control(fake, a.control)
