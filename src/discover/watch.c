@@ -218,7 +218,7 @@ static int load_etcd_files(struct dwatch *w, SSL_CTX *ctx)
 
 static void build_request(struct dwatch *w, const struct cfg_addr *via)
 {
-	char auth[2048] = "";
+	char auth[8192] = "";
 	if (w->token && strlen(w->token) < sizeof(auth) - 32)
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", w->token);
 	const char *host = w->host[0] ? w->host : via->text;
@@ -274,6 +274,10 @@ void dw_begin(struct dwatch *w)
 	if (w->cfg.kind == DISCOVER_ETCD || !w->port)
 		w->port = ntohs(((const struct sockaddr_in *)&via->ss)->sin_port);
 	build_request(w, via);
+	if (!w->req_len || (w->token && strlen(w->token) >= 8192 - 32)) {
+		dw_fail(w, "token or request too long");
+		return;
+	}
 	int fd = socket(via->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		dw_fail(w, "socket: %s", strerror(errno));

@@ -35,7 +35,7 @@ struct dwatch {
 	char host[KC_SERVER_LEN]; /* kubeconfig server host: SNI and certificate name */
 	unsigned port;
 	char *token;
-	char req[4096];
+	char req[12288]; /* bound service-account tokens are 1-2 KB; room for more */
 	size_t req_len, req_off;
 	char *buf; /* head, then a LIST body */
 	size_t len, cap;
