@@ -92,6 +92,7 @@ struct cfg_backend {
 	size_t n_servers;
 	uint64_t connect_timeout_ms; /* default 2000 */
 	uint32_t retries;            /* default n_servers - 1 */
+	bool retries_default;        /* not set in the file: follows the server count */
 	uint32_t max_fails;          /* default 1; 0 disables passive checks */
 	uint64_t fail_timeout_ms;    /* default 10000 */
 	uint64_t idle_timeout_ms;    /* default 3600000 */
@@ -307,7 +308,8 @@ struct config_errors {
  * (config_set_servers) without touching c. NULL when out of memory. config_free frees only
  * what it owns. */
 struct config *config_derive(const struct config *c);
-/* Replaces backend bi's servers with v[0..n) (copied; n >= 1). 0 or -1 (out of memory). */
+/* Replaces backend bi's servers with v[0..n) (copied; n >= 1); a `retries` the file did not
+ * set follows the new count (n - 1, as at load). 0 or -1 (out of memory). */
 int config_set_servers(struct config *c, size_t bi, const struct cfg_server *v, size_t n);
 
 struct config *config_load(const char *path, struct config_errors *errs);

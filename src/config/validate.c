@@ -213,6 +213,7 @@ static void build_backend(
 	uint64_t def_retries = b->n_servers ? b->n_servers - 1 : 0;
 	cv_uint(d, p, "retries", rb->retries, 0, 100, def_retries, &u);
 	b->retries = (uint32_t)u;
+	b->retries_default = !rb->retries;
 	cv_uint(d, p, "max_fails", rb->max_fails, 0, 1000, 1, &u);
 	b->max_fails = (uint32_t)u;
 	cv_duration(d, p, "fail_timeout", rb->fail_timeout, 1, 86400000, 10000, &b->fail_timeout_ms);
@@ -402,6 +403,8 @@ int config_set_servers(struct config *c, size_t bi, const struct cfg_server *v, 
 	free(c->backends[bi].servers);
 	c->backends[bi].servers = s;
 	c->backends[bi].n_servers = n;
+	if (c->backends[bi].retries_default) /* a discovered list: every other server, as loaded */
+		c->backends[bi].retries = (uint32_t)(n ? n - 1 : 0);
 	return 0;
 }
 

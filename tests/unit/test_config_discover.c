@@ -96,12 +96,53 @@ static void mistakes(void **state)
 		     "stall_timeout");
 }
 
+/* A derived config shares everything but the server lists; replacing one backend's servers
+ * leaves the base alone, and a `retries` the file did not set follows the count. Freed in
+ * either order (LeakSanitizer checks nothing is left). */
+static void derive_and_replace(void **state)
+{
+	(void)state;
+	struct config *c = expect_ok(
+		HEAD "    discover: { kubeconfig: /k }\n"
+		     "  - name: fixed\n    retries: 1\n"
+		     "    servers: [ { address: \"198.18.0.31:2379\" } ]\n");
+	assert_int_equal(c->backends[0].retries, 0);
+	assert_true(c->backends[0].retries_default);
+	assert_false(c->backends[1].retries_default);
+	struct config *d = config_derive(c);
+	assert_non_null(d);
+	assert_ptr_equal(d->base, c);
+	assert_ptr_equal(d->backends[0].name, c->backends[0].name); /* shared */
+	assert_ptr_not_equal(d->backends[0].servers, c->backends[0].servers);
+	struct cfg_server v[3] = {
+		c->backends[0].servers[0], c->backends[0].servers[0], c->backends[0].servers[0]
+	};
+	snprintf(v[1].addr.text, sizeof(v[1].addr.text), "198.18.0.22:6443");
+	snprintf(v[2].addr.text, sizeof(v[2].addr.text), "198.18.0.23:6443");
+	v[1].discovered = v[2].discovered = true;
+	assert_int_equal(config_set_servers(d, 0, v, 3), 0);
+	assert_int_equal(d->backends[0].n_servers, 3);
+	assert_int_equal(d->backends[0].retries, 2);
+	assert_int_equal(c->backends[0].n_servers, 1); /* the base is untouched */
+	assert_int_equal(c->backends[0].retries, 0);
+	assert_int_equal(config_set_servers(d, 1, v, 3), 0);
+	assert_int_equal(d->backends[1].retries, 1); /* set in the file: kept */
+	struct config *dd = config_derive(d);        /* of a derived one: the same base */
+	assert_ptr_equal(dd->base, c);
+	assert_int_equal(dd->backends[0].n_servers, 3);
+	assert_string_equal(dd->backends[0].servers[2].addr.text, "198.18.0.23:6443");
+	config_free(d);
+	config_free(dd);
+	config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(absent_and_defaults),
 		cmocka_unit_test(every_key),
 		cmocka_unit_test(mistakes),
+		cmocka_unit_test(derive_and_replace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
