@@ -4,7 +4,7 @@ DESTDIR ?=
 BUILD   ?= build
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
-PKGS    := libcyaml libmnl openssl libnftables
+PKGS    := libcyaml yaml-0.1 libmnl openssl libnftables json-c
 
 OPT     ?= -O2 -g
 SAN     ?=

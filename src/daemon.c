@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -18,6 +19,7 @@
 #include "core/privdrop.h"
 #include "core/spawn.h"
 #include "ctl/ctl.h"
+#include "discover/discover.h"
 #include "health/check.h"
 #include "proxy/pool.h"
 #include "proxy/proxy.h"
@@ -100,6 +102,20 @@ static void begin_shutdown(struct daemon *d, int signo)
 	timer_arm_in(d->run.loop, &d->drain, 0);
 }
 
+/* Discovery changed a backend's servers: applied like a reload of the config in force. */
+static int daemon_discovered(
+	void *arg, const char *backend, const struct cfg_server *v, size_t n, char *err, size_t errlen)
+{
+	struct daemon *d = arg;
+	if (d->stopping) {
+		snprintf(err, errlen, "shutting down");
+		return -1;
+	}
+	int rc = reload_apply_servers(&d->run, backend, v, n, err, errlen);
+	d->ctl_src.cfg = d->run.cfg;
+	return rc;
+}
+
 /* SIGHUP and `buoy reload`. Returns 0 or -1 with every error, one per line, in out. */
 static int daemon_reload_from(struct daemon *d, const char *source, struct strbuf *out)
 {
@@ -109,6 +125,10 @@ static int daemon_reload_from(struct daemon *d, const char *source, struct strbu
 		return -1;
 	}
 	int rc = reload_run(&d->run, source, out);
+	for (size_t i = 0; i < d->run.cfg->n_backends && !d->run.discover; i++)
+		if (d->run.cfg->backends[i].discover) /* the first discover: block, by a reload */
+			d->run.discover = discover_start(d->run.loop, d->run.cfg, daemon_discovered, d);
+	d->ctl_src.discover = d->run.discover;
 	/* the control socket and /metrics read through ctl_src: point it at what now runs */
 	d->ctl_src.cfg = d->run.cfg;
 	d->ctl_src.vrrp = d->run.vrrp;
@@ -281,6 +301,15 @@ int daemon_run(struct config *cfg)
 			goto out;
 		}
 	}
+	/* after everything it may reload is up; never waited for: the API is not needed */
+	for (size_t i = 0; i < cfg->n_backends && !d.run.discover; i++)
+		if (cfg->backends[i].discover &&
+		    !(d.run.discover = discover_start(d.run.loop, cfg, daemon_discovered, &d))) {
+			log_error("startup failed", "reason=\"discovery: out of memory\"");
+			d.exit_code = 1;
+			goto out;
+		}
+	d.ctl_src.discover = d.run.discover;
 	/* every socket that needs root exists now: drop to cfg->user (core/privdrop.h) */
 	if (cfg->user && own_control_socket(&d, cfg->user) < 0) {
 		d.exit_code = 1;
@@ -300,6 +329,7 @@ int daemon_run(struct config *cfg)
 		 buoy_version, cfg->n_listeners, cfg->n_backends, cfg->workers);
 	loop_run(d.run.loop);
 out:
+	discover_free(d.run.discover); /* its apply calls reach the modules below */
 	ctl_server_stop(d.ctl);
 	metrics_server_stop(d.metrics);
 	intercept_free(d.run.intercept); /* before the listeners close */

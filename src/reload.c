@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "discover/discover.h"
 #include "health/check.h"
 #include "health/state.h"
 #include "health/tls.h"
@@ -253,7 +254,8 @@ int reload_apply(struct running *run, struct config *nc, const char *source, str
 	uint64_t t0 = mono_ms();
 	struct reload_plan plan;
 	char err[512];
-	if (reload_plan_make(run->cfg, nc, &plan) < 0) {
+	/* what discovery applied survives a reload of the file (the file's list is the seed) */
+	if (discover_overlay(run->discover, nc) < 0 || reload_plan_make(run->cfg, nc, &plan) < 0) {
 		fail_line(out, source, "out of memory");
 		config_free(nc);
 		return -1;
@@ -284,6 +286,8 @@ int reload_apply(struct running *run, struct config *nc, const char *source, str
 		goto fail;
 	}
 	int rc = commit(run, nc, &plan, pu, xu, out);
+	if (run->discover && strcmp(source, "discovery"))
+		discover_reconfigure(run->discover, run->cfg);
 	char sum[400];
 	reload_plan_summary(&plan, sum, sizeof(sum));
 	uint64_t ms = mono_ms() - t0;
@@ -317,6 +321,30 @@ int reload_run(struct running *run, const char *source, struct strbuf *out)
 	}
 	config_errors_free(&errs);
 	return reload_apply(run, nc, source, out);
+}
+
+int reload_apply_servers(struct running *run, const char *backend, const struct cfg_server *v,
+			 size_t n, char *err, size_t errlen)
+{
+	size_t bi = 0;
+	while (bi < run->cfg->n_backends && strcmp(run->cfg->backends[bi].name, backend))
+		bi++;
+	if (bi == run->cfg->n_backends) {
+		snprintf(err, errlen, "no backend %s", backend);
+		return -1;
+	}
+	struct config *nc = config_derive(run->cfg);
+	if (!nc || config_set_servers(nc, bi, v, n) < 0) {
+		config_free(nc);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	struct strbuf out = { 0 };
+	int rc = reload_apply(run, nc, "discovery", &out);
+	if (rc < 0)
+		snprintf(err, errlen, "%s", sb_str(&out));
+	sb_free(&out);
+	return rc;
 }
 
 void running_free_retired(struct running *run)

@@ -9,7 +9,9 @@
  *
  * Memory: configs, server sets, servers, backends and listeners a reload replaces are retired,
  * not freed, until exit (a few KB per reload; a daemon reloads rarely). That is what lets
- * workers read them without locks or grace periods: nothing they can reach is ever freed. */
+ * workers read them without locks or grace periods: nothing they can reach is ever freed.
+ * Discovery applies through this path too (reload_apply_servers): about 2 KB stays retired per
+ * applied membership change (measured: 10 000 changes, RSS 8.4 -> 30.3 MB, fds flat at 14). */
 #ifndef BUOY_RELOAD_H
 #define BUOY_RELOAD_H
 #include <stddef.h>
@@ -25,6 +27,7 @@ struct vrrp_set;
 struct bgp;
 struct intercept;
 struct sync;
+struct discover;
 
 /* What runs: the daemon's modules, swapped or updated in place by a reload. */
 struct running {
@@ -37,6 +40,7 @@ struct running {
 	struct bgp *bgp;             /* same object, started or stopped; NULL = no bgp: */
 	struct intercept *intercept; /* created with the first interception; NULL = never any */
 	struct sync *sync;           /* NULL = no sync: section */
+	struct discover *discover;   /* NULL = no backend has discover: */
 	struct config **retired;     /* earlier configs, freed by running_free_retired() */
 	size_t n_retired;
 };
@@ -50,6 +54,11 @@ int reload_run(struct running *run, const char *source, struct strbuf *out);
 /* Same with an already loaded config (taken over on success, freed on failure). */
 int reload_apply(struct running *run, struct config *nc, const char *source, struct strbuf *out);
 void running_free_retired(struct running *run);
+/* Discovery's apply (discover.h): the config in force with backend's servers replaced by
+ * v[0..n), applied as a reload would (added servers start down and pass health checks first;
+ * removed ones keep their connections). 0, or -1 with the reason in err. */
+int reload_apply_servers(struct running *run, const char *backend, const struct cfg_server *v,
+			 size_t n, char *err, size_t errlen);
 /* Points run->vrrp's state changes at run->sync, and tells sync whether run->bgp carries
  * traffic (anycast peers hear it); after vrrp_start and sync_start, and by reloads. */
 void running_watch_vrrp(struct running *run);

@@ -57,13 +57,25 @@ static bool health_equal(const struct cfg_health *a, const struct cfg_health *b)
 	       (!a->udp_send_len || !memcmp(a->udp_send, b->udp_send, a->udp_send_len));
 }
 
+static bool discover_equal(const struct cfg_discover *a, const struct cfg_discover *b)
+{
+	if (!a || !b)
+		return a == b;
+	return a->kind == b->kind && streq(a->kubeconfig, b->kubeconfig) &&
+	       streq(a->context, b->context) && a->api == b->api && a->timeout_ms == b->timeout_ms &&
+	       a->stall_ms == b->stall_ms && a->retry_ms == b->retry_ms &&
+	       a->interval_ms == b->interval_ms && streq(a->ca_file, b->ca_file) &&
+	       streq(a->cert_file, b->cert_file) && streq(a->key_file, b->key_file);
+}
+
 bool cfg_backend_settings_equal(const struct cfg_backend *a, const struct cfg_backend *b)
 {
 	return streq(a->name, b->name) && a->balance == b->balance &&
 	       a->connect_timeout_ms == b->connect_timeout_ms && a->retries == b->retries &&
 	       a->max_fails == b->max_fails && a->fail_timeout_ms == b->fail_timeout_ms &&
-	       a->idle_timeout_ms == b->idle_timeout_ms && a->queue_timeout_ms == b->queue_timeout_ms &&
-	       a->max_queue == b->max_queue && health_equal(&a->health, &b->health);
+	       a->idle_timeout_ms == b->idle_timeout_ms &&
+	       a->queue_timeout_ms == b->queue_timeout_ms && a->max_queue == b->max_queue &&
+	       health_equal(&a->health, &b->health) && discover_equal(a->discover, b->discover);
 }
 
 bool cfg_server_equal(const struct cfg_server *a, const struct cfg_server *b)

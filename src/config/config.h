@@ -32,6 +32,7 @@ struct cfg_server {
 	uint32_t weight;    /* default 1, 1..256 */
 	uint32_t max_conns; /* 0 = unlimited */
 	bool backup;
+	bool discovered; /* put there by discovery: starts down, whatever initial_state says */
 };
 
 enum health_type { HEALTH_TCP, HEALTH_TLS, HEALTH_HTTP, HEALTH_HTTPS, HEALTH_NONE, HEALTH_UDP };
@@ -72,6 +73,23 @@ struct cfg_health {
  * config_free (the loader's own path is a copy). */
 void cfg_health_defaults(struct cfg_health *h);
 
+/* backends[].discover: where the server list follows the cluster (src/discover/). The static
+ * servers stay the seed and the fallback, and discovery reaches the API through them. */
+enum discover_kind { DISCOVER_APISERVER, DISCOVER_ETCD };
+enum discover_api { DISCOVER_API_AUTO, DISCOVER_API_ENDPOINTSLICES, DISCOVER_API_ENDPOINTS };
+struct cfg_discover {
+	enum discover_kind kind;
+	char *kubeconfig;      /* apiserver: required */
+	char *context;         /* NULL = current-context */
+	enum discover_api api; /* default auto: EndpointSlices, Endpoints on a 404 */
+	uint64_t timeout_ms;   /* connect + one request (LIST, member/list); default 5000 */
+	uint64_t stall_ms;     /* a watch silent this long is dropped; default 90000 */
+	uint64_t retry_ms;     /* first retry after a failure, doubling to 30 s; default 1000 */
+	uint64_t interval_ms;  /* etcd: member/list every; default 10000 */
+	char *ca_file, *cert_file, *key_file; /* etcd: default the health check's */
+};
+const char *discover_kind_name(enum discover_kind k);
+
 struct cfg_backend {
 	char *name;
 	enum balance_algo balance; /* default roundrobin */
@@ -79,12 +97,14 @@ struct cfg_backend {
 	size_t n_servers;
 	uint64_t connect_timeout_ms; /* default 2000 */
 	uint32_t retries;            /* default n_servers - 1 */
+	bool retries_default;        /* not set in the file: follows the server count */
 	uint32_t max_fails;          /* default 1; 0 disables passive checks */
 	uint64_t fail_timeout_ms;    /* default 10000 */
 	uint64_t idle_timeout_ms;    /* default 3600000 */
 	uint64_t queue_timeout_ms;   /* default 5000 */
 	uint32_t max_queue;          /* waiting connections, all workers; 0 = no cap of its own */
 	struct cfg_health health;
+	struct cfg_discover *discover; /* NULL: the static servers only */
 };
 
 enum listener_proto { PROTO_TCP, PROTO_UDP };
@@ -281,6 +301,10 @@ struct config {
 	size_t n_vrrp;
 	struct cfg_bgp *bgp;   /* NULL = no bgp: section */
 	struct cfg_sync *sync; /* NULL = no sync: section (off) */
+	/* A derived config (config_derive): owns only its backends array and their server
+	 * arrays; everything else is base's, which must outlive it (retired configs live until
+	 * exit). NULL for a loaded config. */
+	const struct config *base;
 };
 
 /* One problem found while loading or validating. */
@@ -297,6 +321,15 @@ struct config_errors {
 
 /* Loads and validates. On success returns a config (free with config_free) and errs->n == 0.
  * On failure returns NULL and fills errs with every problem found (free with config_errors_free). */
+/* A copy of c that shares every string and section with it but owns its backends array and
+ * each backend's server list, so that one backend's servers can be replaced
+ * (config_set_servers) without touching c. NULL when out of memory. config_free frees only
+ * what it owns. */
+struct config *config_derive(const struct config *c);
+/* Replaces backend bi's servers with v[0..n) (copied; n >= 1); a `retries` the file did not
+ * set follows the new count (n - 1, as at load). 0 or -1 (out of memory). */
+int config_set_servers(struct config *c, size_t bi, const struct cfg_server *v, size_t n);
+
 struct config *config_load(const char *path, struct config_errors *errs);
 /* Same, from a buffer; `name` is used as the file name in errors. */
 struct config *config_load_buf(const char *name, const char *yaml, size_t len, struct config_errors *errs);

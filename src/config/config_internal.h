@@ -30,6 +30,11 @@ struct raw_health {
 	bool expect_present;
 };
 
+struct raw_discover {
+	char *kind, *kubeconfig, *context, *api, *timeout, *stall_timeout, *retry, *interval;
+	char *ca_file, *cert_file, *key_file;
+};
+
 struct raw_backend {
 	char *name, *balance;
 	struct raw_server *servers;
@@ -37,6 +42,7 @@ struct raw_backend {
 	char *connect_timeout, *retries, *max_fails, *fail_timeout, *idle_timeout, *queue_timeout,
 		*max_queue;
 	struct raw_health *health;
+	struct raw_discover *discover;
 };
 
 struct raw_listener {
@@ -178,6 +184,12 @@ void cfg_free_bgp(struct cfg_bgp *b);
  * unicast_peers). Reads the key file: a missing, unreadable or short key is an error. */
 void cfg_build_sync(const struct raw_config *raw, struct cfg_diag *d, struct config *c);
 void cfg_free_sync(struct cfg_sync *s);
+
+/* A backend's discover: block (validate_discover.c); its health must already be built (etcd
+ * credentials default to the health check's). NULL rd: *out stays NULL. */
+void cfg_build_discover(const struct raw_discover *rd, const char *prefix, struct cfg_diag *d,
+			const struct cfg_health *h, struct cfg_discover **out);
+void cfg_free_discover(struct cfg_discover *x);
 
 /* ---- YAML tree helpers (yamltree.c) ---- */
 

@@ -62,6 +62,21 @@ static const cyaml_schema_field_t health_fields[] = {
 	CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t discover_fields[] = {
+	STR("kind", struct raw_discover, kind),
+	STR("kubeconfig", struct raw_discover, kubeconfig),
+	STR("context", struct raw_discover, context),
+	STR("api", struct raw_discover, api),
+	STR("timeout", struct raw_discover, timeout),
+	STR("stall_timeout", struct raw_discover, stall_timeout),
+	STR("retry", struct raw_discover, retry),
+	STR("interval", struct raw_discover, interval),
+	STR("ca_file", struct raw_discover, ca_file),
+	STR("cert_file", struct raw_discover, cert_file),
+	STR("key_file", struct raw_discover, key_file),
+	CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t backend_fields[] = {
 	STR("name", struct raw_backend, name),
 	STR("balance", struct raw_backend, balance),
@@ -74,6 +89,7 @@ static const cyaml_schema_field_t backend_fields[] = {
 	STR("queue_timeout", struct raw_backend, queue_timeout),
 	STR("max_queue", struct raw_backend, max_queue),
 	MAP("health", struct raw_backend, health, health_fields),
+	MAP("discover", struct raw_backend, discover, discover_fields),
 	CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t backend_entry = {

@@ -261,6 +261,7 @@ static void build_backend(
 	uint64_t def_retries = b->n_servers ? b->n_servers - 1 : 0;
 	cv_uint(d, p, "retries", rb->retries, 0, 100, def_retries, &u);
 	b->retries = (uint32_t)u;
+	b->retries_default = !rb->retries;
 	cv_uint(d, p, "max_fails", rb->max_fails, 0, 1000, 1, &u);
 	b->max_fails = (uint32_t)u;
 	cv_duration(d, p, "fail_timeout", rb->fail_timeout, 1, 86400000, 10000, &b->fail_timeout_ms);
@@ -270,6 +271,7 @@ static void build_backend(
 	cv_uint(d, p, "max_queue", rb->max_queue, 0, 10000000, 0, &u);
 	b->max_queue = (uint32_t)u;
 	build_health(rb->health, p, d, &b->health);
+	cfg_build_discover(rb->discover, p, d, &b->health, &b->discover);
 }
 
 /* ---- listeners ---- */
@@ -448,10 +450,56 @@ static void free_health(struct cfg_health *h)
 	free(h->udp_send);
 }
 
+struct config *config_derive(const struct config *c)
+{
+	struct config *d = malloc(sizeof(*d));
+	struct cfg_backend *b = calloc(c->n_backends ? c->n_backends : 1, sizeof(*b));
+	if (!d || !b)
+		goto fail;
+	*d = *c;
+	d->base = c->base ? c->base : c;
+	d->backends = b;
+	for (size_t i = 0; i < c->n_backends; i++) {
+		b[i] = c->backends[i];
+		b[i].servers = NULL;
+		if (config_set_servers(d, i, c->backends[i].servers, c->backends[i].n_servers) < 0)
+			goto fail_servers;
+	}
+	return d;
+fail_servers:
+	for (size_t i = 0; i < c->n_backends; i++)
+		free(b[i].servers);
+fail:
+	free(b);
+	free(d);
+	return NULL;
+}
+
+int config_set_servers(struct config *c, size_t bi, const struct cfg_server *v, size_t n)
+{
+	struct cfg_server *s = malloc((n ? n : 1) * sizeof(*s));
+	if (!s)
+		return -1;
+	memcpy(s, v, n * sizeof(*s));
+	free(c->backends[bi].servers);
+	c->backends[bi].servers = s;
+	c->backends[bi].n_servers = n;
+	if (c->backends[bi].retries_default) /* a discovered list: every other server, as loaded */
+		c->backends[bi].retries = (uint32_t)(n ? n - 1 : 0);
+	return 0;
+}
+
 void config_free(struct config *c)
 {
 	if (!c)
 		return;
+	if (c->base) { /* derived: the rest is base's */
+		for (size_t i = 0; i < c->n_backends; i++)
+			free(c->backends[i].servers);
+		free(c->backends);
+		free(c);
+		return;
+	}
 	for (size_t i = 0; i < c->n_listeners; i++) {
 		free(c->listeners[i].name);
 		free(c->listeners[i].backend);
@@ -462,6 +510,7 @@ void config_free(struct config *c)
 		free(c->backends[i].name);
 		free(c->backends[i].servers);
 		free_health(&c->backends[i].health);
+		cfg_free_discover(c->backends[i].discover);
 	}
 	free(c->backends);
 	cfg_free_vrrp(c->vrrp, c->n_vrrp);

@@ -17,6 +17,7 @@ struct vrrp_set;
 struct bgp;
 struct intercept;
 struct sync;
+struct discover;
 
 struct ctl_sources {
 	const struct config *cfg;
@@ -26,6 +27,7 @@ struct ctl_sources {
 	struct bgp *bgp;             /* NULL = no bgp: */
 	struct sync *sync;           /* NULL = no sync: */
 	struct intercept *intercept; /* NULL = no interception ever configured */
+	struct discover *discover;   /* NULL = no discovery */
 	uint64_t started_ms;         /* monotonic (loop clock) */
 	int64_t started_unix;        /* wall clock, for buoy_start_time_seconds */
 	/* `buoy reload`: apply the config file again. Returns 0 or -1; writes a summary or every

@@ -158,6 +158,57 @@ static void backend_metrics(struct strbuf *b, const struct snapshot *s)
 	}
 }
 
+/* Discovery per backend: where its servers come from, and how the watch goes. */
+static void discover_metrics(struct strbuf *b, const struct snapshot *s)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} fam[] = {
+		{ "buoy_discover_servers", "gauge",
+		  "Servers discovery applied to the backend (0: the static list is in use).",
+		  offsetof(struct discover_status, n_servers) },
+		{ "buoy_discover_events_total", "counter", "Watch events received.",
+		  offsetof(struct discover_status, events_total) },
+		{ "buoy_discover_applies_total", "counter", "Server lists applied to the backend.",
+		  offsetof(struct discover_status, applies_total) },
+		{ "buoy_discover_errors_total", "counter",
+		  "Discovery failures (unreachable, TLS, HTTP, garbage, stall); the last good list stayed.",
+		  offsetof(struct discover_status, errors_total) },
+		{ "buoy_discover_relists_total", "counter", "Re-lists after 410 Gone.",
+		  offsetof(struct discover_status, relists_total) },
+		{ "buoy_discover_last_update_timestamp_seconds", "gauge",
+		  "When the API last answered with a usable list (0: never).",
+		  offsetof(struct discover_status, last_update_unix_ms) },
+	};
+	bool any = false;
+	for (size_t i = 0; i < s->n_backends; i++)
+		any |= s->backends[i].has_discover;
+	if (!any)
+		return;
+	for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+		family(b, fam[f].name, fam[f].type, fam[f].help);
+		for (size_t i = 0; i < s->n_backends; i++) {
+			const struct snap_backend *be = &s->backends[i];
+			if (!be->has_discover)
+				continue;
+			const char *base = (const char *)&be->discover + fam[f].off;
+			uint64_t v = fam[f].off == offsetof(struct discover_status, n_servers)
+					     ? *(const size_t *)base
+					     : *(const uint64_t *)base;
+			if (fam[f].off == offsetof(struct discover_status, last_update_unix_ms))
+				v /= 1000;
+			sample(b, fam[f].name, LABELS("backend", be->name), v);
+		}
+	}
+	family(b, "buoy_discover_healthy", "gauge",
+	       "1 when the last discovery attempt succeeded (last_error empty).");
+	for (size_t i = 0; i < s->n_backends; i++)
+		if (s->backends[i].has_discover)
+			sample(b, "buoy_discover_healthy", LABELS("backend", s->backends[i].name),
+			       !s->backends[i].discover.last_error[0]);
+}
+
 typedef uint64_t (*listener_get)(const struct snap_listener *);
 static uint64_t li_acc(const struct snap_listener *l) { return l->accepted_total; }
 static uint64_t li_rej(const struct snap_listener *l) { return l->rejected_total; }
@@ -436,6 +487,7 @@ void metrics_format(const struct snapshot *s, struct strbuf *b)
 	       (uint64_t)(s->start_time_unix > 0 ? s->start_time_unix : 0));
 	listener_metrics(b, s);
 	backend_metrics(b, s);
+	discover_metrics(b, s);
 	server_metrics(b, s);
 	if (s->n_vrrp) /* a node-local balancer has no VRRP families at all */
 		vrrp_metrics(b, s);

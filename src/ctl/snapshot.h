@@ -11,6 +11,7 @@
 #include "bgp/bgp.h"
 #include "intercept/intercept.h"
 #include "sync/sync.h"
+#include "discover/discover.h"
 #include "core/hist.h"
 
 #define SNAP_NEVER UINT64_MAX /* an "ago" value for something that never happened */
@@ -43,6 +44,8 @@ struct snap_backend {
 	uint64_t queue_timeouts_total, queue_full_total, no_server_total;
 	struct snap_server *servers;
 	size_t n_servers;
+	bool has_discover; /* a discover: block runs: `discover` holds its state */
+	struct discover_status discover;
 };
 
 #define SNAP_UDP_DROPS 6 /* enum udp_drop (proxy/proxy.h) */

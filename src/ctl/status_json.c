@@ -81,6 +81,27 @@ static void server_json(struct strbuf *b, const struct snap_server *s)
 	sb_putc(b, '}');
 }
 
+static void discover_json(struct strbuf *b, bool *f, const struct snap_backend *be)
+{
+	const struct discover_status *d = &be->discover;
+	bool g = true;
+	key(b, f, "discover");
+	sb_putc(b, '{');
+	kv_str(b, &g, "kind", d->kind);
+	kv_str(b, &g, "source", d->source);
+	kv_str(b, &g, "state", d->state);
+	kv_str(b, &g, "api", d->api);
+	kv_str(b, &g, "resource_version", d->rv);
+	kv_u64(b, &g, "last_update_unix_ms", d->last_update_unix_ms);
+	kv_str(b, &g, "last_error", d->last_error);
+	kv_u64(b, &g, "servers", d->n_servers);
+	kv_u64(b, &g, "events_total", d->events_total);
+	kv_u64(b, &g, "applies_total", d->applies_total);
+	kv_u64(b, &g, "errors_total", d->errors_total);
+	kv_u64(b, &g, "relists_total", d->relists_total);
+	sb_putc(b, '}');
+}
+
 static void backend_json(struct strbuf *b, const struct snap_backend *be)
 {
 	bool f = true;
@@ -96,6 +117,8 @@ static void backend_json(struct strbuf *b, const struct snap_backend *be)
 	kv_u64(b, &f, "queue_timeouts_total", be->queue_timeouts_total);
 	kv_u64(b, &f, "queue_full_total", be->queue_full_total);
 	kv_u64(b, &f, "no_server_total", be->no_server_total);
+	if (be->has_discover)
+		discover_json(b, &f, be);
 	key(b, &f, "servers");
 	sb_putc(b, '[');
 	for (size_t i = 0; i < be->n_servers; i++) {

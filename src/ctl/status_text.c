@@ -273,6 +273,14 @@ static void backend_tables(const struct snapshot *s, struct strbuf *b)
 		table_row(&t, (const char *[]){ be->name, be->balance, be->health_type, elig, q, qt });
 	}
 	table_print(&t, b);
+	for (size_t i = 0; i < s->n_backends; i++) {
+		const struct discover_status *d = &s->backends[i].discover;
+		if (s->backends[i].has_discover)
+			sb_printf(b, "discover %s: %s, %s via %s, rv %s, %zu servers%s%s\n",
+				  s->backends[i].name, d->source, d->state, d->api,
+				  d->rv[0] ? d->rv : "-", d->n_servers,
+				  d->last_error[0] ? ", error: " : "", d->last_error);
+	}
 	sb_putc(b, '\n');
 	t = (struct table){ .ncols = 9 };
 	table_row(&t, (const char *[]){ "BACKEND", "SERVER", "STATE", "CHECK", "ACTIVE", "CONNS",

@@ -55,7 +55,18 @@ static void take_server(struct snap_server *o, struct server *s, uint64_t now_ms
 	};
 }
 
-static int take_backends(struct snapshot *o, struct pool *p, uint64_t now_ms)
+static void take_discover(struct snap_backend *ob, const struct discover *d)
+{
+	for (size_t k = 0; k < discover_count(d); k++) {
+		discover_get(d, k, &ob->discover);
+		if (!strcmp(ob->discover.backend, ob->name)) {
+			ob->has_discover = true;
+			return;
+		}
+	}
+}
+
+static int take_backends(struct snapshot *o, struct pool *p, const struct discover *d, uint64_t now_ms)
 {
 	o->backends = calloc(p->n_backends ? p->n_backends : 1, sizeof(*o->backends));
 	if (!o->backends)
@@ -74,6 +85,7 @@ static int take_backends(struct snapshot *o, struct pool *p, uint64_t now_ms)
 			.queue_full_total = atomic_load_explicit(&b->queue_full_total, memory_order_relaxed),
 			.no_server_total = atomic_load_explicit(&b->no_server_total, memory_order_relaxed),
 		};
+		take_discover(ob, d);
 		ob->servers = calloc(b->n_servers ? b->n_servers : 1, sizeof(*ob->servers));
 		if (!ob->servers)
 			return -1;
@@ -268,7 +280,7 @@ int snapshot_take(struct snapshot *o, const struct ctl_sources *src, uint64_t no
 		.uptime_ms = now_ms > src->started_ms ? now_ms - src->started_ms : 0,
 		.start_time_unix = src->started_unix,
 	};
-	if (take_listeners(o, src) < 0 || take_backends(o, src->pool, now_ms) < 0 ||
+	if (take_listeners(o, src) < 0 || take_backends(o, src->pool, src->discover, now_ms) < 0 ||
 	    take_vrrp(o, src, now_ms) < 0 || take_bgp(o, src) < 0 || take_intercept(o, src) < 0) {
 		snapshot_free(o);
 		return -1;

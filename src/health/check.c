@@ -566,7 +566,7 @@ static int server_init(struct hc_backend *hb, struct hc_server *cs, struct serve
 	cs->seed = health_seed(s->key ? s->key : (uint64_t)idx + 1, hb->b->idx * 1000003u + idx);
 	/* a reload restarts the checks of a server it keeps: its state carries over */
 	if (!s->health_started)
-		health_state_init(&s->health, cfg->initial_up);
+		health_state_init(&s->health, cfg->initial_up && !s->cfg.discovered);
 	s->health_started = true;
 	atomic_store(&s->active_up, s->health.up);
 	return 0;

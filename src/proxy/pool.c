@@ -34,7 +34,7 @@ static struct server *server_new(
 	s->cfg = *sc;
 	s->backend = b;
 	s->key = addr_key(&s->cfg.addr);
-	bool up = bc->health.type == HEALTH_NONE || bc->health.initial_up;
+	bool up = bc->health.type == HEALTH_NONE || (bc->health.initial_up && !sc->discovered);
 	s->health.up = up;
 	atomic_store(&s->active_up, up);
 	pthread_mutex_init(&s->passive_lock, NULL);

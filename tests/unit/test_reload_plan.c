@@ -280,8 +280,10 @@ static void test_backend_settings_changes(void **state)
 	(void)state;
 	struct two t;
 	struct reload_plan p;
-	struct cfg_backend edits[8];
-	for (int i = 0; i < 8; i++) {
+	struct cfg_backend edits[10];
+	struct cfg_discover d1 = { .kind = DISCOVER_APISERVER, .kubeconfig = "/k" }, d2 = d1;
+	d2.stall_ms = 5000;
+	for (int i = 0; i < 10; i++) {
 		two_init(&t);
 		edits[i] = t.nb[0];
 	}
@@ -293,7 +295,9 @@ static void test_backend_settings_changes(void **state)
 	edits[5].health.path = "/livez";
 	edits[6].health.type = HEALTH_NONE;
 	edits[7].max_queue = 10;
-	for (int i = 0; i < 8; i++) {
+	edits[8].discover = &d1; /* discovery added */
+	edits[9].discover = &d2;
+	for (int i = 0; i < 10; i++) {
 		two_init(&t);
 		t.nb[0] = edits[i];
 		t.nb[0].servers = t.ns;
@@ -305,6 +309,11 @@ static void test_backend_settings_changes(void **state)
 	assert_false(cfg_backend_settings_equal(&edits[5], &t.ob[0]));
 	two_init(&t);
 	assert_true(cfg_backend_settings_equal(&t.nb[0], &t.ob[0]));
+	assert_false(cfg_backend_settings_equal(&edits[8], &edits[9])); /* a discover key */
+	struct cfg_backend same = edits[8];
+	struct cfg_discover d3 = d1;
+	same.discover = &d3;
+	assert_true(cfg_backend_settings_equal(&edits[8], &same));
 }
 
 static void test_backends_added_removed_by_name(void **state)
