@@ -116,7 +116,8 @@ int import_main(int argc, char **argv)
 			}
 		}
 	if (node)
-		m.out_node = m.node ? (char *)node : m.out_node;
+		m.out_node = (char *)node;
+	imp_finalize(&m);
 	struct strbuf out = { 0 };
 	imp_emit(&m, &out);
 	size_t n_before = m.n_warnings;

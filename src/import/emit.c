@@ -75,9 +75,10 @@ static void str_list(struct strbuf *o, const char *ind, const char *k, char **v,
 
 static void track(struct strbuf *o, const struct imp_vrrp *v)
 {
-	if (!v->n_scripts && !v->n_ifaces)
+	if (!v->n_scripts && !v->n_ifaces && !v->n_track_backends)
 		return;
 	sb_puts(o, "    track:\n");
+	str_list(o, "      ", "backends", v->track_backends, v->n_track_backends);
 	if (v->n_ifaces) {
 		sb_puts(o, "      interfaces:\n");
 		for (size_t i = 0; i < v->n_ifaces; i++) {

@@ -86,6 +86,8 @@ struct imp_vrrp {
 	size_t n_scripts;
 	struct imp_iface *ifaces;
 	size_t n_ifaces;
+	char **track_backends;
+	size_t n_track_backends;
 	struct imp_notes notes;
 };
 
@@ -124,6 +126,10 @@ void imp_model_free(struct imp_model *m);
 int imp_keepalived(struct imp_model *m, const char *file, const char *text, size_t len);
 int imp_haproxy(struct imp_model *m, const char *file, const char *text, size_t len);
 int imp_nginx(struct imp_model *m, const char *file, const char *text, size_t len);
+
+/* After every reader: a VRRP script that checks the proxy buoy replaces (haproxy, nginx)
+ * becomes a tracker of the imported backends. */
+void imp_finalize(struct imp_model *m);
 
 /* The buoy.yaml text, warnings included as comments. */
 void imp_emit(const struct imp_model *m, struct strbuf *out);

@@ -212,3 +212,45 @@ char *imp_hostport(struct imp_model *m, const char *addr, const char *port)
 		return imp_printf(m, "[%s]:%s", addr, port);
 	return imp_printf(m, "%s:%s", addr, port);
 }
+
+static bool checks_proxy(const struct imp_script *s)
+{
+	static const char *const proxies[] = { "haproxy", "nginx", "envoy", NULL };
+	for (size_t i = 0; proxies[i]; i++)
+		if (strstr(s->command, proxies[i]) || (s->name && strstr(s->name, proxies[i])))
+			return true;
+	return false;
+}
+
+void imp_finalize(struct imp_model *m)
+{
+	for (size_t i = 0; i < m->n_vrrp; i++) {
+		struct imp_vrrp *v = &m->vrrp[i];
+		size_t kept = 0;
+		for (size_t k = 0; k < v->n_scripts; k++) {
+			struct imp_script *s = &v->scripts[k];
+			if (!checks_proxy(s)) {
+				v->scripts[kept++] = *s;
+				continue;
+			}
+			if (!m->n_backends) {
+				v->scripts[kept++] = *s;
+				imp_warn(m, "vrrp_script", 0,
+					 "%s checks the proxy buoy replaces: once it is gone the "
+					 "instance fails; track buoy's backends instead",
+					 s->name ? s->name : s->command);
+				continue;
+			}
+			/* buoy is the proxy: what matters is whether it reaches a server */
+			imp_note(m, &v->notes,
+				 "vrrp_script %s (%s, weight %d) checked the proxy; buoy is the proxy "
+				 "and tracks its backends instead",
+				 s->name ? s->name : "", s->command, s->weight);
+			for (size_t j = 0; j < m->n_backends; j++)
+				if (v->n_track_backends < m->n_backends)
+					*(char **)imp_push(m, &v->track_backends, &v->n_track_backends,
+							   sizeof(char *)) = m->backends[j].name;
+		}
+		v->n_scripts = kept;
+	}
+}
