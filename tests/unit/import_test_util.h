@@ -50,7 +50,8 @@ static void import_finish(struct imported *im)
 	im->status = imp_status(&im->m);
 }
 
-static void import_text(struct imported *im, const char *node, imp_reader fn, const char *text)
+static __attribute__((unused)) void import_text(
+	struct imported *im, const char *node, imp_reader fn, const char *text)
 {
 	memset(im, 0, sizeof(*im));
 	imp_model_init(&im->m);
@@ -60,8 +61,9 @@ static void import_text(struct imported *im, const char *node, imp_reader fn, co
 }
 
 /* Up to three files, each with its reader; includes are followed. */
-static void import_files(struct imported *im, const char *node, imp_reader f1, const char *p1,
-			 imp_reader f2, const char *p2)
+static __attribute__((unused)) void import_files(
+	struct imported *im, const char *node, imp_reader f1, const char *p1, imp_reader f2,
+	const char *p2)
 {
 	memset(im, 0, sizeof(*im));
 	imp_model_init(&im->m);
@@ -105,7 +107,8 @@ static void dump_warnings(const struct imported *im)
 		fprintf(stderr, "    warning: %s: %s\n", im->m.warnings[i].where, im->m.warnings[i].why);
 }
 
-static void assert_warned(const struct imported *im, const char *where, const char *what)
+static __attribute__((unused)) void assert_warned(
+	const struct imported *im, const char *where, const char *what)
 {
 	if (!warned(im, where, what)) {
 		fprintf(stderr, "    wanted warning %s: ...%s...\n", where ? where : "*", what);
@@ -114,7 +117,7 @@ static void assert_warned(const struct imported *im, const char *where, const ch
 	assert_true(warned(im, where, what));
 }
 
-static struct config *load_file(const char *path)
+static __attribute__((unused)) struct config *load_file(const char *path)
 {
 	struct config_errors e;
 	struct config *c = config_load(path, &e);
@@ -124,7 +127,7 @@ static struct config *load_file(const char *path)
 }
 
 /* What decides an election, field by field. */
-static void assert_vrrp_same(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
+static __attribute__((unused)) void assert_vrrp_same(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
 {
 	assert_string_equal(a->interface, b->interface);
 	assert_int_equal(a->router_id, b->router_id);
@@ -147,7 +150,8 @@ static void assert_vrrp_same(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
 
 /* What decides where a connection goes (not how servers are checked: the hand conversions
  * ask /readyz where the originals connected, on purpose). */
-static void assert_backend_same(const struct cfg_backend *a, const struct cfg_backend *b)
+static __attribute__((unused)) void assert_backend_same(
+	const struct cfg_backend *a, const struct cfg_backend *b)
 {
 	assert_int_equal(a->balance, b->balance);
 	assert_int_equal(a->n_servers, b->n_servers);
@@ -159,5 +163,8 @@ static void assert_backend_same(const struct cfg_backend *a, const struct cfg_ba
 	}
 }
 
-static uint16_t listener_port(const struct cfg_listener *l) { return cfg_port(&l->bind.ss); }
+static __attribute__((unused)) uint16_t listener_port(const struct cfg_listener *l)
+{
+	return cfg_port(&l->bind.ss);
+}
 #endif
