@@ -30,6 +30,7 @@ struct builder {
 };
 
 static void feed(struct builder *b, const char *file, const char *text, size_t len);
+static void word(struct builder *b, const char *s, size_t n);
 
 static struct imp_stmt *top(struct builder *b) { return b->stack[b->depth]; }
 
@@ -104,8 +105,14 @@ static void finish(struct builder *b, bool block)
 		include(b, &st);
 		return;
 	}
-	if (!st.argc)
+	if (!st.argc) { /* argv[0] always exists for the readers: an empty keyword */
 		imp_warn(b->m, st.file, st.line, "a block without a keyword");
+		word(b, "", 0);
+		st.argv = b->words;
+		st.argc = 1;
+		b->words = NULL;
+		b->n_words = 0;
+	}
 	struct imp_stmt *n = imp_push(b->m, &parent->kids, &parent->n_kids, sizeof(*n));
 	*n = st;
 	if (block) {
@@ -284,9 +291,12 @@ static void nginx_text(struct builder *b, const char *p, const char *end)
 			word(b, tmp, n);
 		} else {
 			const char *s = p;
-			while (p < end && !strchr(" \t\r\n;{}\"'", *p))
+			while (p < end && *p && !strchr(" \t\r\n;{}\"'", *p))
 				p++;
-			word(b, s, (size_t)(p - s));
+			if (p == s) /* a NUL byte: not a word, not the end of the text */
+				p++;
+			else
+				word(b, s, (size_t)(p - s));
 		}
 	}
 	if (b->n_words)

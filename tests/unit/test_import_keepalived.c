@@ -307,6 +307,12 @@ static void test_syntax(void **state)
 	assert_int_equal(im.status, 2);
 	assert_warned(&im, "test.conf", "unclosed");
 	imported_free(&im);
+	/* fuzz_import_keepalived regress-crash: a block without a keyword inside a list */
+	import_text(&im, NULL, imp_keepalived,
+		    "vrrp_instance V {\n track_interface {\n {\n }\n }\n unicast_peer {\n {\n }\n"
+		    " }\n}\n");
+	assert_warned(&im, "test.conf:3", "a block without a keyword");
+	imported_free(&im);
 	import_text(&im, NULL, imp_keepalived, "global_defs {\n}\n}\n");
 	assert_warned(&im, "test.conf:3", "unbalanced }");
 	imported_free(&im);

@@ -111,6 +111,12 @@ static void test_tokens(void **state)
 	assert_warned(&im, "test.conf:1", "missing \";\"");
 	assert_int_equal(im.status, 2);
 	imported_free(&im);
+	/* fuzz_import_nginx regress-timeout: a NUL byte used to stop the tokenizer in place */
+	static const char nul[] = "stream { upstream x { server 198.18.0.1:1;\0 } }";
+	imp_model_init(&im.m);
+	imp_nginx(&im.m, "nul.conf", nul, sizeof(nul) - 1);
+	assert_int_equal(imp_status(&im.m), 0);
+	imp_model_free(&im.m);
 	import_text(&im, NULL, imp_nginx, "stream { upstream x { server \"198.18.0.1:1; } }");
 	assert_warned(&im, "test.conf:1", "unterminated quote");
 	imported_free(&im);
