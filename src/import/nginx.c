@@ -217,6 +217,10 @@ int imp_nginx(struct imp_model *m, const char *file, const char *text, size_t le
 			m->workers = u;
 		else if (is(s, "worker_processes") || is(s, "load_module"))
 			continue; /* `auto` is buoy's default; the stream module is built in */
+		else if (is(s, "events"))
+			/* nginx requires the block; what it holds tunes nginx's own workers */
+			for (size_t k = 0; k < s->n_kids; k++)
+				warn(&n, &s->kids[k], "nginx event setting with no buoy equivalent");
 		else if (is(s, "user") && s->argc > 1)
 			m->user = imp_strdup(m, s->argv[1]);
 		else if (s->argc)

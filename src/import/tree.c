@@ -157,7 +157,8 @@ static const char *var_get(struct builder *b, const char *name, size_t n)
 	return NULL;
 }
 
-/* $NAME and ${NAME} replaced by their definitions (unknown names stay as written). */
+/* $NAME and ${NAME} replaced by their definitions (unknown names stay as written, as
+ * keepalived leaves them). */
 static char *expand_vars(struct builder *b, const char *line)
 {
 	struct strbuf o = { 0 };
@@ -166,11 +167,10 @@ static char *expand_vars(struct builder *b, const char *line)
 			sb_putc(&o, *p++);
 			continue;
 		}
+		/* keepalived 2.2: ${NAME}, or $NAME up to the next blank ($VIP/24 is not $VIP) */
 		bool brace = p[1] == '{';
-		const char *s = p + 1 + brace, *e = s;
-		while (*e == '_' || (*e >= 'A' && *e <= 'Z') || (*e >= 'a' && *e <= 'z') ||
-		       (*e >= '0' && *e <= '9'))
-			e++;
+		const char *s = p + 1 + brace;
+		const char *e = brace ? s + strcspn(s, "}") : s + strcspn(s, " \t");
 		const char *v = e > s ? var_get(b, s, (size_t)(e - s)) : NULL;
 		if (!v || (brace && *e != '}')) {
 			sb_putc(&o, *p++);

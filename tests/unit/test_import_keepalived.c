@@ -303,6 +303,16 @@ static void test_syntax(void **state)
 	import_text(&im, NULL, imp_keepalived, conf);
 	assert_warned(&im, "test.conf:15", "--node");
 	imported_free(&im);
+	/* keepalived 2.2 reads $NAME up to a blank: `$V/24` is the unknown name "V/24", left
+	 * as written, and keepalived then skips the address as invalid (checked with
+	 * keepalived -t); ${V}/24 is the way to write it */
+	import_text(&im, NULL, imp_keepalived,
+		    "$V=198.18.0.9\nvrrp_instance V {\n interface eth0\n virtual_router_id 9\n"
+		    " virtual_ipaddress {\n  ${V}/24\n  $V/24\n  $V\tlabel eth0:x\n }\n}\n");
+	assert_null(im.c); /* "$V/24" is not an address */
+	assert_non_null(strstr(sb_str(&im.yaml), "virtual_ips: [\"198.18.0.9/24\", \"$V/24\", "
+						 "\"198.18.0.9/32\"]"));
+	imported_free(&im);
 	import_text(&im, NULL, imp_keepalived, "vrrp_instance V {\n interface eth0\n");
 	assert_int_equal(im.status, 2);
 	assert_warned(&im, "test.conf", "unclosed");

@@ -88,7 +88,7 @@ static void test_stream(void **state)
 	assert_warned(&im, "test.conf:23", "ssl_preread");
 	assert_warned(&im, "test.conf:27", "without proxy_pass");
 	assert_warned(&im, "test.conf:4", "HTTP (L7)");
-	assert_warned(&im, "test.conf:3", "events");
+	assert_warned(&im, "test.conf:3", "worker_connections");
 	assert_string_equal(im.c->user, "www-data");
 	assert_int_equal(im.c->workers, 3);
 	assert_int_equal(im.status, 1);
