@@ -33,10 +33,13 @@ static char *read_all(const char *path, size_t *len)
 static void usage(FILE *f)
 {
 	fputs("usage: buoy import [--keepalived FILE] [--haproxy FILE] [--nginx FILE]\n"
+	      "                   [--k0s FILE] [--kube-vip FILE] [--server ADDR]...\n"
 	      "                   [--node NAME] [--strict]\n"
 	      "Writes a commented buoy.yaml to stdout; what does not carry over is a comment\n"
 	      "there and a warning on stderr (FILE:LINE: why).\n"
 	      "  --node NAME  keepalived's config id for @NAME lines (keepalived -i), and `node`\n"
+	      "  --server ADDR  an apiserver (k0s and kube-vip find them through Kubernetes);\n"
+	      "               repeat it for each control-plane node\n"
 	      "  --strict     any warning is an error\n"
 	      "exit status: 0 complete, 1 converted with warnings, 2 error\n",
 	      f);
@@ -77,12 +80,17 @@ int import_main(int argc, char **argv)
 		{ "keepalived", required_argument, NULL, 'k' },
 		{ "haproxy", required_argument, NULL, 'p' },
 		{ "nginx", required_argument, NULL, 'n' },
+		{ "k0s", required_argument, NULL, '0' },
+		{ "kube-vip", required_argument, NULL, 'v' },
+		{ "server", required_argument, NULL, 'S' },
 		{ "node", required_argument, NULL, 'N' },
 		{ "strict", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *files[3] = { NULL, NULL, NULL };
+	const char *files[5] = { NULL, NULL, NULL, NULL, NULL };
+	struct imp_model m;
+	imp_model_init(&m);
 	const char *node = NULL;
 	bool strict = false;
 	optind = 2;
@@ -92,22 +100,37 @@ int import_main(int argc, char **argv)
 		case 'k': files[0] = optarg; break;
 		case 'p': files[1] = optarg; break;
 		case 'n': files[2] = optarg; break;
+		case '0': files[3] = optarg; break;
+		case 'v': files[4] = optarg; break;
+		case 'S':
+			*(char **)imp_push(&m, &m.servers, &m.n_servers, sizeof(char *)) = optarg;
+			break;
 		case 'N': node = optarg; break;
 		case 's': strict = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h':
+			imp_model_free(&m);
+			usage(stdout);
+			return 0;
+		default:
+			imp_model_free(&m);
+			usage(stderr);
+			return 2;
 		}
 	}
-	if (optind < argc || (!files[0] && !files[1] && !files[2])) {
+	bool any = false;
+	for (int i = 0; i < 5; i++)
+		any |= files[i] != NULL;
+	if (optind < argc || !any) {
+		imp_model_free(&m);
 		usage(stderr);
 		return 2;
 	}
-	static const reader_fn readers[3] = { imp_keepalived, imp_haproxy, imp_nginx };
-	struct imp_model m;
-	imp_model_init(&m);
+	static const reader_fn readers[5] = {
+		imp_keepalived, imp_haproxy, imp_nginx, imp_k0s, imp_kube_vip
+	};
 	m.node = node;
 	m.read_file = read_all;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 5; i++)
 		if (files[i]) {
 			imp_note(&m, &m.notes, "from %s", files[i]);
 			if (run_reader(&m, readers[i], files[i]) < 0) {

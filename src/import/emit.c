@@ -223,7 +223,12 @@ void imp_emit(const struct imp_model *m, struct strbuf *o)
 			notes(o, "  ", &l->notes);
 			sb_printf(o, "  - { name: %s, bind: ", l->name);
 			q(o, l->bind);
-			sb_printf(o, ", backend: %s }\n", l->backend);
+			sb_printf(o, ", backend: %s", l->backend);
+			if (l->intercept) {
+				sb_puts(o, ", intercept: ");
+				q(o, l->intercept);
+			}
+			sb_puts(o, " }\n");
 		}
 	}
 	if (m->n_backends) {

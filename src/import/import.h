@@ -56,6 +56,7 @@ struct imp_backend {
 
 struct imp_listener {
 	char *name, *bind, *backend;
+	char *intercept; /* "VIP:PORT" redirected to bind, or NULL */
 	struct imp_notes notes;
 };
 
@@ -100,6 +101,8 @@ struct imp_warning {
 struct imp_model {
 	/* inputs */
 	const char *node; /* --node: keepalived's config_id for @host lines; output `node` */
+	char **servers;   /* --server: the apiservers k0s and kube-vip find through Kubernetes */
+	size_t n_servers;
 	char *(*read_file)(const char *path, size_t *len); /* malloc'd text, NULL on error */
 	/* outputs */
 	char *out_node, *script_user, *user;
@@ -126,6 +129,9 @@ void imp_model_free(struct imp_model *m);
 int imp_keepalived(struct imp_model *m, const char *file, const char *text, size_t len);
 int imp_haproxy(struct imp_model *m, const char *file, const char *text, size_t len);
 int imp_nginx(struct imp_model *m, const char *file, const char *text, size_t len);
+/* k0s: a ClusterConfig or a k0sctl Cluster; kube-vip: its static-pod manifest (YAML). */
+int imp_k0s(struct imp_model *m, const char *file, const char *text, size_t len);
+int imp_kube_vip(struct imp_model *m, const char *file, const char *text, size_t len);
 
 /* After every reader: a VRRP script that checks the proxy buoy replaces (haproxy, nginx)
  * becomes a tracker of the imported backends. */
