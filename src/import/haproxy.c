@@ -350,6 +350,16 @@ static void backend(struct hctx *h, const struct hproxy *p)
 	health(h, p, b, checked == 1, &first);
 }
 
+/* HAProxy's `*:PORT` and `:PORT` are IPv4 only; `:::PORT` is IPv6's wildcard */
+static char *bind_address(struct hctx *h, const char *a)
+{
+	if (strncmp(a, ":::", 3) == 0)
+		return imp_printf(h->m, "[::]:%s", a + 3);
+	if (a[0] == '*' || a[0] == ':')
+		return imp_printf(h->m, "0.0.0.0%s", a + (a[0] == '*'));
+	return address(h, a);
+}
+
 static void listeners(struct hctx *h, const struct hproxy *p)
 {
 	struct imp_model *m = h->m;
@@ -371,17 +381,15 @@ static void listeners(struct hctx *h, const struct hproxy *p)
 		struct imp_listener *li = imp_push(m, &m->listeners, &m->n_listeners, sizeof(*li));
 		li->name = i ? imp_name(m, imp_printf(m, "%s-%zu", p->name, i + 1))
 			     : imp_name(m, p->name);
-		/* HAProxy's `*:PORT` and `:PORT` are IPv4 only */
-		li->bind = a[0] == '*' || a[0] == ':' ? imp_printf(m, "0.0.0.0%s", a + (a[0] == '*'))
-						      : address(h, a);
-		if (strncmp(a, ":::", 3) == 0)
-			li->bind = imp_printf(m, "[::]:%s", a + 3);
+		li->bind = bind_address(h, a);
 		li->backend = imp_name(m, target);
-		if (p->t_client)
-			imp_note(m, &li->notes,
-				 "timeout client %llums: buoy's idle_timeout is the "
-				 "backend's (timeout server)",
-				 (unsigned long long)p->t_client);
+		/* an idle connection ends at the first of timeout client and timeout server */
+		struct imp_backend *b = imp_backend_find(m, li->backend);
+		if (b && p->t_client && (!b->idle_timeout_ms || p->t_client < b->idle_timeout_ms)) {
+			b->idle_timeout_ms = p->t_client;
+			imp_note(m, &b->notes, "idle_timeout: timeout client of %s, the shorter",
+				 p->name);
+		}
 	}
 }
 

@@ -83,7 +83,7 @@ static void test_sections_and_inheritance(void **state)
 	const struct cfg_backend *a = backend(&im, "apis");
 	assert_int_equal(a->balance, BALANCE_SOURCE);
 	assert_int_equal(a->connect_timeout_ms, 3000); /* from defaults */
-	assert_int_equal(a->idle_timeout_ms, 90000);   /* timeout server */
+	assert_int_equal(a->idle_timeout_ms, 60000);   /* timeout client, shorter than server */
 	assert_int_equal(a->queue_timeout_ms, 7000);
 	assert_int_equal(a->retries, 2);
 	assert_int_equal(a->max_fails, 0); /* HAProxy has no passive checks by default */
