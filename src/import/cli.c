@@ -74,6 +74,42 @@ static void verify(struct imp_model *m, const struct strbuf *out)
 	config_free(c);
 }
 
+#define N_KINDS 5
+static const reader_fn readers[N_KINDS] = {
+	imp_keepalived, imp_haproxy, imp_nginx, imp_k0s, imp_kube_vip
+};
+
+/* The buoy.yaml to stdout, the warnings to stderr; the exit status. */
+static int convert(struct imp_model *m, const char *const files[N_KINDS], const char *node, bool strict)
+{
+	m->node = node;
+	m->read_file = read_all;
+	for (int i = 0; i < N_KINDS; i++)
+		if (files[i]) {
+			imp_note(m, &m->notes, "from %s", files[i]);
+			if (run_reader(m, readers[i], files[i]) < 0)
+				return 2;
+		}
+	if (node)
+		m->out_node = (char *)node;
+	imp_finalize(m);
+	struct strbuf out = { 0 };
+	imp_emit(m, &out);
+	size_t n_before = m->n_warnings;
+	verify(m, &out);
+	if (m->n_warnings != n_before) {
+		sb_reset(&out); /* again, with the loader's errors in the header */
+		imp_emit(m, &out);
+	}
+	fwrite(sb_str(&out), 1, out.len, stdout);
+	for (size_t i = 0; i < m->n_warnings; i++)
+		fprintf(stderr, "%s: %s%s\n", m->warnings[i].where,
+			m->warnings[i].fatal ? "error: " : "warning: ", m->warnings[i].why);
+	sb_free(&out);
+	int rc = imp_status(m);
+	return strict && rc == 1 ? 2 : rc;
+}
+
 int import_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -88,73 +124,36 @@ int import_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *files[5] = { NULL, NULL, NULL, NULL, NULL };
+	static const char kinds[N_KINDS] = { 'k', 'p', 'n', '0', 'v' };
+	const char *files[N_KINDS] = { NULL };
+	const char *node = NULL;
+	bool strict = false, any = false;
 	struct imp_model m;
 	imp_model_init(&m);
-	const char *node = NULL;
-	bool strict = false;
+	int o, rc = -1;
 	optind = 2;
-	int o;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'k': files[0] = optarg; break;
-		case 'p': files[1] = optarg; break;
-		case 'n': files[2] = optarg; break;
-		case '0': files[3] = optarg; break;
-		case 'v': files[4] = optarg; break;
-		case 'S':
+	while (rc < 0 && (o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		const char *k = memchr(kinds, o, N_KINDS);
+		if (k) {
+			files[k - kinds] = optarg;
+			any = true;
+		} else if (o == 'S') {
 			*(char **)imp_push(&m, &m.servers, &m.n_servers, sizeof(char *)) = optarg;
-			break;
-		case 'N': node = optarg; break;
-		case 's': strict = true; break;
-		case 'h':
-			imp_model_free(&m);
-			usage(stdout);
-			return 0;
-		default:
-			imp_model_free(&m);
-			usage(stderr);
-			return 2;
+		} else if (o == 'N') {
+			node = optarg;
+		} else if (o == 's') {
+			strict = true;
+		} else {
+			usage(o == 'h' ? stdout : stderr);
+			rc = o == 'h' ? 0 : 2;
 		}
 	}
-	bool any = false;
-	for (int i = 0; i < 5; i++)
-		any |= files[i] != NULL;
-	if (optind < argc || !any) {
-		imp_model_free(&m);
+	if (rc < 0 && (optind < argc || !any)) {
 		usage(stderr);
-		return 2;
+		rc = 2;
 	}
-	static const reader_fn readers[5] = {
-		imp_keepalived, imp_haproxy, imp_nginx, imp_k0s, imp_kube_vip
-	};
-	m.node = node;
-	m.read_file = read_all;
-	for (int i = 0; i < 5; i++)
-		if (files[i]) {
-			imp_note(&m, &m.notes, "from %s", files[i]);
-			if (run_reader(&m, readers[i], files[i]) < 0) {
-				imp_model_free(&m);
-				return 2;
-			}
-		}
-	if (node)
-		m.out_node = (char *)node;
-	imp_finalize(&m);
-	struct strbuf out = { 0 };
-	imp_emit(&m, &out);
-	size_t n_before = m.n_warnings;
-	verify(&m, &out);
-	if (m.n_warnings != n_before) {
-		sb_reset(&out); /* again, with the loader's errors in the header */
-		imp_emit(&m, &out);
-	}
-	fwrite(sb_str(&out), 1, out.len, stdout);
-	for (size_t i = 0; i < m.n_warnings; i++)
-		fprintf(stderr, "%s: %s%s\n", m.warnings[i].where,
-			m.warnings[i].fatal ? "error: " : "warning: ", m.warnings[i].why);
-	int rc = imp_status(&m);
-	sb_free(&out);
+	if (rc < 0)
+		rc = convert(&m, files, node, strict);
 	imp_model_free(&m);
-	return strict && rc == 1 ? 2 : rc;
+	return rc;
 }

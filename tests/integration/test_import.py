@@ -302,3 +302,26 @@ def test_nginx_original_and_buoy_imported_balance_alike(lbns, buoy, workdir):
     # the imported max_fails/fail_timeout do the same in buoy
     assert_same_behaviour(orig, imported, back_within=4.5)
     assert abs(orig["back_s"] - imported["back_s"]) < 1.5
+
+
+# ---------------------------------------------------------------------------------------------
+# the command line: what did not carry over, and the exit status
+
+def test_exit_status_names_what_did_not_carry_over(buoy_bin, workdir):
+    cfg = write(workdir, "haproxy.cfg", "frontend web\n    mode http\n    bind :80\n"
+                "    default_backend b\n"
+                "listen api\n    bind 198.18.0.100:6443\n    server a 198.18.0.21:6443 check\n")
+    rc, out, err = import_config(workdir, ["--haproxy", cfg])
+    assert rc == 1
+    assert "%s:1: warning: web: HAProxy `mode http` proxies are L7; not converted" % cfg in err
+    assert "#   %s:1: web: HAProxy `mode http`" % cfg in out        # and a comment in the output
+    check = write(workdir, "out.yaml", out)
+    r = subprocess.run([buoy_bin, "check", "-c", check], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    rc, _, _ = import_config(workdir, ["--haproxy", cfg, "--strict"])
+    assert rc == 2
+    ka = write(workdir, "keepalived.conf", "vrrp_instance V {\n interface eth0\n"
+               " virtual_router_id 5\n authentication {\n  auth_type AH\n }\n"
+               " virtual_ipaddress { 198.18.0.100 }\n}\n")
+    rc, _, err = import_config(workdir, ["--keepalived", ka])
+    assert rc == 2 and "%s:4: error: auth_type AH" % ka in err
