@@ -71,6 +71,17 @@ static void include(struct builder *b, const struct imp_stmt *s)
 		globfree(&g);
 }
 
+/* Makes st the block that statements go into; past TREE_MAX_DEPTH blocks are read, dropped. */
+static void open_block(struct builder *b, struct imp_stmt *st)
+{
+	if (b->depth + 1 >= TREE_MAX_DEPTH) {
+		imp_fatal(b->m, st->file, st->line, "blocks nested deeper than %d", TREE_MAX_DEPTH);
+		b->overflow = 1;
+		return;
+	}
+	b->stack[++b->depth] = st;
+}
+
 /* Ends the statement being read; `block` when a `{` follows it. */
 static void finish(struct builder *b, bool block)
 {
@@ -89,7 +100,7 @@ static void finish(struct builder *b, bool block)
 		/* keepalived: `keyword` then `{` alone on the next line */
 		struct imp_stmt *prev = &parent->kids[parent->n_kids - 1];
 		prev->block = true;
-		b->stack[++b->depth] = prev;
+		open_block(b, prev);
 		return;
 	}
 	struct imp_stmt st = {
@@ -115,14 +126,8 @@ static void finish(struct builder *b, bool block)
 	}
 	struct imp_stmt *n = imp_push(b->m, &parent->kids, &parent->n_kids, sizeof(*n));
 	*n = st;
-	if (block) {
-		if (b->depth + 1 >= TREE_MAX_DEPTH) {
-			imp_fatal(b->m, st.file, st.line, "blocks nested deeper than %d", TREE_MAX_DEPTH);
-			b->overflow = 1;
-			return;
-		}
-		b->stack[++b->depth] = n;
-	}
+	if (block)
+		open_block(b, n);
 }
 
 static void close_block(struct builder *b)

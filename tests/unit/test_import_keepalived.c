@@ -323,6 +323,15 @@ static void test_syntax(void **state)
 		    " }\n}\n");
 	assert_warned(&im, "test.conf:3", "a block without a keyword");
 	imported_free(&im);
+	/* fuzz_import_keepalived regress-crash-a9f6: `{` alone on its line, nested past the
+	 * depth limit, overran the block stack */
+	char deep[400] = "";
+	for (int i = 0; i < 40; i++)
+		strcat(deep, "a\n{\n");
+	import_text(&im, NULL, imp_keepalived, deep);
+	assert_warned(&im, "test.conf:63", "nested deeper than 32");
+	assert_int_equal(im.status, 2);
+	imported_free(&im);
 	import_text(&im, NULL, imp_keepalived, "global_defs {\n}\n}\n");
 	assert_warned(&im, "test.conf:3", "unbalanced }");
 	imported_free(&im);
