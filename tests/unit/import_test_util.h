@@ -7,7 +7,10 @@
 #include "config/config.h"
 #include "import/import.h"
 
-static char *read_text(const char *path, size_t *len)
+/* each test file uses some of these */
+#define IMPORT_TEST_FN static __attribute__((unused))
+
+IMPORT_TEST_FN char *read_text(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -32,7 +35,7 @@ struct imported {
 	int status;
 };
 
-static void imported_print(const struct imported *im)
+IMPORT_TEST_FN void imported_print(const struct imported *im)
 {
 	fprintf(stderr, "---- emitted:\n%s", sb_str(&im->yaml));
 	for (size_t i = 0; i < im->errs.n; i++) {
@@ -42,7 +45,7 @@ static void imported_print(const struct imported *im)
 	}
 }
 
-static void import_finish(struct imported *im)
+IMPORT_TEST_FN void import_finish(struct imported *im)
 {
 	imp_finalize(&im->m);
 	imp_emit(&im->m, &im->yaml);
@@ -50,8 +53,7 @@ static void import_finish(struct imported *im)
 	im->status = imp_status(&im->m);
 }
 
-static __attribute__((unused)) void import_text(
-	struct imported *im, const char *node, imp_reader fn, const char *text)
+IMPORT_TEST_FN void import_text(struct imported *im, const char *node, imp_reader fn, const char *text)
 {
 	memset(im, 0, sizeof(*im));
 	imp_model_init(&im->m);
@@ -61,7 +63,7 @@ static __attribute__((unused)) void import_text(
 }
 
 /* Up to three files, each with its reader; includes are followed. */
-static __attribute__((unused)) void import_files(
+IMPORT_TEST_FN void import_files(
 	struct imported *im, const char *node, imp_reader f1, const char *p1, imp_reader f2,
 	const char *p2)
 {
@@ -83,7 +85,7 @@ static __attribute__((unused)) void import_files(
 	import_finish(im);
 }
 
-static void imported_free(struct imported *im)
+IMPORT_TEST_FN void imported_free(struct imported *im)
 {
 	config_free(im->c);
 	config_errors_free(&im->errs);
@@ -92,7 +94,7 @@ static void imported_free(struct imported *im)
 }
 
 /* A warning whose text contains `what`, at `where` (NULL: anywhere). */
-static bool warned(const struct imported *im, const char *where, const char *what)
+IMPORT_TEST_FN bool warned(const struct imported *im, const char *where, const char *what)
 {
 	for (size_t i = 0; i < im->m.n_warnings; i++)
 		if ((!where || strcmp(im->m.warnings[i].where, where) == 0) &&
@@ -101,14 +103,13 @@ static bool warned(const struct imported *im, const char *where, const char *wha
 	return false;
 }
 
-static void dump_warnings(const struct imported *im)
+IMPORT_TEST_FN void dump_warnings(const struct imported *im)
 {
 	for (size_t i = 0; i < im->m.n_warnings; i++)
 		fprintf(stderr, "    warning: %s: %s\n", im->m.warnings[i].where, im->m.warnings[i].why);
 }
 
-static __attribute__((unused)) void assert_warned(
-	const struct imported *im, const char *where, const char *what)
+IMPORT_TEST_FN void assert_warned(const struct imported *im, const char *where, const char *what)
 {
 	if (!warned(im, where, what)) {
 		fprintf(stderr, "    wanted warning %s: ...%s...\n", where ? where : "*", what);
@@ -117,7 +118,7 @@ static __attribute__((unused)) void assert_warned(
 	assert_true(warned(im, where, what));
 }
 
-static __attribute__((unused)) struct config *load_file(const char *path)
+IMPORT_TEST_FN struct config *load_file(const char *path)
 {
 	struct config_errors e;
 	struct config *c = config_load(path, &e);
@@ -127,7 +128,7 @@ static __attribute__((unused)) struct config *load_file(const char *path)
 }
 
 /* What decides an election, field by field. */
-static __attribute__((unused)) void assert_vrrp_same(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
+IMPORT_TEST_FN void assert_vrrp_same(const struct cfg_vrrp *a, const struct cfg_vrrp *b)
 {
 	assert_string_equal(a->interface, b->interface);
 	assert_int_equal(a->router_id, b->router_id);
@@ -150,8 +151,7 @@ static __attribute__((unused)) void assert_vrrp_same(const struct cfg_vrrp *a, c
 
 /* What decides where a connection goes (not how servers are checked: the hand conversions
  * ask /readyz where the originals connected, on purpose). */
-static __attribute__((unused)) void assert_backend_same(
-	const struct cfg_backend *a, const struct cfg_backend *b)
+IMPORT_TEST_FN void assert_backend_same(const struct cfg_backend *a, const struct cfg_backend *b)
 {
 	assert_int_equal(a->balance, b->balance);
 	assert_int_equal(a->n_servers, b->n_servers);
@@ -163,7 +163,7 @@ static __attribute__((unused)) void assert_backend_same(
 	}
 }
 
-static __attribute__((unused)) uint16_t listener_port(const struct cfg_listener *l)
+IMPORT_TEST_FN uint16_t listener_port(const struct cfg_listener *l)
 {
 	return cfg_port(&l->bind.ss);
 }
