@@ -224,6 +224,8 @@ void imp_emit(const struct imp_model *m, struct strbuf *o)
 			sb_printf(o, "  - { name: %s, bind: ", l->name);
 			q(o, l->bind);
 			sb_printf(o, ", backend: %s", l->backend);
+			if (l->defer_accept)
+				sb_puts(o, ", defer_accept: true");
 			if (l->intercept) {
 				sb_puts(o, ", intercept: ");
 				q(o, l->intercept);

@@ -370,9 +370,13 @@ static void listeners(struct hctx *h, const struct hproxy *p)
 	}
 	for (size_t i = 0; i < p->n_binds; i++) {
 		const struct hline *l = &p->binds[i];
+		bool defer = false;
 		for (size_t k = 2; k < l->argc; k++)
-			imp_warn(m, l->file, l->line, "bind option %s has no buoy equivalent",
-				 l->argv[k]);
+			if (eq(l->argv[k], "defer-accept"))
+				defer = true;
+			else
+				imp_warn(m, l->file, l->line,
+					 "bind option %s has no buoy equivalent", l->argv[k]);
 		const char *a = l->argv[1];
 		if (strchr(a, ',') || strchr(strrchr(a, ':') ? strrchr(a, ':') : a, '-')) {
 			warn_line(h, l, "address lists and port ranges: one listener per address");
@@ -382,6 +386,7 @@ static void listeners(struct hctx *h, const struct hproxy *p)
 		li->name = i ? imp_name(m, imp_printf(m, "%s-%zu", p->name, i + 1))
 			     : imp_name(m, p->name);
 		li->bind = bind_address(h, a);
+		li->defer_accept = defer;
 		li->backend = imp_name(m, target);
 		/* an idle connection ends at the first of timeout client and timeout server */
 		struct imp_backend *b = imp_backend_find(m, li->backend);

@@ -56,7 +56,8 @@ struct imp_backend {
 
 struct imp_listener {
 	char *name, *bind, *backend;
-	char *intercept; /* "VIP:PORT" redirected to bind, or NULL */
+	char *intercept;   /* "VIP:PORT" redirected to bind, or NULL */
+	bool defer_accept; /* HAProxy's defer-accept, nginx's deferred */
 	struct imp_notes notes;
 };
 

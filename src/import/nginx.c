@@ -121,14 +121,20 @@ static void listen(struct nctx *n, const struct imp_stmt *s, const char *name, c
 {
 	struct imp_model *m = n->m;
 	const char *a = s->argc > 1 ? s->argv[1] : "";
+	bool deferred = false;
 	for (size_t i = 2; i < s->argc; i++) {
 		if (strcmp(s->argv[i], "udp") == 0) {
 			warn(n, s, "UDP listeners have no buoy equivalent (TCP only)");
 			return;
 		}
-		imp_warn(m, s->file, s->line, "listen option %s has no buoy equivalent", s->argv[i]);
+		if (strcmp(s->argv[i], "deferred") == 0)
+			deferred = true;
+		else
+			imp_warn(m, s->file, s->line, "listen option %s has no buoy equivalent",
+				 s->argv[i]);
 	}
 	struct imp_listener *l = imp_push(m, &m->listeners, &m->n_listeners, sizeof(*l));
+	l->defer_accept = deferred;
 	l->name = idx ? imp_name(m, imp_printf(m, "%s-%d", name, idx + 1)) : imp_name(m, name);
 	l->backend = imp_name(m, backend);
 	const char *colon = strrchr(a, ':');

@@ -46,7 +46,7 @@ static const char *const cfg =
 	"    option redispatch\n"                          /* 10 */
 	"    default-server inter 500ms fall 4 rise 3\n"   /* 11 */
 	"frontend api\n"                                   /* 12 */
-	"    bind 198.18.0.100:6443\n"                     /* 13 */
+	"    bind 198.18.0.100:6443 defer-accept\n"        /* 13 */
 	"    bind :::7443 v4v6\n"                          /* 14 */
 	"    default_backend other\n"                      /* 15 */
 	"    use_backend apis\n"                           /* 16 */
@@ -104,6 +104,8 @@ static void test_sections_and_inheritance(void **state)
 	const struct cfg_listener *l = listener(&im, "api");
 	assert_string_equal(l->backend, "apis");
 	assert_string_equal(l->bind.text, "198.18.0.100:6443");
+	assert_true(l->defer_accept);
+	assert_false(listener(&im, "api-2")->defer_accept);
 	assert_string_equal(listener(&im, "api-2")->bind.text, "[::]:7443");
 	assert_warned(&im, "test.conf:17", "conditional");
 	assert_warned(&im, "test.conf:14", "bind option v4v6");

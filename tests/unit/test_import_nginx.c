@@ -41,7 +41,7 @@ static const char *const conf =
 	"  upstream \"r\" { random two; server 198.18.0.31:80; }\n"             /* 14 */
 	"  server {\n"                                                          /* 15 */
 	"    listen 198.18.0.100:6443;  # the VIP\n"                            /* 16 */
-	"    listen 7443;\n"                                                    /* 17 */
+	"    listen 7443 deferred;\n"                                           /* 17 */
 	"    listen 53 udp;\n"                                                  /* 18 */
 	"    proxy_pass api;\n"                                                 /* 19 */
 	"    proxy_connect_timeout 4s;\n"                                       /* 20 */
@@ -82,8 +82,10 @@ static void test_stream(void **state)
 
 	const char *binds[] = { "198.18.0.100:6443", "0.0.0.0:7443", "[::]:80", "0.0.0.0:81" };
 	assert_int_equal(im.c->n_listeners, 4);
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < 4; i++) {
 		assert_string_equal(im.c->listeners[i].bind.text, binds[i]);
+		assert_int_equal(im.c->listeners[i].defer_accept, i == 1);
+	}
 	assert_warned(&im, "test.conf:18", "UDP");
 	assert_warned(&im, "test.conf:23", "ssl_preread");
 	assert_warned(&im, "test.conf:27", "without proxy_pass");
