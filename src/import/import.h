@@ -93,6 +93,22 @@ struct imp_vrrp {
 	struct imp_notes notes;
 };
 
+struct imp_bgp_peer {
+	char *address, *asn, *password;
+	unsigned multihop; /* 0 = directly connected */
+	bool no_bfd;       /* bfd: false (buoy's default is on) */
+};
+
+struct imp_bgp {
+	char *asn, *router_id;
+	uint64_t hold_ms, keepalive_ms; /* 0 = unset */
+	struct imp_bgp_peer *peers;
+	size_t n_peers;
+	char **announce; /* prefixes */
+	size_t n_announce;
+	struct imp_notes notes;
+};
+
 struct imp_warning {
 	char *where; /* "keepalived.conf:12" */
 	char *why;
@@ -114,6 +130,7 @@ struct imp_model {
 	size_t n_listeners;
 	struct imp_backend *backends;
 	size_t n_backends;
+	struct imp_bgp *bgp;    /* NULL: none */
 	struct imp_notes notes; /* header comments */
 	struct imp_warning *warnings;
 	size_t n_warnings;

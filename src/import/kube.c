@@ -225,40 +225,9 @@ static const char *env(struct kube *k, yaml_node_t *list, const char *name, int 
 	return NULL;
 }
 
-static void kube_vip(struct kube *k, yaml_node_t *envs, char **hosts, size_t n_hosts)
+static struct imp_vrrp *kube_vip_vrrp(struct kube *k, const char *ifname, char *prefix)
 {
 	struct imp_model *m = k->m;
-	/* what converts; vip_arp, vip_startleader, vip_leaderelection, cp_enable and lb_type tcp
-	 * are what buoy always does (gratuitous ARP, an election, the control-plane VIP, TCP) */
-	static const char *const used[] = {
-		"vip_address",     "address",   "vip_interface",
-		"vip_arp",         "lb_enable", "lb_port",
-		"lb_backendport",  "port",      "vip_cidr",
-		"vip_subnet",      "cp_enable", "vip_leaderelection",
-		"vip_startleader", "lb_name",   "lb_bindtovip",
-		"lb_type",         NULL
-	};
-	for (size_t i = 0; i < seq_len(envs); i++) {
-		yaml_node_t *e = seq_at(k, envs, i);
-		const char *n = scalar(get(k, e, "name"));
-		bool ok = false;
-		for (size_t j = 0; used[j] && n && !ok; j++)
-			ok = strcmp(n, used[j]) == 0;
-		if (!ok)
-			imp_warn(m, k->file, line_of(e), "kube-vip %s has no buoy equivalent%s",
-				 n ? n : "?",
-				 n && strncmp(n, "bgp_", 4) == 0 ? " in this import (see bgp:)" : "");
-	}
-	int line = 0;
-	const char *vip = env(k, envs, "vip_address", &line);
-	vip = vip ? vip : env(k, envs, "address", &line);
-	const char *cidr = env(k, envs, "vip_cidr", &line);
-	cidr = cidr ? cidr : env(k, envs, "vip_subnet", &line);
-	const char *ifname = env(k, envs, "vip_interface", &line);
-	if (!vip) {
-		imp_fatal(m, k->file, 0, "no vip_address");
-		return;
-	}
 	struct imp_vrrp *v = imp_push(m, &m->vrrp, &m->n_vrrp, sizeof(*v));
 	v->name = "kube-vip";
 	v->interface = ifname ? imp_strdup(m, ifname) : "eth0";
@@ -270,11 +239,143 @@ static void kube_vip(struct kube *k, yaml_node_t *envs, char **hosts, size_t n_h
 	imp_note(m, &v->notes,
 		 "kube-vip's leader election becomes VRRP: every node equal, no "
 		 "preemption; router_id 51 is new (kube-vip has none)");
-	*(char **)imp_push(m, &v->vips, &v->n_vips, sizeof(char *)) = imp_printf(
-		m, "%s/%s", vip,
-		cidr               ? cidr
-		: strchr(vip, ':') ? "128"
-				   : "32");
+	*(char **)imp_push(m, &v->vips, &v->n_vips, sizeof(char *)) = prefix;
+	return v;
+}
+
+/* bgp_peers: "ADDR:AS[:PASSWORD[:MULTIHOP]],..." (IPv6 addresses in brackets). */
+static void bgp_peer_list(struct kube *k, struct imp_bgp *b, const char *list, int line)
+{
+	struct imp_model *m = k->m;
+	char *dup = imp_strdup(m, list), *save = NULL;
+	for (char *item = strtok_r(dup, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		struct imp_bgp_peer *p = imp_push(m, &b->peers, &b->n_peers, sizeof(*p));
+		char *rest = item;
+		if (item[0] == '[' && strchr(item, ']')) {
+			p->address = item + 1;
+			rest = strchr(item, ']');
+			*rest++ = 0;
+		} else {
+			p->address = item;
+			rest = strchr(item, ':');
+			if (rest)
+				*rest++ = 0;
+		}
+		char *f[3] = { NULL, NULL, NULL };
+		for (int i = 0; i < 3 && rest && *rest; i++) {
+			if (*rest == ':')
+				rest++;
+			f[i] = rest;
+			rest = strchr(rest, ':');
+			if (rest)
+				*rest++ = 0;
+		}
+		p->asn = f[0] && *f[0] ? f[0] : "65000";
+		p->password = f[1] && *f[1] ? f[1] : NULL;
+		if (f[2] && truthy(f[2]))
+			p->multihop = 2; /* kube-vip's multihop is on/off; a TTL of 2 */
+		if (!f[0])
+			imp_warn(m, k->file, line, "bgp_peers %s: no AS, 65000 written", p->address);
+	}
+}
+
+static void kube_vip_bgp(struct kube *k, yaml_node_t *envs, char *prefix)
+{
+	struct imp_model *m = k->m;
+	struct imp_bgp *b = imp_alloc(m, sizeof(*b));
+	m->bgp = b;
+	int line = 0;
+	const char *as = env(k, envs, "bgp_as", &line);
+	b->asn = imp_strdup(m, as ? as : "65000"); /* kube-vip's default */
+	const char *rid = env(k, envs, "bgp_routerid", &line);
+	b->router_id = rid ? imp_strdup(m, rid) : NULL;
+	const char *hold = env(k, envs, "bgp_hold_time", &line);
+	const char *ka = env(k, envs, "bgp_keepalive_interval", &line);
+	if (hold && imp_duration(hold, 1000, &b->hold_ms) < 0)
+		imp_warn(m, k->file, line, "bgp_hold_time %s: not a number of seconds", hold);
+	if (ka && imp_duration(ka, 1000, &b->keepalive_ms) < 0)
+		imp_warn(m, k->file, line, "bgp_keepalive_interval %s: not a number of seconds", ka);
+	const char *peer = env(k, envs, "bgp_peeraddress", &line);
+	if (peer) {
+		struct imp_bgp_peer *p = imp_push(m, &b->peers, &b->n_peers, sizeof(*p));
+		p->address = imp_strdup(m, peer);
+		const char *pas = env(k, envs, "bgp_peeras", &line);
+		p->asn = imp_strdup(m, pas ? pas : "65000");
+		const char *pw = env(k, envs, "bgp_peerpass", &line);
+		p->password = pw ? imp_strdup(m, pw) : NULL;
+	}
+	const char *peers = env(k, envs, "bgp_peers", &line);
+	if (peers)
+		bgp_peer_list(k, b, peers, line);
+	if (!b->n_peers)
+		imp_fatal(m, k->file, line, "bgp_enable without bgp_peeraddress or bgp_peers");
+	for (size_t i = 0; i < b->n_peers; i++)
+		b->peers[i].no_bfd = true; /* kube-vip runs none: the routers may not either */
+	*(char **)imp_push(m, &b->announce, &b->n_announce, sizeof(char *)) = prefix;
+	imp_note(m, &b->notes,
+		 "kube-vip in BGP mode: every node announces the VIP; buoy withdraws it while "
+		 "no apiserver is ready. kube-vip ran no BFD: bfd: true once the routers do");
+}
+
+static void kube_vip(struct kube *k, yaml_node_t *envs, char **hosts, size_t n_hosts)
+{
+	struct imp_model *m = k->m;
+	/* what converts; vip_arp, vip_startleader, vip_leaderelection, cp_enable and lb_type tcp
+	 * are what buoy always does (gratuitous ARP, an election, the control-plane VIP, TCP) */
+	static const char *const used[] = {
+		"vip_address",
+		"address",
+		"vip_interface",
+		"vip_arp",
+		"lb_enable",
+		"lb_port",
+		"lb_backendport",
+		"port",
+		"vip_cidr",
+		"vip_subnet",
+		"cp_enable",
+		"vip_leaderelection",
+		"vip_startleader",
+		"lb_name",
+		"lb_bindtovip",
+		"lb_type",
+		"bgp_enable",
+		"bgp_routerid",
+		"bgp_as",
+		"bgp_peeraddress",
+		"bgp_peeras",
+		"bgp_peerpass",
+		"bgp_peers",
+		"bgp_hold_time",
+		"bgp_keepalive_interval",
+		NULL
+	};
+	for (size_t i = 0; i < seq_len(envs); i++) {
+		yaml_node_t *e = seq_at(k, envs, i);
+		const char *n = scalar(get(k, e, "name"));
+		bool ok = false;
+		for (size_t j = 0; used[j] && n && !ok; j++)
+			ok = strcmp(n, used[j]) == 0;
+		if (!ok)
+			imp_warn(m, k->file, line_of(e), "kube-vip %s has no buoy equivalent",
+				 n ? n : "?");
+	}
+	int line = 0;
+	const char *vip = env(k, envs, "vip_address", &line);
+	vip = vip ? vip : env(k, envs, "address", &line);
+	const char *cidr = env(k, envs, "vip_cidr", &line);
+	cidr = cidr ? cidr : env(k, envs, "vip_subnet", &line);
+	const char *ifname = env(k, envs, "vip_interface", &line);
+	if (!vip) {
+		imp_fatal(m, k->file, 0, "no vip_address");
+		return;
+	}
+	char *prefix = imp_printf(m, "%s/%s", vip, cidr ? cidr : strchr(vip, ':') ? "128" : "32");
+	struct imp_vrrp *v = NULL;
+	if (truthy(env(k, envs, "bgp_enable", &line)))
+		kube_vip_bgp(k, envs, prefix);
+	else
+		v = kube_vip_vrrp(k, ifname, prefix);
 	/* 0.1.x had no lb_enable: its lb_* settings turned the balancer on */
 	const char *lb_type = env(k, envs, "lb_type", &line);
 	if (lb_type && strcmp(lb_type, "tcp") != 0)
@@ -289,7 +390,8 @@ static void kube_vip(struct kube *k, yaml_node_t *envs, char **hosts, size_t n_h
 	l->name = b->name;
 	l->backend = b->name;
 	l->bind = imp_hostport(m, vip, port ? port : "6443");
-	*(char **)imp_push(m, &v->track_backends, &v->n_track_backends, sizeof(char *)) = b->name;
+	if (v) /* a BGP announcement is gated by its listeners' backends by itself */
+		*(char **)imp_push(m, &v->track_backends, &v->n_track_backends, sizeof(char *)) = b->name;
 }
 
 static int kube(struct imp_model *m, const char *file, const char *text, size_t len, bool vip)

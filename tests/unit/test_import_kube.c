@@ -110,12 +110,60 @@ static void test_kube_vip_matches_hand_conversion(void **state)
 	imported_free(&im);
 }
 
+/* kube-vip in BGP mode: no VRRP, the VIP announced, peers from both forms. */
+static void test_kube_vip_bgp(void **state)
+{
+	(void)state;
+	char *servers[] = { "198.18.0.21" };
+	struct imported im;
+	memset(&im, 0, sizeof(im));
+	imp_model_init(&im.m);
+	im.m.servers = servers;
+	im.m.n_servers = 1;
+	const char *y =
+		"spec:\n  containers:\n  - env:\n"
+		"    - { name: vip_address, value: 198.18.200.1 }\n"
+		"    - { name: lb_enable, value: \"true\" }\n"
+		"    - { name: bgp_enable, value: \"true\" }\n"
+		"    - { name: bgp_routerid, value: 198.18.0.1 }\n"
+		"    - { name: bgp_as, value: \"65001\" }\n"
+		"    - { name: bgp_peeraddress, value: 198.18.1.1 }\n"
+		"    - { name: bgp_peeras, value: \"65000\" }\n"
+		"    - { name: bgp_peers, value: \"198.18.1.2:65002:s3cret:true,"
+		"[2001:db8::1]:65003\" }\n"
+		"    - { name: bgp_hold_time, value: \"30\" }\n"
+		"    - { name: bgp_sourceif, value: eth1 }\n";
+	imp_kube_vip(&im.m, "vip.yaml", y, strlen(y));
+	import_finish(&im);
+	if (!im.c)
+		imported_print(&im);
+	assert_non_null(im.c);
+	assert_int_equal(im.c->n_vrrp, 0);
+	assert_non_null(im.c->bgp);
+	assert_int_equal(im.c->bgp->asn, 65001);
+	assert_int_equal(im.c->bgp->hold_time_ms, 30000);
+	assert_int_equal(im.c->bgp->n_peers, 3);
+	assert_string_equal(im.c->bgp->peers[0].text, "198.18.1.1");
+	assert_int_equal(im.c->bgp->peers[0].asn, 65000);
+	assert_string_equal(im.c->bgp->peers[1].password, "s3cret");
+	assert_int_equal(im.c->bgp->peers[1].multihop, 2);
+	assert_false(im.c->bgp->peers[1].bfd);
+	assert_string_equal(im.c->bgp->peers[2].text, "2001:db8::1");
+	assert_int_equal(im.c->bgp->peers[2].asn, 65003);
+	assert_int_equal(im.c->bgp->n_announce, 1);
+	assert_string_equal(im.c->bgp->announce[0].prefix.text, "198.18.200.1/32");
+	assert_string_equal(im.c->listeners[0].bind.text, "198.18.200.1:6443");
+	assert_warned(&im, "vip.yaml:13", "bgp_sourceif");
+	imported_free(&im);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_k0s_matches_hand_conversion),
 		cmocka_unit_test(test_k0sctl),
 		cmocka_unit_test(test_kube_vip_matches_hand_conversion),
+		cmocka_unit_test(test_kube_vip_bgp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
