@@ -2,8 +2,9 @@
 the imported one, side by side or one after the other on the same backends.
 
 1. keepalived: one keepalived.conf for a pair (keepalived's @node lines); keepalived runs it as
-   lb2 (-i lb2), buoy runs `buoy import --node lb1` of it. They elect each other as the original
-   pair would (priority, VRID, PASS auth, unicast peers) and hand over on SIGTERM.
+   one node (-i), buoy runs `buoy import --node` of it for the other, both ways round. They
+   elect each other as the original pair would (priority, VRID, PASS auth, unicast peers) and
+   hand over on SIGTERM.
 2. HAProxy: haproxy.cfg, then buoy with its import, on the same three backends in one namespace:
    the same weighted roundrobin counts, a fixed server per client under `balance source`, the
    same reaction to a server failing its check (no client error, its share moves, it comes back
@@ -86,7 +87,10 @@ vrrp_instance VI_1 {{
 """
 
 
-def test_keepalived_original_and_buoy_imported_elect_each_other(topo, buoy, workdir):
+@pytest.mark.parametrize("buoy_node", ["lb1", "lb2"])
+def test_keepalived_original_and_buoy_imported_elect_each_other(topo, buoy, workdir, buoy_node):
+    """buoy runs the import for buoy_node, keepalived the original as the other node; the
+    higher priority (lb1, 150) wins, and on its SIGTERM the other takes over."""
     if not shutil.which("keepalived") and not os.access("/usr/sbin/keepalived", os.X_OK):
         pytest.skip("keepalived not installed (scripts/deps test)")
     lb1, lb2 = hosts_for(topo, 2)
@@ -94,23 +98,28 @@ def test_keepalived_original_and_buoy_imported_elect_each_other(topo, buoy, work
     drop_multicast(lb2)
     conf = KEEPALIVED_PAIR.format(vip=VIP4, lb1=lb1.ipv4, lb2=lb2.ipv4)
     path = write(workdir, "keepalived.conf", conf)
-    rc, yaml_text, err = import_config(workdir, ["--keepalived", path, "--node", "lb1"])
+    rc, yaml_text, err = import_config(workdir, ["--keepalived", path, "--node", buoy_node])
     assert rc == 0, err
     assert 'auth_pass: "s3cret99"' in yaml_text and "router_id: 42" in yaml_text
+    assert "priority: %d" % (150 if buoy_node == "lb1" else 100) in yaml_text
 
-    ka = lb2.start_keepalived(conf, args=["-i", "lb2"])
+    b_ns, k_ns = (lb1, lb2) if buoy_node == "lb1" else (lb2, lb1)
+    ka = k_ns.start_keepalived(conf, args=["-i", k_ns.role])
     netns.wait_until(lambda: "Entering BACKUP STATE" in ka.log(), timeout=10,
-                     msg="keepalived started as lb2")
-    b = buoy(yaml_text, name="lb1", ns=lb1)
+                     msg="keepalived started as %s" % k_ns.role)
+    b = buoy(yaml_text, name=buoy_node, ns=b_ns)
     hosts = [lb1, lb2]
     try:
-        # buoy (150, the imported lb1 lines) preempts keepalived (100)
+        # lb1 (150) preempts lb2 (100), whichever runs which
         wait_holder(hosts, VIP4, "lb1", timeout=2 * master_down_s(100, 1000, 2) + 3)
         assert_steady(hosts, VIP4, "lb1", 2.5)
         t0 = time.monotonic()
-        b.send_signal(signal.SIGTERM)
+        (b if buoy_node == "lb1" else ka).send_signal(signal.SIGTERM)
         wait_holder(hosts, VIP4, "lb2", timeout=master_down_s(100, 1000, 2) + 2)
-        print("buoy(imported) -> keepalived(original) hand-over: %.3fs" % (time.monotonic() - t0))
+        print("%s -> %s hand-over: %.3fs" % ("buoy(imported)" if buoy_node == "lb1" else
+                                             "keepalived(original)",
+                                             "keepalived(original)" if buoy_node == "lb1" else
+                                             "buoy(imported)", time.monotonic() - t0))
     except AssertionError:
         print("---- keepalived output:\n" + ka.log()[-4000:])
         raise
