@@ -422,6 +422,8 @@ static void lvs_checker(struct kctx *k, struct imp_backend *b, const struct imp_
 			h.fall = u + 1; /* the failed check plus its retries */
 		} else if (is(s, "delay_before_retry") || is(s, "connect_ip")) {
 			unsupported(k, s, "checker setting with no buoy equivalent");
+		} else if (is(s, "url") && h.path) {
+			unsupported(k, s, "buoy checks one URL; the first is kept");
 		} else if (is(s, "url") && strcmp(h.type, "tcp") != 0) {
 			for (size_t j = 0; j < s->n_kids; j++) {
 				const struct imp_stmt *t = &s->kids[j];
@@ -525,6 +527,16 @@ static void virtual_server(struct kctx *k, const struct imp_stmt *vs)
 				unsupported(k, s, "buoy balances TCP only");
 		} else if (is(s, "real_server")) {
 			real_server(k, b, s);
+		} else if (is(s, "sorry_server") && s->argc >= 3) {
+			/* used when every real server is down: a backup server in buoy */
+			struct imp_server *sv = imp_push(m, &b->servers, &b->n_servers, sizeof(*sv));
+			sv->address = imp_hostport(m, s->argv[1], s->argv[2]);
+			sv->backup = true;
+			imp_note(m, &sv->notes, "sorry_server");
+		} else if (is(s, "persistence_timeout")) {
+			unsupported(k, s,
+				    "no timed persistence in buoy; `balance: source` keeps each "
+				    "client on one server for as long as it is up");
 		} else if (s->argc) {
 			unsupported(k, s, "virtual_server setting with no buoy equivalent");
 		}

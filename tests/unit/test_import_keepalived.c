@@ -359,16 +359,22 @@ static void test_virtual_server(void **state)
 		"    }\n"
 		"  }\n"
 		"  real_server 198.18.0.22 6443 {\n"
-		"    SSL_GET { url { path /readyz } }\n"
+		"    SSL_GET { url { path /readyz }\n url { path /livez } }\n"
 		"  }\n"
+		"  sorry_server 198.18.0.99 6443\n"
+		"  persistence_timeout 50\n"
 		"}\n");
 	assert_non_null(im.c);
 	assert_int_equal(im.c->n_listeners, 1);
 	assert_string_equal(im.c->listeners[0].bind.text, "198.18.0.100:6443");
 	const struct cfg_backend *b = &im.c->backends[0];
 	assert_int_equal(b->balance, BALANCE_LEASTCONN);
-	assert_int_equal(b->n_servers, 2);
+	assert_int_equal(b->n_servers, 3);
 	assert_int_equal(b->servers[0].weight, 3);
+	assert_true(b->servers[2].backup); /* the sorry_server */
+	assert_string_equal(b->servers[2].addr.text, "198.18.0.99:6443");
+	assert_warned(&im, "test.conf:17", "first is kept");
+	assert_warned(&im, "test.conf:20", "balance: source");
 	assert_int_equal(b->health.type, HEALTH_HTTPS);
 	assert_string_equal(b->health.path, "/readyz");
 	assert_int_equal(b->health.interval_ms, 5000);
