@@ -243,6 +243,8 @@ void imp_emit(const struct imp_model *m, struct strbuf *o)
 	kv_str(o, "", "script_user", m->script_user);
 	if (m->workers)
 		sb_printf(o, "workers: %u\n", m->workers);
+	if (m->max_conns)
+		sb_printf(o, "max_conns: %u\n", m->max_conns);
 	if (m->n_vrrp) {
 		sb_puts(o, "\nvrrp:\n");
 		for (size_t i = 0; i < m->n_vrrp; i++)

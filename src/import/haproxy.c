@@ -244,6 +244,8 @@ static void global_line(struct hctx *h, const struct hline *l)
 	unsigned u;
 	if (eq(l->argv[0], "nbthread") && want_num(h, l, 1, 1024, &u) && u)
 		m->workers = u;
+	else if (eq(l->argv[0], "maxconn") && want_num(h, l, 1, 10000000, &u))
+		m->max_conns = u; /* the process's limit, buoy's global one */
 	else if (eq(l->argv[0], "user") && l->argc > 1)
 		m->user = imp_strdup(m, l->argv[1]);
 	else if (eq(l->argv[0], "daemon") || eq(l->argv[0], "master-worker"))

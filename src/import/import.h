@@ -123,7 +123,7 @@ struct imp_model {
 	char *(*read_file)(const char *path, size_t *len); /* malloc'd text, NULL on error */
 	/* outputs */
 	char *out_node, *script_user, *user;
-	unsigned workers;
+	unsigned workers, max_conns; /* 0 = unset */
 	struct imp_vrrp *vrrp;
 	size_t n_vrrp;
 	struct imp_listener *listeners;

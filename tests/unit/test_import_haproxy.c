@@ -36,7 +36,7 @@ static const struct cfg_listener *listener(const struct imported *im, const char
 static const char *const cfg =
 	"global\n"                                         /* 1 */
 	"    log /dev/log local0\n"                        /* 2 */
-	"    nbthread 2\n"                                 /* 3 */
+	"    maxconn 4000 # nbthread 2 below\n"            /* 3 */
 	"defaults\n"                                       /* 4 */
 	"    mode tcp\n"                                   /* 5 */
 	"    timeout connect 3s\n"                         /* 6 */
@@ -133,7 +133,7 @@ static void test_sections_and_inheritance(void **state)
 
 	assert_warned(&im, "test.conf:2", "log");
 	assert_warned(&im, "test.conf:39", "userlist");
-	assert_int_equal(im.c->workers, 2);
+	assert_int_equal(im.c->max_conns, 4000);
 	assert_int_equal(im.status, 1);
 	imported_free(&im);
 }
