@@ -36,7 +36,7 @@ static const struct cfg_listener *listener(const struct imported *im, const char
 static const char *const cfg =
 	"global\n"                                         /* 1 */
 	"    log /dev/log local0\n"                        /* 2 */
-	"    maxconn 4000 # nbthread 2 below\n"            /* 3 */
+	"    maxconn 4000 # the process limit\n"           /* 3 */
 	"defaults\n"                                       /* 4 */
 	"    mode tcp\n"                                   /* 5 */
 	"    timeout connect 3s\n"                         /* 6 */
