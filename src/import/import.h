@@ -62,6 +62,8 @@ struct imp_listener {
 };
 
 struct imp_script {
+	const char *file; /* where the vrrp_script is defined */
+	int line;
 	char *name, *command, *user;
 	uint64_t interval_ms, timeout_ms;
 	int weight;

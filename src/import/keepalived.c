@@ -106,6 +106,8 @@ static const struct imp_stmt *find_block(struct kctx *k, const char *kw, const c
 static void vrrp_script(struct kctx *k, const struct imp_stmt *def, struct imp_script *sc)
 {
 	sc->name = imp_strdup(k->m, def->argv[1]);
+	sc->file = def->file;
+	sc->line = def->line;
 	sc->interval_ms = 1000; /* keepalived's default interval */
 	for (size_t i = 0; i < def->n_kids; i++) {
 		const struct imp_stmt *s = &def->kids[i];

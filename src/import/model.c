@@ -235,7 +235,7 @@ void imp_finalize(struct imp_model *m)
 			}
 			if (!m->n_backends) {
 				v->scripts[kept++] = *s;
-				imp_warn(m, "vrrp_script", 0,
+				imp_warn(m, s->file, s->line,
 					 "%s checks the proxy buoy replaces: once it is gone the "
 					 "instance fails; track buoy's backends instead",
 					 s->name ? s->name : s->command);

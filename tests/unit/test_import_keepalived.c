@@ -77,7 +77,9 @@ static void test_conditional_pair_equals_two_files(void **state)
 		assert_int_equal(pair.c->vrrp[0].track_scripts[0].fall, 2);
 		assert_int_equal(pair.c->vrrp[0].track_scripts[0].interval_ms, 2000);
 		/* no haproxy.cfg imported: the haproxy check stays, with a warning */
-		assert_warned(&own, NULL, "checks the proxy buoy replaces");
+		char where[160];
+		snprintf(where, sizeof(where), "%s:3", ka);
+		assert_warned(&own, where, "checks the proxy buoy replaces");
 		imported_free(&pair);
 		imported_free(&own);
 	}
