@@ -6,7 +6,7 @@ the imported one, side by side or one after the other on the same backends.
    elect each other as the original pair would (priority, VRID, PASS auth, unicast peers) and
    hand over on SIGTERM.
 2. HAProxy: haproxy.cfg, then buoy with its import, on the same three backends in one namespace:
-   the same weighted roundrobin counts, a fixed server per client under `balance source`, the
+   the same weighted roundrobin counts (exact per worker: see assert_same_behaviour), a fixed server per client under `balance source`, the
    same reaction to a server failing its check (no client error, its share moves, it comes back
    after `rise`), the same idle timeout within a tolerance.
 3. nginx stream: the same with nginx's passive checks.
@@ -33,6 +33,7 @@ SINK = "127.0.0.5:7001"
 RR, STICKY, IDLE = "127.0.0.1:7100", "127.0.0.1:7101", "127.0.0.1:7102"
 SOURCES = ["127.0.0.%d" % i for i in range(10, 26)]
 IDLE_S = 1.5
+WORKERS = 2           # nbthread / worker_processes in the originals, `workers` once imported
 
 
 def import_config(workdir, args):
@@ -187,9 +188,14 @@ def lbns(topo):
 
 def assert_same_behaviour(orig, imported, back_within):
     print("original: %s\nimported: %s" % (orig, imported))
-    # weights 2:1:1 over 40 connections
-    assert orig["rr"] == {"a": 20, "b": 10, "c": 10}, orig["rr"]
-    assert imported["rr"] == orig["rr"]
+    # weights 2:1:1 over 40 connections. HAProxy's threads share one round robin; buoy's
+    # workers (and nginx's worker processes) each keep their own, so with WORKERS of them a
+    # server's count may be off its exact share by WORKERS - 1 (which worker accepts a
+    # connection is the kernel's SO_REUSEPORT choice)
+    exact = {"a": 20, "b": 10, "c": 10}
+    for m in (orig, imported):
+        assert sum(m["rr"].values()) == 40 and set(m["rr"]) == set(exact), m["rr"]
+        assert all(abs(m["rr"][n] - exact[n]) <= WORKERS - 1 for n in exact), m["rr"]
     for m in (orig, imported):
         assert all(len(s) == 1 for s in m["sticky"].values()), m["sticky"]   # one server each
         assert len(set().union(*m["sticky"].values())) > 1                  # and spread
@@ -203,6 +209,8 @@ def assert_same_behaviour(orig, imported, back_within):
 
 
 HAPROXY_CFG = """\
+global
+    nbthread {workers}
 defaults
     mode tcp
     timeout connect 1s
@@ -240,10 +248,11 @@ def test_haproxy_original_and_buoy_imported_balance_alike(lbns, buoy, workdir):
         pytest.skip("haproxy not installed (scripts/deps test)")
     ns, stop_c, start_c = lbns
     cfg = HAPROXY_CFG.format(idle=int(IDLE_S * 1000), rr=RR, sticky=STICKY, idle_addr=IDLE,
-                             sink=SINK, **SERVERS)
+                             sink=SINK, workers=WORKERS, **SERVERS)
     path = write(workdir, "haproxy.cfg", cfg)
     rc, yaml_text, err = import_config(workdir, ["--haproxy", path, "--strict"])
     assert rc == 0, err
+    assert "workers: %d" % WORKERS in yaml_text
 
     hp = ns.popen(["haproxy", "-db", "-f", path], log_path=os.path.join(workdir, "haproxy.log"))
     netns.wait_until(lambda: ns.run(["ss", "-Hltn", "sport", "= :7102"]).stdout.strip(),
@@ -261,6 +270,7 @@ def test_haproxy_original_and_buoy_imported_balance_alike(lbns, buoy, workdir):
 
 
 NGINX_CONF = """\
+worker_processes {workers};
 load_module /usr/lib/nginx/modules/ngx_stream_module.so;
 events {{ }}
 stream {{
@@ -289,10 +299,11 @@ def test_nginx_original_and_buoy_imported_balance_alike(lbns, buoy, workdir):
         pytest.skip("nginx with the stream module not installed (scripts/deps test)")
     ns, stop_c, start_c = lbns
     conf = NGINX_CONF.format(idle=int(IDLE_S * 1000), rr=RR, sticky=STICKY, idle_addr=IDLE,
-                             sink=SINK, **SERVERS)
+                             sink=SINK, workers=WORKERS, **SERVERS)
     path = write(workdir, "nginx.conf", conf)
     rc, yaml_text, err = import_config(workdir, ["--nginx", path, "--strict"])
     assert rc == 0, err
+    assert "workers: %d" % WORKERS in yaml_text
 
     ng = ns.popen(["nginx", "-p", workdir, "-e", os.path.join(workdir, "nginx-error.log"),
                    "-c", path, "-g", "daemon off; pid %s/nginx.pid;" % workdir],
@@ -309,8 +320,8 @@ def test_nginx_original_and_buoy_imported_balance_alike(lbns, buoy, workdir):
     imported = measure(ns, stop_c, start_c)
     # nginx has passive checks only: a failed connect takes c out for fail_timeout (3s);
     # the imported max_fails/fail_timeout do the same in buoy
+    # (when within that bound depends on where the 3s window started: not compared)
     assert_same_behaviour(orig, imported, back_within=4.5)
-    assert abs(orig["back_s"] - imported["back_s"]) < 1.5
 
 
 # ---------------------------------------------------------------------------------------------
