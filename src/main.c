@@ -11,6 +11,7 @@
 #include "ctl/client.h"
 #include "daemon.h"
 #include "health/tls.h"
+#include "import/import.h"
 
 static void usage(FILE *f)
 {
@@ -25,6 +26,9 @@ static void usage(FILE *f)
 		"  drain BACKEND SERVER    no new connections to SERVER; existing ones finish\n"
 		"  enable BACKEND SERVER   undo drain\n"
 		"  reload                  make the running daemon re-read its config (like SIGHUP)\n"
+		"  import [--keepalived F] [--haproxy F] [--nginx F] [--k0s F] [--kube-vip F]\n"
+		"         [--server ADDR]... [--node NAME] [--strict]\n"
+		"                          convert existing configs to a commented buoy.yaml\n"
 		"  manifest static-pod [--image IMG] | manifest systemd\n"
 		"                          print a Kubernetes static Pod manifest / the systemd unit\n"
 		"  version                 print the version\n"
@@ -121,6 +125,8 @@ int main(int argc, char **argv)
 	/* CTL: control-socket clients and manifests parse their own options (src/ctl/client.c) */
 	if (ctl_cli_command(cmd))
 		return ctl_cli(cmd, argc, argv);
+	if (strcmp(cmd, "import") == 0)
+		return import_main(argc, argv);
 	const char *path = BUOY_DEFAULT_CONFIG;
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },

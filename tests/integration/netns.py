@@ -461,19 +461,19 @@ class Namespace:
     def start_backend(self, listen, mode="name", name=None, extra=()):
         return start_backend(listen, mode=mode, name=name or self.role, ns=self.name, extra=extra)
 
-    def start_keepalived(self, conf_text, name=None):
+    def start_keepalived(self, conf_text, name=None, args=()):
         """Debian's keepalived (VRRP only, foreground) inside this namespace, with its own pid
-        files; output (stdout+stderr) in .log_path."""
+        files; output (stdout+stderr) in .log_path. args: more options (e.g. -i CONFIG_ID)."""
         wd = self.topo.workdir if self.topo else tempfile.mkdtemp(prefix="buoyt-")
         name = name or ("keepalived-" + self.role)
         conf = os.path.join(wd, name + ".conf")
         with open(conf, "w") as f:
             f.write(conf_text)
-        args = ["keepalived", "--dont-fork", "--log-console", "--log-detail", "--vrrp",
+        argv = ["keepalived", "--dont-fork", "--log-console", "--log-detail", "--vrrp",
                 "--use-file", conf, "--pid", os.path.join(wd, name + ".pid"),
                 "--vrrp_pid", os.path.join(wd, name + "-vrrp.pid"),
-                "--checkers_pid", os.path.join(wd, name + "-chk.pid")]
-        p = Proc(args, ns=self.name, log_path=os.path.join(wd, name + ".log"), merge_stdout=True)
+                "--checkers_pid", os.path.join(wd, name + "-chk.pid")] + list(args)
+        p = Proc(argv, ns=self.name, log_path=os.path.join(wd, name + ".log"), merge_stdout=True)
         p.config_path = conf
         return p
 

@@ -7,6 +7,10 @@
 CLI (prints one JSON object):
     python3 client.py names HOST:PORT N [--source ADDR] [--timeout S]
         -> {"names": {"api1": 10, ...}, "failures": 0, "errors": [...], "seconds": 0.4}
+    python3 client.py sequence HOST:PORT N [--sources A,B,...] [--gap S]
+        -> {"seq": ["api1", "ERR", ...]}: connection i from source i % len(sources)
+    python3 client.py idle HOST:PORT 1
+        -> {"seconds": 1.52}: connect, send nothing, time until the proxy closes
 """
 import argparse
 import collections
@@ -96,14 +100,52 @@ def sha256_hex(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def fetch_sequence(addr, n, sources=None, gap=0.0, timeout=3.0, deadline_s=60.0):
+    """n sequential fetch_name calls, the name of each in order ("ERR" for a failure);
+    connection i comes from sources[i % len(sources)] when given. Bounded by deadline_s."""
+    seq = []
+    stop = time.monotonic() + deadline_s
+    for i in range(n):
+        if time.monotonic() > stop:
+            break
+        src = sources[i % len(sources)] if sources else None
+        try:
+            seq.append(fetch_name(addr, src, timeout))
+        except (OSError, ConnectionError):
+            seq.append("ERR")
+        if gap:
+            time.sleep(gap)
+    return seq
+
+
+def idle_seconds(addr, limit=30.0):
+    """Connect, send nothing; seconds until the other side closes (EOF or reset)."""
+    t0 = time.monotonic()
+    with connect(addr, timeout=limit) as s:
+        try:
+            read_all(s)
+        except OSError:
+            pass
+    return time.monotonic() - t0
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["names"])
+    ap.add_argument("what", choices=["names", "sequence", "idle"])
     ap.add_argument("addr")
     ap.add_argument("n", type=int)
     ap.add_argument("--source")
+    ap.add_argument("--sources")
+    ap.add_argument("--gap", type=float, default=0.0)
     ap.add_argument("--timeout", type=float, default=3.0)
     a = ap.parse_args()
+    if a.what == "sequence":
+        srcs = a.sources.split(",") if a.sources else None
+        print(json.dumps({"seq": fetch_sequence(a.addr, a.n, srcs, a.gap, a.timeout)}))
+        return 0
+    if a.what == "idle":
+        print(json.dumps({"seconds": round(idle_seconds(a.addr), 3)}))
+        return 0
     t0 = time.monotonic()
     counts, failures = fetch_names(a.addr, a.n, a.source, a.timeout)
     print(json.dumps({"names": dict(counts), "failures": len(failures),
