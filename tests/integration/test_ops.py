@@ -98,7 +98,7 @@ def test_status_json_counts_and_table(buoy, backend):
     assert doc["node"] == "opsnode"
     assert doc["version"] and doc["uptime_s"] >= 0
     assert doc["vrrp"] == []
-    assert doc["listeners"] == [{"name": "front", "bind": listen, "backend": "pool",
+    assert doc["listeners"] == [{"name": "front", "bind": listen, "backend": "pool", "protocol": "tcp",
                                  "accepted_total": 6, "rejected_total": 0,
                                  "empty_total": 0}]
     be = doc["backends"][0]
