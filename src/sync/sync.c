@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/hash.h"
+#include "core/grow.h"
 #include "core/log.h"
 #include "proxy/connlog.h"
 #include "proxy/proxy.h"
@@ -79,21 +80,6 @@ const char *sync_reject_name(int reason)
 	if (reason >= SYNC_VERDICT__COUNT && reason < SYNC_REJECT__COUNT)
 		return reject_names[reason - SYNC_VERDICT__COUNT];
 	return "unknown";
-}
-
-static bool grow(void **v, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return true;
-	size_t n = *cap ? *cap * 2 : 64;
-	while (n < need)
-		n *= 2;
-	void *p = realloc(*v, n * size);
-	if (!p)
-		return false;
-	*v = p;
-	*cap = n;
-	return true;
 }
 
 /* ---------- sending ---------- */

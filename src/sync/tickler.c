@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/grow.h"
 #include "core/log.h"
 #include "netlink/vip.h"
 #include "sync/tickle.h"
@@ -29,21 +30,6 @@ static void round_free(struct tickle_round *r)
 		free(r->local_wait);
 	}
 	free(r);
-}
-
-static bool grow(void **v, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return true;
-	size_t n = *cap ? *cap * 2 : 64;
-	while (n < need)
-		n *= 2;
-	void *p = realloc(*v, n * size);
-	if (!p)
-		return false;
-	*v = p;
-	*cap = n;
-	return true;
 }
 
 struct tickle_round *tickle_round_new(uint64_t due, bool handover)
