@@ -152,6 +152,36 @@ def test_manifest_systemd_is_the_packaged_unit(workdir):
         assert not ours, ours
 
 
+SECURITY_THRESHOLD = 2.0
+
+
+def test_unit_security_exposure_at_most_2_0(workdir):
+    """`systemd-analyze security --offline=true` on the packaged unit: exposure <= 2.0 ("OK")."""
+    analyze = shutil.which("systemd-analyze")
+    assert analyze, "systemd-analyze missing (Debian package systemd, in scripts/deps test)"
+    unit = os.path.join(workdir, "buoy.service")
+    shutil.copy(os.path.join(REPO, "packaging", "buoy.service"), unit)
+    r = subprocess.run([analyze, "security", "--offline=true", "--no-pager", unit],
+                       capture_output=True, text=True, timeout=60)
+    m = re.search(r"Overall exposure level for buoy.service: ([0-9.]+)", r.stdout + r.stderr)
+    assert m, r.stdout + r.stderr
+    score = float(m.group(1))
+    assert score <= SECURITY_THRESHOLD, "exposure %.1f > %.1f:\n%s" % (
+        score, SECURITY_THRESHOLD, r.stdout)
+
+
+def test_unit_documents_each_capability():
+    """Every capability the unit grants is explained (which feature needs it) in its comments."""
+    with open(os.path.join(REPO, "packaging", "buoy.service")) as f:
+        text = f.read()
+    comments = "\n".join(l for l in text.splitlines() if l.lstrip().startswith("#"))
+    svc = unit_sections(text)["Service"]
+    for cap in svc["CapabilityBoundingSet"].split():
+        m = re.search(r"#\s+%s\s+(\S.*)" % cap, comments)
+        assert m and re.search(r"vrrp|listener|bgp|intercept", m.group(1)), cap
+    assert set(svc["AmbientCapabilities"].split()) == set(svc["CapabilityBoundingSet"].split())
+
+
 def make_install(destdir, prefix):
     """`make install` for the binary under test (BUILD follows $BUOY_BIN: build/san/buoy etc.)."""
     args = ["make", "-s", "-C", REPO, "install", "DESTDIR=" + destdir, "PREFIX=" + prefix]
