@@ -31,7 +31,7 @@ BIN      := $(if $(filter build,$(BUILD)),buoy,$(BUILD)/buoy)
 DEB_VERSION = 0.1+git$(shell git rev-list --count HEAD 2>/dev/null || echo 0).$(subst -,.,$(VERSION))
 DEB_DIR     := $(BUILD)/deb
 
-.PHONY: deb all test unit tools integration check bench bench-failover bench-instructions fuzz soak demo format-check install clean deps deps-test deps-bench deps-demo
+.PHONY: image deb all test unit tools integration check bench bench-failover bench-instructions fuzz soak demo format-check install clean deps deps-test deps-bench deps-demo
 all: $(BIN)
 
 $(BIN): $(OBJ)
@@ -142,6 +142,12 @@ deb:
 	  { tail -40 ../build.log; exit 1; }
 	lintian --fail-on error,warning $(DEB_DIR)/buoy_$(DEB_VERSION)_*.changes
 	@ls $(DEB_DIR)/buoy_$(DEB_VERSION)_*.deb
+
+# The OCI image buoy:$(VERSION) (scripts/image.sh: from scratch with buildah) and its archive
+# $(BUILD)/buoy-$(VERSION).oci.tar; its root file system stays in $(BUILD)/image/rootfs.
+image: $(BIN)
+	@scripts/deps image
+	scripts/image.sh $(BIN) $(VERSION) $(BUILD)
 
 # `buoy manifest systemd` embeds the unit file (.incbin in src/ctl/manifest.c)
 $(BUILD)/src/ctl/manifest.o: packaging/buoy.service
