@@ -100,6 +100,39 @@ def test_manifest_static_pod_probe_and_scripts(workdir):
     assert c["livenessProbe"]["httpGet"] == {"port": 9300, "path": "/metrics"}
 
 
+def test_manifest_static_pod_mounts_the_files_the_config_names(workdir):
+    """The image holds no CA or key of the user's: each file the config names is mounted
+    read-only at its own path (once, however many backends name it)."""
+    yaml = pytest.importorskip("yaml")
+    key = os.path.join(workdir, "sync.key")
+    with open(key, "w") as f:
+        f.write("0123456789abcdef0123\n")
+    os.chmod(key, 0o600)
+    pki = "/etc/kubernetes/pki/"
+    cfg = write_config(workdir, extra=(
+        "vrrp:\n"
+        "  - { name: vi1, interface: eth0, router_id: 9, virtual_ips: [198.18.0.100/24],\n"
+        "      unicast_peers: [198.18.0.12] }\n"
+        "sync: { key_file: %s }\n" % key))
+    with open(cfg) as f:
+        text = f.read().replace(
+            "    servers:", "    health: { type: https, verify: true, ca_file: %sca.crt,\n"
+            "              cert_file: %shc.crt, key_file: %shc.key }\n    servers:"
+            % (pki, pki, pki))
+    with open(cfg, "w") as f:
+        f.write(text)
+    r = cli("manifest", "static-pod", "-c", cfg)
+    assert r.returncode == 0, r.stderr
+    pod = yaml.safe_load(r.stdout)
+    [c] = pod["spec"]["containers"]
+    want = [pki + "ca.crt", pki + "hc.crt", pki + "hc.key", key]
+    mounts = [m for m in c["volumeMounts"] if m["name"].startswith("file-")]
+    assert [m["mountPath"] for m in mounts] == want
+    assert all(m["readOnly"] is True for m in mounts)
+    vols = {v["name"]: v["hostPath"] for v in pod["spec"]["volumes"]}
+    assert [vols[m["name"]] for m in mounts] == [{"path": p, "type": "File"} for p in want]
+
+
 def test_manifest_errors(workdir):
     assert cli("manifest").returncode == 2
     assert cli("manifest", "helm-chart").returncode == 2
