@@ -67,7 +67,7 @@ $B config --env PATH=/usr/sbin:/usr/bin --workingdir / \
 	--label org.opencontainers.image.description="floating VIP (VRRP/BGP) and TCP load balancer" \
 	"$c"
 $B commit --quiet --rm "$c" "buoy:$version" >/dev/null
-rm -f "$archive"
+rm -f "$out"/buoy-*.oci.tar  # older versions' too
 # docker.io/library/buoy:VERSION is how kubelet spells the manifest's `buoy:VERSION`: ctr
 # imports the archive under that name, podman load too (and answers to buoy:VERSION)
 $B push --quiet "buoy:$version" "oci-archive:$archive:docker.io/library/buoy:$version"

@@ -17,7 +17,6 @@ import pytest
 import netns
 from helpers.apiserver import Nginx, issue_server, make_ca, need
 from helpers.conn_loop import ConnLoop
-from helpers.status import cli
 from helpers.vrrp import VIP4, master_down_s, vrrp_yaml, wait_holder
 
 REPO = netns.REPO
@@ -88,17 +87,21 @@ def test_image_contents(image):
     assert image["buoy_bytes"] < 10 * MiB          # the issue's goal without BIRD
 
 
-def test_static_pod_manifest_matches_image(image, workdir):
+def test_static_pod_manifest_matches_image(image):
+    """README's way in: the image's own buoy writes the manifest (ctr run / chroot)."""
     yaml = pytest.importorskip("yaml")
-    cfg = os.path.join(workdir, "lb.yaml")
-    with open(cfg, "w") as f:
+    with open(os.path.join(image["rootfs"], "etc", "buoy", "buoy.yaml"), "w") as f:
         f.write("node: lb1\nlisteners:\n  - { name: api, bind: \"127.0.0.1:16443\", "
                 "backend: api }\nbackends:\n  - name: api\n    servers: [ { address: "
                 "\"127.0.0.2:6443\" } ]\n")
-    r = cli("manifest", "static-pod", "-c", cfg)
+    r = subprocess.run(["chroot", image["rootfs"], "/usr/sbin/buoy", "manifest", "static-pod",
+                        "-c", "/etc/buoy/buoy.yaml"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0, r.stderr
-    [c] = yaml.safe_load(r.stdout)["spec"]["containers"]
+    pod = yaml.safe_load(r.stdout)
+    [c] = pod["spec"]["containers"]
     assert c["image"] == "buoy:" + image["version"]      # the tag make image built
+    assert {v["name"]: v["hostPath"]["path"] for v in pod["spec"]["volumes"]} == {
+        "config": "/etc/buoy/buoy.yaml", "run": "/run/buoy"}
     # the command is found on the image's PATH; every mount lands where the image has room
     path = [e.split("=", 1)[1] for e in image["config"]["config"]["Env"]
             if e.startswith("PATH=")][0]
@@ -159,3 +162,43 @@ def test_image_binary_runs_ha_pair(image, topo, buoy, workdir):
     assert res["max_gap"] < 3.0, res
     assert res["fail"] <= 10, res
     assert "state=MASTER" in lbs["lb2"].log()
+
+
+# Run in a private mount and PID namespace: the tools' caches (/var/lib/containers,
+# /run/libpod) land on tmpfs, and containerd dies with the script (PID 1 of the namespace).
+LOADERS = r"""
+set -eu
+mount -t tmpfs tmpfs /var/lib; mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /var/tmp
+T=$1 A=$2 V=$3
+P="podman --root $T/podman --runroot /run/podman --storage-driver vfs"  # runroot: < 50 chars
+echo '== podman'; $P load -i "$A" 2>&1
+$P image inspect --format '{{.RepoTags}} {{.Config.Cmd}}' "buoy:$V" 2>&1
+cat > $T/containerd.toml <<CONF
+version = 2
+root = "$T/containerd"
+state = "/run/containerd"
+[grpc]
+  address = "/run/containerd.sock"
+CONF
+containerd --config $T/containerd.toml --log-level error 2>$T/containerd.log &
+i=0; while [ ! -S /run/containerd.sock ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+echo '== ctr'; ctr --address /run/containerd.sock -n k8s.io images import "$A" 2>&1
+ctr --address /run/containerd.sock -n k8s.io images ls -q 2>&1
+"""
+
+
+def test_archive_loads_in_podman_and_containerd(image, workdir):
+    """`podman load` and containerd's `ctr -n k8s.io images import` take the archive, under
+    the name kubelet gives the manifest's `buoy:<version>` (docker.io/library/...)."""
+    need("podman", "containerd", "ctr")
+    r = subprocess.run(["unshare", "-m", "-p", "-f", "--mount-proc", "sh", "-c", LOADERS, "sh",
+                        workdir, image["archive"], image["version"]],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    podman, ctr = r.stdout.split("== ctr")
+    name = "docker.io/library/buoy:" + image["version"]
+    assert "Loaded image: " + name in podman, podman
+    # podman answers to the short name, with the image's command
+    assert "[%s] [buoy run -c /etc/buoy/buoy.yaml]" % name in podman, podman
+    # `images ls -q`: the name, and (k8s.io namespace) the image's digest as a second name
+    assert "unpacking %s" % name in ctr and name in ctr.splitlines()[2:], ctr
