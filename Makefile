@@ -27,7 +27,11 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BIN      := $(if $(filter build,$(BUILD)),buoy,$(BUILD)/buoy)
 
-.PHONY: all test unit tools integration check bench bench-udp bench-failover bench-instructions fuzz soak demo format-check install clean deps deps-test deps-bench deps-demo
+# Debian version: commits since the start, then the describe string (sorts, and says what it is)
+DEB_VERSION = 0.1+git$(shell git rev-list --count HEAD 2>/dev/null || echo 0).$(subst -,.,$(VERSION))
+DEB_DIR     := $(BUILD)/deb
+
+.PHONY: image deb all test unit tools integration check bench bench-udp bench-failover bench-instructions fuzz soak demo format-check install clean deps deps-test deps-bench deps-demo
 all: $(BIN)
 
 $(BIN): $(OBJ)
@@ -46,7 +50,7 @@ FORCE:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/libbuoy.a: $(LIB_OBJ)
 	@rm -f $@
@@ -128,6 +132,25 @@ install: $(BIN)
 	  sed 's|/usr/local/sbin/buoy|$(PREFIX)/sbin/buoy|g' packaging/buoy.service \
 	  > $(DESTDIR)/lib/systemd/system/buoy.service && \
 	  chmod 0644 $(DESTDIR)/lib/systemd/system/buoy.service; fi
+
+# The .deb (debian/, debhelper), built from a copy of the working tree so that this tree's
+# build/ and ./buoy stay as they are; lintian must report no error and no warning.
+deb:
+	@scripts/deps deb
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/buoy
+	git ls-files -z -co --exclude-standard | tar --null -T - --ignore-failed-read -cf - | \
+	  tar -xf - -C $(DEB_DIR)/buoy
+	sed -i '1s/^buoy ([^)]*)/buoy ($(DEB_VERSION))/' $(DEB_DIR)/buoy/debian/changelog
+	cd $(DEB_DIR)/buoy && dpkg-buildpackage -us -uc -b -j2 >../build.log 2>&1 || \
+	  { tail -40 ../build.log; exit 1; }
+	lintian --fail-on error,warning $(DEB_DIR)/buoy_$(DEB_VERSION)_*.changes
+	@ls $(DEB_DIR)/buoy_$(DEB_VERSION)_*.deb
+
+# The OCI image buoy:$(VERSION) (scripts/image.sh: from scratch with buildah) and its archive
+# $(BUILD)/buoy-$(VERSION).oci.tar; its root file system stays in $(BUILD)/image/rootfs.
+image: $(BIN)
+	@scripts/deps image
+	scripts/image.sh $(BIN) $(VERSION) $(BUILD)
 
 # `buoy manifest systemd` embeds the unit file (.incbin in src/ctl/manifest.c)
 $(BUILD)/src/ctl/manifest.o: packaging/buoy.service

@@ -180,6 +180,38 @@ static bool config_runs_scripts(const struct config *c)
 	return false;
 }
 
+#define POD_MAX_FILES 64
+
+static void add_file(const char **files, size_t *n, const char *f)
+{
+	if (!f || *n == POD_MAX_FILES)
+		return;
+	if (f[0] != '/') {
+		/* the container's working directory is /, not the one this command runs in */
+		fprintf(stderr, "buoy: %s is a relative path: not mounted; make it absolute\n", f);
+		return;
+	}
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(files[i], f) == 0)
+			return;
+	files[(*n)++] = f;
+}
+
+/* The files a container needs from the host besides the config (pod_options.files). */
+static size_t config_files(const struct config *c, const char **files)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->n_backends; i++) {
+		const struct cfg_health *h = &c->backends[i].health;
+		add_file(files, &n, h->ca_file);
+		add_file(files, &n, h->cert_file);
+		add_file(files, &n, h->key_file);
+	}
+	if (c->sync)
+		add_file(files, &n, c->sync->key_file);
+	return n;
+}
+
 /* The liveness probe's target: the metrics address (wildcards: no host, the pod IP = the node). */
 static void metrics_probe_target(const struct cfg_addr *a, char *host, size_t len, unsigned *port)
 {
@@ -250,6 +282,9 @@ static int cli_manifest(const struct cli_opts *o, int nargs, char **args)
 			.socket_dir = sock ? sock : "/run/buoy",
 			.with_scripts = config_runs_scripts(c),
 		};
+		const char *files[POD_MAX_FILES];
+		po.n_files = config_files(c, files);
+		po.files = files;
 		char host[INET6_ADDRSTRLEN] = "";
 		if (c->metrics_enabled)
 			metrics_probe_target(&c->metrics_listen, host, sizeof(host), &po.probe_port);

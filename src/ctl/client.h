@@ -26,6 +26,10 @@ struct pod_options {
 	bool with_scripts;      /* adds SETUID/SETGID: track scripts/notify run as script_user */
 	const char *probe_host; /* metrics address for the liveness probe; NULL = any */
 	unsigned probe_port;    /* 0 = no liveness probe (metrics off) */
+	/* Files the config names (CA, client certificate and key, sync key): the image has none
+	 * of them, so each is mounted read-only at its own path. Absolute, no duplicates. */
+	const char *const *files;
+	size_t n_files;
 };
 void manifest_static_pod(struct strbuf *out, const struct pod_options *o);
 /* The unit of packaging/buoy.service; config_path / bin_path replace /etc/buoy/buoy.yaml and

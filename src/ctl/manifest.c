@@ -98,6 +98,11 @@ void manifest_static_pod(struct strbuf *out, const struct pod_options *o)
 		"        - name: run\n"
 		"          mountPath: ");
 	yq(out, o->socket_dir);
+	for (size_t i = 0; i < o->n_files; i++) {
+		sb_printf(out, "\n        - name: file-%zu\n          mountPath: ", i);
+		yq(out, o->files[i]);
+		sb_puts(out, "\n          readOnly: true");
+	}
 	sb_puts(out,
 		"\n"
 		"  volumes:\n"
@@ -114,4 +119,9 @@ void manifest_static_pod(struct strbuf *out, const struct pod_options *o)
 	yq(out, o->socket_dir);
 	sb_puts(out, "\n"
 		     "        type: DirectoryOrCreate\n");
+	for (size_t i = 0; i < o->n_files; i++) {
+		sb_printf(out, "    - name: file-%zu\n      hostPath:\n        path: ", i);
+		yq(out, o->files[i]);
+		sb_puts(out, "\n        type: File\n");
+	}
 }

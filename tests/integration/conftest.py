@@ -6,7 +6,8 @@ Fixtures:
   topo          a fresh Topology (switch + bridge); add hosts with topo.add_host("lb1", ...);
                 everything in it is removed when the test ends, pass or fail
   buoy          factory: buoy(yaml_text, name="buoy", ns=None) -> running netns.Buoy (loopback
-                when ns is None); stopped at teardown, its log printed when the test failed
+                when ns is None); stopped at teardown, its log printed when the test failed;
+                chroot=ROOTFS, workdir=DIR-inside-it run an image's own binary
   backend       factory: backend("127.0.0.2:7001", mode="name", name="a") -> started
                 helpers.backend.Backend (in-process threads); stopped at teardown
   backend_proc  factory: same as backend but a separate process (SIGKILL-able); ns= optional
@@ -107,9 +108,9 @@ def topo(root, tmp_path, request):
 def buoy(buoy_bin, tmp_path, request):
     started = []
 
-    def start(yaml_text, name="buoy", ns=None, args=None, env=None):
-        b = netns.Buoy(yaml_text, str(tmp_path), ns=str(ns) if ns else None, name=name,
-                       args=args, env=env)
+    def start(yaml_text, name="buoy", ns=None, args=None, env=None, chroot=None, workdir=None):
+        b = netns.Buoy(yaml_text, workdir or str(tmp_path), ns=str(ns) if ns else None,
+                       name=name, args=args, env=env, chroot=chroot)
         started.append(b)
         return b
 

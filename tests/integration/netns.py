@@ -329,17 +329,25 @@ class Proc:
 class Buoy(Proc):
     """A running `buoy run -c FILE`; config in .config_path, stderr in .log_path."""
 
-    def __init__(self, yaml_text, workdir, ns=None, args=None, name="buoy", env=None):
+    def __init__(self, yaml_text, workdir, ns=None, args=None, name="buoy", env=None,
+                 chroot=None):
+        """chroot: a root file system (an image's) to run its own /usr/sbin/buoy in; workdir
+        must lie inside it (paths in the config and argv are then the ones seen inside)."""
         os.makedirs(workdir, exist_ok=True)
         self.workdir = workdir
         self.config_path = os.path.join(workdir, name + ".yaml")
         self.socket_path = os.path.join(workdir, name + ".sock")
+        inner = (lambda p: "/" + os.path.relpath(p, chroot)) if chroot else (lambda p: p)
+        if chroot:
+            assert not inner(workdir).startswith("/.."), "workdir outside the chroot"
         if not re.search(r"^control\s*:", yaml_text, re.M):
             # Several buoys run at once: never share the default /run/buoy socket.
-            yaml_text = yaml_text.rstrip("\n") + "\ncontrol: { socket: %s }\n" % self.socket_path
+            yaml_text = (yaml_text.rstrip("\n") + "\ncontrol: { socket: %s }\n"
+                         % inner(self.socket_path))
         with open(self.config_path, "w") as f:
             f.write(yaml_text)
-        argv = [buoy_bin()] + (list(args) if args else ["run", "-c", self.config_path])
+        exe = ["chroot", chroot, "/usr/sbin/buoy"] if chroot else [buoy_bin()]
+        argv = exe + (list(args) if args else ["run", "-c", inner(self.config_path)])
         super().__init__(argv, ns=ns, stdout=subprocess.DEVNULL, env=env,
                          log_path=os.path.join(workdir, name + ".log"))
 

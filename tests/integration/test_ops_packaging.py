@@ -100,6 +100,39 @@ def test_manifest_static_pod_probe_and_scripts(workdir):
     assert c["livenessProbe"]["httpGet"] == {"port": 9300, "path": "/metrics"}
 
 
+def test_manifest_static_pod_mounts_the_files_the_config_names(workdir):
+    """The image holds no CA or key of the user's: each file the config names is mounted
+    read-only at its own path (once, however many backends name it)."""
+    yaml = pytest.importorskip("yaml")
+    key = os.path.join(workdir, "sync.key")
+    with open(key, "w") as f:
+        f.write("0123456789abcdef0123\n")
+    os.chmod(key, 0o600)
+    pki = "/etc/kubernetes/pki/"
+    cfg = write_config(workdir, extra=(
+        "vrrp:\n"
+        "  - { name: vi1, interface: eth0, router_id: 9, virtual_ips: [198.18.0.100/24],\n"
+        "      unicast_peers: [198.18.0.12] }\n"
+        "sync: { key_file: %s }\n" % key))
+    with open(cfg) as f:
+        text = f.read().replace(
+            "    servers:", "    health: { type: https, verify: true, ca_file: %sca.crt,\n"
+            "              cert_file: %shc.crt, key_file: %shc.key }\n    servers:"
+            % (pki, pki, pki))
+    with open(cfg, "w") as f:
+        f.write(text)
+    r = cli("manifest", "static-pod", "-c", cfg)
+    assert r.returncode == 0, r.stderr
+    pod = yaml.safe_load(r.stdout)
+    [c] = pod["spec"]["containers"]
+    want = [pki + "ca.crt", pki + "hc.crt", pki + "hc.key", key]
+    mounts = [m for m in c["volumeMounts"] if m["name"].startswith("file-")]
+    assert [m["mountPath"] for m in mounts] == want
+    assert all(m["readOnly"] is True for m in mounts)
+    vols = {v["name"]: v["hostPath"] for v in pod["spec"]["volumes"]}
+    assert [vols[m["name"]] for m in mounts] == [{"path": p, "type": "File"} for p in want]
+
+
 def test_manifest_errors(workdir):
     assert cli("manifest").returncode == 2
     assert cli("manifest", "helm-chart").returncode == 2
@@ -150,6 +183,36 @@ def test_manifest_systemd_is_the_packaged_unit(workdir):
         ours = [l for l in (v.stdout + v.stderr).splitlines()
                 if "buoy.service:" in l and "Command 'man " not in l]
         assert not ours, ours
+
+
+SECURITY_THRESHOLD = 2.0
+
+
+def test_unit_security_exposure_at_most_2_0(workdir):
+    """`systemd-analyze security --offline=true` on the packaged unit: exposure <= 2.0 ("OK")."""
+    analyze = shutil.which("systemd-analyze")
+    assert analyze, "systemd-analyze missing (Debian package systemd, in scripts/deps test)"
+    unit = os.path.join(workdir, "buoy.service")
+    shutil.copy(os.path.join(REPO, "packaging", "buoy.service"), unit)
+    r = subprocess.run([analyze, "security", "--offline=true", "--no-pager", unit],
+                       capture_output=True, text=True, timeout=60)
+    m = re.search(r"Overall exposure level for buoy.service: ([0-9.]+)", r.stdout + r.stderr)
+    assert m, r.stdout + r.stderr
+    score = float(m.group(1))
+    assert score <= SECURITY_THRESHOLD, "exposure %.1f > %.1f:\n%s" % (
+        score, SECURITY_THRESHOLD, r.stdout)
+
+
+def test_unit_documents_each_capability():
+    """Every capability the unit grants is explained (which feature needs it) in its comments."""
+    with open(os.path.join(REPO, "packaging", "buoy.service")) as f:
+        text = f.read()
+    comments = "\n".join(l for l in text.splitlines() if l.lstrip().startswith("#"))
+    svc = unit_sections(text)["Service"]
+    for cap in svc["CapabilityBoundingSet"].split():
+        m = re.search(r"#\s+%s\s+(\S.*)" % cap, comments)
+        assert m and re.search(r"vrrp|listener|bgp|intercept", m.group(1)), cap
+    assert set(svc["AmbientCapabilities"].split()) == set(svc["CapabilityBoundingSet"].split())
 
 
 def make_install(destdir, prefix):
