@@ -9,10 +9,12 @@ Run inside a namespace; prints, flushed, one line per event:
     done <n_gone>                 --wait seconds passed after ready, or every connection ended
 
 CLOCK_MONOTONIC is the host's, the same in every namespace, so the test compares these times
-with its own. Usage: idle_clients.py [--tls] HOST PORT N WAIT_S
+with its own. Usage: idle_clients.py [--tls] [--port-base P] HOST PORT N WAIT_S
 
 --tls: instead of the echo, a TLS session (no certificate check) and one keep-alive
-GET /name answered (nginx apiserver stand-ins), then silence: an idle TLS session."""
+GET /name answered (nginx apiserver stand-ins), then silence: an idle TLS session.
+--port-base P: connection i binds local port P+i (a range no earlier connection used: a
+TIME_WAIT socket of an old 4-tuple on an LB would answer a tickle's challenge with an ACK)."""
 import errno
 import os
 import selectors
@@ -45,7 +47,7 @@ def tls_get(s):
         body += chunk
 
 
-def open_one(fam, host, port, i, tls=None, tries=5):
+def open_one(fam, host, port, i, tls=None, tries=5, local_port=0):
     """One connection that has echoed (or, tls, been answered); a failed try (a server still
     starting) is retried."""
     want = b"hello %d\n" % i
@@ -53,6 +55,9 @@ def open_one(fam, host, port, i, tls=None, tries=5):
         s = socket.socket(fam, socket.SOCK_STREAM)
         s.settimeout(5)
         try:
+            if local_port:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("", local_port))
             s.connect((host, port))
             if tls:
                 s = tls.wrap_socket(s)
@@ -79,16 +84,22 @@ def open_one(fam, host, port, i, tls=None, tries=5):
 def main():
     args = sys.argv[1:]
     tls = None
-    if args[0] == "--tls":
-        args = args[1:]
-        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        tls.check_hostname = False
-        tls.verify_mode = ssl.CERT_NONE
+    base = 0
+    while args[0].startswith("--"):
+        if args[0] == "--tls":
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            tls.check_hostname = False
+            tls.verify_mode = ssl.CERT_NONE
+            args = args[1:]
+        elif args[0] == "--port-base":
+            base, args = int(args[1]), args[2:]
+        else:
+            raise SystemExit("unknown option " + args[0])
     host, port, n, wait_s = args[0], int(args[1]), int(args[2]), float(args[3])
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     socks = []
     for i in range(n):
-        socks.append(open_one(fam, host, port, i, tls))
+        socks.append(open_one(fam, host, port, i, tls, local_port=base + i if base else 0))
     print("ready %d" % n, flush=True)
     print("ports %s" % " ".join(str(s.getsockname()[1]) for s in socks), flush=True)
     sel = selectors.DefaultSelector()
