@@ -84,8 +84,12 @@ def test_unit_sandbox_allows_what_buoy_does(topo, workdir):
         f.write(lb_yaml(run, api1.ipv4))
     trace = os.path.join(workdir, "strace.log")
     log = os.path.join(workdir, "lb1.log")
+    # LeakSanitizer cannot run under ptrace (make check's build aborts at exit): off here,
+    # the rest of the suite covers leaks
+    env = dict(os.environ)
+    env["ASAN_OPTIONS"] = ":".join(x for x in (env.get("ASAN_OPTIONS"), "detect_leaks=0") if x)
     p = netns.Proc(["strace", "-f", "-qq", "-o", trace, netns.buoy_bin(), "run", "-c", cfg],
-                   ns=lb1.name, stdout=subprocess.DEVNULL, log_path=log)
+                   ns=lb1.name, stdout=subprocess.DEVNULL, log_path=log, env=env)
     try:
         netns.wait_until(lambda: 'msg="started"' in p.log() or p.poll() is not None,
                          timeout=20, msg="buoy started")
