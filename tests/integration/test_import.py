@@ -93,7 +93,7 @@ def test_keepalived_original_and_buoy_imported_elect_each_other(topo, buoy, work
     """buoy runs the import for buoy_node, keepalived the original as the other node; the
     higher priority (lb1, 150) wins, and on its SIGTERM the other takes over."""
     if not shutil.which("keepalived") and not os.access("/usr/sbin/keepalived", os.X_OK):
-        pytest.skip("keepalived not installed (scripts/deps test)")
+        pytest.fail("keepalived not installed (scripts/deps test installs it)", pytrace=False)
     lb1, lb2 = hosts_for(topo, 2)
     drop_multicast(lb1)       # unicast only: the imported peers must be right
     drop_multicast(lb2)
@@ -245,7 +245,7 @@ backend bysource
 
 def test_haproxy_original_and_buoy_imported_balance_alike(lbns, buoy, workdir):
     if not shutil.which("haproxy"):
-        pytest.skip("haproxy not installed (scripts/deps test)")
+        pytest.fail("haproxy not installed (scripts/deps test installs it)", pytrace=False)
     ns, stop_c, start_c = lbns
     cfg = HAPROXY_CFG.format(idle=int(IDLE_S * 1000), rr=RR, sticky=STICKY, idle_addr=IDLE,
                              sink=SINK, workers=WORKERS, **SERVERS)
@@ -296,7 +296,7 @@ stream {{
 def test_nginx_original_and_buoy_imported_balance_alike(lbns, buoy, workdir):
     if not shutil.which("nginx") or not os.path.exists("/usr/lib/nginx/modules/"
                                                        "ngx_stream_module.so"):
-        pytest.skip("nginx with the stream module not installed (scripts/deps test)")
+        pytest.fail("nginx with the stream module not installed (scripts/deps test installs it)", pytrace=False)
     ns, stop_c, start_c = lbns
     conf = NGINX_CONF.format(idle=int(IDLE_S * 1000), rr=RR, sticky=STICKY, idle_addr=IDLE,
                              sink=SINK, workers=WORKERS, **SERVERS)
