@@ -237,17 +237,21 @@ static void raise_nofile(void)
 int daemon_run(struct config *cfg)
 {
 	struct daemon d = { .run.cfg = cfg, .sig_io.fd = -1 };
+	config_hold(cfg); /* the daemon's hold on the config in force; released at exit */
 	log_set_level((enum log_level)cfg->log_level);
 	raise_nofile();
 	d.run.loop = loop_new();
 	if (!d.run.loop || setup_signals(&d) < 0) {
 		log_error("startup failed", "reason=\"%s\"", strerror(errno));
+		config_release(cfg);
 		return 1;
 	}
 	timer_init(&d.drain, drain_tick, &d);
+	running_init(&d.run);
 	d.run.pool = pool_new(cfg);
 	if (!d.run.pool) {
 		log_error("startup failed", "reason=\"out of memory\"");
+		config_release(cfg);
 		return 1;
 	}
 	if (start_ctl(&d) < 0) {
@@ -339,13 +343,8 @@ out:
 	vrrp_free(d.run.vrrp);
 	bgp_free(d.run.bgp);
 	pool_free(d.run.pool);
-	/* main() frees the config it loaded; the ones reloads brought are freed here */
-	if (d.run.cfg != cfg)
-		config_free(d.run.cfg);
-	for (size_t i = 0; i < d.run.n_retired; i++)
-		if (d.run.retired[i] == cfg)
-			d.run.retired[i] = NULL;
-	running_free_retired(&d.run);
+	timer_cancel(d.run.loop, &d.run.reclaim);
+	config_release(d.run.cfg); /* every other holder is gone: this frees it */
 	close(d.sig_io.fd);
 	loop_free(d.run.loop);
 	log_info("stopped", "exit=%d", d.exit_code);

@@ -4,6 +4,6 @@
 #include "config/config.h"
 
 /* Runs until SIGTERM/SIGINT and a graceful drain; returns the process exit code. */
-int daemon_run(struct config *cfg);
+int daemon_run(struct config *cfg); /* takes cfg over (config_hold/config_release) */
 
 #endif

@@ -110,9 +110,7 @@ static int cmd_run(const char *path)
 	struct config *c = config_load_reporting(path);
 	if (!c)
 		return 1;
-	int rc = daemon_run(c);
-	config_free(c);
-	return rc;
+	return daemon_run(c); /* takes c over */
 }
 
 int main(int argc, char **argv)

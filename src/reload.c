@@ -208,20 +208,31 @@ void running_watch_vrrp(struct running *run)
 	sync_set_serving(run->sync, bgp_serving, run);
 }
 
-static void retire_config(struct running *run, struct config *nc)
+#define RECLAIM_MS 250
+
+size_t running_reclaim(struct running *run)
 {
-	struct config **v = realloc(run->retired, (run->n_retired + 1) * sizeof(*v));
-	if (v) {
-		v[run->n_retired++] = run->cfg;
-		run->retired = v;
-	} /* else: leak the old config rather than free what workers may still read */
-	run->cfg = nc;
+	/* listeners first: a removed backend waits for them as well as for its sets */
+	size_t pending = (run->proxy ? proxy_reclaim(run->proxy) : 0) + pool_reclaim(run->pool);
+	if (pending && !timer_armed(&run->reclaim))
+		timer_arm_in(run->loop, &run->reclaim, RECLAIM_MS);
+	return pending;
 }
 
-/* Everything is prepared: swap. The new config is in force afterwards; returns -1 when a part
- * could not start (health checks, a VRRP instance: logged, said in out). */
-static int commit(struct running *run, struct config *nc, const struct reload_plan *p,
-		  struct pool_update *pu, struct proxy_update *xu, struct strbuf *out)
+static void reclaim_tick(struct loop *l, struct timer *t)
+{
+	(void)l;
+	running_reclaim(t->arg);
+}
+
+void running_init(struct running *run) { timer_init(&run->reclaim, reclaim_tick, run); }
+
+/* Everything is prepared: swap. The new config is in force afterwards (held; the caller
+ * releases *old when nothing reads it any more); returns -1 when a part could not start
+ * (health checks, a VRRP instance: logged, said in out). */
+static int commit(
+	struct running *run, struct config *nc, const struct reload_plan *p, struct pool_update *pu,
+	struct proxy_update *xu, struct strbuf *out, struct config **old)
 {
 	health_stop(run->health); /* its check objects point at servers being retired */
 	run->health = NULL;
@@ -245,7 +256,9 @@ static int commit(struct running *run, struct config *nc, const struct reload_pl
 		rc = -1;
 	log_set_level((enum log_level)nc->log_level);
 	warn_restart_only(p, out);
-	retire_config(run, nc);
+	*old = run->cfg;
+	run->cfg = nc;
+	config_hold(nc);
 	return rc;
 }
 
@@ -285,9 +298,12 @@ int reload_apply(struct running *run, struct config *nc, const char *source, str
 		fail_line(out, source, line);
 		goto fail;
 	}
-	int rc = commit(run, nc, &plan, pu, xu, out);
+	struct config *old = NULL;
+	int rc = commit(run, nc, &plan, pu, xu, out, &old);
 	if (run->discover && strcmp(source, "discovery"))
 		discover_reconfigure(run->discover, run->cfg);
+	config_release(old); /* what still points into it holds it */
+	running_reclaim(run);
 	char sum[400];
 	reload_plan_summary(&plan, sum, sizeof(sum));
 	uint64_t ms = mono_ms() - t0;
@@ -345,13 +361,4 @@ int reload_apply_servers(struct running *run, const char *backend, const struct 
 		snprintf(err, errlen, "%s", sb_str(&out));
 	sb_free(&out);
 	return rc;
-}
-
-void running_free_retired(struct running *run)
-{
-	for (size_t i = 0; i < run->n_retired; i++)
-		config_free(run->retired[i]);
-	free(run->retired);
-	run->retired = NULL;
-	run->n_retired = 0;
 }

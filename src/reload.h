@@ -7,11 +7,15 @@
  * publish the pool's new server sets, the workers' new listener table, restart health checks
  * (kept servers carry their state), re-initialise changed VRRP instances only.
  *
- * Memory: configs, server sets, servers, backends and listeners a reload replaces are retired,
- * not freed, until exit (a few KB per reload; a daemon reloads rarely). That is what lets
- * workers read them without locks or grace periods: nothing they can reach is ever freed.
- * Discovery applies through this path too (reload_apply_servers): about 2 KB stays retired per
- * applied membership change (measured: 10 000 changes, RSS 8.4 -> 30.3 MB, fds flat at 14). */
+ * Memory: server sets, servers, backends, listeners and listener tables a reload replaces are
+ * retired: workers read them without locks, so they are freed only once every worker has passed
+ * a quiescent point (core/grace.h) and no connection holds them (a connection holds its set and
+ * listener, and through the set its server, backend and config strings). Configs are reference
+ * counted on the main thread (config_hold): the daemon holds the one in force, and every set,
+ * listener, VRRP instance, sync, bgp and discovery hold the one they point into. A pass runs
+ * after every reload and every RECLAIM_MS while anything is pending (running_reclaim). Discovery
+ * applies through this path too (reload_apply_servers), so membership changes cost nothing
+ * once their connections are gone. */
 #ifndef BUOY_RELOAD_H
 #define BUOY_RELOAD_H
 #include <stddef.h>
@@ -41,8 +45,7 @@ struct running {
 	struct intercept *intercept; /* created with the first interception; NULL = never any */
 	struct sync *sync;           /* NULL = no sync: section */
 	struct discover *discover;   /* NULL = no backend has discover: */
-	struct config **retired;     /* earlier configs, freed by running_free_retired() */
-	size_t n_retired;
+	struct timer reclaim;        /* the next reclaim pass, while something is pending */
 };
 
 /* Reloads from run->cfg->file. Returns 0 with a one-line summary in out, or -1 with every
@@ -53,7 +56,11 @@ struct running {
 int reload_run(struct running *run, const char *source, struct strbuf *out);
 /* Same with an already loaded config (taken over on success, freed on failure). */
 int reload_apply(struct running *run, struct config *nc, const char *source, struct strbuf *out);
-void running_free_retired(struct running *run);
+/* Frees what reloads retired and nothing uses any more (see above); arms run->reclaim while
+ * something is pending. Returns how many retired objects are pending. */
+size_t running_reclaim(struct running *run);
+/* Before the first reclaim: the timer. */
+void running_init(struct running *run);
 /* Discovery's apply (discover.h): the config in force with backend's servers replaced by
  * v[0..n), applied as a reload would (added servers start down and pass health checks first;
  * removed ones keep their connections). 0, or -1 with the reason in err. */

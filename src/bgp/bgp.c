@@ -332,6 +332,7 @@ struct bgp *bgp_start(struct loop *l, const struct config *cfg, struct pool *poo
 		return NULL;
 	}
 	bird_start(b);
+	b->held = config_hold(cfg);
 	return b;
 }
 
@@ -395,6 +396,8 @@ int bgp_reload(struct bgp *b, const struct config *nc)
 	} else {
 		timer_arm_in(b->loop, &b->poll, 0);
 	}
+	config_release(b->held); /* nothing points into the old config any more */
+	b->held = config_hold(nc);
 	return 0;
 }
 
@@ -420,6 +423,7 @@ void bgp_free(struct bgp *b)
 		lo_del(b, &b->ann[i]);
 	unlink(b->sock_path);
 	free_items(b);
+	config_release(b->held);
 	free(b);
 }
 

@@ -41,6 +41,7 @@ struct bgp {
 	struct loop *loop;
 	const struct config *cfg;
 	const struct cfg_bgp *b;
+	const struct config *held; /* cfg's strings: held while running (config_hold) */
 	struct pool *pool;
 	struct in_addr router_id;
 	char bird_path[PATH_MAX], conf_path[PATH_MAX], sock_path[PATH_MAX];

@@ -303,8 +303,13 @@ struct config {
 	struct cfg_sync *sync; /* NULL = no sync: section (off) */
 	/* A derived config (config_derive): owns only its backends array and their server
 	 * arrays; everything else is base's, which must outlive it (retired configs live until
-	 * exit). NULL for a loaded config. */
+	 * (holds it, config_hold). NULL for a loaded config. */
 	const struct config *base;
+	/* Holders at run time (reload.h: the daemon, server sets, listeners, VRRP instances,
+	 * sync, bgp, discovery), main thread only. config_load and config_derive set refcounted;
+	 * such a config is freed by the config_release that drops the last holder. */
+	unsigned refs;
+	bool refcounted;
 };
 
 /* One problem found while loading or validating. */
@@ -334,6 +339,12 @@ struct config *config_load(const char *path, struct config_errors *errs);
 /* Same, from a buffer; `name` is used as the file name in errors. */
 struct config *config_load_buf(const char *name, const char *yaml, size_t len, struct config_errors *errs);
 void config_free(struct config *c);
+/* Adds a holder; returns c (NULL-safe). */
+const struct config *config_hold(const struct config *c);
+/* Drops a holder; the last one frees a refcounted config (NULL-safe). */
+void config_release(const struct config *c);
+/* Refcounted configs alive in this process (status: reclaim.configs). */
+size_t config_live_count(void);
 /* config_load() for the command line: on failure prints every error to stderr as
  * FILE:LINE:COL: message and returns NULL. */
 struct config *config_load_reporting(const char *path);

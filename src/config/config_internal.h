@@ -212,4 +212,7 @@ const char *ydoc_kind(const yaml_node_t *n);
  * (line: 7, column: 5)") into errors; the fallback when libcyaml rejects what ydoc_check did not. */
 void cfg_cyaml_translate(struct cfg_diag *d, char *const *lines, size_t n);
 
+/* A loaded config counts in config_live_count (validate.c). */
+void config_note_loaded(void);
+
 #endif

@@ -690,6 +690,8 @@ out:
 		return NULL;
 	}
 	cfg->file = strdup(name);
+	cfg->refcounted = true;
+	config_note_loaded();
 	return cfg;
 }
 

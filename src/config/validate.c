@@ -3,6 +3,7 @@
  * reported, not just the first, each at the position of the value that causes it. */
 #include "config/config_internal.h"
 
+#include <stdatomic.h>
 #include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -450,6 +451,27 @@ static void free_health(struct cfg_health *h)
 	free(h->udp_send);
 }
 
+static _Atomic size_t live_configs; /* refcounted ones: loaded or derived, not yet freed */
+
+size_t config_live_count(void) { return live_configs; }
+void config_note_loaded(void) { live_configs++; }
+
+const struct config *config_hold(const struct config *c)
+{
+	if (c)
+		((struct config *)c)->refs++; /* the count is not part of what const protects */
+	return c;
+}
+
+void config_release(const struct config *c)
+{
+	struct config *m = (struct config *)c;
+	if (!m || !m->refs)
+		return;
+	if (--m->refs == 0 && m->refcounted)
+		config_free(m);
+}
+
 struct config *config_derive(const struct config *c)
 {
 	struct config *d = malloc(sizeof(*d));
@@ -457,7 +479,10 @@ struct config *config_derive(const struct config *c)
 	if (!d || !b)
 		goto fail;
 	*d = *c;
-	d->base = c->base ? c->base : c;
+	d->base = config_hold(c->base ? c->base : c);
+	d->refs = 0;
+	d->refcounted = true;
+	live_configs++;
 	d->backends = b;
 	for (size_t i = 0; i < c->n_backends; i++) {
 		b[i] = c->backends[i];
@@ -469,6 +494,7 @@ struct config *config_derive(const struct config *c)
 fail_servers:
 	for (size_t i = 0; i < c->n_backends; i++)
 		free(b[i].servers);
+	config_release(d->base);
 fail:
 	free(b);
 	free(d);
@@ -493,11 +519,15 @@ void config_free(struct config *c)
 {
 	if (!c)
 		return;
+	if (c->refcounted)
+		live_configs--;
 	if (c->base) { /* derived: the rest is base's */
 		for (size_t i = 0; i < c->n_backends; i++)
 			free(c->backends[i].servers);
 		free(c->backends);
+		const struct config *base = c->base;
 		free(c);
+		config_release(base);
 		return;
 	}
 	for (size_t i = 0; i < c->n_listeners; i++) {

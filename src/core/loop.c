@@ -1,5 +1,7 @@
 #include "core/loop.h"
 
+#include "core/grace.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@ struct loop {
 	struct epoll_event *batch; /* events being dispatched, so loop_del() can void later ones */
 	int batch_i, batch_n;
 	struct loop_deferred *deferred;
+	_Atomic uint64_t *qs; /* grace.h: bumped around epoll_wait; NULL = not counted */
 };
 
 uint64_t mono_ms(void)
@@ -31,6 +34,7 @@ uint64_t mono_ms(void)
 }
 
 uint64_t loop_now(struct loop *l) { return l->now; }
+void loop_set_quiescent(struct loop *l, _Atomic uint64_t *qs) { l->qs = qs; }
 uint64_t loop_update_now(struct loop *l) { return l->now = mono_ms(); }
 
 static void wake_read(struct loop *l, struct io *io, uint32_t ev)
@@ -236,7 +240,9 @@ int loop_run(struct loop *l)
 			uint64_t w = l->heap[1]->when_ms;
 			timeout = w <= l->now ? 0 : (int)(w - l->now > 60000 ? 60000 : w - l->now);
 		}
+		grace_quiescent(l->qs); /* idle: holds no pointer of a callback */
 		int n = epoll_wait(l->epfd, evs, LOOP_MAX_EVENTS, timeout);
+		grace_quiescent(l->qs);
 		if (n < 0 && errno != EINTR)
 			return -1;
 		loop_update_now(l);

@@ -2,6 +2,7 @@
  * One loop per thread; nothing here is thread-safe except loop_wake(). */
 #ifndef BUOY_LOOP_H
 #define BUOY_LOOP_H
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,5 +65,8 @@ void loop_stop(struct loop *l);
 /* Thread-safe: makes a blocked loop_run() return from epoll_wait and run the wake callback. */
 void loop_wake(struct loop *l);
 void loop_set_wake_cb(struct loop *l, void (*cb)(struct loop *, void *), void *arg);
+/* A worker's grace-period counter (core/grace.h), bumped on each side of epoll_wait. Set
+ * before loop_run, from the thread that will run it. */
+void loop_set_quiescent(struct loop *l, _Atomic uint64_t *qs);
 
 #endif

@@ -494,4 +494,12 @@ void metrics_format(const struct snapshot *s, struct strbuf *b)
 	bgp_metrics(b, s);
 	sync_metrics(b, s);
 	intercept_metrics(b, s);
+	family(b, "buoy_reclaim_pending", "gauge",
+	       "Objects reloads and discovery replaced that a connection or a grace period still holds.");
+	sample(b, "buoy_reclaim_pending", NULL, s->reclaim.pending);
+	family(b, "buoy_reclaim_freed_total", "counter", "Replaced objects freed.");
+	sample(b, "buoy_reclaim_freed_total", NULL, s->reclaim.freed_total);
+	family(b, "buoy_reclaim_configs", "gauge",
+	       "Config objects alive: the one in force and any still held.");
+	sample(b, "buoy_reclaim_configs", NULL, s->reclaim.configs);
 }

@@ -134,6 +134,13 @@ struct snap_sync {
 	size_t n_peers;
 };
 
+/* Objects reloads and discovery replaced (reload.h, core/grace.h). */
+struct snap_reclaim {
+	uint64_t pending;     /* retired, still held by a connection or in a grace period */
+	uint64_t freed_total; /* retired objects freed so far */
+	uint64_t configs;     /* config objects alive (the one in force, and any still held) */
+};
+
 struct snapshot {
 	const char *node;
 	const char *version;
@@ -148,6 +155,7 @@ struct snapshot {
 	struct snap_bgp bgp;
 	struct snap_sync sync;
 	struct snap_intercept intercept;
+	struct snap_reclaim reclaim;
 };
 
 /* "up" / "down" / "drained": what an operator reads first. */

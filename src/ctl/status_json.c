@@ -362,6 +362,13 @@ void status_format_json(const struct snapshot *s, struct strbuf *b)
 		key(b, &f, "intercept");
 		intercept_json(b, &s->intercept);
 	}
+	key(b, &f, "reclaim");
+	bool r = true;
+	sb_putc(b, '{');
+	kv_u64(b, &r, "pending", s->reclaim.pending);
+	kv_u64(b, &r, "freed_total", s->reclaim.freed_total);
+	kv_u64(b, &r, "configs", s->reclaim.configs);
+	sb_putc(b, '}');
 	key(b, &f, "listeners");
 	sb_putc(b, '[');
 	for (size_t i = 0; i < s->n_listeners; i++) {

@@ -286,5 +286,11 @@ int snapshot_take(struct snapshot *o, const struct ctl_sources *src, uint64_t no
 		return -1;
 	}
 	take_sync(o, src, now_ms);
+	o->reclaim = (struct snap_reclaim){
+		.pending = pool_retired_count(src->pool) +
+			   (src->proxy ? proxy_retired_count(src->proxy) : 0),
+		.freed_total = src->pool->freed_total + (src->proxy ? proxy_freed_total(src->proxy) : 0),
+		.configs = config_live_count(),
+	};
 	return 0;
 }

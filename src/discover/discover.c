@@ -15,6 +15,7 @@ struct discover {
 	void *arg;
 	struct dwatch **w;
 	size_t n;
+	const struct config *held; /* the last reconfigure's: the watchers' strings live there */
 };
 
 static uint64_t wall_ms(void)
@@ -267,6 +268,9 @@ void discover_reconfigure(struct discover *d, const struct config *c)
 	free(d->w);
 	d->w = nw;
 	d->n = n;
+	config_hold(c);
+	config_release(d->held);
+	d->held = c;
 }
 
 int discover_overlay(struct discover *d, struct config *nc)
@@ -313,6 +317,7 @@ void discover_free(struct discover *d)
 	for (size_t k = 0; k < d->n; k++)
 		dw_free(d->w[k]);
 	free(d->w);
+	config_release(d->held);
 	free(d);
 }
 

@@ -15,7 +15,8 @@
  * stall, empty list) keeps the last applied set (the static one until the first success),
  * records the reason for status and retries with a doubling backoff (retry .. 30 s).
  *
- * Ownership: the config a watcher points at lives until exit (reload retires, never frees). */
+ * Ownership: the watchers' strings live in the config of the last discover_start/reconfigure,
+ * which discovery holds (config_hold) until the next one. */
 #ifndef BUOY_DISCOVER_H
 #define BUOY_DISCOVER_H
 #include <stddef.h>

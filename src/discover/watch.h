@@ -17,7 +17,7 @@ struct dwatch {
 	struct discover *d;
 	struct loop *loop;
 	char *backend;
-	struct cfg_discover cfg;  /* copy; strings point into the config (lives until exit) */
+	struct cfg_discover cfg;  /* copy; strings point into the config discover holds */
 	struct cfg_addr *statics; /* the static primaries: where the API is reached */
 	size_t n_statics, next_static;
 	struct cfg_server *backups; /* static backup servers, kept beside the discovered ones */

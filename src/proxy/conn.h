@@ -24,11 +24,11 @@ struct conn {
 	struct timer timer; /* connect / queue / idle deadline */
 	struct worker *w;
 	struct backend *b;
-	struct listener_stats *lstats; /* of the listener that accepted it (retired, never freed) */
-	struct server_set *set;        /* the backend's set this connection was dispatched with: its
-				   * settings (timeouts, retries) and server indices; sets are
-				   * retired, never freed, while the daemon runs */
-	struct server *srv;            /* NULL until a server is chosen */
+	struct listener *l;     /* the listener that accepted it, held (listener_hold) */
+	struct server_set *set; /* the backend's set this connection was dispatched with, held
+				 * (set_hold): its settings (timeouts, retries), server indices,
+				 * and through it srv, b and the config strings stay valid */
+	struct server *srv;     /* NULL until a server is chosen */
 	uint64_t last_active;
 	uint64_t client_hash;
 	uint64_t tried; /* servers of `set` already tried, bit i (>= 64 share bit 63) */
@@ -62,10 +62,15 @@ struct listen_sock {
 				   * the first datagram, freed when the socket closes */
 };
 
-/* A configured listener, shared by all workers. Never freed while the daemon runs: a reload
- * keeps it (same name, bind and backend) or retires it. */
+/* A configured listener, shared by all workers. A reload keeps it (same name, bind and
+ * backend) or retires it; a retired one is freed (proxy_reclaim) once every worker has closed
+ * its socket, its grace period is over and no connection holds it. */
 struct listener {
-	const struct cfg_listener *cfg; /* into a config that lives until exit */
+	const struct cfg_listener *cfg; /* into owner */
+	const struct config *owner;     /* held while the listener lives */
+	_Atomic uint32_t refs;          /* connections accepted on it (listener_hold) */
+	uint64_t retired_gen;           /* the table generation that dropped it */
+	uint64_t retired_epoch;         /* grace_retire()'s */
 	struct backend *b;
 	struct listener_stats stats;
 	struct listen_sock *socks; /* one per worker */
@@ -75,10 +80,22 @@ struct listener {
 	struct listener *retired_next;
 };
 
+static inline struct listener *listener_hold(struct listener *l)
+{
+	atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed); /* grace covers the load */
+	return l;
+}
+static inline void listener_drop(struct listener *l)
+{
+	if (l)
+		atomic_fetch_sub_explicit(&l->refs, 1, memory_order_release);
+}
+
 /* The listeners workers should serve, immutable once published (proxy.lt_pub). A worker
  * notices a new table when woken, opens/closes its sockets to match and acknowledges gen. */
 struct listener_table {
 	uint64_t gen;
+	uint64_t retired_gen; /* the table that replaced it: freed once every worker applied it */
 	struct listener_table *retired_next;
 	size_t n;
 	struct listener *v[];
@@ -93,8 +110,8 @@ struct wqueue {
 struct wbackend {
 	struct backend *b;
 	struct lb_state lb;
-	const struct server_set *lb_set; /* the set lb was sized for; a new set resets it */
-	struct wqueue q;                 /* connections waiting for a slot */
+	uint64_t lb_set_id; /* server_set.id lb was sized for; a new set resets it */
+	struct wqueue q;    /* connections waiting for a slot */
 };
 
 struct worker {
@@ -104,6 +121,7 @@ struct worker {
 	struct loop *loop;
 	struct listener_table *lt; /* the table this worker's sockets match */
 	_Atomic uint64_t lt_ack;   /* lt->gen, for the main thread */
+	_Atomic uint64_t qs;       /* grace.h: bumped around each epoll_wait */
 	struct wbackend *wb;
 	size_t n_wb;
 	struct conn *conns; /* everything not queued, for close_all */
@@ -137,6 +155,9 @@ struct proxy {
 	_Atomic(struct listener_table *) lt_pub; /* what workers apply */
 	struct listener_table *retired_tables;
 	struct listener *retired_listeners;
+	struct grace grace;           /* the workers' grace periods (core/grace.h) */
+	_Atomic uint64_t **qs;        /* each worker's counter, for grace */
+	uint64_t freed_total;         /* listeners and tables proxy_reclaim freed */
 	_Atomic uint32_t max_conns;   /* global, 0 = unlimited */
 	_Atomic uint64_t total_conns; /* for global max_conns */
 	struct connlog *logs; /* one per worker, allocated by the first proxy_connlog_enable */

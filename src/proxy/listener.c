@@ -85,6 +85,68 @@ static void listener_free(struct listener *l, size_t n_workers)
 	free(l);
 }
 
+/* A published listener: also lets go of its config and backend. */
+static void listener_release(struct proxy *p, struct listener *l)
+{
+	const struct config *owner = l->owner;
+	pool_backend_listener(p->pool, l->b, false);
+	listener_free(l, p->n_workers);
+	config_release(owner);
+}
+
+#define NOT_STAMPED UINT64_MAX
+
+size_t proxy_retired_count(const struct proxy *p)
+{
+	size_t n = 0;
+	for (const struct listener *l = p->retired_listeners; l; l = l->retired_next)
+		n++;
+	for (const struct listener_table *t = p->retired_tables; t; t = t->retired_next)
+		n++;
+	return n;
+}
+
+uint64_t proxy_freed_total(const struct proxy *p) { return p->freed_total; }
+
+/* Every worker has applied table generation gen: none reads an older table or socket. */
+static bool all_applied(const struct proxy *p, uint64_t gen)
+{
+	for (size_t i = 0; i < p->n_workers; i++)
+		if (atomic_load_explicit(&p->workers[i].lt_ack, memory_order_acquire) < gen)
+			return false;
+	return true;
+}
+
+size_t proxy_reclaim(struct proxy *p)
+{
+	uint64_t done = grace_poll(&p->grace);
+	size_t pending = 0;
+	for (struct listener **pp = &p->retired_listeners; *pp;) {
+		struct listener *l = *pp;
+		if (l->retired_epoch <= done && all_applied(p, l->retired_gen) &&
+		    atomic_load_explicit(&l->refs, memory_order_acquire) == 0) {
+			*pp = l->retired_next;
+			listener_release(p, l);
+			p->freed_total++;
+		} else {
+			pp = &l->retired_next;
+			pending++;
+		}
+	}
+	for (struct listener_table **pp = &p->retired_tables; *pp;) {
+		struct listener_table *t = *pp;
+		if (all_applied(p, t->retired_gen)) {
+			*pp = t->retired_next;
+			free(t);
+			p->freed_total++;
+		} else {
+			pp = &t->retired_next;
+			pending++;
+		}
+	}
+	return pending;
+}
+
 /* One socket per worker (SO_REUSEPORT group). On failure err says why; sockets opened so far
  * stay in l->socks for listener_free. */
 static int listener_bind(struct proxy *p, struct listener *l, char *err, size_t len)
@@ -216,11 +278,15 @@ void proxy_update_commit(struct proxy *p, struct proxy_update *u, const struct c
 	for (size_t i = 0; old && i < old->n; i++)
 		if (!table_has_listener(u->t, old->v[i])) {
 			log_listener(p, old->v[i], "listener removed");
+			old->v[i]->retired_gen = u->t->gen;
+			old->v[i]->retired_epoch = NOT_STAMPED;
 			old->v[i]->retired_next = p->retired_listeners;
 			p->retired_listeners = old->v[i];
 		}
 	for (size_t i = 0; i < u->t->n; i++) {
 		if (u->added[i]) {
+			u->t->v[i]->owner = config_hold(c);
+			pool_backend_listener(p->pool, u->t->v[i]->b, true);
 			log_listener(p, u->t->v[i], old ? "listener added" : "listening");
 			continue;
 		}
@@ -233,7 +299,12 @@ void proxy_update_commit(struct proxy *p, struct proxy_update *u, const struct c
 	atomic_store(&p->max_conns, c->max_conns);
 	p->lt = u->t;
 	atomic_store_explicit(&p->lt_pub, u->t, memory_order_release);
+	uint64_t epoch = grace_retire(&p->grace); /* unpublished: their grace period starts */
+	for (struct listener *l = p->retired_listeners; l && l->retired_epoch == NOT_STAMPED;
+	     l = l->retired_next)
+		l->retired_epoch = epoch;
 	if (old) {
+		old->retired_gen = u->t->gen;
 		old->retired_next = p->retired_tables;
 		p->retired_tables = old;
 	}
@@ -260,12 +331,12 @@ static void proxy_destroy(struct proxy *p, size_t started)
 	}
 	/* workers are gone: close what they did not (never applied tables) and free */
 	for (size_t i = 0; p->lt && i < p->lt->n; i++)
-		listener_free(p->lt->v[i], p->n_workers);
+		listener_release(p, p->lt->v[i]);
 	free(p->lt);
 	while (p->retired_listeners) {
 		struct listener *l = p->retired_listeners;
 		p->retired_listeners = l->retired_next;
-		listener_free(l, p->n_workers);
+		listener_release(p, l);
 	}
 	while (p->retired_tables) {
 		struct listener_table *t = p->retired_tables;
@@ -275,6 +346,9 @@ static void proxy_destroy(struct proxy *p, size_t started)
 	proxy_sync_free(p);
 	for (size_t i = 0; i < p->n_workers; i++)
 		worker_destroy(&p->workers[i]);
+	pool_set_grace(p->pool, NULL);
+	grace_free(&p->grace);
+	free(p->qs);
 	free(p->workers);
 	free(p);
 }
@@ -292,7 +366,14 @@ struct proxy *proxy_start(const struct config *c, struct pool *pool)
 		free(p);
 		return NULL;
 	}
+	p->qs = calloc(p->n_workers, sizeof(*p->qs));
+	if (!p->qs || grace_init(&p->grace, (_Atomic uint64_t *const *)p->qs, p->n_workers) < 0) {
+		proxy_destroy(p, 0);
+		return NULL;
+	}
+	pool_set_grace(pool, &p->grace);
 	for (size_t i = 0; i < p->n_workers; i++) {
+		p->qs[i] = &p->workers[i].qs;
 		if (worker_init(&p->workers[i], p, i) < 0) {
 			log_error("worker init failed", "worker=%zu", i);
 			proxy_destroy(p, 0);
@@ -350,3 +431,4 @@ struct listener_stats *proxy_listener_stats(struct proxy *p, size_t i)
 	return &p->lt->v[i]->stats;
 }
 size_t proxy_n_workers(const struct proxy *p) { return p->n_workers; }
+struct grace *proxy_grace(struct proxy *p) { return &p->grace; }

@@ -25,14 +25,14 @@ struct wbackend *worker_backend(struct worker *w, struct backend *b)
 /* The balancer state for the backend's current set; a new set (reload) starts a fresh one. */
 static struct lb_state *lb_for(struct worker *w, struct wbackend *x, const struct server_set *set)
 {
-	if (x->lb_set == set)
+	if (x->lb_set_id == set->id)
 		return &x->lb;
 	lb_state_free(&x->lb);
-	x->lb_set = NULL;
+	x->lb_set_id = 0;
 	if (lb_state_init(&x->lb, set->cfg.balance, set->n,
 			  0x9e3779b97f4a7c15ull * (w->id + 1) + x->b->idx) < 0)
 		return NULL;
-	x->lb_set = set;
+	x->lb_set_id = set->id;
 	return &x->lb;
 }
 

@@ -1,7 +1,7 @@
 /* Backends and servers at run time, and their update on reload (RCU style: workers read an
- * immutable server set published with one atomic store; replaced objects are retired, not
- * freed, until exit — a daemon reloads rarely and a retired set or server is a few hundred
- * bytes, so no grace-period machinery is needed on the data path). */
+ * immutable server set published with one atomic store; a replaced set is retired and freed
+ * once the workers' grace period is over and no connection holds it; removed servers and
+ * backends go with their last set). */
 #include "proxy/pool.h"
 
 #include <stdlib.h>
@@ -23,6 +23,7 @@ struct pool_update {
 	struct server ***servers; /* main thread's server array each will hold */
 	struct server **fresh;    /* servers allocated by this update (freed on abort) */
 	size_t n_fresh;
+	const struct config *c; /* held by each set at commit */
 };
 
 static struct server *server_new(
@@ -74,6 +75,7 @@ static int prepare_servers(struct pool_update *u, size_t i, const struct cfg_bac
 		return -1;
 	}
 	set->cfg = *bc;
+	set->b = b;
 	set->n = n;
 	for (size_t j = 0; j < n; j++) {
 		const struct cfg_server *sc = &bc->servers[j];
@@ -117,6 +119,7 @@ struct pool_update *pool_update_prepare(struct pool *p, const struct config *c)
 	struct pool_update *u = calloc(1, sizeof(*u));
 	if (!u || prepare_alloc(u, c) < 0)
 		goto fail;
+	u->c = c;
 	for (size_t i = 0; i < c->n_backends; i++) {
 		struct backend *b = pool_find_backend(p, c->backends[i].name);
 		if (!b) {
@@ -169,7 +172,19 @@ static bool in_new_array(struct server *s, struct server **arr, size_t n)
 	return false;
 }
 
-/* Kept backend: retire servers the new config dropped and the old set. */
+#define NOT_STAMPED UINT64_MAX /* retired by the commit running: its epoch comes after publishing */
+
+static void retire_set(struct pool *p, struct server_set *set)
+{
+	if (!set)
+		return;
+	set->retired_epoch = NOT_STAMPED;
+	set->retired_next = p->retired_sets;
+	p->retired_sets = set;
+}
+
+/* Kept backend: mark servers the new config dropped (they go with their last set), retire the
+ * old set. */
 static void retire_old_parts(struct pool *p, struct backend *b, struct server **arr, size_t n)
 {
 	for (size_t j = 0; j < b->n_servers; j++) {
@@ -177,16 +192,10 @@ static void retire_old_parts(struct pool *p, struct backend *b, struct server **
 		if (in_new_array(s, arr, n))
 			continue;
 		s->removed = true;
-		s->retired_next = p->retired_servers;
-		p->retired_servers = s;
 		log_info("server removed", "backend=%s server=%s active=%u", b->cfg.name,
 			 s->cfg.addr.text, atomic_load(&s->active));
 	}
-	struct server_set *old = backend_set(b);
-	if (old) {
-		old->retired_next = p->retired_sets;
-		p->retired_sets = old;
-	}
+	retire_set(p, backend_set(b));
 	free(b->servers);
 }
 
@@ -194,11 +203,9 @@ static void retire_old_parts(struct pool *p, struct backend *b, struct server **
 static void retire_backend(struct pool *p, struct backend *b)
 {
 	b->removed = true;
-	for (size_t j = 0; j < b->n_servers; j++) {
+	for (size_t j = 0; j < b->n_servers; j++)
 		b->servers[j]->removed = true;
-		b->servers[j]->retired_next = p->retired_servers;
-		p->retired_servers = b->servers[j];
-	}
+	retire_set(p, backend_set(b));
 	b->retired_next = p->retired_backends;
 	p->retired_backends = b;
 	log_info("backend removed", "backend=%s servers=%zu", b->cfg.name, b->n_servers);
@@ -226,6 +233,16 @@ static void refresh_kept_server(struct server *s, const struct cfg_server *sc, c
 	}
 }
 
+/* A set becomes live: it lists its servers, counts for its backend, holds its config. */
+static void set_live(struct pool *p, struct server_set *set, const struct config *c)
+{
+	set->id = ++p->next_set_id;
+	set->owner = config_hold(c);
+	set->b->n_sets++;
+	for (size_t j = 0; j < set->n; j++)
+		set->v[j].s->n_sets++;
+}
+
 void pool_update_commit(struct pool *p, struct pool_update *u)
 {
 	for (size_t i = 0; i < p->n_backends; i++)
@@ -234,6 +251,7 @@ void pool_update_commit(struct pool *p, struct pool_update *u)
 	for (size_t i = 0; i < u->n; i++) {
 		struct backend *b = u->backends[i];
 		struct server_set *set = u->sets[i];
+		set_live(p, set, u->c);
 		if (u->is_new[i]) {
 			b->idx = p->next_idx++;
 		} else {
@@ -246,6 +264,11 @@ void pool_update_commit(struct pool *p, struct pool_update *u)
 		b->n_servers = set->n;
 		atomic_store_explicit(&b->set, set, memory_order_release);
 	}
+	/* every old set is unpublished now: their grace period starts here */
+	uint64_t epoch = grace_retire(p->grace);
+	for (struct server_set *r = p->retired_sets; r && r->retired_epoch == NOT_STAMPED;
+	     r = r->retired_next)
+		r->retired_epoch = epoch;
 	free(p->backends);
 	p->backends = u->backends;
 	p->n_backends = u->n;
@@ -267,35 +290,112 @@ struct pool *pool_new(const struct config *c)
 	return p;
 }
 
-static void backend_free(struct backend *b, bool with_servers)
+void pool_set_grace(struct pool *p, struct grace *g) { p->grace = g; }
+
+static void unlink_backend(struct pool *p, struct backend *b)
 {
-	for (size_t j = 0; with_servers && j < b->n_servers; j++)
-		server_free(b->servers[j]);
-	free(backend_set(b));
-	free(b->servers);
-	free(b);
+	struct backend **pp = &p->retired_backends;
+	while (*pp && *pp != b)
+		pp = &(*pp)->retired_next;
+	if (*pp)
+		*pp = b->retired_next;
 }
 
+/* A retired backend goes once no set of it and no listener is left. */
+static void backend_maybe_free(struct pool *p, struct backend *b)
+{
+	if (!b->removed || b->n_sets || b->n_listeners)
+		return;
+	unlink_backend(p, b);
+	free(b->servers);
+	free(b);
+	p->freed_total++;
+}
+
+/* The set's servers that were removed go with their last set, and so may its backend. */
+static void set_free(struct pool *p, struct server_set *set)
+{
+	for (size_t j = 0; j < set->n; j++) {
+		struct server *s = set->v[j].s;
+		if (--s->n_sets == 0 && s->removed) {
+			server_free(s);
+			p->freed_total++;
+		}
+	}
+	struct backend *b = set->b;
+	b->n_sets--;
+	config_release(set->owner);
+	free(set);
+	p->freed_total++;
+	backend_maybe_free(p, b);
+}
+
+size_t pool_retired_count(const struct pool *p)
+{
+	size_t n = 0;
+	for (const struct server_set *s = p->retired_sets; s; s = s->retired_next)
+		n++;
+	for (const struct backend *b = p->retired_backends; b; b = b->retired_next)
+		n++;
+	return n;
+}
+
+void pool_backend_listener(struct pool *p, struct backend *b, bool add)
+{
+	if (add) {
+		b->n_listeners++;
+		return;
+	}
+	b->n_listeners--;
+	backend_maybe_free(p, b);
+}
+
+size_t pool_reclaim(struct pool *p)
+{
+	uint64_t done = grace_poll(p->grace);
+	size_t pending = 0;
+	struct server_set **pp = &p->retired_sets;
+	while (*pp) {
+		struct server_set *set = *pp;
+		/* acquire: pairs with set_drop's release, the holder's last access */
+		if (set->retired_epoch <= done &&
+		    atomic_load_explicit(&set->refs, memory_order_acquire) == 0) {
+			*pp = set->retired_next;
+			set_free(p, set);
+		} else {
+			pp = &set->retired_next;
+			pending++;
+		}
+	}
+	for (struct backend *b = p->retired_backends; b; b = b->retired_next)
+		pending++;
+	return pending;
+}
+
+/* At exit (no worker runs): everything, held or not. */
 void pool_free(struct pool *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n_backends; i++)
-		backend_free(p->backends[i], true);
-	while (p->retired_backends) {
-		struct backend *b = p->retired_backends;
-		p->retired_backends = b->retired_next;
-		backend_free(b, false); /* its servers are on retired_servers */
-	}
-	while (p->retired_servers) {
-		struct server *s = p->retired_servers;
-		p->retired_servers = s->retired_next;
-		server_free(s);
+	for (size_t i = 0; i < p->n_backends; i++) {
+		struct backend *b = p->backends[i];
+		for (size_t j = 0; j < b->n_servers; j++)
+			b->servers[j]->removed = true;
+		b->removed = true;
+		b->n_listeners = 0;
+		b->retired_next = p->retired_backends;
+		p->retired_backends = b;
+		retire_set(p, backend_set(b));
 	}
 	while (p->retired_sets) {
 		struct server_set *set = p->retired_sets;
 		p->retired_sets = set->retired_next;
-		free(set);
+		set_free(p, set);
+	}
+	while (p->retired_backends) { /* held by listeners never freed (proxy not freed first) */
+		struct backend *b = p->retired_backends;
+		b->n_sets = b->n_listeners = 0;
+		backend_maybe_free(p, b);
 	}
 	free(p->backends);
 	free(p);

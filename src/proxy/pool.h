@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "core/grace.h"
 #include "core/hist.h"
 #include "proxy/passive.h"
 
@@ -52,7 +53,8 @@ struct server {
 	struct server_health health; /* main thread only */
 	bool health_started;         /* main: health/ initialised `health`; a reload keeps it */
 	bool removed;                /* main: a reload took it out; its connections finish */
-	struct server *retired_next; /* main: retired objects are freed at exit */
+	uint32_t n_sets;             /* main: sets (published or retired) that list it; a
+				      * removed server is freed with the last of them */
 };
 
 /* A server as workers see it in a set: the per-server settings a reload may change. */
@@ -64,10 +66,18 @@ struct server_slot {
 };
 
 /* What workers read of a backend: settings and servers, immutable once published. A reload
- * publishes a new set with one atomic store; the old one is retired (kept until exit), never
- * changed, so a worker holding it during one callback reads a consistent snapshot. */
+ * publishes a new set with one atomic store; the old one is retired, never changed, so a
+ * worker holding it reads a consistent snapshot. A connection or UDP session holds the set it
+ * was dispatched with (set_hold), and through it its server, backend and config strings; a
+ * retired set is freed once its grace period is over (core/grace.h) and nothing holds it. */
 struct server_set {
 	struct cfg_backend cfg; /* `servers` inside is not used */
+	_Atomic uint32_t refs;  /* connections and sessions on it */
+	uint64_t id;            /* unique per process: worker state is keyed by it, never by
+				 * the address (a freed set's may come back) */
+	struct backend *b;
+	const struct config *owner; /* where cfg's strings live: held while published/retired */
+	uint64_t retired_epoch;     /* grace_retire()'s, once retired */
 	struct server_set *retired_next;
 	size_t n;
 	struct server_slot v[];
@@ -87,6 +97,8 @@ struct backend {
 	_Atomic uint64_t no_server_total;
 	bool all_down_logged; /* main thread */
 	bool removed;         /* main: a reload took it out */
+	uint32_t n_sets;      /* main: its sets not yet freed */
+	uint32_t n_listeners; /* main: listeners pointing at it (proxy) */
 	struct backend *retired_next;
 };
 
@@ -95,15 +107,38 @@ struct backend {
 struct pool {
 	struct backend **backends;
 	size_t n_backends;
-	size_t next_idx; /* backend.idx values handed out so far */
-	/* retired objects, freed by pool_free (at exit) when no worker runs any more */
+	size_t next_idx;      /* backend.idx values handed out so far */
+	uint64_t next_set_id; /* server_set.id values handed out so far */
+	struct grace *grace;  /* the workers' grace periods; NULL: none run (pool_set_grace) */
+	/* retired, freed by pool_reclaim when unused (a removed server goes with its last set) */
 	struct backend *retired_backends;
-	struct server *retired_servers;
 	struct server_set *retired_sets;
+	uint64_t freed_total; /* sets, servers and backends pool_reclaim freed */
 };
 
 struct pool *pool_new(const struct config *c);
 void pool_free(struct pool *p);
+/* From proxy_start on, retirements wait for the workers' grace periods. */
+void pool_set_grace(struct pool *p, struct grace *g);
+/* Frees retired sets no connection holds any more once their grace period is over, and with
+ * them removed servers and backends nothing else lists. Returns how many retired objects are
+ * still pending. Main thread, cheap; called after every reload and on a timer while pending. */
+size_t pool_reclaim(struct pool *p);
+size_t pool_retired_count(const struct pool *p); /* pending, without a pass */
+/* A listener began / stopped pointing at b (a retired b waits for its listeners). */
+void pool_backend_listener(struct pool *p, struct backend *b, bool add);
+
+/* Worker side: a connection takes the set it is dispatched with, drops it as its last access. */
+static inline struct server_set *set_hold(struct server_set *s)
+{
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed); /* grace covers the load */
+	return s;
+}
+static inline void set_drop(const struct server_set *s)
+{
+	if (s) /* release: our reads of it happen before the main thread's free */
+		atomic_fetch_sub_explicit(&((struct server_set *)s)->refs, 1, memory_order_release);
+}
 struct backend *pool_find_backend(struct pool *p, const char *name);
 struct server *backend_find_server(struct backend *b, const char *addr_text);
 

@@ -67,6 +67,14 @@ void proxy_close_all(struct proxy *p);
 uint64_t proxy_active_conns(struct proxy *p);
 /* Stops and joins the workers, frees everything. */
 void proxy_free(struct proxy *p);
+/* Frees retired listeners (every worker closed its socket, grace period over, no connection
+ * holds one) and listener tables every worker has moved past. Returns how many are pending.
+ * Main thread; with pool_reclaim after reloads and on a timer (reload.h). */
+size_t proxy_reclaim(struct proxy *p);
+size_t proxy_retired_count(const struct proxy *p); /* pending, without a pass */
+uint64_t proxy_freed_total(const struct proxy *p);
+/* The workers' grace periods, for the pool (pool_set_grace). */
+struct grace *proxy_grace(struct proxy *p);
 
 /* ---- connection sync: the workers' side (proxy/connlog.h, proxy/connsync.c) ---- */
 

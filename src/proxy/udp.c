@@ -161,6 +161,8 @@ static void session_close(struct udp_listen *u, uint32_t i, const char *why, boo
 	atomic_fetch_sub_explicit(&s->active, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&u->l->stats.udp_sessions_active, 1, memory_order_relaxed);
 	udp_table_remove(&u->t, i);
+	set_drop(p->set); /* the last access to it, and through it to s (pool.h) */
+	p->set = NULL;
 }
 
 void udp_listen_close(struct listen_sock *ls)
@@ -383,7 +385,7 @@ static uint32_t session_open(
 		return UDP_SESS_NONE;
 	}
 	p->srv = set->v[idx].s;
-	p->set = set;
+	p->set = set_hold((struct server_set *)set);
 	p->client_len = bt->in[k].msg_hdr.msg_namelen;
 	if (p->client_len > sizeof(p->client))
 		p->client_len = sizeof(p->client);
@@ -419,7 +421,8 @@ static bool session_server_ok(struct udp_listen *u, struct udp_peer *p)
 			k++;
 		if (k == set->n)
 			return false;
-		p->set = set;
+		set_drop(p->set);
+		p->set = set_hold((struct server_set *)set);
 	}
 	uint64_t now = loop_now(u->w->loop);
 	return server_eligible(p->srv, now) || !set_has_eligible(set, now);

@@ -129,10 +129,14 @@ static void server_release(struct conn *c)
 
 static void dispatch_queue(struct worker *w, struct backend *b);
 
+/* After the batch: its set and listener are dropped as the very last access (pool.h). */
 static void conn_free(struct loop *l, struct loop_deferred *d)
 {
 	(void)l;
-	free(container_of(d, struct conn, reap));
+	struct conn *c = container_of(d, struct conn, reap);
+	set_drop(c->set);
+	listener_drop(c->l);
+	free(c);
 }
 
 /* The relay's byte counts go to the server's counters. */
@@ -198,7 +202,8 @@ static int pick_server(struct conn *c)
 {
 	struct server_set *set = backend_set(c->b);
 	if (set != c->set) {
-		c->set = set;
+		set_drop(c->set); /* not read again: c->srv is NULL between attempts */
+		c->set = set_hold(set);
 		c->tried = 0;
 	}
 	return worker_pick(c->w, c->b, set, c->tried, c->client_hash);
@@ -207,8 +212,8 @@ static int pick_server(struct conn *c)
 /* Closed unserved (no server, retries exhausted, queue timeout): the listener's rejected_total. */
 static void count_rejected(struct conn *c)
 {
-	if (c->lstats)
-		atomic_fetch_add_explicit(&c->lstats->rejected_total, 1, memory_order_relaxed);
+	if (c->l)
+		atomic_fetch_add_explicit(&c->l->stats.rejected_total, 1, memory_order_relaxed);
 }
 
 static void conn_fail(struct conn *c, const char *why)
@@ -543,8 +548,8 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd, const s
 	}
 	c->w = w;
 	c->b = b;
-	c->lstats = &ls->l->stats;
-	c->set = backend_set(b);
+	c->l = listener_hold(ls->l);
+	c->set = set_hold(backend_set(b));
 	c->cio = (struct io){ .fd = fd, .cb = conn_on_event, .arg = c };
 	c->sio = (struct io){ .fd = -1, .cb = conn_on_event, .arg = c };
 	relay_init(&c->relay, &w->relay_pool, fd);
@@ -743,6 +748,7 @@ int worker_init(struct worker *w, struct proxy *p, size_t id)
 	timer_init(&w->queue_poll, queue_poll_cb, w);
 	timer_init(&w->ka_sweep, ka_sweep_cb, w);
 	loop_set_wake_cb(w->loop, worker_wake, w);
+	loop_set_quiescent(w->loop, &w->qs);
 	return 0;
 }
 

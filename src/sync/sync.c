@@ -40,6 +40,7 @@ struct sync {
 	struct loop *loop;
 	const struct config *cfg;
 	const struct cfg_sync *sc;
+	const struct config *held; /* cfg, held while running (config_hold) */
 	struct proxy *proxy;
 	struct io io;      /* UDP */
 	int family;        /* of the UDP socket */
@@ -594,6 +595,7 @@ struct sync *sync_start(struct loop *l, const struct config *c, struct proxy *p)
 	log_info("sync started", "port=%u peers=%zu interval_ms=%llu refresh_ms=%llu", s->sc->port,
 		 s->sc->n_peers, (unsigned long long)s->sc->interval_ms,
 		 (unsigned long long)s->sc->refresh_ms);
+	s->held = config_hold(c);
 	return s;
 fail:
 	log_error("sync start failed", "what=\"%s\" error=\"%s\"", what, strerror(errno));
@@ -622,6 +624,7 @@ void sync_free(struct sync *s, bool keep_log)
 	free(s->dels);
 	free(s->vips);
 	free(s->log_dropped);
+	config_release(s->held);
 	free(s);
 }
 
@@ -636,6 +639,8 @@ int sync_reload(struct sync *s, const struct config *c)
 		return -1;
 	s->cfg = c;
 	s->sc = n;
+	config_release(s->held);
+	s->held = config_hold(c);
 	s->tk.rate = n->tickle_rate;
 	s->own.cap = n->max_entries; /* a smaller cap keeps what is there, refuses new entries */
 	for (size_t i = 0; i < s->n_peers; i++)

@@ -21,6 +21,7 @@
 struct vrrp_inst {
 	struct vrrp_set *set;
 	const struct cfg_vrrp *cfg;
+	const struct config *owner; /* where cfg lives: held (a kept instance keeps its own) */
 	int ifindex;
 	int family;
 	struct io io;       /* the raw socket */
@@ -47,7 +48,7 @@ struct vrrp_inst {
 
 struct vrrp_set {
 	struct loop *loop;
-	const struct config *cfg;
+	const struct config *cfg; /* held */
 	struct pool *pool;
 	struct vrrp_inst **inst; /* each allocated on its own: a reload keeps some */
 	size_t n;
@@ -512,6 +513,8 @@ static void inst_update(struct vrrp_inst *in, const struct cfg_vrrp *c)
 {
 	struct vrrp_set *s = in->set;
 	in->cfg = c;
+	config_release(in->owner);
+	in->owner = config_hold(s->cfg); /* vrrp_reload set it to c's config */
 	if (in->notifier)
 		notifier_free(in->notifier);
 	in->notifier = notifier_new(s->loop, c->notify, s->cfg->script_user);
@@ -542,6 +545,7 @@ static int inst_start(struct vrrp_set *s, struct vrrp_inst *in, const struct cfg
 	char p[64];
 	in->set = s;
 	in->cfg = c;
+	in->owner = config_hold(s->cfg); /* c is s->cfg's (vrrp_start, vrrp_reload) */
 	in->io.fd = -1;
 	int rc = load_addresses(in);
 	if (rc < 0)
@@ -596,7 +600,7 @@ struct vrrp_set *vrrp_start(struct loop *l, const struct config *c, struct pool 
 	if (!s)
 		return NULL;
 	s->loop = l;
-	s->cfg = c;
+	s->cfg = config_hold(c);
 	s->pool = pool;
 	if (c->n_vrrp == 0)
 		return s;
@@ -649,6 +653,7 @@ static void inst_free(struct loop *l, struct vrrp_inst *in)
 	timer_cancel(l, &in->timer);
 	free(in->vips);
 	free(in->peers);
+	config_release(in->owner);
 	free(in);
 }
 
@@ -702,6 +707,7 @@ void vrrp_free(struct vrrp_set *s)
 	if (s->mon_open)
 		vip_monitor_close(&s->mon, s->loop);
 	free(s->inst);
+	config_release(s->cfg);
 	free(s);
 }
 
@@ -728,7 +734,8 @@ int vrrp_reload(struct vrrp_set *s, const struct config *c, const int *old_of_ne
 	for (size_t i = 0; i < s->n; i++)
 		inst_retire(s, s->inst[i]);
 	free(s->inst);
-	s->cfg = c;
+	config_release(s->cfg); /* retired instances hold their own until freed */
+	s->cfg = config_hold(c);
 	for (size_t i = 0; update && i < c->n_vrrp; i++)
 		if (nv[i] && update[i])
 			inst_update(nv[i], &c->vrrp[i]);

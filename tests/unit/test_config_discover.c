@@ -109,9 +109,13 @@ static void derive_and_replace(void **state)
 	assert_int_equal(c->backends[0].retries, 0);
 	assert_true(c->backends[0].retries_default);
 	assert_false(c->backends[1].retries_default);
+	config_hold(c); /* the daemon's hold */
+	size_t live = config_live_count();
 	struct config *d = config_derive(c);
 	assert_non_null(d);
 	assert_ptr_equal(d->base, c);
+	assert_int_equal(c->refs, 2); /* a derived config holds its base */
+	assert_int_equal(config_live_count(), live + 1);
 	assert_ptr_equal(d->backends[0].name, c->backends[0].name); /* shared */
 	assert_ptr_not_equal(d->backends[0].servers, c->backends[0].servers);
 	struct cfg_server v[3] = {
@@ -131,9 +135,13 @@ static void derive_and_replace(void **state)
 	assert_ptr_equal(dd->base, c);
 	assert_int_equal(dd->backends[0].n_servers, 3);
 	assert_string_equal(dd->backends[0].servers[2].addr.text, "198.18.0.23:6443");
+	assert_int_equal(c->refs, 3);
 	config_free(d);
 	config_free(dd);
-	config_free(c);
+	assert_int_equal(c->refs, 1);
+	assert_int_equal(config_live_count(), live);
+	config_release(c); /* the last holder frees it (LeakSanitizer: nothing left) */
+	assert_int_equal(config_live_count(), live - 1);
 }
 
 int main(void)

@@ -175,6 +175,7 @@ static void rig_start(struct rig *g, const char *host)
 		fprintf(stderr, "    %s\n", buf);
 	}
 	assert_non_null(g->cfg);
+	config_hold(g->cfg); /* as the daemon does: sets and listeners hold it too */
 	g->pool = pool_new(g->cfg);
 	assert_non_null(g->pool);
 	g->p = proxy_start(g->cfg, g->pool);
@@ -190,7 +191,8 @@ static void rig_stop(struct rig *g)
 	pthread_join(g->backend_thread, NULL);
 	close(g->stop[0]);
 	pool_free(g->pool);
-	config_free(g->cfg);
+	assert_int_equal(g->cfg->refs, 1); /* every set and listener let go */
+	config_release(g->cfg);
 	close(g->backend);
 }
 

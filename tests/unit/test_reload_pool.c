@@ -177,6 +177,54 @@ static void test_health_none_forgets_check_state(void **state)
 	pool_free(p);
 }
 
+/* Retired sets go once no connection holds them and the workers' grace period is over; a
+ * removed server goes with its last set, a removed backend with its last set and listener;
+ * each set holds the config its strings live in. */
+static void test_reclaim_waits_for_holders_and_grace(void **state)
+{
+	(void)state;
+	static _Atomic uint64_t w0;
+	static _Atomic uint64_t *const qs[1] = { &w0 };
+	struct grace g;
+	assert_int_equal(grace_init(&g, qs, 1), 0);
+	w0 = 2; /* the worker is busy in a callback */
+	struct cfg_server s1[] = { srv("198.18.0.21", 1), srv("198.18.0.22", 1) };
+	struct cfg_backend b1[] = {
+		backend("api", s1, 2, HEALTH_NONE), backend("etcd", s1, 1, HEALTH_NONE)
+	};
+	struct config c1 = { .backends = b1, .n_backends = 2 };
+	struct pool *p = pool_new(&c1);
+	pool_set_grace(p, &g);
+	assert_int_equal(c1.refs, 2); /* two sets */
+	struct backend *etcd = p->backends[1];
+	pool_backend_listener(p, etcd, true);
+	struct server_set *old = set_hold(backend_set(p->backends[0])); /* a connection on it */
+
+	struct cfg_backend b2[] = { backend("api", s1, 1, HEALTH_NONE) }; /* .22 and etcd go */
+	struct config c2 = { .backends = b2, .n_backends = 1 };
+	pool_update_commit(p, pool_update_prepare(p, &c2));
+	assert_int_equal(c2.refs, 1);
+	assert_int_equal(pool_reclaim(p), 3); /* 2 sets and etcd: grace not over */
+	assert_int_equal(p->freed_total, 0);
+	grace_quiescent(&w0); /* the worker sleeps */
+	/* etcd's set: freed; etcd waits for its listener; api's old set is held */
+	assert_int_equal(pool_reclaim(p), 2);
+	assert_int_equal(p->freed_total, 2); /* the set and etcd's server */
+	assert_int_equal(c1.refs, 1);
+	pool_backend_listener(p, etcd, false); /* freed now */
+	assert_int_equal(pool_retired_count(p), 1);
+	assert_int_equal(p->freed_total, 3);
+	assert_true(old->v[1].s->removed); /* .22 still valid for the connection */
+	assert_int_equal(old->v[1].s->n_sets, 1);
+	set_drop(old);
+	assert_int_equal(pool_reclaim(p), 0);
+	assert_int_equal(p->freed_total, 5); /* the set and .22 */
+	assert_int_equal(c1.refs, 0);
+	pool_free(p);
+	assert_int_equal(c2.refs, 0);
+	grace_free(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_backends_added_removed_get_stable_indices),
 		cmocka_unit_test(test_abort_changes_nothing),
 		cmocka_unit_test(test_health_none_forgets_check_state),
+		cmocka_unit_test(test_reclaim_waits_for_holders_and_grace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
