@@ -344,6 +344,7 @@ out:
 	bgp_free(d.run.bgp);
 	pool_free(d.run.pool);
 	timer_cancel(d.run.loop, &d.run.reclaim);
+	running_release_dropped(&d.run);
 	config_release(d.run.cfg); /* every other holder is gone: this frees it */
 	close(d.sig_io.fd);
 	loop_free(d.run.loop);

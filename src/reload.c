@@ -210,8 +210,18 @@ void running_watch_vrrp(struct running *run)
 
 #define RECLAIM_MS 250
 
+void running_release_dropped(struct running *run)
+{
+	for (size_t i = 0; i < run->n_dropped; i++)
+		config_release(run->dropped[i]);
+	free(run->dropped);
+	run->dropped = NULL;
+	run->n_dropped = 0;
+}
+
 size_t running_reclaim(struct running *run)
 {
+	running_release_dropped(run); /* what still points into them holds them */
 	/* listeners first: a removed backend waits for them as well as for its sets */
 	size_t pending = (run->proxy ? proxy_reclaim(run->proxy) : 0) + pool_reclaim(run->pool);
 	if (pending && !timer_armed(&run->reclaim))
@@ -302,8 +312,13 @@ int reload_apply(struct running *run, struct config *nc, const char *source, str
 	int rc = commit(run, nc, &plan, pu, xu, out, &old);
 	if (run->discover && strcmp(source, "discovery"))
 		discover_reconfigure(run->discover, run->cfg);
-	config_release(old); /* what still points into it holds it */
-	running_reclaim(run);
+	/* released by a pass after this batch: a late event of it may still read it */
+	struct config **v = realloc(run->dropped, (run->n_dropped + 1) * sizeof(*v));
+	if (v) {
+		v[run->n_dropped++] = old;
+		run->dropped = v;
+	} /* else: it stays held (leaked) rather than freed under a reader */
+	timer_arm_in(run->loop, &run->reclaim, 0);
 	char sum[400];
 	reload_plan_summary(&plan, sum, sizeof(sum));
 	uint64_t ms = mono_ms() - t0;

@@ -46,6 +46,8 @@ struct running {
 	struct sync *sync;           /* NULL = no sync: section */
 	struct discover *discover;   /* NULL = no backend has discover: */
 	struct timer reclaim;        /* the next reclaim pass, while something is pending */
+	struct config **dropped;     /* configs replaced in this batch: released by the next pass */
+	size_t n_dropped;
 };
 
 /* Reloads from run->cfg->file. Returns 0 with a one-line summary in out, or -1 with every
@@ -61,6 +63,8 @@ int reload_apply(struct running *run, struct config *nc, const char *source, str
 size_t running_reclaim(struct running *run);
 /* Before the first reclaim: the timer. */
 void running_init(struct running *run);
+/* At exit, after the modules are freed: the daemon's holds on replaced configs. */
+void running_release_dropped(struct running *run);
 /* Discovery's apply (discover.h): the config in force with backend's servers replaced by
  * v[0..n), applied as a reload would (added servers start down and pass health checks first;
  * removed ones keep their connections). 0, or -1 with the reason in err. */

@@ -329,7 +329,10 @@ static void proxy_destroy(struct proxy *p, size_t started)
 			pthread_join(p->workers[i].thread, NULL);
 		}
 	}
-	/* workers are gone: close what they did not (never applied tables) and free */
+	/* workers are gone; their loops' deferred frees drop the listeners connections held */
+	for (size_t i = 0; i < p->n_workers; i++)
+		worker_destroy(&p->workers[i]);
+	/* close what they did not (never applied tables) and free */
 	for (size_t i = 0; p->lt && i < p->lt->n; i++)
 		listener_release(p, p->lt->v[i]);
 	free(p->lt);
@@ -344,8 +347,6 @@ static void proxy_destroy(struct proxy *p, size_t started)
 		free(t);
 	}
 	proxy_sync_free(p);
-	for (size_t i = 0; i < p->n_workers; i++)
-		worker_destroy(&p->workers[i]);
 	pool_set_grace(p->pool, NULL);
 	grace_free(&p->grace);
 	free(p->qs);
