@@ -44,14 +44,9 @@ static void apply_set(struct dwatch *w, const struct disc_set *set, const char *
 	if (!sv)
 		return;
 	for (size_t i = 0; i < set->n; i++) {
-		struct cfg_server *s = &sv[i];
-		char ip[IP_ADDR_STRLEN];
-		ip_addr_format(&set->eps[i].ip, IP_FMT_ADDR, ip, sizeof(ip));
-		s->addr.len = ip_addr_to_sockaddr(&set->eps[i].ip, set->eps[i].port, &s->addr.ss);
-		snprintf(s->addr.text, sizeof(s->addr.text),
-			 set->eps[i].ip.family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, set->eps[i].port);
-		s->weight = 1;
-		s->discovered = true;
+		dw_ep_addr(&set->eps[i], &sv[i].addr);
+		sv[i].weight = 1;
+		sv[i].discovered = true;
 	}
 	memcpy(sv + set->n, w->backups, w->n_backups * sizeof(*sv));
 	struct disc_set before = w->applied;
@@ -148,6 +143,15 @@ int dw_on_line(const char *line, size_t len, void *arg)
 
 /* The static primaries and backups of b; a list made only of discovered servers (a config
  * discovery derived, or overlaid) leaves the ones already known. */
+void dw_ep_addr(const struct kube_ep *e, struct cfg_addr *out)
+{
+	char ip[IP_ADDR_STRLEN];
+	ip_addr_format(&e->ip, IP_FMT_ADDR, ip, sizeof(ip));
+	out->len = ip_addr_to_sockaddr(&e->ip, e->port, &out->ss);
+	snprintf(out->text, sizeof(out->text), e->ip.family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+		 e->port);
+}
+
 static void dw_statics(struct dwatch *w, const struct cfg_backend *b)
 {
 	size_t n = 0;
@@ -290,12 +294,7 @@ int discover_overlay(struct discover *d, struct config *nc)
 		if (!sv)
 			return -1;
 		for (size_t k = 0; k < n; k++) {
-			char ip[IP_ADDR_STRLEN];
-			const struct kube_ep *e = &w->applied.eps[k];
-			ip_addr_format(&e->ip, IP_FMT_ADDR, ip, sizeof(ip));
-			sv[k].addr.len = ip_addr_to_sockaddr(&e->ip, e->port, &sv[k].addr.ss);
-			snprintf(sv[k].addr.text, sizeof(sv[k].addr.text),
-				 e->ip.family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, e->port);
+			dw_ep_addr(&w->applied.eps[k], &sv[k].addr);
 			sv[k].weight = 1;
 			sv[k].discovered = true;
 		}

@@ -58,11 +58,9 @@ void dw_fail(struct dwatch *w, const char *fmt, ...)
 	vsnprintf(w->last_error, sizeof(w->last_error), fmt, ap);
 	va_end(ap);
 	w->errors_total++;
-	const struct cfg_addr *via =
-		w->n_statics ? &w->statics[(w->next_static + w->n_statics - 1) % w->n_statics] : NULL;
 	log_warn("discovery failed, last good list kept",
-		 "backend=%s via=%s reason=\"%s\" retry_ms=%llu", w->backend, via ? via->text : "-",
-		 w->last_error, (unsigned long long)w->backoff_ms);
+		 "backend=%s via=%s reason=\"%s\" retry_ms=%llu", w->backend,
+		 w->via.len ? w->via.text : "-", w->last_error, (unsigned long long)w->backoff_ms);
 	dw_close(w);
 	SSL_CTX_free(w->ctx); /* the next attempt reads the credentials again: a fix is picked up */
 	w->ctx = NULL;
@@ -247,10 +245,27 @@ static void build_request(struct dwatch *w, const struct cfg_addr *via)
 	OPENSSL_cleanse(auth, sizeof(auth));
 }
 
+/* The next place to reach the API: the static seeds in turn, then the servers discovery last
+ * applied, so that a cluster whose seeds were all replaced is still followed. Always directly:
+ * never through the VIP this daemon serves. */
+static bool next_via(struct dwatch *w)
+{
+	size_t n_disc = w->have_applied ? w->applied.n : 0;
+	if (!w->n_statics && !n_disc)
+		return false;
+	size_t k = w->next_static++ % (w->n_statics + n_disc);
+	if (k < w->n_statics)
+		w->via = w->statics[k];
+	else
+		dw_ep_addr(&w->applied.eps[k - w->n_statics], &w->via);
+	return true;
+}
+
 void dw_begin(struct dwatch *w)
 {
 	dw_close(w);
-	if (!w->n_statics) {
+	w->via.len = 0;
+	if (!next_via(w)) {
 		dw_fail(w, "no static server to reach the API through");
 		return;
 	}
@@ -270,7 +285,7 @@ void dw_begin(struct dwatch *w)
 		}
 		w->ctx = ctx;
 	}
-	const struct cfg_addr *via = &w->statics[w->next_static++ % w->n_statics];
+	const struct cfg_addr *via = &w->via;
 	if (w->cfg.kind == DISCOVER_ETCD || !w->port)
 		w->port = ntohs(((const struct sockaddr_in *)&via->ss)->sin_port);
 	build_request(w, via);

@@ -17,10 +17,11 @@ struct dwatch {
 	struct discover *d;
 	struct loop *loop;
 	char *backend;
-	struct cfg_discover cfg;  /* copy; strings point into the config discover holds */
-	struct cfg_addr *statics; /* the static primaries: where the API is reached */
-	size_t n_statics, next_static;
-	struct cfg_server *backups; /* static backup servers, kept beside the discovered ones */
+	struct cfg_discover cfg;       /* copy; strings point into the config discover holds */
+	struct cfg_addr *statics;      /* the static primaries: where the API is reached first */
+	size_t n_statics, next_static; /* next_static turns over statics, then applied */
+	struct cfg_addr via;           /* where the current attempt goes */
+	struct cfg_server *backups;    /* static backup servers, kept beside the discovered ones */
 	size_t n_backups;
 
 	/* connection */
@@ -53,6 +54,9 @@ struct dwatch {
 	char last_error[200];
 	uint64_t events_total, applies_total, errors_total, relists_total;
 };
+
+/* An endpoint as a server address ("ip:port", "[ip6]:port"). discover.c */
+void dw_ep_addr(const struct kube_ep *e, struct cfg_addr *out);
 
 /* watch.c */
 void dw_init(struct dwatch *w, struct discover *d, struct loop *l); /* after cfg is set */

@@ -221,10 +221,22 @@ def test_faults_keep_last_good_list(env, buoy):
     api.expire()
     eventually(lambda: disc(b)[0]["relists_total"] > relists, msg="no re-list after 410")
     recovered()
-    # the API unreachable (every instance buoy reaches it through): last list stays
+    # the seed down: discovery goes on directly through a server it discovered (api2)
+    errors = disc(b)[0]["errors_total"]
     api.stop(IPS[0])  # (it is a backend too: its health check takes it out of traffic)
-    kept("connect", serving=("api2",))
-    api.listen(IPS[0], env.port, "api1")
+    eventually(lambda: disc(b)[0]["errors_total"] > errors, msg="the seed's loss not seen")
+    recovered()
+    api.set_endpoints([(IPS[1], env.port), (IPS[2], env.port)])  # a change, seed still down
+    eventually(lambda: set(disc(b)[1]) == {addr(env, 1), addr(env, 2)}, msg="change lost")
+    eventually(lambda: set(names(lb, 12)) == {"api2", "api3"}, msg="api3 never served")
+    # every instance buoy could reach the API through down: the last list stays
+    api.stop(IPS[1])
+    api.stop(IPS[2])
+    eventually(lambda: "connect" in disc(b)[0]["last_error"], msg="no connect error in status")
+    time.sleep(0.5)
+    assert set(disc(b)[1]) == {addr(env, 1), addr(env, 2)}
+    for i in range(3):
+        api.listen(IPS[i], env.port, "api%d" % (i + 1))
     recovered()
     # and a change after all that still arrives
     api.set_endpoints([(IPS[0], env.port), (IPS[2], env.port)])
