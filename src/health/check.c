@@ -194,6 +194,7 @@ static void check_done(struct hc_server *cs, bool ok, const char *reason)
 	if (at < now + min_gap)
 		at = now + min_gap;
 	timer_arm(l, &cs->next, at);
+	s->health.next_due_ms = at;
 }
 
 static void check_fail_errno(struct hc_server *cs, int err, const char *prefix)
@@ -640,7 +641,11 @@ struct health *health_start(struct loop *l, struct pool *p)
 		struct hc_backend *hb = &h->backends[i];
 		for (size_t j = 0; j < hb->n_servers; j++) {
 			struct hc_server *cs = &hb->servers[j];
-			timer_arm_in(l, &cs->next, health_first_delay(hb->interval_ms, &cs->seed));
+			struct server_health *sh = &cs->s->health;
+			uint64_t now = loop_now(l);
+			uint64_t d = health_start_delay(sh->next_due_ms, now, hb->interval_ms, &cs->seed);
+			timer_arm(l, &cs->next, now + d);
+			sh->next_due_ms = now + d;
 		}
 		log_info("health checks started",
 			 "backend=%s check=%s servers=%zu interval_ms=%llu timeout_ms=%llu rise=%u fall=%u",

@@ -92,6 +92,15 @@ uint64_t health_jitter_delay(uint64_t interval_ms, uint64_t *seed)
 	return d ? d : 1;
 }
 
+uint64_t health_start_delay(uint64_t due_ms, uint64_t now_ms, uint64_t interval_ms, uint64_t *seed)
+{
+	if (!due_ms)
+		return health_first_delay(interval_ms, seed);
+	if (due_ms <= now_ms)
+		return 0;
+	return due_ms - now_ms < interval_ms ? due_ms - now_ms : interval_ms;
+}
+
 uint64_t health_first_delay(uint64_t interval_ms, uint64_t *seed)
 {
 	if (interval_ms == 0)

@@ -33,6 +33,11 @@ enum health_change health_state_record(
 uint64_t health_jitter_delay(uint64_t interval_ms, uint64_t *seed);
 /* Delay before a server's first check: spread over [0, interval) from *seed. */
 uint64_t health_first_delay(uint64_t interval_ms, uint64_t *seed);
+/* Delay before a server's first check when checks (re)start at now_ms: a server with a check
+ * already due at due_ms keeps that time (0 if it is past: a check a restart cut short runs
+ * again at once), at most interval_ms away; one never scheduled (due_ms 0) is spread as
+ * health_first_delay. So restarts, however frequent, never starve a server of checks. */
+uint64_t health_start_delay(uint64_t due_ms, uint64_t now_ms, uint64_t interval_ms, uint64_t *seed);
 /* A seed from a server's identity (address hash, index): never 0. */
 uint64_t health_seed(uint64_t key, uint64_t index);
 

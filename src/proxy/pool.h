@@ -21,6 +21,8 @@ struct server_health {
 	uint32_t consecutive_ok;
 	uint32_t consecutive_fail;
 	uint64_t last_check_ms; /* monotonic, 0 = never */
+	uint64_t next_due_ms;   /* when its next check starts, 0 = none scheduled yet: a restart
+				 * (reload, discovery change) resumes the schedule, never delays it */
 	uint64_t last_change_ms;
 	uint64_t last_duration_us;
 	enum check_result last_result;

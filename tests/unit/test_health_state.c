@@ -213,10 +213,32 @@ static void test_jitter_deterministic_and_desynchronized(void **state)
 	assert_int_equal(health_first_delay(0, &sd), 0);
 }
 
+/* Restarts (reloads, discovery changes) resume each server's schedule: a churn faster than the
+ * interval still checks every server once per interval. */
+static void test_restart_resumes_schedule(void **state)
+{
+	(void)state;
+	uint64_t sd = health_seed(7, 1);
+	assert_int_equal(health_start_delay(0, 5000, 1000, &sd) < 1000, true); /* never scheduled */
+	assert_int_equal(health_start_delay(5400, 5000, 1000, &sd), 400);      /* due in 400 ms */
+	assert_int_equal(health_start_delay(4000, 5000, 1000, &sd), 0);        /* cut short: now */
+	assert_int_equal(health_start_delay(9000, 5000, 1000, &sd), 1000); /* the interval shrank */
+	/* restarted every 300 ms, interval 1 s: the check still runs within the first second */
+	uint64_t due = 0, now = 0, ran_at = 0;
+	for (int i = 0; i < 10 && !ran_at; i++, now += 300) {
+		uint64_t d = health_start_delay(due, now, 1000, &sd);
+		if (d < 300)
+			ran_at = now + d;
+		due = now + d;
+	}
+	assert_true(ran_at && ran_at < 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sequences),
+		cmocka_unit_test(test_restart_resumes_schedule),
 		cmocka_unit_test(test_rise_fall_one),
 		cmocka_unit_test(test_counters_and_times),
 		cmocka_unit_test(test_reason_sanitized),
