@@ -344,8 +344,7 @@ def parse_wrk(out):
 
 @pytest.mark.parametrize("mode", ["close", "keepalive"])
 def test_20_reloads_under_wrk_no_errors(buoy, nginx_origins, mode):
-    if not shutil.which("wrk"):
-        pytest.skip("wrk not installed")
+    assert shutil.which("wrk"), "wrk not installed (scripts/deps test installs it)"
     a, b, c = nginx_origins
     lb = fmt_addr(LB, free_port())
     extra = fmt_addr(LB, free_port())
