@@ -94,7 +94,8 @@ test: deps-test
 # Same suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer).
 check: deps-test
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  $(MAKE) BUILD=build/san OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit integration
+	  $(MAKE) BUILD=build/san OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  PYTEST_ARGS="-m 'not artifact' $(PYTEST_ARGS)" unit integration
 
 bench: deps-bench $(BIN)
 	BUOY_BIN=$(abspath $(BIN)) bench/bench.sh $(ARGS)

@@ -33,6 +33,7 @@ from helpers.backend import Backend  # noqa: E402
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "root: needs root (network namespaces)")
+    config.addinivalue_line("markers", "artifact: builds the .deb or the image (make test only)")
     netns.install_cleanup_handlers()
 
 
