@@ -129,6 +129,15 @@ static uint16_t pick_port(json_object *ports)
 	return tcp == 1 ? only : 0;
 }
 
+/* pick_port of a slice's or subset's ports, or an error naming the object. */
+static int need_port(json_object *parent, struct kube_obj *out, uint16_t *port, char *err, size_t errlen)
+{
+	*port = pick_port(get(parent, "ports", json_type_array));
+	if (*port)
+		return 0;
+	return fail(err, errlen, "%s: no port named https and not exactly one TCP port", out->name);
+}
+
 static int add_ep(struct kube_obj *out, const char *ip, uint16_t port, char *err, size_t errlen)
 {
 	struct kube_ep ep = { .port = port };
@@ -152,10 +161,9 @@ static int decode_slice(json_object *o, struct kube_obj *out, char *err, size_t 
 	size_t n = eps ? json_object_array_length(eps) : 0;
 	if (!n)
 		return 0;
-	uint16_t port = pick_port(get(o, "ports", json_type_array));
-	if (!port)
-		return fail(err, errlen, "%s: no port named https and not exactly one TCP port",
-			    out->name);
+	uint16_t port;
+	if (need_port(o, out, &port, err, errlen))
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(eps, i);
 		json_object *cond = get(e, "conditions", json_type_object);
@@ -184,10 +192,9 @@ static int decode_endpoints(json_object *o, struct kube_obj *out, char *err, siz
 		size_t na = addrs ? json_object_array_length(addrs) : 0;
 		if (!na)
 			continue;
-		uint16_t port = pick_port(get(s, "ports", json_type_array));
-		if (!port)
-			return fail(err, errlen,
-				    "%s: no port named https and not exactly one TCP port", out->name);
+		uint16_t port;
+		if (need_port(s, out, &port, err, errlen))
+			return -1;
 		for (size_t k = 0; k < na; k++)
 			if (add_ep(out, get_str(json_object_array_get_idx(addrs, k), "ip"), port,
 				   err, errlen))
