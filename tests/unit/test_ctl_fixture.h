@@ -113,6 +113,7 @@ static void fixture(struct snapshot *s, bool with_vrrp)
 		.n_backends = 1,
 		.vrrp = with_vrrp ? fx_vrrp : NULL,
 		.n_vrrp = with_vrrp ? 1 : 0,
+		.reclaim = { .pending = 3, .freed_total = 41, .configs = 2 },
 	};
 }
 
@@ -220,6 +221,28 @@ static inline void fixture_sync(struct snapshot *s)
 		.last_message_ago_ms = 61000,
 	};
 	y->n_peers = 2;
+}
+
+/* A UDP listener beside the TCP one: its own counters (JSON, text, metrics). */
+static inline void fixture_udp(struct snapshot *s, struct snap_listener *two)
+{
+	fixture(s, false);
+	two[0] = s->listeners[0];
+	two[1] = (struct snap_listener){
+		.name = "dns",
+		.bind = "198.18.0.100:53",
+		.backend = "apiservers",
+		.udp = true,
+		.u = { .sessions_total = 70,
+		       .sessions_active = 3,
+		       .datagrams_in = 71,
+		       .datagrams_out = 69,
+		       .bytes_in = 2840,
+		       .bytes_out = 5520,
+		       .drops = { [0] = 5, [4] = 2 } },
+	};
+	s->listeners = two;
+	s->n_listeners = 2;
 }
 
 #endif

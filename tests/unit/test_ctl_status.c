@@ -106,6 +106,7 @@ static void test_json_fields(void **st)
 	char *j = render_json(false);
 	assert_non_null(strstr(j, "{\"node\":\"lb1\",\"version\":\"1.2.3\",\"uptime_s\":3723,"));
 	assert_non_null(strstr(j, "\"vrrp\":[]"));
+	assert_non_null(strstr(j, "\"reclaim\":{\"pending\":3,\"freed_total\":41,\"configs\":2}"));
 	assert_non_null(strstr(
 		j, "\"listeners\":[{\"name\":\"api\",\"bind\":\"198.18.0.100:6443\","
 		   "\"backend\":\"apiservers\",\"protocol\":\"tcp\",\"accepted_total\":1240,\"rejected_total\":6,"
@@ -349,34 +350,12 @@ static void test_strbuf_growth(void **st)
 	sb_free(&b);
 }
 
-/* A UDP listener beside the TCP one: its own counters in JSON, its own table in text. */
-static void udp_fixture(struct snapshot *s, struct snap_listener *two)
-{
-	fixture(s, false);
-	two[0] = s->listeners[0];
-	two[1] = (struct snap_listener){
-		.name = "dns",
-		.bind = "198.18.0.100:53",
-		.backend = "apiservers",
-		.udp = true,
-		.u = { .sessions_total = 70,
-		       .sessions_active = 3,
-		       .datagrams_in = 71,
-		       .datagrams_out = 69,
-		       .bytes_in = 2840,
-		       .bytes_out = 5520,
-		       .drops = { [0] = 5, [4] = 2 } },
-	};
-	s->listeners = two;
-	s->n_listeners = 2;
-}
-
 static void test_udp_listener(void **st)
 {
 	(void)st;
 	struct snapshot s;
 	struct snap_listener two[2];
-	udp_fixture(&s, two);
+	fixture_udp(&s, two);
 	struct strbuf b = { 0 };
 	status_format_json(&s, &b);
 	assert_false(b.oom);

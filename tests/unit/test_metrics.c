@@ -36,6 +36,9 @@ static void test_server_samples(void **st)
 	(void)st;
 	char *t = render(false);
 	has_line(t, "buoy_build_info{version=\"1.2.3\",node=\"lb1\"} 1");
+	has_line(t, "buoy_reclaim_pending 3");
+	has_line(t, "buoy_reclaim_freed_total 41");
+	has_line(t, "buoy_reclaim_configs 2");
 	has_line(t, "buoy_server_up{backend=\"apiservers\",server=\"198.18.0.21:6443\"} 1");
 	has_line(t, "buoy_server_up{backend=\"apiservers\",server=\"198.18.0.22:6443\"} 0");
 	has_line(t, "buoy_server_drained{backend=\"apiservers\",server=\"[2001:db8::23]:6443\"} 1");
@@ -227,23 +230,8 @@ static void test_udp_listener(void **st)
 {
 	(void)st;
 	struct snapshot s;
-	fixture(&s, false);
-	struct snap_listener two[2] = { s.listeners[0] };
-	two[1] = (struct snap_listener){
-		.name = "dns",
-		.bind = "198.18.0.100:53",
-		.backend = "apiservers",
-		.udp = true,
-		.u = { .sessions_total = 70,
-		       .sessions_active = 3,
-		       .datagrams_in = 71,
-		       .datagrams_out = 69,
-		       .bytes_in = 2840,
-		       .bytes_out = 5520,
-		       .drops = { [0] = 5 } },
-	};
-	s.listeners = two;
-	s.n_listeners = 2;
+	struct snap_listener two[2];
+	fixture_udp(&s, two);
 	struct strbuf b = { 0 };
 	metrics_format(&s, &b);
 	assert_false(b.oom);
