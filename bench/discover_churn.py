@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Memory under discovery churn (issue 18): N membership changes of the `kubernetes`
 EndpointSlice (two lists, alternating) from the tests' stand-in API server, applied by a running
-buoy; prints RSS and open fds before and after. Loopback only (127.0.0.2-4), bounded by N and
-a 300 s limit.
+buoy, and optionally R reloads spread over them (`reload` on the control socket, alternating the
+backend's connect_timeout so each one changes something); prints RSS and open fds before and
+after. Loopback only (127.0.0.2-4), bounded by N, R and a 300 s limit.
+tests/integration/test_churn.py is the asserted version (with traffic).
 
-    BUOY_BIN=$PWD/buoy /usr/bin/python3 bench/discover_churn.py [N=1000]
+    BUOY_BIN=$PWD/buoy /usr/bin/python3 bench/discover_churn.py [N=1000] [R=0]
 """
 import base64
 import json
 import os
+import socket
 import shutil
 import subprocess
 import sys
@@ -26,6 +29,7 @@ IPS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
 
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    reloads = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     buoy = os.environ.get("BUOY_BIN", os.path.join(HERE, "..", "buoy"))
     d = tempfile.mkdtemp(prefix="buoy-churn-")
     api = proc = None
@@ -45,12 +49,34 @@ def main():
                     "'https://apiserver.test:%d', certificate-authority-data: %s}\n"
                     "contexts:\n- {name: c, context: {cluster: k, user: u}}\n"
                     "users:\n- {name: u, user: {token: t}}\n" % (port, ca))
-        with open(d + "/buoy.yaml", "w") as f:
-            f.write("node: churn\nlog: { level: warn }\ncontrol: { socket: %s/sock }\n"
-                    "listeners:\n  - { name: l, bind: \"127.0.0.1:%d\", backend: b }\n"
-                    "backends:\n  - name: b\n    health: { type: tcp, interval: 1s }\n"
-                    "    discover: { kubeconfig: %s/kubeconfig }\n"
-                    "    servers: [ { address: \"%s:%d\" } ]\n" % (d, free_port(), d, IPS[0], port))
+        lb_port = free_port()
+
+        def write_config(variant):
+            with open(d + "/buoy.yaml", "w") as f:
+                f.write("node: churn\nlog: { level: warn }\ncontrol: { socket: %s/sock }\n"
+                        "listeners:\n  - { name: l, bind: \"127.0.0.1:%d\", backend: b }\n"
+                        "backends:\n  - name: b\n    health: { type: tcp, interval: 1s }\n"
+                        "    connect_timeout: %s\n"
+                        "    discover: { kubeconfig: %s/kubeconfig }\n"
+                        "    servers: [ { address: \"%s:%d\" } ]\n"
+                        % (d, lb_port, ("2s", "1500ms")[variant % 2], d, IPS[0], port))
+
+        def reload():
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(30)
+                s.connect(d + "/sock")
+                s.sendall(b"reload\n")
+                data = b""
+                while True:
+                    b = s.recv(65536)
+                    if not b:
+                        break
+                    data += b
+            text = data.decode(errors="replace")
+            if not text.startswith("ok\n") or "unchanged" in text:
+                sys.exit("reload did not change anything: " + text)
+
+        write_config(0)
         proc = subprocess.Popen([buoy, "run", "-c", d + "/buoy.yaml"],
                                 stderr=open(d + "/buoy.log", "w"))
 
@@ -73,8 +99,14 @@ def main():
             time.sleep(0.1)
         r0, f0, a0 = rss_kb(), len(os.listdir("/proc/%d/fd" % proc.pid)), disc()["applies_total"]
         t0 = time.monotonic()
+        every = n // reloads if reloads else 0
+        done = 0
         for i in range(n):
             api.set_endpoints(lists[(i + 1) % 2])
+            if every and i % every == every - 1 and done < reloads:
+                done += 1
+                write_config(done)
+                reload()
             if i % 50 == 49 or i == n - 1:  # let buoy catch up (bounded)
                 while (disc()["resource_version"] != str(api.state.rv)
                        and time.monotonic() - t0 < 300):
@@ -83,8 +115,9 @@ def main():
                 time.sleep(0.002)
         secs = time.monotonic() - t0
         r1, f1, a1 = rss_kb(), len(os.listdir("/proc/%d/fd" % proc.pid)), disc()["applies_total"]
-        print("changes=%d applied=%d seconds=%.1f rss_kb=%d->%d (%+.2f KB per applied change) "
-              "fds=%d->%d" % (n, a1 - a0, secs, r0, r1, (r1 - r0) / max(1, a1 - a0), f0, f1))
+        print("changes=%d applied=%d reloads=%d seconds=%.1f rss_kb=%d->%d (%+.2f KB per applied "
+              "change+reload) fds=%d->%d" % (n, a1 - a0, done, secs, r0, r1,
+                                             (r1 - r0) / max(1, a1 - a0 + done), f0, f1))
     finally:
         if proc:
             proc.terminate()
