@@ -357,4 +357,9 @@ void status_format_text(const struct snapshot *s, struct strbuf *b)
 	listener_table(s, b);
 	sb_putc(b, '\n');
 	backend_tables(s, b);
+	if (s->reclaim.pending) /* only while connections from before a change are open */
+		sb_printf(b,
+			  "\nreplaced by reloads or discovery and still in use: %" PRIu64
+			  " objects, %" PRIu64 " configs in memory\n",
+			  s->reclaim.pending, s->reclaim.configs);
 }

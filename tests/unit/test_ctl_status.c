@@ -311,6 +311,12 @@ static void test_text_table(void **st)
 	assert_non_null(strstr(t, "HTTP 500 (4 fail, 100ms ago)"));
 	assert_non_null(strstr(t, "drained (backup)"));
 	assert_non_null(strstr(t, "4.0K       10M"));
+	assert_non_null(strstr(
+		t, "\nreplaced by reloads or discovery and still in use: 3 objects, 2 configs in memory\n"));
+	sb_free(&b);
+	s.reclaim.pending = 0; /* the usual case: no line */
+	status_format_text(&s, &b);
+	assert_null(strstr(b.p, "still in use"));
 	sb_free(&b);
 }
 
