@@ -208,7 +208,10 @@ void running_watch_vrrp(struct running *run)
 	sync_set_serving(run->sync, bgp_serving, run);
 }
 
+/* The pass while something is pending: soon after a change (grace periods end within a worker
+ * iteration), then less often while only long-lived connections hold what is left. */
 #define RECLAIM_MS 250
+#define RECLAIM_MAX_MS 4000
 
 void running_release_dropped(struct running *run)
 {
@@ -224,8 +227,13 @@ size_t running_reclaim(struct running *run)
 	running_release_dropped(run); /* what still points into them holds them */
 	/* listeners first: a removed backend waits for them as well as for its sets */
 	size_t pending = (run->proxy ? proxy_reclaim(run->proxy) : 0) + pool_reclaim(run->pool);
+	if (!pending || pending < run->reclaim_last) /* progress: keep looking soon */
+		run->reclaim_ms = RECLAIM_MS;
+	else if (run->reclaim_ms < RECLAIM_MAX_MS)
+		run->reclaim_ms *= 2;
+	run->reclaim_last = pending;
 	if (pending && !timer_armed(&run->reclaim))
-		timer_arm_in(run->loop, &run->reclaim, RECLAIM_MS);
+		timer_arm_in(run->loop, &run->reclaim, run->reclaim_ms);
 	return pending;
 }
 
@@ -235,7 +243,11 @@ static void reclaim_tick(struct loop *l, struct timer *t)
 	running_reclaim(t->arg);
 }
 
-void running_init(struct running *run) { timer_init(&run->reclaim, reclaim_tick, run); }
+void running_init(struct running *run)
+{
+	timer_init(&run->reclaim, reclaim_tick, run);
+	run->reclaim_ms = RECLAIM_MS;
+}
 
 /* Everything is prepared: swap. The new config is in force afterwards (held; the caller
  * releases *old when nothing reads it any more); returns -1 when a part could not start
@@ -318,6 +330,7 @@ int reload_apply(struct running *run, struct config *nc, const char *source, str
 		v[run->n_dropped++] = old;
 		run->dropped = v;
 	} /* else: it stays held (leaked) rather than freed under a reader */
+	run->reclaim_ms = RECLAIM_MS;
 	timer_arm_in(run->loop, &run->reclaim, 0);
 	char sum[400];
 	reload_plan_summary(&plan, sum, sizeof(sum));

@@ -13,7 +13,8 @@
  * listener, and through the set its server, backend and config strings). Configs are reference
  * counted on the main thread (config_hold): the daemon holds the one in force, and every set,
  * listener, VRRP instance, sync, bgp and discovery hold the one they point into. A pass runs
- * after every reload and every RECLAIM_MS while anything is pending (running_reclaim). Discovery
+ * after every reload and then while anything is pending, every 250 ms backing off to 4 s while
+ * nothing more can go (running_reclaim). Discovery
  * applies through this path too (reload_apply_servers), so membership changes cost nothing
  * once their connections are gone. */
 #ifndef BUOY_RELOAD_H
@@ -46,6 +47,8 @@ struct running {
 	struct sync *sync;           /* NULL = no sync: section */
 	struct discover *discover;   /* NULL = no backend has discover: */
 	struct timer reclaim;        /* the next reclaim pass, while something is pending */
+	uint64_t reclaim_ms;         /* its period: 250 ms, doubling to 4 s while nothing goes */
+	size_t reclaim_last;         /* pending after the last pass */
 	struct config **dropped;     /* configs replaced in this batch: released by the next pass */
 	size_t n_dropped;
 };
