@@ -20,14 +20,12 @@ What drives the churn (loopback only: 127.0.0.1-6, every loop bounded in count a
     are up (A, the echo servers): B and C come back DOWN and are removed again long before
     buoy's health checks could pass, so zero client errors are expected.
 
-Bounds: RSS growth from warm-up to end < 2 MB (today's leak, +2.2 KB per change and ~7 KB per
-reload, is ~+25 MB over the measured 90 %) and fds equal within +-2 (measured with the short
-traffic paused). Then, ~3.5 s after the long-lived connections closed (reclamation runs about
-once a second), status's `reclaim` must show pending <= 5, freed_total > 0, configs <= 3, and
-/metrics must have buoy_reclaim_pending and buoy_reclaim_freed_total; when status has no
-`reclaim` object (reclamation not merged yet) only these checks are left out, with a warning.
-Today (objects kept until exit) the RSS bound fails: ~+36 MB (+3.3 KB per membership change
-with this config, +4.1 KB per reload).
+Bounds: RSS growth from warm-up to end < 2 MB and fds equal within +-2 (measured with the short
+traffic paused). Before reclamation (ef36958, objects kept until exit) RSS grew ~+34.5 MB here
+(+3.3 KB per membership change with this config, +4.1 KB per reload). While the long-lived
+connections are open `reclaim.pending` is >= 1 (one of them is on B, which the first change
+removed); once they close it falls to 0 within seconds, with most of 43 000 objects freed and
+at most 2 configs in memory; /metrics says the same.
 
 Sanitizer build (`make check`, binary under build/san/): the same full counts (the churn takes
 ~40 s there, ~26 s in the plain build, on this 2-core machine), so ASan sees any use-after-free
@@ -43,7 +41,6 @@ import ssl
 import threading
 import time
 import urllib.request
-import warnings
 
 import pytest
 
@@ -370,13 +367,19 @@ def _run(buoy, backend, d, api, port):
             echo_once(s, b"still there\n")
         except Exception as e:  # noqa: BLE001
             long_errors.append("echo connection: %r" % e)
+    # the long-lived connections still hold what they were dispatched with (one is on B,
+    # which the first change removed): not freed while they are open
+    held = status_json(b)["reclaim"]
     for s in long_tls + long_echo:
         s.close()
 
-    # reclamation: once nothing holds retired objects, they go within a few seconds
-    time.sleep(3.5)
+    # reclamation: once nothing holds retired objects, they go within a few seconds (the pass
+    # backs off to 4 s while nothing can go)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and status_json(b)["reclaim"]["pending"]:
+        time.sleep(0.2)
     st = status_json(b)
-    reclaim = st.get("reclaim")
+    reclaim = st["reclaim"]
     with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % ports["metrics"], timeout=10) as r:
         metrics = [ln for ln in r.read().decode().splitlines() if ln.startswith("buoy_reclaim_")]
 
@@ -390,8 +393,8 @@ def _run(buoy, backend, d, api, port):
           % (r0, r1, r1 - r0, (r1 - r0) / max(1, sum(after)), " [sanitizer build]" if SAN else ""))
     print("fds: %d -> %d; short connections: %d ok, %d errors; TLS names %s"
           % (f0, f1, traffic.ok, len(traffic.errors), traffic.names))
-    print("reclaim: %s; metrics: %s" % (reclaim if reclaim is not None else "absent from status",
-                                         metrics or "none"))
+    print("reclaim while long-lived connections were open: %s; after they closed: %s; "
+          "metrics: %s" % (held, reclaim, metrics))
 
     assert not bad_reloads, bad_reloads
     assert reloads_done == N_RELOADS and applied >= N_CHANGES
@@ -403,12 +406,9 @@ def _run(buoy, backend, d, api, port):
         assert r1 - r0 < RSS_BOUND_KB, (
             "RSS grew %+d KB (%d -> %d) over %d changes + %d reloads: retired objects not freed"
             % (r1 - r0, r0, r1, after[0], after[1]))
-    if reclaim is None:
-        warnings.warn("status has no `reclaim` object (reclamation not merged?): "
-                      "reclaim.pending not checked")
-    else:
-        assert reclaim["pending"] <= 5, reclaim
-        assert reclaim["freed_total"] > 0, reclaim
-        assert reclaim["configs"] <= 3, reclaim
-        names = {ln.split()[0].split("{")[0] for ln in metrics}
-        assert {"buoy_reclaim_pending", "buoy_reclaim_freed_total"} <= names, metrics
+    assert held["pending"] >= 1, held  # B's connection holds a set that lists B
+    assert reclaim["pending"] == 0, reclaim
+    assert reclaim["freed_total"] > 20000, reclaim  # a set per change, more per reload
+    assert reclaim["configs"] <= 2, reclaim  # the one in force (derived) and its base
+    assert "buoy_reclaim_pending 0" in metrics, metrics
+    assert any(ln.startswith("buoy_reclaim_freed_total ") for ln in metrics), metrics
