@@ -4,7 +4,7 @@ DESTDIR ?=
 BUILD   ?= build
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
-PKGS    := libcyaml yaml-0.1 libmnl openssl libnftables json-c
+PKGS    := libcyaml yaml-0.1 libmnl openssl libnftables json-c libbpf
 
 OPT     ?= -O2 -g
 SAN     ?=
@@ -15,7 +15,7 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
-SRC      := $(sort $(wildcard src/*.c src/*/*.c))
+SRC      := $(sort $(filter-out src/bpf/%,$(wildcard src/*.c src/*/*.c)))
 # the version lives in one generated file, rewritten only when it changes, so that a new
 # commit relinks with the right `buoy version` without recompiling everything
 OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/version.o
@@ -44,6 +44,17 @@ $(BUILD)/gen/version.c: FORCE
 
 $(BUILD)/gen/version.o: $(BUILD)/gen/version.c
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The fast path's BPF program (issue 21), embedded through a libbpf skeleton: clang -target bpf,
+# then bpftool gen skeleton. No sanitizer flags: it runs in the kernel.
+BPF_CLANG ?= clang
+$(BUILD)/gen/fastpath.bpf.o: src/bpf/fastpath.bpf.c src/proxy/fastpath_key.h
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) -target bpf -O2 -g -Wall -Werror -Isrc -I/usr/include/$(shell $(CC) -print-multiarch) -c -o $@ $<
+$(BUILD)/gen/fastpath.skel.h: $(BUILD)/gen/fastpath.bpf.o
+	bpftool gen skeleton $< name fastpath_bpf > $@.tmp && mv $@.tmp $@
+$(BUILD)/src/proxy/fastpath.o: $(BUILD)/gen/fastpath.skel.h
+$(BUILD)/src/proxy/fastpath.o: CFLAGS += -I$(BUILD)/gen
 
 .PHONY: FORCE
 FORCE:
