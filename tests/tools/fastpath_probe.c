@@ -195,7 +195,10 @@ static void t_early(void)
 	send(q.A, "early", 5, 0);
 	usleep(20000);
 	fastpath_add(fp, q.a, q.b, &q.ca, &q.cb);
-	int stuck = wait_in(q.B, 200) == 0;
+	int stuck = wait_in(q.B, 200) == 0, inq = -1;
+	ioctl(q.a, SIOCINQ, &inq);
+	printf("# early: after the insert, buoy's socket: SIOCINQ %d, poll events %#x\n", inq,
+	       wait_in(q.a, 0));
 	char buf[16];
 	ssize_t n = recv(q.a, buf, sizeof(buf), MSG_DONTWAIT);
 	printf("# early: forwarded at insert=%d, left for recv=%zd\n", !stuck, n);
