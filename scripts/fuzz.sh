@@ -12,7 +12,7 @@ scripts/deps fuzz
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 OUT=build/fuzz
 SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-PKGS="libcyaml yaml-0.1 libmnl openssl libnftables json-c libbpf"
+PKGS="libcyaml yaml-0.1 libmnl openssl libnftables json-c"
 
 # The library, instrumented. The Makefile's own rules, another build dir and compiler.
 make -s -j2 CC=clang BUILD=$OUT/obj OPT="-O1 -g" SAN="$SAN" $OUT/obj/libbuoy.a
