@@ -30,7 +30,7 @@ uint64_t fp_bytes_delta(uint64_t now, uint64_t *taken);
 
 /* A FIN seen on one socket may be forwarded (shutdown(SHUT_WR) of its peer) only once every
  * byte the program redirected has reached the peer's send queue: a redirected skb waits in the
- * peer's psock backlog until a kernel worker writes it, and a shutdown before that loses it.
+ * peer's psock backlog until a kernel worker writes it, a shutdown before that can lose it.
  * written_base: the peer's bytes written (tcpi_bytes_acked + SIOCOUTQ) at insertion;
  * written_now: the same now; redirected: the source's program count. */
 bool fp_fin_ready(uint64_t written_base, uint64_t written_now, uint64_t redirected);
