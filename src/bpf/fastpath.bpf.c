@@ -1,0 +1,42 @@
+/* The fast path's stream verdict (issue 21): bytes arriving on a socket of the sockhash go
+ * straight to its peer's egress, without waking buoy. Built with clang -target bpf; buoy loads
+ * it through its libbpf skeleton (src/proxy/fastpath.c). No pinning: the maps and the program
+ * live as long as buoy's file descriptors. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "proxy/fastpath_key.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, 65536);
+	__type(key, unsigned long long); /* socket cookie */
+	__type(value, unsigned int);     /* fd, from user space */
+} fp_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, unsigned long long);
+	__type(value, struct fp_peer);
+} fp_peers SEC(".maps");
+
+SEC("sk_skb/stream_verdict")
+int fp_verdict(struct __sk_buff *skb)
+{
+	unsigned long long cookie = bpf_get_socket_cookie(skb);
+	struct fp_peer *p = bpf_map_lookup_elem(&fp_peers, &cookie);
+	if (!p)
+		return SK_PASS;
+	/* a socket that once kept bytes for buoy keeps all later ones too: nothing redirected
+	 * may overtake bytes buoy has still to forward */
+	if (p->passed == 0 && bpf_sk_redirect_hash(skb, &fp_socks, &p->peer, 0) == SK_PASS) {
+		__sync_fetch_and_add(&p->bytes, skb->len);
+		return SK_PASS;
+	}
+	__sync_fetch_and_add(&p->passed, skb->len);
+	return SK_PASS;
+}
+
+char LICENSE[] SEC("license") = "Apache-2.0"; /* the project's; no GPL-only helper is used */

@@ -1,0 +1,15 @@
+/* What buoy and its sockmap verdict program share (src/bpf/fastpath.bpf.c): the value of the
+ * peers map, keyed by a socket's cookie (SO_COOKIE). Plain fixed-width types only: this header
+ * is compiled for the BPF target too. */
+#ifndef BUOY_FASTPATH_KEY_H
+#define BUOY_FASTPATH_KEY_H
+
+/* peers[cookie of a socket] = where its incoming bytes go, and how many went there */
+struct fp_peer {
+	unsigned long long peer;   /* the cookie of the socket its bytes are redirected to */
+	unsigned long long bytes;  /* bytes redirected from this socket (counted by the program) */
+	unsigned long long passed; /* bytes the program left on this socket (peer not in the map
+	                            * yet): buoy reads them with recv() and forwards them itself */
+};
+
+#endif
