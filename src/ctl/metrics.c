@@ -42,6 +42,13 @@ static void sample(struct strbuf *b, const char *name, const char *const *labels
 	sb_printf(b, " %" PRIu64 "\n", v);
 }
 
+/* A family of one unlabelled sample. */
+static void scalar(struct strbuf *b, const char *name, const char *type, const char *help, uint64_t v)
+{
+	family(b, name, type, help);
+	sample(b, name, NULL, v);
+}
+
 /* name_bucket{...,le="..."} cumulative counts, then _sum (seconds) and _count. */
 static void histogram(
 	struct strbuf *b, const char *name, const char *const *labels, const struct duration_hist *h)
@@ -300,13 +307,12 @@ static void bgp_metrics(struct strbuf *b, const struct snapshot *s)
 	const struct snap_bgp *g = &s->bgp;
 	if (!g->present)
 		return;
-	family(b, "buoy_bgp_bird_running", "gauge", "1 while buoy's BIRD child runs.");
-	sample(b, "buoy_bgp_bird_running", NULL, g->st.bird_running);
-	family(b, "buoy_bgp_bird_starts_total", "counter",
-	       "BIRD child starts (the first and every restart).");
-	sample(b, "buoy_bgp_bird_starts_total", NULL, g->st.bird_starts_total);
-	family(b, "buoy_bgp_configure_failures_total", "counter", "configure commands BIRD refused.");
-	sample(b, "buoy_bgp_configure_failures_total", NULL, g->st.configure_failures_total);
+	scalar(b, "buoy_bgp_bird_running", "gauge", "1 while buoy's BIRD child runs.",
+	       g->st.bird_running);
+	scalar(b, "buoy_bgp_bird_starts_total", "counter",
+	       "BIRD child starts (the first and every restart).", g->st.bird_starts_total);
+	scalar(b, "buoy_bgp_configure_failures_total", "counter",
+	       "configure commands BIRD refused.", g->st.configure_failures_total);
 	family(b, "buoy_bgp_session_up", "gauge",
 	       "1 while the BGP session with the peer is Established.");
 	for (size_t i = 0; i < g->st.n_peers; i++)
@@ -340,13 +346,6 @@ static void bgp_metrics(struct strbuf *b, const struct snapshot *s)
 	for (size_t i = 0; i < g->st.n_announce; i++)
 		sample(b, "buoy_bgp_announce_degraded",
 		       LABELS("prefix", g->announce[i].prefix, NULL, NULL), g->announce[i].degraded);
-}
-
-/* Sync families without labels: name, type, help, value. */
-static void scalar(struct strbuf *b, const char *name, const char *type, const char *help, uint64_t v)
-{
-	family(b, name, type, help);
-	sample(b, name, NULL, v);
 }
 
 typedef uint64_t (*sync_peer_get)(const struct sync_peer_status *);
@@ -430,9 +429,8 @@ static void intercept_metrics(struct strbuf *b, const struct snapshot *s)
 		sample(b, "buoy_intercept_installed",
 		       LABELS("listener", x->items[i].listener, "address", x->items[i].address),
 		       x->items[i].installed);
-	family(b, "buoy_intercept_failures_total", "counter",
-	       "nftables transactions the kernel refused (start, reload).");
-	sample(b, "buoy_intercept_failures_total", NULL, x->st.failures_total);
+	scalar(b, "buoy_intercept_failures_total", "counter",
+	       "nftables transactions the kernel refused (start, reload).", x->st.failures_total);
 }
 
 static void vrrp_metrics(struct strbuf *b, const struct snapshot *s)
@@ -482,8 +480,7 @@ void metrics_format(const struct snapshot *s, struct strbuf *b)
 {
 	family(b, "buoy_build_info", "gauge", "Always 1; the labels say which buoy this is.");
 	sample(b, "buoy_build_info", LABELS("version", s->version, "node", s->node), 1);
-	family(b, "buoy_start_time_seconds", "gauge", "Start time of the daemon, Unix seconds.");
-	sample(b, "buoy_start_time_seconds", NULL,
+	scalar(b, "buoy_start_time_seconds", "gauge", "Start time of the daemon, Unix seconds.",
 	       (uint64_t)(s->start_time_unix > 0 ? s->start_time_unix : 0));
 	listener_metrics(b, s);
 	backend_metrics(b, s);
@@ -494,12 +491,11 @@ void metrics_format(const struct snapshot *s, struct strbuf *b)
 	bgp_metrics(b, s);
 	sync_metrics(b, s);
 	intercept_metrics(b, s);
-	family(b, "buoy_reclaim_pending", "gauge",
-	       "Objects reloads and discovery replaced that a connection or a grace period still holds.");
-	sample(b, "buoy_reclaim_pending", NULL, s->reclaim.pending);
-	family(b, "buoy_reclaim_freed_total", "counter", "Replaced objects freed.");
-	sample(b, "buoy_reclaim_freed_total", NULL, s->reclaim.freed_total);
-	family(b, "buoy_reclaim_configs", "gauge",
-	       "Config objects alive: the one in force and any still held.");
-	sample(b, "buoy_reclaim_configs", NULL, s->reclaim.configs);
+	scalar(b, "buoy_reclaim_pending", "gauge",
+	       "Objects reloads and discovery replaced that a connection or a grace period still holds.",
+	       s->reclaim.pending);
+	scalar(b, "buoy_reclaim_freed_total", "counter", "Replaced objects freed.",
+	       s->reclaim.freed_total);
+	scalar(b, "buoy_reclaim_configs", "gauge",
+	       "Config objects alive: the one in force and any still held.", s->reclaim.configs);
 }
