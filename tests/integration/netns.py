@@ -202,6 +202,11 @@ def wait_until(pred, timeout=5.0, interval=0.05, msg=None):
         time.sleep(interval)
 
 
+def eventually(pred, timeout=10.0, step=0.05, msg=""):
+    """wait_until with the discovery and churn tests' argument names."""
+    return wait_until(pred, timeout=timeout, interval=step, msg=msg or None)
+
+
 def wait_port(host, port, timeout=5.0, ns=None):
     """Wait until a TCP connect to host:port succeeds (in the root namespace, or in ns)."""
     if ns is not None:

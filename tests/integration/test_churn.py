@@ -45,6 +45,7 @@ import urllib.request
 import pytest
 
 import netns
+from netns import eventually
 from helpers.apiserver import issue_server, make_ca
 from helpers.client import connect, free_port
 from helpers.fakeapi import FakeAPI
@@ -60,16 +61,6 @@ API_IPS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]   # A (always), B, C (alternat
 ECHO_IPS = ["127.0.0.5", "127.0.0.6"]
 
 
-def eventually(pred, timeout=10.0, step=0.05, msg=""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    v = pred()
-    assert v, msg
-    return v
 
 
 def tls_ctx():

@@ -17,6 +17,8 @@ import time
 
 import pytest
 
+from netns import eventually
+
 from helpers.apiserver import issue_server, make_ca
 from helpers.client import free_port
 from helpers.fakeapi import FakeAPI
@@ -26,16 +28,6 @@ TOKEN = "buoy-discovery-token"
 IPS = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"]
 
 
-def eventually(pred, timeout=8.0, step=0.05, msg=""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    v = pred()
-    assert v, msg
-    return v
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import sys
 import time
 
 import netns
+from netns import eventually
 from helpers.apiserver import issue_server, make_ca
 from helpers.conn_loop import ConnLoop
 from helpers.fakeapi import command
@@ -51,14 +52,6 @@ def names(client, n):
     return out
 
 
-def eventually(pred, timeout=10.0, step=0.1, msg=""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    raise AssertionError(msg)
 
 
 def test_fourth_apiserver_through_the_vip(topo, buoy):
