@@ -7,8 +7,8 @@
  * track set per announcement (track/track.h: the same fitness verdict as VRRP) with its gate
  * (gate.h), and the announced addresses on `lo` (so the node accepts the VIP's traffic; they
  * stay there while buoy runs, announced or not, so a withdrawn node still finishes its
- * connections). Reads the config and the pool; both must outlive it (a reload hands a new
- * config to bgp_reload, the old one is retired, never freed while running).
+ * connections). Reads the config and the pool: it holds the config it runs (config_hold), and
+ * bgp_reload moves the hold to the new one.
  *
  * Announce/withdraw = rewrite bird.conf with the announced set (birdconf.h) and send
  * `configure`. A withdrawal that BIRD has not confirmed within BGP_WITHDRAW_DEADLINE_MS (hung,

@@ -302,8 +302,8 @@ struct config {
 	struct cfg_bgp *bgp;   /* NULL = no bgp: section */
 	struct cfg_sync *sync; /* NULL = no sync: section (off) */
 	/* A derived config (config_derive): owns only its backends array and their server
-	 * arrays; everything else is base's, which must outlive it (retired configs live until
-	 * (holds it, config_hold). NULL for a loaded config. */
+	 * arrays; everything else is base's, which it holds (config_hold). NULL for a loaded
+	 * config. */
 	const struct config *base;
 	/* Holders at run time (reload.h: the daemon, server sets, listeners, VRRP instances,
 	 * sync, bgp, discovery), main thread only. config_load and config_derive set refcounted;

@@ -392,7 +392,7 @@ void pool_free(struct pool *p)
 		p->retired_sets = set->retired_next;
 		set_free(p, set);
 	}
-	while (p->retired_backends) { /* held by listeners never freed (proxy not freed first) */
+	while (p->retired_backends) { /* still counted by listeners (pool freed before the proxy) */
 		struct backend *b = p->retired_backends;
 		b->n_sets = b->n_listeners = 0;
 		backend_maybe_free(p, b);

@@ -68,7 +68,8 @@ const char *sync_reject_name(int reason); /* verdict or reject; "unknown" out of
 
 /* Starts with c->sync (non-NULL): binds the UDP port, opens the raw sockets, enables the
  * workers' connection logs (and asks each for a resync: after a reload, their connections
- * are taken in again), arms the timers. NULL on error (logged). c must outlive the engine. */
+ * are taken in again), arms the timers. NULL on error (logged). The engine holds c
+ * (config_hold). */
 struct sync *sync_start(struct loop *l, const struct config *c, struct proxy *p);
 /* Stops: closes sockets, frees the tables. keep_log: leave the workers' logs on (a reload
  * starts a new engine at once); else they are disabled. */

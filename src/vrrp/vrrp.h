@@ -31,7 +31,7 @@ struct vrrp_set;
 
 /* Starts every configured instance (c->vrrp). Returns a set (possibly with 0 instances), or
  * NULL if an instance could not be started (unknown interface, socket error); logged. pool may be
- * NULL (backend trackers then count as up). c and pool must outlive the set. */
+ * NULL (backend trackers then count as up). The set holds c (config_hold); pool must outlive it. */
 struct vrrp_set *vrrp_start(struct loop *l, const struct config *c, struct pool *pool);
 /* Told of every state change of every instance, after the change's actions ran (VIPs added
  * and GARP sent, or VIPs removed), on the main loop: for engines that act when a VIP moves
@@ -53,8 +53,8 @@ void vrrp_free(struct vrrp_set *s);
  * priority, preempt, garp, notify, trackers, script_user) it stays in its state and takes the
  * new settings in place (a priority change is advertised at once, as a tracker's would be);
  * other old instances hand over and stop (priority-0 advert, VIPs removed), other new ones
- * start. c and the old config must outlive the set. Returns 0, or a negative errno when an
- * instance could not start (logged; the others run). update may be NULL. */
+ * start. The set and each instance hold the config they point into. Returns 0, or a negative
+ * errno when an instance could not start (logged; the others run). update may be NULL. */
 int vrrp_reload(struct vrrp_set *s, const struct config *c, const int *old_of_new, const bool *keep,
 		const bool *update);
 
