@@ -20,6 +20,10 @@ struct grace {
 	uint64_t done;               /* every epoch <= done has had its grace period */
 };
 
+/* An object's epoch while the commit that retires it runs: it gets grace_retire()'s once the
+ * commit has unpublished everything. */
+#define GRACE_UNSTAMPED UINT64_MAX
+
 /* Counters of n workers (not copied: they must outlive g). 0, or -1 out of memory. */
 int grace_init(struct grace *g, _Atomic uint64_t *const *qs, size_t n);
 void grace_free(struct grace *g);

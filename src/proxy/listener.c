@@ -94,8 +94,6 @@ static void listener_release(struct proxy *p, struct listener *l)
 	config_release(owner);
 }
 
-#define NOT_STAMPED UINT64_MAX
-
 size_t proxy_retired_count(const struct proxy *p)
 {
 	size_t n = 0;
@@ -279,7 +277,7 @@ void proxy_update_commit(struct proxy *p, struct proxy_update *u, const struct c
 		if (!table_has_listener(u->t, old->v[i])) {
 			log_listener(p, old->v[i], "listener removed");
 			old->v[i]->retired_gen = u->t->gen;
-			old->v[i]->retired_epoch = NOT_STAMPED;
+			old->v[i]->retired_epoch = GRACE_UNSTAMPED;
 			old->v[i]->retired_next = p->retired_listeners;
 			p->retired_listeners = old->v[i];
 		}
@@ -300,7 +298,7 @@ void proxy_update_commit(struct proxy *p, struct proxy_update *u, const struct c
 	p->lt = u->t;
 	atomic_store_explicit(&p->lt_pub, u->t, memory_order_release);
 	uint64_t epoch = grace_retire(&p->grace); /* unpublished: their grace period starts */
-	for (struct listener *l = p->retired_listeners; l && l->retired_epoch == NOT_STAMPED;
+	for (struct listener *l = p->retired_listeners; l && l->retired_epoch == GRACE_UNSTAMPED;
 	     l = l->retired_next)
 		l->retired_epoch = epoch;
 	if (old) {
@@ -432,4 +430,3 @@ struct listener_stats *proxy_listener_stats(struct proxy *p, size_t i)
 	return &p->lt->v[i]->stats;
 }
 size_t proxy_n_workers(const struct proxy *p) { return p->n_workers; }
-struct grace *proxy_grace(struct proxy *p) { return &p->grace; }

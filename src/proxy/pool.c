@@ -172,13 +172,11 @@ static bool in_new_array(struct server *s, struct server **arr, size_t n)
 	return false;
 }
 
-#define NOT_STAMPED UINT64_MAX /* retired by the commit running: its epoch comes after publishing */
-
 static void retire_set(struct pool *p, struct server_set *set)
 {
 	if (!set)
 		return;
-	set->retired_epoch = NOT_STAMPED;
+	set->retired_epoch = GRACE_UNSTAMPED;
 	set->retired_next = p->retired_sets;
 	p->retired_sets = set;
 }
@@ -266,7 +264,7 @@ void pool_update_commit(struct pool *p, struct pool_update *u)
 	}
 	/* every old set is unpublished now: their grace period starts here */
 	uint64_t epoch = grace_retire(p->grace);
-	for (struct server_set *r = p->retired_sets; r && r->retired_epoch == NOT_STAMPED;
+	for (struct server_set *r = p->retired_sets; r && r->retired_epoch == GRACE_UNSTAMPED;
 	     r = r->retired_next)
 		r->retired_epoch = epoch;
 	free(p->backends);

@@ -73,8 +73,6 @@ void proxy_free(struct proxy *p);
 size_t proxy_reclaim(struct proxy *p);
 size_t proxy_retired_count(const struct proxy *p); /* pending, without a pass */
 uint64_t proxy_freed_total(const struct proxy *p);
-/* The workers' grace periods, for the pool (pool_set_grace). */
-struct grace *proxy_grace(struct proxy *p);
 
 /* ---- connection sync: the workers' side (proxy/connlog.h, proxy/connsync.c) ---- */
 
