@@ -39,8 +39,8 @@ all: $(BIN)
 FP_OBJ   := $(BUILD)/src/proxy/fastpath.o
 BPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null)
 
-$(BIN): $(filter-out $(FP_OBJ),$(OBJ))
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN): $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(BPF_LIBS)
 
 $(BUILD)/gen/version.c: FORCE
 	@mkdir -p $(dir $@)

@@ -63,11 +63,14 @@ static int preflight_health(const struct config *c, const char *source, struct s
 /* Settings only a restart applies: kept as they run, said in the log and to the caller. */
 static void warn_restart_only(const struct reload_plan *p, struct strbuf *out)
 {
-	const char *what[4] = {
-		p->workers_changed ? "workers" : NULL, p->control_changed ? "control.socket" : NULL,
-		p->metrics_changed ? "metrics" : NULL, p->user_changed ? "user" : NULL
+	const char *what[] = {
+		p->workers_changed ? "workers" : NULL,
+		p->control_changed ? "control.socket" : NULL,
+		p->metrics_changed ? "metrics" : NULL,
+		p->user_changed ? "user" : NULL,
+		p->fast_path_changed ? "fast_path" : NULL,
 	};
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
 		if (!what[i])
 			continue;
 		log_warn("reload keeps setting", "setting=%s reason=\"needs a restart\"", what[i]);

@@ -378,6 +378,7 @@ int reload_plan_make(const struct config *o, const struct config *n, struct relo
 {
 	memset(p, 0, sizeof(*p));
 	p->workers_changed = o->workers != n->workers;
+	p->fast_path_changed = o->fast_path != n->fast_path;
 	p->control_changed = !streq(o->control_socket, n->control_socket);
 	p->metrics_changed =
 		o->metrics_enabled != n->metrics_enabled ||
@@ -422,8 +423,9 @@ bool reload_plan_is_noop(const struct reload_plan *p)
 	for (size_t i = 0; i < 4; i++)
 		if (c[i]->changed || c[i]->added || c[i]->removed)
 			return false;
-	return !p->workers_changed && !p->control_changed && !p->metrics_changed &&
-	       !p->user_changed && !p->global_changed && !p->bgp_changed && !p->intercept_changed;
+	return !p->workers_changed && !p->fast_path_changed && !p->control_changed &&
+	       !p->metrics_changed && !p->user_changed && !p->global_changed && !p->bgp_changed &&
+	       !p->intercept_changed;
 }
 
 static int counts(char *buf, size_t len, const char *what, const struct reload_counts *c)

@@ -32,6 +32,7 @@ struct reload_plan {
 	struct reload_counts listeners, backends, servers, vrrp;
 	/* settings only a restart applies (kept as they are, with a warning) */
 	bool workers_changed, control_changed, metrics_changed, user_changed;
+	bool fast_path_changed; /* the BPF program loads at start only (it needs CAP_BPF) */
 	/* settings a reload applies that live outside listeners/backends/VRRP (log level,
 	 * max_conns, shutdown_grace, node, script_user) */
 	bool global_changed;

@@ -25,6 +25,11 @@ struct {
 SEC("sk_skb/stream_verdict")
 int fp_verdict(struct __sk_buff *skb)
 {
+	/* a bare FIN comes as an empty skb: redirected, the peer's psock would send 0 bytes, take
+	 * that for a broken pipe (EPIPE on the peer, its redirects stopped). Kept here, buoy reads
+	 * the EOF and passes the FIN on itself. */
+	if (skb->len == 0)
+		return SK_PASS;
 	unsigned long long cookie = bpf_get_socket_cookie(skb);
 	struct fp_peer *p = bpf_map_lookup_elem(&fp_peers, &cookie);
 	if (!p)

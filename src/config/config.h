@@ -27,6 +27,12 @@ enum balance_algo { BALANCE_ROUNDROBIN, BALANCE_LEASTCONN, BALANCE_SOURCE, BALAN
 const char *balance_algo_name(enum balance_algo a);
 bool balance_algo_from_name(const char *s, enum balance_algo *out);
 
+/* fast_path: "off" "auto" "sockmap" (docs/fastpath.md): the relay only; the kernel path when it
+ * loads, else the relay; the kernel path or no start. */
+enum cfg_fast_path { CFG_FAST_PATH_OFF, CFG_FAST_PATH_AUTO, CFG_FAST_PATH_SOCKMAP };
+const char *cfg_fast_path_name(enum cfg_fast_path m);
+bool cfg_fast_path_from_name(const char *s, enum cfg_fast_path *out);
+
 struct cfg_server {
 	struct cfg_addr addr;
 	uint32_t weight;    /* default 1, 1..256 */
@@ -287,11 +293,12 @@ struct config {
 	char *control_socket; /* default /run/buoy/buoy.sock */
 	bool metrics_enabled;
 	struct cfg_addr metrics_listen;
-	char *user;                 /* drop privileges to this user; NULL = stay */
-	char *script_user;          /* default "nobody" */
-	uint32_t max_conns;         /* global, 0 = unlimited */
-	uint32_t workers;           /* default: number of CPUs */
-	uint64_t shutdown_grace_ms; /* default 30000 */
+	char *user;                   /* drop privileges to this user; NULL = stay */
+	char *script_user;            /* default "nobody" */
+	uint32_t max_conns;           /* global, 0 = unlimited */
+	uint32_t workers;             /* default: number of CPUs */
+	uint64_t shutdown_grace_ms;   /* default 30000 */
+	enum cfg_fast_path fast_path; /* default off; only a restart changes it */
 
 	struct cfg_listener *listeners;
 	size_t n_listeners;

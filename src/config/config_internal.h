@@ -146,7 +146,7 @@ struct raw_config {
 	struct raw_log *log;
 	struct raw_control *control;
 	struct raw_metrics *metrics;
-	char *user, *script_user, *max_conns, *workers, *shutdown_grace;
+	char *user, *script_user, *max_conns, *workers, *shutdown_grace, *fast_path;
 	struct raw_listener *listeners;
 	unsigned listeners_count;
 	struct raw_backend *backends;

@@ -261,6 +261,7 @@ static const cyaml_schema_field_t top_fields[] = {
 	STR("max_conns", struct raw_config, max_conns),
 	STR("workers", struct raw_config, workers),
 	STR("shutdown_grace", struct raw_config, shutdown_grace),
+	STR("fast_path", struct raw_config, fast_path),
 	SEQ("vrrp", struct raw_config, vrrp, &vrrp_entry),
 	SEQ("listeners", struct raw_config, listeners, &listener_entry),
 	SEQ("backends", struct raw_config, backends, &backend_entry),

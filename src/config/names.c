@@ -11,6 +11,12 @@ static const char *const balance_names[] = {
 	[BALANCE_RANDOM] = "random",
 };
 
+static const char *const fast_path_names[] = {
+	[CFG_FAST_PATH_OFF] = "off",
+	[CFG_FAST_PATH_AUTO] = "auto",
+	[CFG_FAST_PATH_SOCKMAP] = "sockmap",
+};
+
 static const char *const health_names[] = {
 	[HEALTH_TCP] = "tcp",     [HEALTH_TLS] = "tls",   [HEALTH_HTTP] = "http",
 	[HEALTH_HTTPS] = "https", [HEALTH_NONE] = "none", [HEALTH_UDP] = "udp",
@@ -36,6 +42,19 @@ bool balance_algo_from_name(const char *s, enum balance_algo *out)
 	int i = index_of(balance_names, N(balance_names), s);
 	if (i >= 0)
 		*out = (enum balance_algo)i;
+	return i >= 0;
+}
+
+const char *cfg_fast_path_name(enum cfg_fast_path m)
+{
+	return (size_t)m < N(fast_path_names) ? fast_path_names[m] : "unknown";
+}
+
+bool cfg_fast_path_from_name(const char *s, enum cfg_fast_path *out)
+{
+	int i = index_of(fast_path_names, N(fast_path_names), s);
+	if (i >= 0)
+		*out = (enum cfg_fast_path)i;
 	return i >= 0;
 }
 

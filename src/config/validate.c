@@ -50,6 +50,10 @@ static void build_globals(const struct raw_config *raw, const struct cfg_default
 	c->workers = (uint32_t)u;
 	cv_duration(d, "", "shutdown_grace", raw->shutdown_grace, 0, 86400000, 30000,
 		    &c->shutdown_grace_ms);
+	c->fast_path = CFG_FAST_PATH_OFF;
+	if (raw->fast_path && !cfg_fast_path_from_name(raw->fast_path, &c->fast_path))
+		cfg_err(d, "", "fast_path", "unknown mode \"%s\" (expected off, auto, sockmap)",
+			raw->fast_path);
 }
 
 /* ---- backends ---- */

@@ -220,18 +220,24 @@ typedef uint64_t (*listener_get)(const struct snap_listener *);
 static uint64_t li_acc(const struct snap_listener *l) { return l->accepted_total; }
 static uint64_t li_rej(const struct snap_listener *l) { return l->rejected_total; }
 static uint64_t li_empty(const struct snap_listener *l) { return l->empty_total; }
+static uint64_t li_fp(const struct snap_listener *l) { return l->fast_path_total; }
+static uint64_t li_fp_now(const struct snap_listener *l) { return l->fast_path_active; }
 
 static const struct {
-	const char *name, *help;
+	const char *name, *type, *help;
 	listener_get get;
 } listener_families[] = {
-	{ "buoy_listener_connections_total", "Connections accepted by the listener.", li_acc },
-	{ "buoy_listener_rejected_total",
+	{ "buoy_listener_connections_total", "counter", "Connections accepted by the listener.", li_acc },
+	{ "buoy_listener_rejected_total", "counter",
 	  "Connections accepted and closed unserved: no server available, every try failed, the queue was full or timed out.",
 	  li_rej },
-	{ "buoy_listener_empty_total",
+	{ "buoy_listener_empty_total", "counter",
 	  "Connections the client closed before sending a byte (TCP probes): no server connection was opened.",
 	  li_empty },
+	{ "buoy_listener_fast_path_total", "counter",
+	  "Connections moved to the kernel fast path (after their first exchange).", li_fp },
+	{ "buoy_listener_fast_path_active", "gauge", "Connections in the kernel fast path now.",
+	  li_fp_now },
 };
 
 /* UDP listeners' families, present only when one is configured. */
@@ -292,7 +298,8 @@ static void listener_metrics(struct strbuf *b, const struct snapshot *s)
 {
 	udp_listener_metrics(b, s);
 	for (size_t f = 0; f < sizeof(listener_families) / sizeof(listener_families[0]); f++) {
-		family(b, listener_families[f].name, "counter", listener_families[f].help);
+		family(b, listener_families[f].name, listener_families[f].type,
+		       listener_families[f].help);
 		for (size_t i = 0; i < s->n_listeners; i++)
 			if (!s->listeners[i].udp)
 				sample(b, listener_families[f].name,
@@ -491,6 +498,11 @@ void metrics_format(const struct snapshot *s, struct strbuf *b)
 	bgp_metrics(b, s);
 	sync_metrics(b, s);
 	intercept_metrics(b, s);
+	scalar(b, "buoy_fast_path_active", "gauge",
+	       "1 while the kernel fast path is loaded (fast_path: auto or sockmap).",
+	       s->fast_path.active);
+	scalar(b, "buoy_fast_path_sockets", "gauge", "Sockets in the fast path's sockhash now.",
+	       s->fast_path.sockets);
 	scalar(b, "buoy_reclaim_pending", "gauge",
 	       "Objects reloads and discovery replaced that a connection or a grace period still holds.",
 	       s->reclaim.pending);

@@ -59,6 +59,7 @@ struct snap_listener {
 	const char *name, *bind, *backend;
 	bool udp; /* protocol udp: `udp` holds its counters, the TCP ones stay 0 */
 	uint64_t accepted_total, rejected_total, empty_total;
+	uint64_t fast_path_total, fast_path_active; /* connections moved to the kernel path */
 	struct snap_udp u;
 };
 /* The drop reasons' names ("session_cap" ...), index as snap_udp.drops. */
@@ -141,6 +142,14 @@ struct snap_reclaim {
 	uint64_t configs;     /* config objects alive (the one in force, and any still held) */
 };
 
+/* The kernel fast path (proxy.h proxy_fast_path). */
+struct snap_fast_path {
+	const char *mode;   /* "off" "auto" "sockmap" */
+	bool active;        /* the program is loaded: connections move to it */
+	const char *reason; /* why not, "" when active or off */
+	uint64_t sockets;   /* entries in the sockhash now */
+};
+
 struct snapshot {
 	const char *node;
 	const char *version;
@@ -156,6 +165,7 @@ struct snapshot {
 	struct snap_sync sync;
 	struct snap_intercept intercept;
 	struct snap_reclaim reclaim;
+	struct snap_fast_path fast_path;
 };
 
 /* "up" / "down" / "drained": what an operator reads first. */

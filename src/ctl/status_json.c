@@ -141,6 +141,8 @@ static void listener_json(struct strbuf *b, const struct snap_listener *l)
 		kv_u64(b, &f, "accepted_total", l->accepted_total);
 		kv_u64(b, &f, "rejected_total", l->rejected_total);
 		kv_u64(b, &f, "empty_total", l->empty_total);
+		kv_u64(b, &f, "fast_path_total", l->fast_path_total);
+		kv_u64(b, &f, "fast_path_active", l->fast_path_active);
 		sb_putc(b, '}');
 		return;
 	}
@@ -362,6 +364,14 @@ void status_format_json(const struct snapshot *s, struct strbuf *b)
 		key(b, &f, "intercept");
 		intercept_json(b, &s->intercept);
 	}
+	key(b, &f, "fast_path");
+	bool fp = true;
+	sb_putc(b, '{');
+	kv_str(b, &fp, "mode", s->fast_path.mode);
+	kv_bool(b, &fp, "active", s->fast_path.active);
+	kv_str(b, &fp, "reason", s->fast_path.reason);
+	kv_u64(b, &fp, "sockets", s->fast_path.sockets);
+	sb_putc(b, '}');
 	key(b, &f, "reclaim");
 	bool r = true;
 	sb_putc(b, '{');

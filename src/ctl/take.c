@@ -140,6 +140,10 @@ static int take_listeners(struct snapshot *o, const struct ctl_sources *src)
 			ol->rejected_total =
 				atomic_load_explicit(&st->rejected_total, memory_order_relaxed);
 			ol->empty_total = atomic_load_explicit(&st->empty_total, memory_order_relaxed);
+			ol->fast_path_total =
+				atomic_load_explicit(&st->fast_path_total, memory_order_relaxed);
+			ol->fast_path_active =
+				atomic_load_explicit(&st->fast_path_active, memory_order_relaxed);
 		}
 	}
 	return 0;
@@ -291,6 +295,15 @@ int snapshot_take(struct snapshot *o, const struct ctl_sources *src, uint64_t no
 			   (src->proxy ? proxy_retired_count(src->proxy) : 0),
 		.freed_total = src->pool->freed_total + (src->proxy ? proxy_freed_total(src->proxy) : 0),
 		.configs = config_live_count(),
+	};
+	struct proxy_fast_path fp = { .mode = src->cfg->fast_path };
+	if (src->proxy)
+		proxy_fast_path(src->proxy, &fp);
+	o->fast_path = (struct snap_fast_path){
+		.mode = cfg_fast_path_name(fp.mode),
+		.active = fp.active,
+		.reason = fp.reason ? fp.reason : "",
+		.sockets = fp.sockets,
 	};
 	return 0;
 }

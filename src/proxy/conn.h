@@ -38,16 +38,32 @@ struct conn {
 	bool server_ka;           /* keepalive set on the server socket (see ka_sweep) */
 	bool logged;              /* its OPEN is in the worker's connection log (accept's push
 	                           * succeeded, or a resync reported it): its close is logged */
+	uint8_t fp_flags;         /* FP_SEEN_*: what the relay carried, for the fast path */
 	uint32_t early_ev;        /* client epoll events seen before the relay started */
 	uint64_t queued_at;       /* first time it waited in a queue, 0 = never */
 	struct relay relay;       /* the bytes; its fds are cio.fd and sio.fd */
+	struct fp_conn *fp;       /* in the kernel fast path (worker_fp.c), else NULL */
 	struct conn *next, *prev; /* worker's list: all conns, or a backend queue */
 	struct loop_deferred reap;
 };
-/* `logged` sits in the padding after server_ka: connection sync costs no memory per
- * connection (312 bytes on x86-64 with or without it). */
-_Static_assert(offsetof(struct conn, logged) < offsetof(struct conn, early_ev),
-	       "conn.logged must stay in the padding before early_ev");
+/* `logged` and `fp_flags` sit in the padding after server_ka: connection sync costs no memory
+ * per connection; the fast path costs its pointer (320 bytes on x86-64). */
+_Static_assert(offsetof(struct conn, fp_flags) < offsetof(struct conn, early_ev),
+	       "conn.fp_flags must stay in the padding before early_ev");
+#define FP_SEEN_C2S 1u /* the relay delivered bytes client -> server */
+#define FP_SEEN_S2C 2u /* and server -> client: the first exchange is done */
+#define FP_NEVER 4u    /* stays in the relay (an insert failed) */
+
+/* A connection in the kernel path: index 0 is the client socket, 1 the server socket. */
+struct fp_conn {
+	uint64_t cookie[2]; /* SO_COOKIE, the maps' keys */
+	uint64_t base[2];   /* bytes written into each socket before the insert (FIN gate) */
+	uint64_t taken[2];  /* the program's byte counts already added to the server's */
+	uint64_t seen;      /* both counts at the last idle check */
+	uint32_t fin_wait;  /* ms until the next FIN gate check (doubles), 0 = none pending */
+	bool fin[2];        /* FIN read on socket i */
+	bool fwd[2];        /* socket i's FIN passed on: its peer shut down for writing */
+};
 
 /* One worker's socket of a listener: allocated by the main thread (fd bound), registered in
  * epoll and closed by the worker that owns it. */
@@ -162,6 +178,11 @@ struct proxy {
 	_Atomic uint64_t total_conns; /* for global max_conns */
 	struct connlog *logs; /* one per worker, allocated by the first proxy_connlog_enable */
 	_Atomic uint64_t reset_total; /* connections reset by proxy_reset_local */
+	/* the kernel fast path (worker_fp.c), set at start: NULL = the relay only */
+	struct fastpath *fp;
+	enum cfg_fast_path fp_mode;
+	const char *fp_reason;     /* why it is not in use (static), NULL when it is */
+	_Atomic uint64_t fp_conns; /* connections in it now, all workers (the maps' cap) */
 };
 
 #endif

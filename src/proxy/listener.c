@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "core/sock.h"
+#include "proxy/fastpath.h"
 #include "proxy/udp.h"
 #include "proxy/worker.h"
 
@@ -345,11 +346,36 @@ static void proxy_destroy(struct proxy *p, size_t started)
 		free(t);
 	}
 	proxy_sync_free(p);
+	fastpath_close(p->fp); /* the maps and the program go with their fds: nothing pinned */
 	pool_set_grace(p->pool, NULL);
 	grace_free(&p->grace);
 	free(p->qs);
 	free(p->workers);
 	free(p);
+}
+
+/* At start only: loading needs CAP_BPF and CAP_NET_ADMIN, which privdrop gives up later (the
+ * workers' map updates need none). auto falls back to the relay with one line saying why. */
+static int fast_path_open(struct proxy *p, enum cfg_fast_path mode)
+{
+	p->fp_mode = mode;
+	if (mode == CFG_FAST_PATH_OFF)
+		return 0;
+	const char *why = "unknown";
+	int err = fastpath_open(&p->fp, &why);
+	if (err == 0) {
+		log_info("fast path on", "fast_path=%s", cfg_fast_path_name(mode));
+		return 0;
+	}
+	p->fp_reason = why;
+	if (mode == CFG_FAST_PATH_SOCKMAP) {
+		log_error("fast path unavailable", "fast_path=sockmap reason=\"%s\" error=\"%s\"",
+			  why, strerror(-err));
+		return -1;
+	}
+	log_warn("fast path unavailable", "fast_path=auto reason=\"%s\" error=\"%s\" using=relay",
+		 why, strerror(-err));
+	return 0;
 }
 
 struct proxy *proxy_start(const struct config *c, struct pool *pool)
@@ -371,6 +397,10 @@ struct proxy *proxy_start(const struct config *c, struct pool *pool)
 		return NULL;
 	}
 	pool_set_grace(pool, &p->grace);
+	if (fast_path_open(p, c->fast_path) < 0) {
+		proxy_destroy(p, 0);
+		return NULL;
+	}
 	for (size_t i = 0; i < p->n_workers; i++) {
 		p->qs[i] = &p->workers[i].qs;
 		if (worker_init(&p->workers[i], p, i) < 0) {
@@ -430,3 +460,14 @@ struct listener_stats *proxy_listener_stats(struct proxy *p, size_t i)
 	return &p->lt->v[i]->stats;
 }
 size_t proxy_n_workers(const struct proxy *p) { return p->n_workers; }
+
+void proxy_fast_path(struct proxy *p, struct proxy_fast_path *out)
+{
+	long n = p->fp ? fastpath_count(p->fp) : 0;
+	*out = (struct proxy_fast_path){
+		.mode = p->fp_mode,
+		.active = p->fp != NULL,
+		.reason = p->fp_reason,
+		.sockets = n > 0 ? (uint64_t)n : 0,
+	};
+}

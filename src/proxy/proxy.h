@@ -22,6 +22,8 @@ struct listener_stats {
 	_Atomic uint64_t udp_datagrams_in, udp_datagrams_out;
 	_Atomic uint64_t udp_bytes_in, udp_bytes_out;
 	_Atomic uint64_t udp_drops[6]; /* by enum udp_drop */
+	/* the kernel fast path: connections moved there, and there now */
+	_Atomic uint64_t fast_path_total, fast_path_active;
 };
 
 /* Why a UDP listener dropped a datagram (udp_drop_name: the metrics' reason label). */
@@ -106,6 +108,15 @@ void proxy_connlog_resync(struct proxy *p, uint32_t worker);
  * applied the previous one adds to it. */
 void proxy_reset_local(struct proxy *p, const struct ip_addr *addrs, size_t n);
 uint64_t proxy_reset_total(const struct proxy *p);
+
+/* The kernel fast path as it runs. sockets walks the sockhash (one bpf() call per entry). */
+struct proxy_fast_path {
+	enum cfg_fast_path mode; /* asked for */
+	bool active;             /* loaded: connections move to it after their first exchange */
+	const char *reason;      /* why not (static), NULL */
+	uint64_t sockets;
+};
+void proxy_fast_path(struct proxy *p, struct proxy_fast_path *out);
 
 size_t proxy_n_listeners(const struct proxy *p);
 const struct cfg_listener *proxy_listener_cfg(const struct proxy *p, size_t i);

@@ -76,6 +76,16 @@ static inline void relay_take_bytes(struct relay *r, uint64_t *to_server, uint64
 	*from_server = r->s2c.bytes;
 	r->c2s.bytes = r->s2c.bytes = 0;
 }
+/* Both sockets read dry (EAGAIN or a short read), nothing parked, no FIN seen, not in splice
+ * mode: the fast path may take the pair over (the kernel then sees every later byte). */
+static inline bool relay_half_quiet(const struct relay_half *h)
+{
+	return h->drained && !h->fin_pending && !h->eof && !h->bulk && !h->buf_len && !h->in_pipe;
+}
+static inline bool relay_quiet(const struct relay *r)
+{
+	return relay_half_quiet(&r->c2s) && relay_half_quiet(&r->s2c);
+}
 /* Gives back pipes and buffers (a pipe still holding bytes is closed, not pooled). The fds
  * stay the caller's. */
 void relay_release(struct relay *r);

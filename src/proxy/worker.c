@@ -109,11 +109,15 @@ static void ka_sweep_cb(struct loop *l, struct timer *t)
 {
 	struct worker *w = t->arg;
 	worker_resync(w); /* a resync that found the ring too full tries again here */
-	for (struct conn *c = w->conns; c; c = c->next)
+	uint64_t now = loop_now(l);
+	for (struct conn *c = w->conns; c; c = c->next) {
 		if (!c->server_ka && c->sio.fd >= 0 && c->state == CONN_RELAY) {
 			set_keepalive_late(c->sio.fd);
 			c->server_ka = true;
 		}
+		if (c->fp) /* byte counters within a sweep period of the truth */
+			fp_conn_sweep(c, now);
+	}
 	timer_arm_in(l, t, KA_SWEEP_MS);
 }
 
@@ -144,6 +148,7 @@ static void flush_counters(struct conn *c)
 {
 	uint64_t to, from;
 	relay_take_bytes(&c->relay, &to, &from);
+	c->fp_flags |= (to ? FP_SEEN_C2S : 0) | (from ? FP_SEEN_S2C : 0);
 	if (!c->srv)
 		return;
 	if (to)
@@ -185,6 +190,8 @@ void conn_close(struct conn *c, const char *why)
 	close(c->cio.fd); /* close() also drops the fd from epoll */
 	if (c->sio.fd >= 0)
 		close(c->sio.fd);
+	if (c->fp)
+		fp_conn_closed(c);
 	bool freed_slot = c->counted_active;
 	server_release(c);
 	c->state = CONN_CLOSED;
@@ -296,12 +303,14 @@ static void conn_retry(struct conn *c, const char *why)
 /* Only the worker acts on what the relay says. */
 static void relay_verdict(struct conn *c, enum relay_verdict v)
 {
-	if (v == RELAY_RESET)
+	if (v == RELAY_RESET) {
 		conn_close(c, "reset"); /* conn_close flushes the counters */
-	else if (v == RELAY_DONE)
+	} else if (v == RELAY_DONE) {
 		conn_close(c, NULL);
-	else
+	} else {
 		flush_counters(c);
+		fp_conn_try_enter(c);
+	}
 }
 
 static void conn_connected(struct conn *c, uint32_t ev)
@@ -448,6 +457,10 @@ static void conn_on_timer(struct loop *l, struct timer *t)
 		break;
 	case CONN_CONNECTING: conn_retry(c, "connect timeout"); break;
 	case CONN_RELAY: {
+		if (c->fp) {
+			fp_conn_on_timer(c, loop_now(l));
+			break;
+		}
 		/* lazy idle timer: data events only stamp last_active; re-arm here if needed */
 		uint64_t deadline = c->last_active + c->set->cfg.idle_timeout_ms;
 		if (loop_now(l) >= deadline)
@@ -476,7 +489,10 @@ static void conn_on_event(struct loop *l, struct io *io, uint32_t ev)
 	switch (c->state) {
 	case CONN_RELAY:
 		c->last_active = loop_now(l); /* the idle timer looks at it lazily */
-		relay_verdict(c, relay_on_event(&c->relay, io == &c->cio, ev));
+		if (c->fp)
+			fp_conn_on_event(c, io == &c->cio, ev);
+		else
+			relay_verdict(c, relay_on_event(&c->relay, io == &c->cio, ev));
 		break;
 	case CONN_CONNECTING:
 		if (io == &c->sio && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {

@@ -22,6 +22,20 @@ int worker_pick(struct worker *w, struct backend *b, const struct server_set *se
 /* Closes a connection (worker thread; a second call does nothing). why: debug log, or NULL. */
 void conn_close(struct conn *c, const char *why);
 
+/* ---- the kernel fast path, the workers' side (worker_fp.c) ---- */
+
+/* After a relay event: moves the connection into the kernel path if the proxy has one, its
+ * first exchange is done and both sockets are read dry. true if it moved. */
+bool fp_conn_try_enter(struct conn *c);
+/* An epoll event on a kernel-path connection: FIN (passed on through the gate), RST. */
+void fp_conn_on_event(struct conn *c, bool from_client, uint32_t ev);
+/* Its timer: FIN gate polls, and the idle timeout from the program's byte counters. */
+void fp_conn_on_timer(struct conn *c, uint64_t now);
+/* Periodic (ka_sweep): the program's counts to the server's counters. */
+void fp_conn_sweep(struct conn *c, uint64_t now);
+/* conn_close, after the sockets are closed: last counts, map entries, stats. */
+void fp_conn_closed(struct conn *c);
+
 /* ---- connection sync, the workers' side (connsync.c) ---- */
 
 /* The worker's ring, NULL while sync is off. Acquire pairs with the enabling store (the ring

@@ -247,6 +247,8 @@ static void test_bad_enums(void **state)
 		"    balance: fastest\n"
 		"    servers: [{ address: \"198.18.0.21:6443\" }]\n",
 		5, 14, "unknown balance \"fastest\"");
+	expect_error("fast_path: ebpf\n" BASE_LISTENERS BASE_BACKENDS, 1, 12,
+		     "fast_path: unknown mode \"ebpf\" (expected off, auto, sockmap)");
 	expect_error(BASE_LISTENERS
 		"backends:\n"
 		"  - name: api\n"

@@ -78,6 +78,8 @@ static void fixture(struct snapshot *s, bool with_vrrp)
 		.accepted_total = 1240,
 		.rejected_total = 6,
 		.empty_total = 2,
+		.fast_path_total = 900,
+		.fast_path_active = 12,
 	};
 	memset(fx_vrrp, 0, sizeof(fx_vrrp));
 	fx_vrrp[0] = (struct snap_vrrp){
@@ -114,6 +116,7 @@ static void fixture(struct snapshot *s, bool with_vrrp)
 		.vrrp = with_vrrp ? fx_vrrp : NULL,
 		.n_vrrp = with_vrrp ? 1 : 0,
 		.reclaim = { .pending = 3, .freed_total = 41, .configs = 2 },
+		.fast_path = { .mode = "auto", .active = true, .reason = "", .sockets = 24 },
 	};
 }
 

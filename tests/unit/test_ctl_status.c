@@ -110,7 +110,9 @@ static void test_json_fields(void **st)
 	assert_non_null(strstr(
 		j, "\"listeners\":[{\"name\":\"api\",\"bind\":\"198.18.0.100:6443\","
 		   "\"backend\":\"apiservers\",\"protocol\":\"tcp\",\"accepted_total\":1240,\"rejected_total\":6,"
-		   "\"empty_total\":2}]"));
+		   "\"empty_total\":2,\"fast_path_total\":900,\"fast_path_active\":12}]"));
+	assert_non_null(strstr(
+		j, "\"fast_path\":{\"mode\":\"auto\",\"active\":true,\"reason\":\"\",\"sockets\":24}"));
 	assert_non_null(
 		strstr(j, "\"address\":\"198.18.0.21:6443\",\"state\":\"up\",\"eligible\":true"));
 	assert_non_null(

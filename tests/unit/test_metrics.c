@@ -37,6 +37,10 @@ static void test_server_samples(void **st)
 	char *t = render(false);
 	has_line(t, "buoy_build_info{version=\"1.2.3\",node=\"lb1\"} 1");
 	has_line(t, "buoy_reclaim_pending 3");
+	has_line(t, "buoy_fast_path_active 1");
+	has_line(t, "buoy_fast_path_sockets 24");
+	has_line(t, "# TYPE buoy_listener_fast_path_active gauge");
+	has_line(t, "buoy_listener_fast_path_total{listener=\"api\",backend=\"apiservers\"} 900");
 	has_line(t, "buoy_reclaim_freed_total 41");
 	has_line(t, "buoy_reclaim_configs 2");
 	has_line(t, "buoy_server_up{backend=\"apiservers\",server=\"198.18.0.21:6443\"} 1");
