@@ -25,11 +25,12 @@ struct {
 SEC("sk_skb/stream_verdict")
 int fp_verdict(struct __sk_buff *skb)
 {
-	/* a bare FIN comes as an empty skb: redirected, the peer's psock would send 0 bytes, take
-	 * that for a broken pipe (EPIPE on the peer, its redirects stopped). Kept here, buoy reads
-	 * the EOF and passes the FIN on itself. */
+	/* A bare FIN comes as an empty skb. Its FIN is already in the socket's state (buoy reads
+	 * the EOF and passes it on). The skb itself must go: redirected, the peer's psock sends 0
+	 * bytes and takes that for a broken pipe (EPIPE, its redirects stop); passed, it may queue
+	 * behind bytes waiting for this socket's egress, with the same end for this socket. */
 	if (skb->len == 0)
-		return SK_PASS;
+		return SK_DROP;
 	unsigned long long cookie = bpf_get_socket_cookie(skb);
 	struct fp_peer *p = bpf_map_lookup_elem(&fp_peers, &cookie);
 	if (!p)

@@ -281,6 +281,7 @@ static int cli_manifest(const struct cli_opts *o, int nargs, char **args)
 			.image = o->image ? o->image : image,
 			.socket_dir = sock ? sock : "/run/buoy",
 			.with_scripts = config_runs_scripts(c),
+			.with_fast_path = c->fast_path != CFG_FAST_PATH_OFF,
 		};
 		const char *files[POD_MAX_FILES];
 		po.n_files = config_files(c, files);

@@ -24,6 +24,7 @@ struct pod_options {
 	const char *image;
 	const char *socket_dir; /* the control socket's directory, shared with the host */
 	bool with_scripts;      /* adds SETUID/SETGID: track scripts/notify run as script_user */
+	bool with_fast_path;    /* adds BPF: fast_path auto/sockmap loads its program at start */
 	const char *probe_host; /* metrics address for the liveness probe; NULL = any */
 	unsigned probe_port;    /* 0 = no liveness probe (metrics off) */
 	/* Files the config names (CA, client certificate and key, sync key): the image has none

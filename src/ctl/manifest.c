@@ -76,6 +76,9 @@ void manifest_static_pod(struct strbuf *out, const struct pod_options *o)
 	/* root in the container, but switching to script_user needs these two */
 	if (o->with_scripts)
 		sb_puts(out, ", \"SETUID\", \"SETGID\"");
+	/* fast_path: loading an sk_skb program takes CAP_BPF and CAP_NET_ADMIN (above) */
+	if (o->with_fast_path)
+		sb_puts(out, ", \"BPF\"");
 	sb_puts(out, "]\n");
 	if (o->probe_port) {
 		/* a wedged main loop stops answering /metrics: the kubelet restarts buoy */

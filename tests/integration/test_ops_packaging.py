@@ -98,6 +98,11 @@ def test_manifest_static_pod_probe_and_scripts(workdir):
     cfg = write_config(workdir, extra='metrics: { listen: "0.0.0.0:9300" }\n')
     c = yaml.safe_load(cli("manifest", "static-pod", "-c", cfg).stdout)["spec"]["containers"][0]
     assert c["livenessProbe"]["httpGet"] == {"port": 9300, "path": "/metrics"}
+    # fast_path loads a BPF program at start: CAP_BPF beside NET_ADMIN, only when asked for
+    cfg = write_config(workdir, extra="fast_path: auto\n")
+    c = yaml.safe_load(cli("manifest", "static-pod", "-c", cfg).stdout)["spec"]["containers"][0]
+    assert c["securityContext"]["capabilities"]["add"] == [
+        "NET_ADMIN", "NET_RAW", "NET_BIND_SERVICE", "BPF"]
 
 
 def test_manifest_static_pod_mounts_the_files_the_config_names(workdir):

@@ -151,7 +151,8 @@ static void test_identical_configs_keep_everything(void **state)
 	assert_int_equal(p.servers.kept, 4);
 	assert_int_equal(p.vrrp.kept, 2);
 	assert_int_equal(p.vrrp_change[0], RELOAD_KEPT);
-	assert_false(p.workers_changed || p.control_changed || p.metrics_changed || p.user_changed);
+	assert_false(p.workers_changed || p.control_changed || p.metrics_changed ||
+		     p.user_changed || p.fast_path_changed);
 	assert_false(p.global_changed);
 	assert_true(reload_plan_is_noop(&p));
 	char buf[400];
@@ -448,6 +449,13 @@ static void test_restart_only_settings_flagged(void **state)
 	struct reload_plan p;
 	assert_int_equal(reload_plan_make(&t.o, &t.n, &p), 0);
 	assert_true(p.workers_changed && p.control_changed && p.metrics_changed && p.user_changed);
+	assert_false(p.fast_path_changed);
+	assert_false(reload_plan_is_noop(&p));
+	reload_plan_free(&p);
+	two_init(&t);
+	t.n.fast_path = CFG_FAST_PATH_AUTO; /* the program loads at start only */
+	assert_int_equal(reload_plan_make(&t.o, &t.n, &p), 0);
+	assert_true(p.fast_path_changed);
 	assert_false(reload_plan_is_noop(&p));
 	reload_plan_free(&p);
 	/* applied settings outside the items: not a no-op either */
