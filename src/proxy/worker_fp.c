@@ -132,9 +132,6 @@ static void forward_fins(struct conn *c, uint64_t now)
 			return;
 		}
 		int peer = sock_fd(c, 1 - i);
-		log_debug("fpdbg", "gate i=%d base=%llu written=%llu redirected=%llu passed=%llu",
-			  i, (unsigned long long)f->base[1 - i],
-			  (unsigned long long)fastpath_written(peer), v.bytes, v.passed);
 		if (!fp_fin_ready(f->base[1 - i], fastpath_written(peer), v.bytes)) {
 			waiting = true;
 			continue;
@@ -149,11 +146,10 @@ static void forward_fins(struct conn *c, uint64_t now)
 	}
 	if (!waiting)
 		f->fin_wait = 0;
-	else
-		f->fin_wait = !f->fin_wait ? FIN_POLL_FIRST_MS
-			      : f->fin_wait >= FIN_POLL_MAX_MS / 2
-				      ? FIN_POLL_MAX_MS
-				      : f->fin_wait * 2;
+	else if (!f->fin_wait)
+		f->fin_wait = FIN_POLL_FIRST_MS;
+	else if (f->fin_wait < FIN_POLL_MAX_MS)
+		f->fin_wait *= 2;
 	arm(c, now);
 }
 
@@ -161,11 +157,6 @@ void fp_conn_on_event(struct conn *c, bool from_client, uint32_t ev)
 {
 	int i = from_client ? 0 : 1;
 	if (ev & EPOLLERR) {
-		int e = 0;
-		socklen_t el = sizeof(e);
-		getsockopt(sock_fd(c, i), SOL_SOCKET, SO_ERROR, &e, &el);
-		log_debug("fpdbg", "err i=%d ev=%x so_error=%d fin=%d,%d", i, ev, e, c->fp->fin[0],
-			  c->fp->fin[1]);
 		conn_close(c, "reset");
 		return;
 	}
@@ -179,8 +170,6 @@ void fp_conn_on_event(struct conn *c, bool from_client, uint32_t ev)
 	if (n < 0 && errno == EAGAIN)
 		return;
 	if (n != 0) {
-		log_debug("fpdbg", "recv i=%d n=%zd errno=%d ev=%x fin=%d,%d", i, n, errno, ev,
-			  c->fp->fin[0], c->fp->fin[1]);
 		/* an error, or bytes the program left to us: it does that only when the peer left
 		 * the target map (closed or reset), so the pair is broken either way */
 		conn_close(c, "reset");
