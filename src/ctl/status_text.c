@@ -355,6 +355,22 @@ void status_format_text(const struct snapshot *s, struct strbuf *b)
 		sb_putc(b, '\n');
 	}
 	listener_table(s, b);
+	/* only when asked for: the relay is the usual path */
+	if (s->fast_path.mode && strcmp(s->fast_path.mode, "off") != 0) {
+		uint64_t moved = 0, now = 0;
+		for (size_t i = 0; i < s->n_listeners; i++) {
+			moved += s->listeners[i].fast_path_total;
+			now += s->listeners[i].fast_path_active;
+		}
+		if (s->fast_path.active)
+			sb_printf(b,
+				  "fast path (%s): %" PRIu64
+				  " connections in the kernel now, %" PRIu64 " moved there in all\n",
+				  s->fast_path.mode, now, moved);
+		else
+			sb_printf(b, "fast path (%s): not in use: %s\n", s->fast_path.mode,
+				  s->fast_path.reason);
+	}
 	sb_putc(b, '\n');
 	backend_tables(s, b);
 	if (s->reclaim.pending) /* only while connections from before a change are open */

@@ -315,10 +315,19 @@ static void test_text_table(void **st)
 	assert_non_null(strstr(t, "4.0K       10M"));
 	assert_non_null(strstr(
 		t, "\nreplaced by reloads or discovery and still in use: 3 objects, 2 configs in memory\n"));
+	assert_non_null(strstr(t, "fast path (auto): 12 connections in the kernel now, 900 moved "
+				  "there in all\n"));
 	sb_free(&b);
 	s.reclaim.pending = 0; /* the usual case: no line */
+	s.fast_path.active = false;
+	s.fast_path.reason = "BPF refused";
 	status_format_text(&s, &b);
 	assert_null(strstr(b.p, "still in use"));
+	assert_non_null(strstr(b.p, "fast path (auto): not in use: BPF refused\n"));
+	sb_free(&b);
+	s.fast_path.mode = "off"; /* the default: no line */
+	status_format_text(&s, &b);
+	assert_null(strstr(b.p, "fast path"));
 	sb_free(&b);
 }
 
