@@ -100,7 +100,9 @@ def test_status_json_counts_and_table(buoy, backend):
     assert doc["vrrp"] == []
     assert doc["listeners"] == [{"name": "front", "bind": listen, "backend": "pool", "protocol": "tcp",
                                  "accepted_total": 6, "rejected_total": 0,
-                                 "empty_total": 0}]
+                                 "empty_total": 0, "fast_path_total": 0,
+                                 "fast_path_active": 0}]
+    assert doc["fast_path"] == {"mode": "off", "active": False, "reason": "", "sockets": 0}
     be = doc["backends"][0]
     assert (be["name"], be["balance"], be["health_check"], be["eligible_servers"],
             be["queue_length"]) == ("pool", "roundrobin", "none", 2, 0)
