@@ -34,13 +34,11 @@ DEB_DIR     := $(BUILD)/deb
 .PHONY: image deb all test unit tools integration check bench bench-udp bench-failover bench-instructions fuzz soak demo format-check install clean deps deps-test deps-bench deps-demo
 all: $(BIN)
 
-# The fast path's loader (issue 21) is not wired into the daemon yet: it lives in libbuoy.a for
-# its tests and probe, and the daemon neither carries it nor links libbpf (image size).
-FP_OBJ   := $(BUILD)/src/proxy/fastpath.o
-BPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null)
+# The fast path (issue 21) loads libbpf with dlopen when fast_path asks for it: the daemon does
+# not link it (a host or image without libbpf1 runs the relay; the image stays small).
 
 $(BIN): $(OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(BPF_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/gen/version.c: FORCE
 	@mkdir -p $(dir $@)
@@ -74,11 +72,11 @@ $(BUILD)/libbuoy.a: $(LIB_OBJ)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libbuoy.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbuoy.a $(LDLIBS) $(BPF_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbuoy.a $(LDLIBS) -lcmocka
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libbuoy.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbuoy.a $(LDLIBS) $(BPF_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbuoy.a $(LDLIBS)
 
 tools: $(TOOL_BIN)
 

@@ -7,16 +7,26 @@
 
 #include "proxy/fastpath_key.h"
 
+/* Two sockhashes: fp_socks carries the verdict (its sockets' bytes are redirected), fp_targets
+ * none (where bytes may go). buoy puts both sockets of a pair in fp_targets first, then in
+ * fp_socks: no byte can meet a peer that is not a target yet. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, FP_MAX_SOCKETS);
 	__type(key, unsigned long long); /* socket cookie */
 	__type(value, unsigned int);     /* fd, from user space */
 } fp_socks SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, FP_MAX_SOCKETS);
+	__type(key, unsigned long long);
+	__type(value, unsigned int);
+} fp_targets SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, FP_MAX_SOCKETS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, unsigned long long);
 	__type(value, struct fp_peer);
@@ -36,8 +46,9 @@ int fp_verdict(struct __sk_buff *skb)
 	if (!p)
 		return SK_PASS;
 	/* a socket that once kept bytes for buoy keeps all later ones too: nothing redirected
-	 * may overtake bytes buoy has still to forward */
-	if (p->passed == 0 && bpf_sk_redirect_hash(skb, &fp_socks, &p->peer, 0) == SK_PASS) {
+	 * may overtake bytes buoy has still to forward (it happens only when the peer left the
+	 * targets: closed or reset; buoy then resets the pair) */
+	if (p->passed == 0 && bpf_sk_redirect_hash(skb, &fp_targets, &p->peer, 0) == SK_PASS) {
 		__sync_fetch_and_add(&p->bytes, skb->len);
 		return SK_PASS;
 	}

@@ -9,29 +9,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
+#include <dlfcn.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
+
+#include <bpf/libbpf.h> /* types only: the functions come through dlopen */
 
 #include "proxy/fastpath.h"
 #include "fastpath.skel.h"
 
 /* ---------- pure ---------- */
-
-int fp_mode_parse(const char *s)
-{
-	if (!strcmp(s, "off"))
-		return FP_OFF;
-	if (!strcmp(s, "auto"))
-		return FP_AUTO;
-	if (!strcmp(s, "sockmap"))
-		return FP_SOCKMAP;
-	return -1;
-}
-
-const char *fp_mode_name(enum fp_mode m)
-{
-	return m == FP_AUTO ? "auto" : m == FP_SOCKMAP ? "sockmap" : "off";
-}
 
 void fp_pair_entries(uint64_t client_cookie, uint64_t server_cookie, struct fp_peer *client,
 		     struct fp_peer *server)
@@ -52,20 +39,37 @@ bool fp_fin_ready(uint64_t written_base, uint64_t written_now, uint64_t redirect
 	return written_now >= written_base && written_now - written_base >= redirected;
 }
 
-int fp_start_decision(enum fp_mode mode, int load_result)
+int fp_start_decision(enum cfg_fast_path mode, int load_result)
 {
-	if (mode == FP_OFF)
+	if (mode == CFG_FAST_PATH_OFF)
 		return 0;
 	if (load_result == 0)
 		return 1;
-	return mode == FP_SOCKMAP ? -1 : 0;
+	return mode == CFG_FAST_PATH_SOCKMAP ? -1 : 0;
 }
 
 /* ---------- the shell ---------- */
 
+/* libbpf is loaded only when fast_path asks for it (dlopen): the daemon does not link it, so a
+ * host or image without libbpf1 still runs buoy, and the relay. It does what only it does
+ * well: parse the ELF, relocate and load the program, create the maps. The map updates and
+ * the attach are single bpf(2) calls, made directly. */
+struct libbpf {
+	void *dl;
+	libbpf_print_fn_t (*set_print)(libbpf_print_fn_t fn);
+	struct bpf_object *(*open_mem)(const void *buf, size_t sz, const struct bpf_object_open_opts *opts);
+	int (*load)(struct bpf_object *obj);
+	void (*close)(struct bpf_object *obj);
+	struct bpf_map *(*find_map)(const struct bpf_object *obj, const char *name);
+	struct bpf_program *(*find_prog)(const struct bpf_object *obj, const char *name);
+	int (*map_fd)(const struct bpf_map *map);
+	int (*prog_fd)(const struct bpf_program *prog);
+};
+
 struct fastpath {
-	struct fastpath_bpf *skel;
-	int socks_fd, peers_fd, prog_fd;
+	struct libbpf lib;
+	struct bpf_object *obj;
+	int socks_fd, targets_fd, peers_fd, prog_fd;
 };
 
 static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -76,51 +80,135 @@ static int silent_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0; /* buoy logs one line of its own */
 }
 
+static int lib_open(struct libbpf *l)
+{
+	l->dl = dlopen("libbpf.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!l->dl)
+		return -1;
+	struct {
+		void **fn;
+		const char *name;
+	} syms[] = {
+		{ (void **)&l->set_print, "libbpf_set_print" },
+		{ (void **)&l->open_mem, "bpf_object__open_mem" },
+		{ (void **)&l->load, "bpf_object__load" },
+		{ (void **)&l->close, "bpf_object__close" },
+		{ (void **)&l->find_map, "bpf_object__find_map_by_name" },
+		{ (void **)&l->find_prog, "bpf_object__find_program_by_name" },
+		{ (void **)&l->map_fd, "bpf_map__fd" },
+		{ (void **)&l->prog_fd, "bpf_program__fd" },
+	};
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
+		if (!(*syms[i].fn = dlsym(l->dl, syms[i].name))) {
+			dlclose(l->dl);
+			l->dl = NULL;
+			return -1;
+		}
+	return 0;
+}
+
+static long sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+}
+
+static int map_update(int fd, const void *key, const void *value, uint64_t flags)
+{
+	union bpf_attr a = {
+		.map_fd = (uint32_t)fd,
+		.key = (uint64_t)(uintptr_t)key,
+		.value = (uint64_t)(uintptr_t)value,
+		.flags = flags
+	};
+	return sys_bpf(BPF_MAP_UPDATE_ELEM, &a) < 0 ? -errno : 0;
+}
+
+static int map_lookup(int fd, const void *key, void *value)
+{
+	union bpf_attr a = {
+		.map_fd = (uint32_t)fd, .key = (uint64_t)(uintptr_t)key, .value = (uint64_t)(uintptr_t)value
+	};
+	return sys_bpf(BPF_MAP_LOOKUP_ELEM, &a) < 0 ? -errno : 0;
+}
+
+static void map_delete(int fd, const void *key)
+{
+	union bpf_attr a = { .map_fd = (uint32_t)fd, .key = (uint64_t)(uintptr_t)key };
+	sys_bpf(BPF_MAP_DELETE_ELEM, &a);
+}
+
+static int map_next_key(int fd, const void *key, void *next)
+{
+	union bpf_attr a = {
+		.map_fd = (uint32_t)fd, .key = (uint64_t)(uintptr_t)key, .next_key = (uint64_t)(uintptr_t)next
+	};
+	return sys_bpf(BPF_MAP_GET_NEXT_KEY, &a) < 0 ? -errno : 0;
+}
+
+static void fp_free(struct fastpath *fp)
+{
+	if (fp->obj)
+		fp->lib.close(fp->obj); /* closes the maps and the program: nothing stays */
+	if (fp->lib.dl)
+		dlclose(fp->lib.dl);
+	free(fp);
+}
+
+static int fail(struct fastpath *fp, const char **why, const char *msg, int err)
+{
+	*why = msg;
+	fp_free(fp);
+	return err < 0 ? err : -EINVAL;
+}
+
 int fastpath_open(struct fastpath **out, const char **why)
 {
 	*out = NULL;
-	libbpf_set_print(silent_print);
 	struct fastpath *fp = calloc(1, sizeof(*fp));
 	if (!fp) {
 		*why = "out of memory";
 		return -ENOMEM;
 	}
-	fp->skel = fastpath_bpf__open();
-	if (!fp->skel) {
-		*why = "cannot open the BPF object";
-		free(fp);
-		return -errno ? -errno : -EINVAL;
-	}
-	int err = fastpath_bpf__load(fp->skel);
-	if (err) {
-		*why = err == -EPERM || err == -EACCES
-			       ? "BPF refused (no CAP_BPF/CAP_NET_ADMIN, or "
-				 "a seccomp profile)"
-			       : "the BPF program did not load";
-		fastpath_bpf__destroy(fp->skel);
-		free(fp);
-		return err;
-	}
-	fp->socks_fd = bpf_map__fd(fp->skel->maps.fp_socks);
-	fp->peers_fd = bpf_map__fd(fp->skel->maps.fp_peers);
-	fp->prog_fd = bpf_program__fd(fp->skel->progs.fp_verdict);
-	if (bpf_prog_attach(fp->prog_fd, fp->socks_fd, BPF_SK_SKB_STREAM_VERDICT, 0) < 0) {
-		err = -errno;
-		*why = "cannot attach the stream verdict to the sockhash";
-		fastpath_bpf__destroy(fp->skel);
-		free(fp);
-		return err;
-	}
+	if (lib_open(&fp->lib) < 0)
+		return fail(fp, why, "libbpf.so.1 not found (install libbpf1)", -ENOENT);
+	fp->lib.set_print(silent_print);
+	size_t sz = 0;
+	const void *elf = fastpath_bpf__elf_bytes(&sz);
+	fp->obj = fp->lib.open_mem(elf, sz, NULL);
+	if (!fp->obj)
+		return fail(fp, why, "cannot open the BPF object", -errno);
+	int err = fp->lib.load(fp->obj);
+	if (err)
+		return fail(fp, why,
+			    err == -EPERM || err == -EACCES
+				    ? "BPF refused (no CAP_BPF/CAP_NET_ADMIN, or a seccomp profile)"
+				    : "the BPF program did not load",
+			    err);
+	struct bpf_map *socks = fp->lib.find_map(fp->obj, "fp_socks");
+	struct bpf_map *targets = fp->lib.find_map(fp->obj, "fp_targets");
+	struct bpf_map *peers = fp->lib.find_map(fp->obj, "fp_peers");
+	struct bpf_program *prog = fp->lib.find_prog(fp->obj, "fp_verdict");
+	if (!socks || !targets || !peers || !prog)
+		return fail(fp, why, "the BPF object lacks a map or the program", -ENOENT);
+	fp->socks_fd = fp->lib.map_fd(socks);
+	fp->targets_fd = fp->lib.map_fd(targets);
+	fp->peers_fd = fp->lib.map_fd(peers);
+	fp->prog_fd = fp->lib.prog_fd(prog);
+	union bpf_attr a = {
+		.target_fd = (uint32_t)fp->socks_fd,
+		.attach_bpf_fd = (uint32_t)fp->prog_fd,
+		.attach_type = BPF_SK_SKB_STREAM_VERDICT
+	};
+	if (sys_bpf(BPF_PROG_ATTACH, &a) < 0)
+		return fail(fp, why, "cannot attach the stream verdict to the sockhash", -errno);
 	*out = fp;
 	return 0;
 }
 
 void fastpath_close(struct fastpath *fp)
 {
-	if (!fp)
-		return;
-	fastpath_bpf__destroy(fp->skel); /* closes the maps and the program: nothing stays */
-	free(fp);
+	if (fp)
+		fp_free(fp);
 }
 
 uint64_t fastpath_cookie(int fd)
@@ -140,37 +228,39 @@ int fastpath_add(struct fastpath *fp, int cfd, int sfd, uint64_t *ccookie, uint6
 	struct fp_peer pc, ps;
 	fp_pair_entries(cc, sc, &pc, &ps);
 	uint32_t cv = (uint32_t)cfd, sv = (uint32_t)sfd;
-	if (bpf_map_update_elem(fp->peers_fd, &cc, &pc, BPF_NOEXIST) < 0)
-		return -errno;
-	if (bpf_map_update_elem(fp->peers_fd, &sc, &ps, BPF_NOEXIST) < 0)
-		goto fail_peers;
-	if (bpf_map_update_elem(fp->socks_fd, &sc, &sv, BPF_NOEXIST) < 0)
-		goto fail_socks;
-	if (bpf_map_update_elem(fp->socks_fd, &cc, &cv, BPF_NOEXIST) < 0)
-		goto fail_sock_s;
+	int err;
+	/* peers, then targets: nothing redirects yet, the rollback deletes only what holds no
+	 * bytes (a socket in fp_targets alone has no verdict; its psock holds nothing) */
+	if ((err = map_update(fp->peers_fd, &cc, &pc, BPF_NOEXIST)) < 0)
+		return err;
+	if ((err = map_update(fp->peers_fd, &sc, &ps, BPF_NOEXIST)) < 0 ||
+	    (err = map_update(fp->targets_fd, &cc, &cv, BPF_NOEXIST)) < 0 ||
+	    (err = map_update(fp->targets_fd, &sc, &sv, BPF_NOEXIST)) < 0) {
+		map_delete(fp->targets_fd, &cc);
+		map_delete(fp->targets_fd, &sc);
+		map_delete(fp->peers_fd, &cc);
+		map_delete(fp->peers_fd, &sc);
+		return err;
+	}
+	/* from here on bytes may move: a failure is not undone (removing a socket could drop
+	 * bytes its psock holds); FASTPATH_ADD_PARTIAL tells the caller to reset the pair */
+	if (map_update(fp->socks_fd, &sc, &sv, BPF_NOEXIST) < 0 ||
+	    map_update(fp->socks_fd, &cc, &cv, BPF_NOEXIST) < 0)
+		return FASTPATH_ADD_PARTIAL;
+	/* bytes that came between the caller's last read and the insert wait in the receive
+	 * queue for the next segment's wake-up; SO_RCVLOWAT runs tcp_data_ready() now, which is
+	 * the verdict's data_ready once inserted */
+	int one = 1;
+	setsockopt(sfd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	setsockopt(cfd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
 	*ccookie = cc;
 	*scookie = sc;
 	return 0;
-fail_sock_s:;
-	int err = -errno;
-	bpf_map_delete_elem(fp->socks_fd, &sc);
-	bpf_map_delete_elem(fp->peers_fd, &sc);
-	bpf_map_delete_elem(fp->peers_fd, &cc);
-	return err;
-fail_socks:
-	err = -errno;
-	bpf_map_delete_elem(fp->peers_fd, &sc);
-	bpf_map_delete_elem(fp->peers_fd, &cc);
-	return err;
-fail_peers:
-	err = -errno;
-	bpf_map_delete_elem(fp->peers_fd, &cc);
-	return err;
 }
 
 int fastpath_read(struct fastpath *fp, uint64_t cookie, struct fp_peer *out)
 {
-	return bpf_map_lookup_elem(fp->peers_fd, &cookie, out) < 0 ? -errno : 0;
+	return map_lookup(fp->peers_fd, &cookie, out);
 }
 
 int fastpath_del(struct fastpath *fp, uint64_t cookie, uint64_t *bytes, uint64_t *passed)
@@ -179,8 +269,9 @@ int fastpath_del(struct fastpath *fp, uint64_t cookie, uint64_t *bytes, uint64_t
 	int err = fastpath_read(fp, cookie, &v);
 	*bytes = v.bytes;
 	*passed = v.passed;
-	bpf_map_delete_elem(fp->socks_fd, &cookie); /* closing the socket does it too */
-	bpf_map_delete_elem(fp->peers_fd, &cookie);
+	map_delete(fp->socks_fd, &cookie); /* closing the socket does it too */
+	map_delete(fp->targets_fd, &cookie);
+	map_delete(fp->peers_fd, &cookie);
 	return err;
 }
 
@@ -189,7 +280,7 @@ long fastpath_count(struct fastpath *fp)
 	uint64_t key, next;
 	long n = 0;
 	void *prev = NULL;
-	while (bpf_map_get_next_key(fp->socks_fd, prev, &next) == 0) {
+	while (map_next_key(fp->targets_fd, prev, &next) == 0) {
 		n++;
 		key = next;
 		prev = &key;

@@ -4,6 +4,9 @@
 #ifndef BUOY_FASTPATH_KEY_H
 #define BUOY_FASTPATH_KEY_H
 
+/* Sockets each map holds (a pair is two): the proxy caps pairs in the kernel path below half. */
+#define FP_MAX_SOCKETS 65536
+
 /* peers[cookie of a socket] = where its incoming bytes go, and how many went there */
 struct fp_peer {
 	unsigned long long peer;   /* the cookie of the socket its bytes are redirected to */

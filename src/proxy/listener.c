@@ -363,12 +363,13 @@ static int fast_path_open(struct proxy *p, enum cfg_fast_path mode)
 		return 0;
 	const char *why = "unknown";
 	int err = fastpath_open(&p->fp, &why);
-	if (err == 0) {
+	int use = fp_start_decision(mode, err);
+	if (use > 0) {
 		log_info("fast path on", "fast_path=%s", cfg_fast_path_name(mode));
 		return 0;
 	}
 	p->fp_reason = why;
-	if (mode == CFG_FAST_PATH_SOCKMAP) {
+	if (use < 0) {
 		log_error("fast path unavailable", "fast_path=sockmap reason=\"%s\" error=\"%s\"",
 			  why, strerror(-err));
 		return -1;

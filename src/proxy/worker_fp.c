@@ -16,9 +16,6 @@
 #include "proxy/fastpath.h"
 #include "proxy/worker.h"
 
-#ifndef FASTPATH_MAX_PAIRS
-#define FASTPATH_MAX_PAIRS 32000 /* the maps hold 65536 sockets */
-#endif
 #define FIN_POLL_FIRST_MS 1
 #define FIN_POLL_MAX_MS 1000
 #define IDLE_CHECKS 4 /* the idle deadline is checked this often per idle_timeout */
@@ -99,6 +96,12 @@ bool fp_conn_try_enter(struct conn *c)
 	f->base[0] = fastpath_written(c->cio.fd);
 	f->base[1] = fastpath_written(c->sio.fd);
 	int err = fastpath_add(p->fp, c->cio.fd, c->sio.fd, &f->cookie[0], &f->cookie[1]);
+	if (err == FASTPATH_ADD_PARTIAL) {
+		free(f);
+		atomic_fetch_sub_explicit(&p->fp_conns, 1, memory_order_relaxed);
+		conn_close(c, "fast path insert failed");
+		return false;
+	}
 	if (err < 0) {
 		free(f);
 		atomic_fetch_sub_explicit(&p->fp_conns, 1, memory_order_relaxed);

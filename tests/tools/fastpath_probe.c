@@ -186,7 +186,9 @@ static void t_rst(int client_first)
 	}
 }
 
-/* Bytes queued on a before insertion: the verdict does not see them until the next segment. */
+/* Bytes queued on a before insertion: the verdict would not see them until the next segment
+ * (this kernel, 6.x; checked by this test until the kick was added); fastpath_add's
+ * SO_RCVLOWAT kick runs the verdict over them at once. */
 static void t_early(void)
 {
 	struct quad q;
@@ -195,23 +197,20 @@ static void t_early(void)
 	send(q.A, "early", 5, 0);
 	usleep(20000);
 	fastpath_add(fp, q.a, q.b, &q.ca, &q.cb);
-	int stuck = wait_in(q.B, 200) == 0, inq = -1;
+	int arrived = wait_in(q.B, 200) != 0, inq = -1;
 	ioctl(q.a, SIOCINQ, &inq);
 	printf("# early: after the insert, buoy's socket: SIOCINQ %d, poll events %#x\n", inq,
 	       wait_in(q.a, 0));
 	char buf[16];
 	ssize_t n = recv(q.a, buf, sizeof(buf), MSG_DONTWAIT);
-	printf("# early: forwarded at insert=%d, left for recv=%zd\n", !stuck, n);
-	/* this kernel (6.x): they stay in the receive queue, invisible to recv() (EAGAIN), until
-	 * the next segment wakes the verdict, which then sends them first: buoy must read its
-	 * sockets to EAGAIN before the insert */
-	check(stuck && n < 0, "queued-before-insert bytes wait for the next segment",
-	      "behaviour changed: see docs/fastpath.md");
+	printf("# early: forwarded at insert=%d, left for recv=%zd\n", arrived, n);
+	check(arrived && n < 0, "queued-before-insert bytes go at the insert (the kick)",
+	      "they wait for the next segment: see docs/fastpath.md");
 	send(q.A, "late", 4, 0);
-	wait_in(q.B, 2000);
 	usleep(20000);
-	n = recv(q.B, buf, sizeof(buf), MSG_DONTWAIT);
-	check(n == 9 && !memcmp(buf, "earlylate", 9), "then the kernel path, in order", "out of order");
+	char got[16];
+	ssize_t m = recv(q.B, got, sizeof(got), MSG_DONTWAIT);
+	check(m == 9 && !memcmp(got, "earlylate", 9), "then the kernel path, in order", "out of order");
 	quad_close(&q);
 }
 

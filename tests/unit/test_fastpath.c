@@ -12,10 +12,14 @@ static void test_modes_round_trip(void **s)
 {
 	(void)s;
 	const char *names[] = { "off", "auto", "sockmap" };
-	for (int i = 0; i < 3; i++)
-		assert_string_equal(fp_mode_name(fp_mode_parse(names[i])), names[i]);
-	assert_int_equal(fp_mode_parse("on"), -1);
-	assert_int_equal(fp_mode_parse(""), -1);
+	for (int i = 0; i < 3; i++) {
+		enum cfg_fast_path m = CFG_FAST_PATH_SOCKMAP + 1;
+		assert_true(cfg_fast_path_from_name(names[i], &m));
+		assert_string_equal(cfg_fast_path_name(m), names[i]);
+	}
+	enum cfg_fast_path m;
+	assert_false(cfg_fast_path_from_name("on", &m));
+	assert_false(cfg_fast_path_from_name("", &m));
 }
 
 static void test_pair_entries_point_at_each_other(void **s)
@@ -53,12 +57,12 @@ static void test_fin_waits_for_redirected_bytes(void **s)
 static void test_start_decision(void **s)
 {
 	(void)s;
-	assert_int_equal(fp_start_decision(FP_OFF, 0), 0);
-	assert_int_equal(fp_start_decision(FP_OFF, -1), 0);
-	assert_int_equal(fp_start_decision(FP_AUTO, 0), 1);
-	assert_int_equal(fp_start_decision(FP_AUTO, -1), 0);
-	assert_int_equal(fp_start_decision(FP_SOCKMAP, 0), 1);
-	assert_int_equal(fp_start_decision(FP_SOCKMAP, -1), -1);
+	assert_int_equal(fp_start_decision(CFG_FAST_PATH_OFF, 0), 0);
+	assert_int_equal(fp_start_decision(CFG_FAST_PATH_OFF, -1), 0);
+	assert_int_equal(fp_start_decision(CFG_FAST_PATH_AUTO, 0), 1);
+	assert_int_equal(fp_start_decision(CFG_FAST_PATH_AUTO, -1), 0);
+	assert_int_equal(fp_start_decision(CFG_FAST_PATH_SOCKMAP, 0), 1);
+	assert_int_equal(fp_start_decision(CFG_FAST_PATH_SOCKMAP, -1), -1);
 }
 
 int main(void)
