@@ -18,10 +18,21 @@ import time
 import pytest
 
 import netns
+from helpers import lbconf
 from helpers.backend import CHUNK, stream_chunks, stream_sha256
 from helpers.client import connect, fetch_name, fetch_names, free_port, read_all
 from helpers.lbconf import closed_by_peer, config, echo_roundtrip, lb_addr, start_lb
 from helpers.status import status_json
+
+
+@pytest.fixture(autouse=True, params=["off", "sockmap"], ids=["relay", "sockmap"])
+def fast_path(request):
+    """Every test here runs through the relay and with the kernel fast path (issue 21, which
+    takes a connection over after its first exchange: docs/fastpath.md)."""
+    lbconf.FAST_PATH = request.param
+    yield request.param
+    lbconf.FAST_PATH = None
+
 
 # ---------------------------------------------------------------------------------------------
 # Distribution

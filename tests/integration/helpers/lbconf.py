@@ -5,6 +5,9 @@ import socket
 from helpers.client import fmt_addr, free_port
 
 LB = "127.0.0.1"
+# fast_path every config() gets unless top= says otherwise (test_proxy.py runs its tests with
+# "off" and "sockmap"); None: the key is left out (buoy's default, off).
+FAST_PATH = None
 
 
 def _val(v):
@@ -25,6 +28,8 @@ def config(listen, servers, balance="roundrobin", backend=None, top=None, listen
     address/weight/max_conns/backup. backend/top: dicts of extra keys (durations as "1s");
     listener: extra keys of every listener; health: the backend's health block (default none)."""
     lines = ["node: test", "log: { level: debug }"]
+    if FAST_PATH and "fast_path" not in (top or {}):
+        lines.append("fast_path: %s" % FAST_PATH)
     for k, v in (top or {}).items():
         lines.append("%s: %s" % (k, _val(v)))
     lines.append("listeners:")
