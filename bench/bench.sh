@@ -4,7 +4,7 @@
 #
 #   BUOY_BIN=./buoy bench/bench.sh [--quick] [--runs N] [--duration S] [--conns N]
 #                                  [--burst N] [--keep]
-#                                  [--targets direct,buoy,haproxy,haproxy-splice,nginx]
+#                                  [--targets direct,buoy,buoy-sockmap,haproxy,haproxy-splice,nginx]
 #
 # Origins: nginx http (tiny 200 body, keep-alive), an iperf3 server, and a holder of idle
 # connections (bench/idle_hold.py). Each proxy gets one listener per origin. Measures:
@@ -30,7 +30,7 @@ DUR=5
 CONNS=3000
 BURST=5000
 KEEP=0
-TARGETS="direct buoy haproxy haproxy-splice nginx"
+TARGETS="direct buoy buoy-sockmap haproxy haproxy-splice nginx"
 ORIGIN_WORKERS=${ORIGIN_WORKERS:-1}
 WRK_CONNS=${WRK_CONNS:-50}
 WRK_THREADS=${WRK_THREADS:-2}
@@ -129,7 +129,7 @@ pick_ports() {
 	for try in $(seq 0 40); do
 		base=$((20000 + (($$ + try * 37) % 400) * 25))
 		ok=1
-		for i in $(seq 0 14); do port_listening $((base + i)) && { ok=0; break; }; done
+		for i in $(seq 0 17); do port_listening $((base + i)) && { ok=0; break; }; done
 		[ $ok = 1 ] && { echo $base; return 0; }
 	done
 	return 1
@@ -147,11 +147,11 @@ ORIGIN_HTTP=$BASE ORIGIN_IPERF=$((BASE + 1)) ORIGIN_HOLD=$((BASE + 2))
 declare -A HTTP_PORT IPERF_PORT HOLD_PORT
 HTTP_PORT[direct]=$ORIGIN_HTTP IPERF_PORT[direct]=$ORIGIN_IPERF HOLD_PORT[direct]=$ORIGIN_HOLD
 i=3
-for t in buoy haproxy haproxy-splice nginx; do
+for t in buoy buoy-sockmap haproxy haproxy-splice nginx; do
 	HTTP_PORT[$t]=$((BASE + i)) IPERF_PORT[$t]=$((BASE + i + 1)) HOLD_PORT[$t]=$((BASE + i + 2))
 	i=$((i + 3))
 done
-ALL_TARGETS="direct buoy haproxy haproxy-splice nginx"
+ALL_TARGETS="direct buoy buoy-sockmap haproxy haproxy-splice nginx"
 declare -A UP WHY
 for t in $ALL_TARGETS; do UP[$t]=0 WHY[$t]="not selected"; done
 
@@ -177,17 +177,19 @@ proxy_port() { # target route
 	case $2 in http) echo "${HTTP_PORT[$1]}" ;; iperf) echo "${IPERF_PORT[$1]}" ;; hold) echo "${HOLD_PORT[$1]}" ;; esac
 }
 
-write_buoy_conf() {
-	local r name port
+# buoy-sockmap: the same binary with the kernel fast path (issue 21, fast_path: sockmap).
+write_buoy_conf() { # target
+	local t=$1 r name port
 	{
 		echo "node: bench"
 		echo "log: { level: warn }"
-		echo "control: { socket: $WORK/buoy.sock }"
+		echo "control: { socket: $WORK/$t.sock }"
 		echo "workers: 2"
+		[ "$t" = buoy-sockmap ] && echo "fast_path: sockmap"
 		echo "listeners:"
 		for r in $ROUTES; do
 			name=${r%%:*}
-			echo "  - { name: $name, bind: \"127.0.0.1:$(proxy_port buoy "$name")\", backend: $name }"
+			echo "  - { name: $name, bind: \"127.0.0.1:$(proxy_port "$t" "$name")\", backend: $name }"
 		done
 		echo "backends:"
 		for r in $ROUTES; do
@@ -198,7 +200,15 @@ write_buoy_conf() {
 			echo "    servers:"
 			echo "      - { address: \"127.0.0.1:$port\" }"
 		done
-	} >"$WORK/buoy.yaml"
+	} >"$WORK/$t.yaml"
+}
+
+# The kernel column must have measured the kernel path: connections moved there, per listener.
+fast_path_moved() { # -> "http=N iperf=N hold=N"
+	"$BUOY_BIN" status --json --socket "$WORK/buoy-sockmap.sock" 2>/dev/null | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+print(" ".join("%s=%d" % (l["name"], l.get("fast_path_total", 0)) for l in d["listeners"]))'
 }
 
 # HAProxy, tcp mode, 2 threads, per its docs: generous maxconn (sized so that 2 fds per
@@ -271,10 +281,10 @@ start_target() { # target
 	local t=$1
 	case $t in
 	direct) ;;
-	buoy)
+	buoy|buoy-sockmap)
 		[ -x "$BUOY_BIN" ] || { WHY[$t]="no binary at $BUOY_BIN"; return 1; }
-		write_buoy_conf
-		start buoy "$BUOY_BIN" run -c "$WORK/buoy.yaml" ;;
+		write_buoy_conf "$t"
+		start "$t" "$BUOY_BIN" run -c "$WORK/$t.yaml" ;;
 	haproxy|haproxy-splice)
 		command -v haproxy >/dev/null || { WHY[$t]="haproxy not installed"; return 1; }
 		write_haproxy_conf "$t" "$([ $t = haproxy-splice ] && echo 'option splice-auto')"
@@ -534,6 +544,11 @@ for run in $(seq 1 "$RUNS"); do
 	log "run $run/$RUNS: wrk close";   for_targets "$run" measure_wrk close
 	log "run $run/$RUNS: burst of $BURST"; for_targets "$run" measure_burst
 done
+# The kernel column is only worth its name if its connections took the kernel path: report.py
+# marks it "not on the kernel path" without this line.
+if [ "${UP[buoy-sockmap]}" = 1 ]; then
+	note "buoy-sockmap: connections moved to the kernel path: $(fast_path_moved || echo "status failed")"
+fi
 # Memory last, each run on a freshly started proxy: pools and malloc arenas keep what earlier
 # connections used, and would hide the cost of new ones.
 for run in $(seq 1 "$RUNS"); do

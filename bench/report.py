@@ -3,10 +3,11 @@
 
 usage: report.py RESULTS.tsv NOTES.txt META.txt OUT.md
 RESULTS.tsv rows: measure, target, run, value ("na" when the measure failed)."""
+import re
 import statistics
 import sys
 
-TARGETS = ["direct", "buoy", "haproxy", "haproxy-splice", "nginx"]
+TARGETS = ["direct", "buoy", "buoy-sockmap", "haproxy", "haproxy-splice", "nginx"]
 PEERS = ["haproxy", "haproxy-splice", "nginx"]
 
 # key, label, number format, higher is better, goal text, goal check(buoy, haproxy, row)
@@ -122,6 +123,56 @@ def per_run(raw):
     return rows
 
 
+# Issue 21's goals for the kernel fast path (buoy-sockmap), ratios in one run:
+# label, measure, check(medians) -> (met, text)
+def _fp_goals(m):
+    out = []
+
+    def ratio(key, a, c):
+        x, y = m.get(key, {}).get(a), m.get(key, {}).get(c)
+        return (x / y) if x is not None and y else None
+
+    def goal(text, r, limit, higher):
+        if r is None:
+            out.append((text, "n/a", "n/a"))
+        else:
+            ok = r >= limit if higher else r <= limit
+            out.append((text, "%.2fx" % r, "yes" if ok else "NO"))
+
+    goal("machine CPU per keep-alive request <= 0.75x haproxy",
+         ratio("box_us_ka", "buoy-sockmap", "haproxy"), 0.75, False)
+    goal("keep-alive req/s >= 1.25x haproxy", ratio("rps_keepalive", "buoy-sockmap", "haproxy"),
+         1.25, True)
+    goal("keep-alive req/s >= 0.7x direct", ratio("rps_keepalive", "buoy-sockmap", "direct"),
+         0.7, True)
+    peers = [m.get("p99_ms", {}).get(t) for t in PEERS]
+    peers = [v for v in peers if v]
+    s99 = m.get("p99_ms", {}).get("buoy-sockmap")
+    goal("p99 <= 0.8x the best peer", s99 / min(peers) if s99 is not None and peers else None,
+         0.8, False)
+    # "no worse than buoy without it": within 5 %, the spread of one target between runs here
+    goal("Connection: close req/s >= 0.95x buoy (no worse, within noise)",
+         ratio("rps_close", "buoy-sockmap", "buoy"), 0.95, True)
+    return out
+
+
+def fast_path_section(raw, notes):
+    med = {key: {t: median(raw.get((key, t), [])) for t in TARGETS} for key, *_ in MEASURES}
+    if med["rps_keepalive"].get("buoy-sockmap") is None:
+        return []
+    moved = [n for n in notes if n.startswith("buoy-sockmap: connections moved")]
+    counts = [int(x) for x in re.findall(r"=(\d+)", moved[0])] if moved else []
+    lines = ["", "## Kernel fast path (issue 21): buoy-sockmap's goals", ""]
+    if not counts or not sum(counts):
+        lines.append("**Not on the kernel path**: buoy status reported no connection moved to "
+                     "the kernel, so this column measured the relay. No verdict.")
+        return lines
+    lines.append("Medians of this run; ratios of buoy-sockmap to the named column. %s." % moved[0])
+    lines.append("")
+    lines.append(md_table(["goal", "ratio", "met"], [list(g) for g in _fp_goals(med)]))
+    return lines
+
+
 def main():
     res, notes_path, meta_path, out_md = sys.argv[1:5]
     raw = load(res)
@@ -144,6 +195,10 @@ def main():
           "", "Medians; `met` checks the goals of issue 8 on these numbers.", "",
           md_table(HEADER, rows), "", "## Per run", "",
           md_table(["measure"] + TARGETS + ["buoy/haproxy"], per_run(raw))]
+    fp = fast_path_section(raw, notes)
+    for line in fp:
+        print(line)
+    md += fp
     if notes:
         md += ["", "## Notes", ""] + ["- " + n for n in notes]
     with open(out_md, "w") as f:
