@@ -112,6 +112,11 @@ bool fp_conn_try_enter(struct conn *c)
 	}
 	c->fp = f;
 	relay_release(&c->relay); /* nothing parked: gives its pipes back */
+	/* Only FIN (RDHUP) from now on; errors and hangups come regardless. Not EPOLLIN: the
+	 * psock's data_ready still wakes the socket's waiters after each redirect, and EPOLLOUT
+	 * comes with the kernel's writes: both would wake the worker for every message. */
+	loop_mod(c->w->loop, &c->cio, EPOLLRDHUP | EPOLLET);
+	loop_mod(c->w->loop, &c->sio, EPOLLRDHUP | EPOLLET);
 	atomic_fetch_add_explicit(&c->l->stats.fast_path_total, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->l->stats.fast_path_active, 1, memory_order_relaxed);
 	uint64_t now = loop_now(c->w->loop);

@@ -56,6 +56,7 @@ def test_deb_metadata(deb):
     for lib in ("libc6", "libcyaml1", "libmnl0", "libssl3", "libnftables1"):
         assert lib + " (>=" in depends, depends
     assert deb_field(deb, "Recommends") == "bird2"      # the bgp: section runs BIRD
+    assert deb_field(deb, "Suggests") == "libbpf1"      # fast_path dlopens it when asked
     r = subprocess.run(["dpkg-deb", "--info", deb, "conffiles"], capture_output=True,
                        text=True, timeout=30)
     assert r.stdout.split() == ["/etc/buoy/buoy.yaml"]
