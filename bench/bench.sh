@@ -325,7 +325,11 @@ start_target() { # target
 	   ! wait_port "${HOLD_PORT[$t]}" 2; then
 		local last
 		last=$(tail -n 1 "$WORK/$t.log" 2>/dev/null | cut -c1-160)
-		if [ "$t" != direct ] && ! alive "$t"; then
+		if [ "$t" = buoy-sockmap ] && grep -q 'fast path unavailable' "$WORK/$t.log"; then
+			# buoy's own words on why the program did not load
+			WHY[$t]="buoy cannot use the kernel path here: $(grep -o 'reason="[^"]*"' \
+				"$WORK/$t.log" | head -n 1)"
+		elif [ "$t" != direct ] && ! alive "$t"; then
 			WHY[$t]="exited at start: ${last:-no output}"
 		else
 			WHY[$t]="did not listen: ${last:-no output}"
