@@ -17,6 +17,11 @@
 # every target for a measure before moving on, so drift on a shared machine hits all targets
 # alike. The table shows medians; bench/results-latest.md gets the table, the per-run values
 # and the machine.
+# buoy-sockmap is the same buoy with `fast_path: sockmap` (issue 21). buoy status before and
+# after each of its measures proves how many of the measure's connections moved to the kernel
+# path; report.py marks what stayed in the relay, names the column "not on the kernel path"
+# when keep-alive did not move, and prints issue 21's goals met/missed. A buoy that cannot load
+# the program exits at start: the column is skipped with its reason, the rest runs.
 # A target that fails to start or dies shows as n/a; the run goes on. Every process started here
 # is stopped by the EXIT trap, also on failure or Ctrl-C; every load is bounded by `timeout`.
 set -u -o pipefail
@@ -203,13 +208,35 @@ write_buoy_conf() { # target
 	} >"$WORK/$t.yaml"
 }
 
-# The kernel column must have measured the kernel path: connections moved there, per listener.
-fast_path_moved() { # -> "http=N iperf=N hold=N"
+# The kernel column must have measured the kernel path. buoy status per listener:
+# fast_path_total (connections moved to the kernel so far); "-" when the key is missing (a
+# buoy without issue 21) or status failed.
+fast_path_totals() { # -> "http=N iperf=N hold=N"
 	"$BUOY_BIN" status --json --socket "$WORK/buoy-sockmap.sock" 2>/dev/null | "$PY" -c '
 import json, sys
-d = json.load(sys.stdin)
-print(" ".join("%s=%d" % (l["name"], l.get("fast_path_total", 0)) for l in d["listeners"]))'
+try:
+    d = json.load(sys.stdin)
+    print(" ".join("%s=%s" % (l["name"], l.get("fast_path_total", "-")) for l in d["listeners"]))
+except Exception:
+    print("status=-")'
 }
+
+# The status object that says whether the path is in use and why not.
+fast_path_state() {
+	"$BUOY_BIN" status --json --socket "$WORK/buoy-sockmap.sock" 2>/dev/null | "$PY" -c '
+import json, sys
+try:
+    f = json.load(sys.stdin).get("fast_path")
+    print("missing from status" if f is None else
+          "mode=%s active=%s sockets=%s reason=\"%s\"" % (f.get("mode"), f.get("active"),
+                                                         f.get("sockets"), f.get("reason", "")))
+except Exception:
+    print("status failed")'
+}
+
+# fp_total TOTALS LISTENER -> that listener's count, or "na" (key missing, status failed)
+fp_total() { printf '%s\n' "$1" | tr ' ' '\n' | awk -F= -v l="$2" '$1 == l { v = $2 }
+	END { print (v ~ /^[0-9]+$/) ? v : "na" }'; }
 
 # HAProxy, tcp mode, 2 threads, per its docs: generous maxconn (sized so that 2 fds per
 # connection plus splice pipes fit the 20000-fd hard limit), long client/server timeouts for idle tunnels, no logging on the data path.
@@ -298,7 +325,11 @@ start_target() { # target
 	   ! wait_port "${HOLD_PORT[$t]}" 2; then
 		local last
 		last=$(tail -n 1 "$WORK/$t.log" 2>/dev/null | cut -c1-160)
-		if [ "$t" != direct ] && ! alive "$t"; then
+		if [ "$t" = buoy-sockmap ] && grep -q 'fast path unavailable' "$WORK/$t.log"; then
+			# buoy's own words on why the program did not load
+			WHY[$t]="buoy cannot use the kernel path here: $(grep -o 'reason="[^"]*"' \
+				"$WORK/$t.log" | head -n 1)"
+		elif [ "$t" != direct ] && ! alive "$t"; then
 			WHY[$t]="exited at start: ${last:-no output}"
 		else
 			WHY[$t]="did not listen: ${last:-no output}"
@@ -369,6 +400,7 @@ try:
 except Exception:
     print("na 0")')
 	local gbps=${vals% *} bytes=${vals#* }
+	LOAD_CONNS=$((par + 1)) # the data streams and iperf3's control connection
 	[ "$gbps" = na ] && note "iperf3 -P$par via $t run $run failed: $(printf '%s' "$out" | grep -o '"error":[^}]*' | head -c 160)"
 	record "tput_p$par" "$t" "$run" "$gbps"
 	if [ "$par" = 1 ] && [ "$t" != direct ]; then
@@ -421,6 +453,7 @@ measure_wrk() { # target run mode(keepalive|close)
 	# Costs per request: steadier than req/s on a shared machine, where every proxy saturates
 	# both cores and req/s only follows what a request costs.
 	n=$(printf '%s' "$out" | awk '/requests in/ { print $1; exit }')
+	LOAD_CONNS=$([ "$mode" = close ] && echo "${n:-0}" || echo "$WRK_CONNS")
 	if [ -n "$n" ] && [ "$n" -gt 0 ]; then
 		if [ "$mode" = close ]; then
 			record segs_close "$t" "$run" "$(per_req $((s1 - s0)) "$n" 1 %.2f)"
@@ -461,6 +494,7 @@ measure_burst() { # target run
 	fi
 	[ "$served" -lt "$BURST" ] && note "burst via $t run $run: $served of $BURST answered"
 	record burst_unserved "$t" "$run" $((BURST - served))
+	LOAD_CONNS=$served
 	record burst_p99_ms "$t" "$run" "$p99"
 	sleep 1 # let the proxy close what the burst left
 }
@@ -490,6 +524,7 @@ measure_rss() { # target run
 		return
 	fi
 	[ "$ok" -lt "$CONNS" ] && note "rss via $t run $run: $ok of $CONNS connections"
+	LOAD_CONNS=$ok
 	record rss_per_conn "$t" "$run" "$(( (after - before) * 1024 / ok ))"
 }
 
@@ -505,6 +540,39 @@ order_for_run() { # run
 	case " $TARGETS " in *" direct "*) printf 'direct' ;; esac
 }
 
+# Which listener a measure loads, and the name of its fast-path proof row (fp_<measure>).
+fp_of() { # fn args... -> "listener measure"
+	case "$1 ${2:-}" in
+	"measure_iperf 1") echo "iperf tput_p1" ;;
+	"measure_iperf 8") echo "iperf tput_p8" ;;
+	"measure_wrk keepalive") echo "http rps_keepalive" ;;
+	"measure_wrk close") echo "http rps_close" ;;
+	"measure_burst "*) echo "http burst" ;;
+	"measure_rss "*) echo "hold rss_per_conn" ;;
+	esac
+}
+
+# measure T RUN FN ARGS...: one measure; for buoy-sockmap, also how many connections moved to
+# the kernel path during it (status before and after) and how many carried the load (the
+# measure sets LOAD_CONNS), recorded as fp_<measure> and fpload_<measure>.
+LOAD_CONNS=0
+measure() {
+	local t=$1 run=$2 fn=$3 lm before after b a; shift 3
+	if [ "$t" != buoy-sockmap ]; then "$fn" "$t" "$run" "$@"; return; fi
+	lm=$(fp_of "$fn" "$@")
+	before=$(fast_path_totals)
+	LOAD_CONNS=0
+	"$fn" "$t" "$run" "$@"
+	after=$(fast_path_totals)
+	b=$(fp_total "$before" "${lm% *}") a=$(fp_total "$after" "${lm% *}")
+	if [ "$b" = na ] || [ "$a" = na ]; then
+		record "fp_${lm#* }" "$t" "$run" na
+	else
+		record "fp_${lm#* }" "$t" "$run" $((a - b))
+	fi
+	record "fpload_${lm#* }" "$t" "$run" "$LOAD_CONNS"
+}
+
 # Run one measure for every selected target; a dead target records n/a.
 for_targets() { # run fn args...
 	local run=$1 fn=$2 t; shift 2
@@ -514,7 +582,7 @@ for_targets() { # run fn args...
 			note "$t ${WHY[$t]}"
 		fi
 		[ "${UP[$t]}" = 1 ] || continue
-		"$fn" "$t" "$run" "$@"
+		measure "$t" "$run" "$fn" "$@"
 	done
 }
 
@@ -525,6 +593,14 @@ start_origins
 for t in $TARGETS; do
 	if start_target "$t"; then UP[$t]=1 WHY[$t]=""; else note "$t: n/a (${WHY[$t]})"; stop "$t"; fi
 done
+# Whether the kernel column can run at all, and why not: report.py quotes this line.
+case " $TARGETS " in *" buoy-sockmap "*)
+	if [ "${UP[buoy-sockmap]}" = 1 ]; then
+		note "buoy-sockmap: fast path at start: $(fast_path_state)"
+	else
+		note "buoy-sockmap: skipped: ${WHY[buoy-sockmap]}"
+	fi ;;
+esac
 log "up: $(for t in $TARGETS; do [ "${UP[$t]}" = 1 ] && printf '%s ' "$t"; done)"
 
 log "warm-up"
@@ -545,9 +621,9 @@ for run in $(seq 1 "$RUNS"); do
 	log "run $run/$RUNS: burst of $BURST"; for_targets "$run" measure_burst
 done
 # The kernel column is only worth its name if its connections took the kernel path: report.py
-# marks it "not on the kernel path" without this line.
+# reads the fp_* rows and marks it "not on the kernel path" without them.
 if [ "${UP[buoy-sockmap]}" = 1 ]; then
-	note "buoy-sockmap: connections moved to the kernel path: $(fast_path_moved || echo "status failed")"
+	note "buoy-sockmap: fast_path_total per listener after the rounds: $(fast_path_totals); $(fast_path_state)"
 fi
 # Memory last, each run on a freshly started proxy: pools and malloc arenas keep what earlier
 # connections used, and would hide the cost of new ones.
@@ -557,7 +633,7 @@ for run in $(seq 1 "$RUNS"); do
 		[ "$t" != direct ] && [ "${UP[$t]}" = 1 ] || continue
 		stop "$t"
 		if start_target "$t"; then
-			measure_rss "$t" "$run"
+			measure "$t" "$run" measure_rss
 		else
 			UP[$t]=0
 			note "$t: did not restart for rss: ${WHY[$t]}"
