@@ -374,9 +374,10 @@ invol_cs() {
 		awk '$1 == "nonvoluntary_ctxt_switches:" { s += $2 } END { print s + 0 }'
 }
 
-# Whole machine, /proc/stat's first line: "busy idle" in ticks. Idle includes iowait; steal (the
-# hypervisor's) and guest (already counted in user) are left out of both.
-box_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6; exit }' /proc/stat; }
+# Whole machine, /proc/stat's first line: "busy idle kernel" in ticks. Idle includes iowait;
+# steal (the hypervisor's) and guest (already counted in user) are left out of both. Kernel
+# (system, irq, softirq) is part of busy: where a kernel data path's cost shows, kworkers too.
+box_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6, $4 + $7 + $8; exit }' /proc/stat; }
 
 # per_req DELTA REQUESTS SCALE FORMAT: DELTA * SCALE / REQUESTS, formatted
 per_req() { awk -v d="$1" -v n="$2" -v k="$3" -v f="$4" 'BEGIN { printf f, d * k / n }'; }
@@ -442,7 +443,7 @@ else:
 out_segs() { awk '$1 == "Tcp:" && $2 ~ /^[0-9]/ { print $12 }' /proc/net/snmp; }
 
 measure_wrk() { # target run mode(keepalive|close)
-	local t=$1 run=$2 mode=$3 out hdr=() s0 s1 c0 c1 x0 x1 b0 b1 bb0 bi0 bb1 bi1 n
+	local t=$1 run=$2 mode=$3 out hdr=() s0 s1 c0 c1 x0 x1 b0 b1 bb0 bi0 bk0 bb1 bi1 bk1 n
 	[ "$mode" = close ] && hdr=(-H 'Connection: close')
 	s0=$(out_segs) c0=$(cpu_ticks "$t") x0=$(invol_cs "$t") b0=$(box_ticks)
 	run_bounded $((DUR + 15)) wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DUR}s" --latency "${hdr[@]}" \
@@ -463,9 +464,10 @@ measure_wrk() { # target run mode(keepalive|close)
 				record cpu_us_ka "$t" "$run" "$(per_req $((c1 - c0)) "$n" "$TICK_US" %.1f)"
 				record cs_ka "$t" "$run" "$(per_req $((x1 - x0)) "$n" 1 %.4f)"
 			fi
-			read -r bb0 bi0 <<<"$b0"
-			read -r bb1 bi1 <<<"$b1"
+			read -r bb0 bi0 bk0 <<<"$b0"
+			read -r bb1 bi1 bk1 <<<"$b1"
 			record box_us_ka "$t" "$run" "$(per_req $((bb1 - bb0)) "$n" "$TICK_US" %.1f)"
+			record box_kern_us_ka "$t" "$run" "$(per_req $((bk1 - bk0)) "$n" "$TICK_US" %.1f)"
 			record box_idle_ka "$t" "$run" "$(awk -v b=$((bb1 - bb0)) -v i=$((bi1 - bi0)) \
 				'BEGIN { printf "%.1f", (b + i > 0) ? 100 * i / (b + i) : 0 }')"
 		fi

@@ -26,6 +26,7 @@ MEASURES = [
     ("cpu_us_ka", "proxy CPU us per request, keep-alive", "%.1f", False, "-", None),
     ("cs_ka", "proxy preemptions per request, keep-alive", "%.4f", False, "-", None),
     ("box_us_ka", "machine CPU us per request, keep-alive", "%.1f", False, "-", None),
+    ("box_kern_us_ka", "  of which kernel (sys+irq+softirq)", "%.1f", False, "-", None),
     ("box_idle_ka", "machine idle % during keep-alive", "%.1f", False, "-", None),
     ("rps_close", "req/s Connection: close", "%.0f", True, ">=1.1x haproxy",
      lambda b, h, r: b >= 1.1 * h),
