@@ -220,7 +220,31 @@ uint64_t fastpath_cookie(int fd)
 	return c;
 }
 
-int fastpath_add(struct fastpath *fp, int cfd, int sfd, uint64_t *ccookie, uint64_t *scookie)
+/* Takes a pair's peers and targets entries out: only while neither socket is in fp_socks, so
+ * no byte was redirected and the targets' psocks hold nothing. */
+static void pair_rollback(struct fastpath *fp, uint64_t cc, uint64_t sc)
+{
+	map_delete(fp->targets_fd, &cc);
+	map_delete(fp->targets_fd, &sc);
+	map_delete(fp->peers_fd, &cc);
+	map_delete(fp->peers_fd, &sc);
+}
+
+/* A pair half in fp_socks: bytes may have moved and its sockets cannot leave the maps alive.
+ * Their close() must reset (SO_LINGER 0): a FIN would tell the ends that all arrived. */
+static int pair_partial(struct fastpath *fp, int cfd, int sfd, uint64_t cc, uint64_t sc)
+{
+	struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+	setsockopt(cfd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+	setsockopt(sfd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+	/* the peers entries are not the psock's: deleting them is safe, and the caller has no
+	 * cookies to delete them with */
+	map_delete(fp->peers_fd, &cc);
+	map_delete(fp->peers_fd, &sc);
+	return FASTPATH_ADD_PARTIAL;
+}
+
+int fastpath_insert(struct fastpath *fp, int cfd, int sfd, uint64_t *ccookie, uint64_t *scookie)
 {
 	uint64_t cc = fastpath_cookie(cfd), sc = fastpath_cookie(sfd);
 	if (!cc || !sc)
@@ -229,32 +253,40 @@ int fastpath_add(struct fastpath *fp, int cfd, int sfd, uint64_t *ccookie, uint6
 	fp_pair_entries(cc, sc, &pc, &ps);
 	uint32_t cv = (uint32_t)cfd, sv = (uint32_t)sfd;
 	int err;
-	/* peers, then targets: nothing redirects yet, the rollback deletes only what holds no
-	 * bytes (a socket in fp_targets alone has no verdict; its psock holds nothing) */
 	if ((err = map_update(fp->peers_fd, &cc, &pc, BPF_NOEXIST)) < 0)
 		return err;
+	/* a socket past ESTABLISHED (a FIN came since the last read) fails with EOPNOTSUPP here */
 	if ((err = map_update(fp->peers_fd, &sc, &ps, BPF_NOEXIST)) < 0 ||
 	    (err = map_update(fp->targets_fd, &cc, &cv, BPF_NOEXIST)) < 0 ||
-	    (err = map_update(fp->targets_fd, &sc, &sv, BPF_NOEXIST)) < 0) {
-		map_delete(fp->targets_fd, &cc);
-		map_delete(fp->targets_fd, &sc);
-		map_delete(fp->peers_fd, &cc);
-		map_delete(fp->peers_fd, &sc);
+	    (err = map_update(fp->targets_fd, &sc, &sv, BPF_NOEXIST)) < 0 ||
+	    (err = map_update(fp->socks_fd, &sc, &sv, BPF_NOEXIST)) < 0) {
+		pair_rollback(fp, cc, sc);
 		return err;
 	}
-	/* from here on bytes may move: a failure is not undone (removing a socket could drop
-	 * bytes its psock holds); FASTPATH_ADD_PARTIAL tells the caller to reset the pair */
-	if (map_update(fp->socks_fd, &sc, &sv, BPF_NOEXIST) < 0 ||
-	    map_update(fp->socks_fd, &cc, &cv, BPF_NOEXIST) < 0)
-		return FASTPATH_ADD_PARTIAL;
-	/* bytes that came between the caller's last read and the insert wait in the receive
-	 * queue for the next segment's wake-up; SO_RCVLOWAT runs tcp_data_ready() now, which is
-	 * the verdict's data_ready once inserted */
-	int one = 1;
-	setsockopt(sfd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
-	setsockopt(cfd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	/* the server socket redirects from here on: no way back */
+	if (map_update(fp->socks_fd, &cc, &cv, BPF_NOEXIST) < 0)
+		return pair_partial(fp, cfd, sfd, cc, sc);
 	*ccookie = cc;
 	*scookie = sc;
+	return 0;
+}
+
+void fastpath_kick(int fd)
+{
+	/* tcp_set_rcvlowat() calls tcp_data_ready(), which is the verdict's data_ready once the
+	 * socket is in fp_socks: bytes queued before the insert go now, not with the next
+	 * segment. 1 is TCP's default low-water mark: nothing else changes. */
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+}
+
+int fastpath_add(struct fastpath *fp, int cfd, int sfd, uint64_t *ccookie, uint64_t *scookie)
+{
+	int err = fastpath_insert(fp, cfd, sfd, ccookie, scookie);
+	if (err < 0)
+		return err;
+	fastpath_kick(sfd);
+	fastpath_kick(cfd);
 	return 0;
 }
 
@@ -275,17 +307,26 @@ int fastpath_del(struct fastpath *fp, uint64_t cookie, uint64_t *bytes, uint64_t
 	return err;
 }
 
-long fastpath_count(struct fastpath *fp)
+static long map_count(int fd)
 {
 	uint64_t key, next;
 	long n = 0;
 	void *prev = NULL;
-	while (map_next_key(fp->targets_fd, prev, &next) == 0) {
+	while (map_next_key(fd, prev, &next) == 0) {
 		n++;
 		key = next;
 		prev = &key;
 	}
 	return n;
+}
+
+long fastpath_count(struct fastpath *fp) { return map_count(fp->targets_fd); }
+
+void fastpath_counts(struct fastpath *fp, long *targets, long *socks, long *peers)
+{
+	*targets = map_count(fp->targets_fd);
+	*socks = map_count(fp->socks_fd);
+	*peers = map_count(fp->peers_fd);
 }
 
 uint64_t fastpath_written(int fd)

@@ -45,13 +45,29 @@ struct fastpath;
  * ("libbpf.so.1 not found", "BPF refused ...": no CAP_BPF/CAP_NET_ADMIN or a seccomp filter). */
 int fastpath_open(struct fastpath **out, const char **why);
 void fastpath_close(struct fastpath *fp);
-/* Inserts a pair whose sockets the caller read dry: peers entries, both sockets into the
- * targets map, then into the verdict map (no byte can meet a peer that is not a target yet),
- * then wakes each socket's verdict for bytes that came after the last read (SO_RCVLOWAT).
- * 0: in. -errno: nothing was inserted, the relay goes on. FASTPATH_ADD_PARTIAL: one socket
- * may redirect already and cannot be taken out without risk to its bytes: reset the pair. */
+/* Inserts a pair whose sockets the caller read dry, then kicks both (fastpath_kick).
+ * Order: both peers entries, both sockets into fp_targets (no program), then the server
+ * socket, then the client socket into fp_socks (the verdict): no byte can meet a peer that is
+ * not a target yet. Each map holds FP_MAX_SOCKETS; the caller keeps at most
+ * FASTPATH_MAX_PAIRS pairs in, so no insert fails for room.
+ * Results, and what the pair is then:
+ *   0: in; *ccookie, *scookie set. The caller watches for FIN/RST only, close()s the sockets
+ *      (that takes them out of both sockhashes), then fastpath_del()s both cookies.
+ *   -errno: nothing of the pair is in any map, no byte moved: the relay goes on. E.g.
+ *      -EOPNOTSUPP when a socket left ESTABLISHED (a FIN came since the last read), -ENOMEM.
+ *   FASTPATH_ADD_PARTIAL: the server socket is in fp_socks and may have redirected bytes, the
+ *      client socket is not; neither may leave a sockhash alive (its psock's queued bytes
+ *      would go), so there is no undo. fastpath_add already deleted both peers entries and set
+ *      SO_LINGER 0 on both sockets: the caller must close() both without reading or writing
+ *      again (the ends see a reset, not a clean end), and never calls fastpath_del for them. */
 #define FASTPATH_ADD_PARTIAL (-100000)
 int fastpath_add(struct fastpath *fp, int cfd, int sfd, uint64_t *ccookie, uint64_t *scookie);
+/* fastpath_add without the kicks: same results. For fastpath_probe, which shows with it that
+ * the kick is needed; buoy calls fastpath_add. */
+int fastpath_insert(struct fastpath *fp, int cfd, int sfd, uint64_t *ccookie, uint64_t *scookie);
+/* Runs the verdict over bytes already in fd's receive queue (SO_RCVLOWAT 1: the kernel calls
+ * the socket's data_ready). Without it they wait for the next segment. */
+void fastpath_kick(int fd);
 /* Takes one socket's entries out (after close(): a live socket's psock may hold bytes);
  * *bytes, *passed: what the program counted for it. */
 int fastpath_del(struct fastpath *fp, uint64_t cookie, uint64_t *bytes, uint64_t *passed);
@@ -59,6 +75,8 @@ int fastpath_del(struct fastpath *fp, uint64_t cookie, uint64_t *bytes, uint64_t
 int fastpath_read(struct fastpath *fp, uint64_t cookie, struct fp_peer *out);
 /* Sockets in the targets map (walks the keys, one bpf() call each; tests and status). */
 long fastpath_count(struct fastpath *fp);
+/* Entries in each map (walks all three; tests). */
+void fastpath_counts(struct fastpath *fp, long *targets, long *socks, long *peers);
 uint64_t fastpath_cookie(int fd);
 /* Bytes ever written into fd's send queue, as far as TCP can tell (acked + still queued). */
 uint64_t fastpath_written(int fd);

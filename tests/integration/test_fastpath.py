@@ -1,8 +1,12 @@
 """The sockmap fast path's kernel facts (issue 21), proven with tests/tools/fastpath_probe: it
 plays buoy by hand on loopback (client -> buoy's socket a, buoy's socket b -> server) with a
-and b in the fast path's sockhash. Byte-exact transfers both ways and to a slow reader, half-
-close both ways, RST from either side, bytes queued before the insert, 10 000 pairs in and out
-with the map back to empty, and the refusal without privileges (the fallback's reason).
+and b in the fast path's two sockhashes (fp_targets, then fp_socks with the verdict). Byte-exact
+transfers both ways and to a slow reader; half-close both ways (EPOLLRDHUP and recv() 0 on a
+socket in both maps) and RST from either side (ECONNRESET), closed sockets leaving both maps by
+themselves; bytes queued before the insert going at the insert without a next segment (the
+SO_RCVLOWAT kick), and waiting without the kick (early-nokick: fails the day a kernel no longer
+needs it); an insert after a FIN failing whole; 10 000 pairs in and out with all three maps
+back to empty; the refusal without privileges (the fallback's reason).
 Loopback only; each probe run is bounded (a stall fails after 2 s)."""
 import os
 import subprocess
@@ -32,7 +36,7 @@ def as_root():
     assert os.geteuid() == 0, "loading BPF needs root: run the suite as `sudo make test`"
 
 
-@pytest.mark.parametrize("check", ["transfer", "halfclose", "rst", "early"])
+@pytest.mark.parametrize("check", ["transfer", "halfclose", "rst", "early", "early-nokick", "refused"])
 def test_kernel_fact(as_root, check):
     rc, out = run_probe(check)
     assert rc == 0, out

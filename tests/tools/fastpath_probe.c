@@ -2,7 +2,7 @@
  * hand on loopback: client A talks to "buoy's" socket a, buoy's socket b talks to server B;
  * a and b go into the fast path's sockhash as a pair. Each check prints "ok NAME" or
  * "FAIL NAME: why"; exit 0 only if all passed, 77 if the program cannot load here.
- * Usage: fastpath_probe [transfer|halfclose|rst|early|churn N|all] */
+ * Usage: fastpath_probe [transfer|halfclose|rst|early|early-nokick|refused|churn N|all] */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -74,6 +75,46 @@ static void quad_close(struct quad *q)
 	close(q->a);
 	close(q->b);
 	close(q->B);
+}
+
+/* The pair is the only one in the maps: both sockhashes hold both sockets, fp_peers both. */
+static void check_in_both(const char *name)
+{
+	long t, k, p;
+	char why[96];
+	fastpath_counts(fp, &t, &k, &p);
+	snprintf(why, sizeof(why), "targets %ld, socks %ld, peers %ld", t, k, p);
+	check(t == 2 && k == 2 && p == 2, name, why);
+}
+
+/* After close() (never a delete while open): both sockhashes empty by themselves, the peers
+ * entries stay until fastpath_del. */
+static void check_closed_leaves_maps(struct quad *q, const char *name)
+{
+	long t, k, p;
+	char why[96];
+	fastpath_counts(fp, &t, &k, &p);
+	uint64_t bytes, passed;
+	fastpath_del(fp, q->ca, &bytes, &passed);
+	fastpath_del(fp, q->cb, &bytes, &passed);
+	long t2, k2, p2;
+	fastpath_counts(fp, &t2, &k2, &p2);
+	snprintf(why, sizeof(why),
+		 "after close: targets %ld, socks %ld, peers %ld; after del: peers %ld", t, k, p, p2);
+	check(t == 0 && k == 0 && p == 2 && t2 == 0 && k2 == 0 && p2 == 0, name, why);
+}
+
+/* What buoy's worker waits with: epoll, EPOLLRDHUP only, edge-triggered. */
+static uint32_t wait_rdhup(int fd, int ms)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLRDHUP | EPOLLET };
+	uint32_t got = 0;
+	if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0 && epoll_wait(ep, &ev, 1, ms) == 1)
+		got = ev.events;
+	if (ep >= 0)
+		close(ep);
+	return got;
 }
 
 static int wait_in(int fd, int ms)
@@ -144,31 +185,35 @@ static void t_halfclose(int client_first)
 {
 	struct quad q;
 	quad_open(&q);
+	check_in_both("pair in both sockhashes");
 	int src = client_first ? q.A : q.B, mid = client_first ? q.a : q.b;
 	int other = client_first ? q.b : q.a, dst = client_first ? q.B : q.A;
 	check(transfer(src, dst, 100000, 0) == 0, "data before FIN", "mismatch");
 	shutdown(src, SHUT_WR);
-	int ev = wait_in(mid, 2000);
+	uint32_t ev = wait_rdhup(mid, 2000);
 	char c;
-	check((ev & POLLRDHUP) && recv(mid, &c, 1, MSG_DONTWAIT) == 0, "FIN seen by buoy",
-	      "no RDHUP/EOF on buoy's socket");
+	check((ev & EPOLLRDHUP) && recv(mid, &c, 1, MSG_DONTWAIT) == 0, "FIN seen by buoy",
+	      "no EPOLLRDHUP/EOF on buoy's socket");
 	shutdown(other, SHUT_WR);
 	check(wait_in(dst, 2000) && recv(dst, &c, 1, MSG_DONTWAIT) == 0,
 	      "FIN reaches the other end", "no EOF");
 	check(transfer(dst, src, 1u << 20, 0) == 0, "other way flows after half-close", "mismatch");
 	quad_close(&q);
+	check_closed_leaves_maps(&q, "closed sockets leave both sockhashes");
 }
 
 static void t_rst(int client_first)
 {
 	struct quad q;
 	quad_open(&q);
+	check_in_both("pair in both sockhashes");
 	int src = client_first ? q.A : q.B, mid = client_first ? q.a : q.b;
 	int other = client_first ? q.b : q.a, dst = client_first ? q.B : q.A;
 	struct linger lg = { 1, 0 };
 	setsockopt(src, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(src);
-	wait_in(mid, 2000);
+	check(wait_rdhup(mid, 2000) & (EPOLLERR | EPOLLHUP), "RST wakes an EPOLLRDHUP-only waiter",
+	      "no EPOLLERR/EPOLLHUP");
 	char c;
 	ssize_t r = recv(mid, &c, 1, MSG_DONTWAIT);
 	check(r < 0 && errno == ECONNRESET, "RST seen by buoy", "no ECONNRESET");
@@ -184,33 +229,78 @@ static void t_rst(int client_first)
 		close(q.A);
 		close(q.b);
 	}
+	check_closed_leaves_maps(&q, "reset sockets leave both sockhashes");
 }
 
-/* Bytes queued on a before insertion: the verdict would not see them until the next segment
- * (this kernel, 6.x; checked by this test until the kick was added); fastpath_add's
- * SO_RCVLOWAT kick runs the verdict over them at once. */
-static void t_early(void)
+/* Bytes queued on both buoy sockets before the insert (client's on a, server's on b). The
+ * verdict runs from the socket's data_ready, which the next segment calls: without a kick they
+ * wait for it (kick=0 shows that this kernel still needs the kick), with fastpath_add's
+ * SO_RCVLOWAT kick they go at the insert. Then later bytes follow in order. */
+static void t_early(int kick)
 {
 	struct quad q;
 	tcp_pair(&q.A, &q.a);
 	tcp_pair(&q.b, &q.B);
 	send(q.A, "early", 5, 0);
+	send(q.B, "reply", 5, 0);
 	usleep(20000);
-	fastpath_add(fp, q.a, q.b, &q.ca, &q.cb);
-	int arrived = wait_in(q.B, 200) != 0, inq = -1;
+	int err = kick ? fastpath_add(fp, q.a, q.b, &q.ca, &q.cb)
+		       : fastpath_insert(fp, q.a, q.b, &q.ca, &q.cb);
+	check(err == 0, "insert pair", strerror(-err));
+	int to_server = wait_in(q.B, 200) != 0, to_client = wait_in(q.A, 0) != 0, inq = -1;
 	ioctl(q.a, SIOCINQ, &inq);
-	printf("# early: after the insert, buoy's socket: SIOCINQ %d, poll events %#x\n", inq,
-	       wait_in(q.a, 0));
+	printf("# early kick=%d: forwarded at insert: to server %d, to client %d; buoy's client "
+	       "socket: SIOCINQ %d, poll %#x\n",
+	       kick, to_server, to_client, inq, wait_in(q.a, 0));
+	if (kick) {
+		check(to_server && to_client, "queued-before-insert bytes go at the insert (kick)",
+		      "they wait for the next segment");
+	} else {
+		check(!to_server && !to_client, "without the kick they wait (why the kick exists)",
+		      "forwarded without a kick: this kernel does not need it any more");
+		fastpath_kick(q.a);
+		fastpath_kick(q.b);
+		check(wait_in(q.B, 200) && wait_in(q.A, 200), "a late kick sends them",
+		      "still waiting");
+	}
 	char buf[16];
-	ssize_t n = recv(q.a, buf, sizeof(buf), MSG_DONTWAIT);
-	printf("# early: forwarded at insert=%d, left for recv=%zd\n", arrived, n);
-	check(arrived && n < 0, "queued-before-insert bytes go at the insert (the kick)",
-	      "they wait for the next segment: see docs/fastpath.md");
+	check(recv(q.a, buf, sizeof(buf), MSG_DONTWAIT) < 0 &&
+		      recv(q.b, buf, sizeof(buf), MSG_DONTWAIT) < 0,
+	      "nothing left for buoy", "bytes left on buoy's sockets");
 	send(q.A, "late", 4, 0);
+	send(q.B, "more", 4, 0);
 	usleep(20000);
-	char got[16];
+	char got[16], back[16];
 	ssize_t m = recv(q.B, got, sizeof(got), MSG_DONTWAIT);
-	check(m == 9 && !memcmp(got, "earlylate", 9), "then the kernel path, in order", "out of order");
+	ssize_t r = recv(q.A, back, sizeof(back), MSG_DONTWAIT);
+	check(m == 9 && !memcmp(got, "earlylate", 9) && r == 9 && !memcmp(back, "replymore", 9),
+	      "then the kernel path, in order", "out of order or missing");
+	quad_close(&q);
+	check_closed_leaves_maps(&q, "closed sockets leave both sockhashes");
+}
+
+/* A socket that got a FIN since the last read cannot go in (sockhash takes ESTABLISHED
+ * only): the insert fails whole, nothing stays in any map, the relay reads on. */
+static void t_refused(int client_fin)
+{
+	struct quad q;
+	tcp_pair(&q.A, &q.a);
+	tcp_pair(&q.b, &q.B);
+	int end = client_fin ? q.A : q.B, mid = client_fin ? q.a : q.b;
+	send(end, "x", 1, 0);
+	shutdown(end, SHUT_WR);
+	usleep(20000);
+	int err = fastpath_add(fp, q.a, q.b, &q.ca, &q.cb);
+	long t, k, p;
+	fastpath_counts(fp, &t, &k, &p);
+	char why[96], c[2];
+	snprintf(why, sizeof(why), "add %d, targets %ld, socks %ld, peers %ld", err, t, k, p);
+	check(err < 0 && err != FASTPATH_ADD_PARTIAL && t == 0 && k == 0 && p == 0,
+	      client_fin ? "insert after the client's FIN fails whole"
+			 : "insert after the server's FIN fails whole",
+	      why);
+	check(recv(mid, c, 2, MSG_DONTWAIT) == 1 && c[0] == 'x' && recv(mid, c, 1, MSG_DONTWAIT) == 0,
+	      "the relay still reads the byte and the EOF", "lost");
 	quad_close(&q);
 }
 
@@ -234,18 +324,19 @@ static void t_churn(int n)
 		wait_in(q.B, 1000);
 		recv(q.B, &c, 1, 0);
 		uint64_t bytes, passed;
+		quad_close(&q); /* first: a live socket never leaves a sockhash */
 		t0 = now_s();
 		fastpath_del(fp, q.ca, &bytes, &passed);
 		fastpath_del(fp, q.cb, &bytes, &passed);
 		in_bpf += now_s() - t0;
-		quad_close(&q);
 	}
-	char why[64];
-	long left = fastpath_count(fp);
+	char why[96];
+	long t, k, p;
+	fastpath_counts(fp, &t, &k, &p);
 	printf("# churn: %d pairs, insert + delete %.1f us per pair (wall, this thread)\n", n,
 	       in_bpf / n * 1e6);
-	snprintf(why, sizeof(why), "%ld entries left", left);
-	check(left == 0, "map empty after churn", why);
+	snprintf(why, sizeof(why), "targets %ld, socks %ld, peers %ld left", t, k, p);
+	check(t == 0 && k == 0 && p == 0, "map empty after churn", why);
 }
 
 /* ---------- a measurement, not a check ---------- */
@@ -444,7 +535,13 @@ int main(int argc, char **argv)
 		t_rst(0);
 	}
 	if (all || !strcmp(what, "early"))
-		t_early();
+		t_early(1);
+	if (all || !strcmp(what, "early-nokick"))
+		t_early(0);
+	if (all || !strcmp(what, "refused")) {
+		t_refused(1);
+		t_refused(0);
+	}
 	if (all || !strcmp(what, "churn"))
 		t_churn(argc > 2 ? atoi(argv[2]) : 1000);
 	if (!strcmp(what, "pingpong")) {
