@@ -2,7 +2,8 @@
  * hand on loopback: client A talks to "buoy's" socket a, buoy's socket b talks to server B;
  * a and b go into the fast path's sockhash as a pair. Each check prints "ok NAME" or
  * "FAIL NAME: why"; exit 0 only if all passed, 77 if the program cannot load here.
- * Usage: fastpath_probe [transfer|halfclose|rst|early|early-nokick|refused|churn N|all] */
+ * Usage: fastpath_probe [transfer|halfclose|rst|early|early-nokick|refused|churn N|all]
+ *        fastpath_probe hold N SECONDS | pingpong N | bulk (measurements) */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -306,6 +307,25 @@ static void t_refused(int client_fin)
 
 static double now_s(void);
 
+/* Holds n pairs in the maps for `secs` seconds (memory: bpftool map show while it runs). */
+static void t_hold(int n, int secs)
+{
+	struct quad *qs = calloc((size_t)n, sizeof(*qs));
+	int in = 0;
+	for (; qs && in < n; in++)
+		if (quad_open(&qs[in]) != 0)
+			break;
+	double t0 = now_s();
+	long k = fastpath_count(fp);
+	printf("# hold: %d pairs in for %d s; fastpath_count %ld in %.0f us\n", in, secs, k,
+	       (now_s() - t0) * 1e6);
+	sleep((unsigned)secs);
+	for (int i = 0; i < in; i++)
+		quad_close(&qs[i]);
+	free(qs);
+	check(in == n, "hold pairs", "an insert failed (open files limit?)");
+}
+
 static void t_churn(int n)
 {
 	double in_bpf = 0;
@@ -544,6 +564,8 @@ int main(int argc, char **argv)
 	}
 	if (all || !strcmp(what, "churn"))
 		t_churn(argc > 2 ? atoi(argv[2]) : 1000);
+	if (!strcmp(what, "hold"))
+		t_hold(argc > 2 ? atoi(argv[2]) : 1000, argc > 3 ? atoi(argv[3]) : 5);
 	if (!strcmp(what, "pingpong")) {
 		int n = argc > 2 ? atoi(argv[2]) : 20000;
 		t_pingpong(n, 0);
