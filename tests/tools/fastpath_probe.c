@@ -178,6 +178,7 @@ static void t_transfer(void)
 	check(wait_in(q.a, 0) == 0 && wait_in(q.b, 0) == 0, "buoy not woken by data",
 	      "buoy's sockets readable");
 	quad_close(&q);
+	check_closed_leaves_maps(&q, "closed sockets leave both sockhashes");
 }
 
 /* A's FIN: a sees EOF on its own recv (nothing to read), buoy shuts b's write side, B sees
