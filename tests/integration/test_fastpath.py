@@ -6,7 +6,7 @@ socket in both maps) and RST from either side (ECONNRESET), closed sockets leavi
 themselves; bytes queued before the insert going at the insert without a next segment (the
 SO_RCVLOWAT kick), and waiting without the kick (early-nokick: fails the day a kernel no longer
 needs it); an insert after a FIN failing whole; 10 000 pairs in and out with all three maps
-back to empty; the refusal without privileges (the fallback's reason).
+back to empty; the refusal without privileges and without libbpf.so.1 (the fallback's reasons).
 Loopback only; each probe run is bounded (a stall fails after 2 s)."""
 import os
 import subprocess
@@ -56,3 +56,16 @@ def test_refused_without_privileges_says_why(as_root):
                                              "--bounding-set=-all"))
     assert rc == 77, out
     assert out.startswith("skip: BPF refused"), out
+
+
+def test_without_libbpf_says_why(as_root):
+    # libbpf comes through dlopen only: hide it in a private mount namespace (unshare -m makes
+    # its mounts private; the host's files are untouched)
+    cache = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
+    lib = next((line.split("=>")[-1].strip() for line in cache.splitlines()
+                if line.strip().startswith("libbpf.so.1 ")), None)
+    assert lib, "libbpf.so.1 not installed (apt-get install libbpf1)"
+    rc, out = run_probe("transfer", prefix=("unshare", "-m", "sh", "-c",
+                                            f'mount --bind /dev/null {lib} && exec "$0" "$@"'))
+    assert rc == 77, out
+    assert out.startswith("skip: libbpf.so.1 not found (install libbpf1)"), out
