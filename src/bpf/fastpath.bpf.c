@@ -1,7 +1,7 @@
 /* The fast path's stream verdict (issue 21): bytes arriving on a socket of the sockhash go
  * straight to its peer's egress, without waking buoy. Built with clang -target bpf; buoy loads
- * it through its libbpf skeleton (src/proxy/fastpath.c). No pinning: the maps and the program
- * live as long as buoy's file descriptors. */
+ * the skeleton's ELF bytes with libbpf, through dlopen (src/proxy/fastpath.c). No pinning: the
+ * maps and the program live as long as buoy's file descriptors. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
