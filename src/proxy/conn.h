@@ -59,7 +59,6 @@ struct fp_conn {
 	uint64_t cookie[2]; /* SO_COOKIE, the maps' keys */
 	uint64_t base[2];   /* bytes written into each socket before the insert (FIN gate) */
 	uint64_t taken[2];  /* the program's byte counts already added to the server's */
-	uint64_t seen;      /* both counts at the last idle check */
 	uint32_t fin_wait;  /* ms until the next FIN gate check (doubles), 0 = none pending */
 	bool fin[2];        /* FIN read on socket i */
 	bool fwd[2];        /* socket i's FIN passed on: its peer shut down for writing */

@@ -37,9 +37,10 @@ static bool fold(struct conn *c, const struct fp_peer v[2])
 }
 
 /* Reads both counters and folds them; a change counts as activity for the idle timeout. */
-static bool poll_counters(struct conn *c, uint64_t now, struct fp_peer v[2])
+static bool poll_counters(struct conn *c, uint64_t now)
 {
 	struct fastpath *fp = c->w->p->fp;
+	struct fp_peer v[2];
 	if (fastpath_read(fp, c->fp->cookie[0], &v[0]) < 0 ||
 	    fastpath_read(fp, c->fp->cookie[1], &v[1]) < 0)
 		return false;
@@ -48,11 +49,7 @@ static bool poll_counters(struct conn *c, uint64_t now, struct fp_peer v[2])
 	return true;
 }
 
-void fp_conn_sweep(struct conn *c, uint64_t now)
-{
-	struct fp_peer v[2];
-	poll_counters(c, now, v);
-}
+void fp_conn_sweep(struct conn *c, uint64_t now) { poll_counters(c, now); }
 
 static void arm(struct conn *c, uint64_t now)
 {
@@ -73,38 +70,30 @@ bool fp_conn_try_enter(struct conn *c)
 	    (c->fp_flags & (FP_SEEN_C2S | FP_SEEN_S2C)) != (FP_SEEN_C2S | FP_SEEN_S2C) ||
 	    !relay_quiet(&c->relay))
 		return false;
-	/* the maps are sized for FASTPATH_MAX_PAIRS: beyond, the relay carries the rest */
-	if (atomic_fetch_add_explicit(&p->fp_conns, 1, memory_order_relaxed) >= FASTPATH_MAX_PAIRS) {
-		atomic_fetch_sub_explicit(&p->fp_conns, 1, memory_order_relaxed);
-		return false;
-	}
 	/* the relay's "drained" is as of its last read: bytes may have come since (measured: up
 	 * to 1 MiB under bulk). Insert only with both receive queues empty; the next event
 	 * tries again. */
 	int inq[2] = { -1, -1 };
 	if (ioctl(c->cio.fd, SIOCINQ, &inq[0]) < 0 || ioctl(c->sio.fd, SIOCINQ, &inq[1]) < 0 ||
-	    inq[0] || inq[1]) {
-		atomic_fetch_sub_explicit(&p->fp_conns, 1, memory_order_relaxed);
+	    inq[0] || inq[1])
 		return false;
-	}
+	/* the maps are sized for FASTPATH_MAX_PAIRS: beyond, the relay carries the rest */
+	if (atomic_fetch_add_explicit(&p->fp_conns, 1, memory_order_relaxed) >= FASTPATH_MAX_PAIRS)
+		goto release;
 	struct fp_conn *f = calloc(1, sizeof(*f));
-	if (!f) {
-		atomic_fetch_sub_explicit(&p->fp_conns, 1, memory_order_relaxed);
-		return false;
-	}
+	if (!f)
+		goto release;
 	/* before the insert: from then on the kernel writes into these sockets too */
 	f->base[0] = fastpath_written(c->cio.fd);
 	f->base[1] = fastpath_written(c->sio.fd);
 	int err = fastpath_add(p->fp, c->cio.fd, c->sio.fd, &f->cookie[0], &f->cookie[1]);
-	if (err == FASTPATH_ADD_PARTIAL) {
-		free(f);
-		atomic_fetch_sub_explicit(&p->fp_conns, 1, memory_order_relaxed);
-		conn_close(c, "fast path insert failed");
-		return false;
-	}
 	if (err < 0) {
 		free(f);
 		atomic_fetch_sub_explicit(&p->fp_conns, 1, memory_order_relaxed);
+		if (err == FASTPATH_ADD_PARTIAL) {
+			conn_close(c, "fast path insert failed");
+			return false;
+		}
 		c->fp_flags |= FP_NEVER;
 		log_debug("fast path insert failed", "backend=%s reason=\"%s\"", c->set->cfg.name,
 			  strerror(-err));
@@ -123,6 +112,9 @@ bool fp_conn_try_enter(struct conn *c)
 	c->last_active = now;
 	arm(c, now);
 	return true;
+release:
+	atomic_fetch_sub_explicit(&p->fp_conns, 1, memory_order_relaxed);
+	return false;
 }
 
 /* Passes on each FIN read whose bytes all reached the peer's send queue (fp_fin_ready); polls
@@ -168,7 +160,7 @@ void fp_conn_on_event(struct conn *c, bool from_client, uint32_t ev)
 		conn_close(c, "reset");
 		return;
 	}
-	/* EPOLLOUT alone: space in a send queue the kernel writes for us */
+	/* only a FIN or a hangup is worth a read (the sockets are watched for EPOLLRDHUP) */
 	if (!(ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) || c->fp->fin[i])
 		return;
 	ssize_t n;
@@ -194,8 +186,7 @@ void fp_conn_on_timer(struct conn *c, uint64_t now)
 		if (c->state == CONN_CLOSED)
 			return;
 	}
-	struct fp_peer v[2];
-	if (!poll_counters(c, now, v)) {
+	if (!poll_counters(c, now)) {
 		conn_close(c, "fast path entry lost");
 		return;
 	}
